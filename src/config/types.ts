@@ -1,0 +1,213 @@
+// The compiled configuration: what `validate()` returns once every check passed and every default
+// is applied. Everything downstream (core, scheduler, runtime, adapters) reads only this shape,
+// never the raw JSON. Durations are milliseconds; scores follow Pacemaker (±INFINITY = ±1,000,000).
+//
+// raw JSON (written by the NixOS module) → validate() → CompiledConfig
+
+export const INFINITY = 1_000_000;
+
+export type NodeName = string;
+export type ResourceId = string;
+
+export type QuorumMode =
+  /** odd number of votes: a strict majority of all configured votes */
+  | 'majority'
+  /** two nodes plus a witness (`tsha witness`) that casts the tie-breaking vote */
+  | 'witness'
+  /** two nodes alone: both keep quorum, wait-for-all at first start, fencing mandatory */
+  | 'two_node';
+
+/** What a node does when it loses quorum or its lease. */
+export type NoQuorumPolicy = 'stop' | 'freeze' | 'fence';
+
+export interface CompiledNode {
+  name: NodeName;
+  /** mesh endpoint, "host:port" (an address on the WireGuard interface) */
+  meshAddress: string;
+  /** WireGuard public key (base64), used by the harness and the NixOS module to build the tunnel */
+  wireguardPublicKey: string | null;
+  votes: number;
+  /** node attributes for location rules (e.g. { rack: "a", ssd: "yes" }) */
+  attributes: Record<string, string>;
+}
+
+export interface CompiledWitness {
+  name: string;
+  meshAddress: string;
+  wireguardPublicKey: string | null;
+}
+
+export interface Timing {
+  heartbeatIntervalMs: number;
+  /** a peer not heard from for this long is suspected down (≥ 3 × heartbeat) */
+  failureTimeoutMs: number;
+  /** election timeout base; randomised in [electionTimeoutMs, 2 × electionTimeoutMs) */
+  electionTimeoutMs: number;
+  /** how long a node may run resources after its last renewal (> failure timeout) */
+  leaseMs: number;
+  /** bound on the clock drift rate between any two nodes, parts per million */
+  maxDriftPpm: number;
+  /** hardware/softdog watchdog timeout: a node that stops feeding it is reset after this long */
+  watchdogMs: number;
+  /** in two_node mode, the delay the non-preferred side waits before fencing its peer */
+  fenceRaceDelayMs: number;
+}
+
+export interface FenceDevice {
+  id: string;
+  /** fence agent executable name, e.g. "fence_ipmilan", "fence_redfish", or "fence_tsha_test" */
+  agent: string;
+  /** key=value arguments passed on the agent's stdin */
+  parameters: Record<string, string>;
+  /** nodes this device can fence */
+  hosts: NodeName[];
+  timeoutMs: number;
+}
+
+export interface FenceLevel {
+  node: NodeName;
+  /** lower levels are tried first; a level succeeds when all its devices confirm */
+  index: number;
+  devices: string[];
+}
+
+export interface FencingConfig {
+  /** false only by an explicit, loudly logged choice; refused with stateful storage */
+  enabled: boolean;
+  devices: FenceDevice[];
+  levels: FenceLevel[];
+  /** watchdog-based self-fencing (sbd-like): a node without quorum or lease resets itself */
+  watchdog: boolean;
+}
+
+export type ResourceKind = 'systemd' | 'lxc' | 'microvm' | 'ocf' | 'exec';
+export type OperationName = 'start' | 'stop' | 'monitor' | 'promote' | 'demote' | 'migrate_to' | 'migrate_from';
+export type OnFail = 'restart' | 'stop' | 'ban' | 'fence' | 'block';
+export type TargetRole = 'started' | 'stopped' | 'promoted' | 'unpromoted';
+
+export interface Operation {
+  name: OperationName;
+  /** 0 for one-shot operations; monitors have a positive interval */
+  intervalMs: number;
+  timeoutMs: number;
+  onFail: OnFail;
+  /** monitor of a promotable resource may be role-specific */
+  role?: 'promoted' | 'unpromoted';
+}
+
+export interface ResourceMeta {
+  /** score added to the node currently running the resource (prevents failback) */
+  stickiness: number;
+  /** after this many failures on a node, the resource is banned there (0 = never) */
+  migrationThreshold: number;
+  /** failures older than this are forgotten (0 = never expire) */
+  failureTimeoutMs: number;
+  targetRole: TargetRole;
+  managed: boolean;
+  /** a resource that may live-migrate (microVMs) instead of stop + start */
+  allowMigrate: boolean;
+}
+
+export type StorageSpec =
+  | { type: 'drbd'; resource: string; volume?: number }
+  | { type: 'rbd'; pool: string; image: string; cephConf?: string };
+
+export interface PrimitiveResource {
+  type: 'primitive';
+  id: ResourceId;
+  kind: ResourceKind;
+  /** kind-specific parameters: systemd {unit}, lxc {name}, microvm {name}, ocf {provider, agent, ...}, exec {start, stop, monitor} */
+  params: Record<string, string>;
+  operations: Operation[];
+  meta: ResourceMeta;
+  /** declares that the resource holds state that must never be written from two nodes */
+  stateful: boolean;
+  storage: StorageSpec | null;
+}
+
+export interface GroupResource {
+  type: 'group';
+  id: ResourceId;
+  /** started in this order, stopped in reverse, all on one node */
+  members: ResourceId[];
+  meta: ResourceMeta;
+}
+
+export interface CloneResource {
+  type: 'clone';
+  id: ResourceId;
+  /** the primitive or group cloned */
+  child: ResourceId;
+  /** total instances (default: number of nodes) */
+  max: number;
+  /** instances per node (default 1) */
+  maxPerNode: number;
+  /** promotable clone: up to promotedMax instances are promoted (DRBD primary, RBD lock owner) */
+  promotable: boolean;
+  promotedMax: number;
+  promotedMaxPerNode: number;
+  meta: ResourceMeta;
+}
+
+export type Resource = PrimitiveResource | GroupResource | CloneResource;
+
+export type RuleOp = 'eq' | 'ne' | 'defined' | 'not_defined';
+
+export interface LocationConstraint {
+  id: string;
+  resource: ResourceId;
+  /** either a node name or a rule over node attributes */
+  node: NodeName | null;
+  rule: { attribute: string; op: RuleOp; value?: string } | null;
+  /** positive prefers, negative avoids, ±INFINITY requires/forbids */
+  score: number;
+  /** for promotable clones: the constraint applies to the promoted role only */
+  role?: 'promoted';
+}
+
+export interface ColocationConstraint {
+  id: string;
+  /** the dependent resource: placed relative to `with` */
+  resource: ResourceId;
+  with: ResourceId;
+  /** positive: together, negative: apart; ±INFINITY mandatory */
+  score: number;
+  /** colocate with the promoted instance of a promotable clone */
+  withRole?: 'promoted';
+  role?: 'promoted';
+}
+
+export type OrderAction = 'start' | 'stop' | 'promote' | 'demote';
+
+export interface OrderConstraint {
+  id: string;
+  first: ResourceId;
+  firstAction: OrderAction;
+  then: ResourceId;
+  thenAction: OrderAction;
+  /** mandatory: then is restarted when first is; optional: only orders actions in the same plan */
+  kind: 'mandatory' | 'optional';
+  /** stop in reverse order */
+  symmetric: boolean;
+}
+
+export interface CompiledConfig {
+  clusterName: string;
+  /** cluster identifier carried in every mesh message; peers with another id are dropped */
+  clusterId: string;
+  nodes: CompiledNode[];
+  witness: CompiledWitness | null;
+  quorumMode: QuorumMode;
+  timing: Timing;
+  noQuorumPolicy: NoQuorumPolicy;
+  fencing: FencingConfig;
+  /** every resource by id: primitives, groups and clones share one id space */
+  resources: Record<ResourceId, Resource>;
+  constraints: {
+    location: LocationConstraint[];
+    colocation: ColocationConstraint[];
+    order: OrderConstraint[];
+  };
+  /** cluster-wide maintenance mode: nothing is started, stopped or monitored */
+  maintenanceMode: boolean;
+}
