@@ -38,7 +38,7 @@ afterEach(async () => {
 function newTransport(name: string, ip: string, port: number, tls?: MeshTlsOptions, log = captureLogger()): { transport: MeshTransport; log: ReturnType<typeof captureLogger> } {
   return {
     transport: new MeshTransport({
-      self: name, clusterId: CLUSTER, listen: `${ip}:${port}`, peers: [], deliverTimeoutMs: 400,
+      self: name, clusterId: CLUSTER, listen: `${ip}:${port}`, peers: [], deliverTimeoutMs: 2000,
       reconnectBackoffMs: { initial: 100, max: 1000 }, tls, logger: log.logger,
     }),
     log,
@@ -160,7 +160,7 @@ describe('delivery', () => {
     cleanups.push(() => hole.close());
     const { logger } = captureLogger();
     const t = new MeshTransport({
-      self: 'a', clusterId: CLUSTER, listen: '127.0.0.11:0', deliverTimeoutMs: 300, maxInFlightPerPeer: 2, logger,
+      self: 'a', clusterId: CLUSTER, listen: '127.0.0.11:0', deliverTimeoutMs: 1000, maxInFlightPerPeer: 2, logger,
       peers: [{ name: 'stuck', meshAddress: hole.address }, { name: 'b', meshAddress: `${b!.ip}:${b!.port}`, dialAddress: a!.relays.get('b')!.address }],
     });
     await t.start();
