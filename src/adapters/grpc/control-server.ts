@@ -112,6 +112,9 @@ export class ControlServer {
     });
     await new Promise<number>((resolve, reject) => {
       server.bindAsync(`unix:${path}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    }).catch((e: unknown) => {
+      server.forceShutdown();
+      throw new ControlSocketError(path, `cannot listen: ${e instanceof Error ? e.message : String(e)}`);
     });
     this.server = server;
     try {

@@ -302,3 +302,11 @@ describe('mutual TLS', () => {
     expect(a!.inbox).toHaveLength(0);
   });
 });
+
+describe('start-up failures', () => {
+  it('names the listen address it cannot bind (the WireGuard address is not up yet, say)', async () => {
+    const [a] = await startMesh(['a']);
+    const { transport } = newTransport('a2', a!.ip, a!.port);
+    await expect(transport.start()).rejects.toThrow(new RegExp(`^listen: cannot bind ${a!.ip.replace(/\./g, '\\.')}:${a!.port}: `));
+  });
+});
