@@ -2,10 +2,11 @@
 // stale socket removal, status and command round trips, refusals, the watch stream, and the clear
 // error the CLI prints when no agent listens.
 import { afterEach, describe, expect, it } from 'vitest';
-import { linkSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, linkSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ControlServer, ControlSocketError, resolveGroup } from '../../../src/adapters/grpc/control-server.js';
 import { AgentUnreachableError, ControlClient, ControlRequestError } from '../../../src/adapters/grpc/control-client.js';
 import type { ClusterStatus, ControlHandlers, NodeCommandRequest, ResourceCommandRequest } from '../../../src/ports/control.js';
@@ -83,6 +84,22 @@ describe('control socket permissions', () => {
     const other = await startServer({ group: 2 });
     expect(statSync(other.socketPath).gid).toBe(2);
     expect(statSync(other.socketPath).mode & 0o777).toBe(0o660);
+  });
+
+  it('lets a user in the group connect and refuses one outside it (real processes under setpriv)', async () => {
+    const daemonGid = resolveGroup('daemon');
+    const { socketPath, dir } = await startServer({ group: 'daemon' });
+    // mkdtemp made the test's own folder 0700; the server made run/ (0750, group daemon) itself
+    chmodSync(dir, 0o755);
+    expect(statSync(dirname(socketPath)).mode & 0o777).toBe(0o750);
+    expect(statSync(dirname(socketPath)).gid).toBe(daemonGid);
+    const probe = (groups: string): string =>
+      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', `--groups=${groups}`, process.execPath, '-e', `
+        const s = require('node:net').connect(${JSON.stringify(socketPath)});
+        s.on('connect', () => { process.stdout.write('connected'); s.destroy(); });
+        s.on('error', (e) => process.stdout.write(e.code));`], { encoding: 'utf8' });
+    expect(probe(String(daemonGid))).toBe('connected');
+    expect(probe('65534')).toBe('EACCES');
   });
 
   it('reads groups from a group file, and names an unknown group in the error', async () => {
