@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ControlServer, ControlSocketError, resolveGroup } from '../../../src/adapters/grpc/control-server.js';
-import { AgentUnreachableError, ControlClient, ControlRequestError } from '../../../src/adapters/grpc/control-client.js';
+import { AgentUnreachableError, ControlClient, ControlRequestError, unreachableReason } from '../../../src/adapters/grpc/control-client.js';
 import type { ClusterStatus, ControlHandlers, NodeCommandRequest, ResourceCommandRequest } from '../../../src/ports/control.js';
 import { ControlCommandError } from '../../../src/ports/control.js';
 import { SAMPLE } from '../../unit/proto/fixtures.js';
@@ -205,6 +205,27 @@ describe('control requests', () => {
 });
 
 describe('no agent', () => {
+  it('turns connection failures into reasons an operator can act on', () => {
+    const last = (e: string): string => `No connection established. Last error: connect ${e} /run/tsha/control.sock (2026-11-23T13:00:00.000Z)`;
+    expect(unreachableReason(last('ENOENT'))).toBe('the socket does not exist');
+    expect(unreachableReason(last('ECONNREFUSED'))).toBe('connection refused (stale socket)');
+    expect(unreachableReason(last('EACCES'))).toMatch(/^permission denied \(run as root or as a member of the socket's group\)$/);
+    expect(unreachableReason(last('EHOSTDOWN'))).toBe('connect EHOSTDOWN /run/tsha/control.sock');
+  });
+
+  it('a watch ends with a clear error when the agent stops', async () => {
+    const { client, server } = await startServer();
+    const seen: number[] = [];
+    const watching = (async () => {
+      for await (const s of client.watch()) {
+        seen.push(s.term);
+        await server.stop();
+      }
+    })();
+    await expect(watching).rejects.toThrow(/^no tsha agent reachable at .*: the agent ended the watch/);
+    expect(seen).toEqual([SAMPLE.clusterStatus.term]);
+  });
+
   it('says plainly that no agent is reachable when the socket does not exist', async () => {
     const socketPath = join(tempDir(), 'control.sock');
     const client = new ControlClient({ socketPath, timeoutMs: 1000 });
