@@ -249,3 +249,22 @@ describe('no agent', () => {
     await expect(watching).rejects.toBeInstanceOf(AgentUnreachableError);
   });
 });
+
+describe('CLI plumbing', () => {
+  it('adds --socket (default from $TSHA_CONTROL_SOCKET) and runs a command with a client that is closed afterwards', async () => {
+    const { Command } = await import('commander');
+    const { addSocketOption, defaultSocketPath, withControlClient } = await import('../../../src/cli/control-socket.js');
+    expect(defaultSocketPath({})).toBe('/run/tsha/control.sock');
+    expect(defaultSocketPath({ TSHA_CONTROL_SOCKET: '/tmp/x.sock' })).toBe('/tmp/x.sock');
+    const { socketPath } = await startServer();
+    let seen = '';
+    const program = new Command().exitOverride();
+    addSocketOption(program.command('probe')).action(async (o: { socket: string }) => {
+      seen = await withControlClient(o.socket, async (c) => (await c.status()).clusterName);
+    });
+    await program.parseAsync(['node', 'tsha', 'probe', '--socket', socketPath]);
+    expect(seen).toBe('prod');
+    const missing = join(tempDir(), 'none.sock');
+    await expect(withControlClient(missing, (c) => c.status())).rejects.toThrow(`no tsha agent reachable at ${missing}: the socket does not exist; is tsha-agent running?`);
+  });
+});
