@@ -22,7 +22,7 @@ const json = process.argv.includes('--json');
 const logger = pino({ level: 'silent' });
 const msg = {
   term: 3, body: 'heartbeat' as const,
-  heartbeat: { role: 'leader' as const, commitIndex: 10, leaderHint: 'a', lease: null, reachable: ['a', 'b', 'c'], lastLogIndex: 10, lastLogTerm: 3, seq: 1 },
+  heartbeat: { role: 'leader' as const, commitIndex: 10, leaderHint: 'a', lease: null, reachable: ['a', 'b', 'c'], lastLogIndex: 10, lastLogTerm: 3, seq: 1, configDigest: 'sha256:bench', agentVersion: 'bench' },
 };
 
 function stats(xs: number[]): { min: number; median: number; p95: number; p99: number; max: number } {

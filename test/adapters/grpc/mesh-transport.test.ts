@@ -16,7 +16,7 @@ const CLUSTER = 'tsha-proto-test';
 const envelopeCodec = codec<Envelope>(MESH_TYPES.envelope);
 
 const heartbeat = (seq: number): Heartbeat => ({
-  role: 'follower', commitIndex: seq, leaderHint: '', lease: null, reachable: [], lastLogIndex: seq, lastLogTerm: 1, seq,
+  role: 'follower', commitIndex: seq, leaderHint: '', lease: null, reachable: [], lastLogIndex: seq, lastLogTerm: 1, seq, configDigest: 'sha256:test', agentVersion: 'test',
 });
 
 interface TestNode {
