@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { cgroupPids, enterCgroupArgv } from './cgroup.js';
 import { SystemdBus } from './systemd-bus.js';
 import type { RunResult } from './sh.js';
-import { run, runOk } from './sh.js';
+import { run } from './sh.js';
 
 export type NodeRole = 'node' | 'witness';
 export type PowerState = 'up' | 'down';
@@ -55,6 +55,8 @@ export interface NodeLayout {
   readonly mac: string;
   readonly wgPort: number;
   readonly withSystemd: boolean;
+  /** Unix socket of the harness's fence server, given to node processes as TSHA_HARNESS_SOCKET. */
+  readonly fenceSocket: string;
 }
 
 export const SYSTEMD_BIN = ['/lib/systemd/systemd', '/usr/lib/systemd/systemd'].find((p) => fs.existsSync(p)) ?? '/lib/systemd/systemd';
@@ -92,6 +94,7 @@ export class ClusterNode {
   readonly withSystemd: boolean;
   /** D-Bus address of the node's systemd (its user bus). */
   readonly busAddress: string;
+  readonly fenceSocket: string;
   power: PowerState = 'down';
   private readonly procs = new Set<NodeProcess>();
   private spawnSeq = 0;
@@ -119,6 +122,7 @@ export class ClusterNode {
     this.privateKeyFile = path.join(this.dir, 'wg.key');
     this.withSystemd = l.withSystemd;
     this.busAddress = `unix:path=${path.join(this.runtimeDir, 'bus')}`;
+    this.fenceSocket = l.fenceSocket;
   }
 
   /** Environment of every process started in the node: its systemd is the session bus. */
@@ -134,6 +138,7 @@ export class ClusterNode {
       XDG_CACHE_HOME: path.join(this.dir, 'cache'),
       DBUS_SESSION_BUS_ADDRESS: this.busAddress,
       TSHA_NODE: this.name,
+      TSHA_HARNESS_SOCKET: this.fenceSocket,
       ...extra,
     };
   }
@@ -232,14 +237,14 @@ export class ClusterNode {
     fs.rmSync(path.join(this.unitDir, unit), { force: true });
   }
 
-  /** `systemctl --user ARGS` against the node's systemd (via its private socket in runtimeDir). */
+  /** `systemctl --user ARGS` run inside the node (its mount ns has /run/systemd/system, so systemctl sees a booted systemd). */
   systemctl(...args: string[]): Promise<RunResult> {
-    if (this.power === 'down') throw new NodeDownError(this.name, `systemctl ${args.join(' ')}`);
-    return run(['systemctl', '--user', ...args], { env: this.env(), timeoutMs: 30_000 });
+    return this.exec(['systemctl', '--user', ...args]);
   }
 
   async daemonReload(): Promise<void> {
-    await runOk(['systemctl', '--user', 'daemon-reload'], { env: this.env(), timeoutMs: 30_000 });
+    const r = await this.systemctl('daemon-reload');
+    if (r.code !== 0) throw new Error(`daemon-reload on ${this.name} failed: ${r.stderr.trim()}`);
   }
 
   /** ActiveState of a unit, read once over D-Bus from outside the node. */
