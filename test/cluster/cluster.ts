@@ -244,6 +244,7 @@ export class Cluster {
     // Every interface is configured before any goes up: the first handshakes then find their peers.
     await Promise.all(all.map((n) => this.startWireguard(n)));
     await Promise.all(all.map((n) => this.wireguardUp(n)));
+    await Promise.all(all.map((n) => this.wireguardInitiate(n, all.filter((o) => o.ordinal > n.ordinal))));
     await Promise.all([
       ...all.map(async (n) => {
         await this.startSystemd(n);
@@ -310,6 +311,7 @@ export class Cluster {
   private async startNode(n: ClusterNode): Promise<void> {
     await this.startWireguard(n);
     await this.wireguardUp(n);
+    await this.wireguardInitiate(n, this.all.filter((o) => o !== n));
     await this.startSystemd(n);
     n.power = 'up';
   }
@@ -326,17 +328,28 @@ export class Cluster {
       env: { WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' },
     });
     await withLog(wg, waitFor(`${n.ifWireguard} control socket`, () => (wg.running() && fs.existsSync(sock) ? true : undefined), 10_000, 10));
-    // persistent-keepalive: a node that comes up sends a handshake to every peer at once, so peers
-    // holding a session from before its power loss switch to the new one without waiting ~15 s.
     const peers = this.all
       .filter((o) => o !== n)
-      .flatMap((o) => ['peer', o.publicKey, 'endpoint', `${o.underlayIp}:${o.wgPort}`, 'allowed-ips', `${o.meshIp}/32`, 'persistent-keepalive', String(this.opts.wgKeepaliveS)]);
+      .flatMap((o) => ['peer', o.publicKey, 'endpoint', `${o.underlayIp}:${o.wgPort}`, 'allowed-ips', `${o.meshIp}/32`]);
     await runOk(['nsenter', `--net=${n.netnsPath}`, 'wg', 'set', n.ifWireguard, 'private-key', n.privateKeyFile, 'listen-port', String(n.wgPort), ...peers]);
     await runOk(['ip', '-n', n.netns, 'addr', 'add', `${n.meshIp}/${n.meshPrefixLen}`, 'dev', n.ifWireguard]);
   }
 
   private async wireguardUp(n: ClusterNode): Promise<void> {
     await runOk(['ip', '-n', n.netns, 'link', 'set', n.ifWireguard, 'up']);
+  }
+
+  /**
+   * Turning persistent-keepalive on for a peer of an UP interface makes wireguard-go start a
+   * handshake with it at once. Exactly one side of each pair must do that: two initiations that
+   * cross leave both sides as unconfirmed responders until the 5 s retry. So at bring-up the
+   * lower ordinal initiates; a node powered on initiates to everyone (its peers hold a dead
+   * session and initiate nothing, and would otherwise wait ~15 s to notice).
+   */
+  private async wireguardInitiate(n: ClusterNode, to: readonly ClusterNode[]): Promise<void> {
+    if (to.length === 0) return;
+    const args = to.flatMap((o) => ['peer', o.publicKey, 'persistent-keepalive', String(this.opts.wgKeepaliveS)]);
+    await runOk(['nsenter', `--net=${n.netnsPath}`, 'wg', 'set', n.ifWireguard, ...args]);
   }
 
   private async startSystemd(n: ClusterNode): Promise<void> {
