@@ -192,7 +192,7 @@ describe.skipIf(!pre.ok)('cluster harness on real namespaces, WireGuard and syst
       for (const pid of [sdPid, agent.pid, unitPid]) expect(fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))).toBe(false);
       expect(await agent.exited).toMatchObject({ signal: 'SIGKILL' });
       expect((await run(['ip', '-n', n1.netns, 'link', 'show', n1.ifWireguard])).code).not.toBe(0); // TUN gone with wireguard-go
-      expect(() => n1.exec(['true'])).toThrow(NodeDownError);
+      await expect(n1.exec(['true'])).rejects.toThrow(NodeDownError);
       await sampler.waitUntil('n1 down', (t) => t.t > fault.goneAt && t.states.n1 === 'down', 5000);
       await n3.systemctl('start', UNIT);
       await sampler.waitUntil('n3 active', (t) => t.states.n3 === 'active', 5000);

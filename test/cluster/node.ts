@@ -155,8 +155,8 @@ export class ClusterNode {
     ]);
   }
 
-  /** Runs a command inside the node and waits for it; never throws on a non-zero exit. */
-  exec(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  /** Runs a command inside the node and waits for it; rejects only when the node is off, never on a non-zero exit. */
+  async exec(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
     if (this.power === 'down') throw new NodeDownError(this.name, `exec ${argv.join(' ')}`);
     return run(this.insideArgv(argv), { env: this.env(opts.env), input: opts.input, timeoutMs: opts.timeoutMs ?? 30_000 });
   }
@@ -238,7 +238,7 @@ export class ClusterNode {
   }
 
   /** `systemctl --user ARGS` run inside the node (its mount ns has /run/systemd/system, so systemctl sees a booted systemd). */
-  systemctl(...args: string[]): Promise<RunResult> {
+  async systemctl(...args: string[]): Promise<RunResult> {
     return this.exec(['systemctl', '--user', ...args]);
   }
 
