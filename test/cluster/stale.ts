@@ -4,9 +4,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { killCgroupSync, listTopCgroups, removeCgroup } from './cgroup.js';
+import { killCgroup, listTopCgroups, removeCgroup } from './cgroup.js';
 import { RUN_ID_RE, procStartTime } from './cluster.js';
-import { runSync } from './sh.js';
+import { now, runSync, sleep } from './sh.js';
 
 export interface StaleReport {
   readonly runs: string[];
@@ -47,7 +47,7 @@ function mountsUnder(dir: string): string[] {
  * their cgroups, the cgroups, network namespaces (with their interfaces and nft tables), mount
  * namespace files, wireguard-go sockets, run directories under `baseDir`.
  */
-export function cleanupStale(prefix = 'tsh', baseDir = os.tmpdir()): StaleReport {
+export async function cleanupStale(prefix = 'tsh', baseDir = os.tmpdir()): Promise<StaleReport> {
   if (!prefix.startsWith('tsh')) throw new Error(`cleanupStale: prefix must start with "tsh", got "${prefix}"`);
   const removed: string[] = [];
   const problems: string[] = [];
@@ -66,8 +66,10 @@ export function cleanupStale(prefix = 'tsh', baseDir = os.tmpdir()): StaleReport
   for (const cg of listTopCgroups((name) => NAME_RE.test(name))) {
     const run = (NAME_RE.exec(cg) as RegExpExecArray)[1] as string;
     if (!isRunPrefix(run, prefix) || !note(run)) continue;
-    killCgroupSync(cg);
-    const left = removeCgroup(cg);
+    await killCgroup(cg).catch((e: Error) => problems.push(e.message));
+    // killed orphans are zombies until init reaps them, and a cgroup with tasks cannot be removed yet
+    let left = removeCgroup(cg);
+    for (const deadline = now() + 5000; left.length && now() < deadline; left = removeCgroup(cg)) await sleep(20);
     if (left.length) problems.push(...left.map((l) => `cgroup left: ${l}`));
     else removed.push(`cgroup ${cg}`);
   }
