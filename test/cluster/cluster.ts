@@ -62,6 +62,26 @@ export interface ClusterTimings {
 export const RUN_ID_RE = /^(?=[a-z0-9]*[0-9])[a-z0-9]{2,6}$/;
 const WG_SOCK_DIR = '/var/run/wireguard';
 
+/**
+ * Gives a node's mount namespace its own /run, like a machine: a tmpfs prepared off to the side
+ * (with /run/systemd/system, which systemd needs to start, and the host's /run/wireguard bound
+ * in so `wg` works inside) and then moved over /run. $1 is an empty host directory to prepare it in.
+ */
+const NODE_RUN_SETUP = [
+  'mkdir -p "$1"',
+  'mount -n -t tmpfs -o mode=755 tsha-run "$1"',
+  'mkdir -p "$1/systemd/system" "$1/lock" "$1/user" "$1/wireguard"',
+  `mount -n --bind ${WG_SOCK_DIR} "$1/wireguard"`,
+  'mount -n --move "$1" /run',
+].join('\n');
+
+/** Empties a node's /run at power-on (it is volatile on a real machine), keeping the wireguard bind. */
+const NODE_RUN_RESET = [
+  'cd /run',
+  'for f in * .[!.]*; do [ -e "$f" ] && [ "$f" != wireguard ] && rm -rf "$f"; done',
+  'mkdir -p /run/systemd/system /run/lock /run/user',
+].join('\n');
+
 /** The test fence agent (fence-agents stdin protocol) that powers harness nodes off and on. */
 export const FENCE_AGENT = fileURLToPath(new URL('../../scripts/fence_tsha_test', import.meta.url));
 
@@ -238,7 +258,7 @@ export class Cluster {
     await runOk(['mount', '--bind', nsDir, nsDir]);
     this.made.nsDirMount = true;
     await runOk(['mount', '--make-private', nsDir]);
-    if (!fs.existsSync('/run/systemd')) fs.mkdirSync('/run/systemd'); // mount point for each node's private tmpfs
+    fs.mkdirSync(WG_SOCK_DIR, { recursive: true }); // bound into every node's private /run
 
     await runOk(['ip', 'netns', 'add', this.switchNs]);
     this.made.switchNs = true;
@@ -312,7 +332,7 @@ export class Cluster {
     fs.writeFileSync(n.mountNsFile, '');
     await runOk([
       'nsenter', `--net=${n.netnsPath}`, 'unshare', `--mount=${n.mountNsFile}`, '--propagation', 'private',
-      'sh', '-ec', 'mount -t tmpfs -o mode=755 tsha-node /run/systemd && mkdir -p /run/systemd/system',
+      'sh', '-ec', NODE_RUN_SETUP, 'tsh-run', path.join(n.dir, '.run-mnt'),
     ]);
     this.made.mountNs.add(n.mountNsFile);
     createCgroup(`${n.cgroup}/sys`);
@@ -323,6 +343,7 @@ export class Cluster {
   /** Power on: wireguard-go with the node's keys and addresses, then its systemd (no unit auto-starts). */
   private async startNode(n: ClusterNode): Promise<void> {
     this.resetRuntimeDir(n);
+    await runOk(['nsenter', `--mount=${n.mountNsFile}`, 'sh', '-c', NODE_RUN_RESET]);
     await this.startWireguard(n);
     await this.wireguardUp(n);
     await this.wireguardInitiate(n, this.all.filter((o) => o !== n));

@@ -118,6 +118,13 @@ describe.skipIf(!pre.ok)('cluster harness on real namespaces, WireGuard and syst
     expect(n1.pids().has(pid)).toBe(true);
   });
 
+  it('each node has its own /run (systemd/system in it, the host wireguard sockets bound in)', async () => {
+    expect((await n1.exec(['sh', '-c', 'echo n1 > /run/tsh-marker && test -d /run/systemd/system'])).code).toBe(0);
+    expect((await n2.exec(['test', '-e', '/run/tsh-marker'])).code).not.toBe(0);
+    expect(fs.existsSync('/run/tsh-marker')).toBe(false);
+    expect((await n2.exec(['test', '-S', `/run/wireguard/${n2.ifWireguard}.sock`])).code).toBe(0);
+  });
+
   it('cutLink(n1) isolates n1 while n2 and n3 still talk; healLink restores it', async () => {
     await c.cutLink(n1);
     expect(await ping(n2, n1.meshIp)).toBe(false);
@@ -212,9 +219,10 @@ describe.skipIf(!pre.ok)('cluster harness on real namespaces, WireGuard and syst
       await sampler?.stop();
     }
 
-    // power back on: same keys and mesh address, systemd up, the unit NOT started again
+    // power back on: same keys and mesh address, systemd up, the unit NOT started again, /run empty
     await c.powerOn(n1);
     expect(await n1.unitState(UNIT)).toBe('inactive');
+    expect((await n1.exec(['test', '-e', '/run/tsh-marker'])).code).not.toBe(0);
     expect(await pingsWithin(n2, n1.meshIp, 5000)).toBe(true);
     await n3.systemctl('stop', UNIT);
   });
