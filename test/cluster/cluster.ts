@@ -569,9 +569,9 @@ export class Cluster {
   }
 
   /** Starts an external sampler of `unit` on the given nodes (default: all nodes with systemd). */
-  sampleUnits(unit: string, opts: { nodes?: readonly (ClusterNode | string)[]; everyMs?: number } = {}): UnitSampler {
+  sampleUnits(unit: string, opts: { nodes?: readonly (ClusterNode | string)[]; everyMs?: number; replyTimeoutMs?: number } = {}): UnitSampler {
     const nodes = (opts.nodes ?? this.all.filter((n) => n.withSystemd)).map((n) => this.resolve(n));
-    const s = sampleUnits(nodes, unit, opts.everyMs ?? 20);
+    const s = sampleUnits(nodes, unit, opts.everyMs ?? 20, opts.replyTimeoutMs ?? 1000);
     this.samplers.add(s);
     return s;
   }

@@ -15,6 +15,7 @@ import {
   firstActiveAfter,
   overlap,
   now,
+  samplingStats,
   run,
   sleep,
   waitFor,
@@ -206,6 +207,8 @@ describe.skipIf(!pre.ok)('cluster harness on real namespaces, WireGuard and syst
       const tl = await sampler.stop();
       sampler = undefined;
 
+      const cadence = samplingStats(tl);
+      console.log(`[harness] sampler: ${cadence.ticks} ticks, median gap ${cadence.medianGapMs.toFixed(1)} ms, max ${cadence.maxGapMs.toFixed(1)} ms; n3 active ${firstActiveAfter(tl, fault.t, { exclude: ['n1'] })?.ms.toFixed(0)} ms after the fault`);
       const ov = overlap(tl);
       expect(ov.ticks).toBeGreaterThan(0);
       expect(ov.intervals.every((i) => i.nodes.join() === 'n1,n2')).toBe(true);
@@ -267,13 +270,14 @@ describe.skipIf(!pre.ok)('cluster harness on real namespaces, WireGuard and syst
     createCgroup(`${prefix}-n1/ext`);
     const orphanArgv = enterCgroupArgv(`${prefix}-n1/ext`, ['sleep', '600']);
     const orphan = (await import('node:child_process')).spawn(orphanArgv[0]!, orphanArgv.slice(1), { stdio: 'ignore' });
+    const orphanExit = new Promise((r) => orphan.once('exit', r));
     await waitFor('orphan in cgroup', () => (cgroupPids(`${prefix}-n1`).size > 0 ? true : undefined), 5000);
 
     const report = await cleanupStale('tsh');
     expect(report.problems).toEqual([]);
     expect(report.runs).toContain(prefix);
     expect(report.runs).not.toContain(c.prefix);
-    await new Promise((r) => orphan.once('exit', r));
+    await orphanExit;
     expect(fs.existsSync(dir)).toBe(false);
     expect((await run(['ip', 'netns', 'list'])).stdout).not.toContain(prefix);
     for (const root of cgroupRoots()) expect(fs.existsSync(path.join(root, `${prefix}-n1`))).toBe(false);
