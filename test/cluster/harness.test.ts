@@ -148,7 +148,7 @@ describe.skipIf(!pre.ok)('cluster harness on real namespaces, WireGuard and syst
     const port = '7399';
     const l1 = n1.spawn([process.execPath, '-e', UDP_LISTEN, n1.underlayIp, port], { name: 'udp-listen' });
     const l2 = n2.spawn([process.execPath, '-e', UDP_LISTEN, n2.underlayIp, port], { name: 'udp-listen' });
-    const log = (p: typeof l1): string => fs.readFileSync(p.logFile, 'utf8');
+    const log = (p: typeof l1): string => p.output();
     await waitFor('udp listeners', () => (log(l1).includes('ready') && log(l2).includes('ready') ? true : undefined), 10_000);
     await c.cutPair(n1, n2, { oneWay: true });
     expect(c.pairCuts()).toEqual(['n1>n2']);
@@ -163,6 +163,15 @@ describe.skipIf(!pre.ok)('cluster harness on real namespaces, WireGuard and syst
     l1.kill();
     l2.kill();
     await Promise.all([l1.exited, l2.exited]);
+
+    // healAll undoes link and pair cuts together
+    await c.cutLink(n1);
+    await c.cutPair(n2, n3);
+    expect(await ping(n2, n3.meshIp)).toBe(false);
+    await c.healAll();
+    expect(c.pairCuts()).toEqual([]);
+    expect(await pingsWithin(n2, n3.meshIp, 3000)).toBe(true);
+    expect(await pingsWithin(n3, n1.meshIp, 3000)).toBe(true);
   });
 
   it('pause(pid, ms) stops a process with SIGSTOP and continues it', async () => {

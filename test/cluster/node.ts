@@ -40,6 +40,8 @@ export interface NodeProcess {
   readonly exited: Promise<NodeProcessExit>;
   running(): boolean;
   kill(signal?: NodeJS.Signals): void;
+  /** The output so far (stdout and stderr interleaved). */
+  output(): string;
 }
 
 export interface NodeLayout {
@@ -202,6 +204,13 @@ export class ClusterNode {
       running: () => alive,
       kill: (signal: NodeJS.Signals = 'SIGTERM') => {
         if (alive) child.kill(signal);
+      },
+      output: () => {
+        try {
+          return fs.readFileSync(logFile, 'utf8');
+        } catch {
+          return '';
+        }
       },
     };
     this.procs.add(proc);
