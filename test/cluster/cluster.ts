@@ -132,7 +132,8 @@ async function withLog<T>(p: NodeProcess, wait: Promise<T>): Promise<T> {
     } catch {
       /* no log */
     }
-    throw new Error(`${(e as Error).message}; ${p.name} ${p.running() ? 'running' : 'exited'}, log tail:\n${tail}`);
+    const st = p.exitStatus();
+    throw new Error(`${(e as Error).message}; ${p.name} ${st ? `exited (code ${st.code}, signal ${st.signal})` : 'running'}, log tail:\n${tail}`);
   }
 }
 
@@ -393,7 +394,7 @@ export class Cluster {
 
   private async startSystemd(n: ClusterNode): Promise<void> {
     if (!n.withSystemd) return;
-    const sd = n.spawnRaw([SYSTEMD_BIN, '--user'], { name: 'systemd', sub: 'sys' });
+    const sd = n.spawnRaw([SYSTEMD_BIN, '--user'], { name: 'systemd', sub: 'sys', env: { SYSTEMD_LOG_TARGET: 'console' } });
     const bus = new SystemdBus(n.busAddress);
     try {
       await withLog(
@@ -614,6 +615,7 @@ export class Cluster {
       if (r.code !== 0) problems.push(`ip netns del ${ns}: ${r.stderr.trim()}`);
     }
     for (const n of this.all) fs.rmSync(path.join(WG_SOCK_DIR, `${n.ifWireguard}.sock`), { force: true });
+    this.keepLogs();
     if (this.made.runDir) fs.rmSync(this.dir, { recursive: true, force: true });
     live.delete(this);
     this.timings.teardownMs = now() - t0;
@@ -646,6 +648,15 @@ export class Cluster {
       spawn('sh', ['-c', script, 'tsh-rmdir', ...busy], { detached: true, stdio: 'ignore' }).unref();
     }
     live.delete(this);
+  }
+
+  /** With TSHA_HARNESS_KEEP_LOGS=DIR, node logs are copied to DIR/<prefix>/<node>/ before the run dir goes. */
+  private keepLogs(): void {
+    const keep = process.env.TSHA_HARNESS_KEEP_LOGS;
+    if (!keep || !this.made.runDir) return;
+    for (const n of this.all) {
+      if (fs.existsSync(n.logDir)) fs.cpSync(n.logDir, path.join(keep, this.prefix, n.name), { recursive: true });
+    }
   }
 
   private resumePaused(): void {

@@ -39,6 +39,8 @@ export interface NodeProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<NodeProcessExit>;
   running(): boolean;
+  /** How it ended, once it has. */
+  exitStatus(): NodeProcessExit | undefined;
   kill(signal?: NodeJS.Signals): void;
   /** The output so far (stdout and stderr interleaved). */
   output(): string;
@@ -184,14 +186,17 @@ export class ClusterNode {
     const child = spawn(full[0] as string, full.slice(1), { env: this.env(opts.env), stdio: ['ignore', fd, fd], cwd: opts.cwd });
     fs.closeSync(fd);
     let alive = true;
+    let status: NodeProcessExit | undefined;
     const exited = new Promise<NodeProcessExit>((resolve) => {
       child.on('error', () => {
         alive = false;
-        resolve({ code: 127, signal: null });
+        status = { code: 127, signal: null };
+        resolve(status);
       });
       child.on('exit', (code, signal) => {
         alive = false;
-        resolve({ code, signal });
+        status = { code, signal };
+        resolve(status);
       });
     });
     const proc: NodeProcess = {
@@ -202,6 +207,7 @@ export class ClusterNode {
       child,
       exited,
       running: () => alive,
+      exitStatus: () => status,
       kill: (signal: NodeJS.Signals = 'SIGTERM') => {
         if (alive) child.kill(signal);
       },
