@@ -61,6 +61,8 @@ export interface ClusterTimings {
 
 export const RUN_ID_RE = /^(?=[a-z0-9]*[0-9])[a-z0-9]{2,6}$/;
 const WG_SOCK_DIR = '/var/run/wireguard';
+/** Live runs, one `<prefix>.json` each ({ pid, start, dir }): how cleanupStale tells live from dead, wherever the run dir is. */
+export const RUN_REGISTRY = '/run/tsha-harness';
 
 /**
  * Gives a node's mount namespace its own /run, like a machine: a tmpfs prepared off to the side
@@ -226,7 +228,16 @@ export class Cluster {
     const nodes = options.nodes ?? 3;
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > 20) throw new Error(`nodes: want 1..20, got ${nodes}`);
     const dir = path.join(options.baseDir ?? os.tmpdir(), `tsh${runId}`);
-    fs.mkdirSync(dir, { mode: 0o755 }); // EEXIST: the run id is taken
+    // Registered before anything exists, so cleanupStale never mistakes a run being built for a dead one.
+    fs.mkdirSync(RUN_REGISTRY, { recursive: true });
+    const reg = path.join(RUN_REGISTRY, `tsh${runId}.json`);
+    fs.writeFileSync(reg, JSON.stringify({ pid: process.pid, start: procStartTime(process.pid), dir }), { flag: 'wx' }); // EEXIST: run id taken
+    try {
+      fs.mkdirSync(dir, { mode: 0o755 }); // EEXIST: the run id is taken
+    } catch (e) {
+      fs.rmSync(reg, { force: true });
+      throw e;
+    }
     const c = new Cluster(runId, dir, {
       nodes,
       witness: options.witness ?? false,
@@ -238,7 +249,6 @@ export class Cluster {
       waitMesh: options.waitMesh ?? true,
     });
     c.made.runDir = true;
-    fs.writeFileSync(path.join(dir, 'owner.json'), JSON.stringify({ pid: process.pid, start: procStartTime(process.pid), prefix: c.prefix }));
     installExitHooks();
     live.add(c);
     const t0 = now();
@@ -617,6 +627,7 @@ export class Cluster {
     for (const n of this.all) fs.rmSync(path.join(WG_SOCK_DIR, `${n.ifWireguard}.sock`), { force: true });
     this.keepLogs();
     if (this.made.runDir) fs.rmSync(this.dir, { recursive: true, force: true });
+    fs.rmSync(path.join(RUN_REGISTRY, `${this.prefix}.json`), { force: true });
     live.delete(this);
     this.timings.teardownMs = now() - t0;
     if (problems.length) throw new Error(`cluster ${this.prefix} teardown left things behind:\n${problems.join('\n')}`);
@@ -647,6 +658,7 @@ export class Cluster {
       const script = 'for i in $(seq 100); do left=0; for d in "$@"; do [ -d "$d" ] && { rmdir "$d" 2>/dev/null || left=1; }; done; [ $left = 0 ] && exit 0; sleep 0.1; done';
       spawn('sh', ['-c', script, 'tsh-rmdir', ...busy], { detached: true, stdio: 'ignore' }).unref();
     }
+    fs.rmSync(path.join(RUN_REGISTRY, `${this.prefix}.json`), { force: true });
     live.delete(this);
   }
 

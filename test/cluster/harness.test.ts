@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FENCE_AGENT,
+  RUN_REGISTRY,
   NodeDownError,
   cleanupStale,
   clusterPrerequisites,
@@ -274,7 +275,7 @@ describe.skipIf(!pre.ok)('cluster harness on real namespaces, WireGuard and syst
     expect(dead.pid).toBeGreaterThan(0);
     const dir = path.join(os.tmpdir(), prefix);
     fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, 'owner.json'), JSON.stringify({ pid: dead.pid, start: 'gone', prefix }));
+    fs.writeFileSync(path.join(RUN_REGISTRY, `${prefix}.json`), JSON.stringify({ pid: dead.pid, start: 'gone', dir }));
     await run(['ip', 'netns', 'add', `${prefix}-sw`]);
     createCgroup(`${prefix}-n1/ext`);
     const orphanArgv = enterCgroupArgv(`${prefix}-n1/ext`, ['sleep', '600']);
@@ -288,6 +289,8 @@ describe.skipIf(!pre.ok)('cluster harness on real namespaces, WireGuard and syst
     expect(report.runs).not.toContain(c.prefix);
     await orphanExit;
     expect(fs.existsSync(dir)).toBe(false);
+    expect(fs.existsSync(path.join(RUN_REGISTRY, `${prefix}.json`))).toBe(false);
+    expect(fs.existsSync(path.join(RUN_REGISTRY, `${c.prefix}.json`))).toBe(true);
     expect((await run(['ip', 'netns', 'list'])).stdout).not.toContain(prefix);
     for (const root of cgroupRoots()) expect(fs.existsSync(path.join(root, `${prefix}-n1`))).toBe(false);
     // the live cluster is untouched
@@ -301,6 +304,7 @@ describe.skipIf(!pre.ok)('cluster harness on real namespaces, WireGuard and syst
       if ((await run(['ip', 'netns', 'list'])).stdout.includes(prefix)) out.push('netns');
       for (const root of cgroupRoots()) if (fs.readdirSync(root).some((d) => d.startsWith(`${prefix}-`))) out.push(`cgroup in ${root}`);
       if (fs.existsSync(dir)) out.push('dir');
+      if (fs.existsSync(path.join(RUN_REGISTRY, `${prefix}.json`))) out.push('registration');
       if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(dir)) out.push('mounts');
       return out;
     };
@@ -332,6 +336,7 @@ describe.skipIf(!pre.ok)('cluster harness on real namespaces, WireGuard and syst
 
   it('refuses a run id in use without harming the cluster that holds it', async () => {
     await expect(createCluster({ nodes: 1, runId: c.runId })).rejects.toThrow(/EEXIST/);
+    expect(fs.existsSync(path.join(RUN_REGISTRY, `${c.prefix}.json`))).toBe(true);
     expect(await pingsWithin(n2, n3.meshIp, 3000)).toBe(true);
   });
 
@@ -344,6 +349,7 @@ describe.skipIf(!pre.ok)('cluster harness on real namespaces, WireGuard and syst
     const socks = fs.existsSync('/var/run/wireguard') ? fs.readdirSync('/var/run/wireguard') : [];
     expect(socks.filter((s) => s.startsWith(c.prefix))).toEqual([]);
     expect(fs.existsSync(c.dir)).toBe(false);
+    expect(fs.existsSync(path.join(RUN_REGISTRY, `${c.prefix}.json`))).toBe(false);
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(c.dir);
     for (const n of c.all) expect(n.processesGone()).toBe(true);
   });
