@@ -46,7 +46,11 @@ export interface Store<C = unknown, S = unknown> {
   saveHardState(hs: HardState): Promise<void>;
   /** append entries that continue the log (first index = last index + 1); durable before it resolves */
   append(entries: StoredEntry<C>[]): Promise<void>;
-  /** drop every entry with index ≥ `index` (a conflicting suffix); durable before it resolves */
+  /**
+   * Drop every entry with index ≥ `index` (a conflicting suffix); durable before it resolves. A crash
+   * during it leaves the old log or a prefix of it at least as long as the new one (entries go from
+   * the end), never a log with a hole.
+   */
   truncateFrom(index: number): Promise<void>;
   /**
    * Save a snapshot, then compact: entries ≤ snapshot.index are dropped. If the log has no entry at
