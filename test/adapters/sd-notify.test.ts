@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Notifier, watchdogFromEnv } from '../../src/adapters/sd-notify.js';
 import { SystemdAgent } from '../../src/adapters/systemd/index.js';
-import { startSystemdUser, systemdUserUnavailable, type SystemdUser } from '../helpers/systemd-user.js';
+import { startSystemdUser, skipWithoutSystemd, type SystemdUser } from '../helpers/systemd-user.js';
 
 describe('watchdogFromEnv', () => {
   it('derives half the timeout as the ping interval', () => {
@@ -34,8 +34,7 @@ describe('watchdogFromEnv', () => {
   });
 });
 
-const unavailable = systemdUserUnavailable();
-if (unavailable) console.warn(`SKIPPED: sd-notify systemd tests: ${unavailable}`);
+const skip = skipWithoutSystemd('sd-notify systemd tests');
 
 const repo = resolve(import.meta.dirname, '../..');
 const script = join(repo, 'test/helpers/notify-script.ts');
@@ -51,7 +50,7 @@ async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boole
   return v;
 }
 
-describe.skipIf(unavailable !== null)('Notifier against a real systemd --user', () => {
+describe.skipIf(skip)('Notifier against a real systemd --user', () => {
   let sd: SystemdUser;
   let agent: SystemdAgent;
   const unit = (mode: string, extra = ''): string =>

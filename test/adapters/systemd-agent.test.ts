@@ -5,16 +5,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SystemdAgent, SystemdManager } from '../../src/adapters/systemd/index.js';
 import type { ResourceRef } from '../../src/ports/resource-agent.js';
-import { startSystemdUser, systemdUserUnavailable, type SystemdUser } from '../helpers/systemd-user.js';
+import { startSystemdUser, skipWithoutSystemd, type SystemdUser } from '../helpers/systemd-user.js';
 
-const unavailable = systemdUserUnavailable();
-if (unavailable) console.warn(`SKIPPED: systemd agent tests: ${unavailable}`);
+const skip = skipWithoutSystemd('systemd agent tests');
 
 const T = { timeoutMs: 10_000 };
 const res = (unit: string): ResourceRef => ({ id: unit.replace(/\..*$/, ''), kind: 'systemd', params: { unit } });
 const SLEEPER = '[Unit]\nDescription=tsha test sleeper\n[Service]\nExecStart=/bin/sleep infinity\n';
 
-describe.skipIf(unavailable !== null)('SystemdAgent against a real systemd --user', () => {
+describe.skipIf(skip)('SystemdAgent against a real systemd --user', () => {
   let sd: SystemdUser;
   let agent: SystemdAgent;
 

@@ -3,12 +3,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectCgroupLayout, readProcCgroups, startSystemdUser, systemdUserUnavailable, type SystemdUser } from '../helpers/systemd-user.js';
+import { detectCgroupLayout, readProcCgroups, startSystemdUser, skipWithoutSystemd, type SystemdUser } from '../helpers/systemd-user.js';
 
-const unavailable = systemdUserUnavailable();
-if (unavailable) console.warn(`SKIPPED: systemd --user tests: ${unavailable}`);
+const skip = skipWithoutSystemd('systemd --user tests');
 
-describe.skipIf(unavailable !== null)('systemd --user test helper (real systemd)', () => {
+describe.skipIf(skip)('systemd --user test helper (real systemd)', () => {
   let sd: SystemdUser;
   const before = readProcCgroups('self');
 
