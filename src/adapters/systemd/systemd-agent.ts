@@ -193,6 +193,7 @@ export class SystemdAgent implements ResourceAgent {
   }
 
   private readState(unit: string, deadline: number): Promise<UnitState> {
+    if (this.closed) throw new Error(`SystemdAgent(${this.busAddress}) used after close()`);
     return this.withRetry(deadline, (d) => this.manager.unitState(unit, d));
   }
 
