@@ -137,6 +137,18 @@ function checkAddresses({ s, ctx }: Model): void {
     else seen.set(key, path.replace(/\.address$/, ''));
   };
   if (valid(s.nodes)) for (const [name, node] of Object.entries(s.nodes)) claim(node.address, joinPath(joinPath('nodes', name), 'address'));
+  // WireGuard keys identify peers: two members with one key would be one peer to the tunnel.
+  const keys = new Map<string, string>();
+  const members: [string, { publicKey: string | null }][] = [
+    ...(valid(s.nodes) ? Object.entries(s.nodes).map(([n, node]) => [joinPath('nodes', n), node] as [string, { publicKey: string | null }]) : []),
+    ...(valid(s.witness) && s.witness ? [['witness', s.witness] as [string, { publicKey: string | null }]] : []),
+  ];
+  for (const [path, member] of members) {
+    if (member.publicKey === null) continue;
+    const other = keys.get(member.publicKey);
+    if (other !== undefined) ctx.error(joinPath(path, 'publicKey'), `is the same key as ${other}.publicKey: every member needs its own WireGuard key`);
+    else keys.set(member.publicKey, path);
+  }
   if (valid(s.witness) && s.witness) {
     claim(s.witness.address, 'witness.address');
     if (valid(s.nodes) && Object.hasOwn(s.nodes, s.witness.name)) {
@@ -301,7 +313,7 @@ export function cloneOf(m: Model, id: string): string | null {
 }
 
 function isPromotableClone(m: Model, id: string): boolean {
-  return valid(m.s.clones) && m.s.clones[id]?.promotable === true;
+  return valid(m.s.clones) && Object.hasOwn(m.s.clones, id) && m.s.clones[id]!.promotable === true;
 }
 
 function inPromotableClone(m: Model, id: string): boolean {
@@ -459,7 +471,7 @@ function checkConstraints(m: Model, section: string, id: string, r: Declared): v
       const needsValue = loc.rule.op === 'eq' || loc.rule.op === 'ne';
       if (needsValue && loc.rule.value === null) ctx.error(joinPath(joinPath(path, 'rule'), 'value'), `is required with op ${JSON.stringify(loc.rule.op)}`);
       if (!needsValue && loc.rule.value !== null) ctx.error(joinPath(joinPath(path, 'rule'), 'value'), `does not apply with op ${JSON.stringify(loc.rule.op)}`);
-      if (valid(m.s.nodes) && !Object.values(m.s.nodes).some((n) => loc.rule!.attribute in n.attributes)) {
+      if (valid(m.s.nodes) && !Object.values(m.s.nodes).some((n) => Object.hasOwn(n.attributes, loc.rule!.attribute))) {
         ctx.warn(joinPath(joinPath(path, 'rule'), 'attribute'), `no node has attribute ${JSON.stringify(loc.rule.attribute)}`);
       }
     }

@@ -12,6 +12,7 @@ import { listOptions } from '../../../src/config/option-list.js';
 import { rawConfigSpec } from '../../../src/config/options.js';
 import { validate } from '../../../src/config/index.js';
 import { INFINITY } from '../../../src/config/types.js';
+import type { AnySpec } from '../../../src/config/spec.js';
 import { type Cfg, loadExample, VALID_EXAMPLES } from './helpers.js';
 
 const ROOT = new URL('../../../', import.meta.url);
@@ -103,16 +104,36 @@ describe('nixos-module', () => {
     }
   });
 
+  /** What the module system makes of a value: every unset option takes its Nix default (null for optional ones). */
+  function withNixDefaults(spec: AnySpec, value: Cfg): Cfg {
+    if (value === null || value === undefined) return value;
+    if (spec.kind === 'object') {
+      const out: Cfg = {};
+      for (const [key, field] of Object.entries(spec.fields)) {
+        let v = value[key];
+        if (v === undefined) {
+          if (field.optional) v = null;
+          else if (field.kind === 'score' && field.default === INFINITY) v = 'INFINITY';
+          else if (field.default !== undefined) v = structuredClone(field.default);
+          else if (field.kind === 'object' && field.defaultsWhenAbsent) v = {};
+        }
+        out[key] = withNixDefaults(field, v);
+      }
+      return out;
+    }
+    if (spec.kind === 'map') return Object.fromEntries(Object.entries<Cfg>(value).map(([k, v]) => [k, withNixDefaults(spec.of, v)]));
+    if (spec.kind === 'list') return value.map((v: Cfg) => withNixDefaults(spec.of, v));
+    return value;
+  }
+
   it.each(VALID_EXAMPLES)('config-json.nix turns services.tsha for %s into a JSON configuration tsha reads the same way', (name) => {
     const example: Cfg = loadExample(name);
-    // services.tsha as the module system would hand it over: every option present (defaults
-    // included), the witness as an option set with its own enable, and the module's own options.
-    const cfg: Cfg = { enable: true, nodeName: 'x', logLevel: 'info', systemdWatchdogSec: 10, openFirewall: false };
-    for (const key of Object.keys(rawConfigSpec.fields)) cfg[key] = example[key] ?? null;
+    // services.tsha as the module system would hand it over: every option present with its Nix
+    // default (nulls included), the witness as an option set with its own enable, and the
+    // module's own options.
+    const cfg: Cfg = { enable: true, nodeName: 'x', logLevel: 'info', systemdWatchdogSec: 10, openFirewall: false, ...withNixDefaults(rawConfigSpec, example) };
     cfg.witness = { enable: false, name: null, address: null, publicKey: null, ...(example.witness ?? {}) };
-    for (const key of ['timing', 'fencing', 'resourceDefaults', 'resources', 'groups', 'clones']) cfg[key] ??= {};
-    cfg.noQuorumPolicy ??= 'stop';
-    cfg.maintenanceMode ??= false;
+    expect(JSON.stringify(cfg)).toContain('null'); // the nulls of unset options really are there
     const json = evalJson(
       `let g = import ./nixos-module/generated-options.nix { lib = ${STUB}; }; in import ./nixos-module/config-json.nix { inherit (g) jsonKeys; } (builtins.fromJSON ${JSON.stringify(JSON.stringify(cfg))})`,
     );

@@ -27,6 +27,7 @@ const rejected: Row[] = [
   ['unique node addresses', 'three-node.json', (c) => (c.nodes.n2.address = '10.90.0.1:7400'), 'nodes.n2.address', /already used by nodes.n1/],
   ['witness address differs from nodes', 'two-node-witness.json', (c) => (c.witness.address = '10.90.0.2:7400'), 'witness.address', /already used by nodes.beta/],
   ['witness name differs from nodes', 'two-node-witness.json', (c) => (c.witness.name = 'alpha'), 'witness.name', /already a node name/],
+  ['unique WireGuard keys', 'two-node-witness.json', (c) => (c.witness.publicKey = c.nodes.alpha.publicKey), 'witness.publicKey', /same key as nodes.alpha.publicKey/],
   ['port in range', 'three-node.json', (c) => (c.nodes.n1.address = '10.90.0.1:70000'), 'nodes.n1.address', /port 70000 is out of range/],
   ['address is host:port', 'three-node.json', (c) => (c.nodes.n1.address = '10.90.0.1'), 'nodes.n1.address', /is not an address "host:port"/],
   ['node name is a DNS label', 'three-node.json', (c) => { c.nodes.N_1 = c.nodes.n1; delete c.nodes.n1; }, 'nodes.N_1', /not a valid node name: a DNS label/],
@@ -170,5 +171,24 @@ describe('structural errors', () => {
     const result = validate(raw);
     expect(result.ok).toBe(false);
     expect(!result.ok && result.errors[0]?.path).toBe('(root)');
+  });
+});
+
+describe('keys that are names of Object.prototype members', () => {
+  it.each(['__proto__', 'toString', 'constructor', 'hasOwnProperty'])('%s is an unknown option, never a silently accepted one', (key) => {
+    const text = `{"cluster": {"name": "x", "id": "x", "${key}": 1}, "nodes": {"a": {"address": "a:1"}}, "fencing": {"enabled": false}}`;
+    expect(errorsOf(JSON.parse(text))).toEqual([`cluster${key === '__proto__' ? '.__proto__' : '.' + key}: unknown option`]);
+  });
+
+  it.each(['__proto__', 'toString', 'constructor'])('%s as a fence level node is checked like any name', (key) => {
+    const text = `{"cluster": {"name": "x", "id": "x"}, "nodes": {"a": {"address": "a:1"}}, "fencing": {"watchdog": true, "levels": {"${key}": [["d"]]}}}`;
+    const errors = errorsOf(JSON.parse(text));
+    expect(errors).toContain(`fencing.levels.${key}: no node named "${key}"`);
+  });
+
+  it('a score word that is a prototype member is not a score', () => {
+    expect(errorsOf(variant('three-node.json', (c) => (c.resources.dns.location[0].score = 'constructor')))).toEqual([
+      'resources.dns.location[0].score: must be an integer or "INFINITY" / "-INFINITY", got the string "constructor"',
+    ]);
   });
 });
