@@ -52,7 +52,12 @@ describe('generated files', () => {
 });
 
 describe('nixos-module', () => {
-  const nixFiles = ['flake.nix', ...readdirSync(new URL('nixos-module/', ROOT)).filter((f) => f.endsWith('.nix')).map((f) => `nixos-module/${f}`), 'test/fixtures/nix/stub-lib.nix'];
+  const nixFiles = [
+    'flake.nix',
+    ...readdirSync(new URL('nixos-module/', ROOT)).filter((f) => f.endsWith('.nix')).map((f) => `nixos-module/${f}`),
+    ...readdirSync(new URL('examples/nixos/', ROOT)).map((f) => `examples/nixos/${f}`),
+    'test/fixtures/nix/stub-lib.nix',
+  ];
 
   it.each(nixFiles)('%s parses (nix-instantiate --parse)', (file) => {
     expect(nix(['--parse', file]).length).toBeGreaterThan(0);
@@ -77,7 +82,7 @@ describe('nixos-module', () => {
   }
   const normalize = (p: string) => p.replace(/<[a-z]+>/g, '<*>');
   const nixTree = nixOptions(tree, '', new Map());
-  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'openFirewall', 'witness.enable'];
+  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'openFirewall', 'witness.enable'];
 
   it('has an option for every option of the table, and nothing else but the module\'s own', () => {
     const tablePaths = listOptions()
@@ -140,6 +145,23 @@ describe('nixos-module', () => {
     expect(Object.keys(json).sort()).toEqual(Object.keys(rawConfigSpec.fields).sort());
     const fromNix = validate(json);
     const direct = validate(example);
+    expect(fromNix.ok ? fromNix.config : fromNix.errors).toEqual(direct.ok ? direct.config : direct.errors);
+  });
+
+  it('examples/nixos/two-node-witness.nix means the same configuration as examples/two-node-witness.json', () => {
+    const set: Cfg = evalJson(`(import ./examples/nixos/two-node-witness.nix { lib = ${STUB}; config.networking.hostName = "alpha"; }).services.tsha`);
+    expect(set).toMatchObject({ enable: true, witness: { enable: false } });
+    const { enable, witness, openFirewall, ...rest } = set;
+    void enable;
+    void openFirewall;
+    const { enable: _w, ...witnessDecl } = witness;
+    void _w;
+    const cfg: Cfg = { ...withNixDefaults(rawConfigSpec, { ...rest, witness: witnessDecl }), witness: { enable: false, publicKey: null, ...witnessDecl } };
+    const json = evalJson(
+      `let g = import ./nixos-module/generated-options.nix { lib = ${STUB}; }; in import ./nixos-module/config-json.nix { inherit (g) jsonKeys; } (builtins.fromJSON ${JSON.stringify(JSON.stringify(cfg))})`,
+    );
+    const fromNix = validate(json);
+    const direct = validate(loadExample('two-node-witness.json'));
     expect(fromNix.ok ? fromNix.config : fromNix.errors).toEqual(direct.ok ? direct.config : direct.errors);
   });
 });
