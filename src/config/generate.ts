@@ -62,7 +62,7 @@ Conventions:
 - A key may appear only once in an object (JSON parsers silently keep the last one).
 - Fencing enabled needs a device or the watchdog, and every node must be fenceable (a device lists it, or the watchdog), or its resources could never be recovered.
 - Fencing disabled is allowed, but reported loudly as a warning, and refused for any resource that is \`stateful\` or has \`storage\` (and for two nodes without a witness).
-- \`onFail = "fence"\` needs fencing; promote/demote operations, role-specific monitors, \`role\`/\`withRole\` and promote/demote order actions need a promotable clone; \`migrateTo\`/\`migrateFrom\` need \`meta.allowMigrate\`, which systemd, lxc and exec resources cannot have.
+- \`onFail = "fence"\` needs fencing; promote/demote operations, role-specific monitors, \`role\`/\`withRole\`, promote/demote order actions and a \`promoted\`/\`unpromoted\` target role need a promotable clone (so neither role can be \`resourceDefaults.targetRole\`); \`migrateTo\`/\`migrateFrom\` need \`meta.allowMigrate\`, which systemd, lxc and exec resources cannot have.
 - Storage: \`drbd\` needs \`resource\` and must sit in a promotable clone; \`rbd\` needs \`pool\` and \`image\` and may not sit in a non-promotable clone. Storage implies \`stateful\`.
 
 ## Resource kinds and their params

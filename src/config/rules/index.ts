@@ -9,7 +9,7 @@ import { type Declared, type Model, type Sections, buildModel, valid } from './m
 import { checkTiming } from './timing.js';
 import { checkAddresses, checkUniqueIds } from './nodes.js';
 import { checkFencing, checkQuorum, warnAboutFencing } from './fencing.js';
-import { checkClones, checkMembership } from './membership.js';
+import { checkClones, checkMembership, checkResourceDefaults } from './membership.js';
 import { checkPrimitive } from './primitives.js';
 import { checkConstraints } from './constraints.js';
 import { checkColocationCycles, checkOrderCycles } from './cycles.js';
@@ -34,6 +34,7 @@ export function applyRules(s: Sections, ctx: CheckContext): Model {
     for (const [id, r] of Object.entries(section as Record<string, Declared>)) checkConstraints(m, `${kind}`, id, r);
   }
   checkClones(m);
+  checkResourceDefaults(m);
   checkOrderCycles(m);
   checkColocationCycles(m);
   warnAboutFencing(m);

@@ -63,3 +63,12 @@ export function checkClones(m: Model): void {
     }
   }
 }
+
+/** resourceDefaults apply to every resource: a role only promotable clones have cannot be a default. */
+export function checkResourceDefaults({ s, ctx }: Model): void {
+  if (!valid(s.resourceDefaults)) return;
+  const role = s.resourceDefaults.targetRole;
+  if (role === 'promoted' || role === 'unpromoted') {
+    ctx.error('resourceDefaults.targetRole', `${JSON.stringify(role)} applies to promotable clones only; set it on those clones' meta instead`);
+  }
+}

@@ -76,6 +76,7 @@ const rejected: Row[] = [
   ['group member listed twice', 'three-node.json', (c) => c.groups.frontend.members.push('vip'), 'groups.frontend.members[2]', /listed twice/],
   ['clone child exists', 'three-node.json', (c) => (c.clones['node-exporter-clone'].child = 'node-exporte'), 'clones.node-exporter-clone.child', /no resource or group named "node-exporte" \(did you mean "node-exporter"\?\)/],
   ['clone of a clone', 'three-node.json', (c) => (c.clones.outer = { child: 'node-exporter-clone' }), 'clones.outer.child', /a clone cannot be cloned/],
+  ['no promoted role as a default', 'three-node.json', (c) => (c.resourceDefaults.targetRole = 'promoted'), 'resourceDefaults.targetRole', /promotable clones only/],
   ['promotedMax ≤ instances', 'storage.json', (c) => (c.clones['drbd-r0-clone'].promotedMax = 3), 'clones.drbd-r0-clone.promotedMax', /must not exceed the number of instances \(2\)/],
   // constraints
   ['colocation with exists', 'three-node.json', (c) => (c.resources.backup.colocation[0].with = 'dbx'), 'resources.backup.colocation[0].with', /no resource named "dbx"/],
