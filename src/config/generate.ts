@@ -29,6 +29,27 @@ the agent at start): it exits 0 with a summary, or 1 with every error at once, o
 \`path: reason\`, e.g. \`resources.web.colocation[0].with: no resource named "db"\`.
 Unknown keys are errors (with a "did you mean" hint), so a typo never goes unnoticed.
 
+On NixOS, import the flake's \`nixosModules.default\` and declare the cluster once, in a module
+every machine imports (see examples/nixos/two-node-witness.nix):
+
+\`\`\`nix
+services.tsha = {
+  enable = true;                      # the agent; nodeName defaults to networking.hostName
+  cluster = { name = "home"; id = "home"; };
+  nodes.alpha.address = "10.90.0.1:7400";
+  nodes.beta.address = "10.90.0.2:7400";
+  witness = { name = "nas"; address = "10.90.0.9:7400"; };   # the NAS sets witness.enable = true
+  fencing.devices.redfish-alpha = { agent = "fence_redfish"; hosts = [ "alpha" ]; parameters.ip = "10.91.0.1"; };
+  fencing.devices.redfish-beta = { agent = "fence_redfish"; hosts = [ "beta" ]; parameters.ip = "10.91.0.2"; };
+  resources.home-assistant = { kind = "systemd"; params.unit = "home-assistant.service"; stateful = true; };
+};
+\`\`\`
+
+The module writes the JSON, runs \`tsha config check\` on it while building (an invalid cluster
+fails \`nixos-rebuild\` with every error listed), and runs \`tsha-agent.service\` (or
+\`tsha-witness.service\`). Module-only options: \`enable\`, \`package\`, \`nodeName\`, \`logLevel\`,
+\`systemdWatchdogSec\`, \`controlSocketGroup\`, \`metricsAddress\`, \`openFirewall\`, \`witness.enable\`.
+
 Conventions:
 
 - Nodes, resources, groups, clones and fence devices are attribute sets keyed by name. Resources,
