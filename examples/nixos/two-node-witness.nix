@@ -21,12 +21,12 @@ in
     fencing.devices = {
       redfish-alpha = {
         agent = "fence_redfish";
-        parameters = { ip = "10.91.0.1"; username = "root"; password = "secret"; ssl_insecure = 1; };
+        parameters = { ip = "10.91.0.1"; username = "root"; passwd_script = "cat /run/keys/fence-password"; ssl_insecure = 1; };
         hosts = [ "alpha" ];
       };
       redfish-beta = {
         agent = "fence_redfish";
-        parameters = { ip = "10.91.0.2"; username = "root"; password = "secret"; ssl_insecure = 1; };
+        parameters = { ip = "10.91.0.2"; username = "root"; passwd_script = "cat /run/keys/fence-password"; ssl_insecure = 1; };
         hosts = [ "beta" ];
       };
     };
