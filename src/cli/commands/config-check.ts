@@ -58,7 +58,7 @@ async function check(file: string, output: Output, log: ReturnType<typeof logger
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return fail(`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`.replace(/: (\w+) \1: /, ': $1: '));
+    return fail(`cannot read the file: ${(err as Error).message}`);
   }
   const result = validateText(text);
   if ('syntax' in result) return fail(result.syntax);
