@@ -75,7 +75,11 @@ export function checkOrderCycles(m: Model): void {
   reportCycles(m, [...findCycles(up), ...findCycles(down)].map(readable), 'order constraints form a cycle');
 }
 
-/** Mandatory (+INFINITY) colocations must not form a cycle: placement would have no starting point. */
+/**
+ * Mandatory (+INFINITY) colocations must not form a cycle: placement would have no starting point.
+ * A group goes where its first member goes and every later member follows the one before it, so
+ * a first member colocated with its own group is a cycle too.
+ */
 export function checkColocationCycles(m: Model): void {
   const edges: Edge[] = [];
   for (const [section, id, r] of declared(m)) {
@@ -85,7 +89,9 @@ export function checkColocationCycles(m: Model): void {
   }
   if (valid(m.s.groups)) {
     for (const [id, g] of Object.entries(m.s.groups)) {
-      for (let i = 0; i + 1 < g.members.length; i++) edges.push({ from: g.members[i + 1]!, to: g.members[i]!, source: `${joinPath('groups', id)}.members` });
+      const source = `${joinPath('groups', id)}.members`;
+      edges.push({ from: id, to: g.members[0]!, source });
+      for (let i = 0; i + 1 < g.members.length; i++) edges.push({ from: g.members[i + 1]!, to: g.members[i]!, source });
     }
   }
   reportCycles(m, findCycles(edges), 'mandatory colocation constraints form a cycle');

@@ -101,6 +101,7 @@ const rejected: Row[] = [
   ['order cycle through a clone', 'three-node.json', (c) => { c.clones['node-exporter-clone'].order = [{ after: 'dns' }]; c.resources.dns.order = [{ after: 'node-exporter-clone' }]; }, 'clones.node-exporter-clone.order[0]', /order constraints form a cycle: (dns → node-exporter-clone → dns|node-exporter-clone → dns → node-exporter-clone) /],
   ['order cycle between a group and an outside resource', 'three-node.json', (c) => { c.resources.dns.order = [{ after: 'frontend' }]; c.groups.frontend.order.push({ after: 'dns' }); }, 'groups.frontend.order[1]', /order constraints form a cycle: (dns → frontend → dns|frontend → dns → frontend)/],
   ['order cycle of stops', 'three-node.json', (c) => { c.resources.dns.order = [{ after: 'mail', firstAction: 'stop', symmetric: false }]; c.resources.mail.order = [{ after: 'dns', firstAction: 'stop', symmetric: false }]; }, 'resources.dns.order[0]', /order constraints form a cycle/],
+  ['first member colocated with its own group', 'three-node.json', (c) => (c.resources.vip.colocation = [{ with: 'frontend' }]), 'resources.vip.colocation[0]', /mandatory colocation constraints form a cycle: (vip → frontend → vip|frontend → vip → frontend) /],
   ['mandatory colocation cycle', 'three-node.json', (c) => (c.resources.db.colocation = [{ with: 'backup', score: 'INFINITY' }]), 'resources.backup.colocation[0]', /mandatory colocation constraints form a cycle: (backup → db → backup|db → backup → db)/],
 ];
 
@@ -121,6 +122,8 @@ const accepted: [rule: string, example: string, change: (c: Cfg) => void, check?
   ['votes 2 + 1 → majority', 'two-node.json', (c) => (c.nodes.left.votes = 2), (r) => expect(r.ok && r.config.quorumMode).toBe('majority')],
   ['fencing disabled without stateful resources: allowed, loudly', 'three-node.json', (c) => { c.fencing.enabled = false; c.resources.db.stateful = false; }, (r) => { expect(r.ok && r.config.resources['web']?.type === 'primitive' && r.config.resources['web'].operations[1]?.onFail).toBe('block'); expect(r.warnings.map((w) => w.path)).toContain('fencing.enabled'); expect(r.warnings[0]?.message).toMatch(/FENCING IS DISABLED/); }],
   ['symmetric start order and its stop order are not a cycle', 'three-node.json', (c) => (c.resources.dns.order = [{ after: 'mail' }, { before: 'mail', firstAction: 'stop', thenAction: 'stop' }])],
+  ['a later member colocated with its group is redundant, not a cycle', 'three-node.json', (c) => (c.resources.web.colocation = [{ with: 'frontend' }])],
+  ['a group colocated with a resource is not a cycle', 'three-node.json', (c) => (c.groups.frontend.colocation = [{ with: 'dns' }])],
   ['negative colocation both ways is not a cycle', 'three-node.json', (c) => { c.resources.dns.colocation = [{ with: 'mail', score: '-INFINITY' }]; c.resources.mail.colocation = [{ with: 'dns', score: '-INFINITY' }]; }],
   ['ordering a group after a resource and a member-free chain is not a cycle', 'three-node.json', (c) => { c.resources.dns.order = [{ before: 'frontend' }]; c.resources.mail.order = [{ after: 'frontend' }]; }],
   ['an order mixing stop and start is not part of the cycle check', 'three-node.json', (c) => { c.resources.dns.order = [{ after: 'mail', firstAction: 'stop', thenAction: 'start' }]; c.resources.mail.order = [{ after: 'dns' }]; }],
