@@ -158,6 +158,9 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+/** Defaults are shared by every use: hand out copies of objects and lists, primitives as they are. */
+const copyDefault = <T>(value: T): T => (typeof value === 'object' && value !== null ? structuredClone(value) : value);
+
 /** Set an own property, even for keys like "__proto__" (JSON.parse makes them own properties too). */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
@@ -173,7 +176,7 @@ export function checkValue(spec: AnySpec, value: unknown, path: string, ctx: Che
       ctx.error(path, `must not be null (expected ${expectedText(spec)})`);
       return INVALID;
     }
-    if (spec.default !== undefined) return structuredClone(spec.default);
+    if (spec.default !== undefined) return copyDefault(spec.default);
     if (spec.optional) return null;
     if (spec.kind === 'object' && spec.defaultsWhenAbsent) return checkValue(spec, {}, path, ctx);
     ctx.error(path, `is required (${expectedText(spec)})`);
@@ -363,7 +366,7 @@ function checkObject(spec: Loose<ObjectSpec<unknown>>, value: unknown, path: str
     const field = fields[key]!;
     const checked = checkValue(field, Object.hasOwn(value, key) ? value[key] : undefined, joinPath(path, key), ctx);
     if (checked !== INVALID) out[key] = checked;
-    else if (lenient && (field.default !== undefined || field.optional)) out[key] = field.default !== undefined ? structuredClone(field.default) : null;
+    else if (lenient && (field.default !== undefined || field.optional)) out[key] = field.default !== undefined ? copyDefault(field.default) : null;
     else if (lenient && field.kind === 'object' && field.defaultsWhenAbsent) out[key] = checkValue(field, {}, joinPath(path, key), ctx);
     else ok = false;
   }
