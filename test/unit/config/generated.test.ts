@@ -57,6 +57,7 @@ describe('nixos-module', () => {
     ...readdirSync(new URL('nixos-module/', ROOT)).filter((f) => f.endsWith('.nix')).map((f) => `nixos-module/${f}`),
     ...readdirSync(new URL('examples/nixos/', ROOT)).map((f) => `examples/nixos/${f}`),
     'test/fixtures/nix/stub-lib.nix',
+    'test/fixtures/nix/stub-pkgs.nix',
   ];
 
   it.each(nixFiles)('%s parses (nix-instantiate --parse)', (file) => {
@@ -163,5 +164,87 @@ describe('nixos-module', () => {
     const fromNix = validate(json);
     const direct = validate(loadExample('two-node-witness.json'));
     expect(fromNix.ok ? fromNix.config : fromNix.errors).toEqual(direct.ok ? direct.config : direct.errors);
+  });
+
+  /** default.nix evaluated with stand-ins for lib and pkgs: what it would configure on one machine. */
+  function moduleConfig(example: string, machine: Cfg): Cfg {
+    const cfg: Cfg = {
+      ...withNixDefaults(rawConfigSpec, { ...loadExample(example), witness: null }),
+      package: { outPath: '/nix/store/stub-tsha' },
+      nodeName: machine.hostName,
+      logLevel: 'info',
+      systemdWatchdogSec: 10,
+      controlSocketGroup: null,
+      metricsAddress: null,
+      openFirewall: true,
+      ...machine.options,
+    };
+    cfg.witness = { name: null, address: null, publicKey: null, ...(loadExample(example).witness ?? {}), enable: machine.options.witness?.enable ?? false };
+    const expr = `(import ./nixos-module/default.nix {
+      lib = ${STUB};
+      pkgs = import ./test/fixtures/nix/stub-pkgs.nix;
+      config = { networking.hostName = ${JSON.stringify(machine.hostName)}; services.tsha = builtins.fromJSON ${JSON.stringify(JSON.stringify(cfg))}; };
+    }).config`;
+    const merged = evalJson(expr);
+    // flatten mkMerge/mkIf: keep what applies
+    const out: Cfg = { assertions: [], systemd: { services: {} }, ports: [] as number[], etc: {} };
+    for (const part of merged.contents) {
+      if (!part.condition) continue;
+      const c = part.content;
+      out.assertions.push(...(c.assertions ?? []));
+      Object.assign(out.systemd.services, c.systemd?.services ?? {});
+      Object.assign(out.etc, c.environment?.etc ?? {});
+      const ports = c.networking?.firewall?.allowedTCPPorts;
+      if (ports?.condition) out.ports.push(...ports.content);
+    }
+    return out;
+  }
+
+  it('default.nix runs tsha-agent on a node: notify service with watchdog, state and runtime directories, checked config', () => {
+    const c = moduleConfig('two-node.json', { hostName: 'left', options: { enable: true, controlSocketGroup: 'wheel' } });
+    expect(c.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
+    expect(Object.keys(c.systemd.services)).toEqual(['tsha-agent']);
+    const unit = c.systemd.services['tsha-agent'];
+    expect(unit.serviceConfig).toMatchObject({
+      Type: 'notify',
+      NotifyAccess: 'all',
+      WatchdogSec: '10s',
+      Restart: 'on-failure',
+      KillMode: 'process',
+      StateDirectory: 'tsha',
+      RuntimeDirectory: 'tsha',
+    });
+    expect(unit.serviceConfig.ExecStart).toBe(
+      '/nix/store/stub-tsha/bin/tsha --log-level info agent --config /nix/store/stub-tsha-edge-2n-checked.json --node left --state-dir /var/lib/tsha --socket /run/tsha/control.sock --socket-group wheel',
+    );
+    expect(unit.restartTriggers).toEqual(['/nix/store/stub-tsha-edge-2n-checked.json']);
+    expect(c.etc['tsha/config.json'].source).toBe('/nix/store/stub-tsha-edge-2n-checked.json');
+    expect(c.ports).toEqual([7400]);
+  });
+
+  it('default.nix checks the generated JSON with tsha config check while building', () => {
+    const script = nix([
+      '--eval',
+      '-E',
+      `let m = (import ./nixos-module/default.nix { lib = ${STUB}; pkgs = import ./test/fixtures/nix/stub-pkgs.nix; config = { networking.hostName = "x"; services.tsha = { enable = true; nodeName = "x"; package = "/nix/store/stub-tsha"; cluster.id = "c"; cluster.name = "c"; nodes = { x.address = "a:1"; }; witness = { enable = false; name = null; address = null; publicKey = null; }; }; }; }).config; in (builtins.elemAt m.contents 0).content.environment.etc."tsha/config.json".source.script`,
+    ]);
+    expect(script).toMatch(/tsha config check \/nix\/store\/stub-tsha-c\.json/);
+  });
+
+  it('default.nix runs tsha-witness on the witness machine, and its assertions name their subject', () => {
+    const w = moduleConfig('two-node-witness.json', { hostName: 'nas', options: { enable: false, witness: { enable: true } } });
+    expect(w.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
+    expect(Object.keys(w.systemd.services)).toEqual(['tsha-witness']);
+    expect(w.systemd.services['tsha-witness'].serviceConfig).toMatchObject({ Type: 'notify', DynamicUser: true, StateDirectory: 'tsha-witness' });
+    expect(w.ports).toEqual([7400]);
+
+    const wrongNode = moduleConfig('two-node.json', { hostName: 'middle', options: { enable: true } });
+    expect(wrongNode.assertions.filter((a: Cfg) => !a.assertion).map((a: Cfg) => a.message)).toEqual([
+      'services.tsha.nodeName "middle" is not one of services.tsha.nodes (left, right).',
+    ]);
+    const both = moduleConfig('two-node-witness.json', { hostName: 'alpha', options: { enable: true, witness: { enable: true } } });
+    expect(both.assertions.filter((a: Cfg) => !a.assertion).map((a: Cfg) => a.message)).toEqual([
+      'services.tsha: this machine is both a node (services.tsha.enable) and the witness (services.tsha.witness.enable); the witness must run on a third machine.',
+    ]);
   });
 });
