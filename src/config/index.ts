@@ -5,3 +5,5 @@ export { loadConfig, parseConfigText, validateText, duplicateKeys, type ParseRes
 export { type ConfigIssue, formatIssue } from './issues.js';
 export { rawConfigSpec, type RawConfig, DEFAULT_TIMING } from './options.js';
 export { deriveQuorumMode, type QuorumDerivation, type QuorumInput } from './quorum-mode.js';
+export { summarize, type ConfigSummary } from './summary.js';
+export { listOptions, type OptionRow } from './option-list.js';
