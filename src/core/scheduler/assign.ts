@@ -146,6 +146,13 @@ function prepare(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit): { scores: n
 function assignSingle(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit): void {
   const chain = unit.instances[0]!;
   if (chain.every((p) => p.pinned !== null)) return;
+  const blocked = chain.find((p) => p.blocked !== null)?.blocked ?? null;
+  if (blocked !== null) {
+    // Not startable anywhere while it may still run on a lost node; copies elsewhere are stopped.
+    for (const p of chain) { p.target = null; p.whyStopped = `blocked: ${blocked}`; }
+    unit.stoppedReason = `blocked: ${blocked}`;
+    return;
+  }
   const { scores, cut, unsatisfied, stopped } = prepare(ws, idx, unit);
   if (stopped !== null) {
     for (const p of chain) { p.target = null; p.whyStopped = stopped; }
@@ -191,6 +198,8 @@ function assignClone(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit): void {
   for (const chain of unit.instances) {
     const t = chain[0]!.target;
     if (chain[0]!.pinned !== null && t) { perNode[t.node]!++; placed++; }
+    // An instance that may still run on a lost, unfenceable node keeps its slot: no extra copy.
+    else if (chain[0]!.pinned === null && chain[0]!.blocked !== null) placed++;
   }
   const wanted = stopped !== null ? 0 : clone.max;
   const eligible = (i: number) => {
@@ -214,6 +223,10 @@ function assignClone(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit): void {
   // Pass 1: instances stay where they run (clone stickiness), lowest instance numbers first.
   for (const chain of unit.instances) {
     if (chain[0]!.pinned !== null) continue;
+    if (chain[0]!.blocked !== null) {
+      for (const p of chain) { p.target = null; p.whyStopped = `blocked: ${p.blocked}`; }
+      continue;
+    }
     const cur = currentNode(chain[0]!);
     if (cur !== null && placed < wanted && eligible(cur)) setChain(chain, cur);
     else free.push(chain);
@@ -232,7 +245,7 @@ function assignClone(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit): void {
     if (best >= 0) setChain(chain, best);
     else for (const p of chain) { p.target = null; }
   }
-  if (placed === 0 && wanted > 0 && !primsOf(unit).some((p) => p.pinned !== null)) {
+  if (placed === 0 && wanted > 0 && !primsOf(unit).some((p) => p.pinned !== null || p.blocked !== null)) {
     unit.stoppedReason = whyNowhere(ws, scores, cut, unsatisfied);
   } else if (stopped !== null) unit.stoppedReason = stopped;
   if (clone.promotable) assignPromotion(ws, idx, unit);

@@ -106,6 +106,8 @@ export function createGraph(ws: WorkingSet): Plan {
     }
   }
   for (const unit of ws.units) {
+    const blocked = primsOf(unit).find((p) => p.blocked !== null && p.pinned === null);
+    if (blocked) ws.notes.push(`${unit.id}: blocked: ${blocked.blocked}`);
     const pinned = primsOf(unit).find((p) => p.pinned !== null && (p.active.length > 0 || p.onLost.length > 0 || p.restart !== null));
     if (pinned && pinned.pinned !== 'unmanaged' && pinned.pinned !== 'cluster maintenance mode' && !pinned.pinned!.startsWith('node ')) {
       ws.notes.push(`${unit.id}: blocked: ${pinned.pinned}`);

@@ -3,7 +3,7 @@
 // exclusive-lock owner. Promotion scores come from role-specific location constraints, the
 // agents' "promotion-<child>" node attributes, role-specific colocations, the preferences of
 // resources colocated with the promoted role, and stickiness for the instance promoted now.
-// A promoted instance that is pinned (unmanaged, maintenance, on an unfenceable lost node) still
+// A promoted instance that is pinned (unmanaged, maintenance) or blocked (on an unfenceable lost node) still
 // counts: there is never a second primary while the first may be alive.
 
 import type { ConstraintIndex } from './colocation.js';
@@ -33,7 +33,7 @@ export function assignPromotion(ws: WorkingSet, idx: ConstraintIndex, unit: WUni
   for (const chain of unit.instances) {
     const p = chain[0]!;
     if (p.pinned !== null && p.target?.role === 'promoted') { perNode[p.target.node]!++; promoted++; }
-    else if (p.pinned !== null && p.onLost.some((c) => c.role === 'promoted')) promoted++;
+    else if ((p.pinned !== null || p.blocked !== null) && p.onLost.some((c) => c.role === 'promoted')) promoted++;
   }
   const allowed = unit.targetRole === 'unpromoted' || unit.targetRole === 'stopped' ? 0 : clone.promotedMax;
   const candidates = unit.instances

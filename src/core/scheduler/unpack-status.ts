@@ -133,7 +133,7 @@ function addInstance(ws: WorkingSet, unit: WUnit, instance: number): WPrim[] {
   const chain = unit.chain.map((def, pos): WPrim => {
     const p: WPrim = {
       id: instance < 0 ? def.id : `${def.id}:${instance}`, def, unit, pos, instance,
-      active: [], onLost: [], bans: new Map(), fatal: null, pinned: null, restart: null, target: null, whyStopped: null,
+      active: [], onLost: [], bans: new Map(), fatal: null, pinned: null, blocked: null, restart: null, target: null, whyStopped: null,
     };
     ws.prims.set(p.id, p);
     return p;
@@ -305,23 +305,27 @@ function applyPins(ws: WorkingSet): void {
     const unitPin = freezeAll ?? (unit.managed ? null : 'unmanaged');
     for (const chain of unit.instances) {
       let chainPin: string | null = unitPin;
+      let chainBlock: string | null = null;
       for (const p of chain) {
         for (const c of p.active) if (ws.nodes[c.node]!.maintenance) chainPin ??= `node ${ws.nodes[c.node]!.name} in maintenance`;
         for (const c of p.onLost) {
           const n = ws.nodes[c.node]!;
-          if (n.fence === null && !n.assumedDown) chainPin ??= n.blockedReason ?? `node ${n.name} cannot be fenced`;
+          if (n.fence === null && !n.assumedDown) chainBlock ??= n.blockedReason ?? `node ${n.name} cannot be fenced`;
           else if (n.assumedDown && p.def.stateful) {
-            chainPin ??= `stateful resource on ${n.name} is not recovered without fencing`;
+            chainBlock ??= `stateful resource on ${n.name} is not recovered without fencing`;
           }
         }
         chainPin ??= p.pinned;
       }
       if (chainPin !== null) for (const p of chain) p.pinned = chainPin;
+      if (chainBlock !== null) for (const p of chain) p.blocked = chainBlock;
     }
-    // A non-clone unit moves as a whole: one pinned member pins the unit.
+    // A non-clone unit moves as a whole: one pinned or blocked member pins or blocks the unit.
     if (!unit.clone) {
       const pin = primsOf(unit).find((p) => p.pinned !== null)?.pinned ?? null;
       if (pin !== null) for (const p of primsOf(unit)) p.pinned = pin;
+      const block = primsOf(unit).find((p) => p.blocked !== null)?.blocked ?? null;
+      if (block !== null) for (const p of primsOf(unit)) p.blocked = block;
     }
   }
 }

@@ -62,8 +62,10 @@ export interface WPrim {
   bans: Map<number, string>;
   /** may not run anywhere (errorFatal, on-fail=stop) */
   fatal: string | null;
-  /** no actions at all for this primitive (unmanaged, maintenance, on-fail=block, unfenceable node) */
+  /** no actions at all for this primitive (unmanaged, maintenance, on-fail=block) */
   pinned: string | null;
+  /** may run nowhere until a lost node it may still run on is made safe (copies elsewhere are stopped) */
+  blocked: string | null;
   /** restart in place requested (failure recovery or a restarting mandatory predecessor) */
   restart: string | null;
   target: { node: number; role: TargetPlacementRole } | null;
