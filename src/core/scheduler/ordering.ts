@@ -79,10 +79,14 @@ export function applyOrderings(ws: WorkingSet): void {
   for (const o of ws.config.constraints.order) {
     const first = primsFor(ws, o.first);
     const then = primsFor(ws, o.then);
+    // A stop also ends a promoted role (a failed primary is stopped without a demote), so
+    // "demote" endpoints include stops; "start" endpoints include live-migration arrivals.
+    const actionsOf = (p: WPrim, t: OrderAction): string[] =>
+      t === 'start' ? [...of(p, 'start'), ...of(p, 'migrate_from')] : t === 'demote' ? [...of(p, 'demote'), ...of(p, 'stop')] : of(p, t);
     const link = (fs: WPrim[], fa: OrderAction, ts: WPrim[], ta: OrderAction) => {
-      const before = fs.flatMap((p) => [...of(p, fa), ...(fa === 'start' ? of(p, 'migrate_from') : [])]);
+      const before = fs.flatMap((p) => actionsOf(p, fa));
       if (before.length === 0) return;
-      const after = ts.flatMap((p) => [...of(p, ta), ...(ta === 'start' ? of(p, 'migrate_from') : [])]);
+      const after = ts.flatMap((p) => actionsOf(p, ta));
       for (const a of before) for (const b of after) edge(a, b);
     };
     link(first, o.firstAction, then, o.thenAction);
