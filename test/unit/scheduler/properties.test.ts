@@ -137,4 +137,43 @@ describe('scheduler properties', () => {
       }
     }), { numRuns: RUNS });
   });
+  it('nothing is started or promoted without quorum, and fencing needs quorum too', () => {
+    fc.assert(fc.property(seedArb, (seed) => {
+      const input = randomInput(seed);
+      input.snapshot.quorate = false;
+      const plan = schedule(input.snapshot, input.config, input.now);
+      const acting = plan.actions.filter((a) => ['start', 'promote', 'migrate_from', 'fence'].includes(a.type)).map((a) => a.key);
+      expect(acting, `seed ${seed}`).toEqual([]);
+    }), { numRuns: Math.ceil(RUNS / 2) });
+  });
+
+  it('one primary: never more promoted than promotedMax, and none while a lost primary is not fenced', () => {
+    fc.assert(fc.property(seedArb, (seed) => {
+      const input = randomInput(seed);
+      const plan = schedule(input.snapshot, input.config, input.now);
+      const fenced = new Set(plan.actions.filter((a) => a.type === 'fence').map((a) => a.node));
+      for (const r of Object.values(input.config.resources)) {
+        if (r.type !== 'clone' || !r.promotable) continue;
+        const mine = (id: string) => id === r.child || id.startsWith(`${r.child}:`);
+        const promoted = plan.target.filter((t) => mine(t.resource) && t.role === 'promoted');
+        const lostPrimary = input.snapshot.observations.some((o) => mine(o.resource) && o.role === 'promoted' &&
+          input.snapshot.nodes.find((n) => n.name === o.node)?.state === 'unclean' && !input.snapshot.fenced.includes(o.node) && !fenced.has(o.node));
+        expect(promoted.length, `${r.id} (seed ${seed})`).toBeLessThanOrEqual(lostPrimary ? 0 : r.promotedMax);
+        for (const a of plan.actions) {
+          if (a.type !== 'promote' || !mine(a.resource!)) continue;
+          const anc = ancestors(plan, a.id);
+          // a primary on a node being fenced: the promote waits for that fence
+          for (const o of input.snapshot.observations) {
+            if (!mine(o.resource) || o.role !== 'promoted' || !fenced.has(o.node)) continue;
+            const f = plan.actions.find((x) => x.type === 'fence' && x.node === o.node)!;
+            expect(anc.has(f.id), `${a.key} not after ${f.key} (seed ${seed})`).toBe(true);
+          }
+          // every demote of another instance of this clone precedes the promote
+          for (const b of plan.actions) {
+            if ((b.type === 'demote') && mine(b.resource!) && b.resource !== a.resource) expect(anc.has(b.id), `${a.key} before ${b.key} (seed ${seed})`).toBe(true);
+          }
+        }
+      }
+    }), { numRuns: RUNS });
+  });
 });
