@@ -82,8 +82,11 @@ describe('scheduler properties', () => {
         const head = r.type === 'group' ? r.members[0]! : r.type === 'clone' ? (() => { const c = input.config.resources[r.child]!; return c.type === 'group' ? c.members[0]! : c.id; })() : id;
         return new Set(plan.target.filter((t) => prims.has(t.resource) && (t.resource === head || t.resource.startsWith(`${head}:`)) && (!promotedOnly || t.role === 'promoted')).map((t) => t.node));
       };
+      // Blocked resources (a needed fence cannot happen, on-fail=block) are left where they are.
+      const blockedUnits = new Set(plan.notes.filter((n) => n.includes(': blocked: ')).map((n) => n.split(':')[0]!));
+      const blocked = new Set([...blockedUnits].flatMap((u) => primsOfResource(input, u, plan)));
       for (const c of input.config.constraints.colocation) {
-        if (c.role !== undefined) continue;
+        if (c.role !== undefined || blockedUnits.has(c.resource)) continue;
         const dep = nodesOf(c.resource);
         const prim = nodesOf(c.with, c.withRole === 'promoted');
         for (const n of dep) {
@@ -97,6 +100,7 @@ describe('scheduler properties', () => {
       ];
       for (const b of bans) {
         for (const p of primsOfResource(input, b.resource, plan)) {
+          if (blocked.has(p)) continue;
           expect(plan.target.some((t) => t.resource === p && t.node === b.node), `${p} placed on banned ${b.node} (seed ${seed})`).toBe(false);
         }
       }
