@@ -117,5 +117,7 @@ export function createGraph(ws: WorkingSet): Plan {
   }
   target.sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
   const notes = [...new Set(ws.notes)];
-  return { now: ws.now, actions: ordered, edges, stopped, expiredFailures: ws.expiredFailures, target, notes };
+  let recheckAt = ws.recheckAt;
+  for (const a of ordered) if (a.notBefore !== undefined && (recheckAt === null || a.notBefore < recheckAt)) recheckAt = a.notBefore;
+  return { now: ws.now, actions: ordered, edges, stopped, expiredFailures: ws.expiredFailures, recheckAt, target, notes };
 }

@@ -25,7 +25,7 @@ export function unpackStatus(snapshot: ClusterSnapshot, config: CompiledConfig, 
   const ws: WorkingSet = {
     config, snapshot, now, nodes: [], nodeIndex: new Map(), units: [], unitById: new Map(),
     prims: new Map(), unitOf: new Map(), posOf: new Map(), quorate: snapshot.quorate, notes: [],
-    expiredFailures: [], actions: new Map(), edges: [],
+    expiredFailures: [], recheckAt: null, actions: new Map(), edges: [],
   };
   unpackNodes(ws);
   unpackResources(ws);
@@ -223,6 +223,10 @@ function unpackFailures(ws: WorkingSet): void {
     if (timeout > 0 && ws.now - f.lastFailureAt >= timeout) {
       ws.expiredFailures.push({ resource: f.resource, node: f.node, operation: f.operation });
       continue;
+    }
+    if (timeout > 0) {
+      const expires = f.lastFailureAt + timeout;
+      if (ws.recheckAt === null || expires < ws.recheckAt) ws.recheckAt = expires;
     }
     const key = `${base}\u0000${f.node}`;
     const a = agg.get(key) ?? { count: 0, hard: false, fatal: false, latest: f, startFailed: false, stopFailed: false };
