@@ -333,6 +333,16 @@ def('promotable-primary-failed-recovers', 'a failed primary is demoted, restarte
   drbd(cluster('n1', 'n2')).running('drbd:0', 'n1', 'failed').running('drbd:1', 'n2', 'unpromoted').running('fs', 'n1').running('pg', 'n1')
     .failure('drbd', 'n1', 'monitor'));
 
+def('storage-chain-rbd-promotable', 'RBD exclusive-lock owner as a promotable clone: fence → blocklist → break lock → promote on the survivor', () =>
+  cluster('n1', 'n2').primitive('rbdlock', { kind: 'exec', storage: { type: 'rbd', pool: 'vms', image: 'vm1' },
+    operations: [...ops(), { name: 'promote', intervalMs: 0, timeoutMs: 30_000, onFail: 'restart' }, { name: 'demote', intervalMs: 0, timeoutMs: 30_000, onFail: 'restart' }] })
+    .clone('rbd-owner', 'rbdlock', { promotable: true })
+    .primitive('vm1', { kind: 'microvm' }).colocate('vm1', 'rbd-owner', INF, { withRole: 'promoted' }).order('rbd-owner', 'vm1', { firstAction: 'promote' })
+    .running('rbdlock:0', 'n1', 'promoted').running('rbdlock:1', 'n2', 'unpromoted').running('vm1', 'n1').node('n1', { state: 'unclean' }));
+def('storage-chain-rbd-watchdog', 'watchdog-only fencing: the RBD handover waits for the lost node\'s lease plus watchdog time', () =>
+  rbd(cluster()).running('rbd', 'n1').running('fs', 'n1').running('pg', 'n1').node('n1', { state: 'unclean', leaseExpiredAt: 998_000 })
+    .tap((b) => { b.config.fencing.devices = []; b.config.fencing.watchdog = true; }));
+
 const root = new URL('.', import.meta.url).pathname;
 const only = process.argv.slice(2);
 for (const s of S) {

@@ -122,10 +122,8 @@ function prepare(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit): { scores: n
       for (const n of p.bans.keys()) cut[n] = Math.min(cut[n]!, p.pos);
     }
   }
-  if (cut.every((c) => c === 0) && unit.chain.length > 0) {
-    const p0 = unit.instances[0]?.[0];
-    if (p0 && unit.cut.every((c) => c === 0) && p0.def.meta.targetRole === 'stopped') stopped ??= 'target-role is stopped';
-  }
+  // The first member's own target-role stopped (cut to 0 everywhere by unpack) stops the unit.
+  if (unit.chain.length > 0 && unit.cut.every((c) => c === 0) && unit.chain[0]!.meta.targetRole === 'stopped') stopped ??= 'target-role is stopped';
   const unsatisfied = colocationForDependent(ws, idx, unit, scores, cut);
   dependentPreferences(ws, idx, unit, scores, false);
   for (const o of idx.ordersByThen.get(unit.id) ?? []) {
