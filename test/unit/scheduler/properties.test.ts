@@ -120,8 +120,8 @@ describe('scheduler properties', () => {
   });
 
   it('every start after a node loss is ordered after that node\'s fence, and the order is topological', () => {
-    fc.assert(fc.property(seedArb, (seed) => {
-      const input = randomInput(seed);
+    fc.assert(fc.property(seedArb, fc.boolean(), (seed, exotic) => {
+      const input = randomInput(seed, exotic);
       const plan = schedule(input.snapshot, input.config, input.now);
       for (const e of plan.edges) expect(e.before).toBeLessThan(e.after);
       const fences = new Map(plan.actions.filter((a) => a.type === 'fence').map((a) => [a.node, a.id]));
@@ -178,6 +178,19 @@ describe('scheduler properties', () => {
           }
         }
       }
+    }), { numRuns: RUNS });
+  });
+  it('exotic inputs (maintenance, unmanaged, block, overrides, watchdog, no fencing) never throw and give a valid, deterministic plan', () => {
+    fc.assert(fc.property(seedArb, (seed) => {
+      const input = randomInput(seed, true);
+      const sim = simulate(input);
+      const plan = sim.plan;
+      for (const e of plan.edges) expect(e.before).toBeLessThan(e.after);
+      expect(new Set(plan.actions.map((a) => a.key)).size).toBe(plan.actions.length);
+      const again = schedule(input.snapshot, input.config, input.now);
+      expect(JSON.stringify(again)).toBe(JSON.stringify(plan));
+      // a second round on the simulated result also schedules without error
+      schedule(sim.after, input.config, input.now + 1);
     }), { numRuns: RUNS });
   });
 });
