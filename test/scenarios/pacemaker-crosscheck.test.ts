@@ -1,6 +1,6 @@
 // Cross-check against real Pacemaker: every golden scenario is translated into a CIB
 // (test/support/pacemaker-cib.ts: ocf:pacemaker:Dummy/Stateful resources, the same constraints,
-// current state injected as probe results) and run through `crm_simulate -S`; where the two
+// promotion scores as master-<child> node attributes, current state injected as probe results) and run through `crm_simulate -S`; where the two
 // schedulers model the feature the same way, the end-state placements must be identical.
 // The exclusions below are the known differences, each with its reason; keep this list short
 // and honest. Needs Debian's pacemaker-cli-utils (.ci/run installs it); outside CI a missing
@@ -22,7 +22,6 @@ const root = new URL('.', import.meta.url).pathname;
 
 const NOT_TRANSLATED_FAILURES = 'failure history (fail counts, hard/fatal errors, on-fail) is not translated into the CIB';
 const NEVER_WITHOUT_FENCE = 'deliberate: tsha never recovers from a node it cannot fence; the CIB runs with stonith-enabled=false';
-const NO_PROMOTION_SCORES = 'Pacemaker promotes only with agent-set promotion scores (crm_master), which crm_simulate does not have; tsha promotes with score 0 by default';
 const EXCLUDED: Record<string, string> = {
   'failure-timeout-not-expired': NOT_TRANSLATED_FAILURES,
   'fatal-error-nowhere': NOT_TRANSLATED_FAILURES,
@@ -37,16 +36,6 @@ const EXCLUDED: Record<string, string> = {
   'node-loss-no-fence-device': NEVER_WITHOUT_FENCE,
   'node-loss-watchdog-unknown-lease': NEVER_WITHOUT_FENCE,
   'storage-chain-unfenceable': NEVER_WITHOUT_FENCE,
-  'order-promote-then-start': NO_PROMOTION_SCORES,
-  'promotable-dependent-preference': NO_PROMOTION_SCORES,
-  'promotable-initial': NO_PROMOTION_SCORES,
-  'promotable-primary-failed-recovers': NO_PROMOTION_SCORES,
-  'promotable-promotion-attribute': NO_PROMOTION_SCORES,
-  'promotable-steady': NO_PROMOTION_SCORES,
-  'promotable-switchover-standby': NO_PROMOTION_SCORES,
-  'promotable-target-unpromoted': NO_PROMOTION_SCORES,
-  'storage-chain-drbd-failover': NO_PROMOTION_SCORES,
-  'storage-chain-rbd-promotable': NO_PROMOTION_SCORES,
   'promotable-stickiness': 'deliberate: stickiness also keeps the current primary promoted (no switchover for a weaker preference)',
   'two-nodes-lost': 'deliberate: a tie keeps a running resource where it is; Pacemaker moves it to balance',
   'no-quorum-freeze': 'crm_simulate artifact: injected probes carry no parameter digest, so it restarts resources, which freeze then forbids',

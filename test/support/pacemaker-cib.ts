@@ -41,6 +41,25 @@ function primitiveXml(config: CompiledConfig, id: string, ov: Map<string, { targ
   return `<primitive id="${esc(id)}" class="ocf" provider="pacemaker" type="${type}">${metaXml(id, r, config, ov)}<operations>${ops}</operations></primitive>`;
 }
 
+/**
+ * Online nodes as node_state entries whose transient attributes carry the promotion scores an
+ * agent would set (master-<child>): tsha's default promotion score 0 becomes 1 (Pacemaker
+ * promotes only with a positive score), plus the node's "promotion-<child>" attribute.
+ */
+function status(input: SchedulerInput): string {
+  const { config, snapshot } = input;
+  const children = Object.values(config.resources).filter((r) => r.type === 'clone' && r.promotable).map((r) => (r as { child: string }).child);
+  return snapshot.nodes.filter((n) => n.state === 'online').map((n) => {
+    const i = config.nodes.findIndex((c) => c.name === n.name) + 1;
+    const attrs = children.map((c) => {
+      const v = Number(n.attributes[`promotion-${c}`] ?? 0);
+      return `<nvpair id="ta-${i}-${esc(c)}" name="master-${esc(c)}" value="${1 + v}"/>`;
+    }).join('');
+    return `<node_state id="${i}" uname="${esc(n.name)}" in_ccm="true" crmd="online" join="member" expected="member">` +
+      `<transient_attributes id="${i}"><instance_attributes id="status-${i}">${attrs}</instance_attributes></transient_attributes></node_state>`;
+  }).join('');
+}
+
 export function toCib(input: SchedulerInput): { xml: string; args: string[] } {
   const { config, snapshot } = input;
   const inside = new Set<string>();
@@ -85,9 +104,8 @@ export function toCib(input: SchedulerInput): { xml: string; args: string[] } {
   const xml = `<cib validate-with="pacemaker-3.7" epoch="1" num_updates="0" admin_epoch="0" have-quorum="${snapshot.quorate ? 1 : 0}"><configuration>` +
     `<crm_config><cluster_property_set id="cib-bootstrap-options">${props}</cluster_property_set></crm_config>` +
     `<nodes>${nodes.join('')}</nodes><resources>${resources}</resources>` +
-    `<constraints>${[...loc, ...col, ...ord].join('')}</constraints></configuration><status/></cib>\n`;
+    `<constraints>${[...loc, ...col, ...ord].join('')}</constraints></configuration><status>${status(input)}</status></cib>\n`;
   const args: string[] = [];
-  for (const node of snapshot.nodes) if (node.state === 'online') args.push('--node-up', node.name);
   // Current state as probe results: 0 running, 8 running promoted; failed copies as a failed monitor.
   for (const o of snapshot.observations) {
     if (o.role === 'stopped') continue;
@@ -109,7 +127,7 @@ export function revisedPlacements(output: string): Map<string, string[]> {
   for (const line of lines) {
     const prim = /^\s+\* (\S+)\s+\(ocf:pacemaker:\w+\):\s+(Started|Promoted|Unpromoted|Stopped|FAILED)\s*(\S+)?/.exec(line);
     const cloneHead = /^\s+\* Clone Set: (\S+) \[/.exec(line);
-    const cloneRole = /^\s+\* (Started|Promoted|Unpromoted): \[ (.*) \]/.exec(line);
+    const cloneRole = /^\s+\* (Started|Promoted|Unpromoted)(?: \([^)]*\))?: \[ (.*) \]/.exec(line);
     if (cloneHead) { clone = cloneHead[1]!; continue; }
     if (cloneRole && clone) {
       const role = cloneRole[1] === 'Promoted' ? ':Promoted' : '';
