@@ -292,7 +292,14 @@ export class Sim {
     }
   }
 
+  /** optional event log for debugging a seed (`npm run sim -- --trace`) */
+  log: ((line: string) => void) | null = null;
+
   private effect(m: Machine, e: Effect) {
+    if (this.log && e.type !== 'send' && e.type !== 'persist' && e.type !== 'feedWatchdog') {
+      const { type, ...rest } = e as Effect & Record<string, unknown>;
+      this.log(`${this.now.toFixed(1).padStart(8)} ${m.name.padEnd(7)} ${type} ${JSON.stringify(rest)}`);
+    }
     switch (e.type) {
       case 'persist':
         m.disk = e.durable;
@@ -395,14 +402,16 @@ export class Sim {
   failResource(name: NodeName, r: ResourceId) {
     const m = this.machines.get(name)!;
     if (m.phys.get(r) !== 'running') return;
+    this.log?.(`${this.now.toFixed(1).padStart(8)} ${name.padEnd(7)} RESOURCE ${r} FAILED`);
     m.phys.delete(r);
     if (m.core) this.input(m, { type: 'resourceFailed', resource: r, now: this.local(m) });
   }
 
   // ---- machines --------------------------------------------------------------------------------
   /** power loss: volatile state and resources gone; reboots after rebootMs unless told otherwise */
-  powerOff(m: Machine, _cause: string, rebootMs: number | null = this.params.rebootMs) {
+  powerOff(m: Machine, cause: string, rebootMs: number | null = this.params.rebootMs) {
     if (!m.power) return;
+    this.log?.(`${this.now.toFixed(1).padStart(8)} ${m.name.padEnd(7)} POWER OFF (${cause})`);
     for (const r of m.phys.keys()) this.markLost(r);
     m.power = false;
     m.paused = false;
@@ -481,6 +490,7 @@ export class Sim {
   // ---- network faults --------------------------------------------------------------------------
   /** cut every link between groups (symmetric partition) */
   partition(...groups: NodeName[][]) {
+    this.log?.(`${this.now.toFixed(1).padStart(8)} PARTITION ${JSON.stringify(groups)}`);
     this.cut.clear();
     for (const g of groups)
       for (const h of groups) if (g !== h) for (const a of g) for (const b of h) this.cut.add(`${a}>${b}`);
@@ -493,6 +503,7 @@ export class Sim {
     this.cut.add(`${b}>${a}`);
   }
   heal() {
+    this.log?.(`${this.now.toFixed(1).padStart(8)} NETWORK HEAL`);
     this.cut.clear();
   }
 

@@ -12,13 +12,18 @@ export interface RunResult {
   events: number;
 }
 
-export function runScenario(sc: Scenario, seed: number, unsafe?: UnsafeSwitches): RunResult {
+export function runScenario(sc: Scenario, seed: number, unsafe?: UnsafeSwitches, log?: (line: string) => void): RunResult {
   const config = makeConfig(sc.config);
   const params: SimParams = { seed, config, ...sc.params };
   if (unsafe) params.unsafe = unsafe;
   sc.setup?.(params);
+  // the cluster forms over a calm network; the scenario's network faults start with its script
+  const faultyNet = params.net;
+  delete params.net;
   const sim = new Sim(params);
+  if (log) sim.log = log;
   sim.runUntil(SETTLE_MS);
+  if (faultyNet) sim.net = { ...sim.net, ...faultyNet };
   if (!sim.allPlaced() && !params.offAtStart) sim.violate('liveness', `not every resource placed by ${SETTLE_MS} ms after start`);
   sc.script(sim, sim.rng, SETTLE_MS);
   sim.runUntil(sc.durationMs);

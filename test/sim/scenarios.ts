@@ -315,21 +315,26 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
   },
   {
     name: 'lossy-network',
-    description: '3 nodes over a network losing 20%, duplicating 5%, delaying 1–30 ms; the holder crashes',
+    description: '3 nodes over a network losing 20%, duplicating 5%, delaying 1–30 ms; the holder crashes; then calm',
     config: { nodes: 3, resources: 2 },
     params: { net: { loss: 0.2, dup: 0.05, delayMin: 1, delayMax: 30 } },
     durationMs: 10000,
-    script: (sim, rng, t0) => sim.at(t0 + 500 + rng.int(0, 500), () => crashHolder(sim, 2500)),
+    script: (sim, rng, t0) => {
+      sim.at(t0 + 500 + rng.int(0, 500), () => crashHolder(sim, 2500));
+      sim.at(t0 + 4500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
+    },
     expect: 'placed',
   },
   {
     name: 'dup-reorder',
-    description: '3 nodes: 30% duplicated messages and 1–80 ms delays (heavy reordering); the coordinator crashes',
+    description: '3 nodes: 30% duplicated messages and 1–80 ms delays (heavy reordering); the coordinator crashes; then calm',
     config: { nodes: 3, resources: 2 },
     params: { net: { loss: 0.02, dup: 0.3, delayMin: 1, delayMax: 80 } },
     durationMs: 10000,
-    script: (sim, rng, t0) =>
-      sim.at(t0 + 500 + rng.int(0, 500), () => sim.powerOff(sim.machine(sim.coordinator() ?? 'n1'), 'crash', 1500)),
+    script: (sim, rng, t0) => {
+      sim.at(t0 + 500 + rng.int(0, 500), () => sim.powerOff(sim.machine(sim.coordinator() ?? 'n1'), 'crash', 1500));
+      sim.at(t0 + 4500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
+    },
     expect: 'placed',
   },
   {
@@ -544,6 +549,7 @@ function chaos(sim: Sim, rng: Rng, t0: number, n: number, span: number) {
   }
   sim.at(t0 + span + 10, () => {
     sim.heal();
+    sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 };
     for (const m of sim.machines.values()) {
       sim.resume(m);
       if (!m.power) sim.powerOn(m);
