@@ -21,6 +21,10 @@ export interface NetParams {
   dup: number;
   delayMin: number;
   delayMax: number;
+  /** probability that a message is held back 200–2000 ms (a stalled connection) */
+  longDelay?: number;
+  /** upper bound of a long delay (default 2000 ms) */
+  longDelayMax?: number;
 }
 
 export interface SimParams {
@@ -285,7 +289,13 @@ export class Sim {
         if (known === undefined) {
           this.ledger.set(i, t);
           const e = core.log[i - core.snapshot.index - 1];
-          if (e && e.cmd.type === 'nodeDown') this.checkNodeDown(e.cmd.node, e.cmd.cause);
+          if (e && e.cmd.type === 'nodeDown') {
+            const node = e.cmd.node;
+            // an older-term "down" that a new coordinator neutralised with a "node up" releases
+            // nothing by itself: the node must report its stop; not a recovery decision
+            const neutralised = core.log.some((x) => x.index > i && x.term > e.term && x.cmd.type === 'nodeUp' && x.cmd.node === node);
+            if (!neutralised) this.checkNodeDown(node, e.cmd.cause);
+          }
         } else if (known !== t) this.violate('committed-entry-lost', `${m.name} committed index ${i} at term ${t}, ledger has term ${known}`);
       }
       m.commitSeen = core.commitIndex;
@@ -354,7 +364,8 @@ export class Sim {
     const tagged = msg as Message & { __sentReal?: number };
     tagged.__sentReal = this.now;
     for (let c = 0; c < copies; c++) {
-      const delay = this.net.delayMin + this.rng.next() * (this.net.delayMax - this.net.delayMin);
+      let delay = this.net.delayMin + this.rng.next() * (this.net.delayMax - this.net.delayMin);
+      if (this.net.longDelay && this.rng.chance(this.net.longDelay)) delay += this.rng.int(50, this.net.longDelayMax ?? 2000);
       const boot = dst.boot;
       this.after(delay, () => {
         if (dst.boot !== boot || !dst.core || !dst.power) return; // connection died with the process

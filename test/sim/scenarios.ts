@@ -268,7 +268,7 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     config: { nodes: 3, resources: 3 },
     durationMs: 10000,
     script: (sim, rng, t0) => {
-      names(3).forEach((n, i) => sim.at(t0 + i * 2000 + rng.int(0, 200), () => sim.crashAgent(sim.machine(n), rng.int(100, 600))));
+      names(3).forEach((n, i) => sim.at(t0 + i * 2000 + rng.int(0, 200), () => sim.crashAgent(sim.machine(n), rng.int(100, 350))));
     },
     expect: 'placed',
   },
@@ -336,6 +336,70 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
       sim.at(t0 + 4500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
     },
     expect: 'placed',
+  },
+  {
+    name: 'election-storm',
+    description: '3 nodes: the coordinator is isolated again and again while messages are duplicated and stall for up to 2 s',
+    config: { nodes: 3, resources: 2 },
+    params: { net: { loss: 0.05, dup: 0.2, delayMin: 1, delayMax: 20, longDelay: 0.1 } },
+    durationMs: 14000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      while (t < t0 + 6000) {
+        const d = rng.int(300, 1200);
+        sim.at(t, () => {
+          const c = sim.coordinator() ?? rng.pick(names(3));
+          sim.partition([c], others(sim, c, 3));
+        });
+        sim.at(t + d, () => sim.heal());
+        t += d + rng.int(100, 800);
+      }
+      sim.at(t0 + 6500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
+    },
+  },
+  {
+    name: 'split-vote-storm-5',
+    description: '5 nodes: the coordinator is isolated repeatedly while a third of the messages stall up to 2 s (split votes)',
+    config: { nodes: 5, resources: 3 },
+    params: { net: { loss: 0.05, dup: 0.3, delayMin: 1, delayMax: 40, longDelay: 0.3 } },
+    durationMs: 16000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      while (t < t0 + 7000) {
+        const d = rng.int(300, 1500);
+        sim.at(t, () => {
+          const c = sim.coordinator() ?? rng.pick(names(5));
+          sim.partition([c], others(sim, c, 5));
+        });
+        sim.at(t + d, () => sim.heal());
+        t += d + rng.int(100, 600);
+      }
+      sim.at(t0 + 7500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
+    },
+  },
+  {
+    name: 'fast-timers-vote-chaos',
+    description: '3 nodes with 30 ms heartbeats: elections over a network where 40% of messages stall up to 600 ms',
+    config: {
+      nodes: 3,
+      resources: 2,
+      timing: { heartbeatIntervalMs: 30, failureTimeoutMs: 150, electionTimeoutMs: 150, leaseMs: 600, watchdogMs: 1500, fenceRaceDelayMs: 300 },
+    },
+    params: { net: { loss: 0.1, dup: 0.3, delayMin: 1, delayMax: 30, longDelay: 0.4, longDelayMax: 600 } },
+    durationMs: 12000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      while (t < t0 + 6000) {
+        const d = rng.int(100, 500);
+        sim.at(t, () => {
+          const c = sim.coordinator() ?? rng.pick(names(3));
+          sim.partition([c], others(sim, c, 3));
+        });
+        sim.at(t + d, () => sim.heal());
+        t += d + rng.int(50, 300);
+      }
+      sim.at(t0 + 6500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
+    },
   },
   {
     name: 'crash-restart-loop',

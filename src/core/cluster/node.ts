@@ -432,7 +432,18 @@ function becomeLeader(st: NodeState, out: Out, now: number) {
   if (st.config.quorumMode === 'two_node' && st.votes.size >= 2) st.quorumReady = true;
   out.trace('role', 'won election', 'candidate', 'leader');
   out.effects.push({ type: 'becameCoordinator', term: st.term });
-  appendEntries(st, out, [{ type: 'noop' }]);
+  // A "node down" proposed in an older term and not known committed may have been overtaken:
+  // the node may have rebooted and been granted a lease by a later coordinator since. It will be
+  // committed with our noop, so follow it with "node up": the node's placements are still taken
+  // off it, but nothing moves before the node itself reports it stopped them (or a new fence).
+  const stale = new Set<NodeName>();
+  for (const e of st.log) {
+    if (e.index > st.commitIndex && e.cmd.type === 'nodeDown' && e.term < st.term) stale.add(e.cmd.node);
+  }
+  const cmds: Command[] = [{ type: 'noop' }];
+  for (const n of [...stale].sort()) cmds.push({ type: 'nodeUp', node: n });
+  if (stale.size > 0) out.trace('recover', `older-term node-down for ${[...stale].join(',')} neutralised by node-up`);
+  appendEntries(st, out, cmds);
   st.leaderStartIndex = lastIndex(st);
   broadcastAppend(st, out, now);
   maybeCommit(st, out);
@@ -908,8 +919,7 @@ function coordinate(st: NodeState, out: Out, now: number) {
 
   // 2. down nodes that came back
   for (const p of Object.keys(st.cluster.down).sort()) {
-    if (p === st.self) continue;
-    if (!peerLost(st, p, now) && st.reports.has(p)) cmds.push({ type: 'nodeUp', node: p });
+    if (p === st.self ? st.local.size === 0 : !peerLost(st, p, now) && st.reports.has(p)) cmds.push({ type: 'nodeUp', node: p });
   }
   // failures reported by members
   for (const n of hostNodes(st)) {
@@ -1030,7 +1040,7 @@ function policyMargin(st: NodeState): number {
 
 function maintainLease(st: NodeState, out: Out, now: number) {
   if (st.isWitness) return;
-  if (st.role === 'leader' && !st.cluster.down[st.self]) {
+  if (st.role === 'leader' && mayGrantLease(st, st.self)) {
     const base = quorumAckedAt(st, now);
     if (now < base + st.config.timing.electionTimeoutMs * (1 - drift(st)) - 1) renewLease(st, out, base + st.config.timing.leaseMs);
   }
