@@ -136,6 +136,8 @@ export class Sim {
   readonly violations: Violation[] = [];
   /** global ledger of committed entries: index → term */
   readonly ledger = new Map<number, number>();
+  /** the lowest term in which each ledger entry was known committed */
+  readonly committedInTerm = new Map<number, number>();
   readonly leaders = new Map<number, NodeName>();
   /** real time each term's leader was elected */
   readonly electedAt = new Map<number, number>();
@@ -286,6 +288,7 @@ export class Sim {
         const t = termAt(core, i);
         if (t === undefined) continue;
         const known = this.ledger.get(i);
+        if (known === undefined || core.term < (this.committedInTerm.get(i) ?? Infinity)) this.committedInTerm.set(i, core.term);
         if (known === undefined) {
           this.ledger.set(i, t);
           const e = core.log[i - core.snapshot.index - 1];
@@ -337,10 +340,11 @@ export class Sim {
         if (prev !== undefined && prev !== m.name) this.violate('one-coordinator-per-term', `term ${e.term}: ${prev} and ${m.name}`);
         this.leaders.set(e.term, m.name);
         this.electedAt.set(e.term, this.now);
-        // leader completeness: the new coordinator holds every committed entry
+        // leader completeness (Raft §5.4): the coordinator of term T holds every entry committed
+        // in an earlier term
         const core = m.core!;
         for (const [i, t] of this.ledger) {
-          if (i <= core.snapshot.index) continue;
+          if (i <= core.snapshot.index || (this.committedInTerm.get(i) ?? 0) >= e.term) continue;
           if (termAt(core, i) !== t) {
             this.violate('committed-entry-lost', `new coordinator ${m.name} (term ${e.term}) lacks committed index ${i}`);
             break;

@@ -496,8 +496,9 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     config: { nodes: 3, resources: 3, migrationThreshold: 2 },
     durationMs: 10000,
     script: (sim, rng, t0) => {
-      for (let i = 0; i < 6; i++) {
-        sim.at(t0 + i * 600 + rng.int(0, 300), () => {
+      // at most 4 failures: one resource can never exhaust all 3 nodes at threshold 2
+      for (let i = 0; i < 4; i++) {
+        sim.at(t0 + i * 900 + rng.int(0, 300), () => {
           const r = `r${rng.int(0, 2)}`;
           const h = sim.holderOf(r);
           if (h) sim.failResource(h, r);
