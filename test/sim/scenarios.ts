@@ -140,7 +140,10 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
       sim.at(t0 + rng.int(0, 300), () => {
         const v = rng.pick(names(3));
         const inbound = rng.chance(0.5);
-        for (const o of others(sim, v, 3)) (inbound ? sim.cutOneWay(o, v) : sim.cutOneWay(v, o));
+        for (const o of others(sim, v, 3)) {
+          if (inbound) sim.cutOneWay(o, v);
+          else sim.cutOneWay(v, o);
+        }
       });
       sim.at(t0 + 3300, () => sim.heal());
     },
