@@ -236,6 +236,70 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     expect: 'placed',
   },
   {
+    name: 'two-node-pause',
+    description: '2 nodes alone: one node freezes for 3 s; the other fences it and carries on alone',
+    config: { nodes: 2, resources: 2 },
+    durationMs: 11000,
+    script: (sim, rng, t0) => {
+      const v = rng.pick(['n1', 'n2']);
+      sim.at(t0 + rng.int(0, 300), () => sim.pause(sim.machine(v)));
+      sim.at(t0 + 3300, () => sim.resume(sim.machine(v)));
+    },
+  },
+  {
+    name: 'two-node-asymmetric',
+    description: '2 nodes alone: one node hears its peer but is not heard for 3 s (one-way link failure)',
+    config: { nodes: 2, resources: 2 },
+    durationMs: 12000,
+    script: (sim, rng, t0) => {
+      const [a, b] = rng.chance(0.5) ? ['n1', 'n2'] : ['n2', 'n1'];
+      sim.at(t0 + rng.int(0, 300), () => sim.cutOneWay(a!, b!));
+      sim.at(t0 + 3300, () => sim.heal());
+    },
+  },
+  {
+    name: 'two-node-flapping',
+    description: '2 nodes alone: the link flaps every 100–800 ms for 4 s',
+    config: { nodes: 2, resources: 2 },
+    durationMs: 13000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      let up = true;
+      while (t < t0 + 4000) {
+        const down = up;
+        sim.at(t, () => (down ? sim.cutBoth('n1', 'n2') : sim.heal()));
+        up = !up;
+        t += rng.int(100, 800);
+      }
+      sim.at(t0 + 4000, () => sim.heal());
+    },
+  },
+  {
+    name: 'witness-one-sided',
+    description: '2 nodes + witness: the witness reaches only one node and the nodes lose each other for 4 s',
+    config: { nodes: 2, witness: true, resources: 2 },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      const lonely = rng.pick(['n1', 'n2']);
+      sim.at(t0 + rng.int(0, 300), () => {
+        sim.cutBoth('n1', 'n2');
+        sim.cutBoth(lonely, 'witness');
+      });
+      sim.at(t0 + 4300, () => sim.heal());
+    },
+  },
+  {
+    name: 'witness-pause',
+    description: '2 nodes + witness: the witness freezes for 3 s, then the holder crashes right after it resumes',
+    config: { nodes: 2, witness: true, resources: 2 },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      sim.at(t0, () => sim.pause(sim.machine('witness')));
+      sim.at(t0 + 3000, () => sim.resume(sim.machine('witness')));
+      sim.at(t0 + 3000 + rng.int(0, 400), () => crashHolder(sim, 2000));
+    },
+  },
+  {
     name: 'flapping-link',
     description: '3 nodes: the link between the holder and the coordinator flaps every 100–600 ms for 5 s',
     config: { nodes: 3, resources: 2 },
