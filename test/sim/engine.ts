@@ -538,10 +538,14 @@ export class Sim {
   }
 
   /** one active copy per resource, counted from each machine's own state (paused ones included) */
+  private doubled = new Set<ResourceId>();
   private checkOneCopy(r: ResourceId) {
     const holders: NodeName[] = [];
     for (const m of this.machines.values()) if (m.power && m.phys.has(r)) holders.push(m.name);
-    if (holders.length > 1) this.violate('one-active-copy', `${r} active on ${holders.join(', ')}`);
+    if (holders.length > 1 && !this.doubled.has(r)) {
+      this.doubled.add(r); // reported once per resource and run
+      this.violate('one-active-copy', `${r} active on ${holders.join(', ')}`);
+    }
   }
 
   private checkAlways() {

@@ -130,11 +130,26 @@ export interface NodeState {
   local: Map<ResourceId, LocalStatus>;
   localFailures: Record<ResourceId, number>;
 
+  /** derived values cached until the log, the applied state or the configuration change */
+  memo: Memo;
+
   // two_node
   /** peers confirmed fenced: out of the quorum until they are back and caught up */
   excluded: Set<NodeName>;
   /** wait-for-all done: this node has been counted in a leader's quorum since it started */
   quorumReady: boolean;
+}
+
+interface Memo {
+  voters?: NodeName[];
+  hosts?: NodeName[];
+  peers?: NodeName[];
+  spec?: QuorumSpec;
+}
+
+/** Call after any change of log, snapshot, applied state or configuration. */
+function touch(st: NodeState) {
+  st.memo = {};
 }
 
 export interface StepResult {
@@ -210,6 +225,7 @@ export function startNode(
     policyApplied: false,
     local: new Map(localActive.map((r) => [r, 'started' as LocalStatus])),
     localFailures: {},
+    memo: {},
     excluded: new Set(),
     quorumReady: config.quorumMode !== 'two_node',
   };
@@ -251,11 +267,16 @@ function entryAt(st: NodeState, i: number): Entry | undefined {
 
 /** Membership takes effect when appended (thesis §4.1): the latest voters entry in the log wins. */
 export function currentVoters(st: NodeState): NodeName[] {
+  if (st.memo.voters) return st.memo.voters;
+  let v = st.snapshot.state.voters;
   for (let i = st.log.length - 1; i >= 0; i--) {
     const c = st.log[i]!.cmd;
-    if (c.type === 'voters') return c.voters;
+    if (c.type === 'voters') {
+      v = c.voters;
+      break;
+    }
   }
-  return st.snapshot.state.voters;
+  return (st.memo.voters = v);
 }
 
 function votesOf(st: NodeState, name: NodeName): number {
@@ -263,27 +284,30 @@ function votesOf(st: NodeState, name: NodeName): number {
 }
 
 export function quorumSpec(st: NodeState): QuorumSpec {
+  if (st.memo.spec) return st.memo.spec;
   const voters = currentVoters(st).map((name) => ({ name, votes: votesOf(st, name) }));
   if (st.config.witness && st.config.quorumMode === 'witness') voters.push({ name: st.config.witness.name, votes: 1 });
-  return { mode: st.config.quorumMode, voters, excluded: st.excluded };
+  return (st.memo.spec = { mode: st.config.quorumMode, voters, excluded: st.excluded });
 }
 
 /** Everybody this node talks to: voters, configured nodes (learners) and the witness. */
 function peers(st: NodeState): NodeName[] {
+  if (st.memo.peers) return st.memo.peers;
   const s = new Set<NodeName>(hostNodes(st));
   if (st.config.witness) s.add(st.config.witness.name);
   s.delete(st.self);
-  return [...s].sort();
+  return (st.memo.peers = [...s].sort());
 }
 
 /** Nodes that may host resources (not the witness), including removed ones still holding some. */
 function hostNodes(st: NodeState): NodeName[] {
+  if (st.memo.hosts) return st.memo.hosts;
   const s = new Set<NodeName>(currentVoters(st));
   for (const n of st.config.nodes) s.add(n.name);
   for (const p of Object.values(st.cluster.placements)) s.add(p.node);
   for (const r of Object.values(st.cluster.released)) s.add(r.from);
   if (st.config.witness) s.delete(st.config.witness.name);
-  return [...s].sort();
+  return (st.memo.hosts = [...s].sort());
 }
 
 function logUpToDate(st: NodeState, lastLogTerm: number, lastLogIndex: number): boolean {
@@ -349,6 +373,7 @@ export function step(st: NodeState, input: Input): StepResult {
       break;
     case 'configChanged':
       st.config = input.config;
+      touch(st);
       out.trace('config-changed', 'new compiled configuration');
       break;
   }
@@ -602,6 +627,7 @@ function onAppendEntries(st: NodeState, out: Out, from: NodeName, m: AppendEntri
     }
     st.log.push(e);
     out.persist = true;
+    touch(st);
   }
   const newLast = prev + entries.length;
   const commit = Math.min(m.leaderCommit, newLast);
@@ -630,6 +656,7 @@ function onInstallSnapshot(st: NodeState, out: Out, from: NodeName, m: InstallSn
     st.commitIndex = snap.index;
     st.applied = snap.index;
     out.persist = true;
+    touch(st);
     out.trace('snapshot-installed', `index ${snap.index} from ${from}`);
   }
   respond(st, out, from, true, Math.max(snap.index, Math.min(st.commitIndex, lastIndex(st))), m.sentAt, now);
@@ -675,6 +702,7 @@ function appendEntries(st: NodeState, out: Out, cmds: Command[]) {
   let i = lastIndex(st);
   for (const cmd of cmds) st.log.push({ index: ++i, term: st.term, cmd });
   out.persist = true;
+  touch(st);
 }
 
 function propose(st: NodeState, out: Out, cmds: Command[], now: number) {
@@ -709,7 +737,11 @@ function leaderLeaseUntil(st: NodeState, now: number): number {
  * node that rebooted must not act on placements that predate its fencing.
  */
 function mayGrantLease(st: NodeState, to: NodeName): boolean {
+  if (st.role !== 'leader') return false;
   if (to === st.config.witness?.name) return false;
+  // Until our first entry commits, our commit index may lag what is really committed (we may have
+  // restarted): a node caught up to it could still act on placements that were since replaced.
+  if (st.commitIndex < st.leaderStartIndex) return false;
   if (st.fencing.get(to)?.inflight || st.fencedConfirmed.has(to)) return false;
   for (let i = st.log.length - 1; i >= 0; i--) {
     const c = st.log[i]!.cmd;
@@ -719,7 +751,7 @@ function mayGrantLease(st: NodeState, to: NodeName): boolean {
   return !st.snapshot.state.down[to];
 }
 
-function sendAppend(st: NodeState, out: Out, to: NodeName, now: number) {
+function sendAppend(st: NodeState, out: Out, to: NodeName, now: number, leaseUntil = leaderLeaseUntil(st, now)) {
   const next = st.next.get(to) ?? lastIndex(st) + 1;
   if (next <= st.snapshot.index) {
     const m: InstallSnapshot = { type: 'InstallSnapshot', term: st.term, snapshot: st.snapshot, sentAt: now };
@@ -730,7 +762,7 @@ function sendAppend(st: NodeState, out: Out, to: NodeName, now: number) {
   const entries = st.log.slice(next - st.snapshot.index - 1, next - st.snapshot.index - 1 + MAX_BATCH);
   let lease: AppendEntries['lease'] = null;
   const echo = st.echoes.get(to);
-  if (echo && now < leaderLeaseUntil(st, now) && mayGrantLease(st, to)) {
+  if (echo && now < leaseUntil && mayGrantLease(st, to)) {
     lease = { at: echo.at, incarnation: echo.incarnation };
     // on our clock, the lease that this grant extends surely ends by then
     const bound = echo.receivedAt + Math.ceil(st.config.timing.leaseMs * (1 + drift(st))) + 1;
@@ -751,7 +783,8 @@ function sendAppend(st: NodeState, out: Out, to: NodeName, now: number) {
 }
 
 function broadcastAppend(st: NodeState, out: Out, now: number) {
-  for (const p of peers(st)) sendAppend(st, out, p, now);
+  const leaseUntil = leaderLeaseUntil(st, now);
+  for (const p of peers(st)) sendAppend(st, out, p, now, leaseUntil);
   st.nextHeartbeatAt = now + st.config.timing.heartbeatIntervalMs;
   out.commitAdvanced = false;
 }
@@ -777,6 +810,7 @@ function applyCommitted(st: NodeState, out: Out, _now: number) {
     if (!e) break;
     applyCommand(st.cluster, e.cmd, i);
     st.applied = i;
+    touch(st);
     if (e.cmd.type === 'voters' && st.role === 'leader' && !e.cmd.voters.includes(st.self)) {
       out.trace('membership', 'removed from the voters: stepping down');
       st.role = 'follower';
@@ -789,6 +823,7 @@ function applyCommitted(st: NodeState, out: Out, _now: number) {
     st.snapshot = { index: st.applied, term: t, state: cloneClusterState(st.cluster) };
     st.log = st.log.filter((e) => e.index > st.applied);
     out.persist = true;
+    touch(st);
   }
 }
 

@@ -108,6 +108,30 @@ describe('replication', () => {
   });
 });
 
+describe('leases after a coordinator change', () => {
+  it('a new coordinator grants no lease (to others or itself) before its first entry commits', () => {
+    const n = node('n1');
+    step(n, { type: 'tick', now: 10_000 });
+    step(n, { type: 'message', from: 'n2', msg: { type: 'PreVoteResponse', term: 1, granted: true }, now: 10_001 });
+    step(n, { type: 'message', from: 'n2', msg: { type: 'VoteResponse', term: 1, granted: true }, now: 10_002 });
+    expect(n.role).toBe('leader');
+    // n2 acknowledges the heartbeat but not the noop entry yet (matchIndex 0): no commit
+    const ack = (matchIndex: number, echo: number) =>
+      step(n, { type: 'message', from: 'n2', msg: { type: 'AppendEntriesResponse', term: 1, success: true, matchIndex, echo, nodeTime: 5, incarnation: 7, report: { applied: 0, active: [], failures: {} } }, now: 10_010 });
+    ack(0, 10_002);
+    expect(n.commitIndex).toBe(0);
+    step(n, { type: 'tick', now: 10_110 });
+    expect(n.leaseGrace).toBe(true);
+    const hb = step(n, { type: 'tick', now: 10_120 });
+    for (const e of sends(hb.effects)) if (e.msg.type === 'AppendEntries') expect(e.msg.lease).toBeNull();
+    ack(1, 10_110);
+    expect(n.commitIndex).toBe(1);
+    const hb2 = step(n, { type: 'tick', now: 10_230 });
+    expect(sends(hb2.effects).some((e) => e.to === 'n2' && e.msg.type === 'AppendEntries' && e.msg.lease !== null)).toBe(true);
+    expect(n.leaseGrace).toBe(false);
+  });
+});
+
 describe('resources', () => {
   it('a node applies its no-quorum policy (stop) a margin before its lease ends', () => {
     const n = node('n1');
