@@ -1,4 +1,4 @@
-// npm run sim -- --seeds N [--scenario NAME] [--from SEED] [--json] [--trace] [--list]
+// npm run sim -- --seeds N [--scenario NAME] [--from SEED] [--json] [--trace] [--list] [--progress]
 //
 // Runs N seeds (seed s runs scenario s mod count, unless --scenario picks one), prints runs,
 // violations with the seed that replays each, and the simulated failover distribution. With
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     trace: { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
     unsafe: { type: 'string' },
+    progress: { type: 'boolean', default: false },
   },
 });
 
@@ -48,7 +49,20 @@ if (values.trace) {
 }
 
 const t0 = performance.now();
-const s = runSeeds({ seeds, from, scenario: values.scenario, unsafe });
+let done = 0;
+const s = runSeeds({
+  seeds,
+  from,
+  scenario: values.scenario,
+  unsafe,
+  // --progress: stream violations and a progress line to stderr (long background runs)
+  onResult: values.progress
+    ? (r) => {
+        for (const v of r.violations) console.error(`VIOLATION ${v.rule} in ${r.scenario} seed ${r.seed}: ${v.detail}`);
+        if (++done % 5000 === 0) console.error(`progress ${done}/${seeds} seeds, ${Math.round(performance.now() - t0)} ms`);
+      }
+    : undefined,
+});
 const wall = Math.round(performance.now() - t0);
 const hc = s.failover['holder-crash-3'] ?? [];
 
