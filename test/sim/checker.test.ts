@@ -45,6 +45,17 @@ describe('the checker catches each safeguard switched off', () => {
   }, 60_000);
 });
 
+describe('determinism', () => {
+  it('the same seed replays exactly (same events, same failover times)', () => {
+    for (const name of ['holder-crash-3', 'chaos-3', 'two-node-link-cut']) {
+      const a = runSeeds({ seeds: 3, from: 77, scenario: name });
+      const b = runSeeds({ seeds: 3, from: 77, scenario: name });
+      expect(b.events).toBe(a.events);
+      expect(b.failover).toEqual(a.failover);
+    }
+  }, 60_000);
+});
+
 describe('scenario catalogue', () => {
   it('has at least 25 named scenarios, each with a one-line description', () => {
     expect(scenarios.length).toBeGreaterThanOrEqual(25);

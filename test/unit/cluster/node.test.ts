@@ -132,6 +132,39 @@ describe('leases after a coordinator change', () => {
   });
 });
 
+describe('two nodes alone', () => {
+  const two = makeConfig({ nodes: 2, resources: 1 });
+  it('wait-for-all: a node that has not been counted with its peer since it started never fences it', () => {
+    const n = startNode(two, 'n1', null, 0, 1);
+    const { effects } = step(n, { type: 'tick', now: 60_000 });
+    expect(effects.some((e) => e.type === 'fence')).toBe(false);
+  });
+
+  it('fence race: the non-preferred side waits fenceRaceDelayMs before fencing', () => {
+    const n = startNode(two, 'n2', null, 0, 1);
+    n.quorumReady = true;
+    n.heard.set('n1', 1000);
+    const first = step(n, { type: 'tick', now: 1000 + two.timing.failureTimeoutMs });
+    expect(first.effects.some((e) => e.type === 'fence')).toBe(false); // n2 > n1: not preferred
+    const later = step(n, { type: 'tick', now: 1000 + two.timing.failureTimeoutMs + two.timing.fenceRaceDelayMs });
+    expect(later.effects.some((e) => e.type === 'fence' && e.target === 'n1')).toBe(true);
+  });
+
+  it('after a confirmed fence the survivor is quorate alone', () => {
+    const n = startNode(two, 'n1', null, 0, 1);
+    n.quorumReady = true;
+    n.heard.set('n2', 1000);
+    const t = 1000 + two.timing.failureTimeoutMs;
+    const { effects } = step(n, { type: 'tick', now: t });
+    const f = effects.find((e): e is Extract<Effect, { type: 'fence' }> => e.type === 'fence')!;
+    step(n, { type: 'fenceResult', requestId: f.requestId, target: 'n2', ok: true, now: t + 50 });
+    expect(n.excluded.has('n2')).toBe(true);
+    step(n, { type: 'tick', now: t + 5000 });
+    expect(['candidate', 'leader']).toContain(n.role);
+    expect(n.role).toBe('leader');
+  });
+});
+
 describe('resources', () => {
   it('a node applies its no-quorum policy (stop) a margin before its lease ends', () => {
     const n = node('n1');
