@@ -148,6 +148,8 @@ export class Sim {
     rebootMs: number | null;
     unsafe: UnsafeSwitches;
   };
+  /** probability that the fence device fails a request (scenarios may change it over time) */
+  fenceFailRate: number;
   /** the configuration agents currently run with */
   agentConfig: CompiledConfig;
   private q = new Heap();
@@ -161,6 +163,7 @@ export class Sim {
     this.rng = new Rng(p.seed * 2654435761 + 1);
     this.config = p.config;
     this.agentConfig = p.initialConfig ?? p.config;
+    this.fenceFailRate = p.fenceFailRate ?? 0;
     this.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5, ...p.net };
     this.params = {
       seed: p.seed,
@@ -496,7 +499,7 @@ export class Sim {
     if (!victim) return;
     const boot = from.boot;
     this.after(this.params.fenceMs, () => {
-      const ok = !this.rng.chance(this.params.fenceFailRate);
+      const ok = !this.rng.chance(this.fenceFailRate);
       if (ok) this.powerOff(victim, `fenced by ${from.name}`);
       if (from.boot === boot && from.core && from.power) this.input(from, { type: 'fenceResult', requestId, target, ok, now: this.local(from) });
     });

@@ -515,15 +515,18 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
   },
   {
     name: 'fence-failures',
-    description: '3 nodes: the fence agent fails half the time; recovery waits for a confirmed fence',
+    description: '3 nodes: the fence agent fails half the time for 5 s, then works; recovery waits for a confirmed fence',
     config: { nodes: 3, resources: 2 },
     params: { fenceFailRate: 0.5 },
     durationMs: 12000,
-    script: (sim, rng, t0) =>
+    script: (sim, rng, t0) => {
       sim.at(t0 + rng.int(0, 300), () => {
         const h = holder(sim);
         sim.partition([h], others(sim, h, 3));
-      }),
+      });
+      // liveness needs the device to work eventually: a device failing forever leaves r0 stopped
+      sim.at(t0 + 5000, () => (sim.fenceFailRate = 0));
+    },
     expect: 'placed',
   },
   {
