@@ -25,6 +25,8 @@ export interface NetParams {
   longDelay?: number;
   /** upper bound of a long delay (default 2000 ms) */
   longDelayMax?: number;
+  /** long delays hit only these message types (default: all) */
+  longDelayTypes?: Message['type'][];
 }
 
 export interface SimParams {
@@ -372,7 +374,7 @@ export class Sim {
     tagged.__sentReal = this.now;
     for (let c = 0; c < copies; c++) {
       let delay = this.net.delayMin + this.rng.next() * (this.net.delayMax - this.net.delayMin);
-      if (this.net.longDelay && this.rng.chance(this.net.longDelay)) delay += this.rng.int(50, this.net.longDelayMax ?? 2000);
+      if (this.net.longDelay && (!this.net.longDelayTypes || this.net.longDelayTypes.includes(msg.type)) && this.rng.chance(this.net.longDelay)) delay += this.rng.int(50, this.net.longDelayMax ?? 2000);
       const boot = dst.boot;
       this.after(delay, () => {
         if (dst.boot !== boot || !dst.core || !dst.power) return; // connection died with the process
