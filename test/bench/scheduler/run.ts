@@ -17,7 +17,7 @@ import {
   verifyCib,
   type CrmRun,
 } from './pacemaker.js';
-import { loadTshaScheduler, planStarts, type ScheduleFn } from './tsha-scheduler.js';
+import { planStarts, tshaSchedule, type ScheduleFn } from './tsha-scheduler.js';
 import { renderTshaInput } from './tsha-input.js';
 import { describeWorkload, generateWorkload, type Variant } from './workload.js';
 
@@ -28,6 +28,7 @@ interface Options {
   sRuns: number;
   sTimeoutMs: number;
   crmTimeoutMs: number;
+  crmBudgetMs: number;
   tshaBudgetMs: number;
   cases: { nodes: number; resources: number }[];
   seed: number;
@@ -58,13 +59,15 @@ subprocess on the same generated clusters; prints progress, then one JSON line (
   --s-runs N           timed 'crm_simulate -S' runs per case (default 1, 0 = none)
   --s-timeout SECS     kill a 'crm_simulate -S' run after this long, report it as timed out (default 10)
   --crm-timeout SECS   same for 'crm_simulate -R' (default 300)
+  --crm-budget SECS    fewer 'crm_simulate -R' runs (at least 1) when the next would take a case past this (default 150)
   --tsha-budget SECS   fewer schedule() runs (at least 3) when one takes so long the case would exceed this (default 60)
   --quick              3x100, 16x100, 3x1000 only, fewer runs (well under a minute)
   --cases LIST         e.g. 3x100,32x2000 (default: 3, 16, 32 nodes x 100, 1000, 2000 resources)
   --seed N             workload seed (default 1)
   --variant V          node-lost (default: last node lost uncleanly) or steady
   --no-probes          CIB without the stopped-probe history; enable-startup-probes=false instead
-  --no-verify          skip crm_verify on each generated CIB
+  --verify             also run crm_verify -x on each generated CIB (about one more -R run per case;
+                       npm test checks the generator's CIBs with crm_verify already)
   --keep DIR           write the CIBs and tsha inputs there instead of a temporary directory
 `;
 
@@ -76,12 +79,13 @@ function parseArgs(argv: string[]): Options {
     sRuns: 1,
     sTimeoutMs: 10_000,
     crmTimeoutMs: 300_000,
+    crmBudgetMs: 150_000,
     tshaBudgetMs: 60_000,
     cases: FULL_CASES,
     seed: 1,
     variant: 'node-lost',
     probes: true,
-    verify: true,
+    verify: false,
     keep: null,
     json: false,
     quick: false,
@@ -100,13 +104,14 @@ function parseArgs(argv: string[]): Options {
       case '--json': o.json = true; break;
       case '--quick': o.quick = true; break;
       case '--no-probes': o.probes = false; break;
-      case '--no-verify': o.verify = false; break;
+      case '--verify': o.verify = true; break;
       case '--runs': o.runs = Math.floor(num(a, v, 1)); i++; break;
       case '--warmup': o.warmup = Math.floor(num(a, v, 0)); i++; break;
       case '--crm-runs': o.crmRuns = Math.floor(num(a, v, 1)); i++; break;
       case '--s-runs': o.sRuns = Math.floor(num(a, v, 0)); i++; break;
       case '--s-timeout': o.sTimeoutMs = num(a, v, 0.1) * 1000; i++; break;
       case '--crm-timeout': o.crmTimeoutMs = num(a, v, 0.1) * 1000; i++; break;
+      case '--crm-budget': o.crmBudgetMs = num(a, v, 0) * 1000; i++; break;
       case '--tsha-budget': o.tshaBudgetMs = num(a, v, 0.1) * 1000; i++; break;
       case '--seed': o.seed = Math.floor(num(a, v, 0)); i++; break;
       case '--variant':
@@ -180,8 +185,6 @@ async function main(): Promise<void> {
     cib = calibrate(crmSimulate, 10_000, 20_000);
     log(`Pacemaker ${pcmkVersion}: feature set ${cib.featureSet}, Dummy digests ${cib.digestOneShot} / ${cib.digestMonitor}`);
   }
-  const tsha = await loadTshaScheduler();
-  log(tsha.schedule === null ? `tsha scheduler not available: ${tsha.reason}` : `tsha scheduler: ${tsha.reason}`);
   log(
     `${opts.cases.length} cases, variant ${opts.variant}, seed ${opts.seed}, probes ${opts.probes ? 'recorded' : 'off'}; ` +
       `tsha ${opts.warmup} warm-up + ${opts.runs} runs; crm_simulate -R ${opts.crmRuns} runs, -S ${opts.sRuns} run(s) ≤ ${opts.sTimeoutMs / 1000} s`,
@@ -201,11 +204,13 @@ async function main(): Promise<void> {
     const samples: number[] = [];
     let tshaStarts: string[] | null = null;
     let tshaError: string | null = null;
-    if (tsha.schedule !== null) {
-      const r = timeTsha(tsha.schedule, input, opts);
+    let tshaLeftStopped: number | null = null;
+    {
+      const r = timeTsha(tshaSchedule, input, opts);
       samples.push(...r.samples);
       tshaStarts = r.starts;
       tshaError = r.error;
+      tshaLeftStopped = r.leftStopped;
       log(
         r.error !== null
           ? `  tsha: FAILED ${r.error}`
@@ -238,6 +243,8 @@ async function main(): Promise<void> {
           crmStarts = summary.starts;
           crmVerbs = summary.verbs;
         }
+        const spent = crmSamples.reduce((s, x) => s + x, 0);
+        if (spent + run.ms > opts.crmBudgetMs) break;
       }
       log(
         crmError !== null
@@ -273,6 +280,8 @@ async function main(): Promise<void> {
       variant: opts.variant,
       median_ms: round(med),
       crm_simulate_median_ms: round(crmMed),
+      min_ms: round(samples.length > 0 ? Math.min(...samples) : null),
+      crm_simulate_min_ms: round(crmSamples.length > 0 ? Math.min(...crmSamples) : null),
       ratio: round(ratio, 2),
       samples_ms: samples.map((x) => round(x)),
       crm_simulate_samples_ms: crmSamples.map((x) => round(x)),
@@ -282,6 +291,7 @@ async function main(): Promise<void> {
       crm_verify: verify === null ? null : { ok: verify.ok, ms: round(verify.ms) },
       starts,
       crm_simulate_summary: crmVerbs,
+      tsha_left_stopped: tshaLeftStopped,
       errors: { tsha: tshaError, crm_simulate: crmError },
       workload: describeWorkload(w),
     });
@@ -310,6 +320,8 @@ async function main(): Promise<void> {
         'wall time (process.hrtime, spawn to exit) of `crm_simulate -R -x cib.xml`, stdout drained: process start, reading and ' +
         'schema-checking the CIB, unpacking config and status, scheduling, printing status and transition summary',
       ratio: 'crm_simulate_median_ms / median_ms (how many times tsha is faster than crm_simulate -R)',
+      min_ms: 'fastest sample of each side (the machine may be shared; the median is the headline figure)',
+      tsha_left_stopped: 'managed resources tsha leaves stopped, with a reason in plan.stopped',
       crm_simulate_S:
         '`crm_simulate -S -x cib.xml` wall time: -R plus simulating every action through a file-backed CIB and printing the revised status; ' +
         `killed after crm_simulate_S_timed_out ms when set`,
@@ -326,10 +338,11 @@ async function main(): Promise<void> {
       node: process.version,
       cpus: availableParallelism(),
       cpu_model: cpus()[0]?.model ?? null,
-      tsha_scheduler: tsha.reason,
+      tsha_scheduler: 'schedule() from src/core/scheduler/index.ts',
       runs: opts.runs,
       warmup: opts.warmup,
       crm_runs: opts.crmRuns,
+      crm_budget_ms: opts.crmBudgetMs,
       s_runs: opts.sRuns,
       s_timeout_ms: opts.sTimeoutMs,
     },
@@ -343,9 +356,10 @@ function timeTsha(
   schedule: ScheduleFn,
   input: ReturnType<typeof renderTshaInput>,
   opts: Options,
-): { samples: number[]; starts: string[] | null; error: string | null } {
+): { samples: number[]; starts: string[] | null; leftStopped: number | null; error: string | null } {
   const samples: number[] = [];
   let starts: string[] | null = null;
+  let leftStopped: number | null = null;
   try {
     for (let i = 0; i < opts.warmup + opts.runs; i++) {
       const { snapshot, config, now } = structuredClone(input);
@@ -354,8 +368,9 @@ function timeTsha(
       const ms = performance.now() - t0;
       if (i === 0) {
         starts = planStarts(plan);
+        leftStopped = plan.stopped.length;
         if (JSON.stringify({ config, snapshot, now }) !== JSON.stringify({ config: input.config, snapshot: input.snapshot, now: input.now })) {
-          return { samples, starts, error: 'schedule() modified its inputs' };
+          return { samples, starts, leftStopped, error: 'schedule() modified its inputs' };
         }
       }
       if (i >= opts.warmup) samples.push(ms);
@@ -364,9 +379,9 @@ function timeTsha(
       if (samples.length >= 3 && spent + ms > opts.tshaBudgetMs) break;
     }
   } catch (e) {
-    return { samples, starts, error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e) };
+    return { samples, starts, leftStopped, error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e) };
   }
-  return { samples, starts, error: null };
+  return { samples, starts, leftStopped, error: null };
 }
 
 main().catch((e: unknown) => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { INFINITY } from '../../../src/config/types.js';
+import { schedule } from '../../../src/core/scheduler/index.js';
 import { PACEMAKER_2_1_5, renderCib } from './cib.js';
 import { calibrate, findTool, parseTransitionSummary, runCrmSimulate, verifyCib } from './pacemaker.js';
 import { renderTshaInput } from './tsha-input.js';
@@ -112,6 +113,26 @@ describe('scheduler bench workload: tsha inputs', () => {
     expect(snapshot.observations.length).toBe(w.running.length);
     // plain data: survives a JSON round trip unchanged (recordable and replayable)
     expect(JSON.parse(JSON.stringify({ config, snapshot }))).toEqual({ config, snapshot });
+  });
+
+  it('are accepted by schedule(), which moves nothing in the steady state and restarts what the lost node ran', () => {
+    const steady = generateWorkload(spec(16, 100, 'steady', 2));
+    const s = renderTshaInput(steady);
+    const calm = schedule(s.snapshot, s.config, s.now);
+    const running = new Set(steady.running.map((r) => r.primitive));
+    const neverStarted = steady.primitives.filter((p) => !running.has(p)).sort();
+    expect(calm.actions.filter((a) => a.type === 'stop')).toEqual([]);
+    expect(calm.actions.filter((a) => a.type === 'start').map((a) => a.resource).sort()).toEqual(neverStarted);
+
+    const w = generateWorkload(spec(16, 100, 'node-lost', 2));
+    const { config, snapshot, now } = renderTshaInput(w);
+    const plan = schedule(snapshot, config, now);
+    const started = new Set(plan.actions.filter((a) => a.type === 'start').map((a) => a.resource!.replace(/:\d+$/, '')));
+    const everywhere = new Set(w.clones.filter((c) => c.max === w.nodes.length).map((c) => c.child));
+    const lost = w.running.filter((r) => r.node === w.lostNode && !everywhere.has(r.primitive)).map((r) => r.primitive);
+    expect(lost.length).toBeGreaterThan(0);
+    for (const p of lost) expect(started.has(p), p).toBe(true);
+    expect(plan.actions.some((a) => a.type === 'fence')).toBe(false);
   });
 });
 
