@@ -52,7 +52,8 @@ function unpackNodes(ws: WorkingSet): void {
       attributes: { ...(cfg?.attributes ?? {}), ...(s?.attributes ?? {}) },
       canHost: false, lost: false, fence: null, blockedReason: null, assumedDown: false, assigned: 0,
     };
-    node.canHost = state === 'online' && !node.standby && !node.maintenance && snapshot.quorate && !config.maintenanceMode;
+    // Only configured nodes receive resources; a node only the snapshot knows is observed, not used.
+    node.canHost = cfg !== undefined && state === 'online' && !node.standby && !node.maintenance && snapshot.quorate && !config.maintenanceMode;
     ws.nodeIndex.set(name, node.index);
     ws.nodes.push(node);
   }
@@ -287,7 +288,7 @@ function requestNodeFence(ws: WorkingSet, node: WNode, reason: string): boolean 
   const ok = requestFencing(ws, node, reason, true);
   if (!ok) {
     node.lost = false; // stays a member; the failed resource is blocked instead
-    node.canHost = node.state === 'online' && !node.standby && !node.maintenance && ws.quorate && !ws.config.maintenanceMode;
+    node.canHost = ws.config.nodes.some((c) => c.name === node.name) && node.state === 'online' && !node.standby && !node.maintenance && ws.quorate && !ws.config.maintenanceMode;
     node.blockedReason = null;
     return false;
   }

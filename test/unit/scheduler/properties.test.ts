@@ -64,8 +64,9 @@ describe('scheduler properties', () => {
         copies.set(o.resource, [...(copies.get(o.resource) ?? []), o.node]);
       }
       for (const [res, nodes] of copies) {
-        const top = Object.values(input.config.resources).find((r) => r.id === res || (r.type === 'group' && r.members.includes(res)));
-        if (top && blocked.has(top.id)) continue;
+        const base = res.replace(/:\d+$/, '');
+        const owners = Object.values(input.config.resources).filter((r) => r.id === base || (r.type === 'group' && r.members.includes(base)) || (r.type === 'clone' && r.child === base));
+        if (owners.some((o) => blocked.has(o.id))) continue;
         expect(nodes.length, `${res} active on ${nodes.join(', ')} after the plan (seed ${seed})`).toBeLessThanOrEqual(1);
       }
     }), { numRuns: RUNS });

@@ -138,3 +138,14 @@ describe('apply results', () => {
     expect(again.actions.map((a) => a.key)).toEqual(['stop web n3', 'start web n2', 'monitor web n2 10000']);
   });
 });
+
+describe('unknown nodes', () => {
+  it('a node only the snapshot knows is never given resources', () => {
+    const b = cluster('n1').primitive('web').node('n1', { standby: true });
+    b.snapshot.nodes.push({ name: 'stranger', state: 'online', standby: false, maintenance: false, attributes: {} });
+    const i = b.input();
+    const plan = schedule(i.snapshot, i.config, i.now);
+    expect(plan.target).toEqual([]);
+    expect(plan.stopped).toEqual([{ resource: 'web', reason: 'no node can host resources (all offline, standby or in maintenance)' }]);
+  });
+});
