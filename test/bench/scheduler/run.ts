@@ -35,6 +35,7 @@ interface Options {
   variant: Variant;
   probes: boolean;
   verify: boolean;
+  crm: boolean;
   keep: string | null;
   json: boolean;
   quick: boolean;
@@ -68,6 +69,7 @@ subprocess on the same generated clusters; prints progress, then one JSON line (
   --no-probes          CIB without the stopped-probe history; enable-startup-probes=false instead
   --verify             also run crm_verify -x on each generated CIB (about one more -R run per case;
                        npm test checks the generator's CIBs with crm_verify already)
+  --tsha-only          skip Pacemaker (profiling tsha alone)
   --keep DIR           write the CIBs and tsha inputs there instead of a temporary directory
 `;
 
@@ -86,6 +88,7 @@ function parseArgs(argv: string[]): Options {
     variant: 'node-lost',
     probes: true,
     verify: false,
+    crm: true,
     keep: null,
     json: false,
     quick: false,
@@ -105,6 +108,7 @@ function parseArgs(argv: string[]): Options {
       case '--quick': o.quick = true; break;
       case '--no-probes': o.probes = false; break;
       case '--verify': o.verify = true; break;
+      case '--tsha-only': o.crm = false; break;
       case '--runs': o.runs = Math.floor(num(a, v, 1)); i++; break;
       case '--warmup': o.warmup = Math.floor(num(a, v, 0)); i++; break;
       case '--crm-runs': o.crmRuns = Math.floor(num(a, v, 1)); i++; break;
@@ -174,7 +178,7 @@ async function main(): Promise<void> {
   const dir = opts.keep ?? mkdtempSync(join(tmpdir(), 'tsha-bench-scheduler-'));
   mkdirSync(dir, { recursive: true });
 
-  const crmSimulate = findTool('crm_simulate');
+  const crmSimulate = opts.crm ? findTool('crm_simulate') : null;
   const crmVerify = findTool('crm_verify');
   let cib: CibOptions = PACEMAKER_2_1_5;
   let pcmkVersion: string | null = null;
@@ -315,7 +319,7 @@ async function main(): Promise<void> {
     measured: {
       median_ms:
         `tsha schedule(snapshot, config, now) called in-process on prebuilt inputs (no parsing), ` +
-        `timed with performance.now() around the call, after ${opts.warmup} untimed warm-up calls; each call gets a fresh structuredClone of the inputs (made outside the timing)`,
+        `timed with performance.now() around the call, after ${opts.warmup} untimed warm-up calls; each call gets its own structuredClone of the inputs, all made before timing, and a full GC runs before each call (${typeof (globalThis as { gc?: unknown }).gc === 'function' ? 'on' : 'off: run node with --expose-gc'})`,
       crm_simulate_median_ms:
         'wall time (process.hrtime, spawn to exit) of `crm_simulate -R -x cib.xml`, stdout drained: process start, reading and ' +
         'schema-checking the CIB, unpacking config and status, scheduling, printing status and transition summary',
@@ -361,8 +365,15 @@ function timeTsha(
   let starts: string[] | null = null;
   let leftStopped: number | null = null;
   try {
-    for (let i = 0; i < opts.warmup + opts.runs; i++) {
-      const { snapshot, config, now } = structuredClone(input);
+    // Fresh copies of the inputs, made before timing so their allocation is not collected inside
+    // a timed call; a full GC before each call (when node runs with --expose-gc, as the npm script
+    // does) so one call does not pay for the garbage of the previous ones.
+    const copies = Array.from({ length: opts.warmup + opts.runs }, () => structuredClone(input));
+    const gc = (globalThis as { gc?: () => void }).gc;
+    for (let i = 0; i < copies.length; i++) {
+      const { snapshot, config, now } = copies[i]!;
+      copies[i] = undefined as unknown as typeof input;
+      gc?.();
       const t0 = performance.now();
       const plan = schedule(snapshot, config, now);
       const ms = performance.now() - t0;
