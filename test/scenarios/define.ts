@@ -329,7 +329,7 @@ def('unmanaged-group', 'an unmanaged group is left alone even with a failed memb
 def('maintenance-node-clone', 'a clone instance on a maintenance node is frozen, the others are managed', () =>
   cluster().clone('dns-clone', 'dns').running('dns:0', 'n1', 'failed').running('dns:1', 'n2').failure('dns', 'n1', 'monitor')
     .node('n1', { maintenance: true }));
-def('promotable-primary-failed-recovers', 'a failed primary is demoted, restarted and promoted again in place', () =>
+def('promotable-primary-failed-recovers', 'a failed primary hands over to the healthy peer (promote after the failed copy stopped) and restarts as secondary', () =>
   drbd(cluster('n1', 'n2')).running('drbd:0', 'n1', 'failed').running('drbd:1', 'n2', 'unpromoted').running('fs', 'n1').running('pg', 'n1')
     .failure('drbd', 'n1', 'monitor'));
 

@@ -40,6 +40,11 @@ export function assignmentOrder(ws: WorkingSet, idx: ConstraintIndex): WUnit[] {
     state.set(u.id, 2);
     out.push(u);
   };
+  // Like Pacemaker (resources sorted by their score on their current node), units that run
+  // healthily now are placed before units being started or recovered, so a recovery does not
+  // take the spot of a resource that is fine where it is.
+  const running = (u: WUnit) => primsOf(u).some((p) => p.active.length === 1 && p.onLost.length === 0 && p.active[0]!.role !== 'failed');
+  for (const u of ws.units) if (running(u)) visit(u);
   for (const u of ws.units) visit(u);
   return out;
 }

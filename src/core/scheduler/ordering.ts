@@ -66,12 +66,23 @@ export function applyOrderings(ws: WorkingSet): void {
         for (const x of of(b, 'demote')) for (const y of of(a, 'demote')) edge(x, y);
       }
     }
-    // Promotable clones: one primary; every demote precedes every promote of the clone.
+    // Promotable clones: one primary. Every demote precedes every promote of the clone, and so
+    // does the stop of a copy that is promoted or failed (a failed copy may still be primary).
     if (unit.clone?.promotable) {
-      const demotes: string[] = [];
+      const releases: string[] = [];
       const promotes: string[] = [];
-      for (const chain of unit.instances) for (const p of chain) { demotes.push(...of(p, 'demote')); promotes.push(...of(p, 'promote')); }
-      for (const d of demotes) for (const pr of promotes) edge(d, pr);
+      for (const chain of unit.instances) {
+        for (const p of chain) {
+          releases.push(...of(p, 'demote'));
+          for (const c of p.active) {
+            if (c.role !== 'promoted' && c.role !== 'failed') continue;
+            const k = actionKey('stop', p.id, ws.nodes[c.node]!.name);
+            if (ws.actions.has(k)) releases.push(k);
+          }
+          promotes.push(...of(p, 'promote'));
+        }
+      }
+      for (const d of releases) for (const pr of promotes) edge(d, pr);
     }
   }
 

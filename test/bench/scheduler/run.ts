@@ -55,7 +55,7 @@ subprocess on the same generated clusters; prints progress, then one JSON line (
 
   --json               accepted for the issue's command line; the last line is always the JSON
   --runs N             timed schedule() calls per case (default 20, --quick 10)
-  --warmup N           untimed schedule() calls first (default 3)
+  --warmup N           untimed schedule() calls first (default 5)
   --crm-runs N         timed 'crm_simulate -R' runs per case (default 3, --quick 1)
   --s-runs N           timed 'crm_simulate -S' runs per case (default 1, 0 = none)
   --s-timeout SECS     kill a 'crm_simulate -S' run after this long, report it as timed out (default 10)
@@ -76,7 +76,7 @@ subprocess on the same generated clusters; prints progress, then one JSON line (
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     runs: 20,
-    warmup: 3,
+    warmup: 5,
     crmRuns: 3,
     sRuns: 1,
     sTimeoutMs: 10_000,
@@ -319,7 +319,7 @@ async function main(): Promise<void> {
     measured: {
       median_ms:
         `tsha schedule(snapshot, config, now) called in-process on prebuilt inputs (no parsing), ` +
-        `timed with performance.now() around the call, after ${opts.warmup} untimed warm-up calls; each call gets its own structuredClone of the inputs, all made before timing, and a full GC runs before each call (${typeof (globalThis as { gc?: unknown }).gc === 'function' ? 'on' : 'off: run node with --expose-gc'})`,
+        `timed with performance.now() around the call, after ${opts.warmup} untimed warm-up calls; each call gets its own structuredClone of the inputs, all made before timing`,
       crm_simulate_median_ms:
         'wall time (process.hrtime, spawn to exit) of `crm_simulate -R -x cib.xml`, stdout drained: process start, reading and ' +
         'schema-checking the CIB, unpacking config and status, scheduling, printing status and transition summary',
@@ -365,15 +365,14 @@ function timeTsha(
   let starts: string[] | null = null;
   let leftStopped: number | null = null;
   try {
-    // Fresh copies of the inputs, made before timing so their allocation is not collected inside
-    // a timed call; a full GC before each call (when node runs with --expose-gc, as the npm script
-    // does) so one call does not pay for the garbage of the previous ones.
+    // Fresh copies of the inputs, made before timing so that the bench's own allocation is not
+    // collected inside a timed call. No forced GC between calls: measured here, a full gc() before
+    // each call made schedule() about twice as slow (a shrunk heap grows again inside the call),
+    // which is not how a long-running coordinator runs it.
     const copies = Array.from({ length: opts.warmup + opts.runs }, () => structuredClone(input));
-    const gc = (globalThis as { gc?: () => void }).gc;
     for (let i = 0; i < copies.length; i++) {
       const { snapshot, config, now } = copies[i]!;
       copies[i] = undefined as unknown as typeof input;
-      gc?.();
       const t0 = performance.now();
       const plan = schedule(snapshot, config, now);
       const ms = performance.now() - t0;

@@ -9,12 +9,12 @@ const tsha = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 's
 
 describe('tsha simulate', () => {
   it('prints status before, the plan, and status after; --node-fail and --op-fail apply', async () => {
-    const { stdout } = await tsha('simulate', '--input', 'test/scenarios/steady-state/input.json', '--node-fail', 'n1', '--op-fail', 'a:start:n2');
+    const { stdout } = await tsha('simulate', '--input', 'test/scenarios/steady-state/input.json', '--node-fail', 'n1', '--op-fail', 'a:start:n3');
     expect(stdout).toContain('Cluster Summary:');
     expect(stdout).toContain('  * Node n1: UNCLEAN (offline)');
     expect(stdout).toContain('  [0] fence n1 (ipmi)');
-    expect(stdout).toContain('Executed plan: aborted (start a n2 failed: error (simulated failure))');
-    expect(stdout).toMatch(/Revised cluster status:[\s\S]*\* a \(systemd:a\.service\): FAILED n2/);
+    expect(stdout).toContain('Executed plan: aborted (start a n3 failed: error (simulated failure))');
+    expect(stdout).toMatch(/Revised cluster status:[\s\S]*\* a \(systemd:a\.service\): FAILED n3/);
   });
 
   it('--output json gives the plan and both status views', async () => {

@@ -173,9 +173,13 @@ describe('scheduler properties', () => {
             const f = plan.actions.find((x) => x.type === 'fence' && x.node === o.node)!;
             expect(anc.has(f.id), `${a.key} not after ${f.key} (seed ${seed})`).toBe(true);
           }
-          // every demote of another instance of this clone precedes the promote
+          // every demote of another instance of this clone, and every stop of a copy that is
+          // promoted or failed (it may still be primary), precedes the promote
+          const mayBePrimary = new Set(input.snapshot.observations.filter((o) => mine(o.resource) && (o.role === 'promoted' || o.role === 'failed')).map((o) => `${o.resource} ${o.node}`));
           for (const b of plan.actions) {
-            if ((b.type === 'demote') && mine(b.resource!) && b.resource !== a.resource) expect(anc.has(b.id), `${a.key} before ${b.key} (seed ${seed})`).toBe(true);
+            if (!mine(b.resource ?? '') || b.resource === a.resource) continue;
+            const releases = b.type === 'demote' || (b.type === 'stop' && mayBePrimary.has(`${b.resource} ${b.node}`));
+            if (releases) expect(anc.has(b.id), `${a.key} before ${b.key} (seed ${seed})`).toBe(true);
           }
         }
       }
