@@ -1,0 +1,438 @@
+// The mesh transport over gRPC: one server on this node's mesh address, one client channel per
+// peer (members and the witness), one unary Deliver call per message (why unary: see
+// proto/tsha/mesh/v1/mesh.proto).
+//
+// Admission, checked on every call before the message reaches the runtime:
+//   (a) the call's source IP is the IP of a configured peer's mesh address. Over WireGuard the
+//       source IP is authenticated by the tunnel (cryptokey routing only accepts a peer's packets
+//       from its allowed IPs), so the IP names the member;
+//   (b) envelope.clusterId is ours;
+//   (c) envelope.from is the member that IP belongs to, and envelope.to is us;
+//   (d) with mutual TLS (meshes not on WireGuard), the client certificate names envelope.from.
+// Anything else is dropped, counted by reason and logged (rate-limited), never thrown.
+//
+// Delivery: a deadline per message (about one heartbeat interval; a message that misses it is
+// dropped, never retried), a cap on messages in flight per peer (more are dropped: backpressure
+// without queues), independent channels per peer (no head-of-line blocking between peers), and
+// channel reconnects with exponential backoff capped at about one second.
+import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { codec, MESH_PACKAGE, rawServiceDefinition } from './proto.js';
+import type { Envelope } from '../../ports/mesh-messages.js';
+import { MESH_TYPES } from '../../ports/mesh-messages.js';
+import type {
+  InboundDropReason, MessageHandler, OutboundMessage, PeerStats, SendFailureReason, SendOutcome, Transport,
+  TransportCounters, TransportStats,
+} from '../../ports/transport.js';
+import { INBOUND_DROP_REASONS, SEND_FAILURE_REASONS } from '../../ports/transport.js';
+
+export interface MeshPeer {
+  /** node name (or witness name), as used in envelope.from / envelope.to */
+  name: string;
+  /** "ip:port" or "[ipv6]:port" on the mesh (WireGuard) network; its IP is the peer's identity */
+  meshAddress: string;
+  /**
+   * where to dial when it differs from meshAddress (a relay or a NAT); admission still uses the IP
+   * of meshAddress. Tests use it to make calls come from a chosen 127.0.0.x address.
+   */
+  dialAddress?: string;
+}
+
+export interface MeshTlsOptions {
+  /** PEM of the CA that signs every member's certificate */
+  ca: Buffer;
+  /** this node's certificate (CN and/or DNS SAN = its node name) and key, PEM */
+  cert: Buffer;
+  key: Buffer;
+}
+
+export interface MeshTransportOptions {
+  self: string;
+  clusterId: string;
+  /** address to bind the server to, "ip:port" (normally this node's mesh address; port 0: any) */
+  listen: string;
+  peers: MeshPeer[];
+  /** per-message deadline; about one heartbeat interval */
+  deliverTimeoutMs: number;
+  /** messages in flight per peer before further sends are dropped (default 64) */
+  maxInFlightPerPeer?: number;
+  /** reconnect backoff: initial and cap (defaults 100 ms and 1000 ms) */
+  reconnectBackoffMs?: { initial: number; max: number };
+  /** HTTP/2 keepalive pings on idle and busy connections (defaults 1000 ms, timeout 1000 ms) */
+  keepalive?: { timeMs: number; timeoutMs: number };
+  /** mutual TLS for meshes not on WireGuard; plaintext (inside the tunnel) when absent */
+  tls?: MeshTlsOptions;
+  logger: Logger;
+  counters?: TransportCounters;
+  /** monotonic milliseconds for envelope.sentAtMs (default: performance.now) */
+  monotonicMs?: () => number;
+}
+
+/** A configuration the transport cannot run with (a bug or invalid configuration). */
+export class MeshConfigError extends Error {
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+    this.name = 'MeshConfigError';
+  }
+}
+
+/** "10.0.0.1:7400" → "10.0.0.1", "[fd00::1]:7400" → "fd00::1"; null when the host is not an IP. */
+export function hostOf(address: string): string | null {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:]+):(\d+)$/.exec(address);
+  if (!m || !m[1]) return null;
+  return isIP(m[1]) ? normalizeIp(m[1]) : null;
+}
+
+function normalizeIp(ip: string): string {
+  const v4mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return (v4mapped?.[1] ?? ip).toLowerCase();
+}
+
+/** The remote IP of a server call from grpc-js's getPeer() ("1.2.3.4:5", "::1:5", "[::1]:5"). */
+export function peerIp(peer: string): string | null {
+  const bracketed = /^\[([^\]]+)\]:\d+$/.exec(peer);
+  const raw = bracketed?.[1] ?? peer.replace(/:\d+$/, '');
+  return isIP(raw) ? normalizeIp(raw) : null;
+}
+
+/** Names a certificate vouches for: its subject CN and its DNS subject alternative names. */
+function certificateNames(cert: { subject?: { CN?: string | string[] }; subjectaltname?: string } | undefined): string[] {
+  if (!cert) return [];
+  const names: string[] = [];
+  const cn = cert.subject?.CN;
+  if (typeof cn === 'string') names.push(cn);
+  else if (Array.isArray(cn)) names.push(...cn);
+  for (const part of (cert.subjectaltname ?? '').split(',')) {
+    const m = /^\s*DNS:(.+)$/.exec(part);
+    if (m?.[1]) names.push(m[1].trim());
+  }
+  return names;
+}
+
+interface PeerChannel {
+  peer: MeshPeer;
+  client: grpc.Client;
+  stats: Omit<PeerStats, 'connectivity'>;
+}
+
+const CONNECTIVITY: Record<grpc.connectivityState, PeerStats['connectivity']> = {
+  [grpc.connectivityState.IDLE]: 'idle',
+  [grpc.connectivityState.CONNECTING]: 'connecting',
+  [grpc.connectivityState.READY]: 'ready',
+  [grpc.connectivityState.TRANSIENT_FAILURE]: 'transientFailure',
+  [grpc.connectivityState.SHUTDOWN]: 'shutdown',
+};
+
+/** at most one log line per (reason, source) in this window; the count of suppressed ones is logged */
+const DROP_LOG_WINDOW_MS = 10_000;
+
+export class MeshTransport implements Transport {
+  private readonly envelopeCodec = codec<Envelope>(MESH_TYPES.envelope);
+  private readonly service = rawServiceDefinition(`${MESH_PACKAGE}.Mesh`);
+  private readonly deliverPath: string;
+  private readonly log: Logger;
+  private readonly monotonicMs: () => number;
+  private server: grpc.Server | null = null;
+  private channels = new Map<string, PeerChannel>();
+  /** source IP → peer name, for admission */
+  private bySourceIp = new Map<string, string>();
+  private handler: MessageHandler | null = null;
+  private running = false;
+  private readonly tally = {
+    received: 0,
+    sent: 0,
+    dropped: Object.fromEntries(INBOUND_DROP_REASONS.map((r) => [r, 0])) as Record<InboundDropReason, number>,
+    sendFailed: Object.fromEntries(SEND_FAILURE_REASONS.map((r) => [r, 0])) as Record<SendFailureReason, number>,
+  };
+  private readonly dropLog = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(private readonly opts: MeshTransportOptions) {
+    if (!hostOf(opts.listen)) throw new MeshConfigError('listen', `"${opts.listen}" is not "ip:port"`);
+    if (!(opts.deliverTimeoutMs > 0)) throw new MeshConfigError('deliverTimeoutMs', 'must be positive');
+    this.log = opts.logger.child({ component: 'mesh-transport', node: opts.self });
+    this.monotonicMs = opts.monotonicMs ?? (() => Math.floor(performance.now()));
+    const deliver = this.service.Deliver;
+    if (!deliver) throw new Error('tsha.mesh.v1.Mesh has no Deliver method');
+    this.deliverPath = deliver.path;
+    this.setPeers(opts.peers);
+  }
+
+  onMessage(handler: MessageHandler): void {
+    this.handler = handler;
+  }
+
+  async start(): Promise<{ port: number }> {
+    if (this.server) throw new Error('mesh transport already started');
+    this.setPeers([...this.channels.values()].map((c) => c.peer));
+    const server = new grpc.Server({
+      'grpc.keepalive_time_ms': this.opts.keepalive?.timeMs ?? 1000,
+      'grpc.keepalive_timeout_ms': this.opts.keepalive?.timeoutMs ?? 1000,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+    server.addService(this.service, { Deliver: this.handleDeliver });
+    const creds = this.opts.tls
+      ? grpc.ServerCredentials.createSsl(this.opts.tls.ca, [{ cert_chain: this.opts.tls.cert, private_key: this.opts.tls.key }], true)
+      : grpc.ServerCredentials.createInsecure();
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(this.opts.listen, creds, (err, p) => (err ? reject(err) : resolve(p)));
+    });
+    this.server = server;
+    this.running = true;
+    this.log.info({ listen: this.opts.listen, port, tls: Boolean(this.opts.tls) }, 'mesh server listening');
+    return { port };
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const ch of this.channels.values()) ch.client.close();
+    const server = this.server;
+    this.server = null;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        // give calls in progress a moment, then cut them: a stopping node's messages are stale anyway
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 200);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    }
+    // closed channels are recreated by the next start()
+  }
+
+  /**
+   * Replaces the peer set (membership change): channels to removed or re-addressed peers are
+   * closed, new ones are created, admission follows at once.
+   */
+  setPeers(peers: MeshPeer[]): void {
+    const bySourceIp = new Map<string, string>();
+    const names = new Set<string>();
+    peers.forEach((p, i) => {
+      const ip = hostOf(p.meshAddress);
+      if (!ip) throw new MeshConfigError(`peers[${i}].meshAddress`, `"${p.meshAddress}" is not "ip:port" (an IP literal is the peer's identity)`);
+      if (p.name === this.opts.self) throw new MeshConfigError(`peers[${i}].name`, `"${p.name}" is this node`);
+      if (names.has(p.name)) throw new MeshConfigError(`peers[${i}].name`, `duplicate peer "${p.name}"`);
+      const other = bySourceIp.get(ip);
+      if (other) throw new MeshConfigError(`peers[${i}].meshAddress`, `IP ${ip} is also ${other}'s: admission could not tell them apart`);
+      names.add(p.name);
+      bySourceIp.set(ip, p.name);
+    });
+    const next = new Map<string, PeerChannel>();
+    for (const p of peers) {
+      const existing = this.channels.get(p.name);
+      if (existing && existing.peer.meshAddress === p.meshAddress && existing.peer.dialAddress === p.dialAddress && this.channelOpen(existing)) {
+        next.set(p.name, existing);
+      } else {
+        existing?.client.close();
+        next.set(p.name, { peer: { ...p }, client: this.makeClient(p), stats: { inFlight: 0, sent: 0, failed: 0, received: 0 } });
+      }
+    }
+    for (const [name, ch] of this.channels) if (!next.has(name)) ch.client.close();
+    this.channels = next;
+    this.bySourceIp = bySourceIp;
+  }
+
+  async send(to: string, message: OutboundMessage): Promise<SendOutcome> {
+    const ch = this.channels.get(to);
+    if (!ch) return this.sendFailed(to, null, 'unknownPeer', `no peer named "${to}"`);
+    if (!this.running) return this.sendFailed(to, ch, 'stopped', 'transport not running');
+    const max = this.opts.maxInFlightPerPeer ?? 64;
+    if (ch.stats.inFlight >= max) return this.sendFailed(to, ch, 'backpressure', `${ch.stats.inFlight} messages in flight`);
+    const envelope = {
+      ...message,
+      clusterId: this.opts.clusterId,
+      from: this.opts.self,
+      to,
+      sentAtMs: this.monotonicMs(),
+    } as Envelope;
+    let bytes: Buffer;
+    try {
+      const encoded = this.envelopeCodec.encode(envelope);
+      bytes = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+    } catch (e) {
+      this.log.error({ err: e, to, body: message.body }, 'message does not fit the mesh contract');
+      return this.sendFailed(to, ch, 'encode', e instanceof Error ? e.message : String(e));
+    }
+    ch.stats.inFlight++;
+    return new Promise<SendOutcome>((resolve) => {
+      ch.client.makeUnaryRequest<Buffer, Buffer>(
+        this.deliverPath,
+        (b) => b,
+        (b) => b,
+        bytes,
+        new grpc.Metadata(),
+        // wall-clock deadline is what grpc wants; it only bounds this one call
+        { deadline: Date.now() + this.opts.deliverTimeoutMs },
+        (err) => {
+          ch.stats.inFlight--;
+          if (!err) {
+            ch.stats.sent++;
+            this.tally.sent++;
+            this.opts.counters?.sent(to, message.body);
+            resolve({ ok: true });
+            return;
+          }
+          const reason: SendFailureReason = !this.running
+            ? 'stopped'
+            : err.code === grpc.status.DEADLINE_EXCEEDED
+              ? 'deadline'
+              : err.code === grpc.status.UNAVAILABLE
+                ? 'unavailable'
+                : err.code === grpc.status.PERMISSION_DENIED || err.code === grpc.status.INVALID_ARGUMENT
+                  ? 'rejected'
+                  : err.code === grpc.status.CANCELLED
+                    ? 'stopped'
+                    : 'error';
+          resolve(this.sendFailed(to, ch, reason, err.details || err.message));
+        },
+      );
+    });
+  }
+
+  stats(): TransportStats {
+    const peers: Record<string, PeerStats> = {};
+    for (const [name, ch] of this.channels) {
+      const state = this.channelOpen(ch) ? ch.client.getChannel().getConnectivityState(false) : grpc.connectivityState.SHUTDOWN;
+      peers[name] = { connectivity: CONNECTIVITY[state], ...ch.stats };
+    }
+    return {
+      received: this.tally.received,
+      sent: this.tally.sent,
+      dropped: { ...this.tally.dropped },
+      sendFailed: { ...this.tally.sendFailed },
+      peers,
+    };
+  }
+
+  // ---- internals ----
+
+  private channelOpen(ch: PeerChannel): boolean {
+    try {
+      return ch.client.getChannel().getConnectivityState(false) !== grpc.connectivityState.SHUTDOWN;
+    } catch {
+      return false;
+    }
+  }
+
+  private makeClient(peer: MeshPeer): grpc.Client {
+    const options: grpc.ChannelOptions = {
+      'grpc.initial_reconnect_backoff_ms': this.opts.reconnectBackoffMs?.initial ?? 100,
+      'grpc.max_reconnect_backoff_ms': this.opts.reconnectBackoffMs?.max ?? 1000,
+      'grpc.keepalive_time_ms': this.opts.keepalive?.timeMs ?? 1000,
+      'grpc.keepalive_timeout_ms': this.opts.keepalive?.timeoutMs ?? 1000,
+      'grpc.keepalive_permit_without_calls': 1,
+      // our own subchannels: a transport's stop() never closes a connection another one shares
+      'grpc.use_local_subchannel_pool': 1,
+      // never route mesh traffic through an HTTP proxy from the environment
+      'grpc.enable_http_proxy': 0,
+      // no transparent retries: a failed message is dropped, the protocol resends what matters
+      'grpc.enable_retries': 0,
+    };
+    let creds: grpc.ChannelCredentials;
+    if (this.opts.tls) {
+      creds = grpc.credentials.createSsl(this.opts.tls.ca, this.opts.tls.key, this.opts.tls.cert);
+      // the server's certificate must name the peer (not its IP): we check it against peer.name
+      options['grpc.ssl_target_name_override'] = peer.name;
+      options['grpc.default_authority'] = peer.name;
+    } else {
+      creds = grpc.credentials.createInsecure();
+    }
+    return new grpc.Client(peer.dialAddress ?? peer.meshAddress, creds, options);
+  }
+
+  private sendFailed(to: string, ch: PeerChannel | null, reason: SendFailureReason, detail: string): SendOutcome {
+    this.tally.sendFailed[reason]++;
+    if (ch) ch.stats.failed++;
+    this.opts.counters?.sendFailed(to, reason);
+    this.log.trace({ to, reason, detail }, 'mesh send failed');
+    return { ok: false, reason, detail };
+  }
+
+  private drop(reason: InboundDropReason, source: string, detail: Record<string, unknown>): void {
+    this.tally.dropped[reason]++;
+    this.opts.counters?.dropped(reason, source);
+    const key = `${reason}|${source}`;
+    const now = this.monotonicMs();
+    const last = this.dropLog.get(key);
+    if (last && now - last.at < DROP_LOG_WINDOW_MS) {
+      last.suppressed++;
+      return;
+    }
+    this.dropLog.set(key, { at: now, suppressed: 0 });
+    const level = reason === 'handlerError' ? 'error' : 'warn';
+    this.log[level]({ reason, source, suppressedSinceLast: last?.suppressed ?? 0, ...detail }, 'mesh message dropped');
+  }
+
+  private readonly handleDeliver = (
+    call: grpc.ServerUnaryCall<Buffer, Buffer>,
+    callback: grpc.sendUnaryData<Buffer>,
+  ): void => {
+    const peer = call.getPeer();
+    const ip = peerIp(peer);
+    // logs and counters name the source by IP (its port changes with every connection)
+    const source = ip ?? peer;
+    const reject = (code: grpc.status, details: string): void => callback({ code, details }, null);
+    // (a) source address: before even parsing the bytes
+    const member = ip === null ? undefined : this.bySourceIp.get(ip);
+    if (member === undefined) {
+      this.drop('notMember', source, { peer });
+      reject(grpc.status.PERMISSION_DENIED, 'not a member of this mesh');
+      return;
+    }
+    let env: Envelope;
+    try {
+      env = this.envelopeCodec.decode(call.request);
+      if (!env.body) throw new Error('no body');
+    } catch (e) {
+      this.drop('malformed', source, { member, error: e instanceof Error ? e.message : String(e), bytes: call.request.length });
+      reject(grpc.status.INVALID_ARGUMENT, 'malformed envelope');
+      return;
+    }
+    // (b) cluster
+    if (env.clusterId !== this.opts.clusterId) {
+      this.drop('wrongCluster', source, { member, clusterId: env.clusterId });
+      reject(grpc.status.PERMISSION_DENIED, 'wrong cluster');
+      return;
+    }
+    // (c) sender and recipient
+    if (env.from !== member) {
+      this.drop('spoofedSender', source, { member, claimedFrom: env.from });
+      reject(grpc.status.PERMISSION_DENIED, 'sender does not match source address');
+      return;
+    }
+    if (env.to !== this.opts.self) {
+      this.drop('wrongRecipient', source, { member, to: env.to });
+      reject(grpc.status.PERMISSION_DENIED, 'not addressed to this node');
+      return;
+    }
+    // (d) mutual TLS identity
+    if (this.opts.tls) {
+      const names = certificateNames(call.getAuthContext().sslPeerCertificate);
+      if (!names.includes(env.from)) {
+        this.drop('badCertificate', source, { member, certificateNames: names });
+        reject(grpc.status.PERMISSION_DENIED, 'certificate does not name the sender');
+        return;
+      }
+    }
+    this.tally.received++;
+    const ch = this.channels.get(member);
+    if (ch) ch.stats.received++;
+    this.opts.counters?.received(member, env.body);
+    try {
+      this.handler?.(env);
+    } catch (e) {
+      this.drop('handlerError', source, { member, body: env.body, err: e });
+      reject(grpc.status.INTERNAL, 'receiver failed');
+      return;
+    }
+    callback(null, Buffer.alloc(0));
+  };
+}

@@ -1,0 +1,208 @@
+// The control contract (proto/tsha/control/v1/control.proto) as TypeScript data, and the port the
+// agent's runtime implements to answer it. The gRPC server on the Unix socket
+// (src/adapters/grpc/control-server.ts) decodes requests, calls these handlers and encodes their
+// answers; the CLI uses src/adapters/grpc/control-client.ts. Field comments live in the .proto
+// file; test/unit/proto-roundtrip.test.ts fails if the two drift apart.
+
+export type QuorumMode = 'majority' | 'witness' | 'twoNode';
+export type NodeState = 'online' | 'offline' | 'unclean' | 'pending';
+export type ResourceState = 'started' | 'stopped' | 'failed' | 'promoted' | 'unpromoted' | 'starting' | 'stopping';
+export type TargetRole = 'started' | 'stopped' | 'promoted' | 'unpromoted';
+export type ActionStatus = 'ok' | 'error' | 'errorHard' | 'errorFatal' | 'timeout' | 'notInstalled';
+export type FenceAction = 'off' | 'reboot';
+export type FenceStatus = 'pending' | 'ok' | 'failed' | 'timeout';
+export type NodeAction = 'standby' | 'online' | 'maintenanceOn' | 'maintenanceOff';
+
+export interface StatusRequest {
+  includeInactive: boolean;
+  fenceHistoryLimit: number;
+}
+
+export interface WatchRequest {
+  includeInactive: boolean;
+  fenceHistoryLimit: number;
+  minIntervalMs: number;
+}
+
+export interface Quorum {
+  quorate: boolean;
+  mode: QuorumMode;
+  votesHave: number;
+  votesNeeded: number;
+  votesTotal: number;
+  witness: string;
+  witnessReachable: boolean;
+}
+
+export interface NodeStatus {
+  name: string;
+  state: NodeState;
+  standby: boolean;
+  maintenance: boolean;
+  isSelf: boolean;
+  isCoordinator: boolean;
+  votes: number;
+  meshAddress: string;
+  attributes: Record<string, string>;
+  leaseRemainingMs: number;
+}
+
+export interface FailCount {
+  node: string;
+  operation: string;
+  count: number;
+  lastFailureUnixMs: number;
+}
+
+export interface ResourceStatus {
+  id: string;
+  kind: string;
+  agent: string;
+  group: string;
+  clone: string;
+  promotable: boolean;
+  state: ResourceState;
+  nodes: string[];
+  targetRole: TargetRole;
+  managed: boolean;
+  reason: string;
+  failCounts: FailCount[];
+  blocked: boolean;
+}
+
+export interface FailedAction {
+  resource: string;
+  operation: string;
+  intervalMs: number;
+  node: string;
+  status: ActionStatus;
+  exitCode: number;
+  exitReason: string;
+  timeUnixMs: number;
+  durationMs: number;
+}
+
+export interface FenceEvent {
+  target: string;
+  action: FenceAction;
+  status: FenceStatus;
+  device: string;
+  executor: string;
+  requestedBy: string;
+  reason: string;
+  timeUnixMs: number;
+}
+
+export interface ClusterStatus {
+  clusterName: string;
+  clusterId: string;
+  nodeSelf: string;
+  coordinator: string;
+  term: number;
+  quorum: Quorum | null;
+  lastChangeUnixMs: number;
+  lastChangeBy: string;
+  generatedAtUnixMs: number;
+  agentVersion: string;
+  maintenanceMode: boolean;
+  fencingEnabled: boolean;
+  nodes: NodeStatus[];
+  resources: ResourceStatus[];
+  failedActions: FailedAction[];
+  fenceHistory: FenceEvent[];
+  commitIndex: number;
+}
+
+export interface Ban {
+  node: string;
+  lifetimeMs: number;
+  promotedOnly: boolean;
+}
+export interface Clear {
+  node: string;
+}
+export interface Move {
+  node: string;
+  lifetimeMs: number;
+  promotedOnly: boolean;
+}
+export interface Cleanup {
+  node: string;
+  operation: string;
+}
+export interface SetTargetRole {
+  targetRole: TargetRole;
+}
+export interface SetManaged {
+  managed: boolean;
+}
+export interface Restart {
+  node: string;
+}
+
+export type ResourceCommand =
+  | { command: 'ban'; ban: Ban }
+  | { command: 'clear'; clear: Clear }
+  | { command: 'move'; move: Move }
+  | { command: 'cleanup'; cleanup: Cleanup }
+  | { command: 'setTargetRole'; setTargetRole: SetTargetRole }
+  | { command: 'setManaged'; setManaged: SetManaged }
+  | { command: 'restart'; restart: Restart };
+
+export type ResourceCommandRequest = { resource: string; requestedBy: string } & ResourceCommand;
+
+export interface NodeCommandRequest {
+  node: string;
+  action: NodeAction;
+  requestedBy: string;
+}
+
+export interface CommandResult {
+  message: string;
+  committedIndex: number;
+  warnings: string[];
+}
+
+/** Control message type names as the .proto declares them, for codec lookups. */
+export const CONTROL_TYPES = {
+  statusRequest: 'tsha.control.v1.StatusRequest',
+  watchRequest: 'tsha.control.v1.WatchRequest',
+  clusterStatus: 'tsha.control.v1.ClusterStatus',
+  resourceCommandRequest: 'tsha.control.v1.ResourceCommandRequest',
+  nodeCommandRequest: 'tsha.control.v1.NodeCommandRequest',
+  commandResult: 'tsha.control.v1.CommandResult',
+} as const;
+
+/** Why a command was refused; mapped onto a gRPC status code by the server and back by the client. */
+export type ControlErrorCode = 'notFound' | 'failedPrecondition' | 'invalidArgument' | 'unavailable' | 'internal';
+
+/**
+ * A refusal a handler throws on purpose (unknown resource, no quorum); anything else a handler
+ * throws is reported to the CLI as `internal` and logged by the server.
+ */
+export class ControlCommandError extends Error {
+  constructor(
+    readonly code: ControlErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ControlCommandError';
+  }
+}
+
+/** A subscription to status changes; the server calls `close` when the client goes away. */
+export interface StatusSubscription {
+  close(): void;
+}
+
+/** What the runtime implements; the control server only decodes, calls, encodes. */
+export interface ControlHandlers {
+  status(req: StatusRequest): Promise<ClusterStatus>;
+  resourceCommand(req: ResourceCommandRequest): Promise<CommandResult>;
+  nodeCommand(req: NodeCommandRequest): Promise<CommandResult>;
+  /**
+   * Calls `onChange` whenever the status may have changed (the server fetches a fresh status via
+   * `status()`, coalesced to at most one per `minIntervalMs`). Returns the subscription to close.
+   */
+  subscribe(onChange: () => void): StatusSubscription;
+}

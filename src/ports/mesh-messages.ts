@@ -1,0 +1,203 @@
+// The mesh contract (proto/tsha/mesh/v1/mesh.proto) as TypeScript data: what the runtime hands to
+// the transport and receives from it. Field comments live in the .proto file; this file only
+// mirrors its shape (rules in src/adapters/grpc/proto.ts), and test/unit/proto-roundtrip.test.ts
+// fails if the two drift apart.
+
+export type NodeRole = 'follower' | 'preCandidate' | 'candidate' | 'leader' | 'witness';
+export type EntryKind = 'normal' | 'config' | 'noop';
+export type FenceAction = 'off' | 'reboot';
+export type FenceStatus = 'ok' | 'failed' | 'timeout';
+
+export interface LeaseInfo {
+  holder: string;
+  seq: number;
+  durationMs: number;
+  remainingMs: number;
+}
+
+export interface Heartbeat {
+  role: NodeRole;
+  commitIndex: number;
+  leaderHint: string;
+  lease: LeaseInfo | null;
+  reachable: string[];
+  lastLogIndex: number;
+  lastLogTerm: number;
+  seq: number;
+}
+
+export interface HeartbeatResponse {
+  seq: number;
+  commitIndex: number;
+  lastLogIndex: number;
+  reachable: string[];
+}
+
+export interface LeaseGrant {
+  holder: string;
+  seq: number;
+  durationMs: number;
+  commitIndex: number;
+}
+
+export interface LeaseAck {
+  seq: number;
+  granted: boolean;
+  remainingMs: number;
+}
+
+export interface PreVoteRequest {
+  lastLogTerm: number;
+  lastLogIndex: number;
+}
+
+export interface PreVoteResponse {
+  granted: boolean;
+  reason: string;
+}
+
+export interface VoteRequest {
+  lastLogTerm: number;
+  lastLogIndex: number;
+  transfer: boolean;
+}
+
+export interface VoteResponse {
+  granted: boolean;
+  reason: string;
+}
+
+export interface LogEntry {
+  term: number;
+  index: number;
+  /** JSON of the core's entry (see encodeJson / decodeJson) */
+  data: Uint8Array;
+  kind: EntryKind;
+}
+
+export interface AppendEntries {
+  prevLogTerm: number;
+  prevLogIndex: number;
+  entries: LogEntry[];
+  leaderCommit: number;
+}
+
+export interface AppendEntriesResponse {
+  success: boolean;
+  matchIndex: number;
+  conflictTerm: number;
+  conflictIndex: number;
+  lastLogIndex: number;
+}
+
+export interface Member {
+  name: string;
+  meshAddress: string;
+  votes: number;
+}
+
+export interface Membership {
+  configIndex: number;
+  members: Member[];
+  witness: string;
+}
+
+export interface InstallSnapshot {
+  lastIncludedTerm: number;
+  lastIncludedIndex: number;
+  membership: Membership | null;
+  offset: number;
+  data: Uint8Array;
+  done: boolean;
+}
+
+export interface InstallSnapshotResponse {
+  lastIncludedIndex: number;
+  nextOffset: number;
+  success: boolean;
+  reason: string;
+}
+
+export interface FenceRequest {
+  requestId: string;
+  target: string;
+  action: FenceAction;
+  reason: string;
+  level: number;
+}
+
+export interface FenceResult {
+  requestId: string;
+  target: string;
+  action: FenceAction;
+  status: FenceStatus;
+  device: string;
+  confirmedAtUnixMs: number;
+  message: string;
+}
+
+export interface WitnessVoteRequest {
+  partition: string[];
+  lastLogTerm: number;
+  lastLogIndex: number;
+  runningResources: boolean;
+  leaseMs: number;
+}
+
+export interface WitnessVoteResponse {
+  granted: boolean;
+  grantedPartition: string[];
+  leaseMs: number;
+  reason: string;
+}
+
+export interface CoreMessage {
+  kind: string;
+  data: Uint8Array;
+}
+
+export interface EnvelopeHeader {
+  clusterId: string;
+  from: string;
+  to: string;
+  term: number;
+  sentAtMs: number;
+}
+
+/** The oneof `body`: exactly one member, named by the `body` discriminant. */
+export type EnvelopeBody =
+  | { body: 'heartbeat'; heartbeat: Heartbeat }
+  | { body: 'heartbeatResponse'; heartbeatResponse: HeartbeatResponse }
+  | { body: 'preVoteRequest'; preVoteRequest: PreVoteRequest }
+  | { body: 'preVoteResponse'; preVoteResponse: PreVoteResponse }
+  | { body: 'voteRequest'; voteRequest: VoteRequest }
+  | { body: 'voteResponse'; voteResponse: VoteResponse }
+  | { body: 'appendEntries'; appendEntries: AppendEntries }
+  | { body: 'appendEntriesResponse'; appendEntriesResponse: AppendEntriesResponse }
+  | { body: 'installSnapshot'; installSnapshot: InstallSnapshot }
+  | { body: 'installSnapshotResponse'; installSnapshotResponse: InstallSnapshotResponse }
+  | { body: 'leaseGrant'; leaseGrant: LeaseGrant }
+  | { body: 'leaseAck'; leaseAck: LeaseAck }
+  | { body: 'fenceRequest'; fenceRequest: FenceRequest }
+  | { body: 'fenceResult'; fenceResult: FenceResult }
+  | { body: 'witnessVoteRequest'; witnessVoteRequest: WitnessVoteRequest }
+  | { body: 'witnessVoteResponse'; witnessVoteResponse: WitnessVoteResponse }
+  | { body: 'core'; core: CoreMessage };
+
+export type Envelope = EnvelopeHeader & EnvelopeBody;
+export type EnvelopeBodyKind = EnvelopeBody['body'];
+
+/** Mesh message type names as the .proto declares them, for codec lookups. */
+export const MESH_TYPES = {
+  envelope: 'tsha.mesh.v1.Envelope',
+  deliverAck: 'tsha.mesh.v1.DeliverAck',
+} as const;
+
+/** Opaque JSON payloads (log entry data, snapshot data, CoreMessage.data) as the runtime writes them. */
+export function encodeJson(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value));
+}
+
+export function decodeJson(bytes: Uint8Array): unknown {
+  return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+}

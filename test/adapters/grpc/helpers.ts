@@ -1,0 +1,169 @@
+// Helpers for the gRPC adapter tests: a TCP relay that makes calls arrive from a chosen loopback
+// source address, a pino logger that keeps its lines for assertions, throwaway certificates from
+// the real openssl, and a raw Deliver call for crafting hostile messages.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
+import pino, { type Logger } from 'pino';
+
+/**
+ * grpc-js cannot bind a client's source address, and every loopback connection leaves from
+ * 127.0.0.1. This relay listens on 127.0.0.1:<any> and forwards each connection to `target` from
+ * `sourceIp`, the way a WireGuard tunnel delivers a peer's packets from the peer's tunnel address.
+ * It copies bytes only (TLS passes through untouched).
+ */
+export interface Relay {
+  address: string;
+  close(): Promise<void>;
+}
+
+export async function sourceRelay(sourceIp: string, target: string): Promise<Relay> {
+  const m = /^(.+):(\d+)$/.exec(target);
+  if (!m) throw new Error(`bad target ${target}`);
+  const [host, port] = [m[1]!, Number(m[2])];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((inbound) => {
+    const outbound = connect({ host, port, localAddress: sourceIp });
+    sockets.add(inbound).add(outbound);
+    const end = (): void => {
+      inbound.destroy();
+      outbound.destroy();
+      sockets.delete(inbound);
+      sockets.delete(outbound);
+    };
+    inbound.on('error', end).on('close', end);
+    outbound.on('error', end).on('close', end);
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  if (!addr || typeof addr === 'string') throw new Error('relay did not bind');
+  return {
+    address: `127.0.0.1:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A TCP server that accepts connections and never answers: a stalled (SIGSTOPped) peer. */
+export async function blackHole(ip: string): Promise<{ address: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, ip, resolve));
+  const addr = server.address();
+  if (!addr || typeof addr === 'string') throw new Error('black hole did not bind');
+  return {
+    address: `${ip}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface CapturedLog {
+  logger: Logger;
+  lines: Record<string, unknown>[];
+}
+
+export function captureLogger(level: pino.Level = 'info'): CapturedLog {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { logger: pino({ level }, sink), lines };
+}
+
+export interface TestPki {
+  dir: string;
+  ca: Buffer;
+  /** certificate and key for `name`, signed by the test CA (CN and DNS SAN = name) */
+  issue(name: string): { cert: Buffer; key: Buffer };
+  /** a second, unrelated CA: its certificates must be refused */
+  issueFromRogueCa(name: string): { cert: Buffer; key: Buffer; ca: Buffer };
+  cleanup(): void;
+}
+
+/** Throwaway PKI made with Debian's openssl (package `openssl`, listed in .ci/run). */
+export function makeTestPki(): TestPki {
+  const dir = mkdtempSync(join(tmpdir(), 'tsha-proto-pki-'));
+  const ossl = (...args: string[]): void => {
+    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  };
+  const newCa = (prefix: string): void => {
+    ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', `${prefix}.key`, '-out', `${prefix}.crt`, '-subj', `/CN=${prefix}`, '-days', '2');
+  };
+  const issueWith = (caPrefix: string, name: string): { cert: Buffer; key: Buffer } => {
+    const base = `${caPrefix}-${name}`;
+    writeFileSync(join(dir, `${base}.ext`), `subjectAltName=DNS:${name}\nextendedKeyUsage=serverAuth,clientAuth\n`);
+    ossl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${name}`);
+    ossl('x509', '-req', '-in', `${base}.csr`, '-CA', `${caPrefix}.crt`, '-CAkey', `${caPrefix}.key`,
+      '-CAcreateserial', '-out', `${base}.crt`, '-days', '2', '-extfile', `${base}.ext`);
+    return { cert: readFileSync(join(dir, `${base}.crt`)), key: readFileSync(join(dir, `${base}.key`)) };
+  };
+  newCa('tsha-test-ca');
+  let rogue = false;
+  return {
+    dir,
+    ca: readFileSync(join(dir, 'tsha-test-ca.crt')),
+    issue: (name) => issueWith('tsha-test-ca', name),
+    issueFromRogueCa: (name) => {
+      if (!rogue) newCa('tsha-rogue-ca');
+      rogue = true;
+      return { ...issueWith('tsha-rogue-ca', name), ca: readFileSync(join(dir, 'tsha-rogue-ca.crt')) };
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** One raw Deliver call with arbitrary bytes, as a hostile or broken peer would make it. */
+export function rawDeliver(
+  address: string,
+  bytes: Uint8Array,
+  creds: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): Promise<grpc.ServiceError | null> {
+  const client = new grpc.Client(address, creds, { 'grpc.use_local_subchannel_pool': 1, ...options });
+  return new Promise((resolve) => {
+    client.makeUnaryRequest<Buffer, Buffer>(
+      '/tsha.mesh.v1.Mesh/Deliver', (b) => b, (b) => b, Buffer.from(bytes), new grpc.Metadata(),
+      { deadline: Date.now() + 3000 },
+      (err) => {
+        client.close();
+        resolve(err);
+      },
+    );
+  });
+}
+
+export async function eventually<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 5000, everyMs = 20): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

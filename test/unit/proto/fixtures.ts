@@ -1,0 +1,184 @@
+// One or more values for EVERY message type of the mesh and control contracts, with a non-default
+// value in every field (test/unit/proto-roundtrip.test.ts checks both: that every type loaded from
+// proto/ has fixtures here, and that every field is set to something other than its default in at
+// least one of them). Typed with the port interfaces, so a field missing on either side fails.
+import type * as M from '../../../src/ports/mesh-messages.js';
+import type * as C from '../../../src/ports/control.js';
+
+const bytes = (s: string): Uint8Array => Buffer.from(s, 'utf8');
+
+// ---- mesh ----
+const leaseInfo: M.LeaseInfo = { holder: 'b', seq: 41, durationMs: 1500, remainingMs: 1230 };
+const heartbeat: M.Heartbeat = {
+  role: 'leader', commitIndex: 2 ** 40 + 7, leaderHint: 'a', lease: leaseInfo, reachable: ['a', 'b', 'c'],
+  lastLogIndex: 99, lastLogTerm: 6, seq: 12345,
+};
+const heartbeatResponse: M.HeartbeatResponse = { seq: 12345, commitIndex: 98, lastLogIndex: 99, reachable: ['a', 'c'] };
+const leaseGrant: M.LeaseGrant = { holder: 'c', seq: 77, durationMs: 2000, commitIndex: 98 };
+const leaseAck: M.LeaseAck = { seq: 77, granted: true, remainingMs: 1999 };
+const preVoteRequest: M.PreVoteRequest = { lastLogTerm: 5, lastLogIndex: 120 };
+const preVoteResponse: M.PreVoteResponse = { granted: true, reason: 'log up to date' };
+const voteRequest: M.VoteRequest = { lastLogTerm: 5, lastLogIndex: 121, transfer: true };
+const voteResponse: M.VoteResponse = { granted: true, reason: 'first vote in term 6' };
+const logEntry: M.LogEntry = { term: 6, index: 122, data: bytes('{"op":"place","resource":"web","node":"b"}'), kind: 'normal' };
+const logEntryConfig: M.LogEntry = { term: 6, index: 123, data: bytes('{"add":"d"}'), kind: 'config' };
+const logEntryNoop: M.LogEntry = { term: 7, index: 124, data: bytes('{}'), kind: 'noop' };
+const appendEntries: M.AppendEntries = {
+  prevLogTerm: 5, prevLogIndex: 121, entries: [logEntry, logEntryConfig, logEntryNoop], leaderCommit: 121,
+};
+const appendEntriesResponse: M.AppendEntriesResponse = {
+  success: true, matchIndex: 124, conflictTerm: 4, conflictIndex: 100, lastLogIndex: 124,
+};
+const member: M.Member = { name: 'a', meshAddress: '10.77.0.1:7400', votes: 1 };
+const membership: M.Membership = {
+  configIndex: 3, members: [member, { name: 'b', meshAddress: '10.77.0.2:7400', votes: 2 }], witness: 'nas',
+};
+const installSnapshot: M.InstallSnapshot = {
+  lastIncludedTerm: 5, lastIncludedIndex: 1000, membership, offset: 65536, data: bytes('{"placements":{}}'), done: true,
+};
+const installSnapshotResponse: M.InstallSnapshotResponse = {
+  lastIncludedIndex: 1000, nextOffset: 65553, success: true, reason: 'installed',
+};
+const fenceRequest: M.FenceRequest = { requestId: 'a-6-17', target: 'c', action: 'reboot', reason: 'lost at term 6', level: 2 };
+const fenceRequestOff: M.FenceRequest = { requestId: 'a-6-18', target: 'c', action: 'off', reason: 'x', level: 1 };
+const fenceResult: M.FenceResult = {
+  requestId: 'a-6-17', target: 'c', action: 'reboot', status: 'ok', device: 'ipmi-c',
+  confirmedAtUnixMs: 1_790_000_000_123, message: 'Success: Rebooted',
+};
+const fenceResultFailed: M.FenceResult = { ...fenceResult, status: 'failed', action: 'off' };
+const fenceResultTimeout: M.FenceResult = { ...fenceResult, status: 'timeout' };
+const witnessVoteRequest: M.WitnessVoteRequest = {
+  partition: ['a'], lastLogTerm: 5, lastLogIndex: 130, runningResources: true, leaseMs: 3000,
+};
+const witnessVoteResponse: M.WitnessVoteResponse = { granted: true, grantedPartition: ['a'], leaseMs: 3000, reason: 'tie broken' };
+const coreMessage: M.CoreMessage = { kind: 'timeoutNow', data: bytes('{"reason":"transfer"}') };
+
+const header: M.EnvelopeHeader = { clusterId: 'prod-7f3a', from: 'a', to: 'b', term: 6, sentAtMs: 987654321 };
+const envelopes: M.Envelope[] = [
+  { ...header, body: 'heartbeat', heartbeat },
+  { ...header, body: 'heartbeatResponse', heartbeatResponse },
+  { ...header, body: 'preVoteRequest', preVoteRequest },
+  { ...header, body: 'preVoteResponse', preVoteResponse },
+  { ...header, body: 'voteRequest', voteRequest },
+  { ...header, body: 'voteResponse', voteResponse },
+  { ...header, body: 'appendEntries', appendEntries },
+  { ...header, body: 'appendEntriesResponse', appendEntriesResponse },
+  { ...header, body: 'installSnapshot', installSnapshot },
+  { ...header, body: 'installSnapshotResponse', installSnapshotResponse },
+  { ...header, body: 'leaseGrant', leaseGrant },
+  { ...header, body: 'leaseAck', leaseAck },
+  { ...header, body: 'fenceRequest', fenceRequest },
+  { ...header, body: 'fenceResult', fenceResult },
+  { ...header, body: 'witnessVoteRequest', witnessVoteRequest },
+  { ...header, body: 'witnessVoteResponse', witnessVoteResponse },
+  { ...header, body: 'core', core: coreMessage },
+];
+
+// ---- control ----
+const statusRequest: C.StatusRequest = { includeInactive: true, fenceHistoryLimit: 10 };
+const watchRequest: C.WatchRequest = { includeInactive: true, fenceHistoryLimit: 5, minIntervalMs: 250 };
+const quorum: C.Quorum = {
+  quorate: true, mode: 'twoNode', votesHave: 2, votesNeeded: 2, votesTotal: 3, witness: 'nas', witnessReachable: true,
+};
+const nodeStatus: C.NodeStatus = {
+  name: 'a', state: 'online', standby: true, maintenance: true, isSelf: true, isCoordinator: true, votes: 1,
+  meshAddress: '10.77.0.1:7400', attributes: { rack: 'r1', ssd: 'yes' }, leaseRemainingMs: 1400,
+};
+const failCount: C.FailCount = { node: 'b', operation: 'monitor', count: 3, lastFailureUnixMs: 1_790_000_000_000 };
+const resourceStatus: C.ResourceStatus = {
+  id: 'db:0', kind: 'systemd', agent: 'postgresql.service', group: 'db-group', clone: 'db-clone', promotable: true,
+  state: 'promoted', nodes: ['a'], targetRole: 'promoted', managed: true, reason: 'preferred by location rule',
+  failCounts: [failCount], blocked: true,
+};
+const failedAction: C.FailedAction = {
+  resource: 'web', operation: 'monitor', intervalMs: 10_000, node: 'b', status: 'errorHard', exitCode: 7,
+  exitReason: 'not running', timeUnixMs: 1_790_000_000_500, durationMs: 35,
+};
+const fenceEvent: C.FenceEvent = {
+  target: 'c', action: 'reboot', status: 'ok', device: 'ipmi-c', executor: 'b', requestedBy: 'a',
+  reason: 'node lost', timeUnixMs: 1_790_000_001_000,
+};
+const clusterStatus: C.ClusterStatus = {
+  clusterName: 'prod', clusterId: 'prod-7f3a', nodeSelf: 'a', coordinator: 'a', term: 6, quorum,
+  lastChangeUnixMs: 1_790_000_000_000, lastChangeBy: 'root via tsha on a', generatedAtUnixMs: 1_790_000_002_000,
+  agentVersion: '0.1.0', maintenanceMode: true, fencingEnabled: true,
+  nodes: [nodeStatus, { ...nodeStatus, name: 'c', state: 'unclean', isSelf: false, isCoordinator: false }],
+  resources: [resourceStatus], failedActions: [failedAction], fenceHistory: [fenceEvent], commitIndex: 4242,
+};
+const ban: C.Ban = { node: 'b', lifetimeMs: 3_600_000, promotedOnly: true };
+const clear: C.Clear = { node: 'b' };
+const move: C.Move = { node: 'c', lifetimeMs: 60_000, promotedOnly: true };
+const cleanup: C.Cleanup = { node: 'b', operation: 'monitor' };
+const setTargetRole: C.SetTargetRole = { targetRole: 'stopped' };
+const setManaged: C.SetManaged = { managed: true };
+const restart: C.Restart = { node: 'a' };
+const rc = { resource: 'web', requestedBy: 'root' };
+const resourceCommands: C.ResourceCommandRequest[] = [
+  { ...rc, command: 'ban', ban },
+  { ...rc, command: 'clear', clear },
+  { ...rc, command: 'move', move },
+  { ...rc, command: 'cleanup', cleanup },
+  { ...rc, command: 'setTargetRole', setTargetRole },
+  { ...rc, command: 'setManaged', setManaged },
+  { ...rc, command: 'restart', restart },
+];
+const nodeCommands: C.NodeCommandRequest[] = (['standby', 'online', 'maintenanceOn', 'maintenanceOff'] as const).map(
+  (action) => ({ node: 'b', action, requestedBy: 'alice' }),
+);
+const commandResult: C.CommandResult = { message: 'web banned on b for 1h', committedIndex: 4243, warnings: ['b is in standby'] };
+
+/** fixtures by fully qualified message type name */
+export const FIXTURES: Record<string, unknown[]> = {
+  'tsha.mesh.v1.DeliverAck': [{}],
+  'tsha.mesh.v1.Envelope': envelopes,
+  'tsha.mesh.v1.Heartbeat': [heartbeat, { ...heartbeat, role: 'follower' }, { ...heartbeat, role: 'preCandidate' },
+    { ...heartbeat, role: 'candidate' }, { ...heartbeat, role: 'witness' }],
+  'tsha.mesh.v1.HeartbeatResponse': [heartbeatResponse],
+  'tsha.mesh.v1.LeaseInfo': [leaseInfo],
+  'tsha.mesh.v1.LeaseGrant': [leaseGrant],
+  'tsha.mesh.v1.LeaseAck': [leaseAck],
+  'tsha.mesh.v1.PreVoteRequest': [preVoteRequest],
+  'tsha.mesh.v1.PreVoteResponse': [preVoteResponse],
+  'tsha.mesh.v1.VoteRequest': [voteRequest],
+  'tsha.mesh.v1.VoteResponse': [voteResponse],
+  'tsha.mesh.v1.LogEntry': [logEntry, logEntryConfig, logEntryNoop],
+  'tsha.mesh.v1.AppendEntries': [appendEntries],
+  'tsha.mesh.v1.AppendEntriesResponse': [appendEntriesResponse],
+  'tsha.mesh.v1.Member': [member],
+  'tsha.mesh.v1.Membership': [membership],
+  'tsha.mesh.v1.InstallSnapshot': [installSnapshot],
+  'tsha.mesh.v1.InstallSnapshotResponse': [installSnapshotResponse],
+  'tsha.mesh.v1.FenceRequest': [fenceRequest, fenceRequestOff],
+  'tsha.mesh.v1.FenceResult': [fenceResult, fenceResultFailed, fenceResultTimeout],
+  'tsha.mesh.v1.WitnessVoteRequest': [witnessVoteRequest],
+  'tsha.mesh.v1.WitnessVoteResponse': [witnessVoteResponse],
+  'tsha.mesh.v1.CoreMessage': [coreMessage],
+
+  'tsha.control.v1.StatusRequest': [statusRequest],
+  'tsha.control.v1.WatchRequest': [watchRequest],
+  'tsha.control.v1.Quorum': [quorum, { ...quorum, mode: 'majority' }, { ...quorum, mode: 'witness' }],
+  'tsha.control.v1.NodeStatus': (['online', 'offline', 'unclean', 'pending'] as const).map((state) => ({ ...nodeStatus, state })),
+  'tsha.control.v1.FailCount': [failCount],
+  'tsha.control.v1.ResourceStatus': (['started', 'stopped', 'failed', 'promoted', 'unpromoted', 'starting', 'stopping'] as const).map(
+    (state, i) => ({ ...resourceStatus, state, targetRole: (['started', 'stopped', 'promoted', 'unpromoted'] as const)[i % 4]! }),
+  ),
+  'tsha.control.v1.FailedAction': (['ok', 'error', 'errorHard', 'errorFatal', 'timeout', 'notInstalled'] as const).map(
+    (status) => ({ ...failedAction, status }),
+  ),
+  'tsha.control.v1.FenceEvent': (['pending', 'ok', 'failed', 'timeout'] as const).map((status, i) => ({
+    ...fenceEvent, status, action: i % 2 ? 'off' : 'reboot',
+  })),
+  'tsha.control.v1.ClusterStatus': [clusterStatus],
+  'tsha.control.v1.Ban': [ban],
+  'tsha.control.v1.Clear': [clear],
+  'tsha.control.v1.Move': [move],
+  'tsha.control.v1.Cleanup': [cleanup],
+  'tsha.control.v1.SetTargetRole': [setTargetRole, ...(['started', 'promoted', 'unpromoted'] as const).map((targetRole) => ({ targetRole }))],
+  'tsha.control.v1.SetManaged': [setManaged],
+  'tsha.control.v1.Restart': [restart],
+  'tsha.control.v1.ResourceCommandRequest': resourceCommands,
+  'tsha.control.v1.NodeCommandRequest': nodeCommands,
+  'tsha.control.v1.CommandResult': [commandResult],
+};
+
+export const SAMPLE = { clusterStatus, heartbeat, header, appendEntries };
