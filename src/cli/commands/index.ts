@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { register as registerConfigCheck } from './config-check.js';
 
 /** Every command module exports `register(program)`; add new ones here, one line each. */
-export function registerCommands(_program: Command): void {}
+export function registerCommands(program: Command): void {
+  registerConfigCheck(program);
+}
