@@ -270,17 +270,18 @@ export function quorumSpec(st: NodeState): QuorumSpec {
 
 /** Everybody this node talks to: voters, configured nodes (learners) and the witness. */
 function peers(st: NodeState): NodeName[] {
-  const s = new Set<NodeName>(currentVoters(st));
-  for (const n of st.config.nodes) s.add(n.name);
+  const s = new Set<NodeName>(hostNodes(st));
   if (st.config.witness) s.add(st.config.witness.name);
   s.delete(st.self);
   return [...s].sort();
 }
 
-/** Nodes that may host resources (not the witness). */
+/** Nodes that may host resources (not the witness), including removed ones still holding some. */
 function hostNodes(st: NodeState): NodeName[] {
   const s = new Set<NodeName>(currentVoters(st));
   for (const n of st.config.nodes) s.add(n.name);
+  for (const p of Object.values(st.cluster.placements)) s.add(p.node);
+  for (const r of Object.values(st.cluster.released)) s.add(r.from);
   if (st.config.witness) s.delete(st.config.witness.name);
   return [...s].sort();
 }
@@ -691,6 +692,22 @@ function leaderLeaseUntil(st: NodeState, now: number): number {
   return at + st.config.timing.electionTimeoutMs * (1 - drift(st)) - 1;
 }
 
+/**
+ * No lease for a node that is being fenced, was fenced, or is declared down anywhere in our log
+ * (committed or not) without a later nodeUp: whatever it was running must be released first, and a
+ * node that rebooted must not act on placements that predate its fencing.
+ */
+function mayGrantLease(st: NodeState, to: NodeName): boolean {
+  if (to === st.config.witness?.name) return false;
+  if (st.fencing.get(to)?.inflight || st.fencedConfirmed.has(to)) return false;
+  for (let i = st.log.length - 1; i >= 0; i--) {
+    const c = st.log[i]!.cmd;
+    if (c.type === 'nodeDown' && c.node === to) return false;
+    if (c.type === 'nodeUp' && c.node === to) return true;
+  }
+  return !st.snapshot.state.down[to];
+}
+
 function sendAppend(st: NodeState, out: Out, to: NodeName, now: number) {
   const next = st.next.get(to) ?? lastIndex(st) + 1;
   if (next <= st.snapshot.index) {
@@ -702,7 +719,7 @@ function sendAppend(st: NodeState, out: Out, to: NodeName, now: number) {
   const entries = st.log.slice(next - st.snapshot.index - 1, next - st.snapshot.index - 1 + MAX_BATCH);
   let lease: AppendEntries['lease'] = null;
   const echo = st.echoes.get(to);
-  if (echo && now < leaderLeaseUntil(st, now) && !st.cluster.down[to] && to !== st.config.witness?.name) {
+  if (echo && now < leaderLeaseUntil(st, now) && mayGrantLease(st, to)) {
     lease = { at: echo.at, incarnation: echo.incarnation };
     // on our clock, the lease that this grant extends surely ends by then
     const bound = echo.receivedAt + Math.ceil(st.config.timing.leaseMs * (1 + drift(st))) + 1;
@@ -784,6 +801,7 @@ function tick(st: NodeState, out: Out, now: number) {
 }
 
 function peerLost(st: NodeState, p: NodeName, now: number): boolean {
+  if (p === st.self) return false;
   const since = Math.max(st.heard.get(p) ?? st.startedAt, st.startedAt);
   return now - since >= st.config.timing.failureTimeoutMs;
 }
@@ -862,7 +880,9 @@ function coordinate(st: NodeState, out: Out, now: number) {
       if (st.config.quorumMode !== 'two_node') st.fencing.delete(p);
       continue;
     }
-    const holds = Object.values(st.cluster.placements).some((pl) => pl.node === p);
+    const holds =
+      Object.values(st.cluster.placements).some((pl) => pl.node === p) ||
+      Object.keys(st.cluster.released).some((r) => st.cluster.released[r]!.from === p && !released(st, r));
     if (!holds && st.config.quorumMode !== 'two_node') continue;
     if (st.fencedConfirmed.has(p)) {
       if (!pending) cmds.push({ type: 'nodeDown', node: p, cause: 'fenced', term: st.term });
@@ -893,7 +913,7 @@ function coordinate(st: NodeState, out: Out, now: number) {
   }
   // failures reported by members
   for (const n of hostNodes(st)) {
-    const rep = st.reports.get(n)?.report;
+    const rep = reportOf(st, n);
     if (!rep) continue;
     for (const [r, c] of Object.entries(rep.failures)) {
       const known = st.cluster.failures.find((f) => f.resource === r && f.node === n)?.count ?? 0;
@@ -969,7 +989,8 @@ export function buildSnapshot(st: NodeState, now: number): ClusterSnapshot {
     return {
       name,
       state,
-      standby: st.cluster.standby.includes(name),
+      // a node removed from the configuration takes nothing new (it is drained, then leaves)
+      standby: st.cluster.standby.includes(name) || !st.config.nodes.some((n) => n.name === name),
       maintenance: false,
       attributes: st.config.nodes.find((n) => n.name === name)?.attributes ?? {},
       leaseExpiredAt: down ? null : (st.grantExpiry.get(name) ?? null),
