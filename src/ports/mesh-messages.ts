@@ -24,6 +24,8 @@ export interface Heartbeat {
   lastLogIndex: number;
   lastLogTerm: number;
   seq: number;
+  configDigest: string;
+  agentVersion: string;
 }
 
 export interface HeartbeatResponse {

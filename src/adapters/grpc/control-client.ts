@@ -47,7 +47,7 @@ const CODE_OF: Partial<Record<grpc.status, ControlErrorCode>> = {
 };
 
 /** Turns grpc-js's connection failure text into a short reason an operator can act on. */
-function unreachableReason(details: string): string {
+export function unreachableReason(details: string): string {
   if (/ENOENT/.test(details)) return 'the socket does not exist';
   if (/ECONNREFUSED/.test(details)) return 'connection refused (stale socket)';
   if (/EACCES|EPERM/.test(details)) return 'permission denied (run as root or as a member of the socket\'s group)';
@@ -118,7 +118,10 @@ export class ControlClient {
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) yield decode.decode(chunk);
       finished = true;
+      // the agent never ends a watch on its own except when it stops
+      throw new AgentUnreachableError(this.socketPath, 'the agent ended the watch (it is stopping or restarting)');
     } catch (e) {
+      if (e instanceof AgentUnreachableError) throw e;
       finished = true;
       throw this.translate(e as grpc.ServiceError);
     } finally {

@@ -100,7 +100,16 @@ export class ControlServer {
     if (!path.startsWith('/')) throw new ControlSocketError(path, 'must be an absolute path');
     if (Buffer.byteLength(path) > 107) throw new ControlSocketError(path, 'longer than 107 bytes (the Unix socket path limit)');
     const gid = this.opts.group === null ? null : this.resolveGid();
-    mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+    // a directory we create is ours to set up: 0750 with the socket's group, so members of the
+    // group can reach the socket and nobody else can even see it
+    const created = mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+    if (created !== undefined && gid !== null) {
+      try {
+        chownSync(dirname(path), -1, gid);
+      } catch (e) {
+        throw new ControlSocketError(path, `cannot set the group of ${dirname(path)}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     await this.removeStaleSocket(path);
 
     const server = new grpc.Server();
@@ -112,6 +121,9 @@ export class ControlServer {
     });
     await new Promise<number>((resolve, reject) => {
       server.bindAsync(`unix:${path}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    }).catch((e: unknown) => {
+      server.forceShutdown();
+      throw new ControlSocketError(path, `cannot listen: ${e instanceof Error ? e.message : String(e)}`);
     });
     this.server = server;
     try {

@@ -180,6 +180,9 @@ export class MeshTransport implements Transport {
       : grpc.ServerCredentials.createInsecure();
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(this.opts.listen, creds, (err, p) => (err ? reject(err) : resolve(p)));
+    }).catch((e: unknown) => {
+      server.forceShutdown();
+      throw new MeshConfigError('listen', `cannot bind ${this.opts.listen}: ${e instanceof Error ? e.message : String(e)}`);
     });
     this.server = server;
     this.running = true;

@@ -2,12 +2,13 @@
 // stale socket removal, status and command round trips, refusals, the watch stream, and the clear
 // error the CLI prints when no agent listens.
 import { afterEach, describe, expect, it } from 'vitest';
-import { linkSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, linkSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ControlServer, ControlSocketError, resolveGroup } from '../../../src/adapters/grpc/control-server.js';
-import { AgentUnreachableError, ControlClient, ControlRequestError } from '../../../src/adapters/grpc/control-client.js';
+import { AgentUnreachableError, ControlClient, ControlRequestError, unreachableReason } from '../../../src/adapters/grpc/control-client.js';
 import type { ClusterStatus, ControlHandlers, NodeCommandRequest, ResourceCommandRequest } from '../../../src/ports/control.js';
 import { ControlCommandError } from '../../../src/ports/control.js';
 import { SAMPLE } from '../../unit/proto/fixtures.js';
@@ -83,6 +84,22 @@ describe('control socket permissions', () => {
     const other = await startServer({ group: 2 });
     expect(statSync(other.socketPath).gid).toBe(2);
     expect(statSync(other.socketPath).mode & 0o777).toBe(0o660);
+  });
+
+  it('lets a user in the group connect and refuses one outside it (real processes under setpriv)', async () => {
+    const daemonGid = resolveGroup('daemon');
+    const { socketPath, dir } = await startServer({ group: 'daemon' });
+    // mkdtemp made the test's own folder 0700; the server made run/ (0750, group daemon) itself
+    chmodSync(dir, 0o755);
+    expect(statSync(dirname(socketPath)).mode & 0o777).toBe(0o750);
+    expect(statSync(dirname(socketPath)).gid).toBe(daemonGid);
+    const probe = (groups: string): string =>
+      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', `--groups=${groups}`, process.execPath, '-e', `
+        const s = require('node:net').connect(${JSON.stringify(socketPath)});
+        s.on('connect', () => { process.stdout.write('connected'); s.destroy(); });
+        s.on('error', (e) => process.stdout.write(e.code));`], { encoding: 'utf8' });
+    expect(probe(String(daemonGid))).toBe('connected');
+    expect(probe('65534')).toBe('EACCES');
   });
 
   it('reads groups from a group file, and names an unknown group in the error', async () => {
@@ -188,6 +205,27 @@ describe('control requests', () => {
 });
 
 describe('no agent', () => {
+  it('turns connection failures into reasons an operator can act on', () => {
+    const last = (e: string): string => `No connection established. Last error: connect ${e} /run/tsha/control.sock (2026-11-23T13:00:00.000Z)`;
+    expect(unreachableReason(last('ENOENT'))).toBe('the socket does not exist');
+    expect(unreachableReason(last('ECONNREFUSED'))).toBe('connection refused (stale socket)');
+    expect(unreachableReason(last('EACCES'))).toMatch(/^permission denied \(run as root or as a member of the socket's group\)$/);
+    expect(unreachableReason(last('EHOSTDOWN'))).toBe('connect EHOSTDOWN /run/tsha/control.sock');
+  });
+
+  it('a watch ends with a clear error when the agent stops', async () => {
+    const { client, server } = await startServer();
+    const seen: number[] = [];
+    const watching = (async () => {
+      for await (const s of client.watch()) {
+        seen.push(s.term);
+        await server.stop();
+      }
+    })();
+    await expect(watching).rejects.toThrow(/^no tsha agent reachable at .*: the agent ended the watch/);
+    expect(seen).toEqual([SAMPLE.clusterStatus.term]);
+  });
+
   it('says plainly that no agent is reachable when the socket does not exist', async () => {
     const socketPath = join(tempDir(), 'control.sock');
     const client = new ControlClient({ socketPath, timeoutMs: 1000 });
@@ -209,5 +247,24 @@ describe('no agent', () => {
       return 'ended';
     })();
     await expect(watching).rejects.toBeInstanceOf(AgentUnreachableError);
+  });
+});
+
+describe('CLI plumbing', () => {
+  it('adds --socket (default from $TSHA_CONTROL_SOCKET) and runs a command with a client that is closed afterwards', async () => {
+    const { Command } = await import('commander');
+    const { addSocketOption, defaultSocketPath, withControlClient } = await import('../../../src/cli/control-socket.js');
+    expect(defaultSocketPath({})).toBe('/run/tsha/control.sock');
+    expect(defaultSocketPath({ TSHA_CONTROL_SOCKET: '/tmp/x.sock' })).toBe('/tmp/x.sock');
+    const { socketPath } = await startServer();
+    let seen = '';
+    const program = new Command().exitOverride();
+    addSocketOption(program.command('probe')).action(async (o: { socket: string }) => {
+      seen = await withControlClient(o.socket, async (c) => (await c.status()).clusterName);
+    });
+    await program.parseAsync(['node', 'tsha', 'probe', '--socket', socketPath]);
+    expect(seen).toBe('prod');
+    const missing = join(tempDir(), 'none.sock');
+    await expect(withControlClient(missing, (c) => c.status())).rejects.toThrow(`no tsha agent reachable at ${missing}: the socket does not exist; is tsha-agent running?`);
   });
 });

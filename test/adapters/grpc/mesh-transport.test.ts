@@ -16,7 +16,7 @@ const CLUSTER = 'tsha-proto-test';
 const envelopeCodec = codec<Envelope>(MESH_TYPES.envelope);
 
 const heartbeat = (seq: number): Heartbeat => ({
-  role: 'follower', commitIndex: seq, leaderHint: '', lease: null, reachable: [], lastLogIndex: seq, lastLogTerm: 1, seq,
+  role: 'follower', commitIndex: seq, leaderHint: '', lease: null, reachable: [], lastLogIndex: seq, lastLogTerm: 1, seq, configDigest: 'sha256:test', agentVersion: 'test',
 });
 
 interface TestNode {
@@ -38,7 +38,7 @@ afterEach(async () => {
 function newTransport(name: string, ip: string, port: number, tls?: MeshTlsOptions, log = captureLogger()): { transport: MeshTransport; log: ReturnType<typeof captureLogger> } {
   return {
     transport: new MeshTransport({
-      self: name, clusterId: CLUSTER, listen: `${ip}:${port}`, peers: [], deliverTimeoutMs: 400,
+      self: name, clusterId: CLUSTER, listen: `${ip}:${port}`, peers: [], deliverTimeoutMs: 2000,
       reconnectBackoffMs: { initial: 100, max: 1000 }, tls, logger: log.logger,
     }),
     log,
@@ -160,7 +160,7 @@ describe('delivery', () => {
     cleanups.push(() => hole.close());
     const { logger } = captureLogger();
     const t = new MeshTransport({
-      self: 'a', clusterId: CLUSTER, listen: '127.0.0.11:0', deliverTimeoutMs: 300, maxInFlightPerPeer: 2, logger,
+      self: 'a', clusterId: CLUSTER, listen: '127.0.0.11:0', deliverTimeoutMs: 1000, maxInFlightPerPeer: 2, logger,
       peers: [{ name: 'stuck', meshAddress: hole.address }, { name: 'b', meshAddress: `${b!.ip}:${b!.port}`, dialAddress: a!.relays.get('b')!.address }],
     });
     await t.start();
@@ -300,5 +300,13 @@ describe('mutual TLS', () => {
     const err = await rawDeliver(b!.relays.get('a')!.address, envelopeCodec.encode(envelope()), creds, { 'grpc.ssl_target_name_override': 'c' });
     expect(err?.code).toBe(grpc.status.UNAVAILABLE);
     expect(a!.inbox).toHaveLength(0);
+  });
+});
+
+describe('start-up failures', () => {
+  it('names the listen address it cannot bind (the WireGuard address is not up yet, say)', async () => {
+    const [a] = await startMesh(['a']);
+    const { transport } = newTransport('a2', a!.ip, a!.port);
+    await expect(transport.start()).rejects.toThrow(new RegExp(`^listen: cannot bind ${a!.ip.replace(/\./g, '\\.')}:${a!.port}: `));
   });
 });

@@ -11,7 +11,7 @@ const bytes = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 const leaseInfo: M.LeaseInfo = { holder: 'b', seq: 41, durationMs: 1500, remainingMs: 1230 };
 const heartbeat: M.Heartbeat = {
   role: 'leader', commitIndex: 2 ** 40 + 7, leaderHint: 'a', lease: leaseInfo, reachable: ['a', 'b', 'c'],
-  lastLogIndex: 99, lastLogTerm: 6, seq: 12345,
+  lastLogIndex: 99, lastLogTerm: 6, seq: 12345, configDigest: 'sha256:3f1c9a', agentVersion: '0.1.0',
 };
 const heartbeatResponse: M.HeartbeatResponse = { seq: 12345, commitIndex: 98, lastLogIndex: 99, reachable: ['a', 'c'] };
 const leaseGrant: M.LeaseGrant = { holder: 'c', seq: 77, durationMs: 2000, commitIndex: 98 };

@@ -1,0 +1,104 @@
+// `npm run bench:mesh [-- --messages N --restarts R --json]`: the gRPC mesh transport on loopback.
+// - deliver_us: one Deliver (send → peer handler → ack) at a time, a → b, N samples;
+// - burst: N messages a → b sent at once (up to the in-flight cap), wall time and messages/s;
+// - reconnect_ms: b stops, restarts on the same address; a sends a heartbeat every 20 ms; time from
+//   b listening again to the first delivered message, R samples.
+// Plain loopback without the tests' source relay (which would add a hop): a listens on 127.0.0.1,
+// where grpc-js connections leave from, b on 127.0.0.2, so admission sees each at its own address.
+// The machine is shared: run it on an idle machine for figures worth comparing. The last line of
+// output is one JSON object.
+import { performance } from 'node:perf_hooks';
+import pino from 'pino';
+import { MeshTransport } from '../../src/adapters/grpc/mesh-transport.js';
+import type { Envelope } from '../../src/ports/mesh-messages.js';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+const N = arg('messages', 2000);
+const R = arg('restarts', 5);
+const json = process.argv.includes('--json');
+const logger = pino({ level: 'silent' });
+const msg = {
+  term: 3, body: 'heartbeat' as const,
+  heartbeat: { role: 'leader' as const, commitIndex: 10, leaderHint: 'a', lease: null, reachable: ['a', 'b', 'c'], lastLogIndex: 10, lastLogTerm: 3, seq: 1, configDigest: 'sha256:bench', agentVersion: 'bench' },
+};
+
+function stats(xs: number[]): { min: number; median: number; p95: number; p99: number; max: number } {
+  const s = [...xs].sort((x, y) => x - y);
+  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  return { min: s[0]!, median: q(0.5), p95: q(0.95), p99: q(0.99), max: s[s.length - 1]! };
+}
+
+async function main(): Promise<void> {
+  // b receives from a: a's calls leave from 127.0.0.1, so b knows a at 127.0.0.1
+  const b = new MeshTransport({ self: 'b', clusterId: 'bench', listen: '127.0.0.2:0', peers: [], deliverTimeoutMs: 1000, logger, maxInFlightPerPeer: 256 });
+  let received = 0;
+  b.onMessage((_e: Envelope) => received++);
+  const { port: bPort } = await b.start();
+  const a = new MeshTransport({
+    self: 'a', clusterId: 'bench', listen: '127.0.0.1:0', deliverTimeoutMs: 1000, logger, maxInFlightPerPeer: 256,
+    peers: [{ name: 'b', meshAddress: `127.0.0.2:${bPort}` }],
+  });
+  const { port: aPort } = await a.start();
+  b.setPeers([{ name: 'a', meshAddress: `127.0.0.1:${aPort}` }]);
+
+  // warm-up
+  for (let i = 0; i < 200; i++) await a.send('b', msg);
+  const deliver: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const t0 = performance.now();
+    const out = await a.send('b', msg);
+    if (!out.ok) throw new Error(`send failed: ${out.reason} ${out.detail}`);
+    deliver.push(Math.round((performance.now() - t0) * 1000));
+  }
+
+  const before = received;
+  const t0 = performance.now();
+  const outs = await Promise.all(Array.from({ length: Math.min(N, 256) }, () => a.send('b', msg)));
+  const burstMs = performance.now() - t0;
+  const burstOk = outs.filter((o) => o.ok).length;
+  if (received - before !== burstOk) throw new Error('burst: delivered count mismatch');
+
+  let bNow = b;
+  const reconnect: number[] = [];
+  for (let r = 0; r < R; r++) {
+    await bNow.stop();
+    // let a notice (its channel goes to TRANSIENT_FAILURE and backs off) as in a real crash
+    for (let i = 0; i < 10; i++) {
+      await a.send('b', msg);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    bNow = new MeshTransport({ self: 'b', clusterId: 'bench', listen: `127.0.0.2:${bPort}`, deliverTimeoutMs: 1000, logger, peers: [{ name: 'a', meshAddress: `127.0.0.1:${aPort}` }] });
+    await bNow.start();
+    const up = performance.now();
+    for (;;) {
+      if ((await a.send('b', msg)).ok) break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    reconnect.push(Math.round(performance.now() - up));
+  }
+  await a.stop();
+  await bNow.stop();
+
+  const result = {
+    bench: 'mesh-transport',
+    node: process.version,
+    deliver_us: { ...stats(deliver), samples: deliver.length },
+    burst: { messages: outs.length, delivered: burstOk, wall_ms: Math.round(burstMs), per_s: Math.round((burstOk / burstMs) * 1000) },
+    reconnect_ms: { ...stats(reconnect), samples_ms: reconnect },
+    deliver_samples_us: deliver,
+  };
+  if (!json) {
+    console.log(`deliver (one at a time, ${N}): median ${result.deliver_us.median} µs, p99 ${result.deliver_us.p99} µs`);
+    console.log(`burst of ${outs.length}: ${result.burst.wall_ms} ms, ${result.burst.per_s} msg/s`);
+    console.log(`reconnect after peer restart: median ${result.reconnect_ms.median} ms, max ${result.reconnect_ms.max} ms (${reconnect.join(', ')})`);
+  }
+  console.log(JSON.stringify(result));
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
