@@ -32,19 +32,19 @@ export function deriveQuorumMode(input: QuorumInput): QuorumDerivation {
   if (total === 0) return { ok: false, path: 'nodes', reason: 'no node has a vote: at least one node needs votes > 0' };
 
   if (input.hasWitness) {
-    if (names.length === 2 && twoEqualVoters) {
+    if (twoEqualVoters) {
       return { ok: true, mode: 'witness', reason: `two nodes with ${input.votes[voters[0]!]} vote(s) each and a witness that breaks the tie` };
     }
     return {
       ok: false,
       path: 'witness',
-      reason: `a witness breaks ties between exactly two nodes with equal votes; this cluster has ${names.length} node(s) with ${total} vote(s) in all: remove the witness`,
+      reason: `a witness breaks ties between exactly two nodes with equal votes; this cluster has ${voters.length} voting node(s) with ${total} vote(s) in all: remove the witness`,
     };
   }
 
   if (total % 2 === 1) return { ok: true, mode: 'majority', reason: `${total} votes (odd): a partition needs ${Math.floor(total / 2) + 1} to be quorate` };
 
-  if (names.length === 2 && twoEqualVoters) {
+  if (twoEqualVoters) {
     if (!input.fencingEnabled) {
       return {
         ok: false,

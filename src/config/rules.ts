@@ -572,7 +572,8 @@ function reportCycles(m: Model, cycles: ReturnType<typeof findCycles>, what: str
     if (seen.has(key)) continue;
     seen.add(key);
     const sources = [...new Set(cycle.sources)];
-    const anchor = sources.find((s) => !s.endsWith('.members')) ?? sources[0]!;
+    // Anchor the message at a constraint the user wrote (not a group's implied order), the same one every run.
+    const anchor = [...sources].sort().find((s) => !s.endsWith('.members')) ?? sources[0]!;
     m.ctx.error(anchor, `${what}: ${cycle.nodes.join(' → ')} (from ${sources.join(', ')})`);
   }
 }

@@ -127,7 +127,8 @@ export const obj = <F extends Record<string, AnySpec>>(
 
 /** Mark a spec optional: absent or null gives null (filled in later when defaultText says how). */
 export function optional<S extends AnySpec>(spec: S, defaultText?: string): Optional<S> {
-  return { ...spec, optional: true, ...(defaultText ? { defaultText } : {}) } as Optional<S>;
+  const { default: _dropped, ...rest } = spec;
+  return { ...rest, optional: true, ...(defaultText ? { defaultText } : {}) } as Optional<S>;
 }
 
 export type Optional<S extends AnySpec> = Omit<S, '__type' | 'default'> & { readonly __type?: SpecType<S> | null; readonly default?: undefined };

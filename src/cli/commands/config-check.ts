@@ -4,7 +4,8 @@
 // `tsha config options [--output text|json]`: every option of the table, its type and default.
 
 import { readFile } from 'node:fs/promises';
-import { Command, Option } from 'commander';
+import type { Command} from 'commander';
+import { Option } from 'commander';
 import { validate } from '../../config/validate.js';
 import { parseConfigText } from '../../config/parse.js';
 import { summarize } from '../../config/summary.js';
