@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { createCgroup, killCgroup, killCgroupSync, removeCgroup } from './cgroup.js';
 import { FenceServer } from './fence-server.js';
 import type { NodeProcess } from './node.js';
@@ -80,14 +81,19 @@ let hooksInstalled = false;
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
+  // Last resort when the process exits without destroy() (uncaught error, process.exit).
   process.on('exit', () => {
     for (const c of [...live]) c.destroySync();
   });
+  // On a signal the event loop still runs: do the full async teardown, which also reaps our
+  // children, then die of the same signal (unless someone else handles it).
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = (): void => {
-      for (const c of [...live]) c.destroySync();
       process.removeListener(sig, onSignal);
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+      void Promise.race([Promise.allSettled([...live].map((c) => c.destroy())), sleep(10_000)]).then(() => {
+        for (const c of [...live]) c.destroySync();
+        if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+      });
     };
     process.on(sig, onSignal);
   }
@@ -244,6 +250,7 @@ export class Cluster {
     // Every interface is configured before any goes up: the first handshakes then find their peers.
     await Promise.all(all.map((n) => this.startWireguard(n)));
     await Promise.all(all.map((n) => this.wireguardUp(n)));
+    await Promise.all(all.map((n) => this.wireguardInitiate(n, all.filter((o) => o.ordinal > n.ordinal))));
     await Promise.all([
       ...all.map(async (n) => {
         await this.startSystemd(n);
@@ -310,6 +317,7 @@ export class Cluster {
   private async startNode(n: ClusterNode): Promise<void> {
     await this.startWireguard(n);
     await this.wireguardUp(n);
+    await this.wireguardInitiate(n, this.all.filter((o) => o !== n));
     await this.startSystemd(n);
     n.power = 'up';
   }
@@ -326,17 +334,28 @@ export class Cluster {
       env: { WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' },
     });
     await withLog(wg, waitFor(`${n.ifWireguard} control socket`, () => (wg.running() && fs.existsSync(sock) ? true : undefined), 10_000, 10));
-    // persistent-keepalive: a node that comes up sends a handshake to every peer at once, so peers
-    // holding a session from before its power loss switch to the new one without waiting ~15 s.
     const peers = this.all
       .filter((o) => o !== n)
-      .flatMap((o) => ['peer', o.publicKey, 'endpoint', `${o.underlayIp}:${o.wgPort}`, 'allowed-ips', `${o.meshIp}/32`, 'persistent-keepalive', String(this.opts.wgKeepaliveS)]);
+      .flatMap((o) => ['peer', o.publicKey, 'endpoint', `${o.underlayIp}:${o.wgPort}`, 'allowed-ips', `${o.meshIp}/32`]);
     await runOk(['nsenter', `--net=${n.netnsPath}`, 'wg', 'set', n.ifWireguard, 'private-key', n.privateKeyFile, 'listen-port', String(n.wgPort), ...peers]);
     await runOk(['ip', '-n', n.netns, 'addr', 'add', `${n.meshIp}/${n.meshPrefixLen}`, 'dev', n.ifWireguard]);
   }
 
   private async wireguardUp(n: ClusterNode): Promise<void> {
     await runOk(['ip', '-n', n.netns, 'link', 'set', n.ifWireguard, 'up']);
+  }
+
+  /**
+   * Turning persistent-keepalive on for a peer of an UP interface makes wireguard-go start a
+   * handshake with it at once. Exactly one side of each pair must do that: two initiations that
+   * cross leave both sides as unconfirmed responders until the 5 s retry. So at bring-up the
+   * lower ordinal initiates; a node powered on initiates to everyone (its peers hold a dead
+   * session and initiate nothing, and would otherwise wait ~15 s to notice).
+   */
+  private async wireguardInitiate(n: ClusterNode, to: readonly ClusterNode[]): Promise<void> {
+    if (to.length === 0) return;
+    const args = to.flatMap((o) => ['peer', o.publicKey, 'persistent-keepalive', String(this.opts.wgKeepaliveS)]);
+    await runOk(['nsenter', `--net=${n.netnsPath}`, 'wg', 'set', n.ifWireguard, ...args]);
   }
 
   private async startSystemd(n: ClusterNode): Promise<void> {
@@ -568,7 +587,11 @@ export class Cluster {
     if (problems.length) throw new Error(`cluster ${this.prefix} teardown left things behind:\n${problems.join('\n')}`);
   }
 
-  /** Synchronous best-effort teardown for the process exit hook and signals. */
+  /**
+   * Synchronous best-effort teardown for the process exit hook. Our own killed children stay
+   * zombies (they keep their cgroup busy) until this process is gone, so cgroups that cannot be
+   * removed yet are left to a detached helper that retries for a few seconds after we exit.
+   */
   destroySync(): void {
     if (this.destroyed) return;
     this.destroyed = true;
@@ -577,12 +600,18 @@ export class Cluster {
       for (const p of n.tracked()) p.kill('SIGKILL');
       if (this.made.cgroups.has(n.cgroup)) killCgroupSync(n.cgroup);
     }
-    for (const cg of this.made.cgroups) removeCgroup(cg);
+    const busy: string[] = [];
+    for (const cg of this.made.cgroups) busy.push(...removeCgroup(cg));
     for (const f of this.made.mountNs) runSync(['umount', f]);
     if (this.made.nsDirMount) runSync(['umount', path.join(this.dir, 'ns')]);
     for (const ns of [...this.made.netns, ...(this.made.switchNs ? [this.switchNs] : [])]) runSync(['ip', 'netns', 'del', ns]);
     for (const n of this.all) fs.rmSync(path.join(WG_SOCK_DIR, `${n.ifWireguard}.sock`), { force: true });
     if (this.made.runDir) fs.rmSync(this.dir, { recursive: true, force: true });
+    if (busy.length) {
+      // deepest first; each dir is retried until it goes or 10 s pass
+      const script = 'for i in $(seq 100); do left=0; for d in "$@"; do [ -d "$d" ] && { rmdir "$d" 2>/dev/null || left=1; }; done; [ $left = 0 ] && exit 0; sleep 0.1; done';
+      spawn('sh', ['-c', script, 'tsh-rmdir', ...busy], { detached: true, stdio: 'ignore' }).unref();
+    }
     live.delete(this);
   }
 

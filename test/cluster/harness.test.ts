@@ -274,6 +274,37 @@ describe.skipIf(!pre.ok)('cluster harness on real namespaces, WireGuard and syst
     expect(await ping(n1, n2.meshIp)).toBe(true);
   });
 
+  it('a test process that crashes (uncaught error, SIGTERM) still removes its cluster; after SIGKILL cleanupStale does', async () => {
+    const leftovers = async (prefix: string, dir: string): Promise<string[]> => {
+      const out: string[] = [];
+      if ((await run(['ip', 'netns', 'list'])).stdout.includes(prefix)) out.push('netns');
+      for (const root of cgroupRoots()) if (fs.readdirSync(root).some((d) => d.startsWith(`${prefix}-`))) out.push(`cgroup in ${root}`);
+      if (fs.existsSync(dir)) out.push('dir');
+      if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(dir)) out.push('mounts');
+      return out;
+    };
+    const child = path.join(path.dirname(new URL(import.meta.url).pathname), 'crash-child.ts');
+    const results = await Promise.all(
+      ['throw', 'sigterm', 'sigkill'].map(async (mode) => {
+        const r = await run([process.execPath, '--import', 'tsx', child, mode], { timeoutMs: 60_000 });
+        const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+        expect(line, `${mode}: ${r.stderr}`).toBeDefined();
+        return { mode, code: r.code, signal: r.signal, ...(JSON.parse(line!) as { prefix: string; dir: string }) };
+      }),
+    );
+    for (const r of results.filter((x) => x.mode !== 'sigkill')) {
+      expect(r.code).not.toBe(0);
+      expect(await leftovers(r.prefix, r.dir), r.mode).toEqual([]);
+    }
+    const killed = results.find((x) => x.mode === 'sigkill')!;
+    expect(killed.signal).toBe('SIGKILL');
+    expect((await leftovers(killed.prefix, killed.dir)).length).toBeGreaterThan(0);
+    const report = cleanupStale('tsh');
+    expect(report.problems).toEqual([]);
+    expect(report.runs).toContain(killed.prefix);
+    expect(await leftovers(killed.prefix, killed.dir)).toEqual([]);
+  }, 60_000);
+
   it('refuses a run id in use without harming the cluster that holds it', async () => {
     await expect(createCluster({ nodes: 1, runId: c.runId })).rejects.toThrow(/EEXIST/);
     expect(await ping(n2, n3.meshIp)).toBe(true);

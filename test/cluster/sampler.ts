@@ -22,6 +22,8 @@ export interface SampledNode {
   readonly busAddress: string;
   /** True when no process of the node is alive (checked only when its systemd does not answer). */
   processesGone(): boolean;
+  /** 'down' once the harness cut its power: then the bus is not even tried while nothing of it lives. */
+  readonly power?: 'up' | 'down';
 }
 
 export interface Tick {
@@ -65,6 +67,7 @@ export class UnitSampler {
   }
 
   private async sampleNode(n: SampledNode): Promise<SampledState> {
+    if (n.power === 'down' && n.processesGone()) return 'down';
     try {
       // A reply slower than a few ticks means a stopped or dying manager: call it unknown, move on.
       const s = await this.bus(n).activeState(this.unit, Math.max(100, this.everyMs * 5));

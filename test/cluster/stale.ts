@@ -24,6 +24,8 @@ function isRunPrefix(p: string, prefix: string): boolean {
 /** A run is live while the process that created it (same PID and start time) exists. */
 function runIsLive(runDir: string): boolean {
   try {
+    // createCluster makes the directory, then writes owner.json: a fresh directory without it is a run being born.
+    if (!fs.existsSync(path.join(runDir, 'owner.json')) && Date.now() - fs.statSync(runDir).mtimeMs < 60_000) return true;
     const owner = JSON.parse(fs.readFileSync(path.join(runDir, 'owner.json'), 'utf8')) as { pid: number; start?: string };
     return procStartTime(owner.pid) !== undefined && procStartTime(owner.pid) === owner.start;
   } catch {
