@@ -310,19 +310,19 @@ export class Agent {
           // check (feedServiceWatchdog), which also requires the core to keep stepping.
           break;
         case 'applyNoQuorumPolicy':
-          this.log.warn({ node: this.self, term: this.node?.term, policy: e.policy, cause: e.cause }, `no-quorum policy: ${e.policy}`);
+          this.log.warn({ term: this.node?.term, policy: e.policy, cause: e.cause }, `no-quorum policy: ${e.policy}`);
           break;
         case 'becameCoordinator':
-          this.log.info({ node: this.self, term: e.term, from: 'member', to: 'coordinator', cause: 'elected' }, 'became coordinator');
+          this.log.info({ term: e.term, from: 'member', to: 'coordinator', cause: 'elected' }, 'became coordinator');
           break;
         case 'lostCoordinator':
-          this.log.info({ node: this.self, term: e.term, from: 'coordinator', to: 'member', cause: e.cause }, 'no longer coordinator');
+          this.log.info({ term: e.term, from: 'coordinator', to: 'member', cause: e.cause }, 'no longer coordinator');
           break;
         case 'lease':
-          this.log.info({ node: this.self, term: this.node?.term, holds: e.holds }, e.holds ? 'lease held' : 'lease lost');
+          this.log.info({ term: this.node?.term, holds: e.holds }, e.holds ? 'lease held' : 'lease lost');
           break;
         case 'trace':
-          this.log.info({ node: e.node, term: e.term, from: e.from, to: e.to, cause: e.cause }, e.event);
+          this.log.info({ term: e.term, from: e.from, to: e.to, cause: e.cause }, e.event);
           break;
       }
     }
@@ -352,7 +352,7 @@ export class Agent {
 
   private doSelfFence(cause: string): void {
     const a = this.opts.selfFence;
-    this.log.fatal({ node: this.self, term: this.node?.term, cause, action: a.kind }, 'SELF-FENCE');
+    this.log.fatal({ term: this.node?.term, cause, action: a.kind }, 'SELF-FENCE');
     if (a.kind === 'sysrq-reboot') {
       try {
         writeFileSync('/proc/sysrq-trigger', 'b');
