@@ -39,9 +39,19 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     return h !== undefined && now - h < t.failureTimeoutMs;
   };
 
+  const following = st.role !== 'leader' && st.leader !== null && heardRecently(st.leader);
   const nodes: NodeStatus[] = st.config.nodes.map((n) => {
     const down = cluster.down[n.name];
-    const state: NodeStatus['state'] = down ? 'offline' : heardRecently(n.name) ? 'online' : st.role === 'leader' || st.leader !== null ? 'unclean' : 'pending';
+    // The coordinator hears every member (heartbeat responses); a follower hears only the
+    // coordinator, so for the other members it shows the committed state: online unless the
+    // cluster recorded them down (fenced or lease expired). Its view of a lost peer therefore
+    // turns OFFLINE when the coordinator commits the fence, not at the moment of the loss.
+    let state: NodeStatus['state'];
+    if (down) state = 'offline';
+    else if (heardRecently(n.name)) state = 'online';
+    else if (st.role === 'leader') state = 'unclean';
+    else if (following && n.name !== st.leader) state = 'online';
+    else state = 'pending';
     const leaseRemainingMs = n.name === st.self ? Math.max(0, Math.round(st.leaseUntil - now)) : st.role === 'leader' ? Math.max(0, Math.round((st.grantExpiry.get(n.name) ?? 0) - now)) : 0;
     return {
       name: n.name, state, standby: cluster.standby.includes(n.name), maintenance: false, isSelf: n.name === st.self,

@@ -31,8 +31,9 @@ export interface LoopbackOptions {
   /** resources: exec "web" (default) */
   resources?: string[];
   monitorIntervalMs?: number;
-  /** keep stderr of agents here; default: files in the cluster dir */
   logLevel?: string;
+  /** timing section of the configuration (defaults of the options table when absent) */
+  timing?: Record<string, number>;
 }
 
 function pick(): { ipBase: number; port: number } {
@@ -80,6 +81,7 @@ export class LoopbackCluster {
         devices: { power: { agent: 'fence_tsha_loopback', parameters: { dir: this.dir }, hosts: names, timeoutMs: 10000 } },
       },
       resources,
+      ...(opts.timing ? { timing: opts.timing } : {}),
     };
     this.configFile = join(this.dir, 'cluster.json');
     writeFileSync(this.configFile, JSON.stringify(config, null, 2));
