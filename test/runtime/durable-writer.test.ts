@@ -65,16 +65,15 @@ describe('DurableWriter over the real DiskStore', () => {
   it('a snapshot beyond the log discards it (the snapshot supersedes it)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsha-ag-dw-'));
     dirs.push(dir);
-    let { w } = await open(dir);
+    const { w } = await open(dir);
     const d0 = initialDurable(config);
     await w.write({ ...d0, term: 1, votedFor: null, entries: [e(1, 1), e(2, 1)] });
     const snap = { index: 10, term: 4, state: cloneClusterState(d0.snapshot.state) };
     const d: Durable = { term: 4, votedFor: 'n2', snapshot: snap, entries: [e(11, 4)] };
     await w.write(d);
     await w.close();
-    let loaded: Durable | null;
-    ({ w, loaded } = await open(dir));
-    expect(loaded).toEqual(d);
-    await w.close();
+    const again = await open(dir);
+    expect(again.loaded).toEqual(d);
+    await again.w.close();
   });
 });
