@@ -21,6 +21,10 @@ export interface NetParams {
   dup: number;
   delayMin: number;
   delayMax: number;
+  /** probability that a message is held back 200–2000 ms (a stalled connection) */
+  longDelay?: number;
+  /** upper bound of a long delay (default 2000 ms) */
+  longDelayMax?: number;
 }
 
 export interface SimParams {
@@ -132,6 +136,8 @@ export class Sim {
   readonly violations: Violation[] = [];
   /** global ledger of committed entries: index → term */
   readonly ledger = new Map<number, number>();
+  /** the lowest term in which each ledger entry was known committed */
+  readonly committedInTerm = new Map<number, number>();
   readonly leaders = new Map<number, NodeName>();
   /** real time each term's leader was elected */
   readonly electedAt = new Map<number, number>();
@@ -282,10 +288,17 @@ export class Sim {
         const t = termAt(core, i);
         if (t === undefined) continue;
         const known = this.ledger.get(i);
+        if (known === undefined || core.term < (this.committedInTerm.get(i) ?? Infinity)) this.committedInTerm.set(i, core.term);
         if (known === undefined) {
           this.ledger.set(i, t);
           const e = core.log[i - core.snapshot.index - 1];
-          if (e && e.cmd.type === 'nodeDown') this.checkNodeDown(e.cmd.node, e.cmd.cause);
+          if (e && e.cmd.type === 'nodeDown') {
+            const node = e.cmd.node;
+            // an older-term "down" that a new coordinator neutralised with a "node up" releases
+            // nothing by itself: the node must report its stop; not a recovery decision
+            const neutralised = core.log.some((x) => x.index > i && x.term > e.term && x.cmd.type === 'nodeUp' && x.cmd.node === node);
+            if (!neutralised) this.checkNodeDown(node, e.cmd.cause);
+          }
         } else if (known !== t) this.violate('committed-entry-lost', `${m.name} committed index ${i} at term ${t}, ledger has term ${known}`);
       }
       m.commitSeen = core.commitIndex;
@@ -327,10 +340,11 @@ export class Sim {
         if (prev !== undefined && prev !== m.name) this.violate('one-coordinator-per-term', `term ${e.term}: ${prev} and ${m.name}`);
         this.leaders.set(e.term, m.name);
         this.electedAt.set(e.term, this.now);
-        // leader completeness: the new coordinator holds every committed entry
+        // leader completeness (Raft §5.4): the coordinator of term T holds every entry committed
+        // in an earlier term
         const core = m.core!;
         for (const [i, t] of this.ledger) {
-          if (i <= core.snapshot.index) continue;
+          if (i <= core.snapshot.index || (this.committedInTerm.get(i) ?? 0) >= e.term) continue;
           if (termAt(core, i) !== t) {
             this.violate('committed-entry-lost', `new coordinator ${m.name} (term ${e.term}) lacks committed index ${i}`);
             break;
@@ -354,7 +368,8 @@ export class Sim {
     const tagged = msg as Message & { __sentReal?: number };
     tagged.__sentReal = this.now;
     for (let c = 0; c < copies; c++) {
-      const delay = this.net.delayMin + this.rng.next() * (this.net.delayMax - this.net.delayMin);
+      let delay = this.net.delayMin + this.rng.next() * (this.net.delayMax - this.net.delayMin);
+      if (this.net.longDelay && this.rng.chance(this.net.longDelay)) delay += this.rng.int(50, this.net.longDelayMax ?? 2000);
       const boot = dst.boot;
       this.after(delay, () => {
         if (dst.boot !== boot || !dst.core || !dst.power) return; // connection died with the process
@@ -523,10 +538,14 @@ export class Sim {
   }
 
   /** one active copy per resource, counted from each machine's own state (paused ones included) */
+  private doubled = new Set<ResourceId>();
   private checkOneCopy(r: ResourceId) {
     const holders: NodeName[] = [];
     for (const m of this.machines.values()) if (m.power && m.phys.has(r)) holders.push(m.name);
-    if (holders.length > 1) this.violate('one-active-copy', `${r} active on ${holders.join(', ')}`);
+    if (holders.length > 1 && !this.doubled.has(r)) {
+      this.doubled.add(r); // reported once per resource and run
+      this.violate('one-active-copy', `${r} active on ${holders.join(', ')}`);
+    }
   }
 
   private checkAlways() {

@@ -140,7 +140,10 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
       sim.at(t0 + rng.int(0, 300), () => {
         const v = rng.pick(names(3));
         const inbound = rng.chance(0.5);
-        for (const o of others(sim, v, 3)) (inbound ? sim.cutOneWay(o, v) : sim.cutOneWay(v, o));
+        for (const o of others(sim, v, 3)) {
+          if (inbound) sim.cutOneWay(o, v);
+          else sim.cutOneWay(v, o);
+        }
       });
       sim.at(t0 + 3300, () => sim.heal());
     },
@@ -233,6 +236,70 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     expect: 'placed',
   },
   {
+    name: 'two-node-pause',
+    description: '2 nodes alone: one node freezes for 3 s; the other fences it and carries on alone',
+    config: { nodes: 2, resources: 2 },
+    durationMs: 11000,
+    script: (sim, rng, t0) => {
+      const v = rng.pick(['n1', 'n2']);
+      sim.at(t0 + rng.int(0, 300), () => sim.pause(sim.machine(v)));
+      sim.at(t0 + 3300, () => sim.resume(sim.machine(v)));
+    },
+  },
+  {
+    name: 'two-node-asymmetric',
+    description: '2 nodes alone: one node hears its peer but is not heard for 3 s (one-way link failure)',
+    config: { nodes: 2, resources: 2 },
+    durationMs: 12000,
+    script: (sim, rng, t0) => {
+      const [a, b] = rng.chance(0.5) ? ['n1', 'n2'] : ['n2', 'n1'];
+      sim.at(t0 + rng.int(0, 300), () => sim.cutOneWay(a!, b!));
+      sim.at(t0 + 3300, () => sim.heal());
+    },
+  },
+  {
+    name: 'two-node-flapping',
+    description: '2 nodes alone: the link flaps every 100–800 ms for 4 s',
+    config: { nodes: 2, resources: 2 },
+    durationMs: 13000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      let up = true;
+      while (t < t0 + 4000) {
+        const down = up;
+        sim.at(t, () => (down ? sim.cutBoth('n1', 'n2') : sim.heal()));
+        up = !up;
+        t += rng.int(100, 800);
+      }
+      sim.at(t0 + 4000, () => sim.heal());
+    },
+  },
+  {
+    name: 'witness-one-sided',
+    description: '2 nodes + witness: the witness reaches only one node and the nodes lose each other for 4 s',
+    config: { nodes: 2, witness: true, resources: 2 },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      const lonely = rng.pick(['n1', 'n2']);
+      sim.at(t0 + rng.int(0, 300), () => {
+        sim.cutBoth('n1', 'n2');
+        sim.cutBoth(lonely, 'witness');
+      });
+      sim.at(t0 + 4300, () => sim.heal());
+    },
+  },
+  {
+    name: 'witness-pause',
+    description: '2 nodes + witness: the witness freezes for 3 s, then the holder crashes right after it resumes',
+    config: { nodes: 2, witness: true, resources: 2 },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      sim.at(t0, () => sim.pause(sim.machine('witness')));
+      sim.at(t0 + 3000, () => sim.resume(sim.machine('witness')));
+      sim.at(t0 + 3000 + rng.int(0, 400), () => crashHolder(sim, 2000));
+    },
+  },
+  {
     name: 'flapping-link',
     description: '3 nodes: the link between the holder and the coordinator flaps every 100–600 ms for 5 s',
     config: { nodes: 3, resources: 2 },
@@ -268,7 +335,7 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     config: { nodes: 3, resources: 3 },
     durationMs: 10000,
     script: (sim, rng, t0) => {
-      names(3).forEach((n, i) => sim.at(t0 + i * 2000 + rng.int(0, 200), () => sim.crashAgent(sim.machine(n), rng.int(100, 600))));
+      names(3).forEach((n, i) => sim.at(t0 + i * 2000 + rng.int(0, 200), () => sim.crashAgent(sim.machine(n), rng.int(100, 350))));
     },
     expect: 'placed',
   },
@@ -336,6 +403,70 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
       sim.at(t0 + 4500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
     },
     expect: 'placed',
+  },
+  {
+    name: 'election-storm',
+    description: '3 nodes: the coordinator is isolated again and again while messages are duplicated and stall for up to 2 s',
+    config: { nodes: 3, resources: 2 },
+    params: { net: { loss: 0.05, dup: 0.2, delayMin: 1, delayMax: 20, longDelay: 0.1 } },
+    durationMs: 14000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      while (t < t0 + 6000) {
+        const d = rng.int(300, 1200);
+        sim.at(t, () => {
+          const c = sim.coordinator() ?? rng.pick(names(3));
+          sim.partition([c], others(sim, c, 3));
+        });
+        sim.at(t + d, () => sim.heal());
+        t += d + rng.int(100, 800);
+      }
+      sim.at(t0 + 6500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
+    },
+  },
+  {
+    name: 'split-vote-storm-5',
+    description: '5 nodes: the coordinator is isolated repeatedly while a third of the messages stall up to 2 s (split votes)',
+    config: { nodes: 5, resources: 3 },
+    params: { net: { loss: 0.05, dup: 0.3, delayMin: 1, delayMax: 40, longDelay: 0.3 } },
+    durationMs: 16000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      while (t < t0 + 7000) {
+        const d = rng.int(300, 1500);
+        sim.at(t, () => {
+          const c = sim.coordinator() ?? rng.pick(names(5));
+          sim.partition([c], others(sim, c, 5));
+        });
+        sim.at(t + d, () => sim.heal());
+        t += d + rng.int(100, 600);
+      }
+      sim.at(t0 + 7500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
+    },
+  },
+  {
+    name: 'fast-timers-vote-chaos',
+    description: '3 nodes with 30 ms heartbeats: elections over a network where 40% of messages stall up to 600 ms',
+    config: {
+      nodes: 3,
+      resources: 2,
+      timing: { heartbeatIntervalMs: 30, failureTimeoutMs: 150, electionTimeoutMs: 150, leaseMs: 600, watchdogMs: 1500, fenceRaceDelayMs: 300 },
+    },
+    params: { net: { loss: 0.1, dup: 0.3, delayMin: 1, delayMax: 30, longDelay: 0.4, longDelayMax: 600 } },
+    durationMs: 12000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      while (t < t0 + 6000) {
+        const d = rng.int(100, 500);
+        sim.at(t, () => {
+          const c = sim.coordinator() ?? rng.pick(names(3));
+          sim.partition([c], others(sim, c, 3));
+        });
+        sim.at(t + d, () => sim.heal());
+        t += d + rng.int(50, 300);
+      }
+      sim.at(t0 + 6500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
+    },
   },
   {
     name: 'crash-restart-loop',
@@ -432,8 +563,9 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     config: { nodes: 3, resources: 3, migrationThreshold: 2 },
     durationMs: 10000,
     script: (sim, rng, t0) => {
-      for (let i = 0; i < 6; i++) {
-        sim.at(t0 + i * 600 + rng.int(0, 300), () => {
+      // at most 4 failures: one resource can never exhaust all 3 nodes at threshold 2
+      for (let i = 0; i < 4; i++) {
+        sim.at(t0 + i * 900 + rng.int(0, 300), () => {
           const r = `r${rng.int(0, 2)}`;
           const h = sim.holderOf(r);
           if (h) sim.failResource(h, r);

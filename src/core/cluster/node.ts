@@ -130,11 +130,26 @@ export interface NodeState {
   local: Map<ResourceId, LocalStatus>;
   localFailures: Record<ResourceId, number>;
 
+  /** derived values cached until the log, the applied state or the configuration change */
+  memo: Memo;
+
   // two_node
   /** peers confirmed fenced: out of the quorum until they are back and caught up */
   excluded: Set<NodeName>;
   /** wait-for-all done: this node has been counted in a leader's quorum since it started */
   quorumReady: boolean;
+}
+
+interface Memo {
+  voters?: NodeName[];
+  hosts?: NodeName[];
+  peers?: NodeName[];
+  spec?: QuorumSpec;
+}
+
+/** Call after any change of log, snapshot, applied state or configuration. */
+function touch(st: NodeState) {
+  st.memo = {};
 }
 
 export interface StepResult {
@@ -210,6 +225,7 @@ export function startNode(
     policyApplied: false,
     local: new Map(localActive.map((r) => [r, 'started' as LocalStatus])),
     localFailures: {},
+    memo: {},
     excluded: new Set(),
     quorumReady: config.quorumMode !== 'two_node',
   };
@@ -251,11 +267,16 @@ function entryAt(st: NodeState, i: number): Entry | undefined {
 
 /** Membership takes effect when appended (thesis §4.1): the latest voters entry in the log wins. */
 export function currentVoters(st: NodeState): NodeName[] {
+  if (st.memo.voters) return st.memo.voters;
+  let v = st.snapshot.state.voters;
   for (let i = st.log.length - 1; i >= 0; i--) {
     const c = st.log[i]!.cmd;
-    if (c.type === 'voters') return c.voters;
+    if (c.type === 'voters') {
+      v = c.voters;
+      break;
+    }
   }
-  return st.snapshot.state.voters;
+  return (st.memo.voters = v);
 }
 
 function votesOf(st: NodeState, name: NodeName): number {
@@ -263,27 +284,30 @@ function votesOf(st: NodeState, name: NodeName): number {
 }
 
 export function quorumSpec(st: NodeState): QuorumSpec {
+  if (st.memo.spec) return st.memo.spec;
   const voters = currentVoters(st).map((name) => ({ name, votes: votesOf(st, name) }));
   if (st.config.witness && st.config.quorumMode === 'witness') voters.push({ name: st.config.witness.name, votes: 1 });
-  return { mode: st.config.quorumMode, voters, excluded: st.excluded };
+  return (st.memo.spec = { mode: st.config.quorumMode, voters, excluded: st.excluded });
 }
 
 /** Everybody this node talks to: voters, configured nodes (learners) and the witness. */
 function peers(st: NodeState): NodeName[] {
+  if (st.memo.peers) return st.memo.peers;
   const s = new Set<NodeName>(hostNodes(st));
   if (st.config.witness) s.add(st.config.witness.name);
   s.delete(st.self);
-  return [...s].sort();
+  return (st.memo.peers = [...s].sort());
 }
 
 /** Nodes that may host resources (not the witness), including removed ones still holding some. */
 function hostNodes(st: NodeState): NodeName[] {
+  if (st.memo.hosts) return st.memo.hosts;
   const s = new Set<NodeName>(currentVoters(st));
   for (const n of st.config.nodes) s.add(n.name);
   for (const p of Object.values(st.cluster.placements)) s.add(p.node);
   for (const r of Object.values(st.cluster.released)) s.add(r.from);
   if (st.config.witness) s.delete(st.config.witness.name);
-  return [...s].sort();
+  return (st.memo.hosts = [...s].sort());
 }
 
 function logUpToDate(st: NodeState, lastLogTerm: number, lastLogIndex: number): boolean {
@@ -349,6 +373,7 @@ export function step(st: NodeState, input: Input): StepResult {
       break;
     case 'configChanged':
       st.config = input.config;
+      touch(st);
       out.trace('config-changed', 'new compiled configuration');
       break;
   }
@@ -432,7 +457,18 @@ function becomeLeader(st: NodeState, out: Out, now: number) {
   if (st.config.quorumMode === 'two_node' && st.votes.size >= 2) st.quorumReady = true;
   out.trace('role', 'won election', 'candidate', 'leader');
   out.effects.push({ type: 'becameCoordinator', term: st.term });
-  appendEntries(st, out, [{ type: 'noop' }]);
+  // A "node down" proposed in an older term and not known committed may have been overtaken:
+  // the node may have rebooted and been granted a lease by a later coordinator since. It will be
+  // committed with our noop, so follow it with "node up": the node's placements are still taken
+  // off it, but nothing moves before the node itself reports it stopped them (or a new fence).
+  const stale = new Set<NodeName>();
+  for (const e of st.log) {
+    if (e.index > st.commitIndex && e.cmd.type === 'nodeDown' && e.term < st.term) stale.add(e.cmd.node);
+  }
+  const cmds: Command[] = [{ type: 'noop' }];
+  for (const n of [...stale].sort()) cmds.push({ type: 'nodeUp', node: n });
+  if (stale.size > 0) out.trace('recover', `older-term node-down for ${[...stale].join(',')} neutralised by node-up`);
+  appendEntries(st, out, cmds);
   st.leaderStartIndex = lastIndex(st);
   broadcastAppend(st, out, now);
   maybeCommit(st, out);
@@ -591,6 +627,7 @@ function onAppendEntries(st: NodeState, out: Out, from: NodeName, m: AppendEntri
     }
     st.log.push(e);
     out.persist = true;
+    touch(st);
   }
   const newLast = prev + entries.length;
   const commit = Math.min(m.leaderCommit, newLast);
@@ -619,6 +656,7 @@ function onInstallSnapshot(st: NodeState, out: Out, from: NodeName, m: InstallSn
     st.commitIndex = snap.index;
     st.applied = snap.index;
     out.persist = true;
+    touch(st);
     out.trace('snapshot-installed', `index ${snap.index} from ${from}`);
   }
   respond(st, out, from, true, Math.max(snap.index, Math.min(st.commitIndex, lastIndex(st))), m.sentAt, now);
@@ -664,6 +702,7 @@ function appendEntries(st: NodeState, out: Out, cmds: Command[]) {
   let i = lastIndex(st);
   for (const cmd of cmds) st.log.push({ index: ++i, term: st.term, cmd });
   out.persist = true;
+  touch(st);
 }
 
 function propose(st: NodeState, out: Out, cmds: Command[], now: number) {
@@ -698,7 +737,11 @@ function leaderLeaseUntil(st: NodeState, now: number): number {
  * node that rebooted must not act on placements that predate its fencing.
  */
 function mayGrantLease(st: NodeState, to: NodeName): boolean {
+  if (st.role !== 'leader') return false;
   if (to === st.config.witness?.name) return false;
+  // Until our first entry commits, our commit index may lag what is really committed (we may have
+  // restarted): a node caught up to it could still act on placements that were since replaced.
+  if (st.commitIndex < st.leaderStartIndex) return false;
   if (st.fencing.get(to)?.inflight || st.fencedConfirmed.has(to)) return false;
   for (let i = st.log.length - 1; i >= 0; i--) {
     const c = st.log[i]!.cmd;
@@ -708,7 +751,7 @@ function mayGrantLease(st: NodeState, to: NodeName): boolean {
   return !st.snapshot.state.down[to];
 }
 
-function sendAppend(st: NodeState, out: Out, to: NodeName, now: number) {
+function sendAppend(st: NodeState, out: Out, to: NodeName, now: number, leaseUntil = leaderLeaseUntil(st, now)) {
   const next = st.next.get(to) ?? lastIndex(st) + 1;
   if (next <= st.snapshot.index) {
     const m: InstallSnapshot = { type: 'InstallSnapshot', term: st.term, snapshot: st.snapshot, sentAt: now };
@@ -719,7 +762,7 @@ function sendAppend(st: NodeState, out: Out, to: NodeName, now: number) {
   const entries = st.log.slice(next - st.snapshot.index - 1, next - st.snapshot.index - 1 + MAX_BATCH);
   let lease: AppendEntries['lease'] = null;
   const echo = st.echoes.get(to);
-  if (echo && now < leaderLeaseUntil(st, now) && mayGrantLease(st, to)) {
+  if (echo && now < leaseUntil && mayGrantLease(st, to)) {
     lease = { at: echo.at, incarnation: echo.incarnation };
     // on our clock, the lease that this grant extends surely ends by then
     const bound = echo.receivedAt + Math.ceil(st.config.timing.leaseMs * (1 + drift(st))) + 1;
@@ -740,7 +783,8 @@ function sendAppend(st: NodeState, out: Out, to: NodeName, now: number) {
 }
 
 function broadcastAppend(st: NodeState, out: Out, now: number) {
-  for (const p of peers(st)) sendAppend(st, out, p, now);
+  const leaseUntil = leaderLeaseUntil(st, now);
+  for (const p of peers(st)) sendAppend(st, out, p, now, leaseUntil);
   st.nextHeartbeatAt = now + st.config.timing.heartbeatIntervalMs;
   out.commitAdvanced = false;
 }
@@ -766,6 +810,7 @@ function applyCommitted(st: NodeState, out: Out, _now: number) {
     if (!e) break;
     applyCommand(st.cluster, e.cmd, i);
     st.applied = i;
+    touch(st);
     if (e.cmd.type === 'voters' && st.role === 'leader' && !e.cmd.voters.includes(st.self)) {
       out.trace('membership', 'removed from the voters: stepping down');
       st.role = 'follower';
@@ -778,6 +823,7 @@ function applyCommitted(st: NodeState, out: Out, _now: number) {
     st.snapshot = { index: st.applied, term: t, state: cloneClusterState(st.cluster) };
     st.log = st.log.filter((e) => e.index > st.applied);
     out.persist = true;
+    touch(st);
   }
 }
 
@@ -908,8 +954,7 @@ function coordinate(st: NodeState, out: Out, now: number) {
 
   // 2. down nodes that came back
   for (const p of Object.keys(st.cluster.down).sort()) {
-    if (p === st.self) continue;
-    if (!peerLost(st, p, now) && st.reports.has(p)) cmds.push({ type: 'nodeUp', node: p });
+    if (p === st.self ? st.local.size === 0 : !peerLost(st, p, now) && st.reports.has(p)) cmds.push({ type: 'nodeUp', node: p });
   }
   // failures reported by members
   for (const n of hostNodes(st)) {
@@ -1030,7 +1075,7 @@ function policyMargin(st: NodeState): number {
 
 function maintainLease(st: NodeState, out: Out, now: number) {
   if (st.isWitness) return;
-  if (st.role === 'leader' && !st.cluster.down[st.self]) {
+  if (st.role === 'leader' && mayGrantLease(st, st.self)) {
     const base = quorumAckedAt(st, now);
     if (now < base + st.config.timing.electionTimeoutMs * (1 - drift(st)) - 1) renewLease(st, out, base + st.config.timing.leaseMs);
   }
