@@ -121,7 +121,10 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
   const votes = (n: NodeName): number => st.config.nodes.find((x) => x.name === n)?.votes ?? (st.config.witness?.name === n ? 1 : 0);
   const voters = cluster.voters.concat(st.config.witness && !cluster.voters.includes(st.config.witness.name) ? [st.config.witness.name] : []);
   const votesTotal = voters.reduce((s, n) => s + votes(n), 0);
-  const votesHave = voters.filter(heardRecently).reduce((s, n) => s + votes(n), 0);
+  // votes this node counts as present: the members it shows online (a follower: per the committed
+  // state, see above) and the witness when heard
+  const present = (n: NodeName): boolean => nodes.find((x) => x.name === n)?.state === 'online' || (n === st.config.witness?.name && heardRecently(n));
+  const votesHave = voters.filter(present).reduce((s, n) => s + votes(n), 0);
   const mode = st.config.quorumMode === 'two_node' ? 'twoNode' : st.config.quorumMode;
   return {
     ...base,
