@@ -19,7 +19,7 @@
 
 import { closeSync, constants as fsc, fsyncSync, openSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import {
   INITIAL_HARD_STATE,
@@ -183,7 +183,12 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
 
   async load(): Promise<LoadedState<C, S>> {
     if (this.loaded) throw new StoreUsageError('load() called twice');
-    await mkdir(this.logDir, { recursive: true, mode: 0o700 });
+    const created = await mkdir(this.logDir, { recursive: true, mode: 0o700 });
+    if (created !== undefined) {
+      // new directories: make their entries durable in their parents, bottom up
+      fsyncDir(this.dir);
+      fsyncDir(dirname(created));
+    }
     await this.lock();
     this.loaded = true;
     const repairs: string[] = [];

@@ -174,7 +174,7 @@ export class Agent {
     }, joinTimeout);
     joinTimer.unref();
     this.timers.push(joinTimer);
-    if (this.notifier.watchdogMs !== null) this.every(Math.max(50, Math.floor(this.notifier.watchdogMs / 2)), () => this.feedServiceWatchdog());
+    if (this.notifier.watchdogMs !== null) this.every(Math.max(50, this.notifier.watchdogMs), () => this.feedServiceWatchdog());
     this.every(1000, () => this.notifyStatus());
     this.queueTick();
   }

@@ -240,18 +240,20 @@ describe('DiskStore', () => {
     };
     let totalOps = 0;
     for (let it = 0; it < iterations; it++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../helpers/disk-store-writer.ts'), dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
+      const journal = join(dir, `journal-${it}.txt`);
+      writeFileSync(journal, '');
+      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../helpers/disk-store-writer.ts'), join(dir, 'state'), journal], { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       const closed = new Promise<void>((r) => child.on('close', () => r()));
       // wait until it loaded and started writing, then kill it at a pseudo-random moment
-      for (let i = 0; i < 400 && !out.includes('\nB '); i++) await new Promise((r) => setTimeout(r, 25));
-      expect(out, err).toContain('\nB ');
+      const journalText = (): string => readFileSync(journal, 'utf8');
+      for (let i = 0; i < 400 && !journalText().includes('\nB '); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(journalText(), err).toContain('\nB ');
       await new Promise((r) => setTimeout(r, 5 + rand(120)));
       child.kill('SIGKILL');
       await closed;
+      const out = journalText();
       const lines = out.trim().split('\n');
       const parse = (l: string): Model => JSON.parse(l.slice(2)) as Model;
       let acked = parse(lines[0]!); // R: what it loaded
@@ -264,7 +266,7 @@ describe('DiskStore', () => {
           totalOps++;
         }
       }
-      const { s, loaded } = await reopen(dir, 16 * 1024);
+      const { s, loaded } = await reopen(join(dir, 'state'), 16 * 1024);
       const got: Model = {
         term: loaded.hardState.term,
         lastIndex: loaded.entries.at(-1)?.index ?? loaded.snapshot?.index ?? 0,
@@ -282,6 +284,6 @@ describe('DiskStore', () => {
       await s.close();
     }
     expect(totalOps).toBeGreaterThan(iterations); // the writer really wrote between kills
-    expect(existsSync(join(dir, 'hardstate'))).toBe(true);
+    expect(existsSync(join(dir, 'state', 'hardstate'))).toBe(true);
   }, 120_000);
 });

@@ -5,16 +5,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SystemdAgent, SystemdManager } from '../../src/adapters/systemd/index.js';
 import type { ResourceRef } from '../../src/ports/resource-agent.js';
-import { startSystemdUser, systemdUserUnavailable, type SystemdUser } from '../helpers/systemd-user.js';
+import { startSystemdUser, skipWithoutSystemd, type SystemdUser } from '../helpers/systemd-user.js';
 
-const unavailable = systemdUserUnavailable();
-if (unavailable) console.warn(`SKIPPED: systemd agent tests: ${unavailable}`);
+const skip = skipWithoutSystemd('systemd agent tests');
 
 const T = { timeoutMs: 10_000 };
 const res = (unit: string): ResourceRef => ({ id: unit.replace(/\..*$/, ''), kind: 'systemd', params: { unit } });
 const SLEEPER = '[Unit]\nDescription=tsha test sleeper\n[Service]\nExecStart=/bin/sleep infinity\n';
 
-describe.skipIf(unavailable !== null)('SystemdAgent against a real systemd --user', () => {
+describe.skipIf(skip)('SystemdAgent against a real systemd --user', () => {
   let sd: SystemdUser;
   let agent: SystemdAgent;
 
@@ -26,6 +25,8 @@ describe.skipIf(unavailable !== null)('SystemdAgent against a real systemd --use
     await sd.writeUnit('tsha-sd-fail.service', `[Service]\nExecStartPre=/bin/test -e ${sd.root}/fixed\nExecStart=/bin/sleep infinity\n`);
     await sd.writeUnit('tsha-sd-slow.service', '[Service]\nExecStartPre=/bin/sleep 30\nExecStart=/bin/sleep infinity\n');
     await sd.writeUnit('tsha-sd-bad.service', '[Service]\nExecStart=relative/path/not/allowed\n');
+    await sd.writeUnit('tsha-sd-order.service', '[Service]\nExecStartPre=/bin/sleep 0.3\nExecStart=/bin/sleep infinity\nExecStopPost=/bin/sleep 0.1\n');
+    await sd.writeUnit('tsha-sd-slowish.service', '[Service]\nExecStartPre=/bin/sleep 1.5\nExecStart=/bin/sleep infinity\n');
     await sd.writeUnit('tsha-sd-oneshot.service', '[Service]\nType=oneshot\nExecStart=/bin/true\n');
     for (let i = 0; i < 12; i++) await sd.writeUnit(`tsha-sd-many${i}.service`, SLEEPER);
     await sd.reload();
@@ -145,20 +146,35 @@ describe.skipIf(unavailable !== null)('SystemdAgent against a real systemd --use
     expect(states.every((m) => m.state === 'stopped')).toBe(true);
   });
 
-  it('reconnects when the bus drops', async () => {
+  it('start and stop of one unit run in call order (a stop does not cancel a pending start)', async () => {
+    const r = res('tsha-sd-order.service');
+    const [a, b, c] = await Promise.all([agent.start(r, T), agent.stop(r, T), agent.start(r, T)]);
+    expect([a, b, c]).toEqual([{ status: 'ok' }, { status: 'ok' }, { status: 'ok' }]);
+    expect(await agent.monitor(r, T)).toMatchObject({ status: 'ok', state: 'running' });
+    expect(await agent.stop(r, T)).toEqual({ status: 'ok' });
+  });
+
+  it('reconnects when the bus drops; a monitor rides over the gap', async () => {
     const r = res('tsha-sd-sleep.service');
     expect((await agent.monitor(r, T)).status).toBe('ok');
     const before = agent.diagnostics.connections;
     // kill the user bus daemon; dbus.socket (held by systemd) starts a new one on the next connect
     expect((await sd.systemctl('kill', '--signal=SIGKILL', 'dbus.service')).code).toBe(0);
-    let last = await agent.monitor(r, T);
-    for (let i = 0; i < 50 && last.status !== 'ok'; i++) {
-      await new Promise((ok) => setTimeout(ok, 100));
-      last = await agent.monitor(r, T);
-    }
-    expect(last).toMatchObject({ status: 'ok', state: 'stopped' });
+    expect(await agent.monitor(r, T)).toMatchObject({ status: 'ok', state: 'stopped' });
     expect(agent.diagnostics.connections).toBeGreaterThan(before);
     expect(await agent.start(r, T)).toEqual({ status: 'ok' });
+    expect(await agent.stop(r, T)).toEqual({ status: 'ok' });
+  });
+
+  it('the bus dies while a start job runs: the result is settled from the unit state', async () => {
+    const r = res('tsha-sd-slowish.service');
+    const started = agent.start(r, { timeoutMs: 20_000 });
+    await new Promise((ok) => setTimeout(ok, 300)); // the job is waiting in ExecStartPre
+    expect(agent.diagnostics.pendingWaiters).toBe(1);
+    expect((await sd.systemctl('kill', '--signal=SIGKILL', 'dbus.service')).code).toBe(0);
+    expect(await started).toEqual({ status: 'ok', reason: 'settled after bus drop' });
+    expect(agent.diagnostics).toMatchObject({ pendingWaiters: 0, rememberedJobs: 0 });
+    expect(await agent.monitor(r, T)).toMatchObject({ status: 'ok', state: 'running' });
     expect(await agent.stop(r, T)).toEqual({ status: 'ok' });
   });
 });

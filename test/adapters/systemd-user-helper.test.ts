@@ -1,14 +1,14 @@
 // The test helper itself: it must start a real systemd --user confined to its own cgroup, leave the
 // test process where it was, and clean up every cgroup and temp file it made.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectCgroupLayout, readProcCgroups, startSystemdUser, systemdUserUnavailable, type SystemdUser } from '../helpers/systemd-user.js';
+import { cgroupPids, detectCgroupLayout, isLive, readProcCgroups, startSystemdUser, skipWithoutSystemd, type SystemdUser } from '../helpers/systemd-user.js';
 
-const unavailable = systemdUserUnavailable();
-if (unavailable) console.warn(`SKIPPED: systemd --user tests: ${unavailable}`);
+const skip = skipWithoutSystemd('systemd --user tests');
 
-describe.skipIf(unavailable !== null)('systemd --user test helper (real systemd)', () => {
+describe.skipIf(skip)('systemd --user test helper (real systemd)', () => {
   let sd: SystemdUser;
   const before = readProcCgroups('self');
 
@@ -46,4 +46,35 @@ describe.skipIf(unavailable !== null)('systemd --user test helper (real systemd)
     for (const r of detectCgroupLayout().roots) expect(existsSync(join(r, cgroup))).toBe(false);
     expect(existsSync(root)).toBe(false);
   });
+
+  it('a test process that dies takes its systemd with it, and the next start sweeps the stale cgroup', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../helpers/systemd-user-orphan.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const closed = new Promise((r) => child.on('close', r));
+    let orphan: { pid: number; cgroup: string; root: string };
+    let procs: number[];
+    try {
+      for (let i = 0; i < 600 && !out.includes('\n'); i++) await new Promise((r) => setTimeout(r, 50));
+      orphan = JSON.parse(out) as { pid: number; cgroup: string; root: string };
+      procs = cgroupPids(orphan.cgroup);
+      expect(procs).toContain(orphan.pid);
+      expect(procs.length).toBeGreaterThan(1); // systemd and its bus daemon
+    } finally {
+      child.kill('SIGKILL'); // the "vitest worker" crashes without any cleanup
+      await closed;
+    }
+    const roots = detectCgroupLayout().roots;
+    for (let i = 0; i < 100 && isLive(orphan.pid); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(isLive(orphan.pid)).toBe(false); // PR_SET_PDEATHSIG killed the manager
+    const next = await startSystemdUser(); // sweeps tsha-sd-<dead pid>-* cgroups and their leftovers
+    try {
+      for (const r of roots) expect(existsSync(join(r, orphan.cgroup))).toBe(false);
+      expect(existsSync(orphan.root)).toBe(false);
+      for (const p of procs) expect(isLive(p)).toBe(false);
+    } finally {
+      await next.stop();
+    }
+  });
 });
+

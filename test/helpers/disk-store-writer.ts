@@ -1,8 +1,10 @@
 // Child process for the disk-store crash test: loads the store in argv[2] and then writes as fast
-// as it can until it is SIGKILLed. Before each operation it prints "B <model after the op>", after
-// it "A <model>" (stdout to a pipe is synchronous on Linux, so a printed line was printed before
-// the next operation began). The parent checks that what loads afterwards is the last
-// acknowledged model or the one the interrupted operation was heading for, nothing else.
+// as it can until it is SIGKILLed. Before each operation it records "B <model after the op>", after
+// it "A <model>", in the journal file argv[3] with a synchronous write (stdout is no good here: when
+// the pipe is full, Node queues the line in memory and SIGKILL loses it). The parent checks that
+// what loads afterwards is the last acknowledged model or the one the interrupted operation was
+// heading for, nothing else.
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { DiskStore } from '../../src/adapters/disk-store.js';
 
 export interface Model {
@@ -12,6 +14,7 @@ export interface Model {
 }
 
 const dir = process.argv[2]!;
+const journal = openSync(process.argv[3]!, 'a');
 const store = new DiskStore<{ i: number; pad: string }, { upTo: number }>(dir, { segmentBytes: 16 * 1024 });
 const loaded = await store.load();
 const m: Model = {
@@ -19,7 +22,8 @@ const m: Model = {
   lastIndex: loaded.entries.length ? loaded.entries[loaded.entries.length - 1]!.index : (loaded.snapshot?.index ?? 0),
   snapIndex: loaded.snapshot?.index ?? 0,
 };
-const say = (tag: string, model: Model): void => void process.stdout.write(`${tag} ${JSON.stringify(model)}\n`);
+const say = (tag: string, model: Model): void => void writeSync(journal, `${tag} ${JSON.stringify(model)}\n`);
+process.on('exit', () => closeSync(journal));
 say('R', m);
 let lastTerm = loaded.entries.length ? loaded.entries[loaded.entries.length - 1]!.term : (loaded.snapshot?.term ?? 0);
 const termAt = new Map<number, number>(loaded.entries.map((e) => [e.index, e.term]));

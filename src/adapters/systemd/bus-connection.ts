@@ -25,8 +25,8 @@ export class BusDroppedError extends Error {
 /** No reply within the call's timeout. */
 export class BusCallTimeoutError extends Error {
   override readonly name = 'BusCallTimeoutError';
-  constructor(readonly member: string, readonly timeoutMs: number) {
-    super(`D-Bus call ${member} got no reply within ${timeoutMs} ms`);
+  constructor(readonly member: string, readonly timeoutMs: number, message?: string) {
+    super(message ?? `D-Bus call ${member} got no reply within ${timeoutMs} ms`);
   }
 }
 

@@ -12,6 +12,7 @@
 //   failed → error with the unit's Result= as reason, or timeout when Result=timeout (systemd's own
 //   TimeoutStartSec/TimeoutStopSec); timeout (JobTimeoutSec) → timeout; canceled, dependency and
 //   others → error.
+// - start/stop of one unit are serialised in call order; monitors are not.
 // - operation timeout: the adapter stops waiting and reports timeout; the systemd job itself goes
 //   on (a later stop "replace"s it). No waiter or signal handler is left behind.
 // - bus dropped mid-job: the outcome is settled by reading the unit's state on a new connection
@@ -26,7 +27,29 @@ import { SystemdManager, remaining, type JobOutcome, type UnitState } from './sy
 export const SYSTEM_BUS_ADDRESS = 'unix:path=/run/dbus/system_bus_socket';
 
 const UNIT_NAME = /^[A-Za-z0-9:_.\\@-]+\.(service|socket|target|mount|automount|swap|timer|path|slice|scope)$/;
-const SETTLE_POLL_MS = 100;
+const RETRY_MS = 100;
+
+/** D-Bus errors that say the call never reached systemd (so repeating it is safe). */
+const NOT_DELIVERED = new Set([
+  'org.freedesktop.DBus.Error.ServiceUnknown',
+  'org.freedesktop.DBus.Error.NameHasNoOwner',
+]);
+
+function notDelivered(e: unknown): boolean {
+  const name = dbusErrorName(e);
+  return name !== null && NOT_DELIVERED.has(name);
+}
+
+/** Errors of the observer, not of the resource: retried by reads until the deadline. */
+function isTransient(e: unknown): boolean {
+  if (e instanceof BusDroppedError) return true;
+  const name = dbusErrorName(e);
+  return name !== null && (NOT_DELIVERED.has(name) || name === 'org.freedesktop.DBus.Error.NoReply' || name === 'org.freedesktop.DBus.Error.Disconnected');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
 
 export interface SystemdAgentOptions {
   /** D-Bus address; default $DBUS_SYSTEM_BUS_ADDRESS or the system bus socket */
@@ -72,6 +95,7 @@ export class SystemdAgent implements ResourceAgent {
   readonly busAddress: string;
   private readonly manager: SystemdManager;
   private closed = false;
+  private readonly unitQueues = new Map<string, Promise<unknown>>();
 
   constructor(opts: SystemdAgentOptions = {}) {
     this.busAddress = opts.busAddress ?? process.env.DBUS_SYSTEM_BUS_ADDRESS ?? SYSTEM_BUS_ADDRESS;
@@ -99,15 +123,15 @@ export class SystemdAgent implements ResourceAgent {
     if (!name.ok) return name.result;
     const unit = name.unit;
     const deadline = Date.now() + op.timeoutMs;
-    return this.guard(deadline, async () => {
+    return this.serialize(unit, () => this.guard(deadline, async () => {
       const st = await this.readState(unit, deadline);
       const problem = loadProblem(unit, st);
       if (problem) return problem;
       if (st.activeState === 'active' || st.activeState === 'reloading') return { status: 'ok', reason: 'already active' };
       if (st.activeState === 'failed') await this.manager.resetFailedUnit(unit, deadline);
-      const outcome = await this.manager.runJob('StartUnit', unit, deadline);
+      const outcome = await this.withRetry(deadline, (d) => this.manager.runJob('StartUnit', unit, d), notDelivered);
       return this.finishJob(unit, 'start', outcome, deadline);
-    });
+    }));
   }
 
   async stop(res: ResourceRef, op: OperationOptions): Promise<ActionResult> {
@@ -115,16 +139,16 @@ export class SystemdAgent implements ResourceAgent {
     if (!name.ok) return name.result;
     const unit = name.unit;
     const deadline = Date.now() + op.timeoutMs;
-    return this.guard(deadline, async () => {
+    return this.serialize(unit, () => this.guard(deadline, async () => {
       const st = await this.readState(unit, deadline);
       if (st.activeState === 'inactive') return { status: 'ok', reason: st.loadState === 'not-found' ? 'not installed' : 'already stopped' };
       if (st.activeState === 'failed') {
         await this.manager.resetFailedUnit(unit, deadline);
         return { status: 'ok', reason: `already stopped (was failed: ${st.result ?? 'unknown'})` };
       }
-      const outcome = await this.manager.runJob('StopUnit', unit, deadline);
+      const outcome = await this.withRetry(deadline, (d) => this.manager.runJob('StopUnit', unit, d), notDelivered);
       return this.finishJob(unit, 'stop', outcome, deadline);
-    });
+    }));
   }
 
   async monitor(res: ResourceRef, op: OperationOptions): Promise<MonitorResult> {
@@ -135,7 +159,7 @@ export class SystemdAgent implements ResourceAgent {
     try {
       return toMonitorResult(unit, await this.readState(unit, deadline));
     } catch (e) {
-      // We could not look: say so, and stay conservative (it may be running).
+      // We could not look (bus down past the deadline: timeout): say so, and stay conservative.
       return { ...failure(e), state: 'running', running: true };
     }
   }
@@ -151,17 +175,45 @@ export class SystemdAgent implements ResourceAgent {
     release(this.busAddress);
   }
 
+  /**
+   * start and stop of one unit run one at a time, in call order (like Pacemaker's executor): with
+   * mode "replace", a stop issued while a start job is pending would cancel it and the start would
+   * report an error for what was only an ordering accident. Time spent queued counts against the
+   * operation's own timeout. Monitors are read-only and never wait here.
+   */
+  private serialize(unit: string, fn: () => Promise<ActionResult>): Promise<ActionResult> {
+    const prev = this.unitQueues.get(unit) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.unitQueues.set(unit, tail);
+    void tail.then(() => {
+      if (this.unitQueues.get(unit) === tail) this.unitQueues.delete(unit);
+    });
+    return run;
+  }
+
   private readState(unit: string, deadline: number): Promise<UnitState> {
+    if (this.closed) throw new Error(`SystemdAgent(${this.busAddress}) used after close()`);
     return this.withRetry(deadline, (d) => this.manager.unitState(unit, d));
   }
 
-  /** One retry on a new connection when the bus dropped under a read-only call. */
-  private async withRetry<T>(deadline: number, fn: (deadline: number) => Promise<T>): Promise<T> {
-    try {
-      return await fn(deadline);
-    } catch (e) {
-      if (!(e instanceof BusDroppedError) || remaining(deadline) === 0) throw e;
-      return fn(deadline);
+  /**
+   * Retry a call that did not reach systemd, or whose connection died, until the deadline: the
+   * bus daemon restarting or systemd reconnecting to it is a hiccup of the observer, not a fault of
+   * the resource. At the deadline the last error is reported as a BusCallTimeoutError (→ timeout).
+   * Only safe for idempotent calls (reads; StartUnit/StopUnit only when certainly not delivered).
+   */
+  private async withRetry<T>(deadline: number, fn: (deadline: number) => Promise<T>, transient: (e: unknown) => boolean = isTransient): Promise<T> {
+    for (;;) {
+      try {
+        return await fn(deadline);
+      } catch (e) {
+        if (!transient(e)) throw e;
+        if (remaining(deadline) <= RETRY_MS) {
+          throw new BusCallTimeoutError('retry', 0, `systemd unreachable until the deadline: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        await sleep(RETRY_MS);
+      }
     }
   }
 
@@ -211,19 +263,15 @@ export class SystemdAgent implements ResourceAgent {
   /** The bus dropped while a job ran: read the unit until its state answers the question. */
   private async settle(unit: string, action: 'start' | 'stop', deadline: number): Promise<ActionResult> {
     for (;;) {
-      try {
-        const st = await this.manager.unitState(unit, deadline);
-        const a = st.activeState;
-        if (action === 'start' && (a === 'active' || a === 'reloading')) return { status: 'ok', reason: 'settled after bus drop' };
-        if (action === 'stop' && a === 'inactive') return { status: 'ok', reason: 'settled after bus drop' };
-        if (a === 'failed') return action === 'stop' ? { status: 'ok', reason: 'settled after bus drop (failed)' } : { status: 'error', reason: `settled after bus drop: failed (Result=${st.result})` };
-        if (action === 'start' && a === 'inactive') return { status: 'error', reason: 'bus dropped and the unit is inactive: the start did not happen' };
-        if (action === 'stop' && (a === 'active' || a === 'reloading')) return { status: 'error', reason: 'bus dropped and the unit is still active: the stop did not happen' };
-      } catch (e) {
-        if (!(e instanceof BusDroppedError) && !(e instanceof BusCallTimeoutError)) return failure(e);
-      }
-      if (remaining(deadline) <= SETTLE_POLL_MS) return { status: 'timeout', reason: `${action}: bus dropped and the unit did not settle before the deadline` };
-      await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
+      const st = await this.readState(unit, deadline);
+      const a = st.activeState;
+      if (action === 'start' && (a === 'active' || a === 'reloading')) return { status: 'ok', reason: 'settled after bus drop' };
+      if (action === 'stop' && a === 'inactive') return { status: 'ok', reason: 'settled after bus drop' };
+      if (a === 'failed') return action === 'stop' ? { status: 'ok', reason: 'settled after bus drop (failed)' } : { status: 'error', reason: `settled after bus drop: failed (Result=${st.result})` };
+      if (action === 'start' && a === 'inactive') return { status: 'error', reason: 'bus dropped and the unit is inactive: the start did not happen' };
+      if (action === 'stop' && (a === 'active' || a === 'reloading')) return { status: 'error', reason: 'bus dropped and the unit is still active: the stop did not happen' };
+      if (remaining(deadline) <= RETRY_MS) return { status: 'timeout', reason: `${action}: bus dropped and the unit did not settle (${a}) before the deadline` };
+      await sleep(RETRY_MS);
     }
   }
 }
