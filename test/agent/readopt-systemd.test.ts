@@ -18,7 +18,7 @@ if (unavailable) console.warn(`SKIPPED: re-adoption with systemd --user: ${unava
 const ROOT = resolve(import.meta.dirname, '../..');
 const UNIT = 'tsha-ag-web.service';
 
-describe.skipIf(unavailable !== null)('agent kill -9 and restart with a real systemd --user', () => {
+describe.skipIf(unavailable !== null)('tsha agent with a real systemd --user', () => {
   let sd: SystemdUser;
   let dir: string;
   let agent: ChildProcess | null = null;
@@ -100,5 +100,34 @@ describe.skipIf(unavailable !== null)('agent kill -9 and restart with a real sys
     expect(await sd.show(UNIT, 'ActiveEnterTimestampMonotonic')).toBe(since);
     const log = readFileSync(join(dir, 'agent.log'), 'utf8');
     expect(log).toContain('re-adopting resources found running');
+  }, 90_000);
+
+  it('runs as a Type=notify unit: READY=1 once joined, STATUS= summary, WATCHDOG=1 keeps it alive', async () => {
+    const port = 22000 + Math.floor(Math.random() * 20000);
+    const cfg = join(dir, 'notify.json');
+    writeFileSync(cfg, JSON.stringify({
+      cluster: { name: 'one', id: `notify-${port}` }, nodes: { n1: { address: `127.0.0.1:${port}` } }, fencing: { enabled: false }, resources: {},
+    }));
+    const unit = 'tsha-ag-agent.service';
+    await sd.writeUnit(unit, [
+      '[Service]', 'Type=notify', 'NotifyAccess=all', 'WatchdogSec=4', `WorkingDirectory=${ROOT}`,
+      `Environment=PATH=${process.env.PATH ?? '/usr/bin:/bin'}`,
+      `ExecStart=${process.execPath} --import tsx ${join(ROOT, 'src/cli/main.ts')} --log-level warn agent --config ${cfg} --node n1 --state-dir ${join(dir, 'notify-state')} --no-socket`,
+      '',
+    ].join('\n'));
+    await sd.reload();
+    const started = await sd.systemctl('start', unit); // returns once READY=1 arrived (Type=notify)
+    expect(started.code, started.stderr).toBe(0);
+    try {
+      expect(await sd.show(unit, 'ActiveState')).toBe('active');
+      await waitFor('STATUS=', async () => ((await sd.show(unit, 'StatusText')).includes('quorate') ? true : null), 10_000);
+      expect(await sd.show(unit, 'StatusText')).toMatch(/^coordinator term \d+; quorate; coordinator n1; holds nothing/);
+      const pid = await sd.show(unit, 'MainPID');
+      await new Promise((r) => setTimeout(r, 6000)); // longer than WatchdogSec: only WATCHDOG=1 keeps it
+      expect(await sd.show(unit, 'ActiveState')).toBe('active');
+      expect(await sd.show(unit, 'MainPID')).toBe(pid);
+    } finally {
+      await sd.systemctl('stop', unit);
+    }
   }, 90_000);
 });
