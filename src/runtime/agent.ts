@@ -247,6 +247,14 @@ export class Agent {
     this.submit((now) => ({ ...obs, now }));
   }
 
+  /**
+   * A new, already validated configuration (SIGHUP after nixos-rebuild switch): the core applies
+   * membership changes one node at a time; resource operations read the new definitions.
+   */
+  reconfigure(config: CompiledConfig): Promise<void> {
+    return this.submit((now) => ({ type: 'configChanged', config, now }));
+  }
+
   /** An operator command (control socket); resolves once the step that proposed it ran. */
   command(cmd: OperatorCommand): Promise<void> {
     return this.submit((now) => ({ type: 'command', cmd, now }));

@@ -1,7 +1,8 @@
 // `tsha agent --config FILE [--node NAME] [--state-dir DIR] [--socket PATH] ...`: the daemon of one
 // cluster node (src/runtime). It refuses to start, listing every configuration error, when the
 // configuration is invalid. SIGTERM / SIGINT stop it cleanly; its resources keep running and are
-// re-adopted at the next start.
+// re-adopted at the next start. SIGHUP re-reads the configuration (refused, changing nothing, when
+// it is invalid).
 
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -73,6 +74,7 @@ export async function runDaemonCommand(role: 'agent' | 'witness', opts: DaemonCl
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  process.on('SIGHUP', () => void d.reload());
   await d.agent.stopped;
   await d.stop('agent stopped');
   const fatal = d.agent.fatalError;
