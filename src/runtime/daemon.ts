@@ -27,6 +27,7 @@ import { Agent, transportCounters, type SelfFenceAction } from './agent.js';
 import { controlHandlers } from './control-handlers.js';
 import type { Notifier } from './notifier.js';
 import { needsSourceRelay, SourceRelay } from './source-relay.js';
+import { placerNamed, type PlacerName } from './scheduler-placer.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/tsha';
 export const DEFAULT_WITNESS_STATE_DIR = '/var/lib/tsha-witness';
@@ -49,6 +50,8 @@ export interface DaemonOptions {
   fenceSearchPath?: string[];
   joinTimeoutMs?: number;
   notifier?: Notifier;
+  /** placement policy of the coordinator (default: the scheduler) */
+  placer?: PlacerName;
   logger: Logger;
 }
 
@@ -125,7 +128,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 
     const agent = new Agent({
       config, self, logger: log, store, transport, resourceAgents: agents, fencer, selfFence: o.selfFence, metrics,
-      metricsAddress: o.metricsAddress ?? null, notifier: o.notifier, joinTimeoutMs: o.joinTimeoutMs,
+      metricsAddress: o.metricsAddress ?? null, notifier: o.notifier, joinTimeoutMs: o.joinTimeoutMs, placer: placerNamed(o.placer ?? 'scheduler'),
     });
     await agent.start();
     undo.push(() => agent.stop('setup failed'));

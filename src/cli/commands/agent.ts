@@ -31,6 +31,7 @@ export interface DaemonCliOptions {
   selfFence: string;
   fencePath?: string[];
   joinTimeout?: string;
+  placer?: 'scheduler' | 'default';
 }
 
 /** Shared by `tsha agent` and `tsha witness`: start, wait for a signal or a fatal error, stop. */
@@ -55,6 +56,7 @@ export async function runDaemonCommand(role: 'agent' | 'witness', opts: DaemonCl
     selfFence,
     fenceSearchPath: opts.fencePath,
     joinTimeoutMs: opts.joinTimeout !== undefined ? Number(opts.joinTimeout) : undefined,
+    placer: opts.placer,
     logger,
   };
   let daemon;
@@ -90,6 +92,7 @@ export function addDaemonOptions(cmd: Command, role: 'agent' | 'witness'): Comma
     .option('--socket-group <group>', 'group owning the control socket (mode 0660)')
     .option('--metrics-address <host:port>', `serve Prometheus metrics on GET /metrics (off by default; conventional: ${DEFAULT_METRICS_ADDRESS})`)
     .addOption(new Option('--self-fence <action>', 'what selfFence does: exit (kill the agent; a fed watchdog then resets the machine), sysrq-reboot, or command:CMD').default('exit'))
+    .addOption(new Option('--placer <name>', 'placement policy of the coordinator: the scheduler (groups, constraints, stickiness) or the core\'s simple default').choices(['scheduler', 'default']).default('scheduler'))
     .option('--join-timeout <ms>', 'report READY=1 after this long even without a quorate partition (default 10 × election timeout, at least 5000)');
 }
 
