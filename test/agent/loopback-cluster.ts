@@ -24,6 +24,8 @@ export interface LoopbackNode {
   stateDir: string;
   proc: ChildProcess | null;
   logFile: string;
+  /** GET /metrics of this agent */
+  metricsAddress: string;
 }
 
 export interface LoopbackOptions {
@@ -72,12 +74,13 @@ export class LoopbackCluster {
     for (const [i, name] of names.entries()) {
       this.nodes.push({
         name, ip: `127.0.${ipBase}.${i + 1}`, port: port + i, socket: join(this.dir, `${name}.sock`), stateDir: join(this.dir, `${name}.state`),
-        proc: null, logFile: join(this.dir, `${name}.log`),
+        proc: null, logFile: join(this.dir, `${name}.log`), metricsAddress: `${`127.0.${ipBase}.${i + 1}`}:${port + 20 + i}`,
       });
     }
     if (opts.witness) {
       this.witness = {
         name: 'w', ip: `127.0.${ipBase}.9`, port: port + 9, socket: join(this.dir, 'w.sock'), stateDir: join(this.dir, 'w.state'), proc: null, logFile: join(this.dir, 'w.log'),
+        metricsAddress: `127.0.${ipBase}.9:${port + 29}`,
       };
     }
     const resources: Record<string, unknown> = {};
@@ -110,6 +113,7 @@ export class LoopbackCluster {
     const args = [
       '--import', 'tsx', MAIN, '--log-level', this.opts.logLevel ?? 'info', isWitness ? 'witness' : 'agent', '--config', this.configFile,
       ...(isWitness ? [] : ['--node', n.name, '--fence-path', FENCE_DIR]), '--state-dir', n.stateDir, '--socket', n.socket, '--self-fence', 'exit',
+      '--metrics-address', n.metricsAddress,
     ];
     const fd = openSync(n.logFile, 'a');
     const out = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', fd], env: { ...process.env, NOTIFY_SOCKET: '' } });
@@ -172,6 +176,21 @@ export class LoopbackCluster {
       return null;
     } finally {
       c.close();
+    }
+  }
+
+  /** One sample of a metric from a live agent (sum over its label sets), or null when unreachable. */
+  async metric(name: string, metric: string): Promise<number | null> {
+    try {
+      const text = await (await fetch(`http://${this.node(name).metricsAddress}/metrics`)).text();
+      let sum = 0;
+      for (const line of text.split('\n')) {
+        const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+        if (m && `${m[1]}${m[2] ?? ''}`.startsWith(metric)) sum += Number(m[3]);
+      }
+      return sum;
+    } catch {
+      return null;
     }
   }
 

@@ -89,6 +89,13 @@ describe('three agents on loopback (real gRPC mesh, exec resources, loopback fen
     const s = await c.status(survivor!);
     expect(s?.resources.find((r) => r.id === 'web')?.nodes).toEqual([survivor]);
     expect(s?.nodes.find((n) => n.name === holder)?.state).toBe('offline');
+    // the runtime counted it from the effects: one fence confirmed and one failover on the coordinator
+    const coord = s!.coordinator;
+    expect(await c.metric(coord, 'tsha_fence_actions_total{result="confirmed"}')).toBe(1);
+    expect(await c.metric(coord, 'tsha_failovers_total')).toBe(1);
+    expect(await c.metric(coord, 'tsha_is_coordinator')).toBe(1);
+    expect(await c.metric(survivor!, 'tsha_resource_up{resource="web"}')).toBe(1);
+    expect(await c.metric(coord, `tsha_peer_up{peer="${holder}"}`)).toBe(0);
     holder = survivor!;
   }, 60_000);
 
