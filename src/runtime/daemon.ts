@@ -28,6 +28,9 @@ import { controlHandlers } from './control-handlers.js';
 import type { Notifier } from './notifier.js';
 import { needsSourceRelay, SourceRelay } from './source-relay.js';
 import { placerNamed, type PlacerName } from './scheduler-placer.js';
+import { SchedulerRecorder } from './scheduler-recorder.js';
+import type { SchedulerInput } from '../core/scheduler/index.js';
+import { join } from 'node:path';
 
 export const DEFAULT_STATE_DIR = '/var/lib/tsha';
 export const DEFAULT_WITNESS_STATE_DIR = '/var/lib/tsha-witness';
@@ -52,6 +55,10 @@ export interface DaemonOptions {
   notifier?: Notifier;
   /** placement policy of the coordinator (default: the scheduler) */
   placer?: PlacerName;
+  /** where scheduled inputs are recorded for `tsha simulate --input` (default <stateDir>/scheduler-inputs); null: off */
+  recordDir?: string | null;
+  /** how many recorded inputs to keep (default 100) */
+  recordKeep?: number;
   logger: Logger;
 }
 
@@ -126,9 +133,18 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const fencer = o.role === 'agent' ? new FenceAgentFencer(() => config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;
     if (!config.fencing.enabled) log.warn({ node: self }, 'FENCING IS DISABLED by configuration: lost nodes are recovered only after lease and watchdog time');
 
+    const recordDir = o.recordDir === undefined ? join(o.stateDir, 'scheduler-inputs') : o.recordDir;
+    const recorder = recordDir && o.role === 'agent' ? new SchedulerRecorder(recordDir, o.recordKeep ?? 100) : null;
+    let recording: Promise<unknown> = Promise.resolve();
+    const onInput = (input: SchedulerInput): void => {
+      if (!recorder) return;
+      recording = recording
+        .then(() => recorder.record(input))
+        .catch((e: unknown) => log.warn({ node: self, err: e instanceof Error ? e.message : String(e) }, 'cannot record a scheduler input'));
+    };
     const agent = new Agent({
       config, self, logger: log, store, transport, resourceAgents: agents, fencer, selfFence: o.selfFence, metrics,
-      metricsAddress: o.metricsAddress ?? null, notifier: o.notifier, joinTimeoutMs: o.joinTimeoutMs, placer: placerNamed(o.placer ?? 'scheduler'),
+      metricsAddress: o.metricsAddress ?? null, notifier: o.notifier, joinTimeoutMs: o.joinTimeoutMs, placer: placerNamed(o.placer ?? 'scheduler', { onInput }),
     });
     await agent.start();
     undo.push(() => agent.stop('setup failed'));

@@ -32,6 +32,8 @@ export interface DaemonCliOptions {
   fencePath?: string[];
   joinTimeout?: string;
   placer?: 'scheduler' | 'default';
+  record?: string | false;
+  recordKeep?: string;
 }
 
 /** Shared by `tsha agent` and `tsha witness`: start, wait for a signal or a fatal error, stop. */
@@ -57,6 +59,8 @@ export async function runDaemonCommand(role: 'agent' | 'witness', opts: DaemonCl
     fenceSearchPath: opts.fencePath,
     joinTimeoutMs: opts.joinTimeout !== undefined ? Number(opts.joinTimeout) : undefined,
     placer: opts.placer,
+    recordDir: opts.record === false ? null : opts.record,
+    recordKeep: opts.recordKeep !== undefined ? Number(opts.recordKeep) : undefined,
     logger,
   };
   let daemon;
@@ -101,6 +105,9 @@ export function register(program: Command): void {
   addDaemonOptions(cmd, 'agent')
     .option('-n, --node <name>', 'this node\'s name in the configuration (default: the host name)')
     .option('--systemd-bus <address>', 'D-Bus address of the systemd manager (default: $DBUS_SYSTEM_BUS_ADDRESS or the system bus)')
+    .option('--record <dir>', 'record every scheduled input here, for `tsha simulate --input` (default <state-dir>/scheduler-inputs)')
+    .option('--no-record', 'do not record scheduler inputs')
+    .option('--record-keep <n>', 'recorded inputs to keep (default 100)')
     .option('--fence-path <dir...>', 'directories searched for fence agents before $PATH')
     .action(async (opts: DaemonCliOptions, command: Command) => {
       if (opts.socket === undefined) opts.socket = defaultSocketPath();
