@@ -31,6 +31,7 @@ import { placerNamed, type PlacerName } from './scheduler-placer.js';
 import { SchedulerRecorder } from './scheduler-recorder.js';
 import type { SchedulerInput } from '../core/scheduler/index.js';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 
 export const DEFAULT_STATE_DIR = '/var/lib/tsha';
 export const DEFAULT_WITNESS_STATE_DIR = '/var/lib/tsha-witness';
@@ -59,6 +60,8 @@ export interface DaemonOptions {
   recordDir?: string | null;
   /** how many recorded inputs to keep (default 100) */
   recordKeep?: number;
+  /** mutual TLS for meshes not on WireGuard: PEM files of the CA, this node's certificate (CN = node name) and key */
+  meshTls?: { ca: string; cert: string; key: string } | null;
   logger: Logger;
 }
 
@@ -102,7 +105,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   };
 
   try {
-    const meshOpts = await meshOptionsFromConfig(config, self, { logger: log.child({ component: 'mesh' }), counters: transportCounters(metrics) });
+    const tls = o.meshTls ? { ca: readFileSync(o.meshTls.ca), cert: readFileSync(o.meshTls.cert), key: readFileSync(o.meshTls.key) } : undefined;
+    const meshOpts = await meshOptionsFromConfig(config, self, { logger: log.child({ component: 'mesh' }), counters: transportCounters(metrics), tls });
     const selfIp = hostOf(meshOpts.listen);
     const relays = new Map<string, SourceRelay>();
     const relayPeers = async (peers: MeshPeer[]): Promise<void> => {

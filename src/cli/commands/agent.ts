@@ -33,12 +33,20 @@ export interface DaemonCliOptions {
   joinTimeout?: string;
   placer?: 'scheduler' | 'default';
   record?: string | false;
+  meshTlsCa?: string;
+  meshTlsCert?: string;
+  meshTlsKey?: string;
   recordKeep?: string;
 }
 
 /** Shared by `tsha agent` and `tsha witness`: start, wait for a signal or a fatal error, stop. */
 export async function runDaemonCommand(role: 'agent' | 'witness', opts: DaemonCliOptions, command: Command): Promise<number> {
   const logger = loggerFor(command);
+  const tlsGiven = [opts.meshTlsCa, opts.meshTlsCert, opts.meshTlsKey].filter((x) => x !== undefined).length;
+  if (tlsGiven !== 0 && tlsGiven !== 3) {
+    process.stderr.write(`tsha ${role}: --mesh-tls-ca, --mesh-tls-cert and --mesh-tls-key go together (mutual TLS needs all three)\n`);
+    return 2;
+  }
   let selfFence: SelfFenceAction;
   try {
     selfFence = parseSelfFence(opts.selfFence);
@@ -61,6 +69,7 @@ export async function runDaemonCommand(role: 'agent' | 'witness', opts: DaemonCl
     placer: opts.placer,
     recordDir: opts.record === false ? null : opts.record,
     recordKeep: opts.recordKeep !== undefined ? Number(opts.recordKeep) : undefined,
+    meshTls: opts.meshTlsCa && opts.meshTlsCert && opts.meshTlsKey ? { ca: opts.meshTlsCa, cert: opts.meshTlsCert, key: opts.meshTlsKey } : null,
     logger,
   };
   let daemon;
@@ -97,6 +106,9 @@ export function addDaemonOptions(cmd: Command, role: 'agent' | 'witness'): Comma
     .option('--metrics-address <host:port>', `serve Prometheus metrics on GET /metrics (off by default; conventional: ${DEFAULT_METRICS_ADDRESS})`)
     .addOption(new Option('--self-fence <action>', 'what selfFence does: exit (kill the agent; a fed watchdog then resets the machine), sysrq-reboot, or command:CMD').default('exit'))
     .addOption(new Option('--placer <name>', 'placement policy of the coordinator: the scheduler (groups, constraints, stickiness) or the core\'s simple default').choices(['scheduler', 'default']).default('scheduler'))
+    .option('--mesh-tls-ca <pem>', 'mutual TLS on the mesh (meshes not on WireGuard): CA certificate')
+    .option('--mesh-tls-cert <pem>', 'mutual TLS: this node\'s certificate (CN or DNS SAN = its name)')
+    .option('--mesh-tls-key <pem>', 'mutual TLS: this node\'s private key')
     .option('--join-timeout <ms>', 'report READY=1 after this long even without a quorate partition (default 10 × election timeout, at least 5000)');
 }
 
