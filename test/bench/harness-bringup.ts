@@ -24,7 +24,8 @@ for (let i = 0; i < runs; i++) {
   up.push(Math.round(c.timings.bringUpMs));
   await c.destroy();
   down.push(Math.round(c.timings.teardownMs ?? NaN));
-  console.error(`run ${i + 1}: bring-up ${up[i]} ms, teardown ${down[i]} ms`);
+  const ph = c.timings.phasesMs;
+  console.error(`run ${i + 1}: bring-up ${up[i]} ms (namespaces ${ph?.namespaces.toFixed(0)}, systemd ${ph?.systemd?.toFixed(0)}, mesh ${ph?.mesh?.toFixed(0)}), teardown ${down[i]} ms`);
 }
 console.log(
   JSON.stringify({

@@ -54,11 +54,35 @@ export interface PowerLossResult {
 /** Measured by createCluster and destroy, for the report. */
 export interface ClusterTimings {
   bringUpMs: number;
+  /** Time from the start of node building until each phase was done (namespaces, systemd ready, mesh handshaked). */
+  phasesMs?: { namespaces: number; systemd?: number; mesh?: number };
   teardownMs?: number;
 }
 
 export const RUN_ID_RE = /^(?=[a-z0-9]*[0-9])[a-z0-9]{2,6}$/;
 const WG_SOCK_DIR = '/var/run/wireguard';
+/** Live runs, one `<prefix>.json` each ({ pid, start, dir }): how cleanupStale tells live from dead, wherever the run dir is. */
+export const RUN_REGISTRY = '/run/tsha-harness';
+
+/**
+ * Gives a node's mount namespace its own /run, like a machine: a tmpfs prepared off to the side
+ * (with /run/systemd/system, which systemd needs to start, and the host's /run/wireguard bound
+ * in so `wg` works inside) and then moved over /run. $1 is an empty host directory to prepare it in.
+ */
+const NODE_RUN_SETUP = [
+  'mkdir -p "$1"',
+  'mount -n -t tmpfs -o mode=755 tsha-run "$1"',
+  'mkdir -p "$1/systemd/system" "$1/lock" "$1/user" "$1/wireguard"',
+  `mount -n --bind ${WG_SOCK_DIR} "$1/wireguard"`,
+  'mount -n --move "$1" /run',
+].join('\n');
+
+/** Empties a node's /run at power-on (it is volatile on a real machine), keeping the wireguard bind. */
+const NODE_RUN_RESET = [
+  'cd /run',
+  'for f in * .[!.]*; do [ -e "$f" ] && [ "$f" != wireguard ] && rm -rf "$f"; done',
+  'mkdir -p /run/systemd/system /run/lock /run/user',
+].join('\n');
 
 /** The test fence agent (fence-agents stdin protocol) that powers harness nodes off and on. */
 export const FENCE_AGENT = fileURLToPath(new URL('../../scripts/fence_tsha_test', import.meta.url));
@@ -110,7 +134,8 @@ async function withLog<T>(p: NodeProcess, wait: Promise<T>): Promise<T> {
     } catch {
       /* no log */
     }
-    throw new Error(`${(e as Error).message}; ${p.name} ${p.running() ? 'running' : 'exited'}, log tail:\n${tail}`);
+    const st = p.exitStatus();
+    throw new Error(`${(e as Error).message}; ${p.name} ${st ? `exited (code ${st.code}, signal ${st.signal})` : 'running'}, log tail:\n${tail}`);
   }
 }
 
@@ -203,7 +228,16 @@ export class Cluster {
     const nodes = options.nodes ?? 3;
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > 20) throw new Error(`nodes: want 1..20, got ${nodes}`);
     const dir = path.join(options.baseDir ?? os.tmpdir(), `tsh${runId}`);
-    fs.mkdirSync(dir, { mode: 0o755 }); // EEXIST: the run id is taken
+    // Registered before anything exists, so cleanupStale never mistakes a run being built for a dead one.
+    fs.mkdirSync(RUN_REGISTRY, { recursive: true });
+    const reg = path.join(RUN_REGISTRY, `tsh${runId}.json`);
+    fs.writeFileSync(reg, JSON.stringify({ pid: process.pid, start: procStartTime(process.pid), dir }), { flag: 'wx' }); // EEXIST: run id taken
+    try {
+      fs.mkdirSync(dir, { mode: 0o755 }); // EEXIST: the run id is taken
+    } catch (e) {
+      fs.rmSync(reg, { force: true });
+      throw e;
+    }
     const c = new Cluster(runId, dir, {
       nodes,
       witness: options.witness ?? false,
@@ -215,7 +249,6 @@ export class Cluster {
       waitMesh: options.waitMesh ?? true,
     });
     c.made.runDir = true;
-    fs.writeFileSync(path.join(dir, 'owner.json'), JSON.stringify({ pid: process.pid, start: procStartTime(process.pid), prefix: c.prefix }));
     installExitHooks();
     live.add(c);
     const t0 = now();
@@ -236,7 +269,7 @@ export class Cluster {
     await runOk(['mount', '--bind', nsDir, nsDir]);
     this.made.nsDirMount = true;
     await runOk(['mount', '--make-private', nsDir]);
-    if (!fs.existsSync('/run/systemd')) fs.mkdirSync('/run/systemd'); // mount point for each node's private tmpfs
+    fs.mkdirSync(WG_SOCK_DIR, { recursive: true }); // bound into every node's private /run
 
     await runOk(['ip', 'netns', 'add', this.switchNs]);
     this.made.switchNs = true;
@@ -246,18 +279,23 @@ export class Cluster {
     await this.applyCuts();
 
     const all = this.all;
+    const t0 = now();
     await Promise.all(all.map((n) => this.buildNode(n)));
+    this.timings.phasesMs = { namespaces: now() - t0 };
+    // systemd needs no network: it boots while the mesh forms (allSettled: no unhandled rejection meanwhile).
+    for (const n of all) this.resetRuntimeDir(n);
+    const systemd = Promise.allSettled(all.map((n) => this.startSystemd(n))).then((rs) => {
+      if (this.timings.phasesMs) this.timings.phasesMs.systemd = now() - t0;
+      return rs;
+    });
     // Every interface is configured before any goes up: the first handshakes then find their peers.
     await Promise.all(all.map((n) => this.startWireguard(n)));
     await Promise.all(all.map((n) => this.wireguardUp(n)));
     await Promise.all(all.map((n) => this.wireguardInitiate(n, all.filter((o) => o.ordinal > n.ordinal))));
-    await Promise.all([
-      ...all.map(async (n) => {
-        await this.startSystemd(n);
-        n.power = 'up';
-      }),
-      this.opts.waitMesh ? this.waitMeshUp() : Promise.resolve(),
-    ]);
+    const mesh = this.opts.waitMesh ? await Promise.allSettled([this.waitMeshUp()]) : [];
+    this.timings.phasesMs.mesh = now() - t0;
+    for (const r of [...(await systemd), ...mesh]) if (r.status === 'rejected') throw r.reason;
+    for (const n of all) n.power = 'up';
     this.fence = await FenceServer.listen(
       this.fenceSocket,
       {
@@ -305,7 +343,7 @@ export class Cluster {
     fs.writeFileSync(n.mountNsFile, '');
     await runOk([
       'nsenter', `--net=${n.netnsPath}`, 'unshare', `--mount=${n.mountNsFile}`, '--propagation', 'private',
-      'sh', '-ec', 'mount -t tmpfs -o mode=755 tsha-node /run/systemd && mkdir -p /run/systemd/system',
+      'sh', '-ec', NODE_RUN_SETUP, 'tsh-run', path.join(n.dir, '.run-mnt'),
     ]);
     this.made.mountNs.add(n.mountNsFile);
     createCgroup(`${n.cgroup}/sys`);
@@ -315,6 +353,8 @@ export class Cluster {
 
   /** Power on: wireguard-go with the node's keys and addresses, then its systemd (no unit auto-starts). */
   private async startNode(n: ClusterNode): Promise<void> {
+    this.resetRuntimeDir(n);
+    await runOk(['nsenter', `--mount=${n.mountNsFile}`, 'sh', '-c', NODE_RUN_RESET]);
     await this.startWireguard(n);
     await this.wireguardUp(n);
     await this.wireguardInitiate(n, this.all.filter((o) => o !== n));
@@ -322,9 +362,13 @@ export class Cluster {
     n.power = 'up';
   }
 
-  private async startWireguard(n: ClusterNode): Promise<void> {
+  /** The node's volatile runtime dir (its systemd's XDG_RUNTIME_DIR) starts empty at each power-on. */
+  private resetRuntimeDir(n: ClusterNode): void {
     fs.rmSync(n.runtimeDir, { recursive: true, force: true });
     fs.mkdirSync(n.runtimeDir, { recursive: true, mode: 0o700 });
+  }
+
+  private async startWireguard(n: ClusterNode): Promise<void> {
     const sock = path.join(WG_SOCK_DIR, `${n.ifWireguard}.sock`);
     fs.rmSync(sock, { force: true });
     const wg = n.spawnRaw(['wireguard-go', n.ifWireguard], {
@@ -360,7 +404,7 @@ export class Cluster {
 
   private async startSystemd(n: ClusterNode): Promise<void> {
     if (!n.withSystemd) return;
-    const sd = n.spawnRaw([SYSTEMD_BIN, '--user'], { name: 'systemd', sub: 'sys' });
+    const sd = n.spawnRaw([SYSTEMD_BIN, '--user'], { name: 'systemd', sub: 'sys', env: { SYSTEMD_LOG_TARGET: 'console' } });
     const bus = new SystemdBus(n.busAddress);
     try {
       await withLog(
@@ -536,9 +580,9 @@ export class Cluster {
   }
 
   /** Starts an external sampler of `unit` on the given nodes (default: all nodes with systemd). */
-  sampleUnits(unit: string, opts: { nodes?: readonly (ClusterNode | string)[]; everyMs?: number } = {}): UnitSampler {
+  sampleUnits(unit: string, opts: { nodes?: readonly (ClusterNode | string)[]; everyMs?: number; replyTimeoutMs?: number } = {}): UnitSampler {
     const nodes = (opts.nodes ?? this.all.filter((n) => n.withSystemd)).map((n) => this.resolve(n));
-    const s = sampleUnits(nodes, unit, opts.everyMs ?? 20);
+    const s = sampleUnits(nodes, unit, opts.everyMs ?? 20, opts.replyTimeoutMs ?? 1000);
     this.samplers.add(s);
     return s;
   }
@@ -581,7 +625,9 @@ export class Cluster {
       if (r.code !== 0) problems.push(`ip netns del ${ns}: ${r.stderr.trim()}`);
     }
     for (const n of this.all) fs.rmSync(path.join(WG_SOCK_DIR, `${n.ifWireguard}.sock`), { force: true });
+    this.keepLogs();
     if (this.made.runDir) fs.rmSync(this.dir, { recursive: true, force: true });
+    fs.rmSync(path.join(RUN_REGISTRY, `${this.prefix}.json`), { force: true });
     live.delete(this);
     this.timings.teardownMs = now() - t0;
     if (problems.length) throw new Error(`cluster ${this.prefix} teardown left things behind:\n${problems.join('\n')}`);
@@ -612,7 +658,17 @@ export class Cluster {
       const script = 'for i in $(seq 100); do left=0; for d in "$@"; do [ -d "$d" ] && { rmdir "$d" 2>/dev/null || left=1; }; done; [ $left = 0 ] && exit 0; sleep 0.1; done';
       spawn('sh', ['-c', script, 'tsh-rmdir', ...busy], { detached: true, stdio: 'ignore' }).unref();
     }
+    fs.rmSync(path.join(RUN_REGISTRY, `${this.prefix}.json`), { force: true });
     live.delete(this);
+  }
+
+  /** With TSHA_HARNESS_KEEP_LOGS=DIR, node logs are copied to DIR/<prefix>/<node>/ before the run dir goes. */
+  private keepLogs(): void {
+    const keep = process.env.TSHA_HARNESS_KEEP_LOGS;
+    if (!keep || !this.made.runDir) return;
+    for (const n of this.all) {
+      if (fs.existsSync(n.logDir)) fs.cpSync(n.logDir, path.join(keep, this.prefix, n.name), { recursive: true });
+    }
   }
 
   private resumePaused(): void {

@@ -1,9 +1,9 @@
 // Public surface of the real-cluster harness (see README.md in this folder).
-export { createCluster, clusterPrerequisites, Cluster, RUN_ID_RE, FENCE_AGENT } from './cluster.js';
+export { createCluster, clusterPrerequisites, Cluster, RUN_ID_RE, RUN_REGISTRY, FENCE_AGENT } from './cluster.js';
 export type { ClusterOptions, ClusterTimings, FaultEvent, PowerLossResult } from './cluster.js';
 export { ClusterNode, NodeDownError } from './node.js';
 export type { NodeProcess, NodeProcessExit, NodeRole, PowerState } from './node.js';
-export { sampleUnits, UnitSampler, overlap, firstActiveAfter, lastRunningOn, RUNNING_STATES } from './sampler.js';
+export { sampleUnits, UnitSampler, overlap, firstActiveAfter, lastRunningOn, samplingStats, RUNNING_STATES } from './sampler.js';
 export type { SampledState, SampledNode, Tick, Timeline, Overlap, OverlapInterval, FirstActive } from './sampler.js';
 export { cleanupStale } from './stale.js';
 export type { StaleReport } from './stale.js';

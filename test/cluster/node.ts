@@ -39,7 +39,11 @@ export interface NodeProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<NodeProcessExit>;
   running(): boolean;
+  /** How it ended, once it has. */
+  exitStatus(): NodeProcessExit | undefined;
   kill(signal?: NodeJS.Signals): void;
+  /** The output so far (stdout and stderr interleaved). */
+  output(): string;
 }
 
 export interface NodeLayout {
@@ -155,8 +159,8 @@ export class ClusterNode {
     ]);
   }
 
-  /** Runs a command inside the node and waits for it; never throws on a non-zero exit. */
-  exec(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  /** Runs a command inside the node and waits for it; rejects only when the node is off, never on a non-zero exit. */
+  async exec(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
     if (this.power === 'down') throw new NodeDownError(this.name, `exec ${argv.join(' ')}`);
     return run(this.insideArgv(argv), { env: this.env(opts.env), input: opts.input, timeoutMs: opts.timeoutMs ?? 30_000 });
   }
@@ -182,14 +186,17 @@ export class ClusterNode {
     const child = spawn(full[0] as string, full.slice(1), { env: this.env(opts.env), stdio: ['ignore', fd, fd], cwd: opts.cwd });
     fs.closeSync(fd);
     let alive = true;
+    let status: NodeProcessExit | undefined;
     const exited = new Promise<NodeProcessExit>((resolve) => {
       child.on('error', () => {
         alive = false;
-        resolve({ code: 127, signal: null });
+        status = { code: 127, signal: null };
+        resolve(status);
       });
       child.on('exit', (code, signal) => {
         alive = false;
-        resolve({ code, signal });
+        status = { code, signal };
+        resolve(status);
       });
     });
     const proc: NodeProcess = {
@@ -200,8 +207,16 @@ export class ClusterNode {
       child,
       exited,
       running: () => alive,
+      exitStatus: () => status,
       kill: (signal: NodeJS.Signals = 'SIGTERM') => {
         if (alive) child.kill(signal);
+      },
+      output: () => {
+        try {
+          return fs.readFileSync(logFile, 'utf8');
+        } catch {
+          return '';
+        }
       },
     };
     this.procs.add(proc);
@@ -238,7 +253,7 @@ export class ClusterNode {
   }
 
   /** `systemctl --user ARGS` run inside the node (its mount ns has /run/systemd/system, so systemctl sees a booted systemd). */
-  systemctl(...args: string[]): Promise<RunResult> {
+  async systemctl(...args: string[]): Promise<RunResult> {
     return this.exec(['systemctl', '--user', ...args]);
   }
 

@@ -1,6 +1,6 @@
 // The timeline arithmetic behind the failover and overlap figures (pure; no root needed).
 import { describe, expect, it } from 'vitest';
-import { firstActiveAfter, lastRunningOn, overlap, type SampledState, type Timeline } from './sampler.js';
+import { firstActiveAfter, lastRunningOn, overlap, samplingStats, type SampledState, type Timeline } from './sampler.js';
 import { unitObjectPath } from './systemd-bus.js';
 
 function tl(rows: Array<[number, SampledState, SampledState]>): Timeline {
@@ -38,6 +38,16 @@ describe('firstActiveAfter', () => {
   it('lastRunningOn gives the last tick a node may have run the unit', () => {
     expect(lastRunningOn(t, 'a')).toBe(0);
     expect(lastRunningOn(t, 'b')).toBe(80);
+  });
+});
+
+describe('samplingStats', () => {
+  it('reports the median and largest gap between ticks', () => {
+    expect(samplingStats(tl([[0, 'active', 'inactive'], [20, 'active', 'inactive'], [45, 'active', 'inactive'], [130, 'active', 'inactive']]))).toEqual({
+      ticks: 4,
+      medianGapMs: 25,
+      maxGapMs: 85,
+    });
   });
 });
 

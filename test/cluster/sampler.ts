@@ -29,6 +29,8 @@ export interface SampledNode {
 export interface Tick {
   /** Tick start, on the harness clock (`now()`), in ms. */
   readonly t: number;
+  /** How long the tick's D-Bus reads took (a large value means a manager was slow to answer). */
+  readonly dt?: number;
   readonly states: Readonly<Record<string, SampledState>>;
 }
 
@@ -52,6 +54,12 @@ export class UnitSampler {
     private readonly nodes: readonly SampledNode[],
     readonly unit: string,
     readonly everyMs = 20,
+    /**
+     * How long a live node's systemd may take to answer before it counts as 'unknown'. Generous on
+     * purpose: on a loaded machine a slow reply must not turn a stopped unit into a maybe-running
+     * one (a false overlap). Only a stopped or dying manager makes ticks this slow.
+     */
+    readonly replyTimeoutMs = 1000,
   ) {
     this.loop = this.run();
   }
@@ -69,8 +77,7 @@ export class UnitSampler {
   private async sampleNode(n: SampledNode): Promise<SampledState> {
     if (n.power === 'down' && n.processesGone()) return 'down';
     try {
-      // A reply slower than a few ticks means a stopped or dying manager: call it unknown, move on.
-      const s = await this.bus(n).activeState(this.unit, Math.max(100, this.everyMs * 5));
+      const s = await this.bus(n).activeState(this.unit, this.replyTimeoutMs);
       return (RUNNING_STATES.has(s as SampledState) || ['inactive', 'failed', 'maintenance'].includes(s) ? s : 'unknown') as SampledState;
     } catch {
       return n.processesGone() ? 'down' : 'unknown';
@@ -81,7 +88,7 @@ export class UnitSampler {
     while (!this.stopped) {
       const t = now();
       const states = await Promise.all(this.nodes.map((n) => this.sampleNode(n)));
-      this.ticks.push({ t, states: Object.fromEntries(this.nodes.map((n, i) => [n.name, states[i] as SampledState])) });
+      this.ticks.push({ t, dt: now() - t, states: Object.fromEntries(this.nodes.map((n, i) => [n.name, states[i] as SampledState])) });
       const wait = t + this.everyMs - now();
       if (wait > 0) await sleep(wait);
     }
@@ -115,8 +122,8 @@ export class UnitSampler {
   }
 }
 
-export function sampleUnits(nodes: readonly SampledNode[], unit: string, everyMs = 20): UnitSampler {
-  return new UnitSampler(nodes, unit, everyMs);
+export function sampleUnits(nodes: readonly SampledNode[], unit: string, everyMs = 20, replyTimeoutMs = 1000): UnitSampler {
+  return new UnitSampler(nodes, unit, everyMs, replyTimeoutMs);
 }
 
 export interface OverlapInterval {
@@ -186,4 +193,10 @@ export function lastRunningOn(tl: Timeline, node: string): number | undefined {
     if (s && (RUNNING_STATES.has(s) || s === 'unknown')) return tick.t;
   }
   return undefined;
+}
+
+/** How well the cadence held: gaps between tick starts (a failover figure is only as fine as maxGapMs). */
+export function samplingStats(tl: Timeline): { ticks: number; medianGapMs: number; maxGapMs: number } {
+  const gaps = tl.ticks.slice(1).map((tick, i) => tick.t - (tl.ticks[i] as Tick).t).sort((a, b) => a - b);
+  return { ticks: tl.ticks.length, medianGapMs: gaps[Math.floor(gaps.length / 2)] ?? 0, maxGapMs: gaps[gaps.length - 1] ?? 0 };
 }

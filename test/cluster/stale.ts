@@ -1,12 +1,12 @@
 // Removing what a crashed run left behind: only things named with our prefix (tsh<runId>-…),
-// and only for runs whose owner process is gone, so a cluster that another test process is
+// and only for runs whose registered owner process is gone (RUN_REGISTRY), so a cluster that another test process is
 // using at the same moment is never touched.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { killCgroupSync, listTopCgroups, removeCgroup } from './cgroup.js';
-import { RUN_ID_RE, procStartTime } from './cluster.js';
-import { runSync } from './sh.js';
+import { killCgroup, listTopCgroups, removeCgroup } from './cgroup.js';
+import { RUN_ID_RE, RUN_REGISTRY, procStartTime } from './cluster.js';
+import { now, runSync, sleep } from './sh.js';
 
 export interface StaleReport {
   readonly runs: string[];
@@ -21,16 +21,26 @@ function isRunPrefix(p: string, prefix: string): boolean {
   return p.startsWith(prefix) && RUN_ID_RE.test(p.slice(3)) && p.startsWith('tsh');
 }
 
-/** A run is live while the process that created it (same PID and start time) exists. */
-function runIsLive(runDir: string): boolean {
-  try {
-    // createCluster makes the directory, then writes owner.json: a fresh directory without it is a run being born.
-    if (!fs.existsSync(path.join(runDir, 'owner.json')) && Date.now() - fs.statSync(runDir).mtimeMs < 60_000) return true;
-    const owner = JSON.parse(fs.readFileSync(path.join(runDir, 'owner.json'), 'utf8')) as { pid: number; start?: string };
-    return procStartTime(owner.pid) !== undefined && procStartTime(owner.pid) === owner.start;
-  } catch {
-    return false;
+interface Registration {
+  readonly pid: number;
+  readonly start?: string;
+  readonly dir?: string;
+}
+
+/** Registered runs by prefix, and whether the process that created each (same PID and start time) still exists. */
+function registeredRuns(): Map<string, Registration & { live: boolean }> {
+  const runs = new Map<string, Registration & { live: boolean }>();
+  for (const f of fs.existsSync(RUN_REGISTRY) ? fs.readdirSync(RUN_REGISTRY) : []) {
+    if (!f.endsWith('.json')) continue;
+    try {
+      const r = JSON.parse(fs.readFileSync(path.join(RUN_REGISTRY, f), 'utf8')) as Registration;
+      const start = procStartTime(r.pid);
+      runs.set(f.slice(0, -5), { ...r, live: start !== undefined && start === r.start });
+    } catch {
+      runs.set(f.slice(0, -5), { pid: -1, live: false }); // unreadable: a run that died while writing it
+    }
   }
+  return runs;
 }
 
 function mountsUnder(dir: string): string[] {
@@ -45,9 +55,10 @@ function mountsUnder(dir: string): string[] {
 /**
  * Removes leftovers of dead runs whose names start with `prefix` (default 'tsh'): processes in
  * their cgroups, the cgroups, network namespaces (with their interfaces and nft tables), mount
- * namespace files, wireguard-go sockets, run directories under `baseDir`.
+ * namespace files, wireguard-go sockets, run directories (registered ones wherever they are, and
+ * unregistered `tsh<runId>` directories under `baseDir`), and the dead runs' registrations.
  */
-export function cleanupStale(prefix = 'tsh', baseDir = os.tmpdir()): StaleReport {
+export async function cleanupStale(prefix = 'tsh', baseDir = os.tmpdir()): Promise<StaleReport> {
   if (!prefix.startsWith('tsh')) throw new Error(`cleanupStale: prefix must start with "tsh", got "${prefix}"`);
   const removed: string[] = [];
   const problems: string[] = [];
@@ -59,23 +70,29 @@ export function cleanupStale(prefix = 'tsh', baseDir = os.tmpdir()): StaleReport
     return true;
   };
 
-  const runDirs = fs.readdirSync(baseDir).filter((d) => isRunPrefix(d, prefix));
-  for (const d of runDirs) if (runIsLive(path.join(baseDir, d))) liveRuns.add(d);
+  // A run is live only while registered by a living process; the registry is written before any
+  // resource of the run exists and removed after the last one is gone.
+  const registry = registeredRuns();
+  for (const [run, r] of registry) if (r.live) liveRuns.add(run);
+  const runDirs = new Set<string>();
+  for (const d of fs.readdirSync(baseDir)) if (isRunPrefix(d, prefix)) runDirs.add(path.join(baseDir, d));
+  for (const [run, r] of registry) if (!r.live && isRunPrefix(run, prefix) && r.dir && path.basename(r.dir) === run) runDirs.add(r.dir);
 
   // 1. processes and cgroups first, so nothing holds the namespaces
   for (const cg of listTopCgroups((name) => NAME_RE.test(name))) {
     const run = (NAME_RE.exec(cg) as RegExpExecArray)[1] as string;
     if (!isRunPrefix(run, prefix) || !note(run)) continue;
-    killCgroupSync(cg);
-    const left = removeCgroup(cg);
+    await killCgroup(cg).catch((e: Error) => problems.push(e.message));
+    // killed orphans are zombies until init reaps them, and a cgroup with tasks cannot be removed yet
+    let left = removeCgroup(cg);
+    for (const deadline = now() + 5000; left.length && now() < deadline; left = removeCgroup(cg)) await sleep(20);
     if (left.length) problems.push(...left.map((l) => `cgroup left: ${l}`));
     else removed.push(`cgroup ${cg}`);
   }
   // 2. run directories: mount namespace files and the private ns dir mount
-  for (const d of runDirs) {
-    if (liveRuns.has(d)) continue;
-    note(d);
-    const dir = path.join(baseDir, d);
+  for (const dir of runDirs) {
+    const run = path.basename(dir);
+    if (!note(run)) continue;
     for (const mp of mountsUnder(dir)) {
       const r = runSync(['umount', mp]);
       if (r.code !== 0) problems.push(`umount ${mp}: ${r.stderr.trim()}`);
@@ -99,6 +116,14 @@ export function cleanupStale(prefix = 'tsh', baseDir = os.tmpdir()): StaleReport
     if (!m || !isRunPrefix(m[1] as string, prefix) || !note(m[1] as string)) continue;
     fs.rmSync(path.join(sockDir, f), { force: true });
     removed.push(`socket ${f}`);
+  }
+  // 5. registrations of the dead runs, last: while one exists the run can still be found again
+  for (const run of staleRuns) {
+    const f = path.join(RUN_REGISTRY, `${run}.json`);
+    if (fs.existsSync(f) && !problems.length) {
+      fs.rmSync(f, { force: true });
+      removed.push(`registration ${run}`);
+    }
   }
   return { runs: [...staleRuns].sort(), removed, problems };
 }

@@ -19,6 +19,8 @@ export function unitObjectPath(unit: string): string {
 export class SystemdBus {
   private bus: dbus.MessageBus | undefined;
   private dead = false;
+  /** Rejects when the current connection fails or closes: dbus-next itself leaves calls pending. */
+  private lost: Promise<never> = new Promise<never>(() => undefined);
 
   constructor(readonly address: string) {}
 
@@ -27,9 +29,17 @@ export class SystemdBus {
     this.close();
     const bus = dbus.sessionBus({ busAddress: this.address });
     this.dead = false;
-    bus.on('error', () => {
+    let fail: (e: Error) => void = () => undefined;
+    this.lost = new Promise<never>((_, reject) => (fail = reject));
+    this.lost.catch(() => undefined); // observed through Promise.race in call()
+    const die = (e: unknown): void => {
       if (this.bus === bus) this.dead = true;
-    });
+      fail(e instanceof Error ? e : new Error(String(e)));
+    };
+    bus.on('error', die);
+    // The transport's end/close are not forwarded by MessageBus; listen on its connection (internal field).
+    const conn = (bus as unknown as { _connection?: { on(ev: string, f: () => void): void } })._connection;
+    conn?.on('end', () => die(new Error(`D-Bus connection to ${this.address} closed`)));
     this.bus = bus;
     return bus;
   }
@@ -40,6 +50,7 @@ export class SystemdBus {
     try {
       const reply = await Promise.race([
         bus.call(new dbus.Message({ destination: SYSTEMD, path, interface: iface, member, signature, body })),
+        this.lost,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`D-Bus ${member} on ${this.address}: no reply in ${timeoutMs} ms`)), timeoutMs);
         }),
