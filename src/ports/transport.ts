@@ -83,6 +83,8 @@ export interface PeerStats {
   sent: number;
   failed: number;
   received: number;
+  /** connection attempts abandoned because they hung (a cut link drops SYNs) and restarted */
+  connectRestarts: number;
 }
 
 export interface TransportStats {

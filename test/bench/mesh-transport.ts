@@ -3,6 +3,9 @@
 // - burst: N messages a → b sent at once (up to the in-flight cap), wall time and messages/s;
 // - reconnect_ms: b stops, restarts on the same address; a sends a heartbeat every 20 ms; time from
 //   b listening again to the first delivered message, R samples.
+// - heal_ms: a link that drops SYNs for 3.5 s (python3 listener with a full backlog) then heals
+//   (b listens on that port); a heartbeats every 100 ms; time from heal to the first delivery,
+//   R samples. Bounded by connectTimeoutMs (1 s) instead of the kernel's SYN retransmission.
 // Plain loopback without the tests' source relay (which would add a hop): a listens on 127.0.0.1,
 // where grpc-js connections leave from, b on 127.0.0.2, so admission sees each at its own address.
 // The machine is shared: run it on an idle machine for figures worth comparing. The last line of
@@ -10,6 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { MeshTransport } from '../../src/adapters/grpc/mesh-transport.js';
+import { synBlackHole } from '../adapters/grpc/helpers.js';
 import type { Envelope } from '../../src/ports/mesh-messages.js';
 
 function arg(name: string, dflt: number): number {
@@ -82,18 +86,43 @@ async function main(): Promise<void> {
   await a.stop();
   await bNow.stop();
 
+  const heal: number[] = [];
+  for (let r = 0; r < R; r++) {
+    const hole = await synBlackHole('127.0.0.2');
+    const c = new MeshTransport({ self: 'c', clusterId: 'bench', listen: '127.0.0.1:0', deliverTimeoutMs: 100, logger, peers: [{ name: 'b', meshAddress: `127.0.0.2:${hole.port}` }] });
+    const { port: cPort } = await c.start();
+    const cutUntil = performance.now() + 3500;
+    while (performance.now() < cutUntil) {
+      await c.send('b', msg);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    await hole.close();
+    const b3 = new MeshTransport({ self: 'b', clusterId: 'bench', listen: `127.0.0.2:${hole.port}`, deliverTimeoutMs: 100, logger, peers: [{ name: 'c', meshAddress: `127.0.0.1:${cPort}` }] });
+    await b3.start();
+    const healed = performance.now();
+    for (;;) {
+      if ((await c.send('b', msg)).ok) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    heal.push(Math.round(performance.now() - healed));
+    await c.stop();
+    await b3.stop();
+  }
+
   const result = {
     bench: 'mesh-transport',
     node: process.version,
     deliver_us: { ...stats(deliver), samples: deliver.length },
     burst: { messages: outs.length, delivered: burstOk, wall_ms: Math.round(burstMs), per_s: Math.round((burstOk / burstMs) * 1000) },
     reconnect_ms: { ...stats(reconnect), samples_ms: reconnect },
+    heal_ms: { ...stats(heal), samples_ms: heal },
     deliver_samples_us: deliver,
   };
   if (!json) {
     console.log(`deliver (one at a time, ${N}): median ${result.deliver_us.median} µs, p99 ${result.deliver_us.p99} µs`);
     console.log(`burst of ${outs.length}: ${result.burst.wall_ms} ms, ${result.burst.per_s} msg/s`);
     console.log(`reconnect after peer restart: median ${result.reconnect_ms.median} ms, max ${result.reconnect_ms.max} ms (${reconnect.join(', ')})`);
+    console.log(`delivery after a SYN-dropping link heals: median ${result.heal_ms.median} ms, max ${result.heal_ms.max} ms (${heal.join(', ')})`);
   }
   console.log(JSON.stringify(result));
 }

@@ -3,6 +3,9 @@
 // holds (so a message or field added later without a fixture fails here), and values of the wrong
 // type are refused by verify() and by encode().
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import protobuf from 'protobufjs';
 import {
   codec, CONTROL_PACKAGE, enumMap, MESH_PACKAGE, messageTypes, ProtoDecodeError, ProtoEncodeError, protoDir,
@@ -12,6 +15,7 @@ import { FIXTURES, SAMPLE } from './proto/fixtures.js';
 import type { Envelope } from '../../src/ports/mesh-messages.js';
 import { decodeJson, encodeJson, MESH_TYPES } from '../../src/ports/mesh-messages.js';
 
+const distProto = fileURLToPath(new URL('../../dist/src/adapters/grpc/proto.js', import.meta.url));
 const allTypes = [...messageTypes(MESH_PACKAGE), ...messageTypes(CONTROL_PACKAGE)];
 const typeName = (t: protobuf.Type): string => t.fullName.replace(/^\./, '');
 
@@ -28,6 +32,16 @@ describe('proto loading', () => {
     expect(protoDir()).toMatch(/\/proto$/);
     expect(messageTypes(MESH_PACKAGE).length).toBeGreaterThan(15);
     expect(messageTypes(CONTROL_PACKAGE).length).toBeGreaterThan(15);
+  });
+
+  // dist/ exists after `npm ci` (prepare runs the build), so CI always runs this one
+  it.skipIf(!existsSync(distProto))('finds proto/ from the built dist/ too, whatever the working directory', () => {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', `
+      const m = await import(${JSON.stringify(pathToFileURL(distProto).href)});
+      console.log(JSON.stringify({ dir: m.protoDir(), mesh: m.messageTypes('tsha.mesh.v1').length }));`], { cwd: '/', encoding: 'utf8' });
+    const r = JSON.parse(out) as { dir: string; mesh: number };
+    expect(r.dir).toBe(protoDir());
+    expect(r.mesh).toBeGreaterThan(15);
   });
 
   it('builds gRPC service definitions for Mesh and Control from reflection', () => {

@@ -60,6 +60,13 @@ export interface MeshTransportOptions {
   maxInFlightPerPeer?: number;
   /** reconnect backoff: initial and cap (defaults 100 ms and 1000 ms) */
   reconnectBackoffMs?: { initial: number; max: number };
+  /**
+   * a connection attempt still pending after this long is abandoned and a fresh one started
+   * (default 1000 ms). grpc-js has no connect timeout: across a cut link the kernel retransmits
+   * the SYN after 1, 3, 7, 15... s, so without this a healed link could wait seconds for the
+   * next retransmission.
+   */
+  connectTimeoutMs?: number;
   /** HTTP/2 keepalive pings on idle and busy connections (defaults 1000 ms, timeout 1000 ms) */
   keepalive?: { timeMs: number; timeoutMs: number };
   /** mutual TLS for meshes not on WireGuard; plaintext (inside the tunnel) when absent */
@@ -117,6 +124,8 @@ function certificateNames(cert: { subject?: { CN?: string | string[] }; subjecta
 interface PeerChannel {
   peer: MeshPeer;
   client: grpc.Client;
+  /** monotonic ms since when the channel has been CONNECTING, as seen at sends */
+  connectingSince: number | null;
   stats: Omit<PeerStats, 'connectivity'>;
 }
 
@@ -235,7 +244,10 @@ export class MeshTransport implements Transport {
         next.set(p.name, existing);
       } else {
         existing?.client.close();
-        next.set(p.name, { peer: { ...p }, client: this.makeClient(p), stats: { inFlight: 0, sent: 0, failed: 0, received: 0 } });
+        next.set(p.name, {
+          peer: { ...p }, client: this.makeClient(p), connectingSince: null,
+          stats: { inFlight: 0, sent: 0, failed: 0, received: 0, connectRestarts: 0 },
+        });
       }
     }
     for (const [name, ch] of this.channels) if (!next.has(name)) ch.client.close();
@@ -264,6 +276,7 @@ export class MeshTransport implements Transport {
       this.log.error({ err: e, to, body: message.body }, 'message does not fit the mesh contract');
       return this.sendFailed(to, ch, 'encode', e instanceof Error ? e.message : String(e));
     }
+    this.restartStuckConnect(ch);
     ch.stats.inFlight++;
     return new Promise<SendOutcome>((resolve) => {
       ch.client.makeUnaryRequest<Buffer, Buffer>(
@@ -292,7 +305,7 @@ export class MeshTransport implements Transport {
                 : err.code === grpc.status.PERMISSION_DENIED || err.code === grpc.status.INVALID_ARGUMENT
                   ? 'rejected'
                   : err.code === grpc.status.CANCELLED
-                    ? 'stopped'
+                    ? 'unavailable' // its channel was replaced by restartStuckConnect
                     : 'error';
           resolve(this.sendFailed(to, ch, reason, err.details || err.message));
         },
@@ -323,6 +336,26 @@ export class MeshTransport implements Transport {
     } catch {
       return false;
     }
+  }
+
+  /** Abandons a connection attempt pending for longer than connectTimeoutMs (see the option). */
+  private restartStuckConnect(ch: PeerChannel): void {
+    const state = ch.client.getChannel().getConnectivityState(false);
+    if (state !== grpc.connectivityState.CONNECTING) {
+      ch.connectingSince = null;
+      return;
+    }
+    const now = this.monotonicMs();
+    if (ch.connectingSince === null) {
+      ch.connectingSince = now;
+      return;
+    }
+    if (now - ch.connectingSince <= (this.opts.connectTimeoutMs ?? 1000)) return;
+    ch.client.close();
+    ch.client = this.makeClient(ch.peer);
+    ch.connectingSince = null;
+    ch.stats.connectRestarts++;
+    this.log.debug({ peer: ch.peer.name, restarts: ch.stats.connectRestarts }, 'connection attempt stuck; starting a fresh one');
   }
 
   private makeClient(peer: MeshPeer): grpc.Client {

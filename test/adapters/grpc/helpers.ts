@@ -167,3 +167,39 @@ export async function eventually<T>(fn: () => T | Promise<T>, what: string, time
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * A listening port that drops SYNs, as a cut link does: a python3 listener with backlog 0 whose
+ * accept queue is full and which never accepts. `close()` kills it; the port is free again.
+ * (Node cannot do this: libuv accepts every connection on its own.)
+ */
+export async function synBlackHole(ip: string): Promise<{ port: number; close(): Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const py = spawn('python3', ['-c', `
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((${JSON.stringify(ip)}, 0)); s.listen(0)
+port = s.getsockname()[1]
+fill = []
+for i in range(3):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect((${JSON.stringify(ip)}, port))
+    except BlockingIOError: pass
+    fill.append(c)
+print(port, flush=True)
+sys.stdin.read()
+`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    py.once('error', reject);
+    py.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+  });
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (py.exitCode !== null || py.signalCode !== null) return resolve();
+        py.once('exit', () => resolve());
+        py.kill('SIGKILL');
+      }),
+  };
+}

@@ -10,7 +10,7 @@ import { codec } from '../../../src/adapters/grpc/proto.js';
 import type { Envelope, Heartbeat } from '../../../src/ports/mesh-messages.js';
 import { MESH_TYPES } from '../../../src/ports/mesh-messages.js';
 import type { InboundDropReason } from '../../../src/ports/transport.js';
-import { blackHole, captureLogger, eventually, makeTestPki, rawDeliver, sourceRelay, type Relay, type TestPki } from './helpers.js';
+import { blackHole, captureLogger, eventually, makeTestPki, rawDeliver, sourceRelay, synBlackHole, type Relay, type TestPki } from './helpers.js';
 
 const CLUSTER = 'tsha-proto-test';
 const envelopeCodec = codec<Envelope>(MESH_TYPES.envelope);
@@ -180,6 +180,35 @@ describe('delivery', () => {
     expect(b!.inbox).toHaveLength(1);
     // an unknown peer is counted, not thrown
     expect(await t.send('nobody', msg)).toMatchObject({ ok: false, reason: 'unknownPeer' });
+  });
+});
+
+describe('cut links', () => {
+  it('abandons a connection attempt that hangs (SYNs dropped) and reaches the peer soon after the link heals', async () => {
+    const hole = await synBlackHole('127.0.0.72');
+    cleanups.push(() => hole.close());
+    const { logger } = captureLogger();
+    const a = new MeshTransport({
+      self: 'a', clusterId: CLUSTER, listen: '127.0.0.71:0', deliverTimeoutMs: 150, connectTimeoutMs: 400, logger,
+      peers: [{ name: 'b', meshAddress: `127.0.0.72:${hole.port}` }],
+    });
+    await a.start();
+    cleanups.push(() => a.stop());
+    const msg = { term: 1, body: 'heartbeat', heartbeat: heartbeat(1) } as const;
+    // heartbeats into the cut link for about 1.5 s: each one expires, the stuck attempt is replaced
+    for (let i = 0; i < 10; i++) expect(await a.send('b', msg)).toMatchObject({ ok: false, reason: 'deadline' });
+    expect(a.stats().peers.b!.connectivity).toBe('connecting');
+    expect(a.stats().peers.b!.connectRestarts).toBeGreaterThanOrEqual(2);
+    // heal: b comes up on that port (a's calls leave from 127.0.0.1, so b knows a there)
+    await hole.close();
+    const { transport: b } = newTransport('b', '127.0.0.72', hole.port);
+    b.setPeers([{ name: 'a', meshAddress: '127.0.0.1:1' }]);
+    const inbox: Envelope[] = [];
+    b.onMessage((e) => inbox.push(e));
+    await b.start();
+    cleanups.push(() => b.stop());
+    await eventually(async () => (await a.send('b', msg)).ok, 'delivery after the link healed', 5000, 50);
+    expect(inbox.length).toBeGreaterThanOrEqual(1);
   });
 });
 
