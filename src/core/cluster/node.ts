@@ -1120,7 +1120,7 @@ function reconcileResources(st: NodeState, out: Out, now: number) {
   const mayKeep = (now < st.leaseUntil - policyMargin(st)) || policy === 'freeze';
   for (const [r, s] of st.local) {
     if (s === 'stopping') continue;
-    if (!wanted.has(r) || (!mayKeep && policy === 'stop')) {
+    if ((!wanted.has(r) && !st.leaseGrace) || (!mayKeep && policy === 'stop')) { // in the startup grace the applied state may be stale: keep re-adopted resources until a lease (or its lack) decides
       st.local.set(r, 'stopping');
       out.effects.push({ type: 'stopResource', resource: r });
     }

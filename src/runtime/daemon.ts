@@ -1,0 +1,198 @@
+// Wiring of one daemon process (`tsha agent` or `tsha witness`): configuration → adapters → agent
+// runtime → control socket. Nothing here decides anything; it only builds the parts and takes
+// them down again in reverse order.
+//
+// Configuration is validated first (validate() through loadConfig): an invalid file throws a
+// ConfigError listing every error before anything is opened, bound or started, so a bad
+// configuration changes nothing that is running.
+
+import { hostname } from 'node:os';
+import { ControlServer } from '../adapters/grpc/control-server.js';
+import { hostOf, MeshTransport, type MeshPeer } from '../adapters/grpc/mesh-transport.js';
+import { meshOptionsFromConfig } from '../adapters/grpc/mesh-config.js';
+import { DiskStore } from '../adapters/disk-store.js';
+import { ExecAgent } from '../adapters/exec/index.js';
+import { FenceAgentFencer } from '../adapters/fence/index.js';
+import { SystemdAgent } from '../adapters/systemd/index.js';
+import { loadConfig } from '../config/parse.js';
+import { ConfigError } from '../config/validate.js';
+import { formatIssue } from '../config/issues.js';
+import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
+import type { Command } from '../core/cluster/commands.js';
+import type { ClusterState } from '../core/cluster/state-machine.js';
+import type { Logger } from '../observability/logger.js';
+import { AgentMetrics } from '../observability/metrics.js';
+import type { ResourceAgent } from '../ports/resource-agent.js';
+import { Agent, transportCounters, type SelfFenceAction } from './agent.js';
+import { controlHandlers } from './control-handlers.js';
+import type { Notifier } from './notifier.js';
+import { needsSourceRelay, SourceRelay } from './source-relay.js';
+import { placerNamed, type PlacerName } from './scheduler-placer.js';
+import { SchedulerRecorder } from './scheduler-recorder.js';
+import type { SchedulerInput } from '../core/scheduler/index.js';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+
+export const DEFAULT_STATE_DIR = '/var/lib/tsha';
+export const DEFAULT_WITNESS_STATE_DIR = '/var/lib/tsha-witness';
+
+export interface DaemonOptions {
+  role: 'agent' | 'witness';
+  configFile: string;
+  /** agent: this node's name (default: the host name); ignored for the witness */
+  node?: string;
+  stateDir: string;
+  /** control socket path; null: no control socket */
+  socketPath: string | null;
+  socketGroup?: string | null;
+  /** "host:port" for GET /metrics; null: off */
+  metricsAddress?: string | null;
+  /** D-Bus address of the systemd manager for systemd resources (default: the system bus) */
+  systemdBus?: string;
+  selfFence: SelfFenceAction;
+  /** directories searched for fence agents before $PATH */
+  fenceSearchPath?: string[];
+  joinTimeoutMs?: number;
+  notifier?: Notifier;
+  /** placement policy of the coordinator (default: the scheduler) */
+  placer?: PlacerName;
+  /** where scheduled inputs are recorded for `tsha simulate --input` (default <stateDir>/scheduler-inputs); null: off */
+  recordDir?: string | null;
+  /** how many recorded inputs to keep (default 100) */
+  recordKeep?: number;
+  /** mutual TLS for meshes not on WireGuard: PEM files of the CA, this node's certificate (CN = node name) and key */
+  meshTls?: { ca: string; cert: string; key: string } | null;
+  logger: Logger;
+}
+
+export class DaemonSetupError extends Error {
+  override readonly name = 'DaemonSetupError';
+}
+
+export interface Daemon {
+  agent: Agent;
+  config: CompiledConfig;
+  self: NodeName;
+  /**
+   * Re-read the configuration file (SIGHUP). An invalid file, or one that changes what cannot
+   * change at run time (cluster id, this node's name or mesh address), is refused with every error
+   * logged, and nothing that runs changes. Resolves true when the new configuration was applied.
+   */
+  reload(): Promise<boolean>;
+  stop(cause: string): Promise<void>;
+}
+
+function resolveSelf(config: CompiledConfig, o: DaemonOptions): NodeName {
+  if (o.role === 'witness') {
+    if (!config.witness) throw new DaemonSetupError(`${o.configFile}: witness: not configured (this cluster has no witness; quorum mode ${config.quorumMode})`);
+    return config.witness.name;
+  }
+  const name = o.node ?? hostname();
+  if (!config.nodes.some((n) => n.name === name)) {
+    throw new DaemonSetupError(`${o.configFile}: nodes: no node named "${name}"${o.node ? '' : ' (the host name; use --node NAME)'}; nodes are ${config.nodes.map((n) => n.name).join(', ')}`);
+  }
+  return name;
+}
+
+export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  const config = await loadConfig(o.configFile); // throws ConfigError with every issue
+  const self = resolveSelf(config, o);
+  const log = o.logger;
+  const metrics = new AgentMetrics({ processMetrics: true });
+  const undo: (() => Promise<void>)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const f of undo.reverse()) await f().catch(() => undefined);
+  };
+
+  try {
+    const tls = o.meshTls ? { ca: readFileSync(o.meshTls.ca), cert: readFileSync(o.meshTls.cert), key: readFileSync(o.meshTls.key) } : undefined;
+    const meshOpts = await meshOptionsFromConfig(config, self, { logger: log.child({ component: 'mesh' }), counters: transportCounters(metrics), tls });
+    const selfIp = hostOf(meshOpts.listen);
+    const relays = new Map<string, SourceRelay>();
+    const relayPeers = async (peers: MeshPeer[]): Promise<void> => {
+      if (!selfIp || !needsSourceRelay(selfIp)) return;
+      for (const p of peers) {
+        let relay = relays.get(p.meshAddress);
+        if (!relay) {
+          const r = await SourceRelay.open(selfIp, p.meshAddress);
+          undo.push(() => r.close());
+          relays.set(p.meshAddress, r);
+          relay = r;
+        }
+        p.dialAddress = relay.address;
+      }
+    };
+    await relayPeers(meshOpts.peers);
+    if (relays.size > 0) log.info({ node: self, selfIp }, 'loopback mesh: peers dialled through source-address relays');
+    const transport = new MeshTransport(meshOpts);
+
+    const store = new DiskStore<Command, ClusterState>(o.stateDir);
+    const agents = new Map<ResourceKind, ResourceAgent>();
+    if (o.role === 'agent') {
+      const kinds = new Set(Object.values(config.resources).flatMap((r) => (r.type === 'primitive' ? [r.kind] : [])));
+      if (kinds.has('systemd')) agents.set('systemd', new SystemdAgent(o.systemdBus ? { busAddress: o.systemdBus } : {}));
+      if (kinds.has('exec')) agents.set('exec', new ExecAgent({ env: { TSHA_NODE: self } }));
+      for (const k of kinds) if (!agents.has(k)) log.error({ node: self, kind: k }, `resources of kind ${k} cannot run on this agent yet: their operations report errorFatal`);
+    }
+    const fencer = o.role === 'agent' ? new FenceAgentFencer(() => config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;
+    if (!config.fencing.enabled) log.warn({ node: self }, 'FENCING IS DISABLED by configuration: lost nodes are recovered only after lease and watchdog time');
+
+    const recordDir = o.recordDir === undefined ? join(o.stateDir, 'scheduler-inputs') : o.recordDir;
+    const recorder = recordDir && o.role === 'agent' ? new SchedulerRecorder(recordDir, o.recordKeep ?? 100) : null;
+    let recording: Promise<unknown> = Promise.resolve();
+    const onInput = (input: SchedulerInput): void => {
+      if (!recorder) return;
+      recording = recording
+        .then(() => recorder.record(input))
+        .catch((e: unknown) => log.warn({ node: self, err: e instanceof Error ? e.message : String(e) }, 'cannot record a scheduler input'));
+    };
+    const agent = new Agent({
+      config, self, logger: log, store, transport, resourceAgents: agents, fencer, selfFence: o.selfFence, metrics,
+      metricsAddress: o.metricsAddress ?? null, notifier: o.notifier, joinTimeoutMs: o.joinTimeoutMs, placer: placerNamed(o.placer ?? 'scheduler', { onInput }),
+    });
+    await agent.start();
+    undo.push(() => agent.stop('setup failed'));
+
+    let control: ControlServer | null = null;
+    if (o.socketPath) {
+      control = new ControlServer({ socketPath: o.socketPath, group: o.socketGroup ?? null, handlers: controlHandlers(agent), logger: log.child({ node: self }) });
+      await control.start();
+    }
+    let current = config;
+    const reload = async (): Promise<boolean> => {
+      let next: CompiledConfig;
+      try {
+        next = await loadConfig(o.configFile);
+      } catch (e) {
+        log.error({ node: self, file: o.configFile, issues: e instanceof ConfigError ? e.issues.map(formatIssue) : [String(e)] }, 'reload refused: invalid configuration; nothing changed');
+        return false;
+      }
+      const me = (c: CompiledConfig): string | undefined => (o.role === 'witness' ? c.witness?.meshAddress : c.nodes.find((n) => n.name === self)?.meshAddress);
+      const problems: string[] = [];
+      if (next.clusterId !== current.clusterId) problems.push(`cluster.id: changed from "${current.clusterId}" to "${next.clusterId}" (restart the cluster for that)`);
+      if (me(next) === undefined) problems.push(`${o.role === 'witness' ? 'witness' : `nodes.${self}`}: this ${o.role === 'witness' ? 'witness' : 'node'} is no longer configured`);
+      else if (me(next) !== me(current)) problems.push(`${o.role === 'witness' ? 'witness' : `nodes.${self}`}.address: changed (restart the agent for that)`);
+      if (problems.length > 0) {
+        log.error({ node: self, file: o.configFile, issues: problems }, 'reload refused; nothing changed');
+        return false;
+      }
+      const peers = (await meshOptionsFromConfig(next, self, { logger: log.child({ component: 'mesh' }) })).peers;
+      await relayPeers(peers);
+      transport.setPeers(peers);
+      await agent.reconfigure(next);
+      current = next;
+      log.info({ node: self, file: o.configFile }, 'configuration reloaded');
+      return true;
+    };
+    const stop = async (cause: string): Promise<void> => {
+      if (control) await control.stop().catch(() => undefined);
+      await agent.stop(cause);
+      undo.pop(); // agent already stopped
+      await cleanup();
+    };
+    return { agent, config, self, reload, stop };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
