@@ -337,6 +337,9 @@ def('group-first-member-starts-rest-restart', 'a group member that starts restar
 def('order-clone-instance-recovered-then-restarts', 'a clone instance recovered from a lost node restarts a primitive ordered after the clone', () =>
   cluster().clone('dns-clone', 'dns', { max: 2 }).primitive('app', { meta: { stickiness: 100 } }).order('dns-clone', 'app')
     .running('dns:0', 'n1').running('dns:1', 'n2').running('app', 'n3').node('n1', { state: 'unclean' }));
+def('colocation-negative-score-recovery', 'a recovered primary avoids the node of a dependent scored apart from it (-500): the dependent is not moved', () =>
+  cluster().primitive('a').primitive('b', { meta: { stickiness: 100 } }).colocate('b', 'a', -500)
+    .running('a', 'n1').running('b', 'n2').node('n1', { state: 'unclean' }));
 def('failure-timeout-restores-preference', 'an expired failure lifts the migration-threshold ban: the resource returns to its preferred node', () =>
   cluster().primitive('web', { meta: { migrationThreshold: 3, failureTimeoutMs: 600_000 } }).location('web', 'n1', 200)
     .running('web', 'n2').failure('web', 'n1', 'monitor', 3, 700_000));
