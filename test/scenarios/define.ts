@@ -177,7 +177,7 @@ def('order-mandatory-start', 'db then web: web\'s start waits for db\'s', () => 
 def('order-restart-propagation', 'a mandatory order restarts "then" when "first" restarts after a failure', () =>
   cluster().primitive('db').primitive('web').order('db', 'web').running('db', 'n1', 'failed').running('web', 'n2').failure('db', 'n1', 'monitor'));
 def('order-optional-no-restart', 'an optional order only orders actions in the same plan: then is not restarted', () =>
-  cluster().primitive('db').primitive('web').order('db', 'web', { kind: 'optional' }).running('db', 'n1', 'failed').running('web', 'n2')
+  cluster('n1', 'n2').primitive('db').primitive('web', { meta: { stickiness: 100 } }).order('db', 'web', { kind: 'optional' }).running('db', 'n1', 'failed').running('web', 'n2')
     .failure('db', 'n1', 'monitor'));
 def('order-first-disabled', 'mandatory order whose first is disabled: then cannot start, reason reported', () =>
   cluster().primitive('db', { meta: { targetRole: 'stopped' } }).primitive('web').order('db', 'web').running('db', 'n1').running('web', 'n2'));
@@ -321,6 +321,25 @@ def('group-migrate-not-live', 'allow-migrate on a group member does not live-mig
 def('order-first-moves-then-restarts', 'when first moves to another node, a mandatory then restarts where it is', () =>
   cluster().primitive('db').primitive('web', { meta: { stickiness: 100 } }).order('db', 'web').location('db', 'n2', 100)
     .running('db', 'n1').running('web', 'n3'));
+def('order-first-recovered-then-restarts', 'first recovered from a lost node elsewhere: a mandatory then on a survivor restarts after it', () =>
+  cluster().primitive('db').primitive('web', { meta: { stickiness: 100 } }).order('db', 'web')
+    .running('db', 'n1').running('web', 'n2').node('n1', { state: 'unclean' }));
+def('order-first-recovered-group-restarts', 'first recovered from a lost node: a group ordered after it restarts, members in reverse then in order', () =>
+  cluster().primitive('db').group('site', ['ip', 'web'], { stickiness: 100 }).order('db', 'site')
+    .running('db', 'n1').running('ip', 'n2').running('web', 'n2').node('n1', { state: 'unclean' }));
+def('order-optional-first-recovered-no-restart', 'first recovered from a lost node: an optional then keeps running untouched', () =>
+  cluster('n1', 'n2').primitive('db').primitive('web', { meta: { stickiness: 100 } }).order('db', 'web', { kind: 'optional' })
+    .running('db', 'n1').running('web', 'n2').node('n1', { state: 'unclean' }));
+def('order-first-starts-then-restarts', 'a first that starts (it was stopped) restarts the running mandatory then after it', () =>
+  cluster().primitive('db').primitive('web', { meta: { stickiness: 100 } }).order('db', 'web').running('web', 'n2'));
+def('group-first-member-starts-rest-restart', 'a group member that starts restarts the running members after it', () =>
+  cluster().group('site', ['ip', 'fs', 'web'], { stickiness: 100 }).running('fs', 'n1').running('web', 'n1'));
+def('order-clone-instance-recovered-then-restarts', 'a clone instance recovered from a lost node restarts a primitive ordered after the clone', () =>
+  cluster().clone('dns-clone', 'dns', { max: 2 }).primitive('app', { meta: { stickiness: 100 } }).order('dns-clone', 'app')
+    .running('dns:0', 'n1').running('dns:1', 'n2').running('app', 'n3').node('n1', { state: 'unclean' }));
+def('colocation-negative-score-recovery', 'a recovered primary avoids the node of a dependent scored apart from it (-500): the dependent is not moved', () =>
+  cluster().primitive('a').primitive('b', { meta: { stickiness: 100 } }).colocate('b', 'a', -500)
+    .running('a', 'n1').running('b', 'n2').node('n1', { state: 'unclean' }));
 def('failure-timeout-restores-preference', 'an expired failure lifts the migration-threshold ban: the resource returns to its preferred node', () =>
   cluster().primitive('web', { meta: { migrationThreshold: 3, failureTimeoutMs: 600_000 } }).location('web', 'n1', 200)
     .running('web', 'n2').failure('web', 'n1', 'monitor', 3, 700_000));

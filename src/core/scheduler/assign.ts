@@ -12,7 +12,7 @@ import { colocationForDependent, dependentPreferences, placedNodes } from './col
 import { assignPromotion } from './promotable.js';
 import { addScores, INFINITY } from './scores.js';
 import type { WPrim, WUnit, WorkingSet } from './working-set.js';
-import { primsOf } from './working-set.js';
+import { currentNode, primsOf, stickinessOf } from './working-set.js';
 
 /** Order units so that colocation primaries and mandatory order predecessors come first. */
 export function assignmentOrder(ws: WorkingSet, idx: ConstraintIndex): WUnit[] {
@@ -60,16 +60,6 @@ function pinnedTargets(ws: WorkingSet, unit: WUnit): void {
 
 function cutAll(cut: number[], pos: number): void {
   for (let i = 0; i < cut.length; i++) if (cut[i]! > pos) cut[i] = pos;
-}
-
-function stickinessOf(unit: WUnit, p: WPrim): number {
-  return Math.max(unit.stickiness, p.def.meta.stickiness);
-}
-
-/** The copy a primitive would keep: exactly one, running or recoverable in place. */
-function currentNode(p: WPrim): number | null {
-  if (p.active.length !== 1 || p.onLost.length > 0) return null;
-  return p.active[0]!.node;
 }
 
 function better(ws: WorkingSet, scores: number[], cut: number[], a: number, b: number, prefer = -1): boolean {

@@ -7,6 +7,7 @@
 import type { ColocationConstraint, OrderConstraint, ResourceId } from '../../config/types.js';
 import { addScores, INFINITY, scaleScore } from './scores.js';
 import type { WUnit, WorkingSet } from './working-set.js';
+import { currentNode, stickinessOf } from './working-set.js';
 
 export interface ConstraintIndex {
   colocByDependent: Map<ResourceId, ColocationConstraint[]>;
@@ -117,13 +118,52 @@ function addScaled(into: number[], from: number[], factor: number): void {
   }
 }
 
-/** A primary leans towards where its positively colocated dependents would like to be. */
+/**
+ * Pacemaker's scaling of a dependent's node score into its primary's (add_node_scores_matching_attr):
+ * rounded half away from zero, and never rounded away entirely (a non-zero score moves the
+ * primary by at least one point, so a tie is broken by it).
+ */
+function scaleAway(score: number, factor: number): number {
+  const f = score * factor;
+  const w = f < 0 ? Math.ceil(f - 0.5) : Math.floor(f + 0.5);
+  if (w === 0 && score !== 0) return factor > 0 ? 1 : -1;
+  return w;
+}
+
+/** Where a (non-clone) unit would like to stay before colocation: its location scores plus stickiness. */
+function ownPreferences(unit: WUnit): number[] {
+  const out = unit.base.slice();
+  if (unit.clone) return out;
+  for (const p of unit.instances[0] ?? []) {
+    const cur = currentNode(p);
+    if (cur !== null) out[cur] = addScores(out[cur]!, stickinessOf(unit, p));
+  }
+  return out;
+}
+
+/**
+ * A primary leans towards where its positively colocated dependents would like to be, and away
+ * from where a dependent scored apart from it (finite negative score) would like to stay, so the
+ * primary is not placed on a dependent's node only to push the dependent off it. Like Pacemaker,
+ * only the dependent's positive preferences push (one that avoids a node does not attract the
+ * primary there); a -INFINITY colocation only acts on the dependent.
+ */
 export function dependentPreferences(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit, scores: number[], promotedRole: boolean): void {
   for (const c of idx.colocByPrimary.get(unit.id) ?? []) {
-    if (c.score <= 0) continue;
+    if (c.score === 0 || c.score <= -INFINITY) continue;
     if ((c.withRole === 'promoted') !== promotedRole) continue;
     const dep = ws.unitOf.get(c.resource)!;
     if (dep === unit || dep.assignedDone) continue;
-    addScaled(scores, preferencesOf(ws, idx, dep, new Set([unit.id])), Math.min(1, c.score / INFINITY));
+    if (c.score > 0) {
+      addScaled(scores, preferencesOf(ws, idx, dep, new Set([unit.id])), Math.min(1, c.score / INFINITY));
+      continue;
+    }
+    const factor = c.score / INFINITY;
+    const own = ownPreferences(dep);
+    for (let n = 0; n < scores.length; n++) {
+      const d = own[n]!;
+      if (d <= 0) continue;
+      scores[n] = addScores(scores[n]!, scaleAway(d, factor));
+    }
   }
 }

@@ -116,27 +116,46 @@ export function scheduleActions(ws: WorkingSet): void {
   if (ws.config.maintenanceMode) return;
   const pass: Pass = { stopping: new Set(), demoting: new Set() };
   for (const p of ws.prims.values()) if (p.pinned === null) planPrim(ws, pass, p);
-  // Restart propagation to a fixpoint: group successors, then mandatory order successors.
-  // "first start then start" and "first promote then start": then restarts when first stops
-  // (or, for promote, is demoted) under it.
+  // Restart propagation to a fixpoint, like Pacemaker's pe_order_implies_then: a group member
+  // that is stopped or (re)started restarts the members after it, and so does the "first" of a
+  // mandatory order for its "then" ("first start then start": then restarts when first stops,
+  // starts, moves or is recovered, e.g. from a lost node it is started elsewhere without a stop;
+  // "first promote then start": also when first is demoted or promoted). Optional orders never
+  // restart anything.
   const mandatory = ws.config.constraints.order.filter((o) =>
     o.kind === 'mandatory' && o.thenAction === 'start' && (o.firstAction === 'start' || o.firstAction === 'promote'));
-  let queue = [...pass.stopping];
+  // Which primitives start (or arrive by migration) or get promoted in the plan so far; restarts
+  // added below also stop, so `pass.stopping` covers them.
+  const startingSet = new Set<WPrim>();
+  const promotingSet = new Set<WPrim>();
+  for (const a of ws.actions.values()) {
+    const p = a.resource === null ? undefined : ws.prims.get(a.resource);
+    if (!p) continue;
+    if (a.type === 'start' || a.type === 'migrate_from') startingSet.add(p);
+    else if (a.type === 'promote') promotingSet.add(p);
+  }
+  const starting = (p: WPrim): boolean => startingSet.has(p);
+  let queue = [...ws.prims.values()].filter((p) => pass.stopping.has(p) || starting(p) || pass.demoting.has(p) || promotingSet.has(p));
   while (queue.length > 0) {
-    const before = pass.stopping.size;
-    for (const p of queue) {
-      const chain = p.unit.instances[Math.max(0, p.instance)];
-      if (chain) for (const q of chain) if (q.pos > p.pos) forceRestart(ws, pass, q, `restart: ${p.id} restarts before it in its group`);
-    }
+    const next: WPrim[] = [];
+    const restart = (q: WPrim, reason: string) => {
+      if (forceRestart(ws, pass, q, reason)) next.push(q);
+    };
     const batch = new Set(queue);
+    for (const p of queue) {
+      if (!pass.stopping.has(p) && !starting(p)) continue;
+      const chain = p.unit.instances[Math.max(0, p.instance)];
+      if (chain) for (const q of chain) if (q.pos > p.pos) restart(q, `restart: ${p.id} restarts before it in its group`);
+    }
     for (const o of mandatory) {
-      const undone = primsFor(ws, o.first).some((q) => batch.has(q) || (o.firstAction === 'promote' && pass.demoting.has(q)));
+      const undone = primsFor(ws, o.first).some((q) => batch.has(q) &&
+        (pass.stopping.has(q) || starting(q) || (o.firstAction === 'promote' && (pass.demoting.has(q) || promotingSet.has(q)))));
       if (!undone) continue;
       for (const q of primsFor(ws, o.then)) {
         if (q.unit === ws.unitOf.get(o.first)) continue;
-        forceRestart(ws, pass, q, `restart: mandatory order after ${o.first} (${o.id})`);
+        restart(q, `restart: mandatory order after ${o.first} (${o.id})`);
       }
     }
-    queue = [...pass.stopping].slice(before);
+    queue = next;
   }
 }

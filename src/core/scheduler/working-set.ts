@@ -145,3 +145,14 @@ export function primsFor(ws: WorkingSet, id: ResourceId): WPrim[] {
   if (pos === undefined) return primsOf(unit);
   return unit.instances.map((c) => c[pos]!);
 }
+
+/** A primitive's resource-stickiness: its own or its unit's, whichever is larger. */
+export function stickinessOf(unit: WUnit, p: WPrim): number {
+  return Math.max(unit.stickiness, p.def.meta.stickiness);
+}
+
+/** The copy a primitive would keep: exactly one, running or recoverable in place. */
+export function currentNode(p: WPrim): number | null {
+  if (p.active.length !== 1 || p.onLost.length > 0) return null;
+  return p.active[0]!.node;
+}

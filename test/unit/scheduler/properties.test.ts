@@ -3,7 +3,8 @@
 //   - a primitive is never placed twice, and running the plan never leaves two copies;
 //   - a mandatory colocation or a -INFINITY ban is never violated in the plan's end state;
 //   - the same input gives the same plan, whatever the key order of its objects;
-//   - every start after a node loss is ordered after that node's fence.
+//   - every start after a node loss is ordered after that node's fence;
+//   - a running then of a mandatory order restarts after its first starts (Pacemaker's implies-then).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedule } from '../../../src/core/scheduler/index.js';
@@ -142,6 +143,31 @@ describe('scheduler properties', () => {
       }
     }), { numRuns: RUNS });
   });
+  it('a running then of a mandatory order restarts after its first starts (also when first is recovered from a lost node)', () => {
+    fc.assert(fc.property(seedArb, (seed) => {
+      const input = randomInput(seed);
+      const plan = schedule(input.snapshot, input.config, input.now);
+      const byKey = new Map(plan.actions.map((a) => [a.key, a]));
+      const online = new Set(input.snapshot.nodes.filter((n) => n.state === 'online').map((n) => n.name));
+      for (const o of input.config.constraints.order) {
+        if (o.kind !== 'mandatory' || o.firstAction !== 'start' || o.thenAction !== 'start') continue;
+        const firstIds = new Set(primsOfResource(input, o.first, plan));
+        const firstStarts = plan.actions.filter((a) => a.resource !== null && firstIds.has(a.resource) && (a.type === 'start' || a.type === 'migrate_from'));
+        if (firstStarts.length === 0) continue;
+        for (const id of primsOfResource(input, o.then, plan)) {
+          const copies = input.snapshot.observations.filter((x) => x.resource === id && x.role !== 'stopped' && online.has(x.node));
+          const target = plan.target.find((t) => t.resource === id);
+          if (copies.length !== 1 || copies[0]!.role === 'failed' || target?.node !== copies[0]!.node) continue;
+          const stop = byKey.get(`stop ${id} ${target.node}`);
+          const start = byKey.get(`start ${id} ${target.node}`);
+          expect(stop && start, `${id} not restarted after ${o.first} starts (seed ${seed})`).toBeTruthy();
+          const anc = ancestors(plan, start!.id);
+          for (const f of firstStarts) expect(anc.has(f.id), `${start!.key} not after ${f.key} (seed ${seed})`).toBe(true);
+        }
+      }
+    }), { numRuns: RUNS });
+  });
+
   it('nothing is started or promoted without quorum, and fencing needs quorum too', () => {
     fc.assert(fc.property(seedArb, (seed) => {
       const input = randomInput(seed);
