@@ -3,6 +3,7 @@
 // registers itself on the program; this file only wires them and maps errors to exit codes.
 import { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
+import { installLogging } from './logging.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace', 'info')
     .showHelpAfterError();
+  installLogging(program);
   registerCommands(program);
   return program;
 }

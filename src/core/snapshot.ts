@@ -41,6 +41,8 @@ export interface FailureRecord {
   lastFailureAt: number;
   /** a hard error: not on this node again until cleaned up */
   hard?: boolean;
+  /** a fatal error (errorFatal, e.g. invalid configuration): not on any node until cleaned up */
+  fatal?: boolean;
 }
 
 export interface ClusterSnapshot {

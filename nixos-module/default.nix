@@ -1,0 +1,99 @@
+# The tsha NixOS module: writes the cluster configuration as JSON, checks it at build time with
+# tsha's own checker (`tsha config check` in a runCommand, like promtool for Prometheus rules),
+# and runs the agent (services.tsha.enable) or the witness (services.tsha.witness.enable).
+{ config, lib, pkgs, ... }:
+let
+  cfg = config.services.tsha;
+  generated = import ./generated-options.nix { inherit lib; };
+  toConfig = import ./config-json.nix { inherit (generated) jsonKeys; };
+
+  configFile = pkgs.writeText "tsha-${cfg.cluster.id}.json" (builtins.toJSON (toConfig cfg));
+
+  # The build fails, listing every error as `path: reason`, when the configuration is invalid.
+  checkedConfig = pkgs.runCommand "tsha-${cfg.cluster.id}-checked.json" { nativeBuildInputs = [ cfg.package ]; } ''
+    tsha config check ${configFile}
+    cp ${configFile} $out
+  '';
+
+  nodeNames = builtins.attrNames cfg.nodes;
+  portOf = address: lib.toInt (lib.last (lib.splitString ":" address));
+  witnessDeclared = cfg.witness.name != null || cfg.witness.address != null;
+
+  commonService = {
+    Type = "notify";
+    NotifyAccess = "main";
+    WatchdogSec = "${toString cfg.systemdWatchdogSec}s";
+    Restart = "on-failure";
+    RestartSec = "1s";
+  };
+in
+{
+  imports = [ ./options.nix ];
+
+  config = lib.mkMerge [
+    (lib.mkIf (cfg.enable || cfg.witness.enable) {
+      assertions = [
+        {
+          assertion = !(cfg.enable && cfg.witness.enable);
+          message = "services.tsha: this machine is both a node (services.tsha.enable) and the witness (services.tsha.witness.enable); the witness must run on a third machine.";
+        }
+        {
+          assertion = !cfg.enable || builtins.elem cfg.nodeName nodeNames;
+          message = "services.tsha.nodeName \"${cfg.nodeName}\" is not one of services.tsha.nodes (${lib.concatStringsSep ", " nodeNames}).";
+        }
+        {
+          assertion = !cfg.witness.enable || (cfg.witness.name != null && cfg.witness.address != null);
+          message = "services.tsha.witness.enable: the witness needs services.tsha.witness.name and services.tsha.witness.address.";
+        }
+        {
+          assertion = !witnessDeclared || builtins.length nodeNames == 2;
+          message = "services.tsha.witness: a witness breaks ties between exactly two nodes; services.tsha.nodes has ${toString (builtins.length nodeNames)}.";
+        }
+      ];
+      environment.systemPackages = [ cfg.package ];
+      environment.etc."tsha/config.json".source = checkedConfig;
+    })
+
+    (lib.mkIf cfg.enable {
+      systemd.services.tsha-agent = {
+        description = "tsha high-availability agent (node ${cfg.nodeName} of ${cfg.cluster.name})";
+        wantedBy = [ "multi-user.target" ];
+        wants = [ "network-online.target" ];
+        after = [ "network-online.target" ];
+        restartTriggers = [ checkedConfig ];
+        # A restarted agent re-adopts the resources its node runs: stopping or restarting this unit
+        # must not stop them. Resources are their own units; KillMode=process also spares what an
+        # exec resource started.
+        serviceConfig = commonService // {
+          ExecStart = "${cfg.package}/bin/tsha --log-level ${cfg.logLevel} agent --config ${checkedConfig} --node ${cfg.nodeName}";
+          KillMode = "process";
+          StateDirectory = "tsha";
+          StateDirectoryMode = "0700";
+          # the control socket (tsha status, tsha resource …) lives in /run/tsha
+          RuntimeDirectory = "tsha";
+          RuntimeDirectoryMode = "0750";
+        };
+      };
+      networking.firewall.allowedTCPPorts = lib.mkIf (cfg.openFirewall && builtins.elem cfg.nodeName nodeNames) [
+        (portOf cfg.nodes.${cfg.nodeName}.address)
+      ];
+    })
+
+    (lib.mkIf cfg.witness.enable {
+      systemd.services.tsha-witness = {
+        description = "tsha witness for cluster ${cfg.cluster.name}";
+        wantedBy = [ "multi-user.target" ];
+        wants = [ "network-online.target" ];
+        after = [ "network-online.target" ];
+        restartTriggers = [ checkedConfig ];
+        serviceConfig = commonService // {
+          ExecStart = "${cfg.package}/bin/tsha --log-level ${cfg.logLevel} witness --config ${checkedConfig}";
+          DynamicUser = true;
+          StateDirectory = "tsha-witness";
+          StateDirectoryMode = "0700";
+        };
+      };
+      networking.firewall.allowedTCPPorts = lib.mkIf (cfg.openFirewall && cfg.witness.address != null) [ (portOf cfg.witness.address) ];
+    })
+  ];
+}

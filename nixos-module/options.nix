@@ -1,0 +1,51 @@
+# services.tsha: the interface of the module (default.nix is the implementation).
+# The options that mirror tsha's JSON configuration are generated from the options table
+# (src/config/options.ts → generated-options.nix); this file adds what only the module needs.
+{ config, lib, pkgs, ... }:
+let
+  inherit (lib) mkOption mkEnableOption types;
+  generated = import ./generated-options.nix { inherit lib; };
+in
+{
+  options.services.tsha = generated.options // {
+    enable = mkEnableOption "the tsha agent on this node (systemd service tsha-agent)";
+
+    package = mkOption {
+      type = types.package;
+      description = "The tsha package. The flake's nixosModules.default sets it to the flake's own package.";
+    };
+
+    nodeName = mkOption {
+      type = types.str;
+      default = config.networking.hostName;
+      defaultText = lib.literalExpression "config.networking.hostName";
+      description = "Which of services.tsha.nodes this machine is.";
+    };
+
+    logLevel = mkOption {
+      type = types.enum [ "fatal" "error" "warn" "info" "debug" "trace" ];
+      default = "info";
+      description = "Log level of the agent and the witness (tsha --log-level).";
+    };
+
+    systemdWatchdogSec = mkOption {
+      type = types.ints.positive;
+      default = 10;
+      description = ''
+        systemd restarts the agent when it has not reported WATCHDOG=1 for this many seconds (the
+        agent reports only while its event loop and core are healthy). Independent of the
+        hardware watchdog of timing.watchdogMs.
+      '';
+    };
+
+    openFirewall = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Open the mesh port of this node (or of the witness) in the firewall.";
+    };
+
+    witness = generated.options.witness // {
+      enable = mkEnableOption "the tsha witness (`tsha witness`) on this machine: the tie-breaker of a two-node cluster, declared by services.tsha.witness.{name,address}";
+    };
+  };
+}

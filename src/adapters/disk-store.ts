@@ -1,0 +1,544 @@
+// Durable state on local disk: the Store port (src/ports/store.ts).
+//
+// Layout of the state directory:
+//   LOCK                     pid of the agent using it
+//   hardstate                framed blob: { term, votedFor, commitIndex }
+//   snapshot                 framed blob: { index, term, state }
+//   log/<first index>.seg    segment: header, then records [u32 length][u32 crc32][JSON entry]
+//
+// Framed blob: "TSHB" u32 version u32 length u32 crc32(payload) payload. Written atomically: temp
+// file in the same directory, write, fsync, rename over the old one, fsync the directory. A reader
+// therefore sees the old or the new file, and a file that fails its checksum is corruption, reported
+// as StoreCorruptError, never repaired or ignored.
+//
+// Log segments are appended to in place (fdatasync before append() resolves). A crash in the middle
+// of an append can leave a torn last record: that append never resolved, so nobody relied on it, and
+// load() cuts it off and says so in `repairs`. A bad record with valid data after it is corruption.
+// Truncation and compaction only ever remove entries from the end of the log (later segments first,
+// then ftruncate), so a crash in between leaves a prefix of the old log, never a log with a hole.
+
+import { closeSync, constants as fsc, fsyncSync, openSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import {
+  INITIAL_HARD_STATE,
+  StoreCorruptError,
+  StoreLockedError,
+  StoreUsageError,
+  type HardState,
+  type LoadedState,
+  type Store,
+  type StoredEntry,
+  type StoredSnapshot,
+} from '../ports/store.js';
+
+const BLOB_MAGIC = Buffer.from('TSHB');
+const SEG_MAGIC = Buffer.from('TSHL');
+const VERSION = 1;
+const BLOB_HEADER = 16;
+const SEG_HEADER = 8;
+const REC_HEADER = 8;
+/** refuse absurd record lengths (a corrupt length field) before allocating */
+const MAX_RECORD = 64 * 1024 * 1024;
+
+// ---- atomic files ----------------------------------------------------------------------------
+
+/** fsync a directory so that renames, creations and unlinks in it are durable. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+let tmpCounter = 0;
+
+/** Replace dir/name atomically and durably: temp file, write, fsync, rename, fsync dir. */
+export async function atomicWriteFile(dir: string, name: string, data: Uint8Array, mode = 0o600): Promise<void> {
+  const tmp = join(dir, `.tmp-${name}-${process.pid}-${tmpCounter++}`);
+  const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  await rename(tmp, join(dir, name));
+  fsyncDir(dir);
+}
+
+export function encodeBlob(value: unknown): Buffer {
+  const payload = Buffer.from(JSON.stringify(value));
+  const head = Buffer.alloc(BLOB_HEADER);
+  BLOB_MAGIC.copy(head, 0);
+  head.writeUInt32BE(VERSION, 4);
+  head.writeUInt32BE(payload.length, 8);
+  head.writeUInt32BE(crc32(payload), 12);
+  return Buffer.concat([head, payload]);
+}
+
+export function decodeBlob(file: string, buf: Buffer): unknown {
+  if (buf.length < BLOB_HEADER) throw new StoreCorruptError(file, `${buf.length} bytes, shorter than the header`);
+  if (!buf.subarray(0, 4).equals(BLOB_MAGIC)) throw new StoreCorruptError(file, 'bad magic');
+  const version = buf.readUInt32BE(4);
+  if (version !== VERSION) throw new StoreCorruptError(file, `unknown format version ${version}`);
+  const len = buf.readUInt32BE(8);
+  if (buf.length !== BLOB_HEADER + len) throw new StoreCorruptError(file, `length field ${len} but ${buf.length - BLOB_HEADER} payload bytes`);
+  const payload = buf.subarray(BLOB_HEADER);
+  if (crc32(payload) !== buf.readUInt32BE(12)) throw new StoreCorruptError(file, 'checksum mismatch');
+  try {
+    return JSON.parse(payload.toString('utf8'));
+  } catch (e) {
+    throw new StoreCorruptError(file, `invalid JSON: ${(e as Error).message}`);
+  }
+}
+
+function encodeRecord(entry: StoredEntry): Buffer {
+  const payload = Buffer.from(JSON.stringify(entry));
+  const head = Buffer.alloc(REC_HEADER);
+  head.writeUInt32BE(payload.length, 0);
+  head.writeUInt32BE(crc32(payload), 4);
+  return Buffer.concat([head, payload]);
+}
+
+function segName(first: number): string {
+  return `${String(first).padStart(20, '0')}.seg`;
+}
+
+// ---- validation --------------------------------------------------------------------------------
+
+const isIndex = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+function checkHardState(file: string, v: unknown): HardState {
+  const o = v as Partial<HardState> | null;
+  if (!o || typeof o !== 'object') throw new StoreCorruptError(file, 'not an object');
+  if (!isIndex(o.term)) throw new StoreCorruptError(file, 'term: not a non-negative integer');
+  if (o.votedFor !== null && typeof o.votedFor !== 'string') throw new StoreCorruptError(file, 'votedFor: not a string or null');
+  if (!isIndex(o.commitIndex)) throw new StoreCorruptError(file, 'commitIndex: not a non-negative integer');
+  return { term: o.term, votedFor: o.votedFor, commitIndex: o.commitIndex };
+}
+
+function checkSnapshot(file: string, v: unknown): StoredSnapshot {
+  const o = v as Partial<StoredSnapshot> | null;
+  if (!o || typeof o !== 'object') throw new StoreCorruptError(file, 'not an object');
+  if (!isIndex(o.index) || !isIndex(o.term)) throw new StoreCorruptError(file, 'index/term: not non-negative integers');
+  if (!('state' in o)) throw new StoreCorruptError(file, 'state: missing');
+  return { index: o.index, term: o.term, state: o.state };
+}
+
+/** LOCK files held by stores in this process (a second store on the same directory is refused too) */
+const lockedHere = new Set<string>();
+
+// ---- the store ---------------------------------------------------------------------------------
+
+interface Segment {
+  first: number;
+  path: string;
+  /** byte offset of each entry's record; entry first+k starts at offsets[k] */
+  offsets: number[];
+  size: number;
+}
+
+export interface DiskStoreOptions {
+  /** roll to a new segment once the current one is at least this big (default 4 MiB) */
+  segmentBytes?: number;
+}
+
+export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
+  private readonly logDir: string;
+  private readonly segmentBytes: number;
+  private loaded = false;
+  private locked = false;
+  private hard: HardState = INITIAL_HARD_STATE;
+  private snap: StoredSnapshot<S> | null = null;
+  private segments: Segment[] = [];
+  /** terms of retained entries, by index - (snapIndex + 1) */
+  private terms: number[] = [];
+  private tail: FileHandle | null = null;
+  /** serialises writers: the runtime should not overlap them, but a second caller must not tear a record */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly dir: string,
+    opts: DiskStoreOptions = {},
+  ) {
+    this.logDir = join(dir, 'log');
+    this.segmentBytes = opts.segmentBytes ?? 4 * 1024 * 1024;
+  }
+
+  private get firstIndex(): number {
+    return (this.snap?.index ?? 0) + 1;
+  }
+
+  /** index of the last entry, or the snapshot's index when the log is empty */
+  get lastIndex(): number {
+    return this.firstIndex - 1 + this.terms.length;
+  }
+
+  async load(): Promise<LoadedState<C, S>> {
+    if (this.loaded) throw new StoreUsageError('load() called twice');
+    const created = await mkdir(this.logDir, { recursive: true, mode: 0o700 });
+    if (created !== undefined) {
+      // new directories: make their entries durable in their parents, bottom up
+      fsyncDir(this.dir);
+      fsyncDir(dirname(created));
+    }
+    await this.lock();
+    this.loaded = true;
+    const repairs: string[] = [];
+    for (const d of [this.dir, this.logDir]) {
+      for (const n of await readdir(d)) if (n.startsWith('.tmp-')) await rm(join(d, n), { force: true });
+    }
+
+    const hsFile = join(this.dir, 'hardstate');
+    const hsBuf = await readIfExists(hsFile);
+    this.hard = hsBuf ? checkHardState(hsFile, decodeBlob(hsFile, hsBuf)) : { ...INITIAL_HARD_STATE };
+    const snFile = join(this.dir, 'snapshot');
+    const snBuf = await readIfExists(snFile);
+    this.snap = snBuf ? (checkSnapshot(snFile, decodeBlob(snFile, snBuf)) as StoredSnapshot<S>) : null;
+
+    // Read every segment in index order; collect entries with their terms.
+    const names = (await readdir(this.logDir)).filter((n) => /^\d{20}\.seg$/.test(n)).sort();
+    const all: StoredEntry<C>[] = [];
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const path = join(this.logDir, name);
+      const first = Number(name.slice(0, 20));
+      const isLast = i === names.length - 1;
+      const { seg, entries, repaired } = await readSegment<C>(path, first, isLast);
+      if (repaired) repairs.push(repaired);
+      if (all.length > 0 && entries.length > 0 && entries[0]!.index !== all[all.length - 1]!.index + 1) {
+        throw new StoreCorruptError(path, `starts at index ${entries[0]!.index}, previous segment ended at ${all[all.length - 1]!.index}`);
+      }
+      if (all.length > 0 && seg.first !== all[all.length - 1]!.index + 1) {
+        throw new StoreCorruptError(path, `named for index ${seg.first}, previous segment ended at ${all[all.length - 1]!.index}`);
+      }
+      this.segments.push(seg);
+      all.push(...entries);
+    }
+
+    // Keep what follows the snapshot; the entry at the snapshot's index must agree with it (Raft §7),
+    // else saveSnapshot was discarding a conflicting log when it stopped: finish that.
+    const snapIndex = this.snap?.index ?? 0;
+    const atSnap = all.find((e) => e.index === snapIndex);
+    let entries = all.filter((e) => e.index > snapIndex);
+    if (this.snap && atSnap && atSnap.term !== this.snap.term) {
+      repairs.push(`log discarded: entry ${snapIndex} has term ${atSnap.term}, snapshot has ${this.snap.term}`);
+      entries = [];
+      await this.removeSegmentsFrom(0);
+    } else if (entries.length > 0 && entries[0]!.index !== snapIndex + 1) {
+      throw new StoreCorruptError(this.logDir, `log starts at index ${entries[0]!.index} but the snapshot ends at ${snapIndex}`);
+    }
+    for (let i = 1; i < entries.length; i++) {
+      if (entries[i]!.term < entries[i - 1]!.term) {
+        throw new StoreCorruptError(this.logDir, `term goes backwards at index ${entries[i]!.index}`);
+      }
+    }
+    this.terms = entries.map((e) => e.term);
+    return { hardState: { ...this.hard }, snapshot: this.snap, entries, repairs };
+  }
+
+  saveHardState(hs: HardState): Promise<void> {
+    return this.serial(async () => {
+      this.requireLoaded();
+      if (!isIndex(hs.term) || !isIndex(hs.commitIndex)) throw new StoreUsageError(`invalid hard state ${JSON.stringify(hs)}`);
+      if (hs.term < this.hard.term) throw new StoreUsageError(`term would go backwards: ${this.hard.term} → ${hs.term}`);
+      if (hs.term === this.hard.term && this.hard.votedFor !== null && hs.votedFor !== this.hard.votedFor) {
+        throw new StoreUsageError(`second vote in term ${hs.term}: ${this.hard.votedFor} → ${hs.votedFor}`);
+      }
+      const next: HardState = { term: hs.term, votedFor: hs.votedFor, commitIndex: hs.commitIndex };
+      await atomicWriteFile(this.dir, 'hardstate', encodeBlob(next));
+      this.hard = next;
+    });
+  }
+
+  append(entries: StoredEntry<C>[]): Promise<void> {
+    return this.serial(async () => {
+      this.requireLoaded();
+      if (entries.length === 0) return;
+      let expect = this.lastIndex + 1;
+      let lastTerm = this.terms.length ? this.terms[this.terms.length - 1]! : (this.snap?.term ?? 0);
+      for (const e of entries) {
+        if (e.index !== expect) throw new StoreUsageError(`append: expected index ${expect}, got ${e.index}`);
+        if (!isIndex(e.term) || e.term < lastTerm) throw new StoreUsageError(`append: term ${e.term} at index ${e.index} below ${lastTerm}`);
+        expect++;
+        lastTerm = e.term;
+      }
+      // Fill the current segment up to segmentBytes (at least one record each), then roll over.
+      let i = 0;
+      while (i < entries.length) {
+        let seg = this.segments[this.segments.length - 1];
+        if (!seg || seg.size >= this.segmentBytes) seg = await this.newSegment(entries[i]!.index);
+        const records: Buffer[] = [];
+        let bytes = 0;
+        while (i < entries.length) {
+          const e = entries[i]!;
+          const r = encodeRecord({ index: e.index, term: e.term, cmd: e.cmd });
+          if (records.length > 0 && seg.size + bytes + r.length > this.segmentBytes) break;
+          records.push(r);
+          bytes += r.length;
+          i++;
+        }
+        const fh = await this.tailHandle(seg);
+        const buf = Buffer.concat(records);
+        await fh.write(buf, 0, buf.length, seg.size);
+        await fh.datasync();
+        let off = seg.size;
+        for (const r of records) {
+          seg.offsets.push(off);
+          off += r.length;
+        }
+        seg.size = off;
+      }
+      for (const e of entries) this.terms.push(e.term);
+    });
+  }
+
+  truncateFrom(index: number): Promise<void> {
+    return this.serial(async () => {
+      this.requireLoaded();
+      if (index <= (this.snap?.index ?? 0)) throw new StoreUsageError(`truncateFrom(${index}): entries up to ${this.snap?.index} are in the snapshot`);
+      if (index > this.lastIndex) return;
+      await this.cutLog(index);
+      this.terms.length = index - this.firstIndex;
+    });
+  }
+
+  saveSnapshot(snapshot: StoredSnapshot<S>): Promise<void> {
+    return this.serial(async () => {
+      this.requireLoaded();
+      if (!isIndex(snapshot.index) || !isIndex(snapshot.term)) throw new StoreUsageError('saveSnapshot: invalid index/term');
+      if (this.snap && snapshot.index < this.snap.index) throw new StoreUsageError(`saveSnapshot: index ${snapshot.index} older than ${this.snap.index}`);
+      const termAt = this.termAt(snapshot.index);
+      const keepLog = termAt === snapshot.term;
+      // The snapshot first: once it is durable, entries it covers may go.
+      await atomicWriteFile(this.dir, 'snapshot', encodeBlob({ index: snapshot.index, term: snapshot.term, state: snapshot.state }));
+      const oldFirst = this.firstIndex;
+      this.snap = { index: snapshot.index, term: snapshot.term, state: snapshot.state };
+      if (!keepLog) {
+        await this.removeSegmentsFrom(0);
+        this.terms = [];
+        return;
+      }
+      this.terms = this.terms.slice(snapshot.index + 1 - oldFirst);
+      // Compaction: drop whole segments whose entries are all covered by the snapshot. The head
+      // segment may keep some covered entries; load() skips them.
+      let drop = 0;
+      while (drop + 1 < this.segments.length && this.segments[drop + 1]!.first <= snapshot.index + 1) drop++;
+      if (this.segments.length > 0 && this.terms.length === 0 && this.lastSegmentCovered(snapshot.index)) drop = this.segments.length;
+      if (drop > 0) {
+        const gone = this.segments.splice(0, drop);
+        if (this.segments.length === 0) await this.closeTail();
+        for (const s of gone) await unlink(s.path);
+        fsyncDir(this.logDir);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    await this.closeTail();
+    if (this.locked) {
+      lockedHere.delete(join(this.dir, 'LOCK'));
+      await rm(join(this.dir, 'LOCK'), { force: true });
+      this.locked = false;
+    }
+  }
+
+  // ---- internals ----
+
+  private lastSegmentCovered(snapIndex: number): boolean {
+    const seg = this.segments[this.segments.length - 1]!;
+    return seg.first + seg.offsets.length - 1 <= snapIndex;
+  }
+
+  private termAt(index: number): number | null {
+    if (this.snap && index === this.snap.index) return this.snap.term;
+    const k = index - this.firstIndex;
+    return k >= 0 && k < this.terms.length ? this.terms[k]! : null;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private requireLoaded(): void {
+    if (!this.loaded) throw new StoreUsageError('load() first');
+  }
+
+  private async lock(): Promise<void> {
+    const path = join(this.dir, 'LOCK');
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const fh = await open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+        await fh.writeFile(String(process.pid));
+        await fh.close();
+        this.locked = true;
+        lockedHere.add(path);
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const pid = Number((await readIfExists(path))?.toString() ?? '');
+      if (pid === process.pid && lockedHere.has(path)) throw new StoreLockedError(this.dir, pid);
+      if (pid > 0 && pid !== process.pid && isAlive(pid)) throw new StoreLockedError(this.dir, pid);
+      await rm(path, { force: true }); // stale: its process is gone
+    }
+    throw new StoreLockedError(this.dir, -1);
+  }
+
+  private async newSegment(first: number): Promise<Segment> {
+    await this.closeTail();
+    const name = segName(first);
+    const head = Buffer.alloc(SEG_HEADER);
+    SEG_MAGIC.copy(head, 0);
+    head.writeUInt32BE(VERSION, 4);
+    await atomicWriteFile(this.logDir, name, head);
+    const seg: Segment = { first, path: join(this.logDir, name), offsets: [], size: SEG_HEADER };
+    this.segments.push(seg);
+    return seg;
+  }
+
+  private async tailHandle(seg: Segment): Promise<FileHandle> {
+    if (!this.tail) this.tail = await open(seg.path, 'r+');
+    return this.tail;
+  }
+
+  private async closeTail(): Promise<void> {
+    const t = this.tail;
+    this.tail = null;
+    if (t) await t.close();
+  }
+
+  /** Remove entries ≥ index: later segments first (newest first), then cut the containing one. */
+  private async cutLog(index: number): Promise<void> {
+    while (this.segments.length > 0 && this.segments[this.segments.length - 1]!.first >= index) {
+      const seg = this.segments.pop()!;
+      await this.closeTail();
+      await unlink(seg.path);
+      fsyncDir(this.logDir);
+    }
+    const seg = this.segments[this.segments.length - 1];
+    if (!seg) return;
+    const k = index - seg.first;
+    if (k >= seg.offsets.length) return;
+    const at = seg.offsets[k]!;
+    const fh = await this.tailHandle(seg);
+    await fh.truncate(at);
+    await fh.datasync();
+    seg.offsets.length = k;
+    seg.size = at;
+  }
+
+  private async removeSegmentsFrom(i: number): Promise<void> {
+    await this.closeTail();
+    while (this.segments.length > i) {
+      const seg = this.segments.pop()!;
+      await unlink(seg.path);
+      fsyncDir(this.logDir);
+    }
+    // also files load() did not keep track of yet
+    for (const n of await readdir(this.logDir)) if (i === 0 && n.endsWith('.seg')) await unlink(join(this.logDir, n));
+    fsyncDir(this.logDir);
+  }
+}
+
+async function readIfExists(path: string): Promise<Buffer | null> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readSegment<C>(path: string, first: number, isLast: boolean): Promise<{ seg: Segment; entries: StoredEntry<C>[]; repaired: string | null }> {
+  const buf = await readFile(path);
+  if (buf.length < SEG_HEADER || !buf.subarray(0, 4).equals(SEG_MAGIC)) throw new StoreCorruptError(path, 'bad segment header');
+  if (buf.readUInt32BE(4) !== VERSION) throw new StoreCorruptError(path, `unknown segment version ${buf.readUInt32BE(4)}`);
+  const entries: StoredEntry<C>[] = [];
+  const offsets: number[] = [];
+  let off = SEG_HEADER;
+  let bad: string | null = null;
+  let kind: 'short' | 'checksum' = 'short';
+  while (off < buf.length) {
+    if (buf.length - off < REC_HEADER) {
+      bad = `incomplete record header at byte ${off}`;
+      break;
+    }
+    const len = buf.readUInt32BE(off);
+    const crc = buf.readUInt32BE(off + 4);
+    if (len > MAX_RECORD || off + REC_HEADER + len > buf.length) {
+      bad = `record at byte ${off} runs past the end of the file`;
+      break;
+    }
+    const payload = buf.subarray(off + REC_HEADER, off + REC_HEADER + len);
+    if (crc32(payload) !== crc) {
+      bad = `checksum mismatch in record at byte ${off}`;
+      kind = 'checksum';
+      break;
+    }
+    let e: StoredEntry<C>;
+    try {
+      e = JSON.parse(payload.toString('utf8')) as StoredEntry<C>;
+    } catch {
+      throw new StoreCorruptError(path, `record at byte ${off}: invalid JSON behind a valid checksum`);
+    }
+    const expected = first + entries.length;
+    if (e.index !== expected || !isIndex(e.term)) throw new StoreCorruptError(path, `record at byte ${off}: index ${e.index}, expected ${expected}`);
+    entries.push(e);
+    offsets.push(off);
+    off += REC_HEADER + len;
+  }
+  let repaired: string | null = null;
+  if (bad) {
+    // A torn tail is the only damage repaired, and only in the last segment: the record runs past
+    // the end of the file (the append stopped part-way) or everything after its header is zeros
+    // (the file grew before its data reached the disk). That append never resolved, so nobody
+    // relied on it. A checksum failure over real data, or a valid record further on, is a hole in
+    // acknowledged history: corruption, reported, never cut away.
+    const torn = kind === 'short' ? !hasValidRecordAfter(buf, off) : allZero(buf, off + REC_HEADER);
+    if (!isLast || !torn) throw new StoreCorruptError(path, bad);
+    const fh = await open(path, 'r+');
+    try {
+      await fh.truncate(off);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    repaired = `${path}: cut ${buf.length - off} bytes of a torn last record (${bad})`;
+  }
+  return { seg: { first, path, offsets, size: off }, entries, repaired };
+}
+
+function allZero(buf: Buffer, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+/** Is there a complete record with a valid checksum starting anywhere after `from`? */
+function hasValidRecordAfter(buf: Buffer, from: number): boolean {
+  for (let off = from + 1; off + REC_HEADER <= buf.length; off++) {
+    const len = buf.readUInt32BE(off);
+    if (len === 0 || len > MAX_RECORD || off + REC_HEADER + len > buf.length) continue;
+    if (crc32(buf.subarray(off + REC_HEADER, off + REC_HEADER + len)) === buf.readUInt32BE(off + 4)) return true;
+  }
+  return false;
+}

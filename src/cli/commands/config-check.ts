@@ -1,0 +1,80 @@
+// `tsha config check FILE [--output text|json]`: validate a configuration file as the agent will
+// at start, and as the NixOS module does at build time. Exit 0 with a one-screen summary, or exit
+// 1 with every error (`path: reason`) and their count.
+// `tsha config options [--output text|json]`: every option of the table, its type and default.
+
+import { readFile } from 'node:fs/promises';
+import type { Command} from 'commander';
+import { Option } from 'commander';
+import { validate } from '../../config/validate.js';
+import { parseConfigText } from '../../config/parse.js';
+import { summarize } from '../../config/summary.js';
+import { listOptions } from '../../config/option-list.js';
+import { rawConfigSpec } from '../../config/options.js';
+import { renderErrors, renderSummary } from '../format/config-summary.js';
+import { loggerFor } from '../logging.js';
+
+type Output = 'text' | 'json';
+const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text');
+
+export function register(program: Command): void {
+  const config = program.command('config').description('check and describe tsha configuration files');
+
+  const sections = Object.entries(rawConfigSpec.fields)
+    .map(([key, spec]) => `  ${key.padEnd(17)} ${spec.doc.split(/(?<=\.) /)[0]}`)
+    .join('\n');
+  config
+    .command('check')
+    .description('validate a configuration file (JSON, as written by the NixOS module) and summarize it')
+    .argument('<file>', 'configuration file')
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `\nTop-level options (every option, its type and default: tsha config options):\n${sections}\n\n` +
+        'Exit status: 0 valid, 1 invalid or unreadable (every error is listed as "path: reason").',
+    )
+    .action(async (file: string, opts: { output: Output }, command: Command) => {
+      const log = loggerFor(command);
+      process.exitCode = await check(file, opts.output, log);
+    });
+
+  config
+    .command('options')
+    .description('list every configuration option with its type, default and description')
+    .addOption(outputOption())
+    .action((opts: { output: Output }) => {
+      const rows = listOptions().map(({ path, type, default: dflt, doc }) => ({ path, type, default: dflt, doc }));
+      if (opts.output === 'json') process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+      else for (const r of rows) process.stdout.write(`${r.path}\n    ${r.type}; default: ${r.default}\n    ${r.doc}\n`);
+    });
+}
+
+async function check(file: string, output: Output, log: ReturnType<typeof loggerFor>): Promise<number> {
+  const fail = (message: string) => {
+    if (output === 'json') process.stdout.write(JSON.stringify({ ok: false, file, errors: [{ path: '(file)', message }], warnings: [] }, null, 2) + '\n');
+    else process.stdout.write(`${file}: ${message}\n${file}: 1 error\n`);
+    return 1;
+  };
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return fail(`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`.replace(/: (\w+) \1: /, ': $1: '));
+  }
+  const parsed = parseConfigText(text);
+  if (!parsed.ok) {
+    return fail(`not valid JSON${parsed.line !== null ? ` at line ${parsed.line}, column ${parsed.column}` : ''}: ${parsed.message}`);
+  }
+  const result = validate(parsed.value);
+  log.debug({ file, ok: result.ok, errors: result.ok ? 0 : result.errors.length, warnings: result.warnings.length }, 'configuration checked');
+  if (!result.ok) {
+    if (output === 'json') process.stdout.write(JSON.stringify({ ok: false, file, errors: result.errors, warnings: result.warnings }, null, 2) + '\n');
+    else process.stdout.write(renderErrors(file, result.errors, result.warnings));
+    return 1;
+  }
+  const summary = summarize(result.config, result.quorumReason, result.warnings);
+  for (const w of result.warnings) log.warn({ path: w.path }, w.message);
+  if (output === 'json') process.stdout.write(JSON.stringify({ ok: true, file, summary, config: result.config }, null, 2) + '\n');
+  else process.stdout.write(renderSummary(file, summary));
+  return 0;
+}

@@ -1,0 +1,118 @@
+// `tsha status [--output text|json] [--watch] [--socket PATH]`: the cluster as the local agent sees
+// it, rendered like `crm_mon -1` (the same text renderer as `tsha simulate`), or the control API's
+// ClusterStatus as JSON for scripts. Exits 1 with a clear message when no agent answers.
+
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { AgentUnreachableError, ControlRequestError } from '../../adapters/grpc/control-client.js';
+import type { ClusterStatus, ResourceStatus } from '../../ports/control.js';
+import { renderStatusText } from '../format/status-text.js';
+import type { FailedActionView, NodeView, PrimitiveView, ResourceView, StatusView } from '../format/status-view.js';
+import { addSocketOption, withControlClient } from '../control-socket.js';
+
+const STATE_LABEL: Record<ResourceStatus['state'], string> = {
+  started: 'Started', stopped: 'Stopped', failed: 'FAILED', promoted: 'Promoted', unpromoted: 'Unpromoted', starting: 'Starting', stopping: 'Stopping',
+};
+
+/** The control API's ClusterStatus as the StatusView model the crm_mon-like renderer reads. */
+export function statusViewOf(s: ClusterStatus): StatusView {
+  const nodes: NodeView[] = s.nodes.map((n) => ({
+    name: n.name,
+    state: n.state === 'online' ? 'online' : n.state === 'unclean' ? 'unclean' : 'offline',
+    standby: n.standby,
+    maintenance: n.maintenance,
+  }));
+  const prim = (r: ResourceStatus): PrimitiveView => {
+    const flags: string[] = [];
+    if (!r.managed) flags.push('(unmanaged)');
+    if (r.targetRole === 'stopped') flags.push('(disabled)');
+    const running = r.state !== 'stopped' && r.state !== 'failed';
+    return { type: 'primitive', id: r.id, agent: r.agent, state: STATE_LABEL[r.state], nodes: running || r.state === 'failed' ? r.nodes : [], flags };
+  };
+  const resources: ResourceView[] = [];
+  const groups = new Map<string, PrimitiveView[]>();
+  for (const r of s.resources) {
+    if (r.group) {
+      const g = groups.get(r.group);
+      if (g) g.push(prim(r));
+      else {
+        const members = [prim(r)];
+        groups.set(r.group, members);
+        resources.push({ type: 'group', id: r.group, members, flags: [] });
+      }
+    } else resources.push(prim(r));
+  }
+  const failedActions: FailedActionView[] = [];
+  for (const f of s.failedActions) {
+    failedActions.push({
+      resource: f.resource, operation: f.operation, node: f.node, count: 1, lastFailureAt: f.timeUnixMs,
+      kind: f.status === 'errorHard' || f.status === 'notInstalled' ? 'hard' : f.status === 'errorFatal' ? 'fatal' : 'error',
+    });
+  }
+  for (const r of s.resources) {
+    for (const fc of r.failCounts) {
+      if (!failedActions.some((f) => f.resource === r.id && f.node === fc.node)) {
+        failedActions.push({ resource: r.id, operation: fc.operation, node: fc.node, count: fc.count, lastFailureAt: fc.lastFailureUnixMs, kind: 'error' });
+      }
+    }
+  }
+  return {
+    cluster: {
+      name: s.clusterName,
+      coordinator: s.coordinator || null,
+      quorum: s.quorum?.quorate ?? false,
+      nodesConfigured: s.nodes.length,
+      resourceInstancesConfigured: s.resources.length,
+      maintenanceMode: s.maintenanceMode,
+    },
+    nodes,
+    resources,
+    failedActions,
+  };
+}
+
+/** crm_mon's header lines, then the shared renderer, then tsha's own details (term, fencing). */
+export function renderStatus(s: ClusterStatus): string {
+  const head = [
+    `Status of cluster ${s.clusterName} as seen by ${s.nodeSelf} (term ${s.term}, commit index ${s.commitIndex})`,
+    s.quorum ? `Quorum: ${s.quorum.quorate ? 'yes' : 'NO'} (${s.quorum.mode}, ${s.quorum.votesHave} of ${s.quorum.votesTotal} votes, ${s.quorum.votesNeeded} needed${s.quorum.witness ? `; witness ${s.quorum.witness} ${s.quorum.witnessReachable ? 'reachable' : 'UNREACHABLE'}` : ''})` : 'Quorum: unknown',
+    s.fencingEnabled ? '' : 'WARNING: fencing is DISABLED',
+    '',
+  ].filter((l, i) => l !== '' || i === 3);
+  let body = renderStatusText(statusViewOf(s));
+  if (s.fenceHistory.length > 0) {
+    body += '\nFencing History:\n';
+    for (const f of s.fenceHistory) body += `  * ${f.action} of ${f.target} ${f.status === 'ok' ? 'successful' : f.status}: ${f.reason}${f.device ? ` (${f.device})` : ''}\n`;
+  }
+  return `${head.join('\n')}\n${body}`;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('status')
+    .description('show the cluster status like crm_mon -1 (nodes, quorum, coordinator, resources, failed actions)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-w, --watch', 'keep showing the status at every change (Ctrl-C to stop)');
+  addSocketOption(cmd).action(async (opts: { output: 'text' | 'json'; watch?: boolean; socket: string }) => {
+    const show = (s: ClusterStatus): void => {
+      if (opts.output === 'json') process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+      else process.stdout.write(`${opts.watch ? '\x1b[2J\x1b[H' : ''}${renderStatus(s)}`);
+    };
+    try {
+      await withControlClient(opts.socket, async (client) => {
+        if (!opts.watch) {
+          show(await client.status({ fenceHistoryLimit: 10 }));
+          return;
+        }
+        for await (const s of client.watch({ fenceHistoryLimit: 10, minIntervalMs: 500 })) show(s);
+      });
+    } catch (e) {
+      if (e instanceof AgentUnreachableError || e instanceof ControlRequestError) {
+        process.stderr.write(`tsha status: ${e.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      throw e;
+    }
+  });
+}

@@ -1,0 +1,7 @@
+// The public surface of src/config: raw → validate() → CompiledConfig.
+export * from './types.js';
+export { validate, compileOrThrow, ConfigError, type ValidationResult } from './validate.js';
+export { loadConfig, parseConfigText, type ParseResult } from './parse.js';
+export { type ConfigIssue, formatIssue } from './issues.js';
+export { rawConfigSpec, type RawConfig, DEFAULT_TIMING } from './options.js';
+export { deriveQuorumMode, type QuorumDerivation, type QuorumInput } from './quorum-mode.js';

@@ -1,0 +1,363 @@
+// THE options table: every option of the raw configuration (the JSON the NixOS module writes),
+// with its type, default and documentation. It drives
+//   - the structural validation and the defaults (spec.ts: checkValue),
+//   - `tsha config options` and the help of `tsha config check`,
+//   - docs/configuration.md (`npm run docs:config`),
+//   - nixos-module/generated-options.nix (`npm run docs:config` too).
+// Rules that relate several options (timing ratios, references, quorum) live in rules.ts.
+//
+// Shape, for Nix users: attribute sets keyed by name (nodes, resources, groups, clones, fence
+// devices); constraints are declared on the resource they constrain.
+
+import { INFINITY } from './types.js';
+import { bool, int, list, map, obj, oneOf, optional, score, str, stringMap, type Optional, type SpecType } from './spec.js';
+
+// Default timing, agreed with the cluster core (issue 3). Milliseconds.
+export const DEFAULT_TIMING = {
+  heartbeatIntervalMs: 100,
+  failureTimeoutMs: 500,
+  electionTimeoutMs: 500,
+  leaseMs: 2000,
+  maxDriftPpm: 10_000,
+  watchdogMs: 5000,
+  fenceRaceDelayMs: 1000,
+} as const;
+
+/** Default operation timeout and monitor interval (Pacemaker's defaults: 20 s, and 10 s is common). */
+export const DEFAULT_OPERATION_TIMEOUT_MS = 20_000;
+export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
+export const DEFAULT_FENCE_TIMEOUT_MS = 20_000;
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const DNS_LABEL_TEXT = 'a DNS label (lower-case letters, digits and "-", 1 to 63 characters, no "-" at either end)';
+const ID = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const ID_TEXT = 'an id: a letter, then letters, digits, "_", "." or "-", at most 64 characters';
+/** host:port; host is an IPv4 address, a bracketed IPv6 address or a DNS name */
+export const ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):([0-9]{1,5})$/;
+const ADDRESS_TEXT = 'an address "host:port" (IPv4, [IPv6] or a DNS name, port 1–65535)';
+const WG_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+const WG_KEY_TEXT = 'a WireGuard public key (44 characters of base64, as `wg pubkey` prints)';
+
+const ms = (doc: string, min: number, max: number, dflt?: number) =>
+  int(doc, { min, max, unit: 'ms', ...(dflt === undefined ? {} : { default: dflt }) });
+
+// ---------------------------------------------------------------------------------------------
+// Pieces shared by resources, groups and clones
+
+/** Resource meta attributes. Per resource each is optional; unset means `resourceDefaults`. */
+const metaFields = {
+  stickiness: score('Score added to the node currently running the resource, so it does not move back when a preferred node returns (Pacemaker: resource-stickiness).', {
+    default: 0,
+  }),
+  migrationThreshold: int(
+    'After this many failures on a node the resource is banned from it until the failures expire or are cleaned up. 0 = never ban (Pacemaker\'s default INFINITY behaves the same in practice).',
+    { min: 0, max: INFINITY, default: 0 },
+  ),
+  failureTimeoutMs: ms('Failures older than this are forgotten (Pacemaker: failure-timeout). 0 = never expire.', 0, 365 * 24 * 3600 * 1000, 0),
+  targetRole: oneOf(['started', 'stopped', 'promoted', 'unpromoted'] as const, 'The state the cluster keeps the resource in. "promoted"/"unpromoted" apply to promotable clones only.', {
+    default: 'started',
+  }),
+  managed: bool('false: the cluster neither starts, stops nor recovers the resource (it still monitors it).', { default: true }),
+  allowMigrate: bool('The resource may live-migrate (microVMs, OCF agents with migrate_to/migrate_from) instead of stop + start.', {
+    default: false,
+  }),
+};
+const resourceDefaults = obj(metaFields, 'Cluster-wide defaults for the resource meta options (Pacemaker: rsc_defaults).', {
+  defaultsWhenAbsent: true,
+});
+const metaOverrides = obj(
+  Object.fromEntries(Object.entries(metaFields).map(([k, spec]) => [k, optional(spec, `resourceDefaults.${k}`)])) as {
+    [K in keyof typeof metaFields]: Optional<(typeof metaFields)[K]>;
+  },
+  'Meta options of this resource; unset ones come from resourceDefaults.',
+  { defaultsWhenAbsent: true },
+);
+
+const location = obj(
+  {
+    node: optional(str('Node this constraint is about (exactly one of node and rule).')),
+    rule: optional(
+      obj(
+        {
+          attribute: str('Node attribute name (nodes.<name>.attributes).'),
+          op: oneOf(['eq', 'ne', 'defined', 'not_defined'] as const, 'Comparison.', { default: 'eq' }),
+          value: optional(str('Value compared with; required for eq and ne, not allowed for defined and not_defined.')),
+        },
+        'A rule over node attributes (exactly one of node and rule).',
+      ),
+    ),
+    score: score('Positive prefers, negative avoids; "INFINITY" requires, "-INFINITY" forbids.'),
+    role: optional(oneOf(['promoted'] as const, 'For promotable clones: the constraint applies to the promoted instance only.')),
+  },
+  'Where this resource may or should run.',
+);
+
+const colocation = obj(
+  {
+    with: str('The resource this one is placed relative to.'),
+    score: score('Positive: together, negative: apart; ±"INFINITY" is mandatory.', { default: INFINITY }),
+    withRole: optional(oneOf(['promoted'] as const, 'Place relative to the promoted instance of a promotable clone.')),
+    role: optional(oneOf(['promoted'] as const, 'For a promotable clone: only its promoted instance is placed by this constraint.')),
+  },
+  'Where this resource runs relative to another one.',
+);
+
+const orderAction = (doc: string, dflt?: 'start') =>
+  oneOf(['start', 'stop', 'promote', 'demote'] as const, doc, dflt ? { default: dflt } : {});
+const order = obj(
+  {
+    after: optional(str('This resource starts after that one (exactly one of after and before).')),
+    before: optional(str('This resource starts before that one (exactly one of after and before).')),
+    firstAction: orderAction('Action of the resource that goes first.', 'start'),
+    thenAction: optional(orderAction('Action of the resource that goes second.'), 'firstAction'),
+    kind: oneOf(['mandatory', 'optional'] as const, 'mandatory: the second resource is restarted when the first one is; optional: only orders actions that happen in the same transition.', {
+      default: 'mandatory',
+    }),
+    symmetric: bool('Stop in the reverse order.', { default: true }),
+  },
+  'The order in which this resource and another one start and stop.',
+);
+
+const constraintFields = {
+  location: list(location, 'Location constraints of this resource.', { default: [] }),
+  colocation: list(colocation, 'Colocation constraints of this resource (this resource is the dependent one).', { default: [] }),
+  order: list(order, 'Order constraints of this resource.', { default: [] }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Primitives
+
+const operation = obj(
+  {
+    intervalMs: optional(ms('Monitors only: how often the monitor runs.', 1, 24 * 3600 * 1000), `${DEFAULT_MONITOR_INTERVAL_MS} for monitors`),
+    timeoutMs: ms('The operation fails when it takes longer.', 1, 24 * 3600 * 1000, DEFAULT_OPERATION_TIMEOUT_MS),
+    onFail: optional(
+      oneOf(['restart', 'stop', 'ban', 'fence', 'block'] as const, 'What a failure leads to.'),
+      '"restart"; for stop: "fence" when fencing is enabled, else "block" (Pacemaker)',
+    ),
+  },
+  'One operation of a resource.',
+);
+export const OPERATION_KEYS = {
+  start: { name: 'start' },
+  stop: { name: 'stop' },
+  monitor: { name: 'monitor' },
+  monitorPromoted: { name: 'monitor', role: 'promoted' },
+  monitorUnpromoted: { name: 'monitor', role: 'unpromoted' },
+  promote: { name: 'promote' },
+  demote: { name: 'demote' },
+  migrateTo: { name: 'migrate_to' },
+  migrateFrom: { name: 'migrate_from' },
+} as const;
+const operationDocs: Record<keyof typeof OPERATION_KEYS, string> = {
+  start: 'Start.',
+  stop: 'Stop.',
+  monitor: 'Recurring health check.',
+  monitorPromoted: 'Monitor of the promoted instance of a promotable clone (replaces monitor for that role).',
+  monitorUnpromoted: 'Monitor of the unpromoted instances of a promotable clone (replaces monitor for that role).',
+  promote: 'Promote (promotable clones: DRBD primary, RBD lock owner).',
+  demote: 'Demote (promotable clones).',
+  migrateTo: 'Live migration, on the source node (needs allowMigrate).',
+  migrateFrom: 'Live migration, on the target node (needs allowMigrate).',
+};
+const operations = obj(
+  Object.fromEntries(
+    Object.entries(operationDocs).map(([key, doc]) => [
+      key,
+      optional({ ...operation, doc }, key === 'start' || key === 'stop' || key === 'monitor' ? 'always present, with the defaults below' : undefined),
+    ]),
+  ) as Record<keyof typeof OPERATION_KEYS, Optional<typeof operation>>,
+  `Operations by name. start, stop and monitor always exist: unset, they get timeout ${DEFAULT_OPERATION_TIMEOUT_MS} ms and the monitor an interval of ${DEFAULT_MONITOR_INTERVAL_MS} ms.`,
+  { defaultsWhenAbsent: true },
+);
+
+const storage = obj(
+  {
+    type: oneOf(['drbd', 'rbd'] as const, 'drbd: a DRBD resource (clone it with promotable = true); rbd: a Ceph RBD image held with an exclusive lock.'),
+    resource: optional(str('drbd: the DRBD resource name (drbdadm).')),
+    volume: optional(int('drbd: the volume number.', { min: 0, max: 65535 })),
+    pool: optional(str('rbd: the Ceph pool.')),
+    image: optional(str('rbd: the image name.')),
+    cephConf: optional(str('rbd: path of ceph.conf (default: Ceph\'s own).')),
+  },
+  'Storage this resource holds; it is taken from a lost node (DRBD demoted/outdated, RBD lock broken and its client blocklisted) before the resource starts elsewhere. Implies stateful.',
+);
+
+/** What each resource kind needs in params. An `extra` kind takes other keys as agent parameters. */
+export const KIND_PARAMS = {
+  systemd: { required: ['unit'], optional: [], extra: false, doc: 'unit: a unit name ending in .service, .socket, .target, .mount, .automount, .swap, .timer or .path' },
+  lxc: { required: ['name'], optional: ['configPath'], extra: false, doc: 'name: the container name; configPath: LXC\'s lxcpath (optional)' },
+  microvm: { required: ['name'], optional: [], extra: false, doc: 'name: the microvm.nix VM name (run as microvm@<name>.service)' },
+  ocf: { required: ['provider', 'agent'], optional: [], extra: true, doc: 'provider and agent (ocf:<provider>:<agent>); every other key is passed as OCF_RESKEY_<key>' },
+  exec: { required: ['start', 'stop', 'monitor'], optional: ['promote', 'demote'], extra: false, doc: 'start, stop, monitor: shell commands; monitor exits 0 when running, 7 when stopped (OCF codes)' },
+} as const;
+export type ResourceKindName = keyof typeof KIND_PARAMS;
+
+const primitive = obj(
+  {
+    kind: oneOf(Object.keys(KIND_PARAMS) as ResourceKindName[], 'How the resource is run: systemd unit, LXC container, microVM, OCF resource agent or shell commands.'),
+    params: stringMap(
+      'Kind-specific parameters. ' +
+        Object.entries(KIND_PARAMS)
+          .map(([k, v]) => `${k}: ${v.doc}.`)
+          .join(' '),
+      { default: {} },
+    ),
+    operations,
+    meta: metaOverrides,
+    stateful: bool('The resource holds state that must never be written from two nodes: refused without fencing.', { default: false }),
+    storage: optional(storage),
+    ...constraintFields,
+  },
+  'A primitive resource.',
+);
+
+const group = obj(
+  {
+    members: list(str('Resource id.'), 'Primitives started in this order, stopped in reverse, all on one node.', { minItems: 1 }),
+    meta: metaOverrides,
+    ...constraintFields,
+  },
+  'A group: members run together on one node, started in order.',
+);
+
+const clone = obj(
+  {
+    child: str('The primitive or group that is cloned.'),
+    max: optional(int('Total number of instances.', { min: 1, max: 1024 }), 'number of nodes'),
+    maxPerNode: int('Instances per node.', { min: 1, max: 1024, default: 1 }),
+    promotable: bool('Instances can be promoted (DRBD primary, RBD exclusive owner).', { default: false }),
+    promotedMax: int('Promotable clones: number of promoted instances.', { min: 1, max: 1024, default: 1 }),
+    promotedMaxPerNode: int('Promotable clones: promoted instances per node.', { min: 1, max: 1024, default: 1 }),
+    meta: metaOverrides,
+    ...constraintFields,
+  },
+  'A clone: several instances of a primitive or group, on several nodes.',
+);
+
+// ---------------------------------------------------------------------------------------------
+// The whole configuration
+
+export const rawConfigSpec = obj(
+  {
+    cluster: obj(
+      {
+        name: str('Human-readable cluster name, shown by tsha status.', { maxLength: 64 }),
+        id: str('Cluster id carried in every mesh message; agents with another id are ignored.', {
+          pattern: /^[a-z0-9][a-z0-9-]{0,62}$/,
+          patternText: 'a cluster id (lower-case letters, digits and "-", 1 to 63 characters, starting with a letter or digit)',
+        }),
+      },
+      'Cluster identity.',
+    ),
+    nodes: map(
+      obj(
+        {
+          address: str('Mesh address of the agent, host:port, on the WireGuard interface.', { pattern: ADDRESS, patternText: ADDRESS_TEXT }),
+          publicKey: optional(str('WireGuard public key of the node.', { pattern: WG_KEY, patternText: WG_KEY_TEXT })),
+          votes: int('Quorum votes. 0 makes a node that runs resources but does not vote.', { min: 0, max: 16, default: 1 }),
+          attributes: stringMap('Node attributes for location rules, e.g. { rack = "a"; ssd = "yes"; }.', { default: {} }),
+        },
+        'A cluster node.',
+      ),
+      'Cluster nodes by name. The quorum mode follows from them: an odd number of votes → majority; two nodes and a witness → witness; two nodes alone with fencing → two_node.',
+      { keyName: 'node name', keyPattern: DNS_LABEL, keyPatternText: DNS_LABEL_TEXT, minEntries: 1 },
+    ),
+    witness: optional(
+      obj(
+        {
+          name: str('Witness name.', { pattern: DNS_LABEL, patternText: DNS_LABEL_TEXT }),
+          address: str('Mesh address of `tsha witness`, host:port.', { pattern: ADDRESS, patternText: ADDRESS_TEXT }),
+          publicKey: optional(str('WireGuard public key of the witness.', { pattern: WG_KEY, patternText: WG_KEY_TEXT })),
+        },
+        'The tie-breaker of a two-node cluster (like corosync-qnetd): votes, runs no resources. Only with exactly two nodes.',
+      ),
+    ),
+    timing: obj(
+      {
+        heartbeatIntervalMs: ms('Interval between heartbeats to every peer.', 10, 10_000, DEFAULT_TIMING.heartbeatIntervalMs),
+        failureTimeoutMs: ms('A peer not heard from for this long is suspected down. At least 3 × heartbeatIntervalMs.', 30, 120_000, DEFAULT_TIMING.failureTimeoutMs),
+        electionTimeoutMs: ms(
+          'Base election timeout (randomised up to twice this). At least 3 × heartbeatIntervalMs so a follower does not start an election between two late heartbeats.',
+          30,
+          120_000,
+          DEFAULT_TIMING.electionTimeoutMs,
+        ),
+        leaseMs: ms('A node runs resources only while its lease, renewed through the quorate partition, holds. Longer than failureTimeoutMs.', 100, 600_000, DEFAULT_TIMING.leaseMs),
+        maxDriftPpm: int('Bound on the clock drift rate between nodes, parts per million; added to every lease wait.', {
+          min: 0,
+          max: 100_000,
+          unit: 'ppm',
+          default: DEFAULT_TIMING.maxDriftPpm,
+        }),
+        watchdogMs: ms('Watchdog timeout: a node that stops feeding it is reset after this long. Whole seconds (Linux watchdogs count seconds).', 1000, 300_000, DEFAULT_TIMING.watchdogMs),
+        fenceRaceDelayMs: ms('two_node mode: the delay one side waits before fencing its peer, so both cannot shoot each other. Must be > 0 in two_node mode.', 0, 60_000, DEFAULT_TIMING.fenceRaceDelayMs),
+      },
+      'Failure detection, election and lease timing.',
+      { defaultsWhenAbsent: true },
+    ),
+    noQuorumPolicy: oneOf(['stop', 'freeze', 'fence'] as const, 'What a node does when it loses quorum or its lease: stop its resources, freeze (keep them, start nothing), or fence itself.', {
+      default: 'stop',
+    }),
+    fencing: obj(
+      {
+        enabled: bool(
+          'Fencing (STONITH). false is an explicit, loudly reported choice, refused when a resource is stateful or holds storage, and when two nodes run without a witness.',
+          { default: true },
+        ),
+        watchdog: bool('Watchdog self-fencing (sbd-like): a node without quorum or lease stops feeding its watchdog and is reset; its peers recover after lease + drift + watchdogMs.', {
+          default: false,
+        }),
+        devices: map(
+          obj(
+            {
+              agent: str('Fence agent executable (fence-agents), e.g. fence_ipmilan, fence_redfish.', {
+                pattern: /^fence_[A-Za-z0-9_-]+$/,
+                patternText: 'a fence agent name starting with "fence_"',
+              }),
+              parameters: stringMap('key=value arguments given to the agent on stdin, e.g. ip, username, password, lanplus.', { default: {} }),
+              hosts: list(str('Node name.'), 'Nodes this device can fence.', { minItems: 1 }),
+              timeoutMs: ms('The fence action fails when the agent takes longer.', 1000, 600_000, DEFAULT_FENCE_TIMEOUT_MS),
+            },
+            'A fence device.',
+          ),
+          'Fence devices by id.',
+          { keyName: 'device id', keyPattern: ID, keyPatternText: ID_TEXT, default: {} },
+        ),
+        levels: map(list(list(str('Device id.'), 'One level: it succeeds when every device in it confirms.', { minItems: 1 }), 'Levels tried in order.', { minItems: 1 }), 'Fencing topology by node: levels tried in order. A node without levels is fenced by any device that lists it in hosts.', {
+          keyName: 'node name',
+          default: {},
+        }),
+      },
+      'Fencing: how a lost node is made safe before its resources start elsewhere.',
+      { defaultsWhenAbsent: true },
+    ),
+    resourceDefaults,
+    resources: map(primitive, 'Primitive resources by id.', { keyName: 'resource id', keyPattern: ID, keyPatternText: ID_TEXT, default: {} }),
+    groups: map(group, 'Groups by id (ids shared with resources and clones).', { keyName: 'group id', keyPattern: ID, keyPatternText: ID_TEXT, default: {} }),
+    clones: map(clone, 'Clones and promotable clones by id (ids shared with resources and groups).', {
+      keyName: 'clone id',
+      keyPattern: ID,
+      keyPatternText: ID_TEXT,
+      default: {},
+    }),
+    maintenanceMode: bool('Cluster-wide maintenance: nothing is started, stopped or monitored.', { default: false }),
+  },
+  'The tsha cluster configuration.',
+);
+
+/** The configuration after the structural stage: every default applied, every type checked. */
+export type RawConfig = SpecType<typeof rawConfigSpec>;
+export type RawPrimitive = SpecType<typeof primitive>;
+export type RawGroup = SpecType<typeof group>;
+export type RawClone = SpecType<typeof clone>;
+export type RawOperation = SpecType<typeof operation>;
+export type RawMeta = SpecType<typeof metaOverrides>;
+export type RawLocation = SpecType<typeof location>;
+export type RawColocation = SpecType<typeof colocation>;
+export type RawOrder = SpecType<typeof order>;
+
+// Compile-time check that the table's inferred type is what we think it is.
+type _AssertTiming = RawConfig['timing']['leaseMs'] extends number ? true : never;
+const _timingOk: _AssertTiming = true;
+void _timingOk;

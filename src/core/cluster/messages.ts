@@ -1,0 +1,123 @@
+// Messages exchanged between agents (and the witness). Plain objects; the runtime maps each one to
+// the gRPC Envelope's oneof body of the same name (proto/). Log entry commands are opaque bytes on
+// the wire: the runtime JSON-encodes `Entry.cmd`.
+//
+// Every message carries the sender's term. Time values are the SENDER's monotonic clock and are
+// only ever compared with the same clock (echoed back), never across nodes.
+
+import type { NodeName, ResourceId } from '../../config/types.js';
+import type { ClusterState } from './state-machine.js';
+import type { Command } from './commands.js';
+
+export interface Entry {
+  index: number;
+  term: number;
+  cmd: Command;
+}
+
+export interface Snapshot {
+  /** last log index the snapshot covers */
+  index: number;
+  term: number;
+  state: ClusterState;
+}
+
+/** Pre-vote (Raft thesis §9.6): asks "would you vote for me at term `term`?" without changing terms. */
+export interface PreVoteRequest {
+  type: 'PreVoteRequest';
+  term: number;
+  lastLogIndex: number;
+  lastLogTerm: number;
+}
+export interface PreVoteResponse {
+  type: 'PreVoteResponse';
+  /** the term asked about when granted; the responder's term when refused for staleness */
+  term: number;
+  granted: boolean;
+}
+export interface VoteRequest {
+  type: 'VoteRequest';
+  term: number;
+  lastLogIndex: number;
+  lastLogTerm: number;
+}
+export interface VoteResponse {
+  type: 'VoteResponse';
+  term: number;
+  granted: boolean;
+}
+
+/** A node lease grant: the follower's own clock value it sent, echoed back by a quorate leader. */
+export interface LeaseGrant {
+  at: number;
+  incarnation: number;
+}
+
+export interface AppendEntries {
+  type: 'AppendEntries';
+  term: number;
+  prevLogIndex: number;
+  prevLogTerm: number;
+  entries: Entry[];
+  leaderCommit: number;
+  /** leader's clock when sent; echoed in the response (leader lease / check-quorum) */
+  sentAt: number;
+  /** present only while the leader holds its leader lease and the receiver may run resources */
+  lease: LeaseGrant | null;
+  /** two_node: the leader counts the receiver in its quorum again (ends its wait-for-all) */
+  peerIncluded: boolean;
+}
+
+/** What a node reports about itself with every response: the coordinator's observations. */
+export interface NodeReport {
+  /** index up to which the node applied committed entries */
+  applied: number;
+  /** resources active on this node: starting, started or stopping (anything not surely stopped) */
+  active: ResourceId[];
+  /** local failure counts per resource since the agent started */
+  failures: Record<ResourceId, number>;
+}
+
+export interface AppendEntriesResponse {
+  type: 'AppendEntriesResponse';
+  term: number;
+  success: boolean;
+  /** on success: highest index known to match the leader; on failure: a hint for nextIndex − 1 */
+  matchIndex: number;
+  /** the leader's sentAt being answered */
+  echo: number;
+  /** the responder's clock when it answered: the leader echoes it back as a lease grant */
+  nodeTime: number;
+  incarnation: number;
+  report: NodeReport | null;
+}
+
+export interface InstallSnapshot {
+  type: 'InstallSnapshot';
+  term: number;
+  snapshot: Snapshot;
+  sentAt: number;
+}
+
+/** A local command forwarded by a follower to the coordinator. */
+export interface Propose {
+  type: 'Propose';
+  term: number;
+  cmds: Command[];
+}
+
+export type Message =
+  | PreVoteRequest
+  | PreVoteResponse
+  | VoteRequest
+  | VoteResponse
+  | AppendEntries
+  | AppendEntriesResponse
+  | InstallSnapshot
+  | Propose;
+
+export interface Envelope {
+  from: NodeName;
+  to: NodeName;
+  msg: Message;
+}

@@ -1,0 +1,70 @@
+// Inputs to and effects of the cluster core (src/core/cluster/node.ts). The runtime shell feeds
+// inputs and carries out effects IN THE ORDER GIVEN; in particular:
+//
+//   1. `persist` comes first in a step's effects whenever the step changed durable state, and must
+//      be on stable storage (write temp, fsync, rename, fsync dir) BEFORE any later `send` of the
+//      same step is handed to the network: a vote, a term or an acknowledged entry is never
+//      announced before it is durable.
+//   2. `startResource`/`stopResource` are local actions; the runtime reports their outcome back as
+//      `resourceStarted` / `resourceStopped` / `resourceFailed` observations.
+//   3. `fence` is carried out by a fence agent; the result comes back as `fenceResult`. The core
+//      never lets anyone start a lost node's resources before a confirmed fence (or the lease,
+//      drift and watchdog bound) — the runtime must never report ok for an unconfirmed fence.
+//   4. `selfFence` means reset this machine now (sysrq / watchdog expiry); `feedWatchdog` pets the
+//      hardware or soft watchdog (only emitted while the node may keep its resources).
+
+import type { CompiledConfig, NoQuorumPolicy, NodeName, ResourceId } from '../../config/types.js';
+import type { OperatorCommand } from './commands.js';
+import type { Entry, Message, Snapshot } from './messages.js';
+
+export type Input =
+  | { type: 'tick'; now: number }
+  | { type: 'message'; from: NodeName; msg: Message; now: number }
+  /** an operator command issued on this node; forwarded to the coordinator */
+  | { type: 'command'; cmd: OperatorCommand; now: number }
+  | { type: 'resourceStarted'; resource: ResourceId; now: number }
+  | { type: 'resourceStopped'; resource: ResourceId; now: number }
+  | { type: 'resourceFailed'; resource: ResourceId; now: number }
+  | { type: 'fenceResult'; requestId: string; target: NodeName; ok: boolean; now: number }
+  /** a new compiled configuration (nixos-rebuild switch): membership follows it one node at a time */
+  | { type: 'configChanged'; config: CompiledConfig; now: number };
+
+/** What survives a restart: written by `persist`, read back by `restartNode`. */
+export interface Durable {
+  term: number;
+  votedFor: NodeName | null;
+  snapshot: Snapshot;
+  /** entries after snapshot.index, in order */
+  entries: Entry[];
+}
+
+export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
+
+export type Effect =
+  /** the whole durable state; on disk before any following `send` (rule 1) */
+  | { type: 'persist'; durable: Durable }
+  | { type: 'send'; to: NodeName; msg: Message }
+  | { type: 'startResource'; resource: ResourceId }
+  | { type: 'stopResource'; resource: ResourceId }
+  | { type: 'fence'; target: NodeName; requestId: string }
+  | { type: 'selfFence'; cause: string }
+  | { type: 'feedWatchdog' }
+  | { type: 'applyNoQuorumPolicy'; policy: NoQuorumPolicy; cause: string }
+  | { type: 'becameCoordinator'; term: number }
+  | { type: 'lostCoordinator'; term: number; cause: string }
+  | { type: 'lease'; holds: boolean; until: number }
+  /** a state transition or decision for the runtime to log: { node, term, from, to, cause } */
+  | { type: 'trace'; node: NodeName; term: number; event: string; from?: string; to?: string; cause: string };
+
+/**
+ * Test-only switches that each turn off ONE safeguard, so tests can prove the simulator's checker
+ * catches the resulting violation. Never set in production (the runtime has no way to set them).
+ */
+export interface UnsafeSwitches {
+  /** treat a fence as confirmed as soon as it is requested */
+  skipFenceWait?: boolean;
+  /** count vote grants that answer an older term's request */
+  acceptStaleVotes?: boolean;
+  /** recover a silent node's resources as soon as it is suspected, without waiting for its lease */
+  startBeforeLeaseExpiry?: boolean;
+}

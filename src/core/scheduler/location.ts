@@ -1,0 +1,61 @@
+// Stage 2: apply location constraints and bans (Pacemaker's apply_node_criteria). Each unit gets
+// a base score per node; a -INFINITY on a group member cuts the group's chain on that node (the
+// members before it may still run there). Constraints with role "promoted" feed promotion scores.
+
+import type { LocationConstraint, ResourceId } from '../../config/types.js';
+import { addScores, INFINITY } from './scores.js';
+import type { WNode, WorkingSet } from './working-set.js';
+
+export function ruleMatches(rule: NonNullable<LocationConstraint['rule']>, node: WNode): boolean {
+  const value = rule.attribute === '#uname' ? node.name : node.attributes[rule.attribute];
+  switch (rule.op) {
+    case 'eq': return value !== undefined && value === rule.value;
+    case 'ne': return value !== rule.value;
+    case 'defined': return value !== undefined;
+    case 'not_defined': return value === undefined;
+  }
+}
+
+function applyScore(ws: WorkingSet, resource: ResourceId, nodeIdx: number, score: number, promoted: boolean): void {
+  const unit = ws.unitOf.get(resource);
+  if (!unit) return;
+  if (promoted) {
+    if (unit.clone?.promotable) unit.promotion[nodeIdx] = addScores(unit.promotion[nodeIdx]!, score);
+    return;
+  }
+  const pos = ws.posOf.get(resource) ?? 0;
+  if (pos > 0 && score <= -INFINITY) {
+    unit.cut[nodeIdx] = Math.min(unit.cut[nodeIdx]!, pos);
+    return;
+  }
+  unit.base[nodeIdx] = addScores(unit.base[nodeIdx]!, score);
+  if (unit.base[nodeIdx]! <= -INFINITY) unit.cut[nodeIdx] = 0;
+}
+
+export function applyLocation(ws: WorkingSet): void {
+  for (const c of ws.config.constraints.location) {
+    const promoted = c.role === 'promoted';
+    if (c.node !== null) {
+      const idx = ws.nodeIndex.get(c.node);
+      if (idx !== undefined) applyScore(ws, c.resource, idx, c.score, promoted);
+    } else if (c.rule !== null) {
+      for (const n of ws.nodes) if (ruleMatches(c.rule, n)) applyScore(ws, c.resource, n.index, c.score, promoted);
+    }
+  }
+  for (const b of ws.snapshot.bans) {
+    const idx = ws.nodeIndex.get(b.node);
+    if (idx !== undefined) applyScore(ws, b.resource, idx, b.score, false);
+  }
+  // Promotion preferences published by the resource agents (e.g. DRBD's UpToDate peer) as node
+  // attributes "promotion-<child>", like Pacemaker's master-<rsc> attributes.
+  for (const unit of ws.units) {
+    if (!unit.clone?.promotable) continue;
+    const attr = `promotion-${unit.clone.child}`;
+    for (const n of ws.nodes) {
+      const v = n.attributes[attr];
+      if (v === undefined) continue;
+      const num = v === 'INFINITY' ? INFINITY : v === '-INFINITY' ? -INFINITY : Number(v);
+      if (Number.isFinite(num)) unit.promotion[n.index] = addScores(unit.promotion[n.index]!, num);
+    }
+  }
+}

@@ -1,0 +1,71 @@
+// Prometheus metrics of one agent (prom-client), named by Prometheus conventions with the `tsha_`
+// prefix. The runtime updates them from the core's effects and from adapter outcomes, never the
+// core itself (STYLE.md practice 12). Each agent owns its own Registry, so several agents in one
+// process (tests) do not share series.
+//
+// Exposition: `tsha agent --metrics-address HOST:PORT` serves GET /metrics over plain HTTP. It is
+// off by default; the conventional address is 127.0.0.1:9464 (keep it on loopback or the mesh
+// interface: the endpoint has no authentication).
+
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9464';
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly quorate = new Gauge({ name: 'tsha_quorate', help: '1 while this node is in a quorate partition (holds its lease, or leads one)', registers: [this.registry] });
+  readonly term = new Gauge({ name: 'tsha_term', help: 'current election term of this node', registers: [this.registry] });
+  readonly isCoordinator = new Gauge({ name: 'tsha_is_coordinator', help: '1 while this node is the coordinator', registers: [this.registry] });
+  readonly peerUp = new Gauge({ name: 'tsha_peer_up', help: '1 while the peer was heard from within the failure timeout', labelNames: ['peer'] as const, registers: [this.registry] });
+  readonly messagesDropped = new Counter({ name: 'tsha_messages_dropped_total', help: 'mesh messages dropped, inbound (admission, malformed) or outbound (send failures)', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly messagesReceived = new Counter({ name: 'tsha_messages_received_total', help: 'mesh messages admitted and handed to the core', registers: [this.registry] });
+  readonly messagesSent = new Counter({ name: 'tsha_messages_sent_total', help: 'mesh messages delivered to a peer', registers: [this.registry] });
+  readonly resourceUp = new Gauge({ name: 'tsha_resource_up', help: '1 while the resource runs on this node (started and last monitor ok)', labelNames: ['resource'] as const, registers: [this.registry] });
+  readonly failovers = new Counter({ name: 'tsha_failovers_total', help: 'resources this coordinator recovered from a lost node (placed elsewhere after fence or lease expiry)', registers: [this.registry] });
+  readonly fenceActions = new Counter({ name: 'tsha_fence_actions_total', help: 'fence actions run by this node, by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly resourceActions = new Counter({ name: 'tsha_resource_actions_total', help: 'resource operations run on this node, by operation and status', labelNames: ['operation', 'status'] as const, registers: [this.registry] });
+  readonly stepDuration = new Histogram({
+    name: 'tsha_step_duration_seconds',
+    help: 'time to run one core step and carry out its effects (persist included, sends handed over)',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly eventLoopLag = new Gauge({ name: 'tsha_event_loop_lag_seconds', help: 'last measured event-loop lag (timer overshoot)', registers: [this.registry] });
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tsha_' });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+/** A plain HTTP server answering GET /metrics; resolves once listening. */
+export async function serveMetrics(metrics: AgentMetrics, address: string): Promise<Server> {
+  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(address);
+  if (!m) throw new Error(`metrics address "${address}" is not host:port`);
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
+      metrics.text().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(body);
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(String(err));
+        },
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found: try /metrics\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(m[2]), m[1], () => resolve());
+  });
+  return server;
+}

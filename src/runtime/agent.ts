@@ -1,0 +1,480 @@
+// The runtime shell of one agent (or of the witness): it feeds the pure cluster core and carries
+// out its effects, in order.
+//
+//   timers (monotonic clock)  ──tick──►┐
+//   mesh transport            ──message─►  one step queue ──► step(state, input) ──► effects, in order
+//   resource / fence outcomes ──observation─►┘                      persist (fsync) → send → start/stop → fence …
+//   control socket            ──command─►┘
+//
+// Ordering rules (src/core/cluster/types.ts), as this file keeps them:
+// - Steps are serialized through one queue: a step's effects are all carried out (a persist is
+//   awaited until fsync'd, a send is handed to the transport, an operation is handed to its
+//   executor) before the next step runs.
+// - `persist` is awaited BEFORE any later effect of the same step, so no send that depends on it is
+//   handed to the transport before the data is on disk. A persist that fails stops the agent (its
+//   beliefs are no longer backed by the disk); the durable state stays consistent.
+// - Resource operations and fence actions take seconds; they run outside the queue (one at a time
+//   per resource) and their outcomes come back as observation inputs.
+// - Time is the monotonic clock (performance.now); the wall clock is used only for display.
+//
+// Re-adoption: before the core starts, every configured primitive is probed; the ones found
+// running are handed to the core as already active (startNode's localActive) and monitored, never
+// stopped and started because the agent restarted.
+
+import type { Server } from 'node:http';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
+import { startNode, step, type NodeState } from '../core/cluster/node.js';
+import type { Effect, Input } from '../core/cluster/types.js';
+import type { OperatorCommand } from '../core/cluster/commands.js';
+import type { Logger } from '../observability/logger.js';
+import { AgentMetrics, serveMetrics } from '../observability/metrics.js';
+import type { Fencer } from '../ports/fencer.js';
+import type { ResourceAgent } from '../ports/resource-agent.js';
+import type { Envelope, Transport, TransportCounters } from '../ports/transport.js';
+import type { ClusterStore } from './durable-writer.js';
+import { DurableWriter } from './durable-writer.js';
+import { Lifecycle } from './lifecycle.js';
+import { createNotifier, type Notifier } from './notifier.js';
+import { ResourceExecutor, type ResourceObservation } from './resource-executor.js';
+import { MalformedMessageError, fromEnvelope, toOutbound } from './wire.js';
+
+/** What the agent does on the core's `selfFence` effect (and on `fence` no-quorum policy). */
+export type SelfFenceAction =
+  /** kill this agent process with SIGKILL at once (tests; a watchdog the agent fed then resets the machine) */
+  | { kind: 'exit' }
+  /** reset the machine now: `b` into /proc/sysrq-trigger (production, with root) */
+  | { kind: 'sysrq-reboot' }
+  /** run a shell command (e.g. `systemctl reboot --force --force`), then kill this process */
+  | { kind: 'command'; command: string };
+
+export interface AgentOptions {
+  config: CompiledConfig;
+  /** this node's name, or the witness's */
+  self: NodeName;
+  logger: Logger;
+  store: ClusterStore;
+  transport: Transport;
+  /** resource adapters by kind (none for the witness) */
+  resourceAgents: ReadonlyMap<ResourceKind, ResourceAgent>;
+  fencer: Fencer | null;
+  selfFence: SelfFenceAction;
+  metrics?: AgentMetrics;
+  /** serve GET /metrics here ("host:port"); null: off */
+  metricsAddress?: string | null;
+  notifier?: Notifier;
+  /** how long a node waits for a quorate partition before it reports READY anyway (default 10 × election timeout, at least 5 s) */
+  joinTimeoutMs?: number;
+  /** seed of the core's generator (default: random per start) */
+  seed?: number;
+}
+
+export interface CoreView {
+  node: NodeState;
+  now: number;
+}
+
+/** Event-loop lag and step freshness bounds for WATCHDOG=1. */
+const MAX_LOOP_LAG_MS = 1000;
+
+export class Agent {
+  readonly config: CompiledConfig;
+  readonly self: NodeName;
+  readonly metrics: AgentMetrics;
+  readonly lifecycle: Lifecycle;
+  readonly resources: ResourceExecutor;
+  readonly log: Logger;
+  private node: NodeState | null = null;
+  private readonly writer: DurableWriter;
+  private readonly notifier: Notifier;
+  private queue: Promise<void> = Promise.resolve();
+  private tickQueued = false;
+  private timers: NodeJS.Timeout[] = [];
+  private loopDelay: IntervalHistogram | null = null;
+  private lastLoopCheck = performance.now();
+  private loopLagMs = 0;
+  lastStepAt = -Infinity;
+  steps = 0;
+  private metricsServer: Server | null = null;
+  private readonly listeners = new Set<() => void>();
+  private readonly holders = new Map<string, NodeName>();
+  private stopping: Promise<void> | null = null;
+  private fatal: Error | null = null;
+  /** resolves when the agent stopped (signal, fatal error or stop()) */
+  readonly stopped: Promise<void>;
+  private resolveStopped!: () => void;
+  readonly startedAt = performance.now();
+  joinedAt: number | null = null;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.config = opts.config;
+    this.self = opts.self;
+    this.log = opts.logger.child({ component: 'runtime', node: opts.self });
+    this.metrics = opts.metrics ?? new AgentMetrics({ processMetrics: true });
+    this.lifecycle = new Lifecycle(opts.logger.child({ component: 'lifecycle' }), opts.self, () => this.node?.term ?? 0);
+    this.writer = new DurableWriter(opts.store);
+    this.notifier = opts.notifier ?? createNotifier(this.log);
+    this.resources = new ResourceExecutor({
+      node: opts.self,
+      config: () => this.node?.config ?? this.config,
+      agents: opts.resourceAgents,
+      logger: opts.logger,
+      metrics: this.metrics,
+      report: (obs) => this.observe(obs),
+    });
+    this.stopped = new Promise((r) => (this.resolveStopped = r));
+  }
+
+  get isWitness(): boolean {
+    return this.config.witness?.name === this.self;
+  }
+
+  private clock(): number {
+    return performance.now();
+  }
+
+  /** The core's state, read-only by contract (status, metrics, tests). */
+  view(): CoreView | null {
+    return this.node ? { node: this.node, now: this.clock() } : null;
+  }
+
+  // ---- life ------------------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    const t = this.config.timing;
+    const { durable, repairs } = await this.writer.load(this.config);
+    if (repairs.length > 0) this.log.warn({ repairs }, 'state directory repaired on load');
+    this.log.info({ term: durable?.term ?? 0, votedFor: durable?.votedFor ?? null, firstStart: durable === null }, 'durable state loaded');
+
+    // re-adoption: probe before anything may start or stop
+    const probe = this.isWitness ? { running: [] } : await this.resources.probeAll();
+    if (probe.running.length > 0) this.log.info({ resources: probe.running }, 're-adopting resources found running');
+
+    this.opts.transport.onMessage((env) => this.onEnvelope(env));
+    await this.opts.transport.start();
+    if (this.opts.metricsAddress) {
+      this.metricsServer = await serveMetrics(this.metrics, this.opts.metricsAddress);
+      this.log.info({ address: this.opts.metricsAddress }, 'metrics endpoint listening');
+    }
+
+    const seed = this.opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+    this.node = startNode(this.config, this.self, durable, this.clock(), seed, {}, probe.running);
+    this.lifecycle.transition('joining', durable === null ? 'first start: waiting for a quorate partition' : `restart at term ${durable.term}: waiting for a quorate partition`);
+
+    const tickEvery = Math.max(5, Math.floor(t.heartbeatIntervalMs / 4));
+    this.every(tickEvery, () => this.queueTick());
+    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    this.loopDelay.enable();
+    this.every(500, () => this.checkLoop());
+    const joinTimeout = this.opts.joinTimeoutMs ?? Math.max(5000, 10 * t.electionTimeoutMs);
+    const joinTimer = setTimeout(() => {
+      if (this.lifecycle.is('joining')) this.becomeJoined(`join timeout (${joinTimeout} ms): no quorate partition yet`);
+    }, joinTimeout);
+    joinTimer.unref();
+    this.timers.push(joinTimer);
+    if (this.notifier.watchdogMs !== null) this.every(Math.max(50, this.notifier.watchdogMs), () => this.feedServiceWatchdog());
+    this.every(1000, () => this.notifyStatus());
+    this.queueTick();
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const h = setInterval(fn, ms);
+    this.timers.push(h);
+  }
+
+  private becomeJoined(cause: string): void {
+    if (!this.lifecycle.tryTransition('running', cause)) return;
+    this.joinedAt = performance.now();
+    this.notifier.notify({ READY: '1', STATUS: this.statusLine(cause.startsWith('join timeout') ? 'not quorate after the join timeout' : undefined) });
+  }
+
+  /** Stop: timers, monitors, sockets, state directory. Resources keep running. */
+  stop(cause: string): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      this.lifecycle.tryTransition('stopping', cause);
+      this.notifier.notify({ STOPPING: '1', STATUS: `stopping: ${cause}` });
+      for (const h of this.timers) clearInterval(h);
+      this.timers = [];
+      this.loopDelay?.disable();
+      await this.queue.catch(() => undefined);
+      await this.resources.close();
+      await this.opts.transport.stop();
+      for (const a of new Set(this.opts.resourceAgents.values())) await a.close().catch(() => undefined);
+      if (this.metricsServer) await new Promise<void>((r) => this.metricsServer!.close(() => r()));
+      await this.writer.close().catch(() => undefined);
+      this.lifecycle.tryTransition('stopped', cause);
+      this.resolveStopped();
+    })();
+    return this.stopping;
+  }
+
+  /** Non-null when the agent stopped because of an error (the CLI exits non-zero). */
+  get fatalError(): Error | null {
+    return this.fatal;
+  }
+
+  // ---- inputs ------------------------------------------------------------------------------------
+
+  private queueTick(): void {
+    if (this.tickQueued) return;
+    this.tickQueued = true;
+    this.submit((now) => {
+      this.tickQueued = false;
+      return { type: 'tick', now };
+    });
+  }
+
+  private onEnvelope(env: Envelope): void {
+    let msg;
+    try {
+      msg = fromEnvelope(env);
+    } catch (e) {
+      if (e instanceof MalformedMessageError) {
+        this.metrics.messagesDropped.inc({ reason: 'malformed' });
+        this.log.warn({ from: env.from, detail: e.detail }, 'dropped a malformed mesh message');
+        return;
+      }
+      throw e;
+    }
+    this.metrics.messagesReceived.inc();
+    this.submit((now) => ({ type: 'message', from: env.from, msg, now }));
+  }
+
+  private observe(obs: ResourceObservation): void {
+    this.submit((now) => ({ ...obs, now }));
+  }
+
+  /** An operator command (control socket); resolves once the step that proposed it ran. */
+  command(cmd: OperatorCommand): Promise<void> {
+    return this.submit((now) => ({ type: 'command', cmd, now }));
+  }
+
+  /** Run `make(now)` as the next step, after every step queued before it. */
+  private submit(make: (now: number) => Input): Promise<void> {
+    const run = this.queue.then(() => this.runStep(make));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runStep(make: (now: number) => Input): Promise<void> {
+    const node = this.node;
+    if (!node || this.lifecycle.is('stopping', 'stopped')) return;
+    const t0 = performance.now();
+    const input = make(this.clock());
+    const { effects } = step(node, input);
+    this.lastStepAt = this.clock();
+    this.steps++;
+    try {
+      await this.execute(effects);
+    } catch (e) {
+      this.fatal = e instanceof Error ? e : new Error(String(e));
+      this.log.fatal({ err: this.fatal }, 'cannot carry out the core\'s effects: stopping');
+      void this.stop(`fatal: ${this.fatal.message}`);
+      return;
+    }
+    this.afterStep();
+    this.metrics.stepDuration.observe((performance.now() - t0) / 1000);
+  }
+
+  // ---- effects, in order ------------------------------------------------------------------------
+
+  private async execute(effects: Effect[]): Promise<void> {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'persist':
+          await this.writer.write(e.durable); // fsync'd before anything after it
+          break;
+        case 'send':
+          void this.opts.transport.send(e.to, toOutbound(e.msg)).then((r) => {
+            if (r.ok) this.metrics.messagesSent.inc();
+            else this.metrics.messagesDropped.inc({ reason: `send_${r.reason}` });
+          });
+          break;
+        case 'startResource':
+          this.resources.start(e.resource);
+          break;
+        case 'stopResource':
+          this.resources.stop(e.resource);
+          break;
+        case 'fence':
+          this.runFence(e.target, e.requestId);
+          break;
+        case 'selfFence':
+          this.doSelfFence(e.cause);
+          break;
+        case 'feedWatchdog':
+          // No hardware watchdog device is driven yet; systemd's WATCHDOG=1 is fed by the health
+          // check (feedServiceWatchdog), which also requires the core to keep stepping.
+          break;
+        case 'applyNoQuorumPolicy':
+          this.log.warn({ term: this.node?.term, policy: e.policy, cause: e.cause }, `no-quorum policy: ${e.policy}`);
+          break;
+        case 'becameCoordinator':
+          this.log.info({ term: e.term, from: 'member', to: 'coordinator', cause: 'elected' }, 'became coordinator');
+          break;
+        case 'lostCoordinator':
+          this.log.info({ term: e.term, from: 'coordinator', to: 'member', cause: e.cause }, 'no longer coordinator');
+          break;
+        case 'lease':
+          this.log.info({ term: this.node?.term, holds: e.holds }, e.holds ? 'lease held' : 'lease lost');
+          break;
+        case 'trace':
+          this.log.info({ term: e.term, from: e.from, to: e.to, cause: e.cause }, e.event);
+          break;
+      }
+    }
+  }
+
+  private runFence(target: NodeName, requestId: string): void {
+    const fencer = this.opts.fencer;
+    const report = (ok: boolean): void => {
+      this.metrics.fenceActions.inc({ result: ok ? 'confirmed' : 'failed' });
+      void this.submit((now) => ({ type: 'fenceResult', requestId, target, ok, now }));
+    };
+    if (!fencer) {
+      this.log.error({ target, requestId }, 'fence requested but this agent has no fencer');
+      report(false);
+      return;
+    }
+    this.log.warn({ target, requestId }, 'fencing');
+    void fencer.fence(target, 'off').then((o) => {
+      this.log[o.confirmed ? 'warn' : 'error']({ target, requestId, confirmed: o.confirmed, attempts: o.attempts }, o.confirmed ? 'fence confirmed' : 'fence NOT confirmed');
+      this.lastFence.push({ target, confirmed: o.confirmed, device: o.attempts.at(-1)?.device ?? '', reason: o.attempts.at(-1)?.reason ?? 'no device', timeUnixMs: Date.now() });
+      if (this.lastFence.length > 32) this.lastFence.shift();
+      report(o.confirmed);
+    });
+  }
+
+  readonly lastFence: { target: NodeName; confirmed: boolean; device: string; reason: string; timeUnixMs: number }[] = [];
+
+  private doSelfFence(cause: string): void {
+    const a = this.opts.selfFence;
+    this.log.fatal({ term: this.node?.term, cause, action: a.kind }, 'SELF-FENCE');
+    if (a.kind === 'sysrq-reboot') {
+      try {
+        writeFileSync('/proc/sysrq-trigger', 'b');
+      } catch (e) {
+        this.log.fatal({ err: e }, 'sysrq reboot failed: killing the agent so the watchdog resets the machine');
+      }
+      process.kill(process.pid, 'SIGKILL');
+    } else if (a.kind === 'command') {
+      execFile('/bin/sh', ['-c', a.command], () => process.kill(process.pid, 'SIGKILL'));
+    } else {
+      process.kill(process.pid, 'SIGKILL');
+    }
+  }
+
+  // ---- after each step: lifecycle, metrics, watchers ------------------------------------------
+
+  /** Whether this node sees a quorate partition right now. */
+  quorate(): boolean {
+    const st = this.node;
+    if (!st) return false;
+    const now = this.clock();
+    if (st.isWitness) return st.leader !== null && now - st.lastHeardLeaderAt < st.config.timing.electionTimeoutMs;
+    if (st.role === 'leader') return st.leaseHeld || now - st.leaderSince < st.config.timing.electionTimeoutMs;
+    return st.leaseHeld && st.leader !== null;
+  }
+
+  coordinator(): NodeName | null {
+    const st = this.node;
+    if (!st) return null;
+    return st.role === 'leader' ? st.self : st.leader;
+  }
+
+  private afterStep(): void {
+    const st = this.node!;
+    if (this.lifecycle.is('joining') && this.quorate()) this.becomeJoined(`joined: coordinator ${this.coordinator() ?? '?'} at term ${st.term}`);
+    this.metrics.term.set(st.term);
+    this.metrics.isCoordinator.set(st.role === 'leader' ? 1 : 0);
+    this.metrics.quorate.set(this.quorate() ? 1 : 0);
+    const now = this.clock();
+    const peers = [...st.config.nodes.map((n) => n.name), ...(st.config.witness ? [st.config.witness.name] : [])].filter((n) => n !== this.self);
+    for (const p of peers) {
+      const heard = st.heard.get(p);
+      this.metrics.peerUp.set({ peer: p }, heard !== undefined && now - heard < st.config.timing.failureTimeoutMs ? 1 : 0);
+    }
+    this.countFailovers(st);
+    for (const fn of this.listeners) fn();
+  }
+
+  /** A committed placement that moves a resource off a node that is down is one failover. */
+  private countFailovers(st: NodeState): void {
+    for (const [r, p] of Object.entries(st.cluster.placements)) {
+      const before = this.holders.get(r);
+      if (before === p.node) continue;
+      const released = st.cluster.released[r];
+      const from = before ?? released?.from;
+      if (st.role === 'leader' && from !== undefined && from !== p.node && st.cluster.down[from]) this.metrics.failovers.inc();
+      this.holders.set(r, p.node);
+    }
+  }
+
+  /** Called after every step (the control server's Watch); returns the unsubscribe function. */
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  // ---- health: sd_notify ------------------------------------------------------------------------
+
+  private checkLoop(): void {
+    const now = performance.now();
+    const h = this.loopDelay;
+    if (h) {
+      this.loopLagMs = h.max / 1e6;
+      h.reset();
+    }
+    this.metrics.eventLoopLag.set(this.loopLagMs / 1000);
+    this.lastLoopCheck = now;
+  }
+
+  /** Healthy: the event loop is not stalled and the core stepped within a few heartbeats. */
+  healthy(): { ok: boolean; why: string } {
+    const now = this.clock();
+    const t = this.config.timing;
+    if (this.fatal) return { ok: false, why: `fatal: ${this.fatal.message}` };
+    if (this.loopLagMs > MAX_LOOP_LAG_MS) return { ok: false, why: `event loop lag ${Math.round(this.loopLagMs)} ms` };
+    if (now - this.lastLoopCheck > 5 * MAX_LOOP_LAG_MS) return { ok: false, why: 'loop check stalled' };
+    if (now - this.lastStepAt > 5 * t.heartbeatIntervalMs + 1000) return { ok: false, why: `core last stepped ${Math.round(now - this.lastStepAt)} ms ago` };
+    return { ok: true, why: '' };
+  }
+
+  private feedServiceWatchdog(): void {
+    const h = this.healthy();
+    if (h.ok) this.notifier.notify({ WATCHDOG: '1' });
+    else this.log.error({ why: h.why }, 'unhealthy: not feeding the service watchdog');
+  }
+
+  private notifyStatus(): void {
+    if (this.lifecycle.is('running')) this.notifier.notify({ STATUS: this.statusLine() });
+  }
+
+  /** One line for STATUS=: role, term, quorum, resources held. */
+  statusLine(note?: string): string {
+    const st = this.node;
+    if (!st) return `${this.lifecycle.state}`;
+    const role = st.isWitness ? 'witness' : st.role === 'leader' ? 'coordinator' : st.role;
+    const held = [...this.resources.states].filter(([, s]) => s === 'started' || s === 'starting').map(([r]) => r).sort();
+    const parts = [
+      `${role} term ${st.term}`,
+      this.quorate() ? 'quorate' : 'NOT quorate',
+      `coordinator ${this.coordinator() ?? 'none'}`,
+      st.isWitness ? '' : `holds ${held.length === 0 ? 'nothing' : held.join(',')}`,
+    ].filter((p) => p !== '');
+    return note ? `${parts.join('; ')} (${note})` : parts.join('; ');
+  }
+}
+
+/** Counters the mesh transport reports to, wired to the agent's metrics. */
+export function transportCounters(metrics: AgentMetrics): TransportCounters {
+  return {
+    received: () => undefined,
+    dropped: (reason) => metrics.messagesDropped.inc({ reason }),
+    sent: () => undefined,
+    sendFailed: () => undefined,
+  };
+}

@@ -1,0 +1,182 @@
+// The core's messages (src/core/cluster/messages.ts) on the mesh envelope (proto tsha.mesh.v1).
+//
+// Pre-vote and vote requests/responses have bodies of their own in the envelope and map field for
+// field (the term travels in the envelope header). AppendEntries, AppendEntriesResponse,
+// InstallSnapshot and Propose carry fields the proto bodies of those names do not have (the
+// leader's sentAt echo, node leases, node reports, forwarded commands), so they travel in the
+// envelope's `core` body: `kind` = the message type, `data` = the JSON of the message.
+//
+// Inbound messages come from the network and are checked here before the core sees them: a value
+// that does not have the shape the core expects is refused with a MalformedMessageError (the
+// runtime drops it and counts it as `malformed`), never passed on.
+
+import type { Message } from '../core/cluster/messages.js';
+import type { Envelope, OutboundMessage } from '../ports/transport.js';
+import { decodeJson, encodeJson } from '../ports/mesh-messages.js';
+
+export class MalformedMessageError extends Error {
+  override readonly name = 'MalformedMessageError';
+  constructor(
+    readonly from: string,
+    readonly detail: string,
+  ) {
+    super(`malformed message from ${from}: ${detail}`);
+  }
+}
+
+const CORE_KINDS = new Set(['AppendEntries', 'AppendEntriesResponse', 'InstallSnapshot', 'Propose']);
+
+export function toOutbound(msg: Message): OutboundMessage {
+  switch (msg.type) {
+    case 'PreVoteRequest':
+      return { term: msg.term, body: 'preVoteRequest', preVoteRequest: { lastLogIndex: msg.lastLogIndex, lastLogTerm: msg.lastLogTerm } };
+    case 'PreVoteResponse':
+      return { term: msg.term, body: 'preVoteResponse', preVoteResponse: { granted: msg.granted, reason: '' } };
+    case 'VoteRequest':
+      return { term: msg.term, body: 'voteRequest', voteRequest: { lastLogIndex: msg.lastLogIndex, lastLogTerm: msg.lastLogTerm, transfer: false } };
+    case 'VoteResponse':
+      return { term: msg.term, body: 'voteResponse', voteResponse: { granted: msg.granted, reason: '' } };
+    default:
+      return { term: msg.term, body: 'core', core: { kind: msg.type, data: encodeJson(msg) } };
+  }
+}
+
+/** Envelope → core message; throws MalformedMessageError for anything the core must not see. */
+export function fromEnvelope(env: Envelope): Message {
+  const bad = (detail: string): never => {
+    throw new MalformedMessageError(env.from, detail);
+  };
+  const term = env.term;
+  if (!isCount(term)) bad(`term ${String(term)} is not a non-negative integer`);
+  switch (env.body) {
+    case 'preVoteRequest': {
+      const b = env.preVoteRequest;
+      if (!isCount(b.lastLogIndex) || !isCount(b.lastLogTerm)) bad('preVoteRequest: bad log position');
+      return { type: 'PreVoteRequest', term, lastLogIndex: b.lastLogIndex, lastLogTerm: b.lastLogTerm };
+    }
+    case 'preVoteResponse':
+      return { type: 'PreVoteResponse', term, granted: env.preVoteResponse.granted === true };
+    case 'voteRequest': {
+      const b = env.voteRequest;
+      if (!isCount(b.lastLogIndex) || !isCount(b.lastLogTerm)) bad('voteRequest: bad log position');
+      return { type: 'VoteRequest', term, lastLogIndex: b.lastLogIndex, lastLogTerm: b.lastLogTerm };
+    }
+    case 'voteResponse':
+      return { type: 'VoteResponse', term, granted: env.voteResponse.granted === true };
+    case 'core': {
+      const kind = env.core.kind;
+      if (!CORE_KINDS.has(kind)) bad(`core: unknown kind ${JSON.stringify(kind)}`);
+      let value: unknown;
+      try {
+        value = decodeJson(env.core.data);
+      } catch (e) {
+        bad(`core ${kind}: not JSON (${e instanceof Error ? e.message : String(e)})`);
+      }
+      const problem = checkCoreMessage(kind, value);
+      if (problem) bad(`core ${kind}: ${problem}`);
+      const msg = value as Message;
+      if (msg.term !== term) bad(`core ${kind}: term ${msg.term} differs from the envelope's ${term}`);
+      return msg;
+    }
+    default:
+      return bad(`body ${JSON.stringify(env.body)} is not used by this agent`);
+  }
+}
+
+// ---- shape checks (what the core dereferences; deeper values are checked where it reads them) ----
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+function isNum(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function isStr(v: unknown): v is string {
+  return typeof v === 'string';
+}
+
+const COMMAND_TYPES = new Set(['noop', 'assign', 'nodeDown', 'nodeUp', 'standby', 'ban', 'failure', 'cleanup', 'voters']);
+
+function checkCommand(c: unknown): string | null {
+  if (!isObj(c) || !isStr(c.type) || !COMMAND_TYPES.has(c.type)) return 'bad command';
+  switch (c.type) {
+    case 'assign':
+      return isStr(c.resource) && (c.node === null || isStr(c.node)) ? null : 'bad assign';
+    case 'nodeDown':
+      return isStr(c.node) && (c.cause === 'fenced' || c.cause === 'lease-expired') && isCount(c.term) ? null : 'bad nodeDown';
+    case 'nodeUp':
+      return isStr(c.node) ? null : 'bad nodeUp';
+    case 'standby':
+      return isStr(c.node) && typeof c.on === 'boolean' ? null : 'bad standby';
+    case 'ban':
+      return isStr(c.resource) && isStr(c.node) && typeof c.on === 'boolean' ? null : 'bad ban';
+    case 'failure':
+      return isStr(c.resource) && isStr(c.node) && isCount(c.count) && isNum(c.at) ? null : 'bad failure';
+    case 'cleanup':
+      return isStr(c.resource) && (c.node === null || isStr(c.node)) ? null : 'bad cleanup';
+    case 'voters':
+      return Array.isArray(c.voters) && c.voters.every(isStr) ? null : 'bad voters';
+    default:
+      return null;
+  }
+}
+
+function checkEntries(v: unknown): string | null {
+  if (!Array.isArray(v)) return 'entries is not a list';
+  for (const e of v) {
+    if (!isObj(e) || !isCount(e.index) || !isCount(e.term)) return 'bad entry';
+    const p = checkCommand(e.cmd);
+    if (p) return `entry ${String(e.index)}: ${p}`;
+  }
+  return null;
+}
+
+function checkClusterState(s: unknown): string | null {
+  if (!isObj(s)) return 'state is not an object';
+  if (!Array.isArray(s.voters) || !s.voters.every(isStr)) return 'state.voters';
+  for (const k of ['placements', 'released', 'down'] as const) if (!isObj(s[k])) return `state.${k}`;
+  for (const k of ['standby', 'bans', 'failures', 'fenceHistory'] as const) if (!Array.isArray(s[k])) return `state.${k}`;
+  return null;
+}
+
+function checkCoreMessage(kind: string, m: unknown): string | null {
+  if (!isObj(m)) return 'not an object';
+  if (m.type !== kind) return `type ${JSON.stringify(m.type)} is not the kind`;
+  if (!isCount(m.term)) return 'bad term';
+  switch (kind) {
+    case 'AppendEntries': {
+      if (!isCount(m.prevLogIndex) || !isCount(m.prevLogTerm) || !isCount(m.leaderCommit) || !isNum(m.sentAt)) return 'bad header fields';
+      if (typeof m.peerIncluded !== 'boolean') return 'bad peerIncluded';
+      if (m.lease !== null && !(isObj(m.lease) && isNum(m.lease.at) && isNum(m.lease.incarnation))) return 'bad lease';
+      return checkEntries(m.entries);
+    }
+    case 'AppendEntriesResponse': {
+      if (typeof m.success !== 'boolean' || !isCount(m.matchIndex) || !isNum(m.echo) || !isNum(m.nodeTime) || !isNum(m.incarnation)) return 'bad fields';
+      const r = m.report;
+      if (r !== null) {
+        if (!isObj(r) || !isCount(r.applied) || !Array.isArray(r.active) || !r.active.every(isStr) || !isObj(r.failures)) return 'bad report';
+        if (!Object.values(r.failures).every(isCount)) return 'bad report failures';
+      }
+      return null;
+    }
+    case 'InstallSnapshot': {
+      if (!isNum(m.sentAt)) return 'bad sentAt';
+      const s = m.snapshot;
+      if (!isObj(s) || !isCount(s.index) || !isCount(s.term)) return 'bad snapshot';
+      return checkClusterState(s.state);
+    }
+    case 'Propose': {
+      if (!Array.isArray(m.cmds)) return 'cmds is not a list';
+      for (const c of m.cmds) {
+        const p = checkCommand(c);
+        if (p) return p;
+      }
+      return null;
+    }
+    default:
+      return 'unknown kind';
+  }
+}

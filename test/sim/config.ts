@@ -1,0 +1,67 @@
+// Builds a CompiledConfig directly (the validator lives elsewhere): the simulator and the unit
+// tests need exact control over timing, fencing and quorum mode.
+import type { CompiledConfig, PrimitiveResource, QuorumMode, Timing } from '../../src/config/types.js';
+
+export const DEFAULT_TIMING: Timing = {
+  heartbeatIntervalMs: 100,
+  failureTimeoutMs: 500,
+  electionTimeoutMs: 500,
+  leaseMs: 2000,
+  maxDriftPpm: 10000,
+  watchdogMs: 5000,
+  fenceRaceDelayMs: 1000,
+};
+
+export interface ConfigSpec {
+  nodes: number;
+  witness?: boolean;
+  mode?: QuorumMode;
+  resources?: number;
+  timing?: Partial<Timing>;
+  /** a fence device that can fence every node */
+  fenceDevice?: boolean;
+  watchdog?: boolean;
+  noQuorumPolicy?: CompiledConfig['noQuorumPolicy'];
+  migrationThreshold?: number;
+}
+
+export const nodeName = (i: number) => `n${i + 1}`;
+
+export function primitive(id: string, migrationThreshold = 3): PrimitiveResource {
+  return {
+    type: 'primitive',
+    id,
+    kind: 'exec',
+    params: {},
+    operations: [],
+    meta: { stickiness: 100, migrationThreshold, failureTimeoutMs: 0, targetRole: 'started', managed: true, allowMigrate: false },
+    stateful: true,
+    storage: null,
+  };
+}
+
+export function makeConfig(spec: ConfigSpec): CompiledConfig {
+  const names = Array.from({ length: spec.nodes }, (_, i) => nodeName(i));
+  const mode: QuorumMode = spec.mode ?? (spec.witness ? 'witness' : spec.nodes === 2 ? 'two_node' : 'majority');
+  const resources: CompiledConfig['resources'] = {};
+  for (let i = 0; i < (spec.resources ?? 1); i++) resources[`r${i}`] = primitive(`r${i}`, spec.migrationThreshold ?? 3);
+  const fence = spec.fenceDevice ?? true;
+  return {
+    clusterName: 'sim',
+    clusterId: 'sim-0',
+    nodes: names.map((name, i) => ({ name, meshAddress: `10.0.0.${i + 1}:7000`, wireguardPublicKey: null, votes: 1, attributes: {} })),
+    witness: spec.witness ? { name: 'witness', meshAddress: '10.0.0.100:7000', wireguardPublicKey: null } : null,
+    quorumMode: mode,
+    timing: { ...DEFAULT_TIMING, ...spec.timing },
+    noQuorumPolicy: spec.noQuorumPolicy ?? 'stop',
+    fencing: {
+      enabled: fence,
+      devices: fence ? [{ id: 'pdu', agent: 'fence_tsha_test', parameters: {}, hosts: names, timeoutMs: 5000 }] : [],
+      levels: [],
+      watchdog: spec.watchdog ?? true,
+    },
+    resources,
+    constraints: { location: [], colocation: [], order: [] },
+    maintenanceMode: false,
+  };
+}

@@ -1,0 +1,637 @@
+// The deterministic cluster simulator: N agents (plus an optional witness) in one process, driven
+// by one seeded event queue. It plays the runtime shell for each core (persist, send, start, stop,
+// fence, watchdog) and the world around it: a network that loses, duplicates, delays and reorders,
+// partitions (symmetric, asymmetric, pairwise), machines that crash, pause and reboot, clocks that
+// drift within the configured bound, resources with start/stop durations and failures, and a fence
+// device that powers a machine off and confirms after a delay.
+//
+// After EVERY event the checker asserts the safety rules of DESIGN.md from the nodes' local state;
+// a violation records {rule, detail, time}. Fake parts, named as such: the fence device, the
+// resources and the watchdog are simulated here (nothing real can run in this process).
+
+import type { CompiledConfig, NodeName, ResourceId } from '../../src/config/types.js';
+import type { Message } from '../../src/core/cluster/messages.js';
+import { startNode, step, termAt, quorumSpec, type NodeState } from '../../src/core/cluster/node.js';
+import { hasQuorum } from '../../src/core/cluster/quorum.js';
+import { Rng } from '../../src/core/cluster/rng.js';
+import type { Durable, Effect, Input, UnsafeSwitches } from '../../src/core/cluster/types.js';
+
+export interface NetParams {
+  loss: number;
+  dup: number;
+  delayMin: number;
+  delayMax: number;
+  /** probability that a message is held back 200–2000 ms (a stalled connection) */
+  longDelay?: number;
+  /** upper bound of a long delay (default 2000 ms) */
+  longDelayMax?: number;
+}
+
+export interface SimParams {
+  seed: number;
+  config: CompiledConfig;
+  unsafe?: UnsafeSwitches;
+  net?: Partial<NetParams>;
+  startMs?: number;
+  stopMs?: number;
+  fenceMs?: number;
+  /** fence agent reports failure with this probability (and powers nothing off) */
+  fenceFailRate?: number;
+  /** time a powered-off machine takes to boot again; null: stays off */
+  rebootMs?: number | null;
+  /** clock rates spread to the configured bound (drift at the bound) */
+  maxDrift?: boolean;
+  tickMs?: number;
+  /** snapshot every N entries (small to exercise compaction) */
+  snapshotEvery?: number;
+  /** the configuration agents start with (default: config); see changeConfig */
+  initialConfig?: CompiledConfig;
+  /** machines that stay powered off at the start */
+  offAtStart?: NodeName[];
+}
+
+export interface Violation {
+  rule: string;
+  detail: string;
+  time: number;
+}
+
+type Phys = 'starting' | 'running' | 'stopping';
+
+interface Machine {
+  name: NodeName;
+  witness: boolean;
+  power: boolean;
+  paused: boolean;
+  /** agent process up (machine may be up with the agent down) */
+  core: NodeState | null;
+  /** increments on every agent start: stale timers and deliveries are dropped */
+  boot: number;
+  disk: Durable | null;
+  rate: number;
+  offset: number;
+  phys: Map<ResourceId, Phys>;
+  inbox: Input[];
+  lastFeed: number;
+  watchdogArmed: boolean;
+  maxTerm: number;
+  commitSeen: number;
+  /** last lease grant adopted: who granted, in which term, real send time */
+  grant: { leader: NodeName; term: number; sentAt: number } | null;
+  fencedAt: number | null;
+}
+
+interface Ev {
+  t: number;
+  seq: number;
+  fn: () => void;
+}
+
+class Heap {
+  private a: Ev[] = [];
+  get size() {
+    return this.a.length;
+  }
+  push(e: Ev) {
+    const a = this.a;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (less(a[i]!, a[p]!)) {
+        [a[i], a[p]] = [a[p]!, a[i]!];
+        i = p;
+      } else break;
+    }
+  }
+  pop(): Ev | undefined {
+    const a = this.a;
+    if (a.length === 0) return undefined;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && less(a[l]!, a[m]!)) m = l;
+        if (r < a.length && less(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+const less = (x: Ev, y: Ev) => x.t < y.t || (x.t === y.t && x.seq < y.seq);
+
+export class Sim {
+  readonly rng: Rng;
+  readonly config: CompiledConfig;
+  now = 0;
+  readonly machines = new Map<NodeName, Machine>();
+  readonly violations: Violation[] = [];
+  /** global ledger of committed entries: index → term */
+  readonly ledger = new Map<number, number>();
+  /** the lowest term in which each ledger entry was known committed */
+  readonly committedInTerm = new Map<number, number>();
+  readonly leaders = new Map<number, NodeName>();
+  /** real time each term's leader was elected */
+  readonly electedAt = new Map<number, number>();
+  /** directed links that are cut: "a>b" */
+  readonly cut = new Set<string>();
+  net: NetParams;
+  readonly params: Required<Omit<SimParams, 'unsafe' | 'net' | 'rebootMs' | 'initialConfig' | 'offAtStart'>> & {
+    rebootMs: number | null;
+    unsafe: UnsafeSwitches;
+  };
+  /** the configuration agents currently run with */
+  agentConfig: CompiledConfig;
+  private q = new Heap();
+  private seq = 0;
+  stats = { events: 0, messages: 0 };
+  /** per resource: real time it was last lost (holder crashed / cut off), for failover measurement */
+  readonly failovers: number[] = [];
+  private lostAt = new Map<ResourceId, number>();
+
+  constructor(p: SimParams) {
+    this.rng = new Rng(p.seed * 2654435761 + 1);
+    this.config = p.config;
+    this.agentConfig = p.initialConfig ?? p.config;
+    this.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5, ...p.net };
+    this.params = {
+      seed: p.seed,
+      config: p.config,
+      startMs: p.startMs ?? 50,
+      stopMs: p.stopMs ?? 50,
+      fenceMs: p.fenceMs ?? 50,
+      fenceFailRate: p.fenceFailRate ?? 0,
+      rebootMs: p.rebootMs === undefined ? 2000 : p.rebootMs,
+      maxDrift: p.maxDrift ?? false,
+      tickMs: p.tickMs ?? Math.max(10, Math.floor(p.config.timing.heartbeatIntervalMs / 2)),
+      snapshotEvery: p.snapshotEvery ?? 16,
+      unsafe: p.unsafe ?? {},
+    };
+    const rho = p.config.timing.maxDriftPpm / 1e6;
+    const names = p.config.nodes.map((n) => n.name);
+    if (p.config.witness) names.push(p.config.witness.name);
+    for (const name of names) {
+      // relative drift between any two clocks stays within the bound: each within ±rho/2 of real time
+      const spread = this.params.maxDrift ? (this.rng.chance(0.5) ? 1 : -1) : this.rng.next() * 2 - 1;
+      const m: Machine = {
+        name,
+        witness: p.config.witness?.name === name,
+        power: true,
+        paused: false,
+        core: null,
+        boot: 0,
+        disk: null,
+        rate: 1 + (spread * rho) / 2 * 0.999,
+        offset: this.rng.int(0, 100000),
+        phys: new Map(),
+        inbox: [],
+        lastFeed: 0,
+        watchdogArmed: false,
+        maxTerm: 0,
+        commitSeen: 0,
+        grant: null,
+        fencedAt: null,
+      };
+      this.machines.set(name, m);
+    }
+    for (const m of this.machines.values()) {
+      if (p.offAtStart?.includes(m.name)) m.power = false;
+      else this.at(this.rng.int(0, 20), () => this.startAgent(m));
+    }
+  }
+
+  // ---- scheduling ------------------------------------------------------------------------------
+  at(t: number, fn: () => void) {
+    this.q.push({ t: Math.max(t, this.now), seq: this.seq++, fn });
+  }
+  after(dt: number, fn: () => void) {
+    this.at(this.now + dt, fn);
+  }
+  runUntil(t: number) {
+    for (;;) {
+      const e = this.q.pop();
+      if (!e) break;
+      if (e.t > t) {
+        this.q.push(e);
+        break;
+      }
+      this.now = e.t;
+      this.stats.events++;
+      e.fn();
+      this.checkAlways();
+    }
+    this.now = Math.max(this.now, t);
+  }
+
+  local(m: Machine): number {
+    return m.offset + this.now * m.rate;
+  }
+
+  // ---- agents ----------------------------------------------------------------------------------
+  private startAgent(m: Machine) {
+    if (!m.power || m.core) return;
+    m.boot++;
+    const active = [...m.phys.entries()].filter(([, s]) => s !== 'stopping').map(([r]) => r);
+    const core = startNode(this.agentConfig, m.name, m.disk, this.local(m), this.rng.int(1, 2 ** 30), {
+      unsafe: this.params.unsafe,
+      snapshotEvery: this.params.snapshotEvery,
+    }, active);
+    m.core = core;
+    m.commitSeen = core.commitIndex;
+    m.grant = null;
+    if (core.term < m.maxTerm) this.violate('term-monotonic', `${m.name} restarted at term ${core.term} < ${m.maxTerm}`);
+    const boot = m.boot;
+    const tick = () => {
+      if (m.boot !== boot || !m.core) return;
+      if (!m.paused) this.input(m, { type: 'tick', now: this.local(m) });
+      this.after(this.params.tickMs, tick);
+    };
+    this.after(this.rng.int(0, this.params.tickMs), tick);
+  }
+
+  /** Feed one input to a node's core and carry out its effects in order. */
+  input(m: Machine, inp: Input) {
+    if (!m.core || !m.power) return;
+    if (m.paused) {
+      m.inbox.push(inp);
+      return;
+    }
+    const core = m.core;
+    const before = core.leaseUntil;
+    const { effects } = step(core, inp);
+    this.afterStep(m, core, inp, before);
+    for (const e of effects) this.effect(m, e);
+  }
+
+  private afterStep(m: Machine, core: NodeState, inp: Input, leaseBefore: number) {
+    if (core.term < m.maxTerm) this.violate('term-monotonic', `${m.name} term ${core.term} < ${m.maxTerm}`);
+    m.maxTerm = Math.max(m.maxTerm, core.term);
+    if (core.leaseUntil > leaseBefore && !core.leaseGrace) {
+      if (inp.type === 'message' && inp.msg.type === 'AppendEntries') {
+        const sent = (inp.msg as Message & { __sentReal?: number }).__sentReal ?? this.now;
+        m.grant = { leader: inp.from, term: inp.msg.term, sentAt: sent };
+      } else if (core.role === 'leader') {
+        m.grant = { leader: m.name, term: core.term, sentAt: this.now };
+      }
+    }
+    // committed entries never lost: every index any node commits must agree with the ledger
+    if (core.commitIndex > m.commitSeen) {
+      for (let i = m.commitSeen + 1; i <= core.commitIndex; i++) {
+        const t = termAt(core, i);
+        if (t === undefined) continue;
+        const known = this.ledger.get(i);
+        if (known === undefined || core.term < (this.committedInTerm.get(i) ?? Infinity)) this.committedInTerm.set(i, core.term);
+        if (known === undefined) {
+          this.ledger.set(i, t);
+          const e = core.log[i - core.snapshot.index - 1];
+          if (e && e.cmd.type === 'nodeDown') {
+            const node = e.cmd.node;
+            // an older-term "down" that a new coordinator neutralised with a "node up" releases
+            // nothing by itself: the node must report its stop; not a recovery decision
+            const neutralised = core.log.some((x) => x.index > i && x.term > e.term && x.cmd.type === 'nodeUp' && x.cmd.node === node);
+            if (!neutralised) this.checkNodeDown(node, e.cmd.cause);
+          }
+        } else if (known !== t) this.violate('committed-entry-lost', `${m.name} committed index ${i} at term ${t}, ledger has term ${known}`);
+      }
+      m.commitSeen = core.commitIndex;
+    }
+  }
+
+  /** optional event log for debugging a seed (`npm run sim -- --trace`) */
+  log: ((line: string) => void) | null = null;
+
+  private effect(m: Machine, e: Effect) {
+    if (this.log && e.type !== 'send' && e.type !== 'persist' && e.type !== 'feedWatchdog') {
+      const { type, ...rest } = e as Effect & Record<string, unknown>;
+      this.log(`${this.now.toFixed(1).padStart(8)} ${m.name.padEnd(7)} ${type} ${JSON.stringify(rest)}`);
+    }
+    switch (e.type) {
+      case 'persist':
+        m.disk = e.durable;
+        return;
+      case 'send':
+        this.send(m, e.to, e.msg);
+        return;
+      case 'startResource':
+        this.startResource(m, e.resource);
+        return;
+      case 'stopResource':
+        this.stopResource(m, e.resource);
+        return;
+      case 'fence':
+        this.fence(m, e.target, e.requestId);
+        return;
+      case 'selfFence':
+        this.powerOff(m, 'self-fence');
+        return;
+      case 'feedWatchdog':
+        if (this.config.fencing.watchdog) this.feedWatchdog(m);
+        return;
+      case 'becameCoordinator': {
+        const prev = this.leaders.get(e.term);
+        if (prev !== undefined && prev !== m.name) this.violate('one-coordinator-per-term', `term ${e.term}: ${prev} and ${m.name}`);
+        this.leaders.set(e.term, m.name);
+        this.electedAt.set(e.term, this.now);
+        // leader completeness (Raft §5.4): the coordinator of term T holds every entry committed
+        // in an earlier term
+        const core = m.core!;
+        for (const [i, t] of this.ledger) {
+          if (i <= core.snapshot.index || (this.committedInTerm.get(i) ?? 0) >= e.term) continue;
+          if (termAt(core, i) !== t) {
+            this.violate('committed-entry-lost', `new coordinator ${m.name} (term ${e.term}) lacks committed index ${i}`);
+            break;
+          }
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  // ---- network ---------------------------------------------------------------------------------
+  private send(from: Machine, to: NodeName, msg: Message) {
+    const dst = this.machines.get(to);
+    if (!dst) return;
+    this.stats.messages++;
+    if (this.cut.has(`${from.name}>${to}`)) return;
+    if (this.net.loss > 0 && this.rng.chance(this.net.loss)) return;
+    const copies = this.net.dup > 0 && this.rng.chance(this.net.dup) ? 2 : 1;
+    const tagged = msg as Message & { __sentReal?: number };
+    tagged.__sentReal = this.now;
+    for (let c = 0; c < copies; c++) {
+      let delay = this.net.delayMin + this.rng.next() * (this.net.delayMax - this.net.delayMin);
+      if (this.net.longDelay && this.rng.chance(this.net.longDelay)) delay += this.rng.int(50, this.net.longDelayMax ?? 2000);
+      const boot = dst.boot;
+      this.after(delay, () => {
+        if (dst.boot !== boot || !dst.core || !dst.power) return; // connection died with the process
+        if (this.cut.has(`${from.name}>${to}`)) return;
+        this.input(dst, { type: 'message', from: from.name, msg, now: this.local(dst) });
+      });
+    }
+  }
+
+  // ---- resources -------------------------------------------------------------------------------
+  private startResource(m: Machine, r: ResourceId) {
+    if (m.phys.has(r)) return;
+    this.checkStart(m, r);
+    m.phys.set(r, 'starting');
+    this.checkOneCopy(r);
+    const boot = m.boot;
+    this.after(this.params.startMs, () => {
+      if (!m.power || m.phys.get(r) !== 'starting') return;
+      m.phys.set(r, 'running');
+      const lost = this.lostAt.get(r);
+      if (lost !== undefined) {
+        this.failovers.push(this.now - lost);
+        this.lostAt.delete(r);
+      }
+      if (m.boot === boot && m.core) this.input(m, { type: 'resourceStarted', resource: r, now: this.local(m) });
+    });
+  }
+
+  private stopResource(m: Machine, r: ResourceId) {
+    const s = m.phys.get(r);
+    if (!s) {
+      this.after(1, () => m.core && this.input(m, { type: 'resourceStopped', resource: r, now: this.local(m) }));
+      return;
+    }
+    m.phys.set(r, 'stopping');
+    const boot = m.boot;
+    this.after(this.params.stopMs, () => {
+      if (!m.power || m.phys.get(r) !== 'stopping') return;
+      m.phys.delete(r);
+      if (m.boot === boot && m.core) this.input(m, { type: 'resourceStopped', resource: r, now: this.local(m) });
+    });
+  }
+
+  /** a running resource dies on its own (process crash) */
+  failResource(name: NodeName, r: ResourceId) {
+    const m = this.machines.get(name)!;
+    if (m.phys.get(r) !== 'running') return;
+    this.log?.(`${this.now.toFixed(1).padStart(8)} ${name.padEnd(7)} RESOURCE ${r} FAILED`);
+    m.phys.delete(r);
+    if (m.core) this.input(m, { type: 'resourceFailed', resource: r, now: this.local(m) });
+  }
+
+  // ---- machines --------------------------------------------------------------------------------
+  /** power loss: volatile state and resources gone; reboots after rebootMs unless told otherwise */
+  powerOff(m: Machine, cause: string, rebootMs: number | null = this.params.rebootMs) {
+    if (!m.power) return;
+    this.log?.(`${this.now.toFixed(1).padStart(8)} ${m.name.padEnd(7)} POWER OFF (${cause})`);
+    for (const r of m.phys.keys()) this.markLost(r);
+    m.power = false;
+    m.paused = false;
+    m.core = null;
+    m.inbox = [];
+    m.phys.clear();
+    m.boot++;
+    m.watchdogArmed = false;
+    m.fencedAt = this.now;
+    if (rebootMs !== null) this.after(rebootMs, () => this.powerOn(m));
+  }
+
+  powerOn(m: Machine) {
+    if (m.power) return;
+    m.power = true;
+    m.lastFeed = this.now;
+    this.startAgent(m);
+  }
+
+  /** the agent process crashes; the machine and its resources keep running; back after downMs */
+  crashAgent(m: Machine, downMs: number) {
+    if (!m.power || !m.core) return;
+    m.core = null;
+    m.paused = false;
+    m.inbox = [];
+    m.boot++;
+    this.after(Math.max(downMs, this.params.startMs + this.params.stopMs + 1), () => this.startAgent(m));
+  }
+
+  pause(m: Machine) {
+    if (m.power && m.core) m.paused = true;
+  }
+
+  resume(m: Machine) {
+    if (!m.paused) return;
+    m.paused = false;
+    const inbox = m.inbox;
+    m.inbox = [];
+    // the process wakes with stale beliefs and a backlog of messages, all seen "now"
+    for (const inp of inbox) this.input(m, { ...inp, now: this.local(m) } as Input);
+  }
+
+  markLost(r: ResourceId) {
+    if (!this.lostAt.has(r)) this.lostAt.set(r, this.now);
+  }
+
+  private feedWatchdog(m: Machine) {
+    m.lastFeed = this.now;
+    if (m.watchdogArmed) return;
+    m.watchdogArmed = true;
+    const boot = m.boot;
+    const check = () => {
+      if (m.boot !== boot && !m.power) return;
+      if (!m.power) return;
+      const limit = this.config.timing.watchdogMs / m.rate;
+      if (this.now - m.lastFeed >= limit) {
+        this.powerOff(m, 'watchdog');
+        return;
+      }
+      this.at(m.lastFeed + limit, check);
+    };
+    this.at(m.lastFeed + this.config.timing.watchdogMs / m.rate, check);
+  }
+
+  private fence(from: Machine, target: NodeName, requestId: string) {
+    const victim = this.machines.get(target);
+    if (!victim) return;
+    const boot = from.boot;
+    this.after(this.params.fenceMs, () => {
+      const ok = !this.rng.chance(this.params.fenceFailRate);
+      if (ok) this.powerOff(victim, `fenced by ${from.name}`);
+      if (from.boot === boot && from.core && from.power) this.input(from, { type: 'fenceResult', requestId, target, ok, now: this.local(from) });
+    });
+  }
+
+  // ---- network faults --------------------------------------------------------------------------
+  /** cut every link between groups (symmetric partition) */
+  partition(...groups: NodeName[][]) {
+    this.log?.(`${this.now.toFixed(1).padStart(8)} PARTITION ${JSON.stringify(groups)}`);
+    this.cut.clear();
+    for (const g of groups)
+      for (const h of groups) if (g !== h) for (const a of g) for (const b of h) this.cut.add(`${a}>${b}`);
+  }
+  cutOneWay(from: NodeName, to: NodeName) {
+    this.cut.add(`${from}>${to}`);
+  }
+  cutBoth(a: NodeName, b: NodeName) {
+    this.cut.add(`${a}>${b}`);
+    this.cut.add(`${b}>${a}`);
+  }
+  heal() {
+    this.log?.(`${this.now.toFixed(1).padStart(8)} NETWORK HEAL`);
+    this.cut.clear();
+  }
+
+  /** nixos-rebuild switch on every running agent (and the config later boots use) */
+  changeConfig(cfg: CompiledConfig) {
+    this.agentConfig = cfg;
+    for (const m of this.machines.values()) if (m.core) this.input(m, { type: 'configChanged', config: cfg, now: this.local(m) });
+  }
+
+  machine(name: NodeName): Machine {
+    return this.machines.get(name)!;
+  }
+
+  // ---- checker ---------------------------------------------------------------------------------
+  violate(rule: string, detail: string) {
+    this.violations.push({ rule, detail, time: this.now });
+  }
+
+  /** one active copy per resource, counted from each machine's own state (paused ones included) */
+  private doubled = new Set<ResourceId>();
+  private checkOneCopy(r: ResourceId) {
+    const holders: NodeName[] = [];
+    for (const m of this.machines.values()) if (m.power && m.phys.has(r)) holders.push(m.name);
+    if (holders.length > 1 && !this.doubled.has(r)) {
+      this.doubled.add(r); // reported once per resource and run
+      this.violate('one-active-copy', `${r} active on ${holders.join(', ')}`);
+    }
+  }
+
+  private checkAlways() {
+    for (const r of Object.keys(this.config.resources)) this.checkOneCopy(r);
+  }
+
+  /**
+   * Nothing is started outside a quorate partition: the start is backed by a committed placement,
+   * and the node's lease was granted by a coordinator before any later coordinator was elected.
+   */
+  private checkStart(m: Machine, r: ResourceId) {
+    const core = m.core!;
+    const pl = core.cluster.placements[r];
+    if (!pl || pl.node !== m.name) {
+      this.violate('start-outside-quorum', `${m.name} started ${r} without a placement`);
+      return;
+    }
+    if (this.ledger.get(pl.index) !== termAt(core, pl.index) && pl.index > core.snapshot.index) {
+      this.violate('start-outside-quorum', `${m.name} started ${r} on an uncommitted placement (index ${pl.index})`);
+    }
+    const g = m.grant;
+    if (!g) {
+      this.violate('start-outside-quorum', `${m.name} started ${r} without a lease grant`);
+      return;
+    }
+    for (const [term, at] of this.electedAt) {
+      if (term > g.term && at < g.sentAt) {
+        this.violate('start-outside-quorum', `${m.name} started ${r} on a lease granted by ${g.leader} (term ${g.term}) after term ${term} had a coordinator`);
+        return;
+      }
+    }
+  }
+
+  /**
+   * No recovery after a node loss before fence confirmation or lease expiry: when "node down" is
+   * committed, that machine must run nothing and hold no lease (it is off, stopped or reset).
+   */
+  private checkNodeDown(name: NodeName, cause: string) {
+    const m = this.machines.get(name);
+    if (!m || !m.power) return;
+    if (m.phys.size > 0) this.violate('recovery-before-fence-or-lease', `${name} declared down (${cause}) while running ${[...m.phys.keys()].join(',')}`);
+    else if (m.core && !m.paused && this.local(m) < m.core.leaseUntil && !m.core.leaseGrace)
+      this.violate('recovery-before-fence-or-lease', `${name} declared down (${cause}) while its lease holds`);
+  }
+
+  // ---- observation helpers for scenarios ---------------------------------------------------------
+  coordinator(): NodeName | null {
+    let best: NodeState | null = null;
+    for (const m of this.machines.values()) {
+      if (!m.power || !m.core || m.paused || m.core.role !== 'leader') continue;
+      if (!best || m.core.term > best.term) best = m.core;
+    }
+    return best?.self ?? null;
+  }
+
+  /** where each resource physically runs (running state only) */
+  running(): Map<ResourceId, NodeName[]> {
+    const out = new Map<ResourceId, NodeName[]>();
+    for (const r of Object.keys(this.config.resources)) out.set(r, []);
+    for (const m of this.machines.values()) {
+      if (!m.power) continue;
+      for (const [r, s] of m.phys) if (s === 'running') out.get(r)?.push(m.name);
+    }
+    return out;
+  }
+
+  holderOf(r: ResourceId): NodeName | null {
+    return this.running().get(r)?.[0] ?? null;
+  }
+
+  allPlaced(): boolean {
+    for (const [, ns] of this.running()) if (ns.length !== 1) return false;
+    return true;
+  }
+
+  noneRunning(): boolean {
+    for (const m of this.machines.values()) if (m.power && m.phys.size > 0) return false;
+    return true;
+  }
+
+  /** whether some quorate set of machines is up, unpaused and fully connected */
+  quorumPossible(): boolean {
+    const anyCore = [...this.machines.values()].find((m) => m.core);
+    if (!anyCore?.core) return false;
+    const spec = quorumSpec(anyCore.core);
+    const up = [...this.machines.values()].filter((m) => m.power && m.core && !m.paused).map((m) => m.name);
+    return hasQuorum(spec, new Set(up));
+  }
+}

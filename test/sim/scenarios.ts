@@ -1,0 +1,698 @@
+// Named simulator scenarios, each with a one-line description. A scenario builds a cluster, lets
+// it settle (the coordinator is elected and every resource placed), injects its faults at seeded
+// times, and states what must hold at the end (liveness): every resource running exactly once,
+// or nothing running (a cluster without quorum must stop).
+
+import type { NodeName } from '../../src/config/types.js';
+import type { Rng } from '../../src/core/cluster/rng.js';
+import { makeConfig, nodeName, type ConfigSpec } from './config.js';
+import type { Sim, SimParams } from './engine.js';
+
+export interface Scenario {
+  name: string;
+  description: string;
+  config: ConfigSpec;
+  params?: Partial<Omit<SimParams, 'seed' | 'config'>>;
+  /** extra setup: build initialConfig etc. */
+  setup?: (p: SimParams) => void;
+  /** total simulated time; liveness is judged at the end */
+  durationMs: number;
+  /** schedules the faults; the cluster has settled by `t0` */
+  script: (sim: Sim, rng: Rng, t0: number) => void;
+  expect: 'placed' | 'stopped' | 'any';
+  /** record failover times (fault → resource running elsewhere) */
+  measureFailover?: boolean;
+}
+
+/** by this time every scenario's cluster has elected a coordinator and placed its resources */
+export const SETTLE_MS = 2500;
+
+const names = (n: number) => Array.from({ length: n }, (_, i) => nodeName(i));
+
+function holder(sim: Sim, r = 'r0'): NodeName {
+  return sim.holderOf(r) ?? sim.coordinator() ?? 'n1';
+}
+
+function crashHolder(sim: Sim, reboot: number | null = null) {
+  const h = holder(sim);
+  sim.markLost('r0');
+  sim.powerOff(sim.machine(h), 'crash', reboot);
+}
+
+function others(sim: Sim, n: NodeName, count: number): NodeName[] {
+  return names(count).filter((x) => x !== n);
+}
+
+const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
+  {
+    name: 'holder-crash-3',
+    description: '3 nodes: the machine running r0 loses power; r0 restarts on a survivor after the fence',
+    config: { nodes: 3, resources: 1 },
+    durationMs: 7000,
+    script: (sim, rng, t0) => sim.at(t0 + rng.int(0, 500), () => crashHolder(sim, 2500)),
+    expect: 'placed',
+    measureFailover: true,
+  },
+  {
+    name: 'follower-crash-3',
+    description: '3 nodes, 2 resources: a machine that is not the coordinator crashes and reboots',
+    config: { nodes: 3, resources: 2 },
+    durationMs: 7000,
+    script: (sim, rng, t0) =>
+      sim.at(t0 + rng.int(0, 500), () => {
+        const c = sim.coordinator() ?? 'n1';
+        const victim = rng.pick(others(sim, c, 3));
+        sim.powerOff(sim.machine(victim), 'crash', 1500);
+      }),
+    expect: 'placed',
+  },
+  {
+    name: 'coordinator-crash-5',
+    description: '5 nodes, 3 resources: the coordinator crashes; a new one continues from the committed state',
+    config: { nodes: 5, resources: 3 },
+    durationMs: 7000,
+    script: (sim, rng, t0) => sim.at(t0 + rng.int(0, 500), () => sim.powerOff(sim.machine(sim.coordinator() ?? 'n1'), 'crash', 2000)),
+    expect: 'placed',
+  },
+  {
+    name: 'two-crashes-5',
+    description: '5 nodes, 3 resources: two machines crash 300 ms apart; the other three keep quorum',
+    config: { nodes: 5, resources: 3 },
+    durationMs: 8000,
+    script: (sim, rng, t0) => {
+      const [a, b] = [rng.int(0, 4), rng.int(0, 4)];
+      sim.at(t0, () => sim.powerOff(sim.machine(nodeName(a)), 'crash', 3000));
+      sim.at(t0 + 300, () => sim.powerOff(sim.machine(nodeName(b === a ? (a + 1) % 5 : b)), 'crash', 3000));
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'holder-partitioned-3',
+    description: '3 nodes: the holder of r0 is cut off from both peers for 4 s, then the link heals',
+    config: { nodes: 3, resources: 1 },
+    durationMs: 9000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 300), () => {
+        const h = holder(sim);
+        sim.markLost('r0');
+        sim.partition([h], others(sim, h, 3));
+      });
+      sim.at(t0 + 4000, () => sim.heal());
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'coordinator-pause-5s',
+    description: '3 nodes: the coordinator freezes for 5 s (GC pause) and resumes with stale beliefs',
+    config: { nodes: 3, resources: 2 },
+    durationMs: 11000,
+    script: (sim, rng, t0) => {
+      let c = 'n1';
+      sim.at(t0 + rng.int(0, 300), () => {
+        c = sim.coordinator() ?? 'n1';
+        sim.pause(sim.machine(c));
+      });
+      sim.at(t0 + 5300, () => sim.resume(sim.machine(c)));
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'holder-pause-3s',
+    description: '3 nodes: the holder of r0 freezes for 3 s; its resources still run while paused',
+    config: { nodes: 3, resources: 1 },
+    durationMs: 9000,
+    script: (sim, rng, t0) => {
+      let h = 'n1';
+      sim.at(t0 + rng.int(0, 300), () => {
+        h = holder(sim);
+        sim.pause(sim.machine(h));
+      });
+      sim.at(t0 + 3300, () => sim.resume(sim.machine(h)));
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'asymmetric-partition',
+    description: '3 nodes: one node hears the others but they do not hear it (or the reverse) for 3 s',
+    config: { nodes: 3, resources: 2 },
+    durationMs: 9000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 300), () => {
+        const v = rng.pick(names(3));
+        const inbound = rng.chance(0.5);
+        for (const o of others(sim, v, 3)) {
+          if (inbound) sim.cutOneWay(o, v);
+          else sim.cutOneWay(v, o);
+        }
+      });
+      sim.at(t0 + 3300, () => sim.heal());
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'pairwise-cut',
+    description: '3 nodes: only the link between two nodes is cut (both still reach the third) for 4 s',
+    config: { nodes: 3, resources: 2 },
+    durationMs: 9000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 300), () => {
+        const [a, b] = rng.chance(0.5) ? ['n1', 'n2'] : rng.chance(0.5) ? ['n2', 'n3'] : ['n1', 'n3'];
+        sim.cutBoth(a!, b!);
+      });
+      sim.at(t0 + 4300, () => sim.heal());
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'witness-link-cut',
+    description: '2 nodes + witness: the link between the two nodes is cut; the witness breaks the tie',
+    config: { nodes: 2, witness: true, resources: 2 },
+    durationMs: 9000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 300), () => sim.cutBoth('n1', 'n2'));
+      sim.at(t0 + 4000, () => sim.heal());
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'witness-holder-crash',
+    description: '2 nodes + witness: the holder of r0 crashes; the survivor and the witness keep quorum',
+    config: { nodes: 2, witness: true, resources: 1 },
+    durationMs: 7000,
+    script: (sim, rng, t0) => sim.at(t0 + rng.int(0, 300), () => crashHolder(sim, 2500)),
+    expect: 'placed',
+    measureFailover: true,
+  },
+  {
+    name: 'witness-loss',
+    description: '2 nodes + witness: the witness goes away; the two nodes keep quorum and resources',
+    config: { nodes: 2, witness: true, resources: 2 },
+    durationMs: 7000,
+    script: (sim, rng, t0) => sim.at(t0 + rng.int(0, 300), () => sim.powerOff(sim.machine('witness'), 'witness lost', null)),
+    expect: 'placed',
+  },
+  {
+    name: 'witness-down-then-node-down',
+    description: '2 nodes + witness: the witness dies, then a node dies: the last node has no quorum and stops',
+    config: { nodes: 2, witness: true, resources: 2 },
+    durationMs: 9000,
+    script: (sim, rng, t0) => {
+      sim.at(t0, () => sim.powerOff(sim.machine('witness'), 'witness lost', null));
+      sim.at(t0 + 1000 + rng.int(0, 500), () => sim.powerOff(sim.machine(rng.pick(['n1', 'n2'])), 'crash', null));
+    },
+    expect: 'stopped',
+  },
+  {
+    name: 'two-node-link-cut',
+    description: '2 nodes alone: the link is cut; both race to fence, the delayed side loses',
+    config: { nodes: 2, resources: 2 },
+    durationMs: 12000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 300), () => sim.cutBoth('n1', 'n2'));
+      sim.at(t0 + 5000, () => sim.heal());
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'two-node-holder-crash',
+    description: '2 nodes alone: the holder crashes; the survivor fences it, then runs alone',
+    config: { nodes: 2, resources: 1 },
+    durationMs: 8000,
+    script: (sim, rng, t0) => sim.at(t0 + rng.int(0, 300), () => crashHolder(sim, 3000)),
+    expect: 'placed',
+    measureFailover: true,
+  },
+  {
+    name: 'two-node-wait-for-all',
+    description: '2 nodes alone: one machine is off at first start; the other waits for all before acting',
+    config: { nodes: 2, resources: 2 },
+    params: { offAtStart: ['n2'] },
+    durationMs: 9000,
+    script: (sim, rng, t0) =>
+      sim.at(t0 + 1000 + rng.int(0, 1000), () => {
+        if (!sim.allPlaced() && sim.noneRunning()) sim.powerOn(sim.machine('n2'));
+        else sim.violate('wait-for-all', 'n1 ran resources before seeing its peer');
+      }),
+    expect: 'placed',
+  },
+  {
+    name: 'two-node-pause',
+    description: '2 nodes alone: one node freezes for 3 s; the other fences it and carries on alone',
+    config: { nodes: 2, resources: 2 },
+    durationMs: 11000,
+    script: (sim, rng, t0) => {
+      const v = rng.pick(['n1', 'n2']);
+      sim.at(t0 + rng.int(0, 300), () => sim.pause(sim.machine(v)));
+      sim.at(t0 + 3300, () => sim.resume(sim.machine(v)));
+    },
+  },
+  {
+    name: 'two-node-asymmetric',
+    description: '2 nodes alone: one node hears its peer but is not heard for 3 s (one-way link failure)',
+    config: { nodes: 2, resources: 2 },
+    durationMs: 12000,
+    script: (sim, rng, t0) => {
+      const [a, b] = rng.chance(0.5) ? ['n1', 'n2'] : ['n2', 'n1'];
+      sim.at(t0 + rng.int(0, 300), () => sim.cutOneWay(a!, b!));
+      sim.at(t0 + 3300, () => sim.heal());
+    },
+  },
+  {
+    name: 'two-node-flapping',
+    description: '2 nodes alone: the link flaps every 100–800 ms for 4 s',
+    config: { nodes: 2, resources: 2 },
+    durationMs: 13000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      let up = true;
+      while (t < t0 + 4000) {
+        const down = up;
+        sim.at(t, () => (down ? sim.cutBoth('n1', 'n2') : sim.heal()));
+        up = !up;
+        t += rng.int(100, 800);
+      }
+      sim.at(t0 + 4000, () => sim.heal());
+    },
+  },
+  {
+    name: 'witness-one-sided',
+    description: '2 nodes + witness: the witness reaches only one node and the nodes lose each other for 4 s',
+    config: { nodes: 2, witness: true, resources: 2 },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      const lonely = rng.pick(['n1', 'n2']);
+      sim.at(t0 + rng.int(0, 300), () => {
+        sim.cutBoth('n1', 'n2');
+        sim.cutBoth(lonely, 'witness');
+      });
+      sim.at(t0 + 4300, () => sim.heal());
+    },
+  },
+  {
+    name: 'witness-pause',
+    description: '2 nodes + witness: the witness freezes for 3 s, then the holder crashes right after it resumes',
+    config: { nodes: 2, witness: true, resources: 2 },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      sim.at(t0, () => sim.pause(sim.machine('witness')));
+      sim.at(t0 + 3000, () => sim.resume(sim.machine('witness')));
+      sim.at(t0 + 3000 + rng.int(0, 400), () => crashHolder(sim, 2000));
+    },
+  },
+  {
+    name: 'flapping-link',
+    description: '3 nodes: the link between the holder and the coordinator flaps every 100–600 ms for 5 s',
+    config: { nodes: 3, resources: 2 },
+    durationMs: 11000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      const [a, b] = rng.chance(0.5) ? ['n1', 'n2'] : ['n2', 'n3'];
+      let up = true;
+      while (t < t0 + 5000) {
+        const down = up;
+        sim.at(t, () => (down ? sim.cutBoth(a!, b!) : sim.heal()));
+        up = !up;
+        t += rng.int(100, 600);
+      }
+      sim.at(t0 + 5000, () => sim.heal());
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'total-partition-heal',
+    description: '3 nodes: every node is isolated from every other for 3 s, then the network heals',
+    config: { nodes: 3, resources: 2 },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 300), () => sim.partition(['n1'], ['n2'], ['n3']));
+      sim.at(t0 + 3300, () => sim.heal());
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'rolling-restart',
+    description: '3 nodes: every agent is restarted in turn; resources keep running and are re-adopted',
+    config: { nodes: 3, resources: 3 },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      names(3).forEach((n, i) => sim.at(t0 + i * 2000 + rng.int(0, 200), () => sim.crashAgent(sim.machine(n), rng.int(100, 350))));
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'stale-rejoin',
+    description: '3 nodes: a node is cut off while the others move resources (standby), then rejoins stale',
+    config: { nodes: 3, resources: 3 },
+    durationMs: 11000,
+    script: (sim, rng, t0) => {
+      let v = 'n1';
+      let c = 'n2';
+      sim.at(t0, () => {
+        c = sim.coordinator() ?? 'n1';
+        v = rng.pick(others(sim, c, 3));
+        sim.partition([v], others(sim, v, 3));
+      });
+      sim.at(t0 + 2500, () => {
+        const m = sim.machine(c);
+        if (m.core) sim.input(m, { type: 'command', cmd: { type: 'standby', node: c, on: true }, now: sim.local(m) });
+      });
+      sim.at(t0 + 4500, () => sim.heal());
+      sim.at(t0 + 6000, () => {
+        const m = sim.machine(c);
+        if (m.core) sim.input(m, { type: 'command', cmd: { type: 'standby', node: c, on: false }, now: sim.local(m) });
+      });
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'drift-at-bound',
+    description: '3 nodes with clocks drifting at the configured bound; the holder is cut off and later crashes',
+    config: { nodes: 3, resources: 2 },
+    params: { maxDrift: true },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 300), () => {
+        const h = holder(sim);
+        sim.partition([h], others(sim, h, 3));
+      });
+      sim.at(t0 + 3000, () => sim.heal());
+      sim.at(t0 + 4500, () => crashHolder(sim, 2000));
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'lossy-network',
+    description: '3 nodes over a network losing 20%, duplicating 5%, delaying 1–30 ms; the holder crashes; then calm',
+    config: { nodes: 3, resources: 2 },
+    params: { net: { loss: 0.2, dup: 0.05, delayMin: 1, delayMax: 30 } },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + 500 + rng.int(0, 500), () => crashHolder(sim, 2500));
+      sim.at(t0 + 4500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'dup-reorder',
+    description: '3 nodes: 30% duplicated messages and 1–80 ms delays (heavy reordering); the coordinator crashes; then calm',
+    config: { nodes: 3, resources: 2 },
+    params: { net: { loss: 0.02, dup: 0.3, delayMin: 1, delayMax: 80 } },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + 500 + rng.int(0, 500), () => sim.powerOff(sim.machine(sim.coordinator() ?? 'n1'), 'crash', 1500));
+      sim.at(t0 + 4500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'election-storm',
+    description: '3 nodes: the coordinator is isolated again and again while messages are duplicated and stall for up to 2 s',
+    config: { nodes: 3, resources: 2 },
+    params: { net: { loss: 0.05, dup: 0.2, delayMin: 1, delayMax: 20, longDelay: 0.1 } },
+    durationMs: 14000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      while (t < t0 + 6000) {
+        const d = rng.int(300, 1200);
+        sim.at(t, () => {
+          const c = sim.coordinator() ?? rng.pick(names(3));
+          sim.partition([c], others(sim, c, 3));
+        });
+        sim.at(t + d, () => sim.heal());
+        t += d + rng.int(100, 800);
+      }
+      sim.at(t0 + 6500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
+    },
+  },
+  {
+    name: 'split-vote-storm-5',
+    description: '5 nodes: the coordinator is isolated repeatedly while a third of the messages stall up to 2 s (split votes)',
+    config: { nodes: 5, resources: 3 },
+    params: { net: { loss: 0.05, dup: 0.3, delayMin: 1, delayMax: 40, longDelay: 0.3 } },
+    durationMs: 16000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      while (t < t0 + 7000) {
+        const d = rng.int(300, 1500);
+        sim.at(t, () => {
+          const c = sim.coordinator() ?? rng.pick(names(5));
+          sim.partition([c], others(sim, c, 5));
+        });
+        sim.at(t + d, () => sim.heal());
+        t += d + rng.int(100, 600);
+      }
+      sim.at(t0 + 7500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
+    },
+  },
+  {
+    name: 'fast-timers-vote-chaos',
+    description: '3 nodes with 30 ms heartbeats: elections over a network where 40% of messages stall up to 600 ms',
+    config: {
+      nodes: 3,
+      resources: 2,
+      timing: { heartbeatIntervalMs: 30, failureTimeoutMs: 150, electionTimeoutMs: 150, leaseMs: 600, watchdogMs: 1500, fenceRaceDelayMs: 300 },
+    },
+    params: { net: { loss: 0.1, dup: 0.3, delayMin: 1, delayMax: 30, longDelay: 0.4, longDelayMax: 600 } },
+    durationMs: 12000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      while (t < t0 + 6000) {
+        const d = rng.int(100, 500);
+        sim.at(t, () => {
+          const c = sim.coordinator() ?? rng.pick(names(3));
+          sim.partition([c], others(sim, c, 3));
+        });
+        sim.at(t + d, () => sim.heal());
+        t += d + rng.int(50, 300);
+      }
+      sim.at(t0 + 6500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
+    },
+  },
+  {
+    name: 'crash-restart-loop',
+    description: '3 nodes: random machines crash and reboot every 0.5–1.5 s for 6 s',
+    config: { nodes: 3, resources: 3 },
+    durationMs: 14000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      while (t < t0 + 6000) {
+        const v = rng.pick(names(3));
+        const reboot = rng.int(300, 1500);
+        sim.at(t, () => sim.powerOff(sim.machine(v), 'crash', reboot));
+        t += rng.int(500, 1500);
+      }
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'watchdog-only-recovery',
+    description: '3 nodes without a fence device: a cut-off holder is recovered after lease + drift + watchdog',
+    config: { nodes: 3, resources: 2, fenceDevice: false, watchdog: true },
+    durationMs: 14000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 300), () => {
+        const h = holder(sim);
+        sim.partition([h], others(sim, h, 3));
+      });
+      sim.at(t0 + 9000, () => sim.heal());
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'watchdog-paused-holder',
+    description: '3 nodes without a fence device: the holder freezes for 9 s; its watchdog resets it first',
+    config: { nodes: 3, resources: 1, fenceDevice: false, watchdog: true },
+    durationMs: 15000,
+    script: (sim, rng, t0) => {
+      let h = 'n1';
+      sim.at(t0 + rng.int(0, 300), () => {
+        h = holder(sim);
+        sim.pause(sim.machine(h));
+      });
+      sim.at(t0 + 9000, () => sim.resume(sim.machine(h)));
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'fence-failures',
+    description: '3 nodes: the fence agent fails half the time; recovery waits for a confirmed fence',
+    config: { nodes: 3, resources: 2 },
+    params: { fenceFailRate: 0.5 },
+    durationMs: 12000,
+    script: (sim, rng, t0) =>
+      sim.at(t0 + rng.int(0, 300), () => {
+        const h = holder(sim);
+        sim.partition([h], others(sim, h, 3));
+      }),
+    expect: 'placed',
+  },
+  {
+    name: 'freeze-policy-partition',
+    description: '3 nodes, no-quorum-policy freeze: a cut-off holder keeps running until it is fenced',
+    config: { nodes: 3, resources: 2, noQuorumPolicy: 'freeze' },
+    durationMs: 9000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 300), () => {
+        const h = holder(sim);
+        sim.partition([h], others(sim, h, 3));
+      });
+      sim.at(t0 + 3500, () => sim.heal());
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'fence-policy-minority',
+    description: '5 nodes, no-quorum-policy fence: two nodes cut off from three reset themselves',
+    config: { nodes: 5, resources: 4, noQuorumPolicy: 'fence', fenceDevice: false, watchdog: true },
+    params: { rebootMs: 1500 },
+    durationMs: 15000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 300), () => {
+        const all = names(5);
+        const a = rng.int(0, 4);
+        const minority = [all[a]!, all[(a + 1) % 5]!];
+        sim.partition(minority, all.filter((x) => !minority.includes(x)));
+      });
+      sim.at(t0 + 9500, () => sim.heal());
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'resource-failures',
+    description: '3 nodes: running resources crash at random; restarted in place, then moved past the threshold',
+    config: { nodes: 3, resources: 3, migrationThreshold: 2 },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      // at most 4 failures: one resource can never exhaust all 3 nodes at threshold 2
+      for (let i = 0; i < 4; i++) {
+        sim.at(t0 + i * 900 + rng.int(0, 300), () => {
+          const r = `r${rng.int(0, 2)}`;
+          const h = sim.holderOf(r);
+          if (h) sim.failResource(h, r);
+        });
+      }
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'standby-move',
+    description: '3 nodes: the operator puts the holder in standby; r0 stops there before it starts elsewhere',
+    config: { nodes: 3, resources: 2 },
+    durationMs: 7000,
+    script: (sim, rng, t0) =>
+      sim.at(t0 + rng.int(0, 300), () => {
+        const h = holder(sim);
+        const from = rng.pick(names(3));
+        const m = sim.machine(from);
+        if (m.core) sim.input(m, { type: 'command', cmd: { type: 'standby', node: h, on: true }, now: sim.local(m) });
+      }),
+    expect: 'placed',
+  },
+  {
+    name: 'add-node',
+    description: '3 → 4 nodes: the configuration adds n4; it joins as a learner, then becomes a voter',
+    config: { nodes: 4, resources: 3 },
+    setup: (p) => {
+      p.initialConfig = { ...p.config, nodes: p.config.nodes.slice(0, 3), fencing: { ...p.config.fencing } };
+      p.offAtStart = ['n4'];
+    },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 300), () => {
+        sim.changeConfig(sim.config);
+        sim.powerOn(sim.machine('n4'));
+      });
+      sim.at(t0 + 3000 + rng.int(0, 500), () => {
+        const c = sim.coordinator();
+        if (c) sim.powerOff(sim.machine(c), 'crash', 2000);
+      });
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'remove-node',
+    description: '4 → 3 nodes: the configuration removes n4; it leaves the voters, then its machine goes',
+    config: { nodes: 4, resources: 3 },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 300), () => {
+        sim.changeConfig({ ...sim.config, nodes: sim.config.nodes.slice(0, 3) });
+      });
+      sim.at(t0 + 2000 + rng.int(0, 500), () => sim.powerOff(sim.machine('n4'), 'removed', null));
+      sim.at(t0 + 3500 + rng.int(0, 500), () => {
+        const c = sim.coordinator();
+        if (c) sim.powerOff(sim.machine(c), 'crash', 2000);
+      });
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'chaos-3',
+    description: '3 nodes: a random mix of crashes, pauses, partitions and agent restarts for 6 s, then calm',
+    config: { nodes: 3, resources: 3 },
+    params: { net: { loss: 0.05, dup: 0.05, delayMin: 1, delayMax: 20 } },
+    durationMs: 16000,
+    script: (sim, rng, t0) => chaos(sim, rng, t0, 3, 6000),
+  },
+  {
+    name: 'chaos-5',
+    description: '5 nodes: a random mix of crashes, pauses, partitions and agent restarts for 6 s, then calm',
+    config: { nodes: 5, resources: 4 },
+    params: { net: { loss: 0.05, dup: 0.05, delayMin: 1, delayMax: 20 } },
+    durationMs: 16000,
+    script: (sim, rng, t0) => chaos(sim, rng, t0, 5, 6000),
+  },
+];
+
+export const scenarios: Scenario[] = raw.map((s) => ({ ...s, expect: s.expect ?? 'placed' }));
+
+function chaos(sim: Sim, rng: Rng, t0: number, n: number, span: number) {
+  let t = t0;
+  const all = names(n);
+  while (t < t0 + span) {
+    const kind = rng.int(0, 4);
+    const v = rng.pick(all);
+    switch (kind) {
+      case 0:
+        sim.at(t, () => sim.powerOff(sim.machine(v), 'crash', rng.int(300, 2000)));
+        break;
+      case 1: {
+        const d = rng.int(100, 3000);
+        sim.at(t, () => sim.pause(sim.machine(v)));
+        sim.at(t + d, () => sim.resume(sim.machine(v)));
+        break;
+      }
+      case 2: {
+        const g = all.filter(() => rng.chance(0.5));
+        sim.at(t, () => sim.partition(g, all.filter((x) => !g.includes(x))));
+        sim.at(t + rng.int(200, 2000), () => sim.heal());
+        break;
+      }
+      case 3:
+        sim.at(t, () => sim.crashAgent(sim.machine(v), rng.int(50, 800)));
+        break;
+      default: {
+        const w = rng.pick(all);
+        sim.at(t, () => v !== w && sim.cutOneWay(v, w));
+        sim.at(t + rng.int(200, 1500), () => sim.heal());
+      }
+    }
+    t += rng.int(200, 1200);
+  }
+  sim.at(t0 + span + 10, () => {
+    sim.heal();
+    sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 };
+    for (const m of sim.machines.values()) {
+      sim.resume(m);
+      if (!m.power) sim.powerOn(m);
+    }
+  });
+}
+
+export function findScenario(name: string): Scenario {
+  const s = scenarios.find((x) => x.name === name);
+  if (!s) throw new Error(`no scenario named "${name}" (have: ${scenarios.map((x) => x.name).join(', ')})`);
+  return s;
+}
+
+export { makeConfig };

@@ -1,0 +1,140 @@
+// Property tests over random inputs (test/support/random-cluster.ts). The invariants are the
+// scheduler's safety rules (DESIGN.md "one active copy", ISSUE 4 checks):
+//   - a primitive is never placed twice, and running the plan never leaves two copies;
+//   - a mandatory colocation or a -INFINITY ban is never violated in the plan's end state;
+//   - the same input gives the same plan, whatever the key order of its objects;
+//   - every start after a node loss is ordered after that node's fence.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { schedule } from '../../../src/core/scheduler/index.js';
+import { simulate } from '../../../src/core/scheduler/simulate.js';
+import type { Plan, SchedulerInput } from '../../../src/core/scheduler/types.js';
+import { INF } from '../../support/cluster-builder.js';
+import { randomInput, rng } from '../../support/random-cluster.js';
+
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
+const seedArb = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+
+function primsOfResource(input: SchedulerInput, id: string, plan: Plan): string[] {
+  const r = input.config.resources[id];
+  const instanceOf = (base: string) => plan.target.map((t) => t.resource).filter((x) => x === base || x.startsWith(`${base}:`));
+  if (!r) return [];
+  if (r.type === 'primitive') return instanceOf(id);
+  if (r.type === 'group') return r.members.flatMap(instanceOf);
+  const child = input.config.resources[r.child]!;
+  return child.type === 'group' ? child.members.flatMap(instanceOf) : instanceOf(r.child);
+}
+
+/** Transitive predecessors of an action id. */
+function ancestors(plan: Plan, id: number): Set<number> {
+  const preds = new Map<number, number[]>();
+  for (const e of plan.edges) preds.set(e.after, [...(preds.get(e.after) ?? []), e.before]);
+  const seen = new Set<number>();
+  const stack = [id];
+  while (stack.length > 0) for (const p of preds.get(stack.pop()!) ?? []) if (!seen.has(p)) { seen.add(p); stack.push(p); }
+  return seen;
+}
+
+function shuffleKeys<T>(v: T, r: () => number): T {
+  if (Array.isArray(v)) return v.map((x) => shuffleKeys(x, r)) as T;
+  if (v !== null && typeof v === 'object') {
+    const keys = Object.keys(v);
+    for (let i = keys.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [keys[i], keys[j]] = [keys[j]!, keys[i]!]; }
+    const out: Record<string, unknown> = {};
+    for (const k of keys) out[k] = shuffleKeys((v as Record<string, unknown>)[k], r);
+    return out as T;
+  }
+  return v;
+}
+
+describe('scheduler properties', () => {
+  it('a primitive is never placed twice, and running the plan leaves at most one copy', () => {
+    fc.assert(fc.property(seedArb, (seed) => {
+      const input = randomInput(seed);
+      const sim = simulate(input);
+      const seen = new Set<string>();
+      for (const t of sim.plan.target) { expect(seen.has(t.resource), `${t.resource} placed twice`).toBe(false); seen.add(t.resource); }
+      if (sim.outcome !== 'complete') return;
+      const blocked = new Set(sim.plan.notes.filter((n) => n.includes('blocked')).map((n) => n.split(':')[0]!));
+      const copies = new Map<string, string[]>();
+      for (const o of sim.after.observations) {
+        if (o.role === 'stopped') continue;
+        const node = sim.after.nodes.find((n) => n.name === o.node);
+        if (node?.state !== 'online') continue;
+        copies.set(o.resource, [...(copies.get(o.resource) ?? []), o.node]);
+      }
+      for (const [res, nodes] of copies) {
+        const top = Object.values(input.config.resources).find((r) => r.id === res || (r.type === 'group' && r.members.includes(res)));
+        if (top && blocked.has(top.id)) continue;
+        expect(nodes.length, `${res} active on ${nodes.join(', ')} after the plan (seed ${seed})`).toBeLessThanOrEqual(1);
+      }
+    }), { numRuns: RUNS });
+  });
+
+  it('a mandatory colocation or a -INFINITY ban is never violated in the end state', () => {
+    fc.assert(fc.property(seedArb, (seed) => {
+      const input = randomInput(seed);
+      const plan = schedule(input.snapshot, input.config, input.now);
+      const nodesOf = (id: string, promotedOnly = false) => {
+        const prims = new Set(primsOfResource(input, id, plan));
+        const r = input.config.resources[id]!;
+        // A group is where its first member is; a clone where any instance of its chain's head is.
+        const head = r.type === 'group' ? r.members[0]! : r.type === 'clone' ? (() => { const c = input.config.resources[r.child]!; return c.type === 'group' ? c.members[0]! : c.id; })() : id;
+        return new Set(plan.target.filter((t) => prims.has(t.resource) && (t.resource === head || t.resource.startsWith(`${head}:`)) && (!promotedOnly || t.role === 'promoted')).map((t) => t.node));
+      };
+      for (const c of input.config.constraints.colocation) {
+        if (c.role !== undefined) continue;
+        const dep = nodesOf(c.resource);
+        const prim = nodesOf(c.with, c.withRole === 'promoted');
+        for (const n of dep) {
+          if (c.score >= INF) expect(prim.has(n), `${c.id}: ${c.resource} on ${n} without ${c.with} (seed ${seed})`).toBe(true);
+          if (c.score <= -INF) expect(prim.has(n), `${c.id}: ${c.resource} on ${n} with ${c.with} (seed ${seed})`).toBe(false);
+        }
+      }
+      const bans = [
+        ...input.config.constraints.location.filter((l) => l.score <= -INF && l.node !== null && l.role === undefined).map((l) => ({ resource: l.resource, node: l.node! })),
+        ...input.snapshot.bans.filter((b) => b.score <= -INF),
+      ];
+      for (const b of bans) {
+        for (const p of primsOfResource(input, b.resource, plan)) {
+          expect(plan.target.some((t) => t.resource === p && t.node === b.node), `${p} placed on banned ${b.node} (seed ${seed})`).toBe(false);
+        }
+      }
+    }), { numRuns: RUNS });
+  });
+
+  it('the same input gives the same plan, whatever the key order', () => {
+    fc.assert(fc.property(seedArb, (seed) => {
+      const input = randomInput(seed);
+      const a = JSON.stringify(schedule(input.snapshot, input.config, input.now));
+      const b = JSON.stringify(schedule(input.snapshot, input.config, input.now));
+      const shuffled = shuffleKeys(input, rng(seed ^ 0x5bd1e995));
+      const c = JSON.stringify(schedule(shuffled.snapshot, shuffled.config, shuffled.now));
+      expect(b).toBe(a);
+      expect(c).toBe(a);
+    }), { numRuns: Math.ceil(RUNS / 2) });
+  });
+
+  it('every start after a node loss is ordered after that node\'s fence, and the order is topological', () => {
+    fc.assert(fc.property(seedArb, (seed) => {
+      const input = randomInput(seed);
+      const plan = schedule(input.snapshot, input.config, input.now);
+      for (const e of plan.edges) expect(e.before).toBeLessThan(e.after);
+      const fences = new Map(plan.actions.filter((a) => a.type === 'fence').map((a) => [a.node, a.id]));
+      const onLost = new Map<string, Set<string>>();
+      for (const o of input.snapshot.observations) {
+        if (!fences.has(o.node) || o.role === 'stopped') continue;
+        const s = onLost.get(o.resource) ?? new Set();
+        s.add(o.node);
+        onLost.set(o.resource, s);
+      }
+      for (const a of plan.actions) {
+        if (a.resource === null || !['start', 'promote', 'migrate_from'].includes(a.type)) continue;
+        const lostNodes = onLost.get(a.resource);
+        if (!lostNodes) continue;
+        const anc = ancestors(plan, a.id);
+        for (const n of lostNodes) expect(anc.has(fences.get(n)!), `${a.key} not after fence ${n} (seed ${seed})`).toBe(true);
+      }
+    }), { numRuns: RUNS });
+  });
+});
