@@ -11,7 +11,7 @@
 // every 20 ms by the harness sampler; overlap_ms: total sampled time two copies may have run.
 // Also: agent RSS per node (VmRSS), idle CPU % per node (utime+stime over --idle-secs, default 60),
 // cold start (spawn every agent → every node's control API says quorate, same coordinator).
-// --vs-pacemaker: the same faults on ../shared/bench's Pacemaker + Corosync cluster (its own tool,
+// --vs-pacemaker: the same faults on ../shared/bench's (or $TSHA_SHARED_DIR/bench) Pacemaker + Corosync cluster (its own tool,
 // 100 ms polling, fencing off) in the same run; ratios = pacemaker median / tsha median.
 // Progress goes to stderr; the LAST line of stdout is one JSON object.
 
@@ -170,7 +170,16 @@ async function idleAndRss(): Promise<{ rss: Record<string, number>; cpu: Record<
 
 // ---------- Pacemaker, through ../shared/bench (its tools, its 100 ms polling) ----------
 
-const SHARED_BENCH = path.resolve(ROOT, '..', 'shared', 'bench');
+/** ../shared/bench beside the repo (CI's layout); else the nearest ancestor's shared/bench (a worktree); $TSHA_SHARED_DIR wins. */
+function sharedBench(): string {
+  if (process.env.TSHA_SHARED_DIR) return path.join(process.env.TSHA_SHARED_DIR, 'bench');
+  for (let d = path.resolve(ROOT, '..'); ; d = path.dirname(d)) {
+    const b = path.join(d, 'shared', 'bench');
+    if (fs.existsSync(path.join(b, 'pcmk-cluster.sh'))) return b;
+    if (d === path.dirname(d)) return path.resolve(ROOT, '..', 'shared', 'bench');
+  }
+}
+const SHARED_BENCH = sharedBench();
 
 function pcmk(argv: string[], env: NodeJS.ProcessEnv, timeoutMs: number): string {
   log(`[pacemaker] ${argv.map((a) => path.basename(a)).join(' ')}`);

@@ -8,7 +8,7 @@
 // `npm run bench:failover`.
 
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clusterPrerequisites, createCluster, firstActiveAfter, overlap, samplingStats, sleep, type Cluster } from './harness.js';
+import { clusterPrerequisites, createCluster, firstActiveAfter, lastRunningOn, overlap, samplingStats, sleep, type Cluster } from './harness.js';
 import { ensureBuilt, TshaCluster } from './tsha-cluster.js';
 
 const pre = clusterPrerequisites();
@@ -68,6 +68,10 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     // The minority side is not running it at the end (stopped by quorum loss, or fenced).
     const last = tl.ticks.at(-1)!;
     expect(['inactive', 'failed', 'down']).toContain(last.states[holder.name]);
+    // the minority's copy was gone before the majority's first active sample
+    expect(lastRunningOn(tl, holder.name) ?? 0).toBeLessThan(first!.t);
+    const st = await t.status(first!.node, 2000);
+    expect(st?.quorum?.quorate).toBe(true);
     console.log(`[itest link-cut] ${holder.name} cut → active on ${first?.node} after ${first?.ms.toFixed(0)} ms, minority ended ${last.states[holder.name]}`);
   }, 120_000);
 
@@ -88,6 +92,9 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     const last = tl.ticks.at(-1)!;
     const running = [a, b].filter((n) => last.states[n.name] === 'active').map((n) => n.name);
     expect(running).toHaveLength(1);
+    // the right side: the one that runs it is in the quorate partition (with the witness's vote)
+    const st = await t.status(running[0]!, 2000);
+    expect(st?.quorum?.quorate, JSON.stringify(st?.quorum)).toBe(true);
     console.log(`[itest witness-split] holder ${holder.name}; after the cut ${running[0]} runs it (${tl.ticks.length} ticks since ${faultT.toFixed(0)}, sampling ${JSON.stringify(samplingStats(tl))})`);
   }, 120_000);
 
