@@ -44,6 +44,8 @@ export interface TshaClusterOptions {
   monitorIntervalMs?: number;
   logLevel?: string;
   timing?: Record<string, number>;
+  /** extra arguments for node before the script (e.g. --cpu-prof, --max-old-space-size=…) */
+  nodeArgs?: string[];
 }
 
 /** Agents, witness and a systemd resource configured over a harness cluster. */
@@ -95,7 +97,7 @@ export class TshaCluster {
     const node = typeof n === 'string' ? this.c.node(n) : n;
     const p = node.spawn(
       [
-        process.execPath, MAIN_JS, '--log-level', this.opts.logLevel ?? 'info', 'agent', '--config', this.configFile, '--node', node.name,
+        process.execPath, ...(this.opts.nodeArgs ?? []), MAIN_JS, '--log-level', this.opts.logLevel ?? 'info', 'agent', '--config', this.configFile, '--node', node.name,
         '--state-dir', path.join(node.dir, 'state'), '--socket', this.socket(node), '--systemd-bus', node.busAddress,
         '--fence-path', path.join(ROOT, 'scripts'),
       ],
