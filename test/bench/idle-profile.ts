@@ -43,6 +43,21 @@ try {
     }
     const idle = [...self].filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v]) => a + v, 0);
     console.log(`\n== ${f}: profiled ${(total / 1e6).toFixed(1)} s, busy ${((total - idle) / 1e6).toFixed(2)} s (${(((total - idle) / total) * 100).toFixed(2)} %)`);
+    const bucket = (k: string): string => {
+      const u = k.split(' ')[1] ?? '';
+      if (u.startsWith('nm/@grpc') || u.startsWith('node:internal/http2') || u.startsWith('src/adapters/grpc')) return 'grpc/http2 mesh + control';
+      if (u.startsWith('nm/protobufjs') || u.includes('mesh-messages')) return 'protobuf/json codec';
+      if (u.startsWith('src/core')) return 'core (step)';
+      if (u.startsWith('src/runtime')) return 'runtime';
+      if (u.startsWith('nm/')) return `other deps (${u.split('/')[1]})`;
+      if (k.startsWith('(garbage collector)')) return 'gc';
+      if (k.startsWith('(program)')) return '(program: native, not JS)';
+      if (u.startsWith('node:')) return 'node internals (timers, events, streams, net)';
+      return 'other';
+    };
+    const buckets = new Map<string, number>();
+    for (const [k, v] of self) if (!k.startsWith('(idle)')) buckets.set(bucket(k), (buckets.get(bucket(k)) ?? 0) + v);
+    for (const [k, v] of [...buckets].sort((a, b) => b[1] - a[1])) console.log(`  [${((v / total) * 100).toFixed(2).padStart(5)} % of a core] ${k}`);
     for (const [k, v] of [...self].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 18)) console.log(`  ${(v / 1000).toFixed(0).padStart(6)} ms  ${k}`);
   }
 } finally {
