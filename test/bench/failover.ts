@@ -19,8 +19,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { clusterPrerequisites, createCluster, firstActiveAfter, now, overlap, samplingStats, sleep, type Cluster, type ClusterNode } from '../cluster/harness.js';
-import { ensureBuilt, MAIN_JS, ROOT, TshaCluster } from '../cluster/tsha-cluster.js';
+import { clusterPrerequisites, createCluster, firstActiveAfter, now, overlap, samplingStats, sleep, type Cluster } from '../cluster/harness.js';
+import { ensureBuilt, ROOT, TshaCluster } from '../cluster/tsha-cluster.js';
 
 type CaseName = 'power-loss' | 'link-cut' | 'witness-split';
 const ALL_CASES: CaseName[] = ['power-loss', 'link-cut', 'witness-split'];
@@ -81,18 +81,6 @@ async function formCluster(nodes: number, witness: boolean): Promise<{ c: Cluste
   }
 }
 
-async function moveTo(t: TshaCluster, target: ClusterNode): Promise<void> {
-  const cli = (a: string[]): void => {
-    execFileSync(process.execPath, [MAIN_JS, 'resource', ...a, '--socket', t.socket(target)], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
-  };
-  cli(['move', t.resourceId, target.name]);
-  await t.waitFor(`${t.unit} on ${target.name}`, async () => {
-    const on = await t.activeOn();
-    return on.length === 1 && on[0] === target.name;
-  }, 20_000);
-  cli(['clear', t.resourceId]);
-}
-
 async function oneRun(name: CaseName): Promise<RunResult> {
   const { c, t, coldStartMs } = await formCluster(name === 'witness-split' ? 2 : 3, name === 'witness-split');
   try {
@@ -100,7 +88,7 @@ async function oneRun(name: CaseName): Promise<RunResult> {
     if (name === 'witness-split') {
       const coord = await t.waitQuorate(10_000);
       if (holder.name === coord) {
-        await moveTo(t, c.nodes.find((n) => n.name !== coord)!);
+        await t.moveTo(c.nodes.find((n) => n.name !== coord)!);
         holder = await t.waitHolder(20_000);
       }
     }

@@ -203,6 +203,19 @@ export class TshaCluster {
     return undefined;
   }
 
+  /** `tsha resource move` to a node, wait until the unit runs only there, then `tsha resource clear`. */
+  async moveTo(target: ClusterNode): Promise<void> {
+    const cli = (a: string[]): void => {
+      execFileSync(process.execPath, [MAIN_JS, 'resource', ...a, '--socket', this.socket(target)], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
+    };
+    cli(['move', this.resourceId, target.name]);
+    await this.waitFor(`${this.unit} on ${target.name}`, async () => {
+      const on = await this.activeOn();
+      return on.length === 1 && on[0] === target.name;
+    }, 20_000);
+    cli(['clear', this.resourceId]);
+  }
+
   /** MainPID of the unit on a node, from its systemd. */
   async mainPid(n: ClusterNode): Promise<number> {
     const r = await n.systemctl('show', '-p', 'MainPID', '--value', this.unit);
