@@ -29,6 +29,8 @@ import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js'
 import { startNode, step, type NodeState } from '../core/cluster/node.js';
 import type { Effect, Input } from '../core/cluster/types.js';
 import type { OperatorCommand } from '../core/cluster/commands.js';
+import type { Placer } from '../core/cluster/placement.js';
+import { schedulerPlacer } from './scheduler-placer.js';
 import type { Logger } from '../observability/logger.js';
 import { AgentMetrics, serveMetrics } from '../observability/metrics.js';
 import type { Fencer } from '../ports/fencer.js';
@@ -69,6 +71,8 @@ export interface AgentOptions {
   joinTimeoutMs?: number;
   /** seed of the core's generator (default: random per start) */
   seed?: number;
+  /** where the coordinator places resources (default: the scheduler, src/runtime/scheduler-placer.ts) */
+  placer?: Placer;
 }
 
 export interface CoreView {
@@ -160,7 +164,7 @@ export class Agent {
     }
 
     const seed = this.opts.seed ?? Math.floor(Math.random() * 2 ** 31);
-    this.node = startNode(this.config, this.self, durable, this.clock(), seed, {}, probe.running);
+    this.node = startNode(this.config, this.self, durable, this.clock(), seed, { placer: this.opts.placer ?? schedulerPlacer }, probe.running);
     this.lifecycle.transition('joining', durable === null ? 'first start: waiting for a quorate partition' : `restart at term ${durable.term}: waiting for a quorate partition`);
 
     const tickEvery = Math.max(5, Math.floor(t.heartbeatIntervalMs / 4));
@@ -245,6 +249,14 @@ export class Agent {
 
   private observe(obs: ResourceObservation): void {
     this.submit((now) => ({ ...obs, now }));
+  }
+
+  /**
+   * A new, already validated configuration (SIGHUP after nixos-rebuild switch): the core applies
+   * membership changes one node at a time; resource operations read the new definitions.
+   */
+  reconfigure(config: CompiledConfig): Promise<void> {
+    return this.submit((now) => ({ type: 'configChanged', config, now }));
   }
 
   /** An operator command (control socket); resolves once the step that proposed it ran. */

@@ -8,13 +8,15 @@
 
 import { hostname } from 'node:os';
 import { ControlServer } from '../adapters/grpc/control-server.js';
-import { hostOf, MeshTransport } from '../adapters/grpc/mesh-transport.js';
+import { hostOf, MeshTransport, type MeshPeer } from '../adapters/grpc/mesh-transport.js';
 import { meshOptionsFromConfig } from '../adapters/grpc/mesh-config.js';
 import { DiskStore } from '../adapters/disk-store.js';
 import { ExecAgent } from '../adapters/exec/index.js';
 import { FenceAgentFencer } from '../adapters/fence/index.js';
 import { SystemdAgent } from '../adapters/systemd/index.js';
 import { loadConfig } from '../config/parse.js';
+import { ConfigError } from '../config/validate.js';
+import { formatIssue } from '../config/issues.js';
 import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
 import type { Command } from '../core/cluster/commands.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
@@ -25,6 +27,11 @@ import { Agent, transportCounters, type SelfFenceAction } from './agent.js';
 import { controlHandlers } from './control-handlers.js';
 import type { Notifier } from './notifier.js';
 import { needsSourceRelay, SourceRelay } from './source-relay.js';
+import { placerNamed, type PlacerName } from './scheduler-placer.js';
+import { SchedulerRecorder } from './scheduler-recorder.js';
+import type { SchedulerInput } from '../core/scheduler/index.js';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 
 export const DEFAULT_STATE_DIR = '/var/lib/tsha';
 export const DEFAULT_WITNESS_STATE_DIR = '/var/lib/tsha-witness';
@@ -47,6 +54,14 @@ export interface DaemonOptions {
   fenceSearchPath?: string[];
   joinTimeoutMs?: number;
   notifier?: Notifier;
+  /** placement policy of the coordinator (default: the scheduler) */
+  placer?: PlacerName;
+  /** where scheduled inputs are recorded for `tsha simulate --input` (default <stateDir>/scheduler-inputs); null: off */
+  recordDir?: string | null;
+  /** how many recorded inputs to keep (default 100) */
+  recordKeep?: number;
+  /** mutual TLS for meshes not on WireGuard: PEM files of the CA, this node's certificate (CN = node name) and key */
+  meshTls?: { ca: string; cert: string; key: string } | null;
   logger: Logger;
 }
 
@@ -58,6 +73,12 @@ export interface Daemon {
   agent: Agent;
   config: CompiledConfig;
   self: NodeName;
+  /**
+   * Re-read the configuration file (SIGHUP). An invalid file, or one that changes what cannot
+   * change at run time (cluster id, this node's name or mesh address), is refused with every error
+   * logged, and nothing that runs changes. Resolves true when the new configuration was applied.
+   */
+  reload(): Promise<boolean>;
   stop(cause: string): Promise<void>;
 }
 
@@ -84,16 +105,25 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   };
 
   try {
-    const meshOpts = await meshOptionsFromConfig(config, self, { logger: log.child({ component: 'mesh' }), counters: transportCounters(metrics) });
+    const tls = o.meshTls ? { ca: readFileSync(o.meshTls.ca), cert: readFileSync(o.meshTls.cert), key: readFileSync(o.meshTls.key) } : undefined;
+    const meshOpts = await meshOptionsFromConfig(config, self, { logger: log.child({ component: 'mesh' }), counters: transportCounters(metrics), tls });
     const selfIp = hostOf(meshOpts.listen);
-    if (selfIp && needsSourceRelay(selfIp)) {
-      for (const p of meshOpts.peers) {
-        const relay = await SourceRelay.open(selfIp, p.meshAddress);
-        undo.push(() => relay.close());
+    const relays = new Map<string, SourceRelay>();
+    const relayPeers = async (peers: MeshPeer[]): Promise<void> => {
+      if (!selfIp || !needsSourceRelay(selfIp)) return;
+      for (const p of peers) {
+        let relay = relays.get(p.meshAddress);
+        if (!relay) {
+          const r = await SourceRelay.open(selfIp, p.meshAddress);
+          undo.push(() => r.close());
+          relays.set(p.meshAddress, r);
+          relay = r;
+        }
         p.dialAddress = relay.address;
       }
-      log.info({ node: self, selfIp }, 'loopback mesh: peers dialled through source-address relays');
-    }
+    };
+    await relayPeers(meshOpts.peers);
+    if (relays.size > 0) log.info({ node: self, selfIp }, 'loopback mesh: peers dialled through source-address relays');
     const transport = new MeshTransport(meshOpts);
 
     const store = new DiskStore<Command, ClusterState>(o.stateDir);
@@ -107,9 +137,18 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const fencer = o.role === 'agent' ? new FenceAgentFencer(() => config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;
     if (!config.fencing.enabled) log.warn({ node: self }, 'FENCING IS DISABLED by configuration: lost nodes are recovered only after lease and watchdog time');
 
+    const recordDir = o.recordDir === undefined ? join(o.stateDir, 'scheduler-inputs') : o.recordDir;
+    const recorder = recordDir && o.role === 'agent' ? new SchedulerRecorder(recordDir, o.recordKeep ?? 100) : null;
+    let recording: Promise<unknown> = Promise.resolve();
+    const onInput = (input: SchedulerInput): void => {
+      if (!recorder) return;
+      recording = recording
+        .then(() => recorder.record(input))
+        .catch((e: unknown) => log.warn({ node: self, err: e instanceof Error ? e.message : String(e) }, 'cannot record a scheduler input'));
+    };
     const agent = new Agent({
       config, self, logger: log, store, transport, resourceAgents: agents, fencer, selfFence: o.selfFence, metrics,
-      metricsAddress: o.metricsAddress ?? null, notifier: o.notifier, joinTimeoutMs: o.joinTimeoutMs,
+      metricsAddress: o.metricsAddress ?? null, notifier: o.notifier, joinTimeoutMs: o.joinTimeoutMs, placer: placerNamed(o.placer ?? 'scheduler', { onInput }),
     });
     await agent.start();
     undo.push(() => agent.stop('setup failed'));
@@ -119,13 +158,39 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       control = new ControlServer({ socketPath: o.socketPath, group: o.socketGroup ?? null, handlers: controlHandlers(agent), logger: log.child({ node: self }) });
       await control.start();
     }
+    let current = config;
+    const reload = async (): Promise<boolean> => {
+      let next: CompiledConfig;
+      try {
+        next = await loadConfig(o.configFile);
+      } catch (e) {
+        log.error({ node: self, file: o.configFile, issues: e instanceof ConfigError ? e.issues.map(formatIssue) : [String(e)] }, 'reload refused: invalid configuration; nothing changed');
+        return false;
+      }
+      const me = (c: CompiledConfig): string | undefined => (o.role === 'witness' ? c.witness?.meshAddress : c.nodes.find((n) => n.name === self)?.meshAddress);
+      const problems: string[] = [];
+      if (next.clusterId !== current.clusterId) problems.push(`cluster.id: changed from "${current.clusterId}" to "${next.clusterId}" (restart the cluster for that)`);
+      if (me(next) === undefined) problems.push(`${o.role === 'witness' ? 'witness' : `nodes.${self}`}: this ${o.role === 'witness' ? 'witness' : 'node'} is no longer configured`);
+      else if (me(next) !== me(current)) problems.push(`${o.role === 'witness' ? 'witness' : `nodes.${self}`}.address: changed (restart the agent for that)`);
+      if (problems.length > 0) {
+        log.error({ node: self, file: o.configFile, issues: problems }, 'reload refused; nothing changed');
+        return false;
+      }
+      const peers = (await meshOptionsFromConfig(next, self, { logger: log.child({ component: 'mesh' }) })).peers;
+      await relayPeers(peers);
+      transport.setPeers(peers);
+      await agent.reconfigure(next);
+      current = next;
+      log.info({ node: self, file: o.configFile }, 'configuration reloaded');
+      return true;
+    };
     const stop = async (cause: string): Promise<void> => {
       if (control) await control.stop().catch(() => undefined);
       await agent.stop(cause);
       undo.pop(); // agent already stopped
       await cleanup();
     };
-    return { agent, config, self, stop };
+    return { agent, config, self, reload, stop };
   } catch (e) {
     await cleanup();
     throw e;

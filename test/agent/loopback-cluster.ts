@@ -24,6 +24,8 @@ export interface LoopbackNode {
   stateDir: string;
   proc: ChildProcess | null;
   logFile: string;
+  /** GET /metrics of this agent */
+  metricsAddress: string;
 }
 
 export interface LoopbackOptions {
@@ -34,6 +36,8 @@ export interface LoopbackOptions {
   logLevel?: string;
   /** timing section of the configuration (defaults of the options table when absent) */
   timing?: Record<string, number>;
+  /** add a witness `w` (run with `tsha witness`) */
+  witness?: boolean;
 }
 
 function pick(): { ipBase: number; port: number } {
@@ -59,6 +63,8 @@ export class LoopbackCluster {
   readonly dir: string;
   readonly configFile: string;
   readonly nodes: LoopbackNode[] = [];
+  /** the witness, when configured (not in `nodes`: it hosts nothing) */
+  readonly witness: LoopbackNode | null = null;
 
   constructor(readonly opts: LoopbackOptions = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'tsha-ag-lo-'));
@@ -68,14 +74,21 @@ export class LoopbackCluster {
     for (const [i, name] of names.entries()) {
       this.nodes.push({
         name, ip: `127.0.${ipBase}.${i + 1}`, port: port + i, socket: join(this.dir, `${name}.sock`), stateDir: join(this.dir, `${name}.state`),
-        proc: null, logFile: join(this.dir, `${name}.log`),
+        proc: null, logFile: join(this.dir, `${name}.log`), metricsAddress: `${`127.0.${ipBase}.${i + 1}`}:${port + 20 + i}`,
       });
+    }
+    if (opts.witness) {
+      this.witness = {
+        name: 'w', ip: `127.0.${ipBase}.9`, port: port + 9, socket: join(this.dir, 'w.sock'), stateDir: join(this.dir, 'w.state'), proc: null, logFile: join(this.dir, 'w.log'),
+        metricsAddress: `127.0.${ipBase}.9:${port + 29}`,
+      };
     }
     const resources: Record<string, unknown> = {};
     for (const id of opts.resources ?? ['web']) resources[id] = execResource(this.dir, id, opts.monitorIntervalMs ?? 500);
     const config = {
       cluster: { name: 'loopback', id: `lo-${ipBase}-${port}` },
       nodes: Object.fromEntries(this.nodes.map((nd) => [nd.name, { address: `${nd.ip}:${nd.port}` }])),
+      ...(this.witness ? { witness: { name: this.witness.name, address: `${this.witness.ip}:${this.witness.port}` } } : {}),
       fencing: {
         enabled: true,
         devices: { power: { agent: 'fence_tsha_loopback', parameters: { dir: this.dir }, hosts: names, timeoutMs: 10000 } },
@@ -88,7 +101,7 @@ export class LoopbackCluster {
   }
 
   node(name: string): LoopbackNode {
-    const n = this.nodes.find((x) => x.name === name);
+    const n = this.nodes.find((x) => x.name === name) ?? (this.witness?.name === name ? this.witness : undefined);
     if (!n) throw new Error(`no node ${name}`);
     return n;
   }
@@ -96,9 +109,11 @@ export class LoopbackCluster {
   /** Start (or restart) the agent of one node as a child process. */
   start(name: string): ChildProcess {
     const n = this.node(name);
+    const isWitness = n === this.witness;
     const args = [
-      '--import', 'tsx', MAIN, '--log-level', this.opts.logLevel ?? 'info', 'agent', '--config', this.configFile, '--node', n.name,
-      '--state-dir', n.stateDir, '--socket', n.socket, '--self-fence', 'exit', '--fence-path', FENCE_DIR,
+      '--import', 'tsx', MAIN, '--log-level', this.opts.logLevel ?? 'info', isWitness ? 'witness' : 'agent', '--config', this.configFile,
+      ...(isWitness ? [] : ['--node', n.name, '--fence-path', FENCE_DIR]), '--state-dir', n.stateDir, '--socket', n.socket, '--self-fence', 'exit',
+      '--metrics-address', n.metricsAddress,
     ];
     const fd = openSync(n.logFile, 'a');
     const out = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', fd], env: { ...process.env, NOTIFY_SOCKET: '' } });
@@ -110,6 +125,7 @@ export class LoopbackCluster {
 
   startAll(): void {
     for (const n of this.nodes) this.start(n.name);
+    if (this.witness) this.start(this.witness.name);
   }
 
   /** kill -9 the agent of a node (its resources keep running: the agent crashed, the machine did not). */
@@ -163,6 +179,21 @@ export class LoopbackCluster {
     }
   }
 
+  /** One sample of a metric from a live agent (sum over its label sets), or null when unreachable. */
+  async metric(name: string, metric: string): Promise<number | null> {
+    try {
+      const text = await (await fetch(`http://${this.node(name).metricsAddress}/metrics`)).text();
+      let sum = 0;
+      for (const line of text.split('\n')) {
+        const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+        if (m && `${m[1]}${m[2] ?? ''}`.startsWith(metric)) sum += Number(m[3]);
+      }
+      return sum;
+    } catch {
+      return null;
+    }
+  }
+
   async waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number, everyMs = 20): Promise<T> {
     const end = performance.now() + timeoutMs;
     for (;;) {
@@ -174,7 +205,7 @@ export class LoopbackCluster {
   }
 
   logs(lines = 30): string {
-    return this.nodes
+    return [...this.nodes, ...(this.witness ? [this.witness] : [])]
       .map((n) => {
         const text = existsSync(n.logFile) ? readFileSync(n.logFile, 'utf8') : '';
         return `--- ${n.name}\n${text.split('\n').slice(-lines).join('\n')}`;
@@ -184,7 +215,7 @@ export class LoopbackCluster {
 
   /** Kill every agent and resource process this cluster started, remove the directory. */
   async destroy(): Promise<void> {
-    for (const n of this.nodes) {
+    for (const n of [...this.nodes, ...(this.witness ? [this.witness] : [])]) {
       if (n.proc && n.proc.exitCode === null && n.proc.signalCode === null) {
         const exited = new Promise((r) => n.proc!.once('exit', r));
         n.proc.kill('SIGKILL');

@@ -6,6 +6,7 @@
 // No timing assertions beyond generous liveness bounds; the failover time is printed.
 
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +90,20 @@ describe('three agents on loopback (real gRPC mesh, exec resources, loopback fen
     const s = await c.status(survivor!);
     expect(s?.resources.find((r) => r.id === 'web')?.nodes).toEqual([survivor]);
     expect(s?.nodes.find((n) => n.name === holder)?.state).toBe('offline');
+    // the runtime counted it from the effects: one fence confirmed and one failover on the coordinator
+    const coord = s!.coordinator;
+    expect(await c.metric(coord, 'tsha_fence_actions_total{result="confirmed"}')).toBe(1);
+    expect(await c.metric(coord, 'tsha_failovers_total')).toBe(1);
+    expect(await c.metric(coord, 'tsha_is_coordinator')).toBe(1);
+    expect(await c.metric(survivor!, 'tsha_resource_up{resource="web"}')).toBe(1);
+    expect(await c.metric(coord, `tsha_peer_up{peer="${holder}"}`)).toBe(0);
+    // the coordinator recorded its scheduler inputs; the last one replays with `tsha simulate`
+    const inputs = join(c.node(coord).stateDir, 'scheduler-inputs');
+    const files = readdirSync(inputs).filter((f) => f.endsWith('.json')).sort();
+    expect(files.length).toBeGreaterThan(0);
+    const sim = await tshaCli(['simulate', '--input', join(inputs, files.at(-1)!)]);
+    expect(sim.code, sim.stderr).toBe(0);
+    expect(sim.stdout).toContain(`web (exec:web): Started ${survivor}`);
     holder = survivor!;
   }, 60_000);
 

@@ -297,6 +297,52 @@ def('standby-drain', 'standby drains every resource off the node', () =>
 def('colocated-with-unmanaged', 'a dependent follows an unmanaged primary where it is', () =>
   cluster().primitive('db', { meta: { managed: false } }).primitive('web').colocate('web', 'db').running('db', 'n3'));
 
+// ── more edge cases ───────────────────────────────────────────────────────────────────────────
+def('blocked-copy-elsewhere-stopped', 'a resource also seen on an unfenceable lost node is not started anywhere; its other copy is stopped', () =>
+  cluster().primitive('web').running('web', 'n1').running('web', 'n2').node('n1', { state: 'unclean' })
+    .tap((b) => { b.config.fencing.devices[0]!.hosts = ['n2', 'n3']; }));
+def('order-promote-then-start', 'a service ordered after the promotion starts only once the primary is promoted', () =>
+  cluster('n1', 'n2').primitive('db').clone('db-clone', 'db', { promotable: true }).primitive('app')
+    .colocate('app', 'db-clone', INF, { withRole: 'promoted' }).order('db-clone', 'app', { firstAction: 'promote' }));
+def('colocation-negative-with-clone', 'a resource kept off every node running a clone instance', () =>
+  cluster().clone('batch-clone', 'batch', { max: 2 }).primitive('latency').colocate('latency', 'batch-clone', -INF));
+def('clone-of-group-node-loss', 'a cloned group on a lost node is not restarted elsewhere while every node has one', () =>
+  cluster('n1', 'n2').group('stack', ['mount', 'agent']).clone('stack-clone', 'stack')
+    .running('mount:0', 'n1').running('agent:0', 'n1').running('mount:1', 'n2').running('agent:1', 'n2').node('n2', { state: 'unclean' }));
+def('no-quorum-stop-with-lost-node', 'without quorum a lost node is not fenced and nothing is recovered; local resources stop', () =>
+  cluster().primitive('a').primitive('b').running('a', 'n1').running('b', 'n3').node('n3', { state: 'unclean' })
+    .tap((b) => { b.snapshot.quorate = false; }));
+def('recovery-avoids-standby', 'a lost node\'s resource is not recovered onto a standby node', () =>
+  cluster().primitive('web').running('web', 'n1').node('n1', { state: 'unclean' }).node('n2', { standby: true }));
+def('two-node-fence-peer', 'two-node cluster: the survivor fences its peer, then takes over the group', () =>
+  cluster('n1', 'n2').group('site', ['ip', 'web']).running('ip', 'n2').running('web', 'n2').node('n2', { state: 'unclean' }));
+def('group-migrate-not-live', 'allow-migrate on a group member does not live-migrate it: the group moves by stop and start', () =>
+  cluster().primitive('vm', { kind: 'microvm', meta: { allowMigrate: true } }).group('g', ['vm']).location('g', 'n2', 100).running('vm', 'n1'));
+def('order-first-moves-then-restarts', 'when first moves to another node, a mandatory then restarts where it is', () =>
+  cluster().primitive('db').primitive('web', { meta: { stickiness: 100 } }).order('db', 'web').location('db', 'n2', 100)
+    .running('db', 'n1').running('web', 'n3'));
+def('failure-timeout-restores-preference', 'an expired failure lifts the migration-threshold ban: the resource returns to its preferred node', () =>
+  cluster().primitive('web', { meta: { migrationThreshold: 3, failureTimeoutMs: 600_000 } }).location('web', 'n1', 200)
+    .running('web', 'n2').failure('web', 'n1', 'monitor', 3, 700_000));
+def('unmanaged-group', 'an unmanaged group is left alone even with a failed member', () =>
+  cluster().group('site', ['ip', 'web'], { managed: false }).running('ip', 'n1').running('web', 'n1', 'failed').failure('web', 'n1', 'monitor'));
+def('maintenance-node-clone', 'a clone instance on a maintenance node is frozen, the others are managed', () =>
+  cluster().clone('dns-clone', 'dns').running('dns:0', 'n1', 'failed').running('dns:1', 'n2').failure('dns', 'n1', 'monitor')
+    .node('n1', { maintenance: true }));
+def('promotable-primary-failed-recovers', 'a failed primary hands over to the healthy peer (promote after the failed copy stopped) and restarts as secondary', () =>
+  drbd(cluster('n1', 'n2')).running('drbd:0', 'n1', 'failed').running('drbd:1', 'n2', 'unpromoted').running('fs', 'n1').running('pg', 'n1')
+    .failure('drbd', 'n1', 'monitor'));
+
+def('storage-chain-rbd-promotable', 'RBD exclusive-lock owner as a promotable clone: fence → blocklist → break lock → promote on the survivor', () =>
+  cluster('n1', 'n2').primitive('rbdlock', { kind: 'exec', storage: { type: 'rbd', pool: 'vms', image: 'vm1' },
+    operations: [...ops(), { name: 'promote', intervalMs: 0, timeoutMs: 30_000, onFail: 'restart' }, { name: 'demote', intervalMs: 0, timeoutMs: 30_000, onFail: 'restart' }] })
+    .clone('rbd-owner', 'rbdlock', { promotable: true })
+    .primitive('vm1', { kind: 'microvm' }).colocate('vm1', 'rbd-owner', INF, { withRole: 'promoted' }).order('rbd-owner', 'vm1', { firstAction: 'promote' })
+    .running('rbdlock:0', 'n1', 'promoted').running('rbdlock:1', 'n2', 'unpromoted').running('vm1', 'n1').node('n1', { state: 'unclean' }));
+def('storage-chain-rbd-watchdog', 'watchdog-only fencing: the RBD handover waits for the lost node\'s lease plus watchdog time', () =>
+  rbd(cluster()).running('rbd', 'n1').running('fs', 'n1').running('pg', 'n1').node('n1', { state: 'unclean', leaseExpiredAt: 998_000 })
+    .tap((b) => { b.config.fencing.devices = []; b.config.fencing.watchdog = true; }));
+
 const root = new URL('.', import.meta.url).pathname;
 const only = process.argv.slice(2);
 for (const s of S) {

@@ -16,7 +16,12 @@ export function rng(seed: number): () => number {
   };
 }
 
-export function randomInput(seed: number): SchedulerInput {
+/**
+ * `exotic` also draws maintenance nodes, unmanaged resources, on-fail=block, operator overrides,
+ * anonymous and unknown observations, watchdog fencing and disabled fencing: inputs for which
+ * only the structural properties hold (no exception, a topological plan, determinism).
+ */
+export function randomInput(seed: number, exotic = false): SchedulerInput {
   const r = rng(seed);
   const int = (n: number) => Math.floor(r() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
@@ -31,7 +36,7 @@ export function randomInput(seed: number): SchedulerInput {
     const kind = r();
     const stick = pick([0, 0, 100, 1000]);
     const threshold = pick([0, 0, 1, 3]);
-    const onFail = pick(['restart', 'restart', 'ban', 'stop'] as const);
+    const onFail = pick(['restart', 'restart', 'ban', 'stop', 'fence'] as const);
     const operations = [
       { name: 'start' as const, intervalMs: 0, timeoutMs: 20_000, onFail: 'restart' as const },
       { name: 'stop' as const, intervalMs: 0, timeoutMs: 20_000, onFail: 'fence' as const },
@@ -101,6 +106,23 @@ export function randomInput(seed: number): SchedulerInput {
     }
   }
   if (r() < 0.15) b.snapshot.bans.push({ resource: pick(refs), node: pick(nodes), score: -INF });
+  if (exotic) {
+    for (const n of nodes) if (r() < 0.15) b.node(n, { maintenance: true });
+    for (const t of tops) if (r() < 0.1) b.snapshot.overrides!.push({ resource: t, managed: false });
+    for (const t of refs) if (r() < 0.1) b.snapshot.overrides!.push({ resource: t, targetRole: pick(['stopped', 'unpromoted', 'started']) });
+    for (const p of prims) if (r() < 0.1) (b.config.resources[p] as { operations: { name: string; onFail: string }[] }).operations[2]!.onFail = 'block';
+    for (const t of tops) {
+      const res = b.config.resources[t]!;
+      if (res.type === 'clone' && r() < 0.3) b.running(res.child, pick(nodes)); // anonymous instance
+    }
+    if (r() < 0.1) b.running('ghost', pick(nodes));
+    if (r() < 0.1) b.running(pick(prims.length > 0 ? prims : ['ghost']), 'n99');
+    if (r() < 0.2) { b.config.fencing.devices = []; b.config.fencing.watchdog = true; for (const n of b.snapshot.nodes) n.leaseExpiredAt = r() < 0.7 ? b.now - int(10_000) : null; }
+    if (r() < 0.1) b.config.fencing.enabled = false;
+    if (r() < 0.1) b.config.maintenanceMode = true;
+    if (r() < 0.3) b.failure(pick(prims.length > 0 ? prims : ['ghost']), pick(nodes), pick(['start', 'stop', 'monitor', 'promote']), 1, int(10_000), { hard: r() < 0.3, fatal: r() < 0.1 });
+    b.config.noQuorumPolicy = pick(['stop', 'freeze', 'fence']);
+  }
   if (r() < 0.1) b.snapshot.quorate = false;
   return b.input();
 }

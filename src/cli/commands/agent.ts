@@ -1,7 +1,8 @@
 // `tsha agent --config FILE [--node NAME] [--state-dir DIR] [--socket PATH] ...`: the daemon of one
 // cluster node (src/runtime). It refuses to start, listing every configuration error, when the
 // configuration is invalid. SIGTERM / SIGINT stop it cleanly; its resources keep running and are
-// re-adopted at the next start.
+// re-adopted at the next start. SIGHUP re-reads the configuration (refused, changing nothing, when
+// it is invalid).
 
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -30,11 +31,22 @@ export interface DaemonCliOptions {
   selfFence: string;
   fencePath?: string[];
   joinTimeout?: string;
+  placer?: 'scheduler' | 'default';
+  record?: string | false;
+  meshTlsCa?: string;
+  meshTlsCert?: string;
+  meshTlsKey?: string;
+  recordKeep?: string;
 }
 
 /** Shared by `tsha agent` and `tsha witness`: start, wait for a signal or a fatal error, stop. */
 export async function runDaemonCommand(role: 'agent' | 'witness', opts: DaemonCliOptions, command: Command): Promise<number> {
   const logger = loggerFor(command);
+  const tlsGiven = [opts.meshTlsCa, opts.meshTlsCert, opts.meshTlsKey].filter((x) => x !== undefined).length;
+  if (tlsGiven !== 0 && tlsGiven !== 3) {
+    process.stderr.write(`tsha ${role}: --mesh-tls-ca, --mesh-tls-cert and --mesh-tls-key go together (mutual TLS needs all three)\n`);
+    return 2;
+  }
   let selfFence: SelfFenceAction;
   try {
     selfFence = parseSelfFence(opts.selfFence);
@@ -54,6 +66,10 @@ export async function runDaemonCommand(role: 'agent' | 'witness', opts: DaemonCl
     selfFence,
     fenceSearchPath: opts.fencePath,
     joinTimeoutMs: opts.joinTimeout !== undefined ? Number(opts.joinTimeout) : undefined,
+    placer: opts.placer,
+    recordDir: opts.record === false ? null : opts.record,
+    recordKeep: opts.recordKeep !== undefined ? Number(opts.recordKeep) : undefined,
+    meshTls: opts.meshTlsCa && opts.meshTlsCert && opts.meshTlsKey ? { ca: opts.meshTlsCa, cert: opts.meshTlsCert, key: opts.meshTlsKey } : null,
     logger,
   };
   let daemon;
@@ -73,6 +89,7 @@ export async function runDaemonCommand(role: 'agent' | 'witness', opts: DaemonCl
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  process.on('SIGHUP', () => void d.reload());
   await d.agent.stopped;
   await d.stop('agent stopped');
   const fatal = d.agent.fatalError;
@@ -88,6 +105,10 @@ export function addDaemonOptions(cmd: Command, role: 'agent' | 'witness'): Comma
     .option('--socket-group <group>', 'group owning the control socket (mode 0660)')
     .option('--metrics-address <host:port>', `serve Prometheus metrics on GET /metrics (off by default; conventional: ${DEFAULT_METRICS_ADDRESS})`)
     .addOption(new Option('--self-fence <action>', 'what selfFence does: exit (kill the agent; a fed watchdog then resets the machine), sysrq-reboot, or command:CMD').default('exit'))
+    .addOption(new Option('--placer <name>', 'placement policy of the coordinator: the scheduler (groups, constraints, stickiness) or the core\'s simple default').choices(['scheduler', 'default']).default('scheduler'))
+    .option('--mesh-tls-ca <pem>', 'mutual TLS on the mesh (meshes not on WireGuard): CA certificate')
+    .option('--mesh-tls-cert <pem>', 'mutual TLS: this node\'s certificate (CN or DNS SAN = its name)')
+    .option('--mesh-tls-key <pem>', 'mutual TLS: this node\'s private key')
     .option('--join-timeout <ms>', 'report READY=1 after this long even without a quorate partition (default 10 × election timeout, at least 5000)');
 }
 
@@ -96,6 +117,9 @@ export function register(program: Command): void {
   addDaemonOptions(cmd, 'agent')
     .option('-n, --node <name>', 'this node\'s name in the configuration (default: the host name)')
     .option('--systemd-bus <address>', 'D-Bus address of the systemd manager (default: $DBUS_SYSTEM_BUS_ADDRESS or the system bus)')
+    .option('--record <dir>', 'record every scheduled input here, for `tsha simulate --input` (default <state-dir>/scheduler-inputs)')
+    .option('--no-record', 'do not record scheduler inputs')
+    .option('--record-keep <n>', 'recorded inputs to keep (default 100)')
     .option('--fence-path <dir...>', 'directories searched for fence agents before $PATH')
     .action(async (opts: DaemonCliOptions, command: Command) => {
       if (opts.socket === undefined) opts.socket = defaultSocketPath();

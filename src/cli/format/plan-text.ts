@@ -92,6 +92,10 @@ export function renderPlanText(plan: Plan, before: ClusterSnapshot): string {
     out.push('Notes:');
     for (const n of plan.notes) out.push(`  * ${n}`);
   }
+  if (plan.recheckAt !== null) {
+    out.push('');
+    out.push(`Recheck at: ${plan.recheckAt} (in ${plan.recheckAt - plan.now} ms)`);
+  }
   if (plan.expiredFailures.length > 0) {
     out.push('');
     out.push('Expired failures (cleared):');

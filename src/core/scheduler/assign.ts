@@ -40,6 +40,11 @@ export function assignmentOrder(ws: WorkingSet, idx: ConstraintIndex): WUnit[] {
     state.set(u.id, 2);
     out.push(u);
   };
+  // Like Pacemaker (resources sorted by their score on their current node), units that run
+  // healthily now are placed before units being started or recovered, so a recovery does not
+  // take the spot of a resource that is fine where it is.
+  const running = (u: WUnit) => primsOf(u).some((p) => p.active.length === 1 && p.onLost.length === 0 && p.active[0]!.role !== 'failed');
+  for (const u of ws.units) if (running(u)) visit(u);
   for (const u of ws.units) visit(u);
   return out;
 }
@@ -122,10 +127,8 @@ function prepare(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit): { scores: n
       for (const n of p.bans.keys()) cut[n] = Math.min(cut[n]!, p.pos);
     }
   }
-  if (cut.every((c) => c === 0) && unit.chain.length > 0) {
-    const p0 = unit.instances[0]?.[0];
-    if (p0 && unit.cut.every((c) => c === 0) && p0.def.meta.targetRole === 'stopped') stopped ??= 'target-role is stopped';
-  }
+  // The first member's own target-role stopped (cut to 0 everywhere by unpack) stops the unit.
+  if (unit.chain.length > 0 && unit.cut.every((c) => c === 0) && unit.chain[0]!.meta.targetRole === 'stopped') stopped ??= 'target-role is stopped';
   const unsatisfied = colocationForDependent(ws, idx, unit, scores, cut);
   dependentPreferences(ws, idx, unit, scores, false);
   for (const o of idx.ordersByThen.get(unit.id) ?? []) {

@@ -69,6 +69,7 @@ export function requestFencing(ws: WorkingSet, n: WNode, reason: string, online:
 /** Emit the fence actions decided during unpacking. */
 export function scheduleFencing(ws: WorkingSet): void {
   for (const n of ws.nodes) {
+    if (n.lost && !n.fence && !n.assumedDown && n.blockedReason !== null) ws.notes.push(n.blockedReason);
     if (!n.fence) continue;
     const key = actionKey('fence', null, n.name);
     ws.actions.set(key, {

@@ -23,75 +23,77 @@ function cmp(a: PlanAction, b: PlanAction): number {
   return RANK[a.type] - RANK[b.type] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
-/** A small binary heap: Kahn's algorithm with a deterministic choice among ready actions. */
-class Heap {
-  private items: PlanAction[] = [];
+/** A binary min-heap of integers (action priorities), for Kahn's algorithm. */
+class IntHeap {
+  private items: number[] = [];
   get size(): number { return this.items.length; }
-  push(a: PlanAction): void {
+  push(v: number): void {
     const h = this.items;
-    h.push(a);
+    h.push(v);
     let i = h.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (cmp(h[i]!, h[parent]!) >= 0) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      if (h[parent]! <= v) break;
+      h[i] = h[parent]!;
       i = parent;
     }
+    h[i] = v;
   }
-  pop(): PlanAction {
+  pop(): number {
     const h = this.items;
     const top = h[0]!;
     const last = h.pop()!;
     if (h.length > 0) {
-      h[0] = last;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < h.length && cmp(h[l]!, h[m]!) < 0) m = l;
-        if (r < h.length && cmp(h[r]!, h[m]!) < 0) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
+        let m = last, mi = -1;
+        if (l < h.length && h[l]! < m) { m = h[l]!; mi = l; }
+        if (r < h.length && h[r]! < m) { m = h[r]!; mi = r; }
+        if (mi < 0) break;
+        h[i] = m;
+        i = mi;
       }
+      h[i] = last;
     }
     return top;
   }
 }
 
 export function createGraph(ws: WorkingSet): Plan {
-  const all = [...ws.actions.values()];
-  const succ = new Map<string, Set<string>>();
-  const indeg = new Map<string, number>(all.map((a) => [a.key, 0]));
-  for (const [a, b] of ws.edges) {
-    if (!ws.actions.has(a) || !ws.actions.has(b) || a === b) continue;
-    let s = succ.get(a);
-    if (!s) succ.set(a, (s = new Set()));
-    if (s.has(b)) continue;
-    s.add(b);
-    indeg.set(b, indeg.get(b)! + 1);
+  // Sort once by (kind, key): an action's position is its priority among ready actions, so the
+  // heap compares integers and the order is deterministic.
+  const all = [...ws.actions.values()].sort(cmp);
+  const n = all.length;
+  const pos = new Map<string, number>();
+  for (let i = 0; i < n; i++) pos.set(all[i]!.key, i);
+  const succ: number[][] = Array.from({ length: n }, () => []);
+  const indeg = new Int32Array(n);
+  const seen = new Set<number>();
+  for (const [ka, kb] of ws.edges) {
+    const a = pos.get(ka), b = pos.get(kb);
+    if (a === undefined || b === undefined || a === b) continue;
+    const id = a * n + b;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    succ[a]!.push(b);
+    indeg[b]!++;
   }
-  const heap = new Heap();
-  for (const a of all) if (indeg.get(a.key) === 0) heap.push(a);
+  const heap = new IntHeap();
+  for (let i = 0; i < n; i++) if (indeg[i] === 0) heap.push(i);
   const ordered: PlanAction[] = [];
   while (heap.size > 0) {
-    const a = heap.pop();
+    const i = heap.pop();
+    const a = all[i]!;
     a.id = ordered.length;
     ordered.push(a);
-    for (const b of succ.get(a.key) ?? []) {
-      const d = indeg.get(b)! - 1;
-      indeg.set(b, d);
-      if (d === 0) heap.push(ws.actions.get(b)!);
-    }
+    for (const j of succ[i]!) if (--indeg[j]! === 0) heap.push(j);
   }
-  if (ordered.length !== all.length) {
-    throw new PlanCycleError(all.filter((a) => indeg.get(a.key)! > 0).map((a) => a.key).sort());
+  if (ordered.length !== n) {
+    throw new PlanCycleError(all.filter((_, i) => indeg[i]! > 0).map((a) => a.key).sort());
   }
   const edges: PlanEdge[] = [];
-  for (const [a, bs] of succ) {
-    const before = ws.actions.get(a)!.id;
-    for (const b of bs) edges.push({ before, after: ws.actions.get(b)!.id });
-  }
+  for (let i = 0; i < n; i++) for (const j of succ[i]!) edges.push({ before: all[i]!.id, after: all[j]!.id });
   edges.sort((x, y) => x.before - y.before || x.after - y.after);
 
   const stopped: StoppedReason[] = [];
@@ -117,5 +119,7 @@ export function createGraph(ws: WorkingSet): Plan {
   }
   target.sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
   const notes = [...new Set(ws.notes)];
-  return { now: ws.now, actions: ordered, edges, stopped, expiredFailures: ws.expiredFailures, target, notes };
+  let recheckAt = ws.recheckAt;
+  for (const a of ordered) if (a.notBefore !== undefined && (recheckAt === null || a.notBefore < recheckAt)) recheckAt = a.notBefore;
+  return { now: ws.now, actions: ordered, edges, stopped, expiredFailures: ws.expiredFailures, recheckAt, target, notes };
 }

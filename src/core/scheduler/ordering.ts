@@ -66,12 +66,23 @@ export function applyOrderings(ws: WorkingSet): void {
         for (const x of of(b, 'demote')) for (const y of of(a, 'demote')) edge(x, y);
       }
     }
-    // Promotable clones: one primary; every demote precedes every promote of the clone.
+    // Promotable clones: one primary. Every demote precedes every promote of the clone, and so
+    // does the stop of a copy that is promoted or failed (a failed copy may still be primary).
     if (unit.clone?.promotable) {
-      const demotes: string[] = [];
+      const releases: string[] = [];
       const promotes: string[] = [];
-      for (const chain of unit.instances) for (const p of chain) { demotes.push(...of(p, 'demote')); promotes.push(...of(p, 'promote')); }
-      for (const d of demotes) for (const pr of promotes) edge(d, pr);
+      for (const chain of unit.instances) {
+        for (const p of chain) {
+          releases.push(...of(p, 'demote'));
+          for (const c of p.active) {
+            if (c.role !== 'promoted' && c.role !== 'failed') continue;
+            const k = actionKey('stop', p.id, ws.nodes[c.node]!.name);
+            if (ws.actions.has(k)) releases.push(k);
+          }
+          promotes.push(...of(p, 'promote'));
+        }
+      }
+      for (const d of releases) for (const pr of promotes) edge(d, pr);
     }
   }
 
@@ -79,10 +90,14 @@ export function applyOrderings(ws: WorkingSet): void {
   for (const o of ws.config.constraints.order) {
     const first = primsFor(ws, o.first);
     const then = primsFor(ws, o.then);
+    // A stop also ends a promoted role (a failed primary is stopped without a demote), so
+    // "demote" endpoints include stops; "start" endpoints include live-migration arrivals.
+    const actionsOf = (p: WPrim, t: OrderAction): string[] =>
+      t === 'start' ? [...of(p, 'start'), ...of(p, 'migrate_from')] : t === 'demote' ? [...of(p, 'demote'), ...of(p, 'stop')] : of(p, t);
     const link = (fs: WPrim[], fa: OrderAction, ts: WPrim[], ta: OrderAction) => {
-      const before = fs.flatMap((p) => [...of(p, fa), ...(fa === 'start' ? of(p, 'migrate_from') : [])]);
+      const before = fs.flatMap((p) => actionsOf(p, fa));
       if (before.length === 0) return;
-      const after = ts.flatMap((p) => [...of(p, ta), ...(ta === 'start' ? of(p, 'migrate_from') : [])]);
+      const after = ts.flatMap((p) => actionsOf(p, ta));
       for (const a of before) for (const b of after) edge(a, b);
     };
     link(first, o.firstAction, then, o.thenAction);

@@ -42,11 +42,14 @@ export function assignPromotion(ws: WorkingSet, idx: ConstraintIndex, unit: WUni
       const p = chain[0]!;
       const node = p.target!.node;
       const now = p.active.length === 1 && p.active[0]!.node === node && p.active[0]!.role === 'promoted';
+      // Running now, healthy, and not about to restart: on a tie, promote such an instance rather
+      // than one being recovered (like Pacemaker, a failed primary hands over to a healthy peer).
+      const healthy = p.active.length === 1 && p.active[0]!.node === node && p.active[0]!.role !== 'failed' && p.restart === null;
       const score = now ? addScores(scores[node]!, Math.max(unit.stickiness, p.def.meta.stickiness)) : scores[node]!;
-      return { chain, node, now, score };
+      return { chain, node, now, healthy, score };
     })
     .filter((c) => c.score >= 0)
-    .sort((a, b) => b.score - a.score || Number(b.now) - Number(a.now) ||
+    .sort((a, b) => b.score - a.score || Number(b.now) - Number(a.now) || Number(b.healthy) - Number(a.healthy) ||
       (ws.nodes[a.node]!.name < ws.nodes[b.node]!.name ? -1 : ws.nodes[a.node]!.name > ws.nodes[b.node]!.name ? 1 : 0));
   for (const c of candidates) {
     if (promoted >= allowed) break;

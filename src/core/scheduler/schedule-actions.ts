@@ -43,7 +43,7 @@ function addMonitors(ws: WorkingSet, p: WPrim, node: number, role: TargetPlaceme
 }
 
 /** Primitives that get a stop action in this plan (for restart propagation). */
-interface Pass { stopping: Set<WPrim> }
+interface Pass { stopping: Set<WPrim>; demoting: Set<WPrim> }
 
 function startOn(ws: WorkingSet, p: WPrim, node: number, role: TargetPlacementRole, reason: string): void {
   addPrimAction(ws, 'start', p, node, reason);
@@ -75,6 +75,7 @@ function planPrim(ws: WorkingSet, pass: Pass, p: WPrim): void {
     // Stays: only role changes.
     if (here.role === 'promoted' && t.role !== 'promoted') {
       addPrimAction(ws, 'demote', p, t.node, 'demote: another instance is preferred as primary');
+      pass.demoting.add(p);
       addMonitors(ws, p, t.node, t.role);
     } else if (here.role !== 'promoted' && t.role === 'promoted') {
       addPrimAction(ws, 'promote', p, t.node, `promote on ${nodeName(t.node)}`);
@@ -84,7 +85,7 @@ function planPrim(ws: WorkingSet, pass: Pass, p: WPrim): void {
   }
   const c0 = active[0];
   const canMigrate = active.length === 1 && c0 !== undefined && c0.node !== t.node && c0.role === 'started' &&
-    p.def.meta.allowMigrate && p.instance < 0 && p.restart === null && p.onLost.length === 0;
+    p.def.meta.allowMigrate && p.unit.kind === 'primitive' && p.restart === null && p.onLost.length === 0;
   if (canMigrate) {
     addPrimAction(ws, 'migrate_to', p, c0.node, `live-migrate to ${nodeName(t.node)}`);
     addPrimAction(ws, 'migrate_from', p, t.node, `live-migrate from ${nodeName(c0.node)}`);
@@ -113,10 +114,13 @@ function forceRestart(ws: WorkingSet, pass: Pass, p: WPrim, reason: string): boo
 
 export function scheduleActions(ws: WorkingSet): void {
   if (ws.config.maintenanceMode) return;
-  const pass: Pass = { stopping: new Set() };
+  const pass: Pass = { stopping: new Set(), demoting: new Set() };
   for (const p of ws.prims.values()) if (p.pinned === null) planPrim(ws, pass, p);
   // Restart propagation to a fixpoint: group successors, then mandatory order successors.
-  const mandatory = ws.config.constraints.order.filter((o) => o.kind === 'mandatory' && o.firstAction === 'start' && o.thenAction === 'start');
+  // "first start then start" and "first promote then start": then restarts when first stops
+  // (or, for promote, is demoted) under it.
+  const mandatory = ws.config.constraints.order.filter((o) =>
+    o.kind === 'mandatory' && o.thenAction === 'start' && (o.firstAction === 'start' || o.firstAction === 'promote'));
   let queue = [...pass.stopping];
   while (queue.length > 0) {
     const before = pass.stopping.size;
@@ -126,7 +130,8 @@ export function scheduleActions(ws: WorkingSet): void {
     }
     const batch = new Set(queue);
     for (const o of mandatory) {
-      if (!primsFor(ws, o.first).some((q) => batch.has(q))) continue;
+      const undone = primsFor(ws, o.first).some((q) => batch.has(q) || (o.firstAction === 'promote' && pass.demoting.has(q)));
+      if (!undone) continue;
       for (const q of primsFor(ws, o.then)) {
         if (q.unit === ws.unitOf.get(o.first)) continue;
         forceRestart(ws, pass, q, `restart: mandatory order after ${o.first} (${o.id})`);

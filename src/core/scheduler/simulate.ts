@@ -4,7 +4,7 @@
 // completes instantly with `ok`, except those the caller asks to fail.
 
 import type { ActionResult, ActionStatus, Plan, PlanAction, SchedulerInput } from './types.js';
-import { schedule } from './index.js';
+import { schedule } from './schedule.js';
 import { nextDeadline, startRun, stepRun } from './executor.js';
 import type { RunEffect } from './executor.js';
 import { applyResults } from './apply-results.js';

@@ -69,6 +69,11 @@ export interface Plan {
   expiredFailures: { resource: ResourceId; node: NodeName; operation: string }[];
   /** where each primitive instance runs once the plan completed (node, role) */
   target: { resource: ResourceId; node: NodeName; role: 'started' | 'unpromoted' | 'promoted' }[];
+  /**
+   * when the cluster should be scheduled again even if nothing changes (a failure-timeout runs
+   * out, a watchdog-fenced node becomes safe), or null: the runtime's cluster-recheck timer
+   */
+  recheckAt: number | null;
   /** things the operator should know (fencing disabled, blocked resources, no quorum) */
   notes: string[];
 }

@@ -25,7 +25,7 @@ export function unpackStatus(snapshot: ClusterSnapshot, config: CompiledConfig, 
   const ws: WorkingSet = {
     config, snapshot, now, nodes: [], nodeIndex: new Map(), units: [], unitById: new Map(),
     prims: new Map(), unitOf: new Map(), posOf: new Map(), quorate: snapshot.quorate, notes: [],
-    expiredFailures: [], actions: new Map(), edges: [],
+    expiredFailures: [], recheckAt: null, actions: new Map(), edges: [],
   };
   unpackNodes(ws);
   unpackResources(ws);
@@ -52,7 +52,8 @@ function unpackNodes(ws: WorkingSet): void {
       attributes: { ...(cfg?.attributes ?? {}), ...(s?.attributes ?? {}) },
       canHost: false, lost: false, fence: null, blockedReason: null, assumedDown: false, assigned: 0,
     };
-    node.canHost = state === 'online' && !node.standby && !node.maintenance && snapshot.quorate && !config.maintenanceMode;
+    // Only configured nodes receive resources; a node only the snapshot knows is observed, not used.
+    node.canHost = cfg !== undefined && state === 'online' && !node.standby && !node.maintenance && snapshot.quorate && !config.maintenanceMode;
     ws.nodeIndex.set(name, node.index);
     ws.nodes.push(node);
   }
@@ -224,6 +225,10 @@ function unpackFailures(ws: WorkingSet): void {
       ws.expiredFailures.push({ resource: f.resource, node: f.node, operation: f.operation });
       continue;
     }
+    if (timeout > 0) {
+      const expires = f.lastFailureAt + timeout;
+      if (ws.recheckAt === null || expires < ws.recheckAt) ws.recheckAt = expires;
+    }
     const key = `${base}\u0000${f.node}`;
     const a = agg.get(key) ?? { count: 0, hard: false, fatal: false, latest: f, startFailed: false, stopFailed: false };
     a.count += f.count;
@@ -283,7 +288,7 @@ function requestNodeFence(ws: WorkingSet, node: WNode, reason: string): boolean 
   const ok = requestFencing(ws, node, reason, true);
   if (!ok) {
     node.lost = false; // stays a member; the failed resource is blocked instead
-    node.canHost = node.state === 'online' && !node.standby && !node.maintenance && ws.quorate && !ws.config.maintenanceMode;
+    node.canHost = ws.config.nodes.some((c) => c.name === node.name) && node.state === 'online' && !node.standby && !node.maintenance && ws.quorate && !ws.config.maintenanceMode;
     node.blockedReason = null;
     return false;
   }

@@ -114,6 +114,8 @@ export interface WorkingSet {
   quorate: boolean;
   notes: string[];
   expiredFailures: { resource: ResourceId; node: NodeName; operation: string }[];
+  /** earliest future time at which a failure expires (see Plan.recheckAt) */
+  recheckAt: number | null;
   actions: Map<string, PlanAction>;
   /** edges by action key */
   edges: [string, string][];

@@ -64,8 +64,9 @@ describe('scheduler properties', () => {
         copies.set(o.resource, [...(copies.get(o.resource) ?? []), o.node]);
       }
       for (const [res, nodes] of copies) {
-        const top = Object.values(input.config.resources).find((r) => r.id === res || (r.type === 'group' && r.members.includes(res)));
-        if (top && blocked.has(top.id)) continue;
+        const base = res.replace(/:\d+$/, '');
+        const owners = Object.values(input.config.resources).filter((r) => r.id === base || (r.type === 'group' && r.members.includes(base)) || (r.type === 'clone' && r.child === base));
+        if (owners.some((o) => blocked.has(o.id))) continue;
         expect(nodes.length, `${res} active on ${nodes.join(', ')} after the plan (seed ${seed})`).toBeLessThanOrEqual(1);
       }
     }), { numRuns: RUNS });
@@ -82,8 +83,11 @@ describe('scheduler properties', () => {
         const head = r.type === 'group' ? r.members[0]! : r.type === 'clone' ? (() => { const c = input.config.resources[r.child]!; return c.type === 'group' ? c.members[0]! : c.id; })() : id;
         return new Set(plan.target.filter((t) => prims.has(t.resource) && (t.resource === head || t.resource.startsWith(`${head}:`)) && (!promotedOnly || t.role === 'promoted')).map((t) => t.node));
       };
+      // Blocked resources (a needed fence cannot happen, on-fail=block) are left where they are.
+      const blockedUnits = new Set(plan.notes.filter((n) => n.includes(': blocked: ')).map((n) => n.split(':')[0]!));
+      const blocked = new Set([...blockedUnits].flatMap((u) => primsOfResource(input, u, plan)));
       for (const c of input.config.constraints.colocation) {
-        if (c.role !== undefined) continue;
+        if (c.role !== undefined || blockedUnits.has(c.resource)) continue;
         const dep = nodesOf(c.resource);
         const prim = nodesOf(c.with, c.withRole === 'promoted');
         for (const n of dep) {
@@ -97,6 +101,7 @@ describe('scheduler properties', () => {
       ];
       for (const b of bans) {
         for (const p of primsOfResource(input, b.resource, plan)) {
+          if (blocked.has(p)) continue;
           expect(plan.target.some((t) => t.resource === p && t.node === b.node), `${p} placed on banned ${b.node} (seed ${seed})`).toBe(false);
         }
       }
@@ -116,8 +121,8 @@ describe('scheduler properties', () => {
   });
 
   it('every start after a node loss is ordered after that node\'s fence, and the order is topological', () => {
-    fc.assert(fc.property(seedArb, (seed) => {
-      const input = randomInput(seed);
+    fc.assert(fc.property(seedArb, fc.boolean(), (seed, exotic) => {
+      const input = randomInput(seed, exotic);
       const plan = schedule(input.snapshot, input.config, input.now);
       for (const e of plan.edges) expect(e.before).toBeLessThan(e.after);
       const fences = new Map(plan.actions.filter((a) => a.type === 'fence').map((a) => [a.node, a.id]));
@@ -135,6 +140,62 @@ describe('scheduler properties', () => {
         const anc = ancestors(plan, a.id);
         for (const n of lostNodes) expect(anc.has(fences.get(n)!), `${a.key} not after fence ${n} (seed ${seed})`).toBe(true);
       }
+    }), { numRuns: RUNS });
+  });
+  it('nothing is started or promoted without quorum, and fencing needs quorum too', () => {
+    fc.assert(fc.property(seedArb, (seed) => {
+      const input = randomInput(seed);
+      input.snapshot.quorate = false;
+      const plan = schedule(input.snapshot, input.config, input.now);
+      const acting = plan.actions.filter((a) => ['start', 'promote', 'migrate_from', 'fence'].includes(a.type)).map((a) => a.key);
+      expect(acting, `seed ${seed}`).toEqual([]);
+    }), { numRuns: Math.ceil(RUNS / 2) });
+  });
+
+  it('one primary: never more promoted than promotedMax, and none while a lost primary is not fenced', () => {
+    fc.assert(fc.property(seedArb, (seed) => {
+      const input = randomInput(seed);
+      const plan = schedule(input.snapshot, input.config, input.now);
+      const fenced = new Set(plan.actions.filter((a) => a.type === 'fence').map((a) => a.node));
+      for (const r of Object.values(input.config.resources)) {
+        if (r.type !== 'clone' || !r.promotable) continue;
+        const mine = (id: string) => id === r.child || id.startsWith(`${r.child}:`);
+        const promoted = plan.target.filter((t) => mine(t.resource) && t.role === 'promoted');
+        const lostPrimary = input.snapshot.observations.some((o) => mine(o.resource) && o.role === 'promoted' &&
+          input.snapshot.nodes.find((n) => n.name === o.node)?.state === 'unclean' && !input.snapshot.fenced.includes(o.node) && !fenced.has(o.node));
+        expect(promoted.length, `${r.id} (seed ${seed})`).toBeLessThanOrEqual(lostPrimary ? 0 : r.promotedMax);
+        for (const a of plan.actions) {
+          if (a.type !== 'promote' || !mine(a.resource!)) continue;
+          const anc = ancestors(plan, a.id);
+          // a primary on a node being fenced: the promote waits for that fence
+          for (const o of input.snapshot.observations) {
+            if (!mine(o.resource) || o.role !== 'promoted' || !fenced.has(o.node)) continue;
+            const f = plan.actions.find((x) => x.type === 'fence' && x.node === o.node)!;
+            expect(anc.has(f.id), `${a.key} not after ${f.key} (seed ${seed})`).toBe(true);
+          }
+          // every demote of another instance of this clone, and every stop of a copy that is
+          // promoted or failed (it may still be primary), precedes the promote
+          const mayBePrimary = new Set(input.snapshot.observations.filter((o) => mine(o.resource) && (o.role === 'promoted' || o.role === 'failed')).map((o) => `${o.resource} ${o.node}`));
+          for (const b of plan.actions) {
+            if (!mine(b.resource ?? '') || b.resource === a.resource) continue;
+            const releases = b.type === 'demote' || (b.type === 'stop' && mayBePrimary.has(`${b.resource} ${b.node}`));
+            if (releases) expect(anc.has(b.id), `${a.key} before ${b.key} (seed ${seed})`).toBe(true);
+          }
+        }
+      }
+    }), { numRuns: RUNS });
+  });
+  it('exotic inputs (maintenance, unmanaged, block, overrides, watchdog, no fencing) never throw and give a valid, deterministic plan', () => {
+    fc.assert(fc.property(seedArb, (seed) => {
+      const input = randomInput(seed, true);
+      const sim = simulate(input);
+      const plan = sim.plan;
+      for (const e of plan.edges) expect(e.before).toBeLessThan(e.after);
+      expect(new Set(plan.actions.map((a) => a.key)).size).toBe(plan.actions.length);
+      const again = schedule(input.snapshot, input.config, input.now);
+      expect(JSON.stringify(again)).toBe(JSON.stringify(plan));
+      // a second round on the simulated result also schedules without error
+      schedule(sim.after, input.config, input.now + 1);
     }), { numRuns: RUNS });
   });
 });

@@ -1,0 +1,61 @@
+// The real scheduler (src/core/scheduler) as the cluster core's Placer (src/core/cluster/placement.ts):
+// the coordinator asks it where every primitive should run and commits that as placements.
+//
+// The scheduler plans a whole transition (stops, fences, starts with their order); the core only
+// needs the end state, which the plan carries as `target`. Kept deliberately narrow:
+// - without quorum in the snapshot it answers nothing (everything is left as it is), so that a
+//   coordinator that is still gathering its leader lease never takes resources off their nodes;
+// - primitives only (members of groups included): clone instances ("child:0") are not core
+//   placements yet, so clones are left to the core's default (untouched).
+// Deterministic like everything the core calls. The coordinator consults its placer on every tick,
+// so the last answer is reused while the input (snapshot without its time, and the configuration)
+// is unchanged and the plan asked for no recheck before now; every input actually scheduled can be
+// handed to a recorder (`tsha simulate --input` replays it).
+
+import type { CompiledConfig, NodeName, ResourceId } from '../config/types.js';
+import { defaultPlacer, type Placer } from '../core/cluster/placement.js';
+import { schedule, type SchedulerInput } from '../core/scheduler/index.js';
+
+export interface SchedulerPlacerOptions {
+  /** called with every input that was actually scheduled (not the reused ones) */
+  onInput?: (input: SchedulerInput) => void;
+}
+
+export function createSchedulerPlacer(opts: SchedulerPlacerOptions = {}): Placer {
+  let last: { key: string; config: CompiledConfig; recheckAt: number | null; out: Map<ResourceId, NodeName | null> } | null = null;
+  return (snapshot, config, _current) => {
+    if (!snapshot.quorate) return new Map();
+    const key = JSON.stringify({ ...snapshot, now: 0 });
+    if (last && last.key === key && last.config === config && (last.recheckAt === null || snapshot.now < last.recheckAt)) return new Map(last.out);
+    const cloned = new Set<ResourceId>();
+    for (const r of Object.values(config.resources)) {
+      if (r.type !== 'clone') continue;
+      const child = config.resources[r.child];
+      cloned.add(r.child);
+      if (child?.type === 'group') for (const m of child.members) cloned.add(m);
+    }
+    const plan = schedule(snapshot, config, snapshot.now);
+    opts.onInput?.({ snapshot, config, now: snapshot.now });
+    const target = new Map<ResourceId, NodeName>();
+    for (const t of plan.target) if (!target.has(t.resource)) target.set(t.resource, t.node);
+    const out = new Map<ResourceId, NodeName | null>();
+    for (const [id, r] of Object.entries(config.resources)) {
+      if (r.type !== 'primitive' || cloned.has(id)) continue;
+      if (!r.meta.managed) continue;
+      out.set(id, target.get(id) ?? null);
+    }
+    last = { key, config, recheckAt: plan.recheckAt, out };
+    return new Map(out);
+  };
+}
+
+/** A placer without memory between agents (tests, `--placer scheduler` without recording). */
+export const schedulerPlacer: Placer = (snapshot, config, current) => createSchedulerPlacer()(snapshot, config, current);
+
+export type PlacerName = 'scheduler' | 'default';
+
+export function placerNamed(name: PlacerName, opts: SchedulerPlacerOptions = {}): Placer {
+  return name === 'scheduler' ? createSchedulerPlacer(opts) : defaultPlacer;
+}
+
+export { defaultPlacer };

@@ -1,0 +1,45 @@
+// The real scheduler as the core's Placer: end-state placements of primitives from schedule(),
+// nothing without quorum, clone children left alone.
+import { describe, expect, it } from 'vitest';
+import { compileOrThrow } from '../../src/config/validate.js';
+import type { ClusterSnapshot } from '../../src/core/snapshot.js';
+import { schedulerPlacer } from '../../src/runtime/scheduler-placer.js';
+
+const exec = { kind: 'exec', params: { start: 'true', stop: 'true', monitor: 'exit 7' } };
+const config = compileOrThrow({
+  cluster: { name: 't', id: 't' },
+  nodes: { n1: { address: '127.0.0.1:1' }, n2: { address: '127.0.0.1:2' }, n3: { address: '127.0.0.1:3' } },
+  fencing: { enabled: false },
+  resources: { web: exec, ip: exec, db: { ...exec, location: [{ node: 'n3', score: 'INFINITY' }] }, agent: exec },
+  groups: { site: { members: ['ip', 'web'] } },
+  clones: { agents: { child: 'agent' } },
+});
+
+const snap = (over: Partial<ClusterSnapshot> = {}): ClusterSnapshot => ({
+  now: 1000, quorate: true,
+  nodes: ['n1', 'n2', 'n3'].map((name) => ({ name, state: 'online' as const, standby: false, maintenance: false, attributes: {} })),
+  observations: [], failures: [], bans: [], fenced: [], ...over,
+});
+
+describe('schedulerPlacer', () => {
+  it('places every primitive by the scheduler: groups together, location constraints honoured', () => {
+    const p = schedulerPlacer(snap(), config, new Map());
+    expect(p.get('db')).toBe('n3');
+    expect(p.get('ip')).toBeTruthy();
+    expect(p.get('web')).toBe(p.get('ip'));
+    expect(p.has('agent')).toBe(false); // a clone child: not a core placement
+  });
+
+  it('keeps a running resource where it runs (stickiness) and moves it off a banned node', () => {
+    const running = snap({ observations: [{ resource: 'ip', node: 'n2', role: 'started' }, { resource: 'web', node: 'n2', role: 'started' }] });
+    expect(schedulerPlacer(running, config, new Map([['ip', 'n2'], ['web', 'n2']])).get('web')).toBe('n2');
+    const banned = snap({ ...running, bans: [{ resource: 'web', node: 'n2', score: -1_000_000 }] });
+    const p = schedulerPlacer(banned, config, new Map([['ip', 'n2'], ['web', 'n2']]));
+    expect(p.get('web')).not.toBe('n2');
+    expect(p.get('ip')).toBe(p.get('web'));
+  });
+
+  it('answers nothing without quorum (everything stays where it is)', () => {
+    expect(schedulerPlacer(snap({ quorate: false }), config, new Map()).size).toBe(0);
+  });
+});
