@@ -64,7 +64,7 @@ function sitesOf(config: Cfg): Site[] {
 
 /** Values of JSON types the spec never accepts (null is left out: optional options take it). */
 function wrongTypeValues(site: Site, junk: Cfg): Cfg[] {
-  const str = 'x' + String(junk);
+  const str = 'x' + JSON.stringify(junk); // String() throws on junk like { toString: '' }
   if (site.mapValue) return [{ junk }, [junk]];
   switch (site.spec.kind) {
     case 'string':
