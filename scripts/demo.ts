@@ -44,13 +44,12 @@ try {
   t.startAll();
   const coord = await t.waitQuorate(30_000);
   say(`quorate with coordinator ${coord} ${Math.round(performance.now() - t0)} ms after launch`);
-  const holder = await t.waitHolder(20_000);
-  await sleep(500);
+  await t.waitHolder(20_000);
+  const s = c.sampleUnits(t.unit, { everyMs: 20 });
+  const holder = await t.stableHolder(s, 500);
   status(t, holder.name);
 
   say(`power loss of ${holder.name} (SIGKILL to every process of the node: agent, systemd, the unit)`);
-  const s = c.sampleUnits(t.unit, { everyMs: 20 });
-  await sleep(200);
   const { t: faultT } = await c.powerLoss(holder);
   await s.waitUntil('the unit active on a survivor', (k) => c!.nodes.some((n) => n !== holder && k.states[n.name] === 'active'), 20_000);
   await sleep(500);

@@ -92,9 +92,8 @@ async function oneRun(name: CaseName): Promise<RunResult> {
         holder = await t.waitHolder(20_000);
       }
     }
-    await sleep(1000); // settled: a few heartbeats and a monitor
     const s = c.sampleUnits(t.unit, { everyMs: 20 });
-    await sleep(300);
+    holder = await t.stableHolder(s, 1000); // settled: not in the middle of a move
     let faultT: number;
     if (name === 'power-loss') faultT = (await c.powerLoss(holder)).t;
     else if (name === 'link-cut') faultT = await c.cutLink(holder);
@@ -109,6 +108,13 @@ async function oneRun(name: CaseName): Promise<RunResult> {
     const tl = await s.stop();
     const first = firstActiveAfter(tl, faultT, { exclude: [holder.name] });
     const ov = overlap(tl);
+    if (ov.ticks > 0 || !first || first.ms < 100) {
+      // keep the evidence: the whole timeline and every agent's log
+      const keep = fs.mkdtempSync(path.join(os.tmpdir(), `tshbench-${name}-`));
+      fs.writeFileSync(path.join(keep, 'timeline.json'), JSON.stringify({ faultT, holder: holder.name, overlap: ov, timeline: tl }, null, 1));
+      for (const [n, p] of t.agents) fs.copyFileSync(p.logFile, path.join(keep, `${n}.agent.log`));
+      note = `${note ? `${note}; ` : ''}suspicious run kept in ${keep}`;
+    }
     return { ms: first ? Math.round(first.ms * 10) / 10 : null, overlapMs: Math.round(ov.ms * 10) / 10, coldStartMs: Math.round(coldStartMs), maxGapMs: Math.round(samplingStats(tl).maxGapMs), note };
   } catch (e) {
     log(t.logs(15));

@@ -39,9 +39,9 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
 
   it('holder power loss: the unit becomes active on a survivor, never on two nodes', async () => {
     const { c, t } = await up({ nodes: 3, witness: false });
-    const holder = await t.waitHolder(LIVENESS_MS);
+    await t.waitHolder(LIVENESS_MS);
     const s = c.sampleUnits(t.unit);
-    await sleep(200);
+    const holder = await t.stableHolder(s);
     const { t: faultT } = await c.powerLoss(holder);
     await s.waitUntil('unit active on a survivor', (tick) => c.nodes.some((n) => n !== holder && tick.states[n.name] === 'active'), LIVENESS_MS);
     await sleep(1000); // and it stays on one node
@@ -55,9 +55,9 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
 
   it('minority partition: the cut-off holder stops its copy before the majority starts one, and the majority runs it', async () => {
     const { c, t } = await up({ nodes: 3, witness: false });
-    const holder = await t.waitHolder(LIVENESS_MS);
+    await t.waitHolder(LIVENESS_MS);
     const s = c.sampleUnits(t.unit);
-    await sleep(200);
+    const holder = await t.stableHolder(s);
     const faultT = await c.cutLink(holder);
     await s.waitUntil('unit active in the majority', (tick) => c.nodes.some((n) => n !== holder && tick.states[n.name] === 'active'), LIVENESS_MS);
     await sleep(1000);
@@ -86,7 +86,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     }
     const [a, b] = c.nodes as [typeof holder, typeof holder];
     const s = c.sampleUnits(t.unit, { everyMs: 20 });
-    await sleep(200);
+    holder = await t.stableHolder(s);
     const faultT = await c.cutPair(a, b);
     // settle: whichever side the witness sides with ends up running it, alone
     await sleep(3000);

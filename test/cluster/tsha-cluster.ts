@@ -9,8 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControlClient } from '../../src/adapters/grpc/control-client.js';
 import type { ClusterStatus } from '../../src/ports/control.js';
-import type { Cluster, ClusterNode, NodeProcess } from './harness.js';
-import { now, sleep } from './harness.js';
+import type { Cluster, ClusterNode, NodeProcess, UnitSampler } from './harness.js';
+import { now, RUNNING_STATES, sleep } from './harness.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const MAIN_JS = path.join(ROOT, 'dist/src/cli/main.js');
@@ -201,6 +201,29 @@ export class TshaCluster {
       pid = k;
     }
     return undefined;
+  }
+
+  /**
+   * The holder once the placement has settled: every sampled tick of the last `stableMs` shows the
+   * unit running on the same single node and nowhere else (so a fault is not injected in the middle
+   * of a move, whose stopping copy would be counted as overlap).
+   */
+  async stableHolder(s: UnitSampler, stableMs = 1000, timeoutMs = 20_000): Promise<ClusterNode> {
+    const name = await this.waitFor(`${this.unit} steadily on one node for ${stableMs} ms`, async () => {
+      const ticks = s.timeline().ticks;
+      const last = ticks.at(-1);
+      if (!last) return null;
+      const win = ticks.filter((k) => k.t >= last.t - stableMs);
+      if (win.length < 2 || last.t - win[0]!.t < stableMs * 0.9) return null;
+      const holders = new Set<string>();
+      for (const k of win) {
+        const running = Object.entries(k.states).filter(([, st]) => RUNNING_STATES.has(st) || st === 'unknown');
+        if (running.length !== 1 || running[0]![1] !== 'active') return null;
+        holders.add(running[0]![0]);
+      }
+      return holders.size === 1 ? [...holders][0] : null;
+    }, timeoutMs, 50);
+    return this.c.node(name!);
   }
 
   /** `tsha resource move` to a node, wait until the unit runs only there, then `tsha resource clear`. */
