@@ -21,7 +21,9 @@ let
 
   commonService = {
     Type = "notify";
-    NotifyAccess = "main";
+    # Node has no Unix datagram sockets: the agent notifies through `systemd-notify --pid=<agent>`
+    # (src/runtime/notifier.ts), a helper process, whose messages NotifyAccess=main would refuse.
+    NotifyAccess = "all";
     WatchdogSec = "${toString cfg.systemdWatchdogSec}s";
     Restart = "on-failure";
     RestartSec = "1s";
@@ -61,11 +63,18 @@ in
         wants = [ "network-online.target" ];
         after = [ "network-online.target" ];
         restartTriggers = [ checkedConfig ];
+        path = [ pkgs.systemd ]; # systemd-notify
         # A restarted agent re-adopts the resources its node runs: stopping or restarting this unit
         # must not stop them. Resources are their own units; KillMode=process also spares what an
         # exec resource started.
         serviceConfig = commonService // {
-          ExecStart = "${cfg.package}/bin/tsha --log-level ${cfg.logLevel} agent --config ${checkedConfig} --node ${cfg.nodeName}";
+          ExecStart = lib.concatStringsSep " " ([
+            "${cfg.package}/bin/tsha --log-level ${cfg.logLevel} agent"
+            "--config ${checkedConfig} --node ${cfg.nodeName}"
+            "--state-dir /var/lib/tsha --socket /run/tsha/control.sock"
+          ]
+          ++ lib.optional (cfg.controlSocketGroup != null) "--socket-group ${cfg.controlSocketGroup}"
+          ++ lib.optional (cfg.metricsAddress != null) "--metrics-address ${cfg.metricsAddress}");
           KillMode = "process";
           StateDirectory = "tsha";
           StateDirectoryMode = "0700";
@@ -86,8 +95,9 @@ in
         wants = [ "network-online.target" ];
         after = [ "network-online.target" ];
         restartTriggers = [ checkedConfig ];
+        path = [ pkgs.systemd ]; # systemd-notify
         serviceConfig = commonService // {
-          ExecStart = "${cfg.package}/bin/tsha --log-level ${cfg.logLevel} witness --config ${checkedConfig}";
+          ExecStart = "${cfg.package}/bin/tsha --log-level ${cfg.logLevel} witness --config ${checkedConfig} --state-dir /var/lib/tsha-witness";
           DynamicUser = true;
           StateDirectory = "tsha-witness";
           StateDirectoryMode = "0700";

@@ -126,7 +126,7 @@ in
             parameters = mkOption {
               type = types.attrsOf scalar;
               default = { };
-              description = "key=value arguments given to the agent on stdin, e.g. ip, username, password, lanplus.";
+              description = "key=value arguments given to the agent on stdin, e.g. ip, username, lanplus. The file is world-readable in the Nix store: give fence-agents passwd_script (a command that prints the password) rather than password.";
             };
             hosts = mkOption {
               type = types.listOf (types.str);

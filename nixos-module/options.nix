@@ -38,6 +38,20 @@ in
       '';
     };
 
+    controlSocketGroup = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "wheel";
+      description = "Group that may use the control socket /run/tsha/control.sock (tsha status, tsha resource …); null: root only.";
+    };
+
+    metricsAddress = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "127.0.0.1:9740";
+      description = "Serve Prometheus metrics on http://ADDRESS/metrics; null: off.";
+    };
+
     openFirewall = mkOption {
       type = types.bool;
       default = false;

@@ -29,6 +29,27 @@ the agent at start): it exits 0 with a summary, or 1 with every error at once, o
 \`path: reason\`, e.g. \`resources.web.colocation[0].with: no resource named "db"\`.
 Unknown keys are errors (with a "did you mean" hint), so a typo never goes unnoticed.
 
+On NixOS, import the flake's \`nixosModules.default\` and declare the cluster once, in a module
+every machine imports (see examples/nixos/two-node-witness.nix):
+
+\`\`\`nix
+services.tsha = {
+  enable = true;                      # the agent; nodeName defaults to networking.hostName
+  cluster = { name = "home"; id = "home"; };
+  nodes.alpha.address = "10.90.0.1:7400";
+  nodes.beta.address = "10.90.0.2:7400";
+  witness = { name = "nas"; address = "10.90.0.9:7400"; };   # the NAS sets witness.enable = true
+  fencing.devices.redfish-alpha = { agent = "fence_redfish"; hosts = [ "alpha" ]; parameters.ip = "10.91.0.1"; };
+  fencing.devices.redfish-beta = { agent = "fence_redfish"; hosts = [ "beta" ]; parameters.ip = "10.91.0.2"; };
+  resources.home-assistant = { kind = "systemd"; params.unit = "home-assistant.service"; stateful = true; };
+};
+\`\`\`
+
+The module writes the JSON, runs \`tsha config check\` on it while building (an invalid cluster
+fails \`nixos-rebuild\` with every error listed), and runs \`tsha-agent.service\` (or
+\`tsha-witness.service\`). Module-only options: \`enable\`, \`package\`, \`nodeName\`, \`logLevel\`,
+\`systemdWatchdogSec\`, \`controlSocketGroup\`, \`metricsAddress\`, \`openFirewall\`, \`witness.enable\`.
+
 Conventions:
 
 - Nodes, resources, groups, clones and fence devices are attribute sets keyed by name. Resources,
@@ -58,10 +79,11 @@ Conventions:
 - Node addresses (and the witness's) are unique \`host:port\`; node names are DNS labels; the cluster id is lower-case letters, digits and \`-\`.
 - Every reference resolves: location \`node\`, colocation \`with\`, order \`after\`/\`before\`, group \`members\`, clone \`child\`, fence device \`hosts\`, fence \`levels\` (node and devices; a level's device must list the node in its hosts).
 - A resource belongs to at most one group or clone; group members are primitives; a clone's child is a primitive or group, never a clone. Constraints name the clone, never a resource inside it.
-- Order constraints may not form a cycle (start/promote and stop/demote are checked separately; a symmetric order implies the reverse stop order; group members are ordered by their list). Mandatory (\`"INFINITY"\`) colocations may not form a cycle. The error names the cycle: \`a → b → c → a\`.
+- Order constraints may not form a cycle (start/promote and stop/demote are checked separately; a symmetric order implies the reverse stop order; group members are ordered by their list, and a group or clone starts before and finishes after what it contains, so a member ordered after its own group is a cycle). Orders mixing an up and a down action (stop A then start B) are not checked. Mandatory (\`"INFINITY"\`) colocations may not form a cycle (a group goes where its first member goes, so that member colocated with its own group is one). The error names the cycle: \`a → b → c → a\`.
+- A key may appear only once in an object (JSON parsers silently keep the last one).
 - Fencing enabled needs a device or the watchdog, and every node must be fenceable (a device lists it, or the watchdog), or its resources could never be recovered.
 - Fencing disabled is allowed, but reported loudly as a warning, and refused for any resource that is \`stateful\` or has \`storage\` (and for two nodes without a witness).
-- \`onFail = "fence"\` needs fencing; promote/demote operations, role-specific monitors, \`role\`/\`withRole\` and promote/demote order actions need a promotable clone; \`migrateTo\`/\`migrateFrom\` need \`meta.allowMigrate\`, which systemd, lxc and exec resources cannot have.
+- \`onFail = "fence"\` needs fencing; promote/demote operations, role-specific monitors, \`role\`/\`withRole\`, promote/demote order actions and a \`promoted\`/\`unpromoted\` target role need a promotable clone (so neither role can be \`resourceDefaults.targetRole\`); \`migrateTo\`/\`migrateFrom\` need \`meta.allowMigrate\`, which systemd, lxc and exec resources cannot have.
 - Storage: \`drbd\` needs \`resource\` and must sit in a promotable clone; \`rbd\` needs \`pool\` and \`image\` and may not sit in a non-promotable clone. Storage implies \`stateful\`.
 
 ## Resource kinds and their params

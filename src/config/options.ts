@@ -315,7 +315,10 @@ export const rawConfigSpec = obj(
                 pattern: /^fence_[A-Za-z0-9_-]+$/,
                 patternText: 'a fence agent name starting with "fence_"',
               }),
-              parameters: stringMap('key=value arguments given to the agent on stdin, e.g. ip, username, password, lanplus.', { default: {} }),
+              parameters: stringMap(
+                'key=value arguments given to the agent on stdin, e.g. ip, username, lanplus. The file is world-readable in the Nix store: give fence-agents passwd_script (a command that prints the password) rather than password.',
+                { default: {} },
+              ),
               hosts: list(str('Node name.'), 'Nodes this device can fence.', { minItems: 1 }),
               timeoutMs: ms('The fence action fails when the agent takes longer.', 1000, 600_000, DEFAULT_FENCE_TIMEOUT_MS),
             },

@@ -1,14 +1,18 @@
 // Reading the configuration file: JSON text → raw value, with line and column on a syntax error.
 
 import { readFile } from 'node:fs/promises';
-import { ConfigError, compileOrThrow } from './validate.js';
+import { ConfigError, validate, type ValidationResult } from './validate.js';
+import { type ConfigIssue, joinPath } from './issues.js';
 import type { CompiledConfig } from './types.js';
 
-export type ParseResult = { ok: true; value: unknown } | { ok: false; message: string; line: number | null; column: number | null };
+export type ParseResult =
+  | { ok: true; value: unknown; /** keys that appear twice in one object: JSON.parse would silently keep the last */ duplicates: ConfigIssue[] }
+  | { ok: false; message: string; line: number | null; column: number | null };
 
 export function parseConfigText(text: string): ParseResult {
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    const value = JSON.parse(text) as unknown;
+    return { ok: true, value, duplicates: duplicateKeys(text) };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const position = positionOf(message, text);
@@ -28,6 +32,58 @@ function positionOf(message: string, text: string): number | null {
   return null;
 }
 
+/**
+ * Keys that appear more than once in one object of a valid JSON text, with their paths. A typo
+ * fixed by adding a second key instead of editing the first must not pass silently.
+ */
+export function duplicateKeys(text: string): ConfigIssue[] {
+  type Frame = { kind: 'object'; path: string; keys: Set<string>; key: string; expectKey: boolean } | { kind: 'array'; path: string; index: number };
+  const issues: ConfigIssue[] = [];
+  const stack: Frame[] = [];
+  const here = (): string => {
+    const top = stack.at(-1);
+    if (!top) return '';
+    return top.kind === 'object' ? joinPath(top.path, top.key) : `${top.path}[${top.index}]`;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack.at(-1);
+      if (top?.kind === 'object' && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) issues.push({ path: joinPath(top.path, key), message: 'this key appears more than once in the same object (JSON keeps only the last)' });
+        top.keys.add(key);
+        top.key = key;
+        top.expectKey = false;
+      }
+      i = j;
+    } else if (ch === '{') stack.push({ kind: 'object', path: here(), keys: new Set(), key: '', expectKey: true });
+    else if (ch === '[') stack.push({ kind: 'array', path: here(), index: 0 });
+    else if (ch === '}' || ch === ']') stack.pop();
+    else if (ch === ',') {
+      const top = stack.at(-1);
+      if (top?.kind === 'object') top.expectKey = true;
+      else if (top?.kind === 'array') top.index++;
+    }
+  }
+  return issues;
+}
+
+/** Parse and validate configuration text: JSON syntax errors and duplicate keys are issues too. */
+export function validateText(text: string): ValidationResult | { ok: false; syntax: string; errors: ConfigIssue[]; warnings: ConfigIssue[] } {
+  const parsed = parseConfigText(text);
+  if (!parsed.ok) {
+    const where = parsed.line !== null ? ` at line ${parsed.line}, column ${parsed.column}` : '';
+    const message = `not valid JSON${where}: ${parsed.message}`;
+    return { ok: false, syntax: message, errors: [{ path: '(file)', message }], warnings: [] };
+  }
+  const result = validate(parsed.value);
+  if (parsed.duplicates.length === 0) return result;
+  return { ok: false, errors: [...parsed.duplicates, ...(result.ok ? [] : result.errors)], warnings: result.warnings };
+}
+
 /** Read, parse and validate a configuration file; throws ConfigError with every issue. */
 export async function loadConfig(file: string): Promise<CompiledConfig> {
   let text: string;
@@ -36,10 +92,7 @@ export async function loadConfig(file: string): Promise<CompiledConfig> {
   } catch (err) {
     throw new ConfigError(file, [{ path: '(file)', message: `cannot read: ${(err as Error).message}` }]);
   }
-  const parsed = parseConfigText(text);
-  if (!parsed.ok) {
-    const where = parsed.line !== null ? `line ${parsed.line}, column ${parsed.column}: ` : '';
-    throw new ConfigError(file, [{ path: '(file)', message: `not valid JSON: ${where}${parsed.message}` }]);
-  }
-  return compileOrThrow(parsed.value, file);
+  const result = validateText(text);
+  if (!result.ok) throw new ConfigError(file, result.errors);
+  return result.config;
 }

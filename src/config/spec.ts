@@ -158,6 +158,14 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+/** Defaults are shared by every use: hand out copies of objects and lists, primitives as they are. */
+const copyDefault = <T>(value: T): T => (typeof value === 'object' && value !== null ? structuredClone(value) : value);
+
+/** Set an own property, even for keys like "__proto__" (JSON.parse makes them own properties too). */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -168,7 +176,7 @@ export function checkValue(spec: AnySpec, value: unknown, path: string, ctx: Che
       ctx.error(path, `must not be null (expected ${expectedText(spec)})`);
       return INVALID;
     }
-    if (spec.default !== undefined) return structuredClone(spec.default);
+    if (spec.default !== undefined) return copyDefault(spec.default);
     if (spec.optional) return null;
     if (spec.kind === 'object' && spec.defaultsWhenAbsent) return checkValue(spec, {}, path, ctx);
     ctx.error(path, `is required (${expectedText(spec)})`);
@@ -265,8 +273,8 @@ function checkInt(spec: Loose<IntSpec>, value: unknown, path: string, ctx: Check
 
 function checkScore(value: unknown, path: string, ctx: CheckContext): number | Invalid {
   if (typeof value === 'string') {
-    const word = SCORE_WORDS[value.trim().toUpperCase()];
-    if (word !== undefined) return word;
+    const upper = value.trim().toUpperCase();
+    if (Object.hasOwn(SCORE_WORDS, upper)) return SCORE_WORDS[upper]!;
     ctx.error(path, `must be an integer or "INFINITY" / "-INFINITY", got ${describe(value)}`);
     return INVALID;
   }
@@ -289,8 +297,8 @@ function checkStringMap(value: unknown, path: string, ctx: CheckContext): Record
   const out: Record<string, string> = {};
   let ok = true;
   for (const [key, v] of Object.entries(value)) {
-    if (typeof v === 'string') out[key] = v;
-    else if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') out[key] = String(v);
+    if (typeof v === 'string') setOwn(out, key, v);
+    else if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') setOwn(out, key, String(v));
     else {
       ctx.error(joinPath(path, key), `must be a string, number or boolean, got ${describe(v)}`);
       ok = false;
@@ -314,7 +322,9 @@ function checkMap(spec: Loose<MapSpec<unknown>>, value: unknown, path: string, c
   const keys = Object.keys(value);
   ctx.mapKeys.set(path, keys);
   if (spec.minEntries !== undefined && keys.length < spec.minEntries) {
-    ctx.error(path, `must have at least ${spec.minEntries} ${spec.keyName}${spec.minEntries === 1 ? '' : 's'}`);
+    const what = spec.keyName.replace(/ (name|id)$/, '');
+    ctx.error(path, `must declare at least ${spec.minEntries} ${what}${spec.minEntries === 1 ? '' : 's'}`);
+    ctx.incompleteMaps.add(path);
   }
   const out: Record<string, unknown> = {};
   for (const key of keys) {
@@ -329,7 +339,7 @@ function checkMap(spec: Loose<MapSpec<unknown>>, value: unknown, path: string, c
     const checked =
       spec.of.kind === 'object' && isPlainObject(entry) ? checkObject(spec.of, entry, entryPath, ctx, true) : checkValue(spec.of, entry, entryPath, ctx);
     if (ctx.errorCount() > errorsBefore || !entryOk) ctx.incompleteMaps.add(path);
-    if (checked !== INVALID && entryOk) out[key] = checked;
+    if (checked !== INVALID && entryOk) setOwn(out, key, checked);
   }
   return out;
 }
@@ -346,7 +356,7 @@ function checkObject(spec: Loose<ObjectSpec<unknown>>, value: unknown, path: str
   const known = Object.keys(fields);
   let ok = true;
   for (const key of Object.keys(value)) {
-    if (!(key in fields)) {
+    if (!Object.hasOwn(fields, key)) {
       ctx.error(joinPath(path, key), `unknown option${didYouMean(key, known)}`);
       ok = false;
     }
@@ -356,7 +366,7 @@ function checkObject(spec: Loose<ObjectSpec<unknown>>, value: unknown, path: str
     const field = fields[key]!;
     const checked = checkValue(field, Object.hasOwn(value, key) ? value[key] : undefined, joinPath(path, key), ctx);
     if (checked !== INVALID) out[key] = checked;
-    else if (lenient && (field.default !== undefined || field.optional)) out[key] = field.default !== undefined ? structuredClone(field.default) : null;
+    else if (lenient && (field.default !== undefined || field.optional)) out[key] = field.default !== undefined ? copyDefault(field.default) : null;
     else if (lenient && field.kind === 'object' && field.defaultsWhenAbsent) out[key] = checkValue(field, {}, joinPath(path, key), ctx);
     else ok = false;
   }
@@ -376,7 +386,7 @@ export function checkSections<T>(
   const fields = spec.fields as Record<string, AnySpec>;
   const known = Object.keys(fields);
   for (const key of Object.keys(value)) {
-    if (!(key in fields)) ctx.error(joinPath('', key), `unknown option${didYouMean(key, known)}`);
+    if (!Object.hasOwn(fields, key)) ctx.error(joinPath('', key), `unknown option${didYouMean(key, known)}`);
   }
   const out: Record<string, unknown> = {};
   for (const key of known) out[key] = checkValue(fields[key]!, Object.hasOwn(value, key) ? value[key] : undefined, key, ctx);

@@ -20,6 +20,7 @@ export interface ConfigSummary {
   witness: { name: string; address: string } | null;
   timing: CompiledConfig['timing'];
   noQuorumPolicy: CompiledConfig['noQuorumPolicy'];
+  /** levels: how many nodes have a fencing topology (fencing.levels) */
   fencing: { enabled: boolean; watchdog: boolean; devices: { id: string; agent: string; hosts: string[] }[]; levels: number };
   resources: ResourceLine[];
   counts: { primitives: number; groups: number; clones: number; location: number; colocation: number; order: number };
@@ -79,7 +80,7 @@ export function summarize(config: CompiledConfig, quorumReason: string, warnings
       enabled: config.fencing.enabled,
       watchdog: config.fencing.watchdog,
       devices: config.fencing.devices.map((d) => ({ id: d.id, agent: d.agent, hosts: d.hosts })),
-      levels: config.fencing.levels.length,
+      levels: new Set(config.fencing.levels.map((l) => l.node)).size,
     },
     resources: top,
     counts: {

@@ -8,7 +8,7 @@
 import { checkSections, INVALID, type CheckContext } from './spec.js';
 import { type ConfigIssue, IssueCollector, formatIssue } from './issues.js';
 import { rawConfigSpec, type RawConfig } from './options.js';
-import { applyRules, cloneOf } from './rules.js';
+import { applyRules, cloneOf } from './rules/index.js';
 import { compile } from './compile.js';
 import type { CompiledConfig, QuorumMode } from './types.js';
 

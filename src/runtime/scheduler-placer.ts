@@ -23,8 +23,15 @@ export interface SchedulerPlacerOptions {
 
 export function createSchedulerPlacer(opts: SchedulerPlacerOptions = {}): Placer {
   let last: { key: string; config: CompiledConfig; recheckAt: number | null; out: Map<ResourceId, NodeName | null> } | null = null;
-  return (snapshot, config, _current) => {
-    if (!snapshot.quorate) return new Map();
+  return (observedSnapshot, config, current) => {
+    if (!observedSnapshot.quorate) return new Map();
+    // A committed placement whose holder has not reported the resource yet (it is starting, or the
+    // report is one heartbeat away) counts as running there: otherwise the scheduler sees it
+    // nowhere, ignores stickiness, and may pick another node, moving the resource right after it
+    // was placed. Only for resources observed nowhere, so no second copy is ever invented.
+    const seen = new Set(observedSnapshot.observations.map((o) => o.resource));
+    const intended = [...current].filter(([r]) => !seen.has(r)).map(([resource, node]) => ({ resource, node, role: 'started' as const }));
+    const snapshot = intended.length === 0 ? observedSnapshot : { ...observedSnapshot, observations: [...observedSnapshot.observations, ...intended] };
     const key = JSON.stringify({ ...snapshot, now: 0 });
     if (last && last.key === key && last.config === config && (last.recheckAt === null || snapshot.now < last.recheckAt)) return new Map(last.out);
     const cloned = new Set<ResourceId>();

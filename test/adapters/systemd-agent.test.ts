@@ -26,7 +26,7 @@ describe.skipIf(skip)('SystemdAgent against a real systemd --user', () => {
     await sd.writeUnit('tsha-sd-slow.service', '[Service]\nExecStartPre=/bin/sleep 30\nExecStart=/bin/sleep infinity\n');
     await sd.writeUnit('tsha-sd-bad.service', '[Service]\nExecStart=relative/path/not/allowed\n');
     await sd.writeUnit('tsha-sd-order.service', '[Service]\nExecStartPre=/bin/sleep 0.3\nExecStart=/bin/sleep infinity\nExecStopPost=/bin/sleep 0.1\n');
-    await sd.writeUnit('tsha-sd-slowish.service', '[Service]\nExecStartPre=/bin/sleep 1.5\nExecStart=/bin/sleep infinity\n');
+    await sd.writeUnit('tsha-sd-slowish.service', '[Service]\nExecStartPre=/bin/sleep 3\nExecStart=/bin/sleep infinity\n');
     await sd.writeUnit('tsha-sd-oneshot.service', '[Service]\nType=oneshot\nExecStart=/bin/true\n');
     for (let i = 0; i < 12; i++) await sd.writeUnit(`tsha-sd-many${i}.service`, SLEEPER);
     await sd.reload();
@@ -169,7 +169,8 @@ describe.skipIf(skip)('SystemdAgent against a real systemd --user', () => {
   it('the bus dies while a start job runs: the result is settled from the unit state', async () => {
     const r = res('tsha-sd-slowish.service');
     const started = agent.start(r, { timeoutMs: 20_000 });
-    await new Promise((ok) => setTimeout(ok, 300)); // the job is waiting in ExecStartPre
+    // wait until the agent waits for the job (the unit sits 3 s in ExecStartPre)
+    for (let i = 0; i < 100 && agent.diagnostics.pendingWaiters === 0; i++) await new Promise((ok) => setTimeout(ok, 20));
     expect(agent.diagnostics.pendingWaiters).toBe(1);
     expect((await sd.systemctl('kill', '--signal=SIGKILL', 'dbus.service')).code).toBe(0);
     expect(await started).toEqual({ status: 'ok', reason: 'settled after bus drop' });

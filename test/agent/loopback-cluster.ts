@@ -93,6 +93,7 @@ export class LoopbackCluster {
         enabled: true,
         devices: { power: { agent: 'fence_tsha_loopback', parameters: { dir: this.dir }, hosts: names, timeoutMs: 10000 } },
       },
+      resourceDefaults: { stickiness: 100 },
       resources,
       ...(opts.timing ? { timing: opts.timing } : {}),
     };

@@ -39,6 +39,13 @@ describe('schedulerPlacer', () => {
     expect(p.get('ip')).toBe(p.get('web'));
   });
 
+  it('a committed placement not yet reported by its holder keeps its node (no move right after placing)', () => {
+    // web+ip committed on n3, nothing reported yet: stays on n3 although n1 would be chosen fresh
+    const p = schedulerPlacer(snap(), config, new Map([['ip', 'n3'], ['web', 'n3']]));
+    expect(p.get('web')).toBe('n3');
+    expect(p.get('ip')).toBe('n3');
+  });
+
   it('answers nothing without quorum (everything stays where it is)', () => {
     expect(schedulerPlacer(snap({ quorate: false }), config, new Map()).size).toBe(0);
   });

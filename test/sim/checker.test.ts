@@ -34,7 +34,7 @@ describe('the checker catches each safeguard switched off', () => {
   }, 60_000);
 
   it('accept votes from an older term → two coordinators in one term', () => {
-    const v = firstViolation('fast-timers-vote-chaos', { acceptStaleVotes: true }, 250);
+    const v = firstViolation('fast-timers-vote-chaos', { acceptStaleVotes: true }, 1000);
     expect(v).not.toBeNull();
     expect(v!.rules).toContain('one-coordinator-per-term');
   }, 300_000);

@@ -25,6 +25,8 @@ export interface NetParams {
   longDelay?: number;
   /** upper bound of a long delay (default 2000 ms) */
   longDelayMax?: number;
+  /** long delays hit only these message types (default: all) */
+  longDelayTypes?: Message['type'][];
 }
 
 export interface SimParams {
@@ -148,6 +150,8 @@ export class Sim {
     rebootMs: number | null;
     unsafe: UnsafeSwitches;
   };
+  /** probability that the fence device fails a request (scenarios may change it over time) */
+  fenceFailRate: number;
   /** the configuration agents currently run with */
   agentConfig: CompiledConfig;
   private q = new Heap();
@@ -161,6 +165,7 @@ export class Sim {
     this.rng = new Rng(p.seed * 2654435761 + 1);
     this.config = p.config;
     this.agentConfig = p.initialConfig ?? p.config;
+    this.fenceFailRate = p.fenceFailRate ?? 0;
     this.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5, ...p.net };
     this.params = {
       seed: p.seed,
@@ -369,7 +374,7 @@ export class Sim {
     tagged.__sentReal = this.now;
     for (let c = 0; c < copies; c++) {
       let delay = this.net.delayMin + this.rng.next() * (this.net.delayMax - this.net.delayMin);
-      if (this.net.longDelay && this.rng.chance(this.net.longDelay)) delay += this.rng.int(50, this.net.longDelayMax ?? 2000);
+      if (this.net.longDelay && (!this.net.longDelayTypes || this.net.longDelayTypes.includes(msg.type)) && this.rng.chance(this.net.longDelay)) delay += this.rng.int(50, this.net.longDelayMax ?? 2000);
       const boot = dst.boot;
       this.after(delay, () => {
         if (dst.boot !== boot || !dst.core || !dst.power) return; // connection died with the process
@@ -496,7 +501,7 @@ export class Sim {
     if (!victim) return;
     const boot = from.boot;
     this.after(this.params.fenceMs, () => {
-      const ok = !this.rng.chance(this.params.fenceFailRate);
+      const ok = !this.rng.chance(this.fenceFailRate);
       if (ok) this.powerOff(victim, `fenced by ${from.name}`);
       if (from.boot === boot && from.core && from.power) this.input(from, { type: 'fenceResult', requestId, target, ok, now: this.local(from) });
     });

@@ -469,6 +469,30 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     },
   },
   {
+    name: 'stalled-vote-grants',
+    description: '3 nodes with 30 ms heartbeats: half the vote replies stall up to 600 ms while the coordinator is isolated again and again',
+    config: {
+      nodes: 3,
+      resources: 2,
+      timing: { heartbeatIntervalMs: 30, failureTimeoutMs: 150, electionTimeoutMs: 150, leaseMs: 600, watchdogMs: 1500, fenceRaceDelayMs: 300 },
+    },
+    params: { net: { loss: 0.05, dup: 0.3, delayMin: 1, delayMax: 10, longDelay: 0.5, longDelayMax: 600, longDelayTypes: ['VoteResponse'] } },
+    durationMs: 12000,
+    script: (sim, rng, t0) => {
+      let t = t0;
+      while (t < t0 + 6000) {
+        const d = rng.int(100, 400);
+        sim.at(t, () => {
+          const c = sim.coordinator() ?? rng.pick(names(3));
+          sim.partition([c], others(sim, c, 3));
+        });
+        sim.at(t + d, () => sim.heal());
+        t += d + rng.int(50, 250);
+      }
+      sim.at(t0 + 6500, () => (sim.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5 }));
+    },
+  },
+  {
     name: 'crash-restart-loop',
     description: '3 nodes: random machines crash and reboot every 0.5–1.5 s for 6 s',
     config: { nodes: 3, resources: 3 },
@@ -515,15 +539,18 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
   },
   {
     name: 'fence-failures',
-    description: '3 nodes: the fence agent fails half the time; recovery waits for a confirmed fence',
+    description: '3 nodes: the fence agent fails half the time for 5 s, then works; recovery waits for a confirmed fence',
     config: { nodes: 3, resources: 2 },
     params: { fenceFailRate: 0.5 },
     durationMs: 12000,
-    script: (sim, rng, t0) =>
+    script: (sim, rng, t0) => {
       sim.at(t0 + rng.int(0, 300), () => {
         const h = holder(sim);
         sim.partition([h], others(sim, h, 3));
-      }),
+      });
+      // liveness needs the device to work eventually: a device failing forever leaves r0 stopped
+      sim.at(t0 + 5000, () => (sim.fenceFailRate = 0));
+    },
     expect: 'placed',
   },
   {

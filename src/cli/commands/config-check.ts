@@ -6,8 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command} from 'commander';
 import { Option } from 'commander';
-import { validate } from '../../config/validate.js';
-import { parseConfigText } from '../../config/parse.js';
+import { validateText } from '../../config/parse.js';
 import { summarize } from '../../config/summary.js';
 import { listOptions } from '../../config/option-list.js';
 import { rawConfigSpec } from '../../config/options.js';
@@ -59,13 +58,10 @@ async function check(file: string, output: Output, log: ReturnType<typeof logger
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return fail(`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`.replace(/: (\w+) \1: /, ': $1: '));
+    return fail(`cannot read the file: ${(err as Error).message}`);
   }
-  const parsed = parseConfigText(text);
-  if (!parsed.ok) {
-    return fail(`not valid JSON${parsed.line !== null ? ` at line ${parsed.line}, column ${parsed.column}` : ''}: ${parsed.message}`);
-  }
-  const result = validate(parsed.value);
+  const result = validateText(text);
+  if ('syntax' in result) return fail(result.syntax);
   log.debug({ file, ok: result.ok, errors: result.ok ? 0 : result.errors.length, warnings: result.warnings.length }, 'configuration checked');
   if (!result.ok) {
     if (output === 'json') process.stdout.write(JSON.stringify({ ok: false, file, errors: result.errors, warnings: result.warnings }, null, 2) + '\n');

@@ -27,7 +27,7 @@ export function renderSummary(file: string, s: ConfigSummary): string {
   out.push(`No quorum:  ${s.noQuorumPolicy}`);
   if (!s.fencing.enabled) out.push('Fencing:    DISABLED');
   else {
-    const parts = [plural(s.fencing.devices.length, 'device'), s.fencing.levels ? plural(s.fencing.levels, 'level') : 'no levels', `watchdog ${s.fencing.watchdog ? 'on' : 'off'}`];
+    const parts = [plural(s.fencing.devices.length, 'device'), s.fencing.levels ? `levels for ${plural(s.fencing.levels, 'node')}` : 'no levels', `watchdog ${s.fencing.watchdog ? 'on' : 'off'}`];
     out.push(`Fencing:    enabled, ${parts.join(', ')}`);
     for (const d of s.fencing.devices) out.push(`  * ${d.id} (${d.agent}) fences ${d.hosts.join(', ')}`);
   }

@@ -509,7 +509,20 @@ function onPreVoteRequest(st: NodeState, out: Out, from: NodeName, m: PreVoteReq
     out.send(from, { type: 'PreVoteResponse', term: st.term, granted: false });
     return;
   }
-  const granted = !heardLeaderRecently(st, now) && logUpToDate(st, m.lastLogTerm, m.lastLogIndex);
+  let granted = !heardLeaderRecently(st, now) && logUpToDate(st, m.lastLogTerm, m.lastLogIndex);
+  if (granted && st.role === 'precandidate') {
+    // Simultaneous pre-candidates (two nodes alone time out together and would split the vote
+    // forever): the lower name wins unless its log is behind. Pre-votes change no durable state,
+    // so this tie-break only affects liveness.
+    const theirsNewer = m.lastLogTerm > lastTerm(st) || (m.lastLogTerm === lastTerm(st) && m.lastLogIndex > lastIndex(st));
+    if (st.self < from && !theirsNewer) granted = false;
+    else {
+      st.role = 'follower';
+      st.votes = new Set();
+      st.electionDeadline = now + randomElectionTimeout(st);
+      out.trace('role', `yields to pre-candidate ${from}`, 'precandidate', 'follower');
+    }
+  }
   out.send(from, { type: 'PreVoteResponse', term: granted ? m.term : st.term, granted });
 }
 

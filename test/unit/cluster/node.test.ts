@@ -58,6 +58,26 @@ describe('elections (Raft §5.2, thesis §4.2.3 and §9.6)', () => {
     expect((sends(effects)[0]!.msg as { granted: boolean }).granted).toBe(true);
   });
 
+  it('simultaneous pre-candidates: the lower name wins the tie unless its log is behind', () => {
+    const two = makeConfig({ nodes: 2, resources: 1 });
+    const a = startNode(two, 'n1', null, 0, 1);
+    const b = startNode(two, 'n2', null, 0, 2);
+    step(a, { type: 'tick', now: 10_000 });
+    step(b, { type: 'tick', now: 10_000 });
+    expect([a.role, b.role]).toEqual(['precandidate', 'precandidate']);
+    const req = { type: 'PreVoteRequest' as const, term: 1, lastLogIndex: 0, lastLogTerm: 0 };
+    const fromB = step(a, { type: 'message', from: 'n2', msg: req, now: 10_001 });
+    expect((sends(fromB.effects)[0]!.msg as { granted: boolean }).granted).toBe(false);
+    const fromA = step(b, { type: 'message', from: 'n1', msg: req, now: 10_001 });
+    expect((sends(fromA.effects)[0]!.msg as { granted: boolean }).granted).toBe(true);
+    expect(b.role).toBe('follower');
+    // with a newer log, the higher name is granted
+    const c = startNode(two, 'n1', null, 0, 3);
+    step(c, { type: 'tick', now: 10_000 });
+    const newer = step(c, { type: 'message', from: 'n2', msg: { ...req, lastLogIndex: 4, lastLogTerm: 1 }, now: 10_001 });
+    expect((sends(newer.effects)[0]!.msg as { granted: boolean }).granted).toBe(true);
+  });
+
   it('a vote grant answering an older term is not counted', () => {
     const n = node('n1');
     step(n, { type: 'tick', now: 10_000 });

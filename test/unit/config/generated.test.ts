@@ -12,6 +12,7 @@ import { listOptions } from '../../../src/config/option-list.js';
 import { rawConfigSpec } from '../../../src/config/options.js';
 import { validate } from '../../../src/config/index.js';
 import { INFINITY } from '../../../src/config/types.js';
+import type { AnySpec } from '../../../src/config/spec.js';
 import { type Cfg, loadExample, VALID_EXAMPLES } from './helpers.js';
 
 const ROOT = new URL('../../../', import.meta.url);
@@ -51,7 +52,13 @@ describe('generated files', () => {
 });
 
 describe('nixos-module', () => {
-  const nixFiles = ['flake.nix', ...readdirSync(new URL('nixos-module/', ROOT)).filter((f) => f.endsWith('.nix')).map((f) => `nixos-module/${f}`), 'test/fixtures/nix/stub-lib.nix'];
+  const nixFiles = [
+    'flake.nix',
+    ...readdirSync(new URL('nixos-module/', ROOT)).filter((f) => f.endsWith('.nix')).map((f) => `nixos-module/${f}`),
+    ...readdirSync(new URL('examples/nixos/', ROOT)).map((f) => `examples/nixos/${f}`),
+    'test/fixtures/nix/stub-lib.nix',
+    'test/fixtures/nix/stub-pkgs.nix',
+  ];
 
   it.each(nixFiles)('%s parses (nix-instantiate --parse)', (file) => {
     expect(nix(['--parse', file]).length).toBeGreaterThan(0);
@@ -76,7 +83,7 @@ describe('nixos-module', () => {
   }
   const normalize = (p: string) => p.replace(/<[a-z]+>/g, '<*>');
   const nixTree = nixOptions(tree, '', new Map());
-  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'openFirewall', 'witness.enable'];
+  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'openFirewall', 'witness.enable'];
 
   it('has an option for every option of the table, and nothing else but the module\'s own', () => {
     const tablePaths = listOptions()
@@ -103,16 +110,36 @@ describe('nixos-module', () => {
     }
   });
 
+  /** What the module system makes of a value: every unset option takes its Nix default (null for optional ones). */
+  function withNixDefaults(spec: AnySpec, value: Cfg): Cfg {
+    if (value === null || value === undefined) return value;
+    if (spec.kind === 'object') {
+      const out: Cfg = {};
+      for (const [key, field] of Object.entries(spec.fields)) {
+        let v = value[key];
+        if (v === undefined) {
+          if (field.optional) v = null;
+          else if (field.kind === 'score' && field.default === INFINITY) v = 'INFINITY';
+          else if (field.default !== undefined) v = structuredClone(field.default);
+          else if (field.kind === 'object' && field.defaultsWhenAbsent) v = {};
+        }
+        out[key] = withNixDefaults(field, v);
+      }
+      return out;
+    }
+    if (spec.kind === 'map') return Object.fromEntries(Object.entries<Cfg>(value).map(([k, v]) => [k, withNixDefaults(spec.of, v)]));
+    if (spec.kind === 'list') return value.map((v: Cfg) => withNixDefaults(spec.of, v));
+    return value;
+  }
+
   it.each(VALID_EXAMPLES)('config-json.nix turns services.tsha for %s into a JSON configuration tsha reads the same way', (name) => {
     const example: Cfg = loadExample(name);
-    // services.tsha as the module system would hand it over: every option present (defaults
-    // included), the witness as an option set with its own enable, and the module's own options.
-    const cfg: Cfg = { enable: true, nodeName: 'x', logLevel: 'info', systemdWatchdogSec: 10, openFirewall: false };
-    for (const key of Object.keys(rawConfigSpec.fields)) cfg[key] = example[key] ?? null;
+    // services.tsha as the module system would hand it over: every option present with its Nix
+    // default (nulls included), the witness as an option set with its own enable, and the
+    // module's own options.
+    const cfg: Cfg = { enable: true, nodeName: 'x', logLevel: 'info', systemdWatchdogSec: 10, openFirewall: false, ...withNixDefaults(rawConfigSpec, example) };
     cfg.witness = { enable: false, name: null, address: null, publicKey: null, ...(example.witness ?? {}) };
-    for (const key of ['timing', 'fencing', 'resourceDefaults', 'resources', 'groups', 'clones']) cfg[key] ??= {};
-    cfg.noQuorumPolicy ??= 'stop';
-    cfg.maintenanceMode ??= false;
+    expect(JSON.stringify(cfg)).toContain('null'); // the nulls of unset options really are there
     const json = evalJson(
       `let g = import ./nixos-module/generated-options.nix { lib = ${STUB}; }; in import ./nixos-module/config-json.nix { inherit (g) jsonKeys; } (builtins.fromJSON ${JSON.stringify(JSON.stringify(cfg))})`,
     );
@@ -120,5 +147,104 @@ describe('nixos-module', () => {
     const fromNix = validate(json);
     const direct = validate(example);
     expect(fromNix.ok ? fromNix.config : fromNix.errors).toEqual(direct.ok ? direct.config : direct.errors);
+  });
+
+  it('examples/nixos/two-node-witness.nix means the same configuration as examples/two-node-witness.json', () => {
+    const set: Cfg = evalJson(`(import ./examples/nixos/two-node-witness.nix { lib = ${STUB}; config.networking.hostName = "alpha"; }).services.tsha`);
+    expect(set).toMatchObject({ enable: true, witness: { enable: false } });
+    const { enable, witness, openFirewall, ...rest } = set;
+    void enable;
+    void openFirewall;
+    const { enable: _w, ...witnessDecl } = witness;
+    void _w;
+    const cfg: Cfg = { ...withNixDefaults(rawConfigSpec, { ...rest, witness: witnessDecl }), witness: { enable: false, publicKey: null, ...witnessDecl } };
+    const json = evalJson(
+      `let g = import ./nixos-module/generated-options.nix { lib = ${STUB}; }; in import ./nixos-module/config-json.nix { inherit (g) jsonKeys; } (builtins.fromJSON ${JSON.stringify(JSON.stringify(cfg))})`,
+    );
+    const fromNix = validate(json);
+    const direct = validate(loadExample('two-node-witness.json'));
+    expect(fromNix.ok ? fromNix.config : fromNix.errors).toEqual(direct.ok ? direct.config : direct.errors);
+  });
+
+  /** default.nix evaluated with stand-ins for lib and pkgs: what it would configure on one machine. */
+  function moduleConfig(example: string, machine: Cfg): Cfg {
+    const cfg: Cfg = {
+      ...withNixDefaults(rawConfigSpec, { ...loadExample(example), witness: null }),
+      package: { outPath: '/nix/store/stub-tsha' },
+      nodeName: machine.hostName,
+      logLevel: 'info',
+      systemdWatchdogSec: 10,
+      controlSocketGroup: null,
+      metricsAddress: null,
+      openFirewall: true,
+      ...machine.options,
+    };
+    cfg.witness = { name: null, address: null, publicKey: null, ...(loadExample(example).witness ?? {}), enable: machine.options.witness?.enable ?? false };
+    const expr = `(import ./nixos-module/default.nix {
+      lib = ${STUB};
+      pkgs = import ./test/fixtures/nix/stub-pkgs.nix;
+      config = { networking.hostName = ${JSON.stringify(machine.hostName)}; services.tsha = builtins.fromJSON ${JSON.stringify(JSON.stringify(cfg))}; };
+    }).config`;
+    const merged = evalJson(expr);
+    // flatten mkMerge/mkIf: keep what applies
+    const out: Cfg = { assertions: [], systemd: { services: {} }, ports: [] as number[], etc: {} };
+    for (const part of merged.contents) {
+      if (!part.condition) continue;
+      const c = part.content;
+      out.assertions.push(...(c.assertions ?? []));
+      Object.assign(out.systemd.services, c.systemd?.services ?? {});
+      Object.assign(out.etc, c.environment?.etc ?? {});
+      const ports = c.networking?.firewall?.allowedTCPPorts;
+      if (ports?.condition) out.ports.push(...ports.content);
+    }
+    return out;
+  }
+
+  it('default.nix runs tsha-agent on a node: notify service with watchdog, state and runtime directories, checked config', () => {
+    const c = moduleConfig('two-node.json', { hostName: 'left', options: { enable: true, controlSocketGroup: 'wheel' } });
+    expect(c.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
+    expect(Object.keys(c.systemd.services)).toEqual(['tsha-agent']);
+    const unit = c.systemd.services['tsha-agent'];
+    expect(unit.serviceConfig).toMatchObject({
+      Type: 'notify',
+      NotifyAccess: 'all',
+      WatchdogSec: '10s',
+      Restart: 'on-failure',
+      KillMode: 'process',
+      StateDirectory: 'tsha',
+      RuntimeDirectory: 'tsha',
+    });
+    expect(unit.serviceConfig.ExecStart).toBe(
+      '/nix/store/stub-tsha/bin/tsha --log-level info agent --config /nix/store/stub-tsha-edge-2n-checked.json --node left --state-dir /var/lib/tsha --socket /run/tsha/control.sock --socket-group wheel',
+    );
+    expect(unit.restartTriggers).toEqual(['/nix/store/stub-tsha-edge-2n-checked.json']);
+    expect(c.etc['tsha/config.json'].source).toBe('/nix/store/stub-tsha-edge-2n-checked.json');
+    expect(c.ports).toEqual([7400]);
+  });
+
+  it('default.nix checks the generated JSON with tsha config check while building', () => {
+    const script = nix([
+      '--eval',
+      '-E',
+      `let m = (import ./nixos-module/default.nix { lib = ${STUB}; pkgs = import ./test/fixtures/nix/stub-pkgs.nix; config = { networking.hostName = "x"; services.tsha = { enable = true; nodeName = "x"; package = "/nix/store/stub-tsha"; cluster.id = "c"; cluster.name = "c"; nodes = { x.address = "a:1"; }; witness = { enable = false; name = null; address = null; publicKey = null; }; }; }; }).config; in (builtins.elemAt m.contents 0).content.environment.etc."tsha/config.json".source.script`,
+    ]);
+    expect(script).toMatch(/tsha config check \/nix\/store\/stub-tsha-c\.json/);
+  });
+
+  it('default.nix runs tsha-witness on the witness machine, and its assertions name their subject', () => {
+    const w = moduleConfig('two-node-witness.json', { hostName: 'nas', options: { enable: false, witness: { enable: true } } });
+    expect(w.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
+    expect(Object.keys(w.systemd.services)).toEqual(['tsha-witness']);
+    expect(w.systemd.services['tsha-witness'].serviceConfig).toMatchObject({ Type: 'notify', DynamicUser: true, StateDirectory: 'tsha-witness' });
+    expect(w.ports).toEqual([7400]);
+
+    const wrongNode = moduleConfig('two-node.json', { hostName: 'middle', options: { enable: true } });
+    expect(wrongNode.assertions.filter((a: Cfg) => !a.assertion).map((a: Cfg) => a.message)).toEqual([
+      'services.tsha.nodeName "middle" is not one of services.tsha.nodes (left, right).',
+    ]);
+    const both = moduleConfig('two-node-witness.json', { hostName: 'alpha', options: { enable: true, witness: { enable: true } } });
+    expect(both.assertions.filter((a: Cfg) => !a.assertion).map((a: Cfg) => a.message)).toEqual([
+      'services.tsha: this machine is both a node (services.tsha.enable) and the witness (services.tsha.witness.enable); the witness must run on a third machine.',
+    ]);
   });
 });

@@ -27,6 +27,7 @@ const rejected: Row[] = [
   ['unique node addresses', 'three-node.json', (c) => (c.nodes.n2.address = '10.90.0.1:7400'), 'nodes.n2.address', /already used by nodes.n1/],
   ['witness address differs from nodes', 'two-node-witness.json', (c) => (c.witness.address = '10.90.0.2:7400'), 'witness.address', /already used by nodes.beta/],
   ['witness name differs from nodes', 'two-node-witness.json', (c) => (c.witness.name = 'alpha'), 'witness.name', /already a node name/],
+  ['unique WireGuard keys', 'two-node-witness.json', (c) => (c.witness.publicKey = c.nodes.alpha.publicKey), 'witness.publicKey', /same key as nodes.alpha.publicKey/],
   ['port in range', 'three-node.json', (c) => (c.nodes.n1.address = '10.90.0.1:70000'), 'nodes.n1.address', /port 70000 is out of range/],
   ['address is host:port', 'three-node.json', (c) => (c.nodes.n1.address = '10.90.0.1'), 'nodes.n1.address', /is not an address "host:port"/],
   ['node name is a DNS label', 'three-node.json', (c) => { c.nodes.N_1 = c.nodes.n1; delete c.nodes.n1; }, 'nodes.N_1', /not a valid node name: a DNS label/],
@@ -75,6 +76,7 @@ const rejected: Row[] = [
   ['group member listed twice', 'three-node.json', (c) => c.groups.frontend.members.push('vip'), 'groups.frontend.members[2]', /listed twice/],
   ['clone child exists', 'three-node.json', (c) => (c.clones['node-exporter-clone'].child = 'node-exporte'), 'clones.node-exporter-clone.child', /no resource or group named "node-exporte" \(did you mean "node-exporter"\?\)/],
   ['clone of a clone', 'three-node.json', (c) => (c.clones.outer = { child: 'node-exporter-clone' }), 'clones.outer.child', /a clone cannot be cloned/],
+  ['no promoted role as a default', 'three-node.json', (c) => (c.resourceDefaults.targetRole = 'promoted'), 'resourceDefaults.targetRole', /promotable clones only/],
   ['promotedMax ≤ instances', 'storage.json', (c) => (c.clones['drbd-r0-clone'].promotedMax = 3), 'clones.drbd-r0-clone.promotedMax', /must not exceed the number of instances \(2\)/],
   // constraints
   ['colocation with exists', 'three-node.json', (c) => (c.resources.backup.colocation[0].with = 'dbx'), 'resources.backup.colocation[0].with', /no resource named "dbx"/],
@@ -95,7 +97,11 @@ const rejected: Row[] = [
   // cycles
   ['order cycle of three', 'three-node.json', (c) => { c.resources.db.order = [{ after: 'dns' }]; c.resources.dns.order = [{ after: 'backup' }]; }, 'resources.backup.order[0]', /order constraints form a cycle: backup → dns → db → backup|db → backup → dns → db|dns → db → backup → dns/],
   ['order cycle through a group', 'three-node.json', (c) => (c.resources.vip.order = [{ after: 'web' }]), 'resources.vip.order[0]', /order constraints form a cycle: .*(vip → web|web → vip).*groups.frontend.members/],
+  ['order of a member after its own group', 'three-node.json', (c) => (c.resources.vip.order = [{ after: 'frontend' }]), 'resources.vip.order[0]', /order constraints form a cycle: (vip → frontend → vip|frontend → vip → frontend) /],
+  ['order cycle through a clone', 'three-node.json', (c) => { c.clones['node-exporter-clone'].order = [{ after: 'dns' }]; c.resources.dns.order = [{ after: 'node-exporter-clone' }]; }, 'clones.node-exporter-clone.order[0]', /order constraints form a cycle: (dns → node-exporter-clone → dns|node-exporter-clone → dns → node-exporter-clone) /],
+  ['order cycle between a group and an outside resource', 'three-node.json', (c) => { c.resources.dns.order = [{ after: 'frontend' }]; c.groups.frontend.order.push({ after: 'dns' }); }, 'groups.frontend.order[1]', /order constraints form a cycle: (dns → frontend → dns|frontend → dns → frontend)/],
   ['order cycle of stops', 'three-node.json', (c) => { c.resources.dns.order = [{ after: 'mail', firstAction: 'stop', symmetric: false }]; c.resources.mail.order = [{ after: 'dns', firstAction: 'stop', symmetric: false }]; }, 'resources.dns.order[0]', /order constraints form a cycle/],
+  ['first member colocated with its own group', 'three-node.json', (c) => (c.resources.vip.colocation = [{ with: 'frontend' }]), 'resources.vip.colocation[0]', /mandatory colocation constraints form a cycle: (vip → frontend → vip|frontend → vip → frontend) /],
   ['mandatory colocation cycle', 'three-node.json', (c) => (c.resources.db.colocation = [{ with: 'backup', score: 'INFINITY' }]), 'resources.backup.colocation[0]', /mandatory colocation constraints form a cycle: (backup → db → backup|db → backup → db)/],
 ];
 
@@ -116,7 +122,10 @@ const accepted: [rule: string, example: string, change: (c: Cfg) => void, check?
   ['votes 2 + 1 → majority', 'two-node.json', (c) => (c.nodes.left.votes = 2), (r) => expect(r.ok && r.config.quorumMode).toBe('majority')],
   ['fencing disabled without stateful resources: allowed, loudly', 'three-node.json', (c) => { c.fencing.enabled = false; c.resources.db.stateful = false; }, (r) => { expect(r.ok && r.config.resources['web']?.type === 'primitive' && r.config.resources['web'].operations[1]?.onFail).toBe('block'); expect(r.warnings.map((w) => w.path)).toContain('fencing.enabled'); expect(r.warnings[0]?.message).toMatch(/FENCING IS DISABLED/); }],
   ['symmetric start order and its stop order are not a cycle', 'three-node.json', (c) => (c.resources.dns.order = [{ after: 'mail' }, { before: 'mail', firstAction: 'stop', thenAction: 'stop' }])],
+  ['a later member colocated with its group is redundant, not a cycle', 'three-node.json', (c) => (c.resources.web.colocation = [{ with: 'frontend' }])],
+  ['a group colocated with a resource is not a cycle', 'three-node.json', (c) => (c.groups.frontend.colocation = [{ with: 'dns' }])],
   ['negative colocation both ways is not a cycle', 'three-node.json', (c) => { c.resources.dns.colocation = [{ with: 'mail', score: '-INFINITY' }]; c.resources.mail.colocation = [{ with: 'dns', score: '-INFINITY' }]; }],
+  ['ordering a group after a resource and a member-free chain is not a cycle', 'three-node.json', (c) => { c.resources.dns.order = [{ before: 'frontend' }]; c.resources.mail.order = [{ after: 'frontend' }]; }],
   ['an order mixing stop and start is not part of the cycle check', 'three-node.json', (c) => { c.resources.dns.order = [{ after: 'mail', firstAction: 'stop', thenAction: 'start' }]; c.resources.mail.order = [{ after: 'dns' }]; }],
   ['score words', 'three-node.json', (c) => { c.resources.dns.location = [{ node: 'n1', score: '+INFINITY' }, { node: 'n2', score: '-infinity' }]; }, (r) => expect(r.ok && r.config.constraints.location.filter((l) => l.resource === 'dns').map((l) => l.score)).toEqual([1_000_000, -1_000_000])],
   ['params accept numbers and booleans as strings', 'three-node.json', (c) => (c.resources.vip.params.cidr_netmask = 24), (r) => expect(r.ok && r.config.resources['vip']?.type === 'primitive' && r.config.resources['vip'].params['cidr_netmask']).toBe('24')],
@@ -170,5 +179,24 @@ describe('structural errors', () => {
     const result = validate(raw);
     expect(result.ok).toBe(false);
     expect(!result.ok && result.errors[0]?.path).toBe('(root)');
+  });
+});
+
+describe('keys that are names of Object.prototype members', () => {
+  it.each(['__proto__', 'toString', 'constructor', 'hasOwnProperty'])('%s is an unknown option, never a silently accepted one', (key) => {
+    const text = `{"cluster": {"name": "x", "id": "x", "${key}": 1}, "nodes": {"a": {"address": "a:1"}}, "fencing": {"enabled": false}}`;
+    expect(errorsOf(JSON.parse(text))).toEqual([`cluster${key === '__proto__' ? '.__proto__' : '.' + key}: unknown option`]);
+  });
+
+  it.each(['__proto__', 'toString', 'constructor'])('%s as a fence level node is checked like any name', (key) => {
+    const text = `{"cluster": {"name": "x", "id": "x"}, "nodes": {"a": {"address": "a:1"}}, "fencing": {"watchdog": true, "levels": {"${key}": [["d"]]}}}`;
+    const errors = errorsOf(JSON.parse(text));
+    expect(errors).toContain(`fencing.levels.${key}: no node named "${key}"`);
+  });
+
+  it('a score word that is a prototype member is not a score', () => {
+    expect(errorsOf(variant('three-node.json', (c) => (c.resources.dns.location[0].score = 'constructor')))).toEqual([
+      'resources.dns.location[0].score: must be an integer or "INFINITY" / "-INFINITY", got the string "constructor"',
+    ]);
   });
 });

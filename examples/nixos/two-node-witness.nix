@@ -1,0 +1,44 @@
+# examples/two-node-witness.json as a NixOS module, imported by the three machines: alpha and beta
+# (services.tsha.enable, nodeName from their host names) and the NAS (services.tsha.witness.enable).
+# With the flake: imports = [ tsha.nixosModules.default ./two-node-witness.nix ];
+{ config, lib, ... }:
+let
+  isWitness = config.networking.hostName == "nas";
+in
+{
+  services.tsha = {
+    enable = !isWitness;
+    witness.enable = isWitness;
+    openFirewall = true;
+
+    cluster = { name = "home"; id = "home"; };
+    nodes = {
+      alpha = { address = "10.90.0.1:7400"; publicKey = "7L1mUUNGe7zIqj8mVv2YLGyJQeDJCaVWRQypRVBhGhM="; };
+      beta = { address = "10.90.0.2:7400"; publicKey = "rttUAZIEHDTigK2iS6ZXFKjGadNBMopM6eSj+E4q8ww="; };
+    };
+    witness = { name = "nas"; address = "10.90.0.9:7400"; publicKey = "Mb97lVMZFnpbKEDEwT2JUF9uqrvp0tzg9+7BVmVKh3M="; };
+
+    fencing.devices = {
+      redfish-alpha = {
+        agent = "fence_redfish";
+        parameters = { ip = "10.91.0.1"; username = "root"; passwd_script = "cat /run/keys/fence-password"; ssl_insecure = 1; };
+        hosts = [ "alpha" ];
+      };
+      redfish-beta = {
+        agent = "fence_redfish";
+        parameters = { ip = "10.91.0.2"; username = "root"; passwd_script = "cat /run/keys/fence-password"; ssl_insecure = 1; };
+        hosts = [ "beta" ];
+      };
+    };
+
+    resources = {
+      home-assistant = { kind = "systemd"; params.unit = "home-assistant.service"; stateful = true; };
+      mosquitto = {
+        kind = "systemd";
+        params.unit = "mosquitto.service";
+        colocation = [ { "with" = "home-assistant"; } ];
+        order = [ { before = "home-assistant"; } ];
+      };
+    };
+  };
+}

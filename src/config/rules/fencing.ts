@@ -1,0 +1,85 @@
+// Fencing references and coverage, and the quorum mode derived from nodes, witness and fencing.
+
+import { didYouMean, joinPath } from '../issues.js';
+import { deriveQuorumMode } from '../quorum-mode.js';
+import { type Model, refNode, valid } from './model.js';
+
+export function checkFencing(m: Model): void {
+  const { s, ctx } = m;
+  if (!valid(s.fencing)) return;
+  const f = s.fencing;
+  for (const [id, device] of Object.entries(f.devices)) {
+    const seen = new Set<string>();
+    device.hosts.forEach((host, i) => {
+      const path = `${joinPath(joinPath('fencing.devices', id), 'hosts')}[${i}]`;
+      refNode(m, host, path);
+      if (seen.has(host)) ctx.error(path, `${JSON.stringify(host)} is listed twice`);
+      seen.add(host);
+    });
+  }
+  for (const [node, levels] of Object.entries(f.levels)) {
+    const nodePath = joinPath('fencing.levels', node);
+    refNode(m, node, nodePath);
+    levels.forEach((level, i) =>
+      level.forEach((deviceId, j) => {
+        const path = `${nodePath}[${i}][${j}]`;
+        const device = f.devices[deviceId];
+        if (!m.deviceIds.has(deviceId)) ctx.error(path, `no fence device named ${JSON.stringify(deviceId)}${didYouMean(deviceId, m.deviceIds)}`);
+        else if (device && !device.hosts.includes(node)) {
+          ctx.error(path, `fence device ${JSON.stringify(deviceId)} cannot fence ${JSON.stringify(node)}: add it to fencing.devices.${deviceId}.hosts`);
+        }
+      }),
+    );
+  }
+  if (!f.enabled) return;
+  const devicesComplete = !ctx.incompleteMaps.has('fencing.devices');
+  if (Object.keys(f.devices).length === 0 && !f.watchdog && devicesComplete) {
+    ctx.error('fencing', 'fencing is enabled but there is no fence device and fencing.watchdog is false: add devices, enable the watchdog, or set enabled = false (not recommended)');
+    return;
+  }
+  if (!f.watchdog && devicesComplete && valid(s.nodes)) {
+    const covered = new Set(Object.values(f.devices).flatMap((d) => d.hosts));
+    for (const name of Object.keys(s.nodes)) {
+      if (!covered.has(name)) {
+        ctx.error(
+          joinPath('nodes', name),
+          'cannot be fenced: no fence device lists it in hosts and fencing.watchdog is false, so its resources could never be recovered after it is lost',
+        );
+      }
+    }
+  }
+}
+
+export function checkQuorum(m: Model): void {
+  const { s, ctx } = m;
+  if (!valid(s.nodes) || ctx.incompleteMaps.has('nodes') || !valid(s.witness) || !valid(s.fencing)) return;
+  if (ctx.incompleteMaps.has('fencing.devices')) return;
+  const votes = Object.fromEntries(Object.entries(s.nodes).map(([n, node]) => [n, node.votes]));
+  const fenceable = new Set(Object.values(s.fencing.devices).flatMap((d) => d.hosts));
+  m.quorum = deriveQuorumMode({
+    votes,
+    hasWitness: s.witness !== null,
+    fencingEnabled: s.fencing.enabled,
+    watchdog: s.fencing.watchdog,
+    fenceableByDevice: fenceable,
+  });
+  if (!m.quorum.ok) {
+    ctx.error(m.quorum.path, m.quorum.reason);
+    return;
+  }
+  if (m.quorum.mode === 'two_node' && valid(s.timing) && s.timing.fenceRaceDelayMs === 0) {
+    ctx.error('timing.fenceRaceDelayMs', 'must be > 0 in two_node mode: otherwise both nodes may fence each other at the same moment');
+  }
+  if (s.noQuorumPolicy === 'fence' && !s.fencing.watchdog) {
+    ctx.warn('noQuorumPolicy', '"fence" resets the node through its watchdog; fencing.watchdog is false, so the agent falls back to a forced reboot');
+  }
+}
+
+export function warnAboutFencing({ s, ctx }: Model): void {
+  if (valid(s.fencing) && !s.fencing.enabled) {
+    ctx.warn(
+      'fencing.enabled',
+      'FENCING IS DISABLED: a lost node\'s resources are restarted elsewhere only after its lease and watchdog time ran out, and nothing guarantees the lost node really stopped them',
+    );
+  }
+}

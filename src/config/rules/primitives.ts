@@ -1,0 +1,90 @@
+// Primitives: kind parameters, operations, storage, statefulness.
+
+import { KIND_PARAMS, OPERATION_KEYS, type RawPrimitive, type ResourceKindName } from '../options.js';
+import { didYouMean, joinPath } from '../issues.js';
+import { type Model, cloneOf, inPromotableClone, isPromotableClone } from './model.js';
+
+const UNIT_SUFFIX = /\.(service|socket|target|mount|automount|swap|timer|path)$/;
+const UNIT_NAME = /^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?\.[a-z]+$/;
+const SIMPLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
+  const { ctx } = m;
+  const base = joinPath('resources', id);
+  const paramPath = (k: string) => joinPath(joinPath(base, 'params'), k);
+  const spec = KIND_PARAMS[r.kind as ResourceKindName];
+  const known: readonly string[] = [...spec.required, ...spec.optional];
+  for (const key of spec.required) {
+    if (!r.params[key]) ctx.error(paramPath(key), `is required for a ${r.kind} resource (${spec.doc})`);
+  }
+  if (!spec.extra) {
+    for (const key of Object.keys(r.params)) {
+      if (!known.includes(key)) ctx.error(paramPath(key), `unknown parameter for a ${r.kind} resource${didYouMean(key, known)} (${spec.doc})`);
+    }
+  }
+  const p = r.params;
+  switch (r.kind) {
+    case 'systemd':
+      if (p.unit && !UNIT_SUFFIX.test(p.unit)) {
+        ctx.error(paramPath('unit'), `${JSON.stringify(p.unit)} must end in a startable unit suffix: .service, .socket, .target, .mount, .automount, .swap, .timer or .path`);
+      } else if (p.unit && (!UNIT_NAME.test(p.unit) || /@\./.test(p.unit))) {
+        ctx.error(paramPath('unit'), `${JSON.stringify(p.unit)} is not a valid unit name${/@\./.test(p.unit) ? ' (a template needs an instance: name@instance.service)' : ''}`);
+      }
+      break;
+    case 'lxc':
+    case 'microvm':
+      if (p.name && !SIMPLE_NAME.test(p.name)) ctx.error(paramPath('name'), `${JSON.stringify(p.name)} is not a valid ${r.kind} name (letters, digits, "_", "." and "-")`);
+      break;
+    case 'ocf':
+      for (const key of ['provider', 'agent'] as const) {
+        if (p[key] && !SIMPLE_NAME.test(p[key]!)) ctx.error(paramPath(key), `${JSON.stringify(p[key])} is not a valid OCF ${key} name`);
+      }
+      break;
+  }
+  if (r.meta.allowMigrate === true && (r.kind === 'systemd' || r.kind === 'exec' || r.kind === 'lxc')) {
+    ctx.error(joinPath(joinPath(base, 'meta'), 'allowMigrate'), `a ${r.kind} resource cannot live-migrate (only microvm and ocf resources can)`);
+  }
+
+  // Operations
+  const promotable = inPromotableClone(m, id);
+  for (const [key, op] of Object.entries(r.operations)) {
+    if (!op) continue;
+    const path = joinPath(joinPath(base, 'operations'), key);
+    const info = OPERATION_KEYS[key as keyof typeof OPERATION_KEYS];
+    if (info.name !== 'monitor' && op.intervalMs !== null) ctx.error(joinPath(path, 'intervalMs'), 'only monitors have an interval');
+    if ('role' in info || info.name === 'promote' || info.name === 'demote') {
+      if (!promotable) ctx.error(path, `only resources in a promotable clone have a ${key} operation`);
+    }
+    if ((info.name === 'migrate_to' || info.name === 'migrate_from') && r.meta.allowMigrate !== true) {
+      ctx.error(path, 'needs meta.allowMigrate = true');
+    }
+    if (op.onFail === 'fence' && m.fencingEnabled === false) ctx.error(joinPath(path, 'onFail'), '"fence" needs fencing.enabled = true');
+  }
+  if ((r.meta.targetRole === 'promoted' || r.meta.targetRole === 'unpromoted') && !promotable) {
+    ctx.error(joinPath(joinPath(base, 'meta'), 'targetRole'), `${JSON.stringify(r.meta.targetRole)} applies to resources in a promotable clone only`);
+  }
+
+  // Storage
+  const st = r.storage;
+  if (st) {
+    const sp = joinPath(base, 'storage');
+    const need = st.type === 'drbd' ? ['resource'] : ['pool', 'image'];
+    const allowed = st.type === 'drbd' ? ['resource', 'volume'] : ['pool', 'image', 'cephConf'];
+    for (const key of need) if (st[key as keyof typeof st] === null) ctx.error(joinPath(sp, key), `is required for ${st.type} storage`);
+    for (const key of ['resource', 'volume', 'pool', 'image', 'cephConf'] as const) {
+      if (st[key] !== null && !allowed.includes(key)) ctx.error(joinPath(sp, key), `does not apply to ${st.type} storage (${st.type} takes ${allowed.join(', ')})`);
+    }
+    const clone = cloneOf(m, id);
+    if (st.type === 'drbd' && (clone === null || !isPromotableClone(m, clone))) {
+      ctx.error(sp, 'DRBD runs on every node with one primary: put this resource in a clone with promotable = true');
+    } else if (st.type === 'rbd' && clone !== null && !isPromotableClone(m, clone)) {
+      ctx.error(sp, `RBD storage is held by one node at a time: it cannot be in the non-promotable clone ${JSON.stringify(clone)}`);
+    }
+  }
+  if ((r.stateful || st) && m.fencingEnabled === false) {
+    ctx.error(
+      joinPath(base, st ? 'storage' : 'stateful'),
+      `${st ? 'holds storage' : 'is stateful'} but fencing is disabled (fencing.enabled = false): refused, a lost node could still write to it while it starts elsewhere`,
+    );
+  }
+}
