@@ -999,8 +999,13 @@ function coordinate(st: NodeState, out: Out, now: number) {
     const cur = current.get(r);
     if (cur === want) continue;
     if (cur !== undefined) {
-      if (!peerLost(st, cur, now)) cmds.push({ type: 'assign', resource: r, node: null });
-      continue; // a lost holder is recovered through fencing or lease expiry, never bypassed
+      // Move away only from a holder this coordinator hears from: one it has no report from yet (a
+      // fresh coordinator, or the holder's agent restarting) keeps its resources until it reports
+      // (stickiness then keeps them) or is lost (recovered through fencing or lease expiry, never bypassed).
+      if (!peerLost(st, cur, now) && (cur === st.self || isOnline(st, cur, now))) {
+        cmds.push({ type: 'assign', resource: r, node: null });
+      }
+      continue;
     }
     if (want !== null && released(st, r)) cmds.push({ type: 'assign', resource: r, node: want });
   }

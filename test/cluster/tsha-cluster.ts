@@ -1,0 +1,256 @@
+// Real tsha agents on the real-cluster harness: one `tsha agent` (from dist/, the built CLI) per
+// node inside its namespaces, `tsha witness` on the witness, a real systemd unit per node as the
+// resource, and the harness's test fence agent (scripts/fence_tsha_test) as the fence device.
+// Shared by test/cluster/agent-failover.test.ts, test/bench/failover.ts and scripts/demo.ts.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ControlClient } from '../../src/adapters/grpc/control-client.js';
+import type { ClusterStatus } from '../../src/ports/control.js';
+import type { Cluster, ClusterNode, NodeProcess, UnitSampler } from './harness.js';
+import { now, RUNNING_STATES, sleep } from './harness.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const MAIN_JS = path.join(ROOT, 'dist/src/cli/main.js');
+export const MESH_PORT = 7400;
+
+/** Newest mtime of any file under a directory (for "is dist older than src?"). */
+function newestMtime(dir: string): number {
+  let t = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) t = Math.max(t, newestMtime(p));
+    else if (e.isFile()) t = Math.max(t, fs.statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** Builds dist/ with `npm run build` when it is missing or older than src/ or proto/. */
+export function ensureBuilt(): void {
+  const stale = !fs.existsSync(MAIN_JS) || newestMtime(path.join(ROOT, 'src')) > fs.statSync(MAIN_JS).mtimeMs || newestMtime(path.join(ROOT, 'proto')) > fs.statSync(MAIN_JS).mtimeMs;
+  if (!stale) return;
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  // tsc leaves untouched outputs' mtimes alone: mark the build as fresh.
+  const t = new Date();
+  fs.utimesSync(MAIN_JS, t, t);
+}
+
+export interface TshaClusterOptions {
+  /** systemd unit used as the resource (default tshweb.service: `sleep infinity`). */
+  unit?: string;
+  resourceId?: string;
+  monitorIntervalMs?: number;
+  logLevel?: string;
+  timing?: Record<string, number>;
+  /** extra arguments for node before the script (e.g. --cpu-prof, --max-old-space-size=…) */
+  nodeArgs?: string[];
+}
+
+/** Agents, witness and a systemd resource configured over a harness cluster. */
+export class TshaCluster {
+  readonly unit: string;
+  readonly resourceId: string;
+  readonly configFile: string;
+  readonly agents = new Map<string, NodeProcess>();
+  witnessProc: NodeProcess | undefined;
+
+  constructor(readonly c: Cluster, readonly opts: TshaClusterOptions = {}) {
+    this.unit = opts.unit ?? `${c.prefix}web.service`;
+    this.resourceId = opts.resourceId ?? 'web';
+    const names = c.nodes.map((n) => n.name);
+    const config = {
+      cluster: { name: 'itest', id: c.prefix },
+      nodes: Object.fromEntries(c.nodes.map((n) => [n.name, { address: `${n.meshIp}:${MESH_PORT}`, publicKey: n.publicKey }])),
+      witness: c.witness ? { name: c.witness.name, address: `${c.witness.meshIp}:${MESH_PORT}`, publicKey: c.witness.publicKey } : null,
+      fencing: {
+        enabled: true,
+        devices: { power: { agent: 'fence_tsha_test', parameters: { harness_socket: c.fenceSocket }, hosts: names, timeoutMs: 20000 } },
+      },
+      resources: {
+        [this.resourceId]: {
+          kind: 'systemd',
+          params: { unit: this.unit },
+          operations: { monitor: { intervalMs: opts.monitorIntervalMs ?? 1000, timeoutMs: 5000 }, start: { timeoutMs: 10000 }, stop: { timeoutMs: 10000 } },
+        },
+      },
+      ...(opts.timing ? { timing: opts.timing } : {}),
+    };
+    this.configFile = path.join(c.dir, 'tsha.json');
+    fs.writeFileSync(this.configFile, JSON.stringify(config, null, 2));
+  }
+
+  /** Writes the resource's unit file on every node and reloads their systemd. */
+  async installUnit(execStart = '/bin/sleep infinity'): Promise<void> {
+    for (const n of this.c.nodes) n.writeUnit(this.unit, `[Unit]\nDescription=tsha test resource\n[Service]\nExecStart=${execStart}\n`);
+    await Promise.all(this.c.nodes.map((n) => n.daemonReload()));
+  }
+
+  socket(n: ClusterNode | string): string {
+    const node = typeof n === 'string' ? this.c.node(n) : n;
+    return path.join(node.dir, 'agent.sock');
+  }
+
+  /** Spawns (or re-spawns) the agent of one node. */
+  startAgent(n: ClusterNode | string): NodeProcess {
+    const node = typeof n === 'string' ? this.c.node(n) : n;
+    const p = node.spawn(
+      [
+        process.execPath, ...(this.opts.nodeArgs ?? []), MAIN_JS, '--log-level', this.opts.logLevel ?? 'info', 'agent', '--config', this.configFile, '--node', node.name,
+        '--state-dir', path.join(node.dir, 'state'), '--socket', this.socket(node), '--systemd-bus', node.busAddress,
+        '--fence-path', path.join(ROOT, 'scripts'),
+      ],
+      { name: 'agent', env: { NOTIFY_SOCKET: '' } },
+    );
+    this.agents.set(node.name, p);
+    return p;
+  }
+
+  startWitness(): NodeProcess | undefined {
+    const w = this.c.witness;
+    if (!w) return undefined;
+    this.witnessProc = w.spawn(
+      [process.execPath, MAIN_JS, '--log-level', this.opts.logLevel ?? 'info', 'witness', '--config', this.configFile, '--state-dir', path.join(w.dir, 'state'), '--no-socket'],
+      { name: 'witness', env: { NOTIFY_SOCKET: '' } },
+    );
+    return this.witnessProc;
+  }
+
+  startAll(): void {
+    this.startWitness();
+    for (const n of this.c.nodes) this.startAgent(n);
+  }
+
+  /** The agent's status over its control socket, or null when it does not answer. */
+  async status(n: ClusterNode | string, timeoutMs = 1000): Promise<ClusterStatus | null> {
+    const cl = new ControlClient({ socketPath: this.socket(n), timeoutMs });
+    try {
+      return await cl.status({});
+    } catch {
+      return null;
+    } finally {
+      cl.close();
+    }
+  }
+
+  /** Resolves once every live node's agent reports a quorate partition with the same coordinator. */
+  async waitQuorate(timeoutMs: number, nodes: ClusterNode[] = this.c.nodes.filter((n) => n.power === 'up')): Promise<string> {
+    return this.waitFor('a quorate cluster with one coordinator', async () => {
+      const all = await Promise.all(nodes.map((n) => this.status(n, 500)));
+      const coords = new Set(all.map((s) => s?.coordinator ?? ''));
+      return coords.size === 1 && !coords.has('') && all.every((s) => s?.quorum?.quorate) ? [...coords][0] : null;
+    }, timeoutMs, 10);
+  }
+
+  /** Nodes whose systemd says the unit is active right now. */
+  async activeOn(): Promise<string[]> {
+    const out: string[] = [];
+    for (const n of this.c.nodes) {
+      if (n.power !== 'up') continue;
+      const st = await n.unitState(this.unit).catch(() => 'unknown');
+      if (st === 'active') out.push(n.name);
+    }
+    return out;
+  }
+
+  async waitHolder(timeoutMs: number): Promise<ClusterNode> {
+    const name = await this.waitFor(`${this.unit} active on exactly one node`, async () => {
+      const on = await this.activeOn();
+      return on.length === 1 ? on[0] : null;
+    }, timeoutMs, 50);
+    return this.c.node(name!);
+  }
+
+  async waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 50): Promise<T> {
+    const end = now() + timeoutMs;
+    for (;;) {
+      const v = await fn();
+      if (v) return v;
+      if (now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${this.logs()}`);
+      await sleep(everyMs);
+    }
+  }
+
+  /** PID of the agent (node) process itself: the spawned wrapper execs into it, else look it up. */
+  agentPid(n: ClusterNode | string): number | undefined {
+    const name = typeof n === 'string' ? n : n.name;
+    const p = name === this.c.witness?.name ? this.witnessProc : this.agents.get(name);
+    if (!p) return undefined;
+    const want = (pid: number): boolean => {
+      try {
+        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return cmd[0] === process.execPath && cmd.includes(MAIN_JS) && cmd.includes(this.configFile);
+      } catch {
+        return false;
+      }
+    };
+    if (want(p.pid)) return p.pid;
+    // Walk down from the wrapper through single-child chains.
+    let pid = p.pid;
+    for (let i = 0; i < 5; i++) {
+      let kids: string[] = [];
+      try {
+        kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      } catch {
+        return undefined;
+      }
+      const k = kids.map(Number).find((x) => x > 0);
+      if (k === undefined) return undefined;
+      if (want(k)) return k;
+      pid = k;
+    }
+    return undefined;
+  }
+
+  /**
+   * The holder once the placement has settled: every sampled tick of the last `stableMs` shows the
+   * unit running on the same single node and nowhere else (so a fault is not injected in the middle
+   * of a move, whose stopping copy would be counted as overlap).
+   */
+  async stableHolder(s: UnitSampler, stableMs = 1000, timeoutMs = 20_000): Promise<ClusterNode> {
+    const name = await this.waitFor(`${this.unit} steadily on one node for ${stableMs} ms`, async () => {
+      const ticks = s.timeline().ticks;
+      const last = ticks.at(-1);
+      if (!last) return null;
+      const win = ticks.filter((k) => k.t >= last.t - stableMs);
+      if (win.length < 2 || last.t - win[0]!.t < stableMs * 0.9) return null;
+      const holders = new Set<string>();
+      for (const k of win) {
+        const running = Object.entries(k.states).filter(([, st]) => RUNNING_STATES.has(st) || st === 'unknown');
+        if (running.length !== 1 || running[0]![1] !== 'active') return null;
+        holders.add(running[0]![0]);
+      }
+      return holders.size === 1 ? [...holders][0] : null;
+    }, timeoutMs, 50);
+    return this.c.node(name!);
+  }
+
+  /** `tsha resource move` to a node, wait until the unit runs only there, then `tsha resource clear`. */
+  async moveTo(target: ClusterNode): Promise<void> {
+    const cli = (a: string[]): void => {
+      execFileSync(process.execPath, [MAIN_JS, 'resource', ...a, '--socket', this.socket(target)], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
+    };
+    cli(['move', this.resourceId, target.name]);
+    await this.waitFor(`${this.unit} on ${target.name}`, async () => {
+      const on = await this.activeOn();
+      return on.length === 1 && on[0] === target.name;
+    }, 20_000);
+    cli(['clear', this.resourceId]);
+  }
+
+  /** MainPID of the unit on a node, from its systemd. */
+  async mainPid(n: ClusterNode): Promise<number> {
+    const r = await n.systemctl('show', '-p', 'MainPID', '--value', this.unit);
+    return Number(r.stdout.trim());
+  }
+
+  logs(lines = 25): string {
+    const parts: string[] = [];
+    for (const [name, p] of [...this.agents.entries(), ...(this.witnessProc ? [['witness', this.witnessProc] as const] : [])]) {
+      const out = p.output().split('\n').slice(-lines).join('\n');
+      parts.push(`--- ${name} agent log (tail)\n${out}`);
+    }
+    return parts.join('\n');
+  }
+}
