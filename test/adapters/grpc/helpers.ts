@@ -3,54 +3,27 @@
 // the real openssl, and a raw Deliver call for crafting hostile messages.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import pino, { type Logger } from 'pino';
+import { SourceRelay } from '../../../src/runtime/source-relay.js';
 
 /**
  * grpc-js cannot bind a client's source address, and every loopback connection leaves from
- * 127.0.0.1. This relay listens on 127.0.0.1:<any> and forwards each connection to `target` from
- * `sourceIp`, the way a WireGuard tunnel delivers a peer's packets from the peer's tunnel address.
- * It copies bytes only (TLS passes through untouched).
+ * 127.0.0.1. The runtime's own relay (src/runtime/source-relay.ts) forwards each connection from
+ * `sourceIp`, the way a WireGuard tunnel delivers a peer's packets from the peer's tunnel address;
+ * the tests use the same code, so what they prove about admission holds for the loopback demo too.
  */
 export interface Relay {
   address: string;
   close(): Promise<void>;
 }
 
-export async function sourceRelay(sourceIp: string, target: string): Promise<Relay> {
-  const m = /^(.+):(\d+)$/.exec(target);
-  if (!m) throw new Error(`bad target ${target}`);
-  const [host, port] = [m[1]!, Number(m[2])];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((inbound) => {
-    const outbound = connect({ host, port, localAddress: sourceIp });
-    sockets.add(inbound).add(outbound);
-    const end = (): void => {
-      inbound.destroy();
-      outbound.destroy();
-      sockets.delete(inbound);
-      sockets.delete(outbound);
-    };
-    inbound.on('error', end).on('close', end);
-    outbound.on('error', end).on('close', end);
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  if (!addr || typeof addr === 'string') throw new Error('relay did not bind');
-  return {
-    address: `127.0.0.1:${addr.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+export function sourceRelay(sourceIp: string, target: string): Promise<Relay> {
+  return SourceRelay.open(sourceIp, target);
 }
 
 /** A TCP server that accepts connections and never answers: a stalled (SIGSTOPped) peer. */
