@@ -99,6 +99,11 @@ in
         default = 1000;
         description = "two_node mode: the delay one side waits before fencing its peer, so both cannot shoot each other. Must be > 0 in two_node mode.";
       };
+      restartGraceMs = mkOption {
+        type = types.ints.between 0 600000;
+        default = 10000;
+        description = "Graceful agent restart (SIGTERM, nixos-rebuild switch): the coordinator waits up to this long for the agent to come back before it treats the node as lost (fence, then recover). The node's resources keep running meanwhile. 0 disables it.";
+      };
     };
     noQuorumPolicy = mkOption {
       type = types.enum [ "stop" "freeze" "fence" ];

@@ -21,6 +21,7 @@ export const DEFAULT_TIMING = {
   maxDriftPpm: 10_000,
   watchdogMs: 5000,
   fenceRaceDelayMs: 1000,
+  restartGraceMs: 10_000,
 } as const;
 
 /** Default operation timeout and monitor interval (Pacemaker's defaults: 20 s, and 10 s is common). */
@@ -292,6 +293,7 @@ export const rawConfigSpec = obj(
         }),
         watchdogMs: ms('Watchdog timeout: a node that stops feeding it is reset after this long. Whole seconds (Linux watchdogs count seconds).', 1000, 300_000, DEFAULT_TIMING.watchdogMs),
         fenceRaceDelayMs: ms('two_node mode: the delay one side waits before fencing its peer, so both cannot shoot each other. Must be > 0 in two_node mode.', 0, 60_000, DEFAULT_TIMING.fenceRaceDelayMs),
+        restartGraceMs: ms('Graceful agent restart (SIGTERM, nixos-rebuild switch): the coordinator waits up to this long for the agent to come back before it treats the node as lost (fence, then recover). The node\'s resources keep running meanwhile. 0 disables it.', 0, 600_000, DEFAULT_TIMING.restartGraceMs),
       },
       'Failure detection, election and lease timing.',
       { defaultsWhenAbsent: true },

@@ -51,6 +51,11 @@ export interface Timing {
   watchdogMs: number;
   /** in two_node mode, the delay the non-preferred side waits before fencing its peer */
   fenceRaceDelayMs: number;
+  /**
+   * longest a gracefully stopping agent (SIGTERM: nixos-rebuild switch) is waited for before its
+   * node is treated as lost; optional for older compiled configs (default 10 s)
+   */
+  restartGraceMs?: number;
 }
 
 export interface FenceDevice {

@@ -26,7 +26,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
-import { startNode, step, type NodeState } from '../core/cluster/node.js';
+import { restartAnnounced, startNode, step, type NodeState } from '../core/cluster/node.js';
 import type { Effect, Input } from '../core/cluster/types.js';
 import type { OperatorCommand } from '../core/cluster/commands.js';
 import type { Placer } from '../core/cluster/placement.js';
@@ -192,6 +192,34 @@ export class Agent {
     if (!this.lifecycle.tryTransition('running', cause)) return;
     this.joinedAt = performance.now();
     this.notifier.notify({ READY: '1', STATUS: this.statusLine(cause.startsWith('join timeout') ? 'not quorate after the join timeout' : undefined) });
+  }
+
+  /**
+   * SIGTERM (nixos-rebuild switch, systemctl restart): announce a graceful restart to the cluster
+   * and wait, at most `timeoutMs`, until the `restarting` entry is committed, so the coordinator
+   * neither fences this node nor moves its resources while the agent is away (timing.restartGraceMs).
+   * From here on the core starts and stops nothing: the resources keep running for the next
+   * incarnation to re-adopt. Resolves true when committed; false otherwise (the peers will then
+   * treat the silence as a failure: fence after the failure timeout, as for a crash).
+   */
+  async announceRestart(timeoutMs = 1000): Promise<boolean> {
+    const node = this.node;
+    if (!node || this.isWitness || this.lifecycle.is('stopping', 'stopped')) return false;
+    const t0 = performance.now();
+    await this.submit((now) => ({ type: 'gracefulStop', now }));
+    while (!restartAnnounced(node) && performance.now() - t0 < timeoutMs && !this.lifecycle.is('stopping', 'stopped')) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const ms = Math.round(performance.now() - t0);
+    if (restartAnnounced(node)) {
+      this.log.info({ ms, graceMs: node.config.timing.restartGraceMs ?? null }, 'graceful restart announced and committed: resources left running for re-adoption');
+      return true;
+    }
+    this.log.warn(
+      { ms, coordinator: node.leader },
+      'graceful restart NOT committed in time (no quorum or no coordinator): exiting anyway; the peers will treat this node as failed and fence it after the failure timeout',
+    );
+    return false;
   }
 
   /** Stop: timers, monitors, sockets, state directory. Resources keep running. */

@@ -98,7 +98,7 @@ function isStr(v: unknown): v is string {
   return typeof v === 'string';
 }
 
-const COMMAND_TYPES = new Set(['noop', 'assign', 'nodeDown', 'nodeUp', 'standby', 'ban', 'failure', 'cleanup', 'voters']);
+const COMMAND_TYPES = new Set(['noop', 'assign', 'nodeDown', 'nodeUp', 'standby', 'ban', 'failure', 'cleanup', 'voters', 'restarting']);
 
 function checkCommand(c: unknown): string | null {
   if (!isObj(c) || !isStr(c.type) || !COMMAND_TYPES.has(c.type)) return 'bad command';
@@ -119,6 +119,8 @@ function checkCommand(c: unknown): string | null {
       return isStr(c.resource) && (c.node === null || isStr(c.node)) ? null : 'bad cleanup';
     case 'voters':
       return Array.isArray(c.voters) && c.voters.every(isStr) ? null : 'bad voters';
+    case 'restarting':
+      return isStr(c.node) && isNum(c.incarnation) && isCount(c.graceMs) ? null : 'bad restarting';
     default:
       return null;
   }

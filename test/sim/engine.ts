@@ -11,7 +11,7 @@
 
 import type { CompiledConfig, NodeName, ResourceId } from '../../src/config/types.js';
 import type { Message } from '../../src/core/cluster/messages.js';
-import { startNode, step, termAt, quorumSpec, type NodeState } from '../../src/core/cluster/node.js';
+import { startNode, step, termAt, quorumSpec, restartAnnounced, type NodeState } from '../../src/core/cluster/node.js';
 import { hasQuorum } from '../../src/core/cluster/quorum.js';
 import { Rng } from '../../src/core/cluster/rng.js';
 import type { Durable, Effect, Input, UnsafeSwitches } from '../../src/core/cluster/types.js';
@@ -156,7 +156,7 @@ export class Sim {
   agentConfig: CompiledConfig;
   private q = new Heap();
   private seq = 0;
-  stats = { events: 0, messages: 0 };
+  stats = { events: 0, messages: 0, powerOffs: 0 };
   /** per resource: real time it was last lost (holder crashed / cut off), for failover measurement */
   readonly failovers: number[] = [];
   private lostAt = new Map<ResourceId, number>();
@@ -432,6 +432,7 @@ export class Sim {
   powerOff(m: Machine, cause: string, rebootMs: number | null = this.params.rebootMs) {
     if (!m.power) return;
     this.log?.(`${this.now.toFixed(1).padStart(8)} ${m.name.padEnd(7)} POWER OFF (${cause})`);
+    this.stats.powerOffs++;
     for (const r of m.phys.keys()) this.markLost(r);
     m.power = false;
     m.paused = false;
@@ -459,6 +460,37 @@ export class Sim {
     m.inbox = [];
     m.boot++;
     this.after(Math.max(downMs, this.params.startMs + this.params.stopMs + 1), () => this.startAgent(m));
+  }
+
+  /**
+   * SIGTERM, as the runtime handles it: announce the restart, wait (at most 1 s) until it is
+   * committed, then exit leaving the resources running; the agent starts again after `downMs`
+   * (null: never — the machine keeps running its resources without an agent).
+   */
+  gracefulStopAgent(m: Machine, downMs: number | null, onExit?: (announced: boolean) => void) {
+    if (!m.power || !m.core) return;
+    const core = m.core;
+    this.input(m, { type: 'gracefulStop', now: this.local(m) });
+    const deadline = this.now + 1000;
+    const poll = () => {
+      if (m.core !== core) return; // crashed or powered off meanwhile
+      const announced = restartAnnounced(core);
+      if (!announced && this.now < deadline) {
+        this.after(5, poll);
+        return;
+      }
+      this.log?.(`${this.now.toFixed(1).padStart(8)} ${m.name.padEnd(7)} AGENT EXIT (graceful, restart ${announced ? 'announced' : 'NOT committed'})`);
+      onExit?.(announced);
+      if (downMs === null) {
+        m.core = null;
+        m.paused = false;
+        m.inbox = [];
+        m.boot++;
+      } else {
+        this.crashAgent(m, downMs);
+      }
+    };
+    poll();
   }
 
   pause(m: Machine) {

@@ -340,6 +340,56 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     expect: 'placed',
   },
   {
+    name: 'graceful-agent-restart',
+    description: '3 nodes, 2 resources: the agent of the holder (or of the coordinator) stops on SIGTERM and is back in 0.8–1.5 s; no fence, no move',
+    config: { nodes: 3, resources: 2 },
+    durationMs: 9000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 500), () => {
+        const v = rng.pick([holder(sim), sim.coordinator() ?? 'n1']);
+        const m = sim.machine(v);
+        const held = [...m.phys.keys()];
+        const powerOffs = sim.stats.powerOffs;
+        sim.gracefulStopAgent(m, rng.int(800, 1500), (announced) => {
+          if (!announced) sim.violate('liveness', `${v}: restart not committed within 1 s on a healthy network`);
+        });
+        // the resources never stop on the restarting node and nothing is fenced, during and after
+        const check = () => {
+          for (const r of held) if (!m.power || !m.phys.has(r)) sim.violate('liveness', `${v}: ${r} no longer runs there during a graceful agent restart`);
+          if (sim.stats.powerOffs !== powerOffs) sim.violate('liveness', `a machine was powered off during a graceful agent restart of ${v}`);
+        };
+        for (let t = 100; t < 6000; t += 100) sim.after(t, check);
+      });
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'graceful-stop-then-dies',
+    description: '3 nodes, no watchdog: the holder\'s agent stops on SIGTERM and never returns; after the grace it is fenced and r0 recovered',
+    config: { nodes: 3, resources: 1, watchdog: false },
+    durationMs: 18000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 500), () => {
+        const v = holder(sim);
+        const m = sim.machine(v);
+        let exitAt = Infinity;
+        sim.gracefulStopAgent(m, null, (announced) => {
+          exitAt = sim.now;
+          if (!announced) sim.violate('liveness', `${v}: restart not committed within 1 s on a healthy network`);
+          // within the grace (10 s, measured from the commit): still running, not fenced
+          sim.after(9000, () => {
+            if (!m.power || !m.phys.has('r0')) sim.violate('liveness', `${v} fenced or r0 stopped inside the restart grace`);
+            sim.markLost('r0');
+          });
+        });
+        sim.at(t0 + 17000, () => {
+          if (m.fencedAt === null || m.fencedAt < exitAt + 9000) sim.violate('liveness', `${v} not fenced after its restart grace expired`);
+        });
+      });
+    },
+    expect: 'placed',
+  },
+  {
     name: 'stale-rejoin',
     description: '3 nodes: a node is cut off while the others move resources (standby), then rejoins stale',
     config: { nodes: 3, resources: 3 },

@@ -85,7 +85,9 @@ export async function runDaemonCommand(role: 'agent' | 'witness', opts: DaemonCl
   }
   const d = daemon;
   const onSignal = (sig: NodeJS.Signals): void => {
-    void d.stop(`signal ${sig}`);
+    // SIGTERM on an agent: announce the restart first (bounded ~1 s) so it is not fenced
+    const announce = sig === 'SIGTERM' && role === 'agent' ? d.agent.announceRestart(1000) : Promise.resolve(false);
+    void announce.catch(() => false).then(() => d.stop(`signal ${sig}`));
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);

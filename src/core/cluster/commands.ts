@@ -19,6 +19,12 @@ export type Command =
   | { type: 'ban'; resource: ResourceId; node: NodeName; on: boolean }
   | { type: 'failure'; resource: ResourceId; node: NodeName; count: number; at: number }
   | { type: 'cleanup'; resource: ResourceId; node: NodeName | null }
+  /**
+   * The agent of `node` (incarnation `incarnation`) is stopping gracefully and will be back within
+   * `graceMs`; its resources keep running. Until then the coordinator neither fences it nor moves
+   * its resources on silence (it still holds no lease). Cleared by nodeUp / nodeDown.
+   */
+  | { type: 'restarting'; node: NodeName; incarnation: number; graceMs: number }
   /** membership: the node voters (the witness is always a voter when configured) */
   | { type: 'voters'; voters: NodeName[] };
 

@@ -119,6 +119,10 @@ export interface NodeState {
   fencing: Map<NodeName, FenceAttempt>;
   /** peers a fence agent confirmed powered off since we last heard them */
   fencedConfirmed: Set<NodeName>;
+  /** graceful restarts: when this node applied each peer's committed `restarting` entry (own clock) */
+  graceStart: Map<NodeName, { index: number; at: number }>;
+  /** this agent is stopping gracefully: it starts and stops nothing, and does not campaign */
+  stopping: boolean;
   fenceSeq: number;
 
   // lease and resources
@@ -216,6 +220,8 @@ export function startNode(
     reports: new Map(),
     fencing: new Map(),
     fencedConfirmed: new Set(),
+    graceStart: new Map(),
+    stopping: false,
     fenceSeq: 0,
     // A restarted agent may keep what it finds running for one lease (it does not feed the
     // watchdog meanwhile), but starts nothing until a quorate leader grants it a lease.
@@ -234,6 +240,8 @@ export function startNode(
 }
 
 // ---- small helpers -------------------------------------------------------------------------------
+
+const DEFAULT_RESTART_GRACE_MS = 10_000;
 
 function drift(st: NodeState): number {
   return st.config.timing.maxDriftPpm / 1e6;
@@ -371,6 +379,9 @@ export function step(st: NodeState, input: Input): StepResult {
     case 'fenceResult':
       onFenceResult(st, out, input.target, input.requestId, input.ok, now);
       break;
+    case 'gracefulStop':
+      gracefulStop(st, out, now);
+      break;
     case 'configChanged':
       st.config = input.config;
       touch(st);
@@ -402,7 +413,7 @@ function becomeFollower(st: NodeState, out: Out, term: number, leader: NodeName 
 }
 
 function canCampaign(st: NodeState): boolean {
-  if (st.isWitness) return false; // the witness votes and hosts nothing; it never leads
+  if (st.isWitness || st.stopping) return false; // the witness votes and hosts nothing; it never leads
   if (!currentVoters(st).includes(st.self)) return false;
   return true;
 }
@@ -471,7 +482,7 @@ function becomeLeader(st: NodeState, out: Out, now: number) {
   appendEntries(st, out, cmds);
   st.leaderStartIndex = lastIndex(st);
   broadcastAppend(st, out, now);
-  maybeCommit(st, out);
+  maybeCommit(st, out, now);
 }
 
 // ---- messages ------------------------------------------------------------------------------------
@@ -701,7 +712,7 @@ function onAppendResponse(st: NodeState, out: Out, from: NodeName, m: AppendEntr
       st.excluded.delete(from);
       out.trace('quorum', `${from} caught up: counted in the quorum again`);
     }
-    maybeCommit(st, out);
+    maybeCommit(st, out, now);
     if ((st.next.get(from) ?? 1) <= lastIndex(st)) sendAppend(st, out, from, now);
   } else {
     st.next.set(from, Math.max(1, Math.min((st.next.get(from) ?? 1) - 1, m.matchIndex + 1)));
@@ -721,7 +732,7 @@ function appendEntries(st: NodeState, out: Out, cmds: Command[]) {
 function propose(st: NodeState, out: Out, cmds: Command[], now: number) {
   if (st.role === 'leader') {
     appendEntries(st, out, cmds);
-    maybeCommit(st, out);
+    maybeCommit(st, out, now);
     broadcastAppend(st, out, now);
   } else if (st.leader !== null) {
     out.send(st.leader, { type: 'Propose', term: st.term, cmds });
@@ -802,7 +813,7 @@ function broadcastAppend(st: NodeState, out: Out, now: number) {
   out.commitAdvanced = false;
 }
 
-function maybeCommit(st: NodeState, out: Out) {
+function maybeCommit(st: NodeState, out: Out, now: number) {
   if (st.role !== 'leader') return;
   const spec = quorumSpec(st);
   const acked = new Map<NodeName, number>();
@@ -812,17 +823,22 @@ function maybeCommit(st: NodeState, out: Out) {
   if (n > st.commitIndex && termAt(st, n) === st.term) {
     st.commitIndex = n;
     out.commitAdvanced = true;
-    applyCommitted(st, out, 0);
+    applyCommitted(st, out, now);
   }
 }
 
-function applyCommitted(st: NodeState, out: Out, _now: number) {
+function applyCommitted(st: NodeState, out: Out, now: number) {
   while (st.applied < st.commitIndex) {
     const i = st.applied + 1;
     const e = entryAt(st, i);
     if (!e) break;
     applyCommand(st.cluster, e.cmd, i);
     st.applied = i;
+    if (e.cmd.type === 'restarting' && e.cmd.node !== st.self) {
+      // the grace runs from when THIS node learned it was committed, on its own clock
+      st.graceStart.set(e.cmd.node, { index: i, at: now });
+      out.trace('restart-grace', `agent restarting, grace ${e.cmd.graceMs} ms`, undefined, e.cmd.node);
+    }
     touch(st);
     if (e.cmd.type === 'voters' && st.role === 'leader' && !e.cmd.voters.includes(st.self)) {
       out.trace('membership', 'removed from the voters: stepping down');
@@ -860,7 +876,7 @@ function tick(st: NodeState, out: Out, now: number) {
 }
 
 function peerLost(st: NodeState, p: NodeName, now: number): boolean {
-  if (p === st.self) return false;
+  if (p === st.self || inRestartGrace(st, p, now)) return false;
   const since = Math.max(st.heard.get(p) ?? st.startedAt, st.startedAt);
   return now - since >= st.config.timing.failureTimeoutMs;
 }
@@ -877,6 +893,58 @@ function tickTwoNode(st: NodeState, out: Out, now: number) {
     const preferred = st.role === 'leader' || (st.leader === null && st.self < p);
     ensureFence(st, out, p, now, preferred ? 0 : st.config.timing.fenceRaceDelayMs);
   }
+}
+
+// ---- graceful agent restart ------------------------------------------------------------------------
+//
+// The agent announces `restarting` before it exits (SIGTERM); once committed, the coordinator
+// treats the silent node as alive for the grace: no fence, no nodeDown, no move. Safety does not
+// depend on it: the node gets no lease while silent (no echo, no grant), so nothing new starts
+// there, and nothing it holds starts elsewhere before a fence confirmation or lease + drift +
+// watchdog, exactly as without the grace — the grace only delays that recovery.
+
+function gracefulStop(st: NodeState, out: Out, now: number) {
+  if (st.stopping) return;
+  st.stopping = true;
+  const graceMs = restartGraceMs(st);
+  if (st.isWitness || graceMs === 0) {
+    out.trace('graceful-stop', 'no restart grace (witness, or restartGraceMs 0)');
+    return;
+  }
+  out.trace('graceful-stop', `announcing a restart, grace ${graceMs} ms`);
+  propose(st, out, [{ type: 'restarting', node: st.self, incarnation: st.incarnation, graceMs }], now);
+}
+
+function restartGraceMs(st: NodeState): number {
+  return st.config.timing.restartGraceMs ?? DEFAULT_RESTART_GRACE_MS;
+}
+
+/** Whether this incarnation's `restarting` entry is committed and applied here (the runtime may exit). */
+export function restartAnnounced(st: NodeState): boolean {
+  return st.cluster.restarting?.[st.self]?.incarnation === st.incarnation;
+}
+
+/** The coordinator heard from a new incarnation of p since p announced its restart. */
+function restartedSince(st: NodeState, p: NodeName): boolean {
+  const rec = st.cluster.restarting?.[p];
+  const rep = st.reports.get(p);
+  return rec !== undefined && rep !== undefined && rep.incarnation !== rec.incarnation;
+}
+
+/**
+ * A committed, unexpired restart grace for p: measured from when this node applied it, bounded by
+ * the configured restartGraceMs, stretched by the drift bound (waiting longer is the safe side: the
+ * grace only ever delays recovery). Ends as soon as p's next incarnation is heard.
+ */
+function inRestartGrace(st: NodeState, p: NodeName, now: number): boolean {
+  // two_node: the survivor has no quorum without its peer anyway; keep the fence race as it was
+  if (st.config.quorumMode === 'two_node') return false;
+  const rec = st.cluster.restarting?.[p];
+  if (!rec || st.cluster.down[p]) return false;
+  const g = st.graceStart.get(p);
+  if (!g || g.index !== rec.index || restartedSince(st, p)) return false;
+  const bound = Math.min(rec.graceMs, restartGraceMs(st));
+  return now - g.at < Math.ceil(bound * (1 + drift(st)));
 }
 
 function fenceDeviceFor(st: NodeState, target: NodeName): boolean {
@@ -965,9 +1033,12 @@ function coordinate(st: NodeState, out: Out, now: number) {
   }
   if (pending) return;
 
-  // 2. down nodes that came back
+  // 2. down nodes that came back, and agents back from a graceful restart
   for (const p of Object.keys(st.cluster.down).sort()) {
     if (p === st.self ? st.local.size === 0 : !peerLost(st, p, now) && st.reports.has(p)) cmds.push({ type: 'nodeUp', node: p });
+  }
+  for (const p of Object.keys(st.cluster.restarting ?? {}).sort()) {
+    if (!st.cluster.down[p] && restartedSince(st, p)) cmds.push({ type: 'nodeUp', node: p });
   }
   // failures reported by members
   for (const n of hostNodes(st)) {
@@ -1118,7 +1189,8 @@ function maintainLease(st: NodeState, out: Out, now: number) {
 
 /** Drive the local active set toward the committed placement, within the lease. */
 function reconcileResources(st: NodeState, out: Out, now: number) {
-  if (st.isWitness) return;
+  // a gracefully stopping agent leaves its resources running for its next incarnation to re-adopt
+  if (st.isWitness || st.stopping) return;
   const wanted = new Set<ResourceId>();
   for (const [r, p] of Object.entries(st.cluster.placements)) if (p.node === st.self) wanted.add(r);
   const policy = st.config.noQuorumPolicy;
@@ -1130,7 +1202,7 @@ function reconcileResources(st: NodeState, out: Out, now: number) {
       out.effects.push({ type: 'stopResource', resource: r });
     }
   }
-  const mayStart = !st.leaseGrace && now < st.leaseUntil - policyMargin(st) && !st.cluster.down[st.self];
+  const mayStart = !st.stopping && !st.leaseGrace && now < st.leaseUntil - policyMargin(st) && !st.cluster.down[st.self];
   if (!mayStart) return;
   for (const r of wanted) {
     if (st.local.has(r)) continue;

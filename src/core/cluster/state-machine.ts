@@ -34,6 +34,14 @@ export interface ClusterState {
   failures: { resource: ResourceId; node: NodeName; count: number; at: number }[];
   /** the last fence records, newest last (bounded) */
   fenceHistory: FenceRecord[];
+  /** agents that announced a graceful restart (optional: absent in older snapshots) */
+  restarting?: Record<NodeName, RestartRecord>;
+}
+
+export interface RestartRecord {
+  incarnation: number;
+  graceMs: number;
+  index: number;
 }
 
 const FENCE_HISTORY = 32;
@@ -53,6 +61,7 @@ export function cloneClusterState(s: ClusterState): ClusterState {
     bans: [...s.bans],
     failures: [...s.failures],
     fenceHistory: [...s.fenceHistory],
+    restarting: { ...(s.restarting ?? {}) },
   };
 }
 
@@ -77,6 +86,7 @@ export function applyCommand(s: ClusterState, cmd: Command, index: number): void
     case 'nodeDown': {
       const rec: FenceRecord = { node: cmd.node, cause: cmd.cause, term: cmd.term, index };
       s.down[cmd.node] = rec;
+      if (s.restarting) delete s.restarting[cmd.node];
       s.fenceHistory.push(rec);
       if (s.fenceHistory.length > FENCE_HISTORY) s.fenceHistory.shift();
       for (const [r, p] of Object.entries(s.placements)) {
@@ -89,6 +99,10 @@ export function applyCommand(s: ClusterState, cmd: Command, index: number): void
     }
     case 'nodeUp':
       delete s.down[cmd.node];
+      if (s.restarting) delete s.restarting[cmd.node];
+      return;
+    case 'restarting':
+      s.restarting = { ...(s.restarting ?? {}), [cmd.node]: { incarnation: cmd.incarnation, graceMs: cmd.graceMs, index } };
       return;
     case 'standby':
       s.standby = s.standby.filter((n) => n !== cmd.node);

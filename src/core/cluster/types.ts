@@ -26,6 +26,8 @@ export type Input =
   | { type: 'resourceStopped'; resource: ResourceId; now: number }
   | { type: 'resourceFailed'; resource: ResourceId; now: number }
   | { type: 'fenceResult'; requestId: string; target: NodeName; ok: boolean; now: number }
+  /** SIGTERM: announce a graceful restart (committed `restarting` entry), leave resources running */
+  | { type: 'gracefulStop'; now: number }
   /** a new compiled configuration (nixos-rebuild switch): membership follows it one node at a time */
   | { type: 'configChanged'; config: CompiledConfig; now: number };
 

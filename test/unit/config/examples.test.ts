@@ -77,6 +77,7 @@ describe('examples/', () => {
       maxDriftPpm: 10000,
       watchdogMs: 5000,
       fenceRaceDelayMs: 1000,
+      restartGraceMs: 10000,
     });
     expect(c.noQuorumPolicy).toBe('stop');
     expect(c.fencing.levels.filter((l) => l.node === 'n1')).toEqual([
