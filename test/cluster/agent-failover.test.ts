@@ -129,4 +129,34 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     expect(tl.ticks.every((k) => k.states[holder.name] === 'active')).toBe(true); // never stopped meanwhile
     expect(overlap(tl).ticks).toBe(0);
   }, 120_000);
+
+  it('graceful agent restart (SIGTERM) with DEFAULT timing: same MainPID, nothing fenced, never stopped', async () => {
+    // Default timing (failure timeout 500 ms): an agent restart takes longer than that, so without the
+    // committed `restarting` entry the holder would be fenced. With it, the coordinator waits.
+    const { c, t } = await up({ nodes: 3, witness: false });
+    const holder = await t.waitHolder(LIVENESS_MS);
+    const s = c.sampleUnits(t.unit);
+    await t.stableHolder(s);
+    const before = await t.mainPid(holder);
+    expect(before).toBeGreaterThan(0);
+    const agent = t.agents.get(holder.name)!;
+    const t0 = performance.now();
+    agent.kill('SIGTERM');
+    await agent.exited;
+    const exitMs = performance.now() - t0;
+    expect(agent.output()).toContain('graceful restart announced and committed');
+    t.startAgent(holder);
+    await t.waitFor(`${holder.name} back in the quorate partition with the resource started`, async () => {
+      const st = await t.status(holder);
+      return st?.quorum?.quorate && st.resources.find((r) => r.id === t.resourceId)?.nodes.includes(holder.name) ? st : null;
+    }, FORM_MS, 100);
+    const backMs = performance.now() - t0;
+    await sleep(3000); // longer than the failure timeout and the lease: nobody fences it afterwards either
+    const tl = await s.stop();
+    expect(await t.mainPid(holder)).toBe(before);
+    expect(c.fenceLog.filter((e) => e.action === 'off' || e.action === 'reboot'), JSON.stringify(c.fenceLog)).toEqual([]);
+    expect(tl.ticks.every((k) => k.states[holder.name] === 'active')).toBe(true); // never stopped meanwhile
+    expect(overlap(tl).ticks).toBe(0);
+    console.log(`[itest graceful-restart] ${holder.name}: SIGTERM → exit ${exitMs.toFixed(0)} ms, back with the resource after ${backMs.toFixed(0)} ms; fences 0`);
+  }, 120_000);
 });
