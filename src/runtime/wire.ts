@@ -141,6 +141,12 @@ function checkClusterState(s: unknown): string | null {
   if (!Array.isArray(s.voters) || !s.voters.every(isStr)) return 'state.voters';
   for (const k of ['placements', 'released', 'down'] as const) if (!isObj(s[k])) return `state.${k}`;
   for (const k of ['standby', 'bans', 'failures', 'fenceHistory'] as const) if (!Array.isArray(s[k])) return `state.${k}`;
+  if (s.restarting !== undefined) {
+    if (!isObj(s.restarting)) return 'state.restarting';
+    for (const [n, r] of Object.entries(s.restarting)) {
+      if (!isObj(r) || !isNum(r.incarnation) || !isCount(r.graceMs) || !isCount(r.index)) return `state.restarting.${n}`;
+    }
+  }
   return null;
 }
 
