@@ -4,16 +4,12 @@
 
 import type { SchedulerInput } from '../../src/core/scheduler/types.js';
 import { cluster, INF } from './cluster-builder.js';
+import { Rng } from '../../src/core/cluster/rng.js';
 
+/** A stream of numbers from the core's own mulberry32 generator, for one seed. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const g = new Rng(seed | 0);
+  return () => g.next();
 }
 
 /**

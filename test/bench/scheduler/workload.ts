@@ -22,6 +22,7 @@
 //   the membership, expected member; tsha: state 'unclean') while its resources were running there.
 
 import { INFINITY } from '../../../src/config/types.js';
+import { Rng } from '../../../src/core/cluster/rng.js';
 
 export type Variant = 'steady' | 'node-lost';
 
@@ -98,16 +99,10 @@ export interface Workload {
   opTimeoutMs: number;
 }
 
-/** mulberry32: small, fast, good enough to shape a benchmark; the seed fixes everything. */
+/** The core's mulberry32 generator as a stream; the seed fixes everything. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const g = new Rng(seed | 0);
+  return () => g.next();
 }
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
