@@ -19,6 +19,15 @@ let
   portOf = address: lib.toInt (lib.last (lib.splitString ":" address));
   witnessDeclared = cfg.witness.name != null || cfg.witness.address != null;
 
+  # What the agent and the witness units share: started at boot once the network is up, restarted
+  # when the checked configuration changes, systemd-notify on PATH.
+  commonUnit = {
+    wantedBy = [ "multi-user.target" ];
+    wants = [ "network-online.target" ];
+    after = [ "network-online.target" ];
+    restartTriggers = [ checkedConfig ];
+    path = [ pkgs.systemd ]; # systemd-notify
+  };
   commonService = {
     Type = "notify";
     # Node has no Unix datagram sockets: the agent notifies through `systemd-notify --pid=<agent>`
@@ -57,13 +66,8 @@ in
     })
 
     (lib.mkIf cfg.enable {
-      systemd.services.tsha-agent = {
+      systemd.services.tsha-agent = commonUnit // {
         description = "tsha high-availability agent (node ${cfg.nodeName} of ${cfg.cluster.name})";
-        wantedBy = [ "multi-user.target" ];
-        wants = [ "network-online.target" ];
-        after = [ "network-online.target" ];
-        restartTriggers = [ checkedConfig ];
-        path = [ pkgs.systemd ]; # systemd-notify
         # A restarted agent re-adopts the resources its node runs: stopping or restarting this unit
         # must not stop them. Resources are their own units; KillMode=process also spares what an
         # exec resource started.
@@ -89,13 +93,8 @@ in
     })
 
     (lib.mkIf cfg.witness.enable {
-      systemd.services.tsha-witness = {
+      systemd.services.tsha-witness = commonUnit // {
         description = "tsha witness for cluster ${cfg.cluster.name}";
-        wantedBy = [ "multi-user.target" ];
-        wants = [ "network-online.target" ];
-        after = [ "network-online.target" ];
-        restartTriggers = [ checkedConfig ];
-        path = [ pkgs.systemd ]; # systemd-notify
         serviceConfig = commonService // {
           ExecStart = "${cfg.package}/bin/tsha --log-level ${cfg.logLevel} witness --config ${checkedConfig} --state-dir /var/lib/tsha-witness";
           DynamicUser = true;
