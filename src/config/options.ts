@@ -310,6 +310,13 @@ export const rawConfigSpec = obj(
         watchdog: bool('Watchdog self-fencing (sbd-like): a node without quorum or lease stops feeding its watchdog and is reset; its peers recover after lease + drift + watchdogMs.', {
           default: false,
         }),
+        watchdogDevice: optional(
+          str(
+            'Watchdog device the agent feeds while fencing.watchdog allows it (sbd-like): only while the agent is healthy and, when it runs resources, holds its lease. Production: "/dev/watchdog" (a hardware watchdog, or the softdog module). Its timeout must equal timing.watchdogMs: the agent reads it from /sys/class/watchdog and refuses to start when it is longer; it cannot set it, so configure the driver (softdog soft_margin, or systemd RuntimeWatchdogSec, which then must not be fed by systemd too: use one owner per device). On a clean stop the agent disarms it (magic close "V") only when its node runs no resources. null: no device is driven (then nothing resets a node whose agent hangs, and watchdog fencing relies on the agent stopping its resources in time). `tsha agent --watchdog-device` overrides it per node.',
+            { pattern: /^\/[^\0]*$/, patternText: 'an absolute path, e.g. "/dev/watchdog"' },
+          ),
+          'null (no device)',
+        ),
         devices: map(
           obj(
             {
