@@ -441,7 +441,7 @@ export class Agent {
   private async openWatchdog(): Promise<void> {
     const wd = this.opts.watchdog;
     if (!wd) {
-      if (this.config.fencing.watchdog) this.log.warn({ term: 0 }, 'fencing.watchdog is on but no watchdog device is driven: nothing resets this node if its agent hangs');
+      if (this.config.fencing.watchdog) this.log.warn({}, 'fencing.watchdog is on but no watchdog device is driven: nothing resets this node if its agent hangs');
       return;
     }
     const t = this.config.timing;
