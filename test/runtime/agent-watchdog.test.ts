@@ -29,7 +29,7 @@ class UnreachableTransport implements Transport {
     return Promise.resolve();
   }
   send(): Promise<SendOutcome> {
-    return Promise.resolve({ ok: false, reason: 'unreachable' } as SendOutcome);
+    return Promise.resolve({ ok: false, reason: 'unavailable', detail: 'nobody here' });
   }
   onMessage(_h: MessageHandler): void {}
   stats(): TransportStats {
