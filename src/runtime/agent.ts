@@ -83,7 +83,7 @@ export class WatchdogSetupError extends Error {
   constructor(readonly path: string, readonly deviceTimeoutMs: number, readonly watchdogMs: number) {
     super(
       `fencing.watchdogDevice: ${path} has a timeout of ${deviceTimeoutMs} ms, longer than timing.watchdogMs (${watchdogMs} ms): ` +
-        'the peers would recover this node\'s resources before the watchdog resets it; set the device\'s timeout (softdog soft_margin, the driver\'s module option or systemd RuntimeWatchdogSec) to timing.watchdogMs',
+        'the peers would recover this node\'s resources before the watchdog resets it; set the device\'s timeout (softdog soft_margin, or the driver\'s module option) to timing.watchdogMs',
     );
   }
 }
@@ -134,6 +134,7 @@ export class Agent {
   watchdogLastKeepaliveAt: number | null = null;
   watchdogKeepalives = 0;
   private watchdogWriteFailed = false;
+  private watchdogStarved = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
@@ -183,10 +184,15 @@ export class Agent {
     if (!this.isWitness) await this.openWatchdog();
 
     this.opts.transport.onMessage((env) => this.onEnvelope(env));
-    await this.opts.transport.start();
-    if (this.opts.metricsAddress) {
-      this.metricsServer = await serveMetrics(this.metrics, this.opts.metricsAddress);
-      this.log.info({ address: this.opts.metricsAddress }, 'metrics endpoint listening');
+    try {
+      await this.opts.transport.start();
+      if (this.opts.metricsAddress) {
+        this.metricsServer = await serveMetrics(this.metrics, this.opts.metricsAddress);
+        this.log.info({ address: this.opts.metricsAddress }, 'metrics endpoint listening');
+      }
+    } catch (e) {
+      this.closeWatchdog(); // disarmed unless resources run (then nothing else watches them)
+      throw e;
     }
 
     const seed = this.opts.seed ?? Math.floor(Math.random() * 2 ** 31);
@@ -466,9 +472,11 @@ export class Agent {
     if (this.watchdogLastKeepaliveAt !== null && now - this.watchdogLastKeepaliveAt < this.keepaliveEveryMs()) return;
     const h = this.healthy();
     if (!h.ok) {
-      this.log.error({ why: h.why }, 'unhealthy: not feeding the watchdog device');
+      if (!this.watchdogStarved) this.log.error({ why: h.why }, 'unhealthy: not feeding the watchdog device');
+      this.watchdogStarved = true;
       return;
     }
+    this.watchdogStarved = false;
     const r = wd.keepalive();
     if (!r.ok) {
       // Nothing feeds it from now on: the node is reset within the device's timeout, as intended

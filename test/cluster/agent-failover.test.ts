@@ -222,6 +222,34 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     );
   }, 120_000);
 
+  it('graceful agent restart (SIGTERM) with watchdog fencing and the FAKE watchdog: closed armed, fed again by the next agent in time; the node is not reset, same MainPID', async () => {
+    const { c, t, wds } = await upWatchdogFencing();
+    await t.waitHolder(LIVENESS_MS);
+    const s = c.sampleUnits(t.unit);
+    const holder = await t.stableHolder(s);
+    const wd = wds.get(holder.name)!;
+    const before = await t.mainPid(holder);
+    const agent = t.agents.get(holder.name)!;
+    const t0 = now();
+    agent.kill('SIGTERM');
+    await agent.exited;
+    expect(agent.output()).toContain('watchdog device closed ARMED');
+    expect(wd.isArmed).toBe(true); // no magic close: the unit keeps running without an agent
+    t.startAgent(holder);
+    await t.waitFor(`${holder.name} back in the quorate partition with the resource started`, async () => {
+      const st = await t.status(holder);
+      return st?.quorum?.quorate && st.resources.find((r) => r.id === t.resourceId)?.nodes.includes(holder.name) ? st : null;
+    }, FORM_MS, 100);
+    await sleep(WD_MS + 500); // longer than the watchdog timeout: it is being fed again
+    const tl = await s.stop();
+    const gapMs = Math.max(...wd.keepaliveGaps(t0));
+    expect(wd.resets).toEqual([]);
+    expect(await t.mainPid(holder)).toBe(before);
+    expect(tl.ticks.every((k) => k.states[holder.name] === 'active')).toBe(true);
+    expect(overlap(tl).ticks).toBe(0);
+    console.log(`[itest graceful-restart-watchdog] ${holder.name}: longest keepalive gap across the restart ${gapMs.toFixed(0)} ms (timeout ${WD_MS} ms); resets 0, same MainPID`);
+  }, 120_000);
+
   it('2 nodes + witness, link between the two cut: exactly one side runs the unit, never both (20 ms sampling)', async () => {
     const { c, t } = await up({ nodes: 2, witness: true });
     let holder = await t.waitHolder(LIVENESS_MS);

@@ -31,6 +31,7 @@ export class FakeWatchdog {
   readonly resets: FakeWatchdogReset[] = [];
   keepalives = 0;
   lastKeepaliveAt: number | null = null;
+  private readonly times: number[] = [];
   private armed = false;
   private fd: number | null = null;
   private sock: net.Socket | null = null;
@@ -59,6 +60,12 @@ export class FakeWatchdog {
     return this.armed;
   }
 
+  /** Gaps between consecutive keepalives received at or after `since` (harness clock), in ms. */
+  keepaliveGaps(since = 0): number[] {
+    const ts = this.times.filter((t) => t >= since);
+    return ts.slice(1).map((t, i) => t - ts[i]!);
+  }
+
   private onBytes(b: Buffer): void {
     const t = now();
     for (const byte of b) {
@@ -68,6 +75,8 @@ export class FakeWatchdog {
         this.armed = true;
         this.keepalives++;
         this.lastKeepaliveAt = t;
+        this.times.push(t);
+        if (this.times.length > 10_000) this.times.shift();
       }
     }
   }
