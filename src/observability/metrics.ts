@@ -34,7 +34,9 @@ export class AgentMetrics {
   readonly eventLoopLag = new Gauge({ name: 'tsha_event_loop_lag_seconds', help: 'last measured event-loop lag (timer overshoot)', registers: [this.registry] });
 
   constructor(opts: { processMetrics?: boolean } = {}) {
-    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tsha_' });
+    // prom-client samples event-loop delay on a libuv timer at this precision (default 10 ms: 100
+    // wake-ups a second, a visible share of an idle agent's CPU); a stall shows whatever the step
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tsha_', eventLoopMonitoringPrecision: 200 });
   }
 
   text(): Promise<string> {

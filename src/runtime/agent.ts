@@ -167,9 +167,13 @@ export class Agent {
     this.node = startNode(this.config, this.self, durable, this.clock(), seed, { placer: this.opts.placer ?? schedulerPlacer }, probe.running);
     this.lifecycle.transition('joining', durable === null ? 'first start: waiting for a quorate partition' : `restart at term ${durable.term}: waiting for a quorate partition`);
 
-    const tickEvery = Math.max(5, Math.floor(t.heartbeatIntervalMs / 4));
+    // Half a heartbeat, as the simulator ticks (test/sim/engine.ts): the timing it verified. Messages
+    // step the core too; the tick only bounds how late a timer-driven decision can be.
+    const tickEvery = Math.max(10, Math.floor(t.heartbeatIntervalMs / 2));
     this.every(tickEvery, () => this.queueTick());
-    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    // the sampling timer wakes the loop at every resolution step; a stall shows as one late sample
+    // whatever the resolution, so a coarse one costs nothing in detection (MAX_LOOP_LAG_MS is 1 s)
+    this.loopDelay = monitorEventLoopDelay({ resolution: 200 });
     this.loopDelay.enable();
     this.every(500, () => this.checkLoop());
     const joinTimeout = this.opts.joinTimeoutMs ?? Math.max(5000, 10 * t.electionTimeoutMs);
@@ -489,8 +493,15 @@ export class Agent {
     else this.log.error({ why: h.why }, 'unhealthy: not feeding the service watchdog');
   }
 
+  private lastStatusLine = '';
+
+  /** STATUS= when the line changed (each notification is a fork+exec of systemd-notify). */
   private notifyStatus(): void {
-    if (this.lifecycle.is('running')) this.notifier.notify({ STATUS: this.statusLine() });
+    if (!this.lifecycle.is('running')) return;
+    const line = this.statusLine();
+    if (line === this.lastStatusLine) return;
+    this.lastStatusLine = line;
+    this.notifier.notify({ STATUS: line });
   }
 
   /** One line for STATUS=: role, term, quorum, resources held. */

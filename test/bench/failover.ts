@@ -1,5 +1,5 @@
 // npm run bench:failover -- [--runs N] [--json] [--vs-pacemaker] [--pcmk-runs N] [--idle-secs S] [--cases a,b|none]
-//                            [--node-args "ARGS"] [--cpu-prof DIR]
+//                            [--node-args "ARGS"]
 //
 // Real tsha agents (dist/, `npm run build` first when stale) on the real-cluster harness: namespaced
 // nodes, wireguard-go mesh, one `systemd --user` per node, a `sleep infinity` unit as the resource,
@@ -15,8 +15,8 @@
 // --vs-pacemaker: the same faults on ../shared/bench's (or $TSHA_SHARED_DIR/bench) Pacemaker + Corosync cluster (its own tool,
 // 100 ms polling, fencing off) in the same run; ratios = pacemaker median / tsha median.
 // --cases none: only the idle measurement. --node-args: extra node arguments for every agent (e.g.
-// "--max-semi-space-size=2"). --cpu-prof DIR: V8 CPU profiles of the idle agents, written to DIR when
-// they are stopped (SIGTERM) at the end of the idle period.
+// "--max-semi-space-size=2").
+// (Where idle CPU goes: test/bench/idle-profile.ts.)
 // Progress goes to stderr; the LAST line of stdout is one JSON object.
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -41,7 +41,6 @@ const jsonOnly = args.includes('--json');
 const vsPacemaker = args.includes('--vs-pacemaker');
 const cases = (opt('--cases') === 'none' ? [] : (opt('--cases')?.split(',') ?? ALL_CASES)) as CaseName[];
 const nodeArgs = opt('--node-args')?.split(/\s+/).filter(Boolean) ?? [];
-const cpuProfDir = opt('--cpu-prof');
 for (const c of cases) if (!ALL_CASES.includes(c)) throw new Error(`--cases: unknown case ${c} (have ${ALL_CASES.join(', ')})`);
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: want a positive integer');
 
@@ -71,10 +70,10 @@ interface RunResult {
   note?: string;
 }
 
-async function formCluster(nodes: number, witness: boolean, extraNodeArgs: string[] = []): Promise<{ c: Cluster; t: TshaCluster; coldStartMs: number }> {
+async function formCluster(nodes: number, witness: boolean): Promise<{ c: Cluster; t: TshaCluster; coldStartMs: number }> {
   const c = await createCluster({ nodes, witness });
   try {
-    const t = new TshaCluster(c, { logLevel: 'info', nodeArgs: [...nodeArgs, ...extraNodeArgs] });
+    const t = new TshaCluster(c, { logLevel: 'info', nodeArgs });
     await t.installUnit();
     const t0 = now();
     t.startAll();
@@ -140,8 +139,7 @@ function procUsage(pid: number): { ticks: number; rssKiB: number } {
 }
 
 async function idleAndRss(): Promise<{ rss: Record<string, number>; cpu: Record<string, number>; coldStartMs: number }> {
-  const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : [];
-  const { c, t, coldStartMs } = await formCluster(3, false, prof);
+  const { c, t, coldStartMs } = await formCluster(3, false);
   try {
     await t.waitHolder(20_000);
     await sleep(2000);
@@ -162,12 +160,6 @@ async function idleAndRss(): Promise<{ rss: Record<string, number>; cpu: Record<
       const u = procUsage(p);
       rss[n === 'witness' ? 'witness' : n] = Math.round((u.rssKiB / 1024) * 10) / 10;
       cpu[n] = Math.round((((u.ticks - before.get(n)!) / clk / secs) * 100) * 100) / 100;
-    }
-    if (cpuProfDir) {
-      // profiles are written when node exits normally: a graceful stop of every agent
-      for (const p of pids.values()) process.kill(p, 'SIGTERM');
-      await sleep(5000);
-      log(`CPU profiles in ${path.resolve(cpuProfDir)}`);
     }
     return { rss, cpu, coldStartMs: Math.round(coldStartMs) };
   } finally {
