@@ -129,6 +129,7 @@ export class Agent {
       report: (obs) => this.observe(obs),
     });
     this.stopped = new Promise((r) => (this.resolveStopped = r));
+    this.metrics.refreshState = () => this.refreshStateMetrics();
   }
 
   get isWitness(): boolean {
@@ -312,7 +313,7 @@ export class Agent {
     this.lastStepAt = this.clock();
     this.steps++;
     try {
-      await this.execute(effects);
+      if (effects.length > 0) await this.execute(effects);
     } catch (e) {
       this.fatal = e instanceof Error ? e : new Error(String(e));
       this.log.fatal({ err: this.fatal }, 'cannot carry out the core\'s effects: stopping');
@@ -411,7 +412,7 @@ export class Agent {
     }
   }
 
-  // ---- after each step: lifecycle, metrics, watchers ------------------------------------------
+  // ---- after each step: lifecycle, failover counter, watchers -----------------------------------
 
   /** Whether this node sees a quorate partition right now. */
   quorate(): boolean {
@@ -432,6 +433,14 @@ export class Agent {
   private afterStep(): void {
     const st = this.node!;
     if (this.lifecycle.is('joining') && this.quorate()) this.becomeJoined(`joined: coordinator ${this.coordinator() ?? '?'} at term ${st.term}`);
+    this.countFailovers(st);
+    for (const fn of this.listeners) fn();
+  }
+
+  /** The state gauges, computed when Prometheus scrapes (AgentMetrics.refreshState). */
+  private refreshStateMetrics(): void {
+    const st = this.node;
+    if (!st) return;
     this.metrics.term.set(st.term);
     this.metrics.isCoordinator.set(st.role === 'leader' ? 1 : 0);
     this.metrics.quorate.set(this.quorate() ? 1 : 0);
@@ -441,8 +450,6 @@ export class Agent {
       const heard = st.heard.get(p);
       this.metrics.peerUp.set({ peer: p }, heard !== undefined && now - heard < st.config.timing.failureTimeoutMs ? 1 : 0);
     }
-    this.countFailovers(st);
-    for (const fn of this.listeners) fn();
   }
 
   /** A committed placement that moves a resource off a node that is down is one failover. */
