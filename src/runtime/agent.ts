@@ -153,6 +153,7 @@ export class Agent {
       report: (obs) => this.observe(obs),
     });
     this.stopped = new Promise((r) => (this.resolveStopped = r));
+    this.metrics.refreshState = () => this.refreshStateMetrics();
   }
 
   get isWitness(): boolean {
@@ -199,9 +200,13 @@ export class Agent {
     this.node = startNode(this.config, this.self, durable, this.clock(), seed, { placer: this.opts.placer ?? schedulerPlacer }, probe.running);
     this.lifecycle.transition('joining', durable === null ? 'first start: waiting for a quorate partition' : `restart at term ${durable.term}: waiting for a quorate partition`);
 
-    const tickEvery = Math.max(5, Math.floor(t.heartbeatIntervalMs / 4));
+    // Half a heartbeat, as the simulator ticks (test/sim/engine.ts): the timing it verified. Messages
+    // step the core too; the tick only bounds how late a timer-driven decision can be.
+    const tickEvery = Math.max(10, Math.floor(t.heartbeatIntervalMs / 2));
     this.every(tickEvery, () => this.queueTick());
-    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    // the sampling timer wakes the loop at every resolution step; a stall shows as one late sample
+    // whatever the resolution, so a coarse one costs nothing in detection (MAX_LOOP_LAG_MS is 1 s)
+    this.loopDelay = monitorEventLoopDelay({ resolution: 200 });
     this.loopDelay.enable();
     this.every(500, () => this.checkLoop());
     const joinTimeout = this.opts.joinTimeoutMs ?? Math.max(5000, 10 * t.electionTimeoutMs);
@@ -341,7 +346,7 @@ export class Agent {
     this.lastStepAt = this.clock();
     this.steps++;
     try {
-      await this.execute(effects, input.now);
+      if (effects.length > 0) await this.execute(effects, input.now);
     } catch (e) {
       this.fatal = e instanceof Error ? e : new Error(String(e));
       this.log.fatal({ err: this.fatal }, 'cannot carry out the core\'s effects: stopping');
@@ -503,7 +508,7 @@ export class Agent {
     else this.log.warn({ device: wd.path, watchdogMs: this.config.timing.watchdogMs }, 'watchdog device closed ARMED: resources keep running, so the node is reset unless the next agent feeds the watchdog in time');
   }
 
-  // ---- after each step: lifecycle, metrics, watchers ------------------------------------------
+  // ---- after each step: lifecycle, failover counter, watchers -----------------------------------
 
   /** Whether this node sees a quorate partition right now. */
   quorate(): boolean {
@@ -524,6 +529,14 @@ export class Agent {
   private afterStep(): void {
     const st = this.node!;
     if (this.lifecycle.is('joining') && this.quorate()) this.becomeJoined(`joined: coordinator ${this.coordinator() ?? '?'} at term ${st.term}`);
+    this.countFailovers(st);
+    for (const fn of this.listeners) fn();
+  }
+
+  /** The state gauges, computed when Prometheus scrapes (AgentMetrics.refreshState). */
+  private refreshStateMetrics(): void {
+    const st = this.node;
+    if (!st) return;
     this.metrics.term.set(st.term);
     this.metrics.isCoordinator.set(st.role === 'leader' ? 1 : 0);
     this.metrics.quorate.set(this.quorate() ? 1 : 0);
@@ -533,8 +546,6 @@ export class Agent {
       const heard = st.heard.get(p);
       this.metrics.peerUp.set({ peer: p }, heard !== undefined && now - heard < st.config.timing.failureTimeoutMs ? 1 : 0);
     }
-    this.countFailovers(st);
-    for (const fn of this.listeners) fn();
   }
 
   /** A committed placement that moves a resource off a node that is down is one failover. */
@@ -585,8 +596,15 @@ export class Agent {
     else this.log.error({ why: h.why }, 'unhealthy: not feeding the service watchdog');
   }
 
+  private lastStatusLine = '';
+
+  /** STATUS= when the line changed (each notification is a fork+exec of systemd-notify). */
   private notifyStatus(): void {
-    if (this.lifecycle.is('running')) this.notifier.notify({ STATUS: this.statusLine() });
+    if (!this.lifecycle.is('running')) return;
+    const line = this.statusLine();
+    if (line === this.lastStatusLine) return;
+    this.lastStatusLine = line;
+    this.notifier.notify({ STATUS: line });
   }
 
   /** One line for STATUS=: role, term, quorum, resources held. */
