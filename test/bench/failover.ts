@@ -1,5 +1,5 @@
 // npm run bench:failover -- [--runs N] [--json] [--vs-pacemaker] [--pcmk-runs N] [--idle-secs S] [--cases a,b|none]
-//                            [--node-args "ARGS"]
+//                            [--node-args "ARGS"] [--timing JSON]
 //
 // Real tsha agents (dist/, `npm run build` first when stale) on the real-cluster harness: namespaced
 // nodes, wireguard-go mesh, one `systemd --user` per node, a `sleep infinity` unit as the resource,
@@ -15,7 +15,8 @@
 // --vs-pacemaker: the same faults on ../shared/bench's (or $TSHA_SHARED_DIR/bench) Pacemaker + Corosync cluster (its own tool,
 // 100 ms polling, fencing off) in the same run; ratios = pacemaker median / tsha median.
 // --cases none: only the idle measurement. --node-args: extra node arguments for every agent (e.g.
-// "--max-semi-space-size=2").
+// "--max-semi-space-size=2"). --timing: the configuration's timing section (default: the defaults),
+// e.g. '{"heartbeatIntervalMs":150}'.
 // (Where idle CPU goes: test/bench/idle-profile.ts.)
 // Progress goes to stderr; the LAST line of stdout is one JSON object.
 
@@ -41,6 +42,7 @@ const jsonOnly = args.includes('--json');
 const vsPacemaker = args.includes('--vs-pacemaker');
 const cases = (opt('--cases') === 'none' ? [] : (opt('--cases')?.split(',') ?? ALL_CASES)) as CaseName[];
 const nodeArgs = opt('--node-args')?.split(/\s+/).filter(Boolean) ?? [];
+const timing = opt('--timing') === undefined ? undefined : (JSON.parse(opt('--timing')!) as Record<string, number>);
 for (const c of cases) if (!ALL_CASES.includes(c)) throw new Error(`--cases: unknown case ${c} (have ${ALL_CASES.join(', ')})`);
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: want a positive integer');
 
@@ -73,7 +75,7 @@ interface RunResult {
 async function formCluster(nodes: number, witness: boolean): Promise<{ c: Cluster; t: TshaCluster; coldStartMs: number }> {
   const c = await createCluster({ nodes, witness });
   try {
-    const t = new TshaCluster(c, { logLevel: 'info', nodeArgs });
+    const t = new TshaCluster(c, { logLevel: 'info', nodeArgs, ...(timing ? { timing } : {}) });
     await t.installUnit();
     const t0 = now();
     t.startAll();
@@ -271,6 +273,7 @@ const summary = {
   agent: 'tsha agent from dist/ (node), 3 nodes or 2 + witness, harness namespaces + wireguard-go, systemd --user units',
   sampler: 'harness D-Bus sampler, every 20 ms, from outside the nodes',
   runs,
+  timing: timing ?? 'defaults',
   cases: caseOut,
   rss_mib: { ...idle.rss, max_node: Math.max(...nodesOnly(idle.rss)) },
   idle_cpu_pct: { ...idle.cpu, max_node: Math.max(...nodesOnly(idle.cpu)) },

@@ -165,24 +165,35 @@ export class SystemdManager {
     return String(reply.body[0]);
   }
 
+  /**
+   * The few properties a monitor needs, each with Properties.Get: GetAll on the Unit and Service
+   * interfaces returns some 300 properties (dependency lists, exec command lines, cgroup settings),
+   * and decoding them is most of what a monitor costs an idle agent.
+   */
   async unitState(unit: string, deadline: number): Promise<UnitState> {
     const path = await this.loadUnit(unit, deadline);
     const isService = unit.endsWith('.service');
-    const [u, s] = await Promise.all([
-      this.getAll(path, UNIT_IFACE, deadline),
-      isService ? this.getAll(path, SERVICE_IFACE, deadline) : Promise.resolve({} as Record<string, unknown>),
+    const get = (iface: string, name: string): Promise<unknown> => this.getProperty(path, iface, name, deadline);
+    const [loadState, activeState, subState, result, mainPid, statusText, restarts] = await Promise.all([
+      get(UNIT_IFACE, 'LoadState'),
+      get(UNIT_IFACE, 'ActiveState'),
+      get(UNIT_IFACE, 'SubState'),
+      isService ? get(SERVICE_IFACE, 'Result') : undefined,
+      isService ? get(SERVICE_IFACE, 'MainPID') : undefined,
+      isService ? get(SERVICE_IFACE, 'StatusText') : undefined,
+      isService ? get(SERVICE_IFACE, 'NRestarts') : undefined,
     ]);
-    const loadError = u.LoadError as [string, string] | undefined;
+    const loadError = String(loadState) === 'loaded' ? undefined : ((await get(UNIT_IFACE, 'LoadError')) as [string, string] | undefined);
     return {
       path,
-      loadState: String(u.LoadState ?? ''),
-      activeState: String(u.ActiveState ?? ''),
-      subState: String(u.SubState ?? ''),
+      loadState: String(loadState ?? ''),
+      activeState: String(activeState ?? ''),
+      subState: String(subState ?? ''),
       loadError: loadError && loadError[0] ? `${loadError[0]}: ${loadError[1]}` : null,
-      result: s.Result === undefined ? null : String(s.Result),
-      mainPid: Number(s.MainPID ?? 0),
-      statusText: s.StatusText === undefined ? null : String(s.StatusText),
-      restarts: Number(s.NRestarts ?? 0),
+      result: result === undefined ? null : String(result),
+      mainPid: Number(mainPid ?? 0),
+      statusText: statusText === undefined ? null : String(statusText),
+      restarts: Number(restarts ?? 0),
     };
   }
 
@@ -195,11 +206,9 @@ export class SystemdManager {
     await this.bus.call({ destination: SYSTEMD_NAME, path: SYSTEMD_PATH, interface: MANAGER_IFACE, member: 'Reload' }, remaining(deadline));
   }
 
-  private async getAll(path: string, iface: string, deadline: number): Promise<Record<string, unknown>> {
-    const reply = await this.bus.call({ destination: SYSTEMD_NAME, path, interface: PROPS_IFACE, member: 'GetAll', signature: 's', body: [iface] }, remaining(deadline));
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(reply.body[0] as Record<string, { value: unknown }>)) out[k] = v.value;
-    return out;
+  private async getProperty(path: string, iface: string, name: string, deadline: number): Promise<unknown> {
+    const reply = await this.bus.call({ destination: SYSTEMD_NAME, path, interface: PROPS_IFACE, member: 'Get', signature: 'ss', body: [iface, name] }, remaining(deadline));
+    return (reply.body[0] as { value: unknown }).value;
   }
 
   close(): void {
