@@ -411,7 +411,7 @@ export class Sim {
       this.after(leg(), () => {
         if (from.boot !== boot || !from.core || !from.power) return;
         this.stats.refused++;
-        this.input(from, { type: 'peerAgentDown', node: to, now: this.local(from) });
+        this.input(from, { type: 'peerAgentDown', node: to, seenAt: this.local(from), now: this.local(from) });
       });
     });
   }

@@ -397,7 +397,7 @@ export function step(st: NodeState, input: Input): StepResult {
       onFenceResult(st, out, input.target, input.requestId, input.ok, now);
       break;
     case 'peerAgentDown':
-      onPeerAgentDown(st, out, input.node, now);
+      onPeerAgentDown(st, out, input.node, Math.min(input.seenAt, now), now);
       break;
     case 'gracefulStop':
       gracefulStop(st, out, now);
@@ -1007,12 +1007,12 @@ function probeSilentPeers(st: NodeState, out: Out, now: number) {
   }
 }
 
-function onPeerAgentDown(st: NodeState, out: Out, p: NodeName, now: number) {
+function onPeerAgentDown(st: NodeState, out: Out, p: NodeName, seenAt: number, now: number) {
   if (p === st.self || !hostNodes(st).includes(p)) return;
   // the refusal must postdate the last message heard from p (a reordered stale result proves nothing)
-  if (now < (st.heard.get(p) ?? -Infinity)) return;
+  if (seenAt < (st.heard.get(p) ?? -Infinity)) return;
   const first = !st.agentDownAt.has(p);
-  st.agentDownAt.set(p, now);
+  st.agentDownAt.set(p, Math.max(seenAt, st.agentDownAt.get(p) ?? -Infinity));
   if (first) out.trace('agent-down-evidence', 'mesh port refused the connection: host up, agent gone', undefined, p);
   if (st.role === 'leader') coordinate(st, out, now);
 }

@@ -30,9 +30,10 @@ export type Input =
    * Evidence "host alive, agent gone": a plain TCP connect to `node`'s mesh address (asked for by a
    * `probePeer` effect) was refused — the peer's kernel answered with RST, so its host and the path
    * to it are up and only the agent is not listening (crashed, OOM-killed, restarting). `now` is
-   * when the refusal was seen. A timeout or any other error proves nothing and is not reported.
+   * when the refusal was seen (own clock, ≤ now: the step may run a little later). A timeout or any
+   * other error proves nothing and is not reported.
    */
-  | { type: 'peerAgentDown'; node: NodeName; now: number }
+  | { type: 'peerAgentDown'; node: NodeName; seenAt: number; now: number }
   /** SIGTERM: announce a graceful restart (committed `restarting` entry), leave resources running */
   | { type: 'gracefulStop'; now: number }
   /** a new compiled configuration (nixos-rebuild switch): membership follows it one node at a time */

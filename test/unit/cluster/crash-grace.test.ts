@@ -30,7 +30,7 @@ const graceProposed = (leader: NodeState, target: string) =>
 describe('crash grace: peerAgentDown evidence', () => {
   it('fresh evidence: the coordinator proposes a restarting entry (cause crash) instead of fencing', () => {
     const { leader, holder, t0 } = settled(3);
-    step(leader, { type: 'peerAgentDown', node: holder, now: t0 + 250 });
+    step(leader, { type: 'peerAgentDown', node: holder, seenAt: t0 + 250, now: t0 + 250 });
     const { effects } = step(leader, { type: 'tick', now: t0 + 320 });
     expect(fences(effects, holder)).toEqual([]);
     expect(graceProposed(leader, holder)).toBe(true);
@@ -41,7 +41,7 @@ describe('crash grace: peerAgentDown evidence', () => {
 
   it('evidence older than the failure timeout does not count: the lost holder is fenced', () => {
     const { leader, holder, t0 } = settled(3);
-    step(leader, { type: 'peerAgentDown', node: holder, now: t0 + 10 });
+    step(leader, { type: 'peerAgentDown', node: holder, seenAt: t0 + 10, now: t0 + 10 });
     const { effects } = step(leader, { type: 'tick', now: t0 + 10 + timing.failureTimeoutMs + 1 });
     expect(fences(effects, holder)).toHaveLength(1);
     expect(graceProposed(leader, holder)).toBe(false);
@@ -49,7 +49,7 @@ describe('crash grace: peerAgentDown evidence', () => {
 
   it('evidence from before the last message heard from the peer is ignored', () => {
     const { leader, holder, t0 } = settled(3);
-    step(leader, { type: 'peerAgentDown', node: holder, now: t0 - 1 });
+    step(leader, { type: 'peerAgentDown', node: holder, seenAt: t0 - 1, now: t0 - 1 });
     expect(leader.agentDownAt.has(holder)).toBe(false);
   });
 
