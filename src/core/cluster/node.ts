@@ -994,8 +994,10 @@ function probeSilentPeers(st: NodeState, out: Out, now: number) {
   if (!crashGraceEnabled(st)) return;
   const hb = st.config.timing.heartbeatIntervalMs;
   for (const p of hostNodes(st)) {
-    if (p === st.self || st.cluster.down[p]) continue;
-    const since = Math.max(st.heard.get(p) ?? st.startedAt, st.startedAt);
+    // only peers heard since this start: at a cold start the peers' agents are still coming up
+    const heard = st.heard.get(p);
+    if (p === st.self || st.cluster.down[p] || heard === undefined) continue;
+    const since = Math.max(heard, st.startedAt);
     if (now - since <= 2 * hb) {
       st.probedAt.delete(p);
       continue;

@@ -68,17 +68,23 @@ describe('crash grace: peerAgentDown evidence', () => {
     expect(probes(t0 + 315)).toBe(1);
   });
 
+  const probesAfterSilence = (timingOverride: object, nodes = 3, heard = true): number => {
+    const n = startNode(makeConfig({ nodes, resources: 1, timing: timingOverride }), 'n1', null, 0, 1);
+    n.quorumReady = true;
+    if (heard) n.heard.set('n2', 100);
+    return step(n, { type: 'tick', now: 1000 }).effects.filter((e) => e.type === 'probePeer').length;
+  };
+
+  it('a peer heard since start and silent is probed; one never heard (cold start) is not', () => {
+    expect(probesAfterSilence({})).toBe(1);
+    expect(probesAfterSilence({}, 3, false)).toBe(0);
+  });
+
   it('crashGraceMs 0 disables probing and the grace', () => {
-    const cfg = makeConfig({ nodes: 3, resources: 1, timing: { crashGraceMs: 0 } });
-    const n = startNode(cfg, 'n1', null, 0, 1);
-    const { effects } = step(n, { type: 'tick', now: 10_000 });
-    expect(effects.some((e) => e.type === 'probePeer')).toBe(false);
+    expect(probesAfterSilence({ crashGraceMs: 0 })).toBe(0);
   });
 
   it('two nodes alone (two_node) never probe: the fence race runs as before', () => {
-    const n = startNode(makeConfig({ nodes: 2, resources: 1 }), 'n1', null, 0, 1);
-    n.quorumReady = true;
-    const { effects } = step(n, { type: 'tick', now: 10_000 });
-    expect(effects.some((e) => e.type === 'probePeer')).toBe(false);
+    expect(probesAfterSilence({}, 2)).toBe(0);
   });
 });
