@@ -123,43 +123,59 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     console.log(`[itest witness-split] holder ${holder.name}; after the cut ${running[0]} runs it (${tl.ticks.length} ticks since ${faultT.toFixed(0)}, sampling ${JSON.stringify(samplingStats(tl))})`);
   }, 120_000);
 
-  it('agent kill -9 and restart with DEFAULT timing: same MainPID, never stopped, nothing fenced (crash grace)', async () => {
-    // Default timing (failure timeout 500 ms, crash grace 5 s): the agent is back after 1-2 s. Its
-    // host's kernel answers the probes of its mesh port with RST meanwhile, so the coordinator
-    // commits a `restarting` entry on its behalf instead of fencing it.
+  it('agent kill -9 and restart with DEFAULT timing, of the coordinator and of another holder: same MainPID, never stopped, nothing fenced (crash grace)', async () => {
+    // Default timing (failure timeout 500 ms, crash grace 5 s). The holder's host's kernel answers
+    // the probes of its mesh port with RST while the agent is away, so the coordinator commits a
+    // `restarting` entry on its behalf instead of fencing it. Both orders matter: a crashed
+    // coordinator's grace comes from the newly elected one; a crashed follower's from the coordinator.
     const { c, t } = await up({ nodes: 3, witness: false });
-    const holder = await t.waitHolder(LIVENESS_MS);
-    const s = c.sampleUnits(t.unit);
-    await t.stableHolder(s);
-    const coordinator = await t.waitQuorate(FORM_MS);
-    const before = await t.mainPid(holder);
-    expect(before).toBeGreaterThan(0);
-    const agent = t.agents.get(holder.name)!;
-    const t0 = performance.now();
-    agent.kill('SIGKILL');
-    await agent.exited;
-    // as systemd would: the NixOS module's unit has Restart=on-failure, RestartSec=1s. The agent is
-    // thus away for well over the failure timeout (500 ms): without the grace it would be fenced.
-    await sleep(1000);
-    const restartedAt = performance.now() - t0;
-    t.startAgent(holder);
-    await t.waitFor(`${holder.name} back in the quorate partition with the resource started`, async () => {
-      const st = await t.status(holder);
-      return st?.quorum?.quorate && st.resources.find((r) => r.id === t.resourceId)?.nodes.includes(holder.name) ? st : null;
-    }, FORM_MS, 100);
-    const backMs = performance.now() - t0;
-    await sleep(3000); // longer than the failure timeout and the lease: nobody fences it afterwards either
-    const tl = await s.stop();
-    expect(await t.mainPid(holder)).toBe(before);
-    expect(c.fenceLog.filter((e) => e.action === 'off' || e.action === 'reboot'), JSON.stringify(c.fenceLog)).toEqual([]);
-    expect(tl.ticks.every((k) => k.states[holder.name] === 'active')).toBe(true); // sampled active the whole time
-    expect(overlap(tl).ticks).toBe(0);
-    const graced = [...t.agents].filter(([n, p]) => n !== holder.name && p.output().includes('crash grace: agent down on a live host')).map(([n]) => n);
-    expect(graced, 'a survivor (the coordinator) logged the crash grace decision').toHaveLength(1);
-    console.log(
-      `[itest crash-restart] ${holder.name}${holder.name === coordinator ? ' (the coordinator)' : ''}: kill -9, restarted after ${restartedAt.toFixed(0)} ms, back with the resource after ${backMs.toFixed(0)} ms; grace by ${graced[0]}; fences 0; ${tl.ticks.length} samples all active (sampling ${JSON.stringify(samplingStats(tl))})`,
-    );
-  }, 120_000);
+    let holder = await t.waitHolder(LIVENESS_MS);
+    let coordinator = await t.waitQuorate(FORM_MS);
+    const cases: boolean[] = [];
+    for (const wantCoordinator of holder.name === coordinator ? [true, false] : [false, true]) {
+      if ((holder.name === coordinator) !== wantCoordinator) {
+        await t.moveTo(wantCoordinator ? c.node(coordinator) : c.nodes.find((n) => n.name !== coordinator)!);
+        holder = await t.waitHolder(LIVENESS_MS);
+      }
+      const s = c.sampleUnits(t.unit);
+      holder = await t.stableHolder(s);
+      coordinator = await t.waitQuorate(FORM_MS);
+      const wasCoordinator = holder.name === coordinator;
+      cases.push(wasCoordinator);
+      const before = await t.mainPid(holder);
+      expect(before).toBeGreaterThan(0);
+      const marks = logMarks(t);
+      const fencesBefore = c.fenceLog.length;
+      const agent = t.agents.get(holder.name)!;
+      const t0 = performance.now();
+      agent.kill('SIGKILL');
+      await agent.exited;
+      // as systemd would: the NixOS module's unit has Restart=on-failure, RestartSec=1s. The agent is
+      // thus away for well over the failure timeout (500 ms): without the grace it would be fenced.
+      await sleep(1000);
+      const restartedAt = performance.now() - t0;
+      t.startAgent(holder);
+      await t.waitFor(`${holder.name} back in the quorate partition with the resource started`, async () => {
+        const st = await t.status(holder);
+        return st?.quorum?.quorate && st.resources.find((r) => r.id === t.resourceId)?.nodes.includes(holder.name) ? st : null;
+      }, FORM_MS, 100);
+      const backMs = performance.now() - t0;
+      await sleep(3000); // longer than the failure timeout and the lease: nobody fences it afterwards either
+      const tl = await s.stop();
+      expect(await t.mainPid(holder)).toBe(before);
+      expect(c.fenceLog.slice(fencesBefore).filter((e) => e.action === 'off' || e.action === 'reboot'), JSON.stringify(c.fenceLog)).toEqual([]);
+      expect(tl.ticks.every((k) => k.states[holder.name] === 'active')).toBe(true); // sampled active the whole time
+      expect(overlap(tl).ticks).toBe(0);
+      const graced = [...t.agents]
+        .filter(([n, p]) => n !== holder.name && p.output().slice(marks.get(n) ?? 0).includes('crash grace: agent down on a live host'))
+        .map(([n]) => n);
+      expect(graced, 'one survivor (the coordinator) logged the crash grace decision').toHaveLength(1);
+      console.log(
+        `[itest crash-restart] ${holder.name}${wasCoordinator ? ' (the coordinator)' : ` (coordinator ${coordinator})`}: kill -9, restarted after ${restartedAt.toFixed(0)} ms, back with the resource after ${backMs.toFixed(0)} ms; grace by ${graced[0]}; fences 0; ${tl.ticks.length} samples all active (sampling ${JSON.stringify(samplingStats(tl))})`,
+      );
+    }
+    expect(cases.sort()).toEqual([false, true]);
+  }, 180_000);
 
   it('agent kill -9 and NO restart: fenced once the crash grace expires, the unit recovered on a survivor', async () => {
     const { c, t } = await up({ nodes: 3, witness: false });
