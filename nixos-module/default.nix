@@ -57,10 +57,16 @@ in
           message = "services.tsha.witness.enable: the witness needs services.tsha.witness.name and services.tsha.witness.address.";
         }
         {
+          assertion = !cfg.softdog || (cfg.fencing.enabled && cfg.fencing.watchdog);
+          message = "services.tsha.softdog: the watchdog device is fed by watchdog fencing; set services.tsha.fencing.watchdog = true (and fencing.enabled).";
+        }
+        {
           assertion = !witnessDeclared || builtins.length nodeNames == 2;
           message = "services.tsha.witness: a witness breaks ties between exactly two nodes; services.tsha.nodes has ${toString (builtins.length nodeNames)}.";
         }
       ];
+      warnings = lib.optional (cfg.enable && cfg.fencing.watchdogDevice != null && (config.systemd.watchdog.runtimeTime or null) != null)
+        "services.tsha.fencing.watchdogDevice = ${cfg.fencing.watchdogDevice} while systemd.watchdog.runtimeTime is set: systemd holds a watchdog device open, and the agent cannot open that same one (EBUSY); give tsha another device (services.tsha.softdog) or leave runtimeTime unset.";
       environment.systemPackages = [ cfg.package ];
       environment.etc."tsha/config.json".source = checkedConfig;
     })
@@ -90,6 +96,13 @@ in
       networking.firewall.allowedTCPPorts = lib.mkIf (cfg.openFirewall && builtins.elem cfg.nodeName nodeNames) [
         (portOf cfg.nodes.${cfg.nodeName}.address)
       ];
+    })
+
+    # softdog as the watchdog device: its timeout (soft_margin, seconds) is timing.watchdogMs
+    (lib.mkIf (cfg.enable && cfg.softdog) {
+      boot.kernelModules = [ "softdog" ];
+      boot.extraModprobeConfig = "options softdog soft_margin=${toString (cfg.timing.watchdogMs / 1000)}";
+      services.tsha.fencing.watchdogDevice = lib.mkDefault "/dev/watchdog";
     })
 
     (lib.mkIf cfg.witness.enable {

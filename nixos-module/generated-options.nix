@@ -126,6 +126,11 @@ in
         default = false;
         description = "Watchdog self-fencing (sbd-like): a node without quorum or lease stops feeding its watchdog and is reset; its peers recover after lease + drift + watchdogMs.";
       };
+      watchdogDevice = mkOption {
+        type = types.nullOr (types.str);
+        default = null;
+        description = "Watchdog device the agent feeds while fencing.watchdog allows it (sbd-like): only while the agent is healthy and, when it runs resources, holds its lease; so a node whose agent hangs, or that keeps resources past its lease, is reset within timing.watchdogMs. Production: \"/dev/watchdog\" (a hardware watchdog, or the softdog module: NixOS services.tsha.softdog loads it with soft_margin = timing.watchdogMs / 1000). The device's timeout must equal timing.watchdogMs; tsha cannot set it (no ioctl from Node), it reads it from /sys/class/watchdog and refuses to start when it is longer. Do not give tsha the device systemd feeds (systemd.watchdog.runtimeTime / RuntimeWatchdogSec): only one process can hold it open. On a clean stop the agent disarms it (magic close \"V\") only when its node runs no resources. null: no device (then nothing resets a node whose agent hangs). `tsha agent --watchdog-device` overrides it per node. Default: null (no device).";
+      };
       devices = mkOption {
         type = types.attrsOf (types.submodule {
           options = {

@@ -38,6 +38,16 @@ in
       '';
     };
 
+    softdog = mkEnableOption ''
+      the softdog kernel module as this node's watchdog device, for watchdog fencing
+      (fencing.watchdog) on a machine without a hardware watchdog. It is loaded with
+      soft_margin = timing.watchdogMs / 1000 (the device's timeout must equal timing.watchdogMs), and
+      fencing.watchdogDevice defaults to "/dev/watchdog". softdog resets the machine when the agent
+      stops feeding it, but not when the kernel itself hangs: prefer a hardware watchdog (load its
+      driver with that timeout and set fencing.watchdogDevice). On a machine that also has a hardware
+      watchdog softdog is another /dev/watchdogN: set fencing.watchdogDevice to it. Do not let
+      systemd (systemd.watchdog.runtimeTime) hold the device tsha uses'';
+
     controlSocketGroup = mkOption {
       type = types.nullOr types.str;
       default = null;

@@ -101,6 +101,7 @@ export function compile(raw: RawConfig, quorumMode: QuorumMode, promotableChildr
     fencing: {
       enabled: fencingEnabled,
       watchdog: raw.fencing.watchdog,
+      watchdogDevice: raw.fencing.watchdogDevice ?? null,
       devices: Object.entries(raw.fencing.devices).map(([id, d]) => ({
         id,
         agent: d.agent,

@@ -48,7 +48,7 @@ services.tsha = {
 The module writes the JSON, runs \`tsha config check\` on it while building (an invalid cluster
 fails \`nixos-rebuild\` with every error listed), and runs \`tsha-agent.service\` (or
 \`tsha-witness.service\`). Module-only options: \`enable\`, \`package\`, \`nodeName\`, \`logLevel\`,
-\`systemdWatchdogSec\`, \`controlSocketGroup\`, \`metricsAddress\`, \`openFirewall\`, \`witness.enable\`.
+\`systemdWatchdogSec\`, \`softdog\` (loads softdog with \`soft_margin = timing.watchdogMs / 1000\`; \`fencing.watchdogDevice\` defaults to /dev/watchdog), \`controlSocketGroup\`, \`metricsAddress\`, \`openFirewall\`, \`witness.enable\`.
 
 Conventions:
 
@@ -82,6 +82,7 @@ Conventions:
 - Order constraints may not form a cycle (start/promote and stop/demote are checked separately; a symmetric order implies the reverse stop order; group members are ordered by their list, and a group or clone starts before and finishes after what it contains, so a member ordered after its own group is a cycle). Orders mixing an up and a down action (stop A then start B) are not checked. Mandatory (\`"INFINITY"\`) colocations may not form a cycle (a group goes where its first member goes, so that member colocated with its own group is one). The error names the cycle: \`a → b → c → a\`.
 - A key may appear only once in an object (JSON parsers silently keep the last one).
 - Fencing enabled needs a device or the watchdog, and every node must be fenceable (a device lists it, or the watchdog), or its resources could never be recovered.
+- \`fencing.watchdogDevice\` needs \`fencing.enabled\` and \`fencing.watchdog\` (the device is fed by watchdog fencing's rule); \`fencing.watchdog\` without a device is a warning (nothing would reset a node whose agent hangs). The device's own timeout is checked by the agent at start (sysfs): longer than \`timing.watchdogMs\` refuses the start.
 - Fencing disabled is allowed, but reported loudly as a warning, and refused for any resource that is \`stateful\` or has \`storage\` (and for two nodes without a witness).
 - \`onFail = "fence"\` needs fencing; promote/demote operations, role-specific monitors, \`role\`/\`withRole\`, promote/demote order actions and a \`promoted\`/\`unpromoted\` target role need a promotable clone (so neither role can be \`resourceDefaults.targetRole\`); \`migrateTo\`/\`migrateFrom\` need \`meta.allowMigrate\`, which systemd, lxc and exec resources cannot have.
 - Storage: \`drbd\` needs \`resource\` and must sit in a promotable clone; \`rbd\` needs \`pool\` and \`image\` and may not sit in a non-promotable clone. Storage implies \`stateful\`.

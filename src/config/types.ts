@@ -89,6 +89,8 @@ export interface FencingConfig {
   levels: FenceLevel[];
   /** watchdog-based self-fencing (sbd-like): a node without quorum or lease resets itself */
   watchdog: boolean;
+  /** the watchdog device the agent feeds (e.g. /dev/watchdog); null: none */
+  watchdogDevice: string | null;
 }
 
 export type ResourceKind = 'systemd' | 'lxc' | 'microvm' | 'ocf' | 'exec';

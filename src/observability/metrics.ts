@@ -14,10 +14,17 @@ export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9464';
 
 export class AgentMetrics {
   readonly registry = new Registry();
-  readonly quorate = new Gauge({ name: 'tsha_quorate', help: '1 while this node is in a quorate partition (holds its lease, or leads one)', registers: [this.registry] });
-  readonly term = new Gauge({ name: 'tsha_term', help: 'current election term of this node', registers: [this.registry] });
-  readonly isCoordinator = new Gauge({ name: 'tsha_is_coordinator', help: '1 while this node is the coordinator', registers: [this.registry] });
-  readonly peerUp = new Gauge({ name: 'tsha_peer_up', help: '1 while the peer was heard from within the failure timeout', labelNames: ['peer'] as const, registers: [this.registry] });
+  /**
+   * Gauges of state the runtime holds anyway (term, role, quorum, peers) are read when scraped, not
+   * written at every core step: the runtime sets this hook (see Agent), prom-client calls it from
+   * the gauges' collect().
+   */
+  refreshState: (() => void) | null = null;
+  private readonly collectState = (): void => this.refreshState?.();
+  readonly quorate = new Gauge({ name: 'tsha_quorate', help: '1 while this node is in a quorate partition (holds its lease, or leads one)', collect: this.collectState, registers: [this.registry] });
+  readonly term = new Gauge({ name: 'tsha_term', help: 'current election term of this node', collect: this.collectState, registers: [this.registry] });
+  readonly isCoordinator = new Gauge({ name: 'tsha_is_coordinator', help: '1 while this node is the coordinator', collect: this.collectState, registers: [this.registry] });
+  readonly peerUp = new Gauge({ name: 'tsha_peer_up', help: '1 while the peer was heard from within the failure timeout', labelNames: ['peer'] as const, collect: this.collectState, registers: [this.registry] });
   readonly messagesDropped = new Counter({ name: 'tsha_messages_dropped_total', help: 'mesh messages dropped, inbound (admission, malformed) or outbound (send failures)', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly messagesReceived = new Counter({ name: 'tsha_messages_received_total', help: 'mesh messages admitted and handed to the core', registers: [this.registry] });
   readonly messagesSent = new Counter({ name: 'tsha_messages_sent_total', help: 'mesh messages delivered to a peer', registers: [this.registry] });
@@ -46,7 +53,9 @@ export class AgentMetrics {
   readonly eventLoopLag = new Gauge({ name: 'tsha_event_loop_lag_seconds', help: 'last measured event-loop lag (timer overshoot)', registers: [this.registry] });
 
   constructor(opts: { processMetrics?: boolean } = {}) {
-    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tsha_' });
+    // prom-client samples event-loop delay on a libuv timer at this precision (default 10 ms: 100
+    // wake-ups a second, a visible share of an idle agent's CPU); a stall shows whatever the step
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tsha_', eventLoopMonitoringPrecision: 200 });
   }
 
   text(): Promise<string> {

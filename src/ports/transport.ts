@@ -5,8 +5,9 @@
 // Delivery is best-effort and unordered by design: the protocol (Raft-style terms, indexes and
 // sequence numbers) already tolerates loss, duplication and reordering, while a message delivered
 // late (after being queued behind a stalled peer) could act on stale beliefs. So the transport
-// drops instead of queueing: every message has a deadline of about one heartbeat interval and a
-// peer with too many messages in flight gets no more until some complete.
+// drops instead of queueing: every message has a deadline of about one heartbeat interval to be
+// flushed into the connection, a peer with too many unflushed messages gets no more until some
+// are, and a receiver drops messages that arrive later than that deadline.
 
 import type { Envelope, EnvelopeBody } from './mesh-messages.js';
 
@@ -34,23 +35,25 @@ export type InboundDropReason =
   /** mutual TLS: the client certificate does not name envelope.from */
   | 'badCertificate'
   /** the receiving runtime's handler threw (a bug; logged at error) */
-  | 'handlerError';
+  | 'handlerError'
+  /** arrived later than the deadline compared with the freshest message of its stream (the reader stalled) */
+  | 'stale';
 
 export const INBOUND_DROP_REASONS: readonly InboundDropReason[] = [
-  'notMember', 'wrongCluster', 'spoofedSender', 'wrongRecipient', 'malformed', 'badCertificate', 'handlerError',
+  'notMember', 'wrongCluster', 'spoofedSender', 'wrongRecipient', 'malformed', 'badCertificate', 'handlerError', 'stale',
 ];
 
 /** Why a send did not reach the peer's runtime. */
 export type SendFailureReason =
   /** `to` is not a configured peer */
   | 'unknownPeer'
-  /** too many messages to this peer in flight: dropped rather than queued */
+  /** too many unflushed messages to this peer: dropped rather than queued */
   | 'backpressure'
-  /** not delivered within the deadline */
+  /** not flushed into the connection within the deadline (the stream is replaced) */
   | 'deadline'
   /** no connection to the peer (down, restarting, unreachable; reconnect runs in the background) */
   | 'unavailable'
-  /** the peer refused it (admission or malformed); the peer counted why */
+  /** the peer refused it (admission or malformed) and ended the stream; the peer counted why */
   | 'rejected'
   /** the message does not fit the contract (a bug; logged at error) */
   | 'encode'
@@ -85,6 +88,8 @@ export interface PeerStats {
   received: number;
   /** connection attempts abandoned because they hung (a cut link drops SYNs) and restarted */
   connectRestarts: number;
+  /** streams opened to this peer (one carries every message; a new one after a failure or deadline) */
+  streams: number;
 }
 
 export interface TransportStats {
@@ -103,8 +108,9 @@ export interface Transport {
   /** closes the server and every client; in-flight sends resolve with reason 'stopped' */
   stop(): Promise<void>;
   /**
-   * Sends one message to one peer. Never throws and never waits longer than the deadline; the
-   * outcome is informational (the protocol does not rely on it) and already counted.
+   * Sends one message to one peer. Never throws and never waits longer than the deadline; ok means
+   * flushed into the connection to the peer, not yet handled there. The outcome is informational
+   * (the protocol does not rely on it) and already counted.
    */
   send(to: string, message: OutboundMessage): Promise<SendOutcome>;
   /** the one handler admitted messages are passed to (synchronously, in arrival order per call) */

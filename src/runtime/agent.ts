@@ -36,6 +36,7 @@ import { AgentMetrics, serveMetrics } from '../observability/metrics.js';
 import type { Fencer } from '../ports/fencer.js';
 import type { PeerProbe } from '../ports/peer-probe.js';
 import type { ResourceAgent } from '../ports/resource-agent.js';
+import type { WatchdogDevice } from '../ports/watchdog.js';
 import type { Envelope, Transport, TransportCounters } from '../ports/transport.js';
 import type { ClusterStore } from './durable-writer.js';
 import { DurableWriter } from './durable-writer.js';
@@ -76,6 +77,18 @@ export interface AgentOptions {
   seed?: number;
   /** where the coordinator places resources (default: the scheduler, src/runtime/scheduler-placer.ts) */
   placer?: Placer;
+  /** the watchdog device fed on the core's feedWatchdog effects (fencing.watchdogDevice); null: none */
+  watchdog?: WatchdogDevice | null;
+}
+
+export class WatchdogSetupError extends Error {
+  override readonly name = 'WatchdogSetupError';
+  constructor(readonly path: string, readonly deviceTimeoutMs: number, readonly watchdogMs: number) {
+    super(
+      `fencing.watchdogDevice: ${path} has a timeout of ${deviceTimeoutMs} ms, longer than timing.watchdogMs (${watchdogMs} ms): ` +
+        'the peers would recover this node\'s resources before the watchdog resets it; set the device\'s timeout (softdog soft_margin, or the driver\'s module option) to timing.watchdogMs',
+    );
+  }
 }
 
 export interface CoreView {
@@ -91,6 +104,12 @@ const PROBE_TIMEOUT_MS = 200;
 
 /** Event-loop lag and step freshness bounds for WATCHDOG=1. */
 const MAX_LOOP_LAG_MS = 1000;
+/**
+ * A feedWatchdog effect is honoured only this soon after its step began: the core decided it at the
+ * step's `now` (lease still held then); a keepalive written much later, after a slow persist of the
+ * same step, could outlive the lease by that delay.
+ */
+const FEED_FRESH_MS = 20;
 
 export class Agent {
   readonly config: CompiledConfig;
@@ -121,6 +140,11 @@ export class Agent {
   private resolveStopped!: () => void;
   readonly startedAt = performance.now();
   joinedAt: number | null = null;
+  /** watchdog device: when the last keepalive was written (monotonic ms), and how many were */
+  watchdogLastKeepaliveAt: number | null = null;
+  watchdogKeepalives = 0;
+  private watchdogWriteFailed = false;
+  private watchdogStarved = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
@@ -139,6 +163,7 @@ export class Agent {
       report: (obs) => this.observe(obs),
     });
     this.stopped = new Promise((r) => (this.resolveStopped = r));
+    this.metrics.refreshState = () => this.refreshStateMetrics();
   }
 
   get isWitness(): boolean {
@@ -166,20 +191,32 @@ export class Agent {
     const probe = this.isWitness ? { running: [] } : await this.resources.probeAll();
     if (probe.running.length > 0) this.log.info({ resources: probe.running }, 're-adopting resources found running');
 
+    // before anything is served: a device that cannot be used refuses the start with nothing running
+    if (!this.isWitness) await this.openWatchdog();
+
     this.opts.transport.onMessage((env) => this.onEnvelope(env));
-    await this.opts.transport.start();
-    if (this.opts.metricsAddress) {
-      this.metricsServer = await serveMetrics(this.metrics, this.opts.metricsAddress);
-      this.log.info({ address: this.opts.metricsAddress }, 'metrics endpoint listening');
+    try {
+      await this.opts.transport.start();
+      if (this.opts.metricsAddress) {
+        this.metricsServer = await serveMetrics(this.metrics, this.opts.metricsAddress);
+        this.log.info({ address: this.opts.metricsAddress }, 'metrics endpoint listening');
+      }
+    } catch (e) {
+      this.closeWatchdog(); // disarmed unless resources run (then nothing else watches them)
+      throw e;
     }
 
     const seed = this.opts.seed ?? Math.floor(Math.random() * 2 ** 31);
     this.node = startNode(this.config, this.self, durable, this.clock(), seed, { placer: this.opts.placer ?? schedulerPlacer }, probe.running);
     this.lifecycle.transition('joining', durable === null ? 'first start: waiting for a quorate partition' : `restart at term ${durable.term}: waiting for a quorate partition`);
 
-    const tickEvery = Math.max(5, Math.floor(t.heartbeatIntervalMs / 4));
+    // Half a heartbeat, as the simulator ticks (test/sim/engine.ts): the timing it verified. Messages
+    // step the core too; the tick only bounds how late a timer-driven decision can be.
+    const tickEvery = Math.max(10, Math.floor(t.heartbeatIntervalMs / 2));
     this.every(tickEvery, () => this.queueTick());
-    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    // the sampling timer wakes the loop at every resolution step; a stall shows as one late sample
+    // whatever the resolution, so a coarse one costs nothing in detection (MAX_LOOP_LAG_MS is 1 s)
+    this.loopDelay = monitorEventLoopDelay({ resolution: 200 });
     this.loopDelay.enable();
     this.every(500, () => this.checkLoop());
     const joinTimeout = this.opts.joinTimeoutMs ?? Math.max(5000, 10 * t.electionTimeoutMs);
@@ -242,6 +279,7 @@ export class Agent {
       this.timers = [];
       this.loopDelay?.disable();
       await this.queue.catch(() => undefined);
+      this.closeWatchdog();
       await this.resources.close();
       await this.opts.transport.stop();
       for (const a of new Set(this.opts.resourceAgents.values())) await a.close().catch(() => undefined);
@@ -318,7 +356,7 @@ export class Agent {
     this.lastStepAt = this.clock();
     this.steps++;
     try {
-      await this.execute(effects);
+      if (effects.length > 0) await this.execute(effects, input.now);
     } catch (e) {
       this.fatal = e instanceof Error ? e : new Error(String(e));
       this.log.fatal({ err: this.fatal }, 'cannot carry out the core\'s effects: stopping');
@@ -331,7 +369,7 @@ export class Agent {
 
   // ---- effects, in order ------------------------------------------------------------------------
 
-  private async execute(effects: Effect[]): Promise<void> {
+  private async execute(effects: Effect[], stepNow: number): Promise<void> {
     for (const e of effects) {
       switch (e.type) {
         case 'persist':
@@ -363,8 +401,9 @@ export class Agent {
           this.log.warn({ term: this.node?.term, peer: e.node, decision: e.decision, cause: e.cause }, e.decision === 'grace' ? 'crash grace: agent down on a live host, not fencing it yet' : 'crash grace refused: the node is handled as lost');
           break;
         case 'feedWatchdog':
-          // No hardware watchdog device is driven yet; systemd's WATCHDOG=1 is fed by the health
-          // check (feedServiceWatchdog), which also requires the core to keep stepping.
+          // The core emits this only while this node may keep its resources (lease held, or it
+          // runs nothing). systemd's WATCHDOG=1 is fed separately by the health check.
+          this.feedWatchdogDevice(stepNow);
           break;
         case 'applyNoQuorumPolicy':
           this.log.warn({ term: this.node?.term, policy: e.policy, cause: e.cause }, `no-quorum policy: ${e.policy}`);
@@ -444,7 +483,69 @@ export class Agent {
     }
   }
 
-  // ---- after each step: lifecycle, metrics, watchers ------------------------------------------
+  // ---- the watchdog device (fencing.watchdogDevice) --------------------------------------------
+
+  /** Check the device's timeout against timing.watchdogMs, then open (arm) it. */
+  private async openWatchdog(): Promise<void> {
+    const wd = this.opts.watchdog;
+    if (!wd) {
+      if (this.config.fencing.watchdog) this.log.warn({}, 'fencing.watchdog is on but no watchdog device is driven: nothing resets this node if its agent hangs');
+      return;
+    }
+    const t = this.config.timing;
+    const info = wd.timeout();
+    if (info.timeoutMs !== null && info.timeoutMs > t.watchdogMs) throw new WatchdogSetupError(wd.path, info.timeoutMs, t.watchdogMs);
+    if (info.timeoutMs === null) this.log.warn({ device: wd.path, why: info.source, watchdogMs: t.watchdogMs }, 'cannot read the watchdog device\'s timeout: make sure it equals timing.watchdogMs');
+    else if (info.timeoutMs < t.watchdogMs) this.log.warn({ device: wd.path, deviceTimeoutMs: info.timeoutMs, watchdogMs: t.watchdogMs }, 'the watchdog device\'s timeout is shorter than timing.watchdogMs: safe, but a stall resets this node sooner than the peers wait');
+    await wd.open();
+    this.log.info({ device: wd.path, deviceTimeoutMs: info.timeoutMs, keepaliveEveryMs: this.keepaliveEveryMs() }, 'watchdog device armed: fed only while this agent is healthy and holds its lease (or runs nothing)');
+  }
+
+  /** Keepalive interval: a fifth of the timeout, so four missed ones still do not reset the node. */
+  private keepaliveEveryMs(): number {
+    return Math.max(50, Math.floor(this.config.timing.watchdogMs / 5));
+  }
+
+  private feedWatchdogDevice(stepNow: number): void {
+    const wd = this.opts.watchdog;
+    if (!wd || this.watchdogWriteFailed) return;
+    const now = this.clock();
+    if (now - stepNow > FEED_FRESH_MS) return; // decided too long ago; the next step decides again
+    if (this.watchdogLastKeepaliveAt !== null && now - this.watchdogLastKeepaliveAt < this.keepaliveEveryMs()) return;
+    const h = this.healthy();
+    if (!h.ok) {
+      if (!this.watchdogStarved) this.log.error({ why: h.why }, 'unhealthy: not feeding the watchdog device');
+      this.watchdogStarved = true;
+      return;
+    }
+    this.watchdogStarved = false;
+    const r = wd.keepalive();
+    if (!r.ok) {
+      // Nothing feeds it from now on: the node is reset within the device's timeout, as intended
+      // for an agent that can no longer vouch for itself.
+      this.watchdogWriteFailed = true;
+      this.log.fatal({ device: wd.path, reason: r.reason }, 'cannot write to the watchdog device: the node will be reset by it');
+      return;
+    }
+    this.watchdogLastKeepaliveAt = now;
+    this.watchdogKeepalives++;
+  }
+
+  /**
+   * Magic close ('V') only when this node runs nothing: resources left running for the next
+   * incarnation (SIGTERM keeps them) stay covered by the watchdog, which resets the node unless the
+   * next agent feeds it within the timeout.
+   */
+  private closeWatchdog(): void {
+    const wd = this.opts.watchdog;
+    if (!wd) return;
+    const runsNothing = this.isWitness || [...this.resources.states.values()].every((s) => s === 'stopped');
+    wd.close(runsNothing);
+    if (runsNothing) this.log.info({ device: wd.path }, 'watchdog device disarmed (magic close): this node runs no resources');
+    else this.log.warn({ device: wd.path, watchdogMs: this.config.timing.watchdogMs }, 'watchdog device closed ARMED: resources keep running, so the node is reset unless the next agent feeds the watchdog in time');
+  }
+
+  // ---- after each step: lifecycle, failover counter, watchers -----------------------------------
 
   /** Whether this node sees a quorate partition right now. */
   quorate(): boolean {
@@ -465,6 +566,14 @@ export class Agent {
   private afterStep(): void {
     const st = this.node!;
     if (this.lifecycle.is('joining') && this.quorate()) this.becomeJoined(`joined: coordinator ${this.coordinator() ?? '?'} at term ${st.term}`);
+    this.countFailovers(st);
+    for (const fn of this.listeners) fn();
+  }
+
+  /** The state gauges, computed when Prometheus scrapes (AgentMetrics.refreshState). */
+  private refreshStateMetrics(): void {
+    const st = this.node;
+    if (!st) return;
     this.metrics.term.set(st.term);
     this.metrics.isCoordinator.set(st.role === 'leader' ? 1 : 0);
     this.metrics.quorate.set(this.quorate() ? 1 : 0);
@@ -474,8 +583,6 @@ export class Agent {
       const heard = st.heard.get(p);
       this.metrics.peerUp.set({ peer: p }, heard !== undefined && now - heard < st.config.timing.failureTimeoutMs ? 1 : 0);
     }
-    this.countFailovers(st);
-    for (const fn of this.listeners) fn();
   }
 
   /** A committed placement that moves a resource off a node that is down is one failover. */
@@ -526,8 +633,15 @@ export class Agent {
     else this.log.error({ why: h.why }, 'unhealthy: not feeding the service watchdog');
   }
 
+  private lastStatusLine = '';
+
+  /** STATUS= when the line changed (each notification is a fork+exec of systemd-notify). */
   private notifyStatus(): void {
-    if (this.lifecycle.is('running')) this.notifier.notify({ STATUS: this.statusLine() });
+    if (!this.lifecycle.is('running')) return;
+    const line = this.statusLine();
+    if (line === this.lastStatusLine) return;
+    this.lastStatusLine = line;
+    this.notifier.notify({ STATUS: line });
   }
 
   /** One line for STATUS=: role, term, quorum, resources held. */

@@ -24,6 +24,7 @@ import type { Logger } from '../observability/logger.js';
 import { AgentMetrics } from '../observability/metrics.js';
 import type { ResourceAgent } from '../ports/resource-agent.js';
 import { TcpProbe } from '../adapters/probe/index.js';
+import { LinuxWatchdog } from '../adapters/watchdog/index.js';
 import { Agent, transportCounters, type SelfFenceAction } from './agent.js';
 import { controlHandlers } from './control-handlers.js';
 import type { Notifier } from './notifier.js';
@@ -63,6 +64,8 @@ export interface DaemonOptions {
   recordKeep?: number;
   /** mutual TLS for meshes not on WireGuard: PEM files of the CA, this node's certificate (CN = node name) and key */
   meshTls?: { ca: string; cert: string; key: string } | null;
+  /** watchdog device of this node; overrides fencing.watchdogDevice (agent only) */
+  watchdogDevice?: string;
   logger: Logger;
 }
 
@@ -138,6 +141,13 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const fencer = o.role === 'agent' ? new FenceAgentFencer(() => config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;
     if (!config.fencing.enabled) log.warn({ node: self }, 'FENCING IS DISABLED by configuration: lost nodes are recovered only after lease and watchdog time');
 
+    const watchdogPath = o.role === 'agent' ? (o.watchdogDevice ?? config.fencing.watchdogDevice) : null;
+    if (watchdogPath && (!config.fencing.enabled || !config.fencing.watchdog)) {
+      throw new DaemonSetupError(`--watchdog-device ${watchdogPath}: the device is fed by watchdog fencing's rule, which needs fencing.enabled and fencing.watchdog in ${o.configFile}`);
+    }
+    if (watchdogPath && !watchdogPath.startsWith('/')) throw new DaemonSetupError(`--watchdog-device: "${watchdogPath}" is not an absolute path`);
+    const watchdog = watchdogPath ? new LinuxWatchdog(watchdogPath) : null;
+
     const recordDir = o.recordDir === undefined ? join(o.stateDir, 'scheduler-inputs') : o.recordDir;
     const recorder = recordDir && o.role === 'agent' ? new SchedulerRecorder(recordDir, o.recordKeep ?? 100) : null;
     let recording: Promise<unknown> = Promise.resolve();
@@ -149,7 +159,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     };
     const agent = new Agent({
       config, self, logger: log, store, transport, resourceAgents: agents, fencer, probe: o.role === 'agent' ? new TcpProbe() : null, selfFence: o.selfFence, metrics,
-      metricsAddress: o.metricsAddress ?? null, notifier: o.notifier, joinTimeoutMs: o.joinTimeoutMs, placer: placerNamed(o.placer ?? 'scheduler', { onInput }),
+      metricsAddress: o.metricsAddress ?? null, notifier: o.notifier, joinTimeoutMs: o.joinTimeoutMs, placer: placerNamed(o.placer ?? 'scheduler', { onInput }), watchdog,
     });
     await agent.start();
     undo.push(() => agent.stop('setup failed'));

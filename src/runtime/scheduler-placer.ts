@@ -32,7 +32,15 @@ export function createSchedulerPlacer(opts: SchedulerPlacerOptions = {}): Placer
     const seen = new Set(observedSnapshot.observations.map((o) => o.resource));
     const intended = [...current].filter(([r]) => !seen.has(r)).map(([resource, node]) => ({ resource, node, role: 'started' as const }));
     const snapshot = intended.length === 0 ? observedSnapshot : { ...observedSnapshot, observations: [...observedSnapshot.observations, ...intended] };
-    const key = JSON.stringify({ ...snapshot, now: 0 });
+    // The key leaves out what changes at every heartbeat without mattering to the scheduler: `now`
+    // (time-driven decisions come back through recheckAt) and an online node's lease expiry (read
+    // only for lost nodes, fencing.ts). Otherwise an idle coordinator would schedule, and record an
+    // input file, at every tick.
+    const key = JSON.stringify({
+      ...snapshot,
+      now: 0,
+      nodes: snapshot.nodes.map((n) => (n.state === 'online' ? { ...n, leaseExpiredAt: null } : n)),
+    });
     if (last && last.key === key && last.config === config && (last.recheckAt === null || snapshot.now < last.recheckAt)) return new Map(last.out);
     const cloned = new Set<ResourceId>();
     for (const r of Object.values(config.resources)) {

@@ -1,4 +1,5 @@
-// npm run bench:failover -- [--runs N] [--json] [--vs-pacemaker] [--pcmk-runs N] [--idle-secs S] [--cases a,b]
+// npm run bench:failover -- [--runs N] [--json] [--vs-pacemaker] [--pcmk-runs N] [--idle-secs S] [--cases a,b|none]
+//                            [--node-args "ARGS"]
 //
 // Real tsha agents (dist/, `npm run build` first when stale) on the real-cluster harness: namespaced
 // nodes, wireguard-go mesh, one `systemd --user` per node, a `sleep infinity` unit as the resource,
@@ -13,6 +14,9 @@
 // cold start (spawn every agent → every node's control API says quorate, same coordinator).
 // --vs-pacemaker: the same faults on ../shared/bench's (or $TSHA_SHARED_DIR/bench) Pacemaker + Corosync cluster (its own tool,
 // 100 ms polling, fencing off) in the same run; ratios = pacemaker median / tsha median.
+// --cases none: only the idle measurement. --node-args: extra node arguments for every agent (e.g.
+// "--max-semi-space-size=2").
+// (Where idle CPU goes: test/bench/idle-profile.ts.)
 // Progress goes to stderr; the LAST line of stdout is one JSON object.
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -35,7 +39,8 @@ const pcmkRuns = Number(opt('--pcmk-runs') ?? runs);
 const idleSecs = Number(opt('--idle-secs') ?? 60);
 const jsonOnly = args.includes('--json');
 const vsPacemaker = args.includes('--vs-pacemaker');
-const cases = (opt('--cases')?.split(',') ?? ALL_CASES) as CaseName[];
+const cases = (opt('--cases') === 'none' ? [] : (opt('--cases')?.split(',') ?? ALL_CASES)) as CaseName[];
+const nodeArgs = opt('--node-args')?.split(/\s+/).filter(Boolean) ?? [];
 for (const c of cases) if (!ALL_CASES.includes(c)) throw new Error(`--cases: unknown case ${c} (have ${ALL_CASES.join(', ')})`);
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: want a positive integer');
 
@@ -68,7 +73,7 @@ interface RunResult {
 async function formCluster(nodes: number, witness: boolean): Promise<{ c: Cluster; t: TshaCluster; coldStartMs: number }> {
   const c = await createCluster({ nodes, witness });
   try {
-    const t = new TshaCluster(c, { logLevel: 'info' });
+    const t = new TshaCluster(c, { logLevel: 'info', nodeArgs });
     await t.installUnit();
     const t0 = now();
     t.startAll();

@@ -1,5 +1,7 @@
 // `npm run bench:mesh [-- --messages N --restarts R --json]`: the gRPC mesh transport on loopback.
-// - deliver_us: one Deliver (send → peer handler → ack) at a time, a → b, N samples;
+// - deliver_us: one message at a time, a → b (send → in b's handler), N samples; cpu_us_per_message:
+//   the CPU (user + system) this one process spent per message over those N, sender and receiver
+//   together (the agent's idle cost is mostly this times its heartbeats);
 // - burst: N messages a → b sent at once (up to the in-flight cap), wall time and messages/s;
 // - reconnect_ms: b stops, restarts on the same address; a sends a heartbeat every 20 ms; time from
 //   b listening again to the first delivered message, R samples.
@@ -39,7 +41,13 @@ async function main(): Promise<void> {
   // b receives from a: a's calls leave from 127.0.0.1, so b knows a at 127.0.0.1
   const b = new MeshTransport({ self: 'b', clusterId: 'bench', listen: '127.0.0.2:0', peers: [], deliverTimeoutMs: 1000, logger, maxInFlightPerPeer: 256 });
   let received = 0;
-  b.onMessage((_e: Envelope) => received++);
+  let wake: (() => void) | null = null;
+  b.onMessage((_e: Envelope) => {
+    received++;
+    wake?.();
+  });
+  const receivedAtLeast = (n: number): Promise<void> =>
+    received >= n ? Promise.resolve() : new Promise((res) => (wake = () => received >= n && (wake = null, res())));
   const { port: bPort } = await b.start();
   const a = new MeshTransport({
     self: 'a', clusterId: 'bench', listen: '127.0.0.1:0', deliverTimeoutMs: 1000, logger, maxInFlightPerPeer: 256,
@@ -50,19 +58,25 @@ async function main(): Promise<void> {
 
   // warm-up
   for (let i = 0; i < 200; i++) await a.send('b', msg);
+  await receivedAtLeast(200);
   const deliver: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < N; i++) {
     const t0 = performance.now();
+    const want = received + 1;
     const out = await a.send('b', msg);
     if (!out.ok) throw new Error(`send failed: ${out.reason} ${out.detail}`);
+    await receivedAtLeast(want);
     deliver.push(Math.round((performance.now() - t0) * 1000));
   }
+  const cpu = process.cpuUsage(cpu0);
 
   const before = received;
   const t0 = performance.now();
   const outs = await Promise.all(Array.from({ length: Math.min(N, 256) }, () => a.send('b', msg)));
   const burstMs = performance.now() - t0;
   const burstOk = outs.filter((o) => o.ok).length;
+  await Promise.race([receivedAtLeast(before + burstOk), new Promise((res) => setTimeout(res, 2000))]);
   if (received - before !== burstOk) throw new Error('burst: delivered count mismatch');
 
   let bNow = b;
@@ -113,13 +127,14 @@ async function main(): Promise<void> {
     bench: 'mesh-transport',
     node: process.version,
     deliver_us: { ...stats(deliver), samples: deliver.length },
+    cpu_us_per_message: Math.round(((cpu.user + cpu.system) / N) * 10) / 10,
     burst: { messages: outs.length, delivered: burstOk, wall_ms: Math.round(burstMs), per_s: Math.round((burstOk / burstMs) * 1000) },
     reconnect_ms: { ...stats(reconnect), samples_ms: reconnect },
     heal_ms: { ...stats(heal), samples_ms: heal },
     deliver_samples_us: deliver,
   };
   if (!json) {
-    console.log(`deliver (one at a time, ${N}): median ${result.deliver_us.median} µs, p99 ${result.deliver_us.p99} µs`);
+    console.log(`deliver (one at a time, ${N}): median ${result.deliver_us.median} µs, p99 ${result.deliver_us.p99} µs, CPU ${result.cpu_us_per_message} µs per message (both ends)`);
     console.log(`burst of ${outs.length}: ${result.burst.wall_ms} ms, ${result.burst.per_s} msg/s`);
     console.log(`reconnect after peer restart: median ${result.reconnect_ms.median} ms, max ${result.reconnect_ms.max} ms (${reconnect.join(', ')})`);
     console.log(`delivery after a SYN-dropping link heals: median ${result.heal_ms.median} ms, max ${result.heal_ms.max} ms (${heal.join(', ')})`);

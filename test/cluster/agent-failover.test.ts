@@ -2,13 +2,17 @@
 // namespaced node over a wireguard-go mesh, `tsha witness`, a real systemd unit (`sleep infinity`
 // under each node's own `systemd --user`) as the resource, and scripts/fence_tsha_test as the fence
 // device (the stand-in for a power switch). Unit states are sampled from outside over D-Bus.
+// Two fakes, because nothing real can run here: the fence device above, and (watchdog-fencing
+// tests) a FAKE hardware watchdog per node (fake-watchdog.ts: a FIFO the agent feeds through its
+// real watchdog adapter; no keepalive for timing.watchdogMs → the harness's powerLoss, as a reset).
 //
 // Safety is asserted strictly (no sampled instant with two running copies, the right side runs it);
 // liveness only within generous bounds. Failover times are printed, not asserted: they live in
 // `npm run bench:failover`.
 
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clusterPrerequisites, createCluster, firstActiveAfter, lastRunningOn, now, overlap, samplingStats, sleep, type Cluster } from './harness.js';
+import { clusterPrerequisites, createCluster, firstActiveAfter, lastRunningOn, now, overlap, samplingStats, sleep, type Cluster, type ClusterNode, type Timeline } from './harness.js';
+import { FakeWatchdog } from './fake-watchdog.js';
 import { ensureBuilt, TshaCluster } from './tsha-cluster.js';
 
 const pre = clusterPrerequisites();
@@ -17,13 +21,30 @@ if (!pre.ok) console.warn(`skipping real-agent cluster tests, missing: ${pre.mis
 
 const LIVENESS_MS = 15_000;
 const FORM_MS = 30_000;
+/** timing.watchdogMs of the watchdog-fencing tests, and the fake watchdogs' timeout */
+const WD_MS = 3000;
+
+/** Overlap with the ticks around it, for the failure message. */
+function overlapReport(tl: Timeline): string {
+  const ov = overlap(tl);
+  const around = tl.ticks.filter((k) => ov.intervals.some((iv) => k.t >= iv.from - 200 && k.t <= iv.to + 200));
+  return `${JSON.stringify(ov.intervals)}\n${around.map((k) => `${Math.round(k.t)} ${JSON.stringify(k.states)}`).join('\n')}`;
+}
+
+/** First sampled tick at or after `from` where `node` is in `state`. */
+function firstStateAfter(tl: Timeline, node: string, state: string, from: number): number | undefined {
+  return tl.ticks.find((k) => k.t >= from && k.states[node] === state)?.t;
+}
 
 describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
   let c: Cluster | undefined;
+  let fakes: FakeWatchdog[] = [];
   beforeAll(() => {
     ensureBuilt();
   }, 180_000);
   afterEach(async () => {
+    for (const f of fakes) await f.stop();
+    fakes = [];
     await c?.destroy();
     c = undefined;
   }, 60_000);
@@ -52,7 +73,23 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     return { c, t };
   }
 
-  it('holder power loss: the unit becomes active on a survivor, never on two nodes', async () => {
+  /** Three nodes, NO fence device: fencing.watchdog, each agent feeding its own FAKE watchdog. */
+  async function upWatchdogFencing(): Promise<{ c: Cluster; t: TshaCluster; wds: Map<string, FakeWatchdog> }> {
+    c = await createCluster({ nodes: 3 });
+    const wds = new Map<string, FakeWatchdog>();
+    for (const n of c.nodes) {
+      const f = await FakeWatchdog.start(c, n, WD_MS);
+      fakes.push(f);
+      wds.set(n.name, f);
+    }
+    const t = new TshaCluster(c, { fenceDevice: false, watchdogFencing: true, timing: { watchdogMs: WD_MS }, watchdogDevice: (n: ClusterNode) => wds.get(n.name)!.path });
+    await t.installUnit();
+    t.startAll();
+    await t.waitQuorate(FORM_MS);
+    return { c, t, wds };
+  }
+
+  it('holder power loss: the unit becomes active on a survivor, never on two nodes; the fenced node rejoins without a second copy', async () => {
     const { c, t } = await up({ nodes: 3, witness: false });
     await t.waitHolder(LIVENESS_MS);
     const s = c.sampleUnits(t.unit);
@@ -68,9 +105,31 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     expect(c.fenceLog.some((e) => e.action === 'off' && e.plug === holder.name)).toBe(true);
     expect(crashEvidence(t, holder.name, marks)).toEqual([]); // a dead host answers no probe: no crash grace
     console.log(`[itest power-loss] ${holder.name} off → active on ${first?.node} after ${first?.ms.toFixed(0)} ms (sampling ${JSON.stringify(samplingStats(tl))})`);
+
+    // The fenced node boots again (empty /run, units stopped) and its agent rejoins: the cluster
+    // sees every node online, and at no sampled instant do two copies run meanwhile (moved here
+    // from test/agent/harness-failover.test.ts, which repeated this file's power-loss and link-cut
+    // tests).
+    // (Sampled from when its systemd is up: while it boots it answers nothing and would count as
+    // 'unknown', though a booting node starts no unit; its agent is what could start a stale copy.)
+    const onAt = now();
+    await c.powerOn(holder);
+    const s2 = c.sampleUnits(t.unit);
+    t.startAgent(holder);
+    await t.waitFor(`${holder.name} back online at the coordinator`, async () => {
+      const st = await t.status(first!.node);
+      const coord = st?.coordinator ? await t.status(st.coordinator) : null;
+      return coord?.nodes.every((x) => x.state === 'online') ?? false;
+    }, FORM_MS, 100);
+    const rejoinMs = now() - onAt;
+    await sleep(1000);
+    const tl2 = await s2.stop();
+    expect(overlap(tl2).ticks, overlapReport(tl2)).toBe(0);
+    expect(Object.values(tl2.ticks.at(-1)!.states).filter((x) => x === 'active')).toHaveLength(1);
+    console.log(`[itest power-loss] ${holder.name} powered on → online at the coordinator after ${rejoinMs.toFixed(0)} ms; overlap 0`);
   }, 120_000);
 
-  it('minority partition: the cut-off holder stops its copy before the majority starts one, and the majority runs it', async () => {
+  it('minority partition WITH a fence device: the majority fences the cut-off holder (its copy is gone) before it starts the unit', async () => {
     const { c, t } = await up({ nodes: 3, witness: false });
     await t.waitHolder(LIVENESS_MS);
     const s = c.sampleUnits(t.unit);
@@ -91,7 +150,123 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     const st = await t.status(first!.node, 2000);
     expect(st?.quorum?.quorate).toBe(true);
     expect(crashEvidence(t, holder.name, marks)).toEqual([]);
-    console.log(`[itest link-cut] ${holder.name} cut → active on ${first?.node} after ${first?.ms.toFixed(0)} ms, minority ended ${last.states[holder.name]}`);
+    console.log(`[itest link-cut-fenced] ${holder.name} cut → active on ${first?.node} after ${first?.ms.toFixed(0)} ms, minority ended ${last.states[holder.name]}`);
+  }, 120_000);
+
+  it('minority partition WITHOUT a fence device (watchdog fencing, FAKE watchdog): the cut-off holder\'s own agent stops its copy, then the majority runs it', async () => {
+    const { c, t, wds } = await upWatchdogFencing();
+    await t.waitHolder(LIVENESS_MS);
+    const s = c.sampleUnits(t.unit);
+    const holder = await t.stableHolder(s);
+    for (const [n, f] of wds) expect(f.isArmed, `${n}'s agent feeds its watchdog`).toBe(true);
+    const faultT = await c.cutLink(holder);
+    await s.waitUntil('unit active in the majority', (tick) => c.nodes.some((n) => n !== holder && tick.states[n.name] === 'active'), LIVENESS_MS);
+    await sleep(1000);
+    const tl = await s.stop();
+    expect(overlap(tl).ticks, overlapReport(tl)).toBe(0);
+    const first = firstActiveAfter(tl, faultT, { exclude: [holder.name] });
+    expect(first).toBeTruthy();
+    // The minority stopped its copy itself: its systemd still answers (not 'down': nobody powered
+    // it off; there is no fence device and its watchdog never fired), and the unit is inactive.
+    const stoppedAt = firstStateAfter(tl, holder.name, 'inactive', faultT);
+    expect(stoppedAt, 'the holder\'s unit became inactive').toBeDefined();
+    expect(lastRunningOn(tl, holder.name) ?? 0).toBeLessThan(first!.t);
+    expect(stoppedAt!).toBeLessThan(first!.t);
+    expect(tl.ticks.at(-1)!.states[holder.name]).toBe('inactive');
+    expect(holder.power).toBe('up');
+    expect(c.fenceLog).toEqual([]);
+    expect(wds.get(holder.name)!.resets).toEqual([]);
+    expect(t.agents.get(holder.name)!.output()).toContain('no-quorum policy: stop');
+    const st = await t.status(first!.node, 2000);
+    expect(st?.quorum?.quorate).toBe(true);
+    console.log(
+      `[itest link-cut-watchdog] ${holder.name} cut → its own agent stopped the unit after ${(stoppedAt! - faultT).toFixed(0)} ms; ` +
+        `majority (${first!.node}) active after ${first!.ms.toFixed(0)} ms (lease + drift + watchdog ${WD_MS} ms); fences 0, watchdog resets 0 (sampling ${JSON.stringify(samplingStats(tl))})`,
+    );
+  }, 120_000);
+
+  it('holder agent SIGSTOP for 5 s WITH a fence device: fenced and failed over, never two active, nothing resurrected after SIGCONT', async () => {
+    const { c, t } = await up({ nodes: 3, witness: false });
+    await t.waitHolder(LIVENESS_MS);
+    const s = c.sampleUnits(t.unit);
+    const holder = await t.stableHolder(s);
+    const pid = t.agentPid(holder);
+    expect(pid).toBeGreaterThan(0);
+    const faultT = now();
+    const paused = c.pause(pid!, 5000);
+    await s.waitUntil('unit active on a survivor', (tick) => c.nodes.some((n) => n !== holder && tick.states[n.name] === 'active'), LIVENESS_MS);
+    await paused;
+    const contT = now();
+    await sleep(1000);
+    const tl = await s.stop();
+    expect(overlap(tl).ticks, overlapReport(tl)).toBe(0);
+    const first = firstActiveAfter(tl, faultT, { exclude: [holder.name] });
+    expect(first).toBeTruthy();
+    expect(lastRunningOn(tl, holder.name) ?? 0).toBeLessThan(first!.t);
+    const fence = c.fenceLog.find((e) => e.action === 'off' && e.plug === holder.name);
+    expect(fence, JSON.stringify(c.fenceLog)).toBeDefined();
+    // after the SIGCONT: the holder runs nothing (it was powered off while stopped)
+    expect(tl.ticks.filter((k) => k.t >= contT).every((k) => k.states[holder.name] === 'down')).toBe(true);
+    console.log(`[itest sigstop-fenced] ${holder.name}'s agent stopped → fenced, active on ${first!.node} after ${first!.ms.toFixed(0)} ms; after SIGCONT ${holder.name} ${tl.ticks.at(-1)!.states[holder.name]}`);
+  }, 120_000);
+
+  it('holder agent SIGSTOP for 5 s WITHOUT a fence device: its FAKE watchdog, no longer fed, resets the node before the majority starts the unit', async () => {
+    const { c, t, wds } = await upWatchdogFencing();
+    await t.waitHolder(LIVENESS_MS);
+    const s = c.sampleUnits(t.unit);
+    const holder = await t.stableHolder(s);
+    const wd = wds.get(holder.name)!;
+    expect(wd.isArmed).toBe(true);
+    const pid = t.agentPid(holder);
+    expect(pid).toBeGreaterThan(0);
+    const faultT = now();
+    const paused = c.pause(pid!, 5000);
+    await s.waitUntil('unit active on a survivor', (tick) => c.nodes.some((n) => n !== holder && tick.states[n.name] === 'active'), LIVENESS_MS);
+    await paused;
+    await sleep(1000);
+    const tl = await s.stop();
+    expect(overlap(tl).ticks, overlapReport(tl)).toBe(0);
+    const first = firstActiveAfter(tl, faultT, { exclude: [holder.name] });
+    expect(first).toBeTruthy();
+    expect(wd.resets).toHaveLength(1);
+    const reset = wd.resets[0]!;
+    expect(reset.t).toBeLessThan(first!.t);
+    expect(lastRunningOn(tl, holder.name) ?? 0).toBeLessThan(first!.t);
+    expect(tl.ticks.at(-1)!.states[holder.name]).toBe('down');
+    expect(c.fenceLog).toEqual([]);
+    for (const [n, f] of wds) if (n !== holder.name) expect(f.resets, `${n} was not reset`).toEqual([]);
+    console.log(
+      `[itest sigstop-watchdog] ${holder.name}'s agent stopped; last keepalive ${(reset.lastKeepaliveAt - faultT).toFixed(0)} ms, FAKE watchdog reset after ${(reset.t - faultT).toFixed(0)} ms; ` +
+        `majority (${first!.node}) active after ${first!.ms.toFixed(0)} ms; fences 0 (sampling ${JSON.stringify(samplingStats(tl))})`,
+    );
+  }, 120_000);
+
+  it('graceful agent restart (SIGTERM) with watchdog fencing and the FAKE watchdog: closed armed, fed again by the next agent in time; the node is not reset, same MainPID', async () => {
+    const { c, t, wds } = await upWatchdogFencing();
+    await t.waitHolder(LIVENESS_MS);
+    const s = c.sampleUnits(t.unit);
+    const holder = await t.stableHolder(s);
+    const wd = wds.get(holder.name)!;
+    const before = await t.mainPid(holder);
+    const agent = t.agents.get(holder.name)!;
+    const t0 = now();
+    agent.kill('SIGTERM');
+    await agent.exited;
+    expect(agent.output()).toContain('watchdog device closed ARMED');
+    expect(wd.isArmed).toBe(true); // no magic close: the unit keeps running without an agent
+    t.startAgent(holder);
+    await t.waitFor(`${holder.name} back in the quorate partition with the resource started`, async () => {
+      const st = await t.status(holder);
+      return st?.quorum?.quorate && st.resources.find((r) => r.id === t.resourceId)?.nodes.includes(holder.name) ? st : null;
+    }, FORM_MS, 100);
+    await sleep(WD_MS + 500); // longer than the watchdog timeout: it is being fed again
+    const tl = await s.stop();
+    const gapMs = Math.max(...wd.keepaliveGaps(t0));
+    expect(wd.resets).toEqual([]);
+    expect(await t.mainPid(holder)).toBe(before);
+    expect(tl.ticks.every((k) => k.states[holder.name] === 'active')).toBe(true);
+    expect(overlap(tl).ticks).toBe(0);
+    console.log(`[itest graceful-restart-watchdog] ${holder.name}: longest keepalive gap across the restart ${gapMs.toFixed(0)} ms (timeout ${WD_MS} ms); resets 0, same MainPID`);
   }, 120_000);
 
   it('2 nodes + witness, link between the two cut: exactly one side runs the unit, never both (20 ms sampling)', async () => {

@@ -12,7 +12,7 @@ import type { NodeProcess } from './node.js';
 import { ClusterNode, SYSTEMD_BIN } from './node.js';
 import { sampleUnits, type UnitSampler } from './sampler.js';
 import { SystemdBus } from './systemd-bus.js';
-import { now, run, runOk, runSync, sleep, waitFor } from './sh.js';
+import { HarnessCommandError, now, run, runOk, runSync, sleep, waitFor } from './sh.js';
 
 export interface ClusterOptions {
   /** Number of resource-running nodes, named n1..nN (default 3). */
@@ -381,7 +381,15 @@ export class Cluster {
     const peers = this.all
       .filter((o) => o !== n)
       .flatMap((o) => ['peer', o.publicKey, 'endpoint', `${o.underlayIp}:${o.wgPort}`, 'allowed-ips', `${o.meshIp}/32`]);
-    await runOk(['nsenter', `--net=${n.netnsPath}`, 'wg', 'set', n.ifWireguard, 'private-key', n.privateKeyFile, 'listen-port', String(n.wgPort), ...peers]);
+    // wireguard-go creates its control socket file before it listens on it; a `wg set` in between
+    // gets ECONNREFUSED, falls back to netlink and fails ("Protocol not supported"): retry briefly.
+    const wgSet = ['nsenter', `--net=${n.netnsPath}`, 'wg', 'set', n.ifWireguard, 'private-key', n.privateKeyFile, 'listen-port', String(n.wgPort), ...peers];
+    for (let attempt = 1; ; attempt++) {
+      const r = await run(wgSet);
+      if (r.code === 0) break;
+      if (attempt >= 20 || !wg.running()) throw new HarnessCommandError(wgSet, r);
+      await sleep(50);
+    }
     await runOk(['ip', '-n', n.netns, 'addr', 'add', `${n.meshIp}/${n.meshPrefixLen}`, 'dev', n.ifWireguard]);
   }
 

@@ -46,6 +46,12 @@ export interface TshaClusterOptions {
   timing?: Record<string, number>;
   /** extra arguments for node before the script (e.g. --cpu-prof, --max-old-space-size=…) */
   nodeArgs?: string[];
+  /** configure the fence device fence_tsha_test for every node (default true) */
+  fenceDevice?: boolean;
+  /** fencing.watchdog: recover a lost node after lease + drift + watchdogMs when no device covers it (default false) */
+  watchdogFencing?: boolean;
+  /** per node: the watchdog device its agent feeds (`--watchdog-device`), e.g. a FakeWatchdog's FIFO */
+  watchdogDevice?: (n: ClusterNode) => string | undefined;
 }
 
 /** Agents, witness and a systemd resource configured over a harness cluster. */
@@ -66,7 +72,8 @@ export class TshaCluster {
       witness: c.witness ? { name: c.witness.name, address: `${c.witness.meshIp}:${MESH_PORT}`, publicKey: c.witness.publicKey } : null,
       fencing: {
         enabled: true,
-        devices: { power: { agent: 'fence_tsha_test', parameters: { harness_socket: c.fenceSocket }, hosts: names, timeoutMs: 20000 } },
+        watchdog: opts.watchdogFencing ?? false,
+        devices: opts.fenceDevice === false ? {} : { power: { agent: 'fence_tsha_test', parameters: { harness_socket: c.fenceSocket }, hosts: names, timeoutMs: 20000 } },
       },
       resources: {
         [this.resourceId]: {
@@ -95,11 +102,13 @@ export class TshaCluster {
   /** Spawns (or re-spawns) the agent of one node. */
   startAgent(n: ClusterNode | string): NodeProcess {
     const node = typeof n === 'string' ? this.c.node(n) : n;
+    const wd = this.opts.watchdogDevice?.(node);
     const p = node.spawn(
       [
         process.execPath, ...(this.opts.nodeArgs ?? []), MAIN_JS, '--log-level', this.opts.logLevel ?? 'info', 'agent', '--config', this.configFile, '--node', node.name,
         '--state-dir', path.join(node.dir, 'state'), '--socket', this.socket(node), '--systemd-bus', node.busAddress,
         '--fence-path', path.join(ROOT, 'scripts'),
+        ...(wd ? ['--watchdog-device', wd] : []),
       ],
       { name: 'agent', env: { NOTIFY_SOCKET: '' } },
     );

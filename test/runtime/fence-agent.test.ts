@@ -48,7 +48,7 @@ describe('fence agents (stdin key=value protocol)', () => {
 
   it('tries levels in order; a level needs every device; the first level that works ends it', async () => {
     const fencing: FencingConfig = {
-      enabled: true, watchdog: false,
+      enabled: true, watchdog: false, watchdogDevice: null,
       devices: [dev('ipmi', 'fence_fail', ['n2']), dev('pdu-a', 'fence_ok', ['n2']), dev('pdu-b', 'fence_ok', ['n2']), dev('other', 'fence_ok', ['n3'])],
       levels: [{ node: 'n2', index: 2, devices: ['pdu-a', 'pdu-b'] }, { node: 'n2', index: 1, devices: ['ipmi'] }],
     };

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileOrThrow } from '../../src/config/validate.js';
 import type { ClusterSnapshot } from '../../src/core/snapshot.js';
-import { schedulerPlacer } from '../../src/runtime/scheduler-placer.js';
+import { createSchedulerPlacer, schedulerPlacer } from '../../src/runtime/scheduler-placer.js';
 
 const exec = { kind: 'exec', params: { start: 'true', stop: 'true', monitor: 'exit 7' } };
 const config = compileOrThrow({
@@ -48,5 +48,19 @@ describe('schedulerPlacer', () => {
 
   it('answers nothing without quorum (everything stays where it is)', () => {
     expect(schedulerPlacer(snap({ quorate: false }), config, new Map()).size).toBe(0);
+  });
+
+  it('reuses its answer while only time and online nodes\' lease expiries move (an idle coordinator schedules once)', () => {
+    const inputs: number[] = [];
+    const placer = createSchedulerPlacer({ onInput: (i) => inputs.push(i.now) });
+    const at = (now: number, lease: number, n2: 'online' | 'unclean' = 'online'): ClusterSnapshot =>
+      snap({ now, nodes: snap().nodes.map((n) => ({ ...n, state: n.name === 'n2' ? n2 : n.state, leaseExpiredAt: lease })) });
+    for (let t = 0; t < 50; t++) placer(at(1000 + 100 * t, 2000 + 100 * t), config, new Map());
+    expect(inputs).toEqual([1000]);
+    // a lost node's lease expiry matters (watchdog fencing waits for it): scheduled again on each change
+    placer(at(7000, 8000, 'unclean'), config, new Map());
+    placer(at(7100, 8000, 'unclean'), config, new Map());
+    placer(at(7200, 8100, 'unclean'), config, new Map());
+    expect(inputs).toEqual([1000, 7000, 7200]);
   });
 });

@@ -59,6 +59,7 @@ export function makeConfig(spec: ConfigSpec): CompiledConfig {
       devices: fence ? [{ id: 'pdu', agent: 'fence_tsha_test', parameters: {}, hosts: names, timeoutMs: 5000 }] : [],
       levels: [],
       watchdog: spec.watchdog ?? true,
+      watchdogDevice: null,
     },
     resources,
     constraints: { location: [], colocation: [], order: [] },

@@ -47,7 +47,7 @@ export class ClusterBuilder {
       timing: { heartbeatIntervalMs: 200, failureTimeoutMs: 1000, electionTimeoutMs: 1000, leaseMs: 2000, maxDriftPpm: 500, watchdogMs: 5000, fenceRaceDelayMs: 5000 },
       noQuorumPolicy: 'stop',
       fencing: {
-        enabled: true, watchdog: false, levels: [],
+        enabled: true, watchdog: false, watchdogDevice: null, levels: [],
         devices: [{ id: 'ipmi', agent: 'fence_ipmilan', parameters: {}, hosts: [...nodes], timeoutMs: 30_000 }],
       },
       resources: {},

@@ -1,20 +1,24 @@
 // The mesh transport over gRPC: one server on this node's mesh address, one client channel per
-// peer (members and the witness), one unary Deliver call per message (why unary: see
-// proto/tsha/mesh/v1/mesh.proto).
+// peer (members and the witness), and on it one long-lived client stream that carries every message
+// to that peer (why a stream and not a unary call per message: proto/README.md).
 //
-// Admission, checked on every call before the message reaches the runtime:
-//   (a) the call's source IP is the IP of a configured peer's mesh address. Over WireGuard the
-//       source IP is authenticated by the tunnel (cryptokey routing only accepts a peer's packets
-//       from its allowed IPs), so the IP names the member;
+// Admission, before a message reaches the runtime:
+//   (a) the source IP of the stream (or call) is the IP of a configured peer's mesh address. Over
+//       WireGuard the source IP is authenticated by the tunnel (cryptokey routing only accepts a
+//       peer's packets from its allowed IPs), so the IP names the member; checked once per stream,
+//       whose connection cannot change address;
 //   (b) envelope.clusterId is ours;
 //   (c) envelope.from is the member that IP belongs to, and envelope.to is us;
 //   (d) with mutual TLS (meshes not on WireGuard), the client certificate names envelope.from.
-// Anything else is dropped, counted by reason and logged (rate-limited), never thrown.
+// (b) to (d) on every message. Anything else is dropped, counted by reason and logged
+// (rate-limited), never thrown; a rejected message also ends its stream with an error status.
 //
-// Delivery: a deadline per message (about one heartbeat interval; a message that misses it is
-// dropped, never retried), a cap on messages in flight per peer (more are dropped: backpressure
-// without queues), independent channels per peer (no head-of-line blocking between peers), and
-// channel reconnects with exponential backoff capped at about one second.
+// Delivery: a deadline per message (about one heartbeat interval) to be flushed into the
+// connection, else the stream is cancelled and replaced, dropping what queued behind it; a cap on
+// unflushed messages per peer (more are dropped: backpressure without queues); the receiver drops
+// messages that arrive later than the deadline relative to the freshest one of their stream;
+// independent channels per peer (no head-of-line blocking between peers); channel reconnects with
+// exponential backoff capped at about one second.
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
@@ -121,9 +125,29 @@ function certificateNames(cert: { subject?: { CN?: string | string[] }; subjecta
   return names;
 }
 
+/** A message written to a peer's stream and not yet flushed into the connection. */
+interface Pending {
+  at: number;
+  body: Envelope['body'];
+  resolve: (o: SendOutcome) => void;
+}
+
+/** The open stream to one peer. */
+interface OutStream {
+  call: grpc.ClientWritableStream<Buffer>;
+  /** oldest first: grpc-js flushes a stream's messages in order */
+  pending: Pending[];
+  /** armed while messages are pending: fires by the oldest one's deadline */
+  timer: NodeJS.Timeout | null;
+  /** why the stream is being cancelled by us (the call then ends CANCELLED) */
+  cancelReason: SendFailureReason | null;
+  ended: boolean;
+}
+
 interface PeerChannel {
   peer: MeshPeer;
   client: grpc.Client;
+  stream: OutStream | null;
   /** monotonic ms since when the channel has been CONNECTING, as seen at sends */
   connectingSince: number | null;
   stats: Omit<PeerStats, 'connectivity'>;
@@ -144,6 +168,7 @@ export class MeshTransport implements Transport {
   private readonly envelopeCodec = codec<Envelope>(MESH_TYPES.envelope);
   private readonly service = rawServiceDefinition(`${MESH_PACKAGE}.Mesh`);
   private readonly deliverPath: string;
+  private readonly streamPath: string;
   private readonly log: Logger;
   private readonly monotonicMs: () => number;
   private server: grpc.Server | null = null;
@@ -166,8 +191,10 @@ export class MeshTransport implements Transport {
     this.log = opts.logger.child({ component: 'mesh-transport', node: opts.self });
     this.monotonicMs = opts.monotonicMs ?? (() => Math.floor(performance.now()));
     const deliver = this.service.Deliver;
-    if (!deliver) throw new Error('tsha.mesh.v1.Mesh has no Deliver method');
+    const stream = this.service.Stream;
+    if (!deliver || !stream) throw new Error('tsha.mesh.v1.Mesh lacks Deliver or Stream');
     this.deliverPath = deliver.path;
+    this.streamPath = stream.path;
     this.setPeers(opts.peers);
   }
 
@@ -183,7 +210,7 @@ export class MeshTransport implements Transport {
       'grpc.keepalive_timeout_ms': this.opts.keepalive?.timeoutMs ?? 1000,
       'grpc.keepalive_permit_without_calls': 1,
     });
-    server.addService(this.service, { Deliver: this.handleDeliver });
+    server.addService(this.service, { Deliver: this.handleDeliver, Stream: this.handleStream });
     const creds = this.opts.tls
       ? grpc.ServerCredentials.createSsl(this.opts.tls.ca, [{ cert_chain: this.opts.tls.cert, private_key: this.opts.tls.key }], true)
       : grpc.ServerCredentials.createInsecure();
@@ -201,7 +228,7 @@ export class MeshTransport implements Transport {
 
   async stop(): Promise<void> {
     this.running = false;
-    for (const ch of this.channels.values()) ch.client.close();
+    for (const ch of this.channels.values()) this.closeChannel(ch, 'stopped');
     const server = this.server;
     this.server = null;
     if (server) {
@@ -243,14 +270,14 @@ export class MeshTransport implements Transport {
       if (existing && existing.peer.meshAddress === p.meshAddress && existing.peer.dialAddress === p.dialAddress && this.channelOpen(existing)) {
         next.set(p.name, existing);
       } else {
-        existing?.client.close();
+        if (existing) this.closeChannel(existing, 'unavailable');
         next.set(p.name, {
-          peer: { ...p }, client: this.makeClient(p), connectingSince: null,
-          stats: { inFlight: 0, sent: 0, failed: 0, received: 0, connectRestarts: 0 },
+          peer: { ...p }, client: this.makeClient(p), stream: null, connectingSince: null,
+          stats: { inFlight: 0, sent: 0, failed: 0, received: 0, connectRestarts: 0, streams: 0 },
         });
       }
     }
-    for (const [name, ch] of this.channels) if (!next.has(name)) ch.client.close();
+    for (const [name, ch] of this.channels) if (!next.has(name)) this.closeChannel(ch, 'unknownPeer');
     this.channels = next;
     this.bySourceIp = bySourceIp;
   }
@@ -277,39 +304,22 @@ export class MeshTransport implements Transport {
       return this.sendFailed(to, ch, 'encode', e instanceof Error ? e.message : String(e));
     }
     this.restartStuckConnect(ch);
+    const out = ch.stream ?? this.openStream(ch);
     ch.stats.inFlight++;
     return new Promise<SendOutcome>((resolve) => {
-      ch.client.makeUnaryRequest<Buffer, Buffer>(
-        this.deliverPath,
-        (b) => b,
-        (b) => b,
-        bytes,
-        new grpc.Metadata(),
-        // wall-clock deadline is what grpc wants; it only bounds this one call
-        { deadline: Date.now() + this.opts.deliverTimeoutMs },
-        (err) => {
-          ch.stats.inFlight--;
-          if (!err) {
-            ch.stats.sent++;
-            this.tally.sent++;
-            this.opts.counters?.sent(to, message.body);
-            resolve({ ok: true });
-            return;
-          }
-          const reason: SendFailureReason = !this.running
-            ? 'stopped'
-            : err.code === grpc.status.DEADLINE_EXCEEDED
-              ? 'deadline'
-              : err.code === grpc.status.UNAVAILABLE
-                ? 'unavailable'
-                : err.code === grpc.status.PERMISSION_DENIED || err.code === grpc.status.INVALID_ARGUMENT
-                  ? 'rejected'
-                  : err.code === grpc.status.CANCELLED
-                    ? 'unavailable' // its channel was replaced by restartStuckConnect
-                    : 'error';
-          resolve(this.sendFailed(to, ch, reason, err.details || err.message));
-        },
-      );
+      const p: Pending = { at: this.monotonicMs(), body: message.body, resolve };
+      out.pending.push(p);
+      this.armDeadline(ch, out);
+      out.call.write(bytes, (err: Error | null | undefined) => {
+        // flushed into the connection (or failed): always the oldest pending message
+        if (err || out.pending[0] !== p) return; // settled by the stream's end
+        out.pending.shift();
+        ch.stats.inFlight--;
+        ch.stats.sent++;
+        this.tally.sent++;
+        this.opts.counters?.sent(to, message.body);
+        resolve({ ok: true });
+      });
     });
   }
 
@@ -351,11 +361,96 @@ export class MeshTransport implements Transport {
       return;
     }
     if (now - ch.connectingSince <= (this.opts.connectTimeoutMs ?? 1000)) return;
-    ch.client.close();
+    this.closeChannel(ch, 'deadline');
     ch.client = this.makeClient(ch.peer);
     ch.connectingSince = null;
     ch.stats.connectRestarts++;
     this.log.debug({ peer: ch.peer.name, restarts: ch.stats.connectRestarts }, 'connection attempt stuck; starting a fresh one');
+  }
+
+  /** Opens the long-lived stream to a peer; it ends on error, on cancel or when we stop. */
+  private openStream(ch: PeerChannel): OutStream {
+    const out: OutStream = { call: null as unknown as grpc.ClientWritableStream<Buffer>, pending: [], timer: null, cancelReason: null, ended: false };
+    out.call = ch.client.makeClientStreamRequest<Buffer, Buffer>(
+      this.streamPath,
+      (b) => b,
+      (b) => b,
+      new grpc.Metadata(),
+      {},
+      (err) => this.endStream(ch, out, err),
+    );
+    // errors also arrive through the callback above; without a listener an 'error' event would throw
+    out.call.on('error', () => undefined);
+    ch.stream = out;
+    ch.stats.streams++;
+    return out;
+  }
+
+  /**
+   * Makes sure a timer will look at the oldest unflushed message by its deadline. One timer per
+   * stream, not one per message: when it fires it re-arms for whatever is oldest then (messages
+   * flush in order), so a steady flow costs one timer per deadline interval.
+   */
+  private armDeadline(ch: PeerChannel, out: OutStream): void {
+    if (out.timer || out.ended) return;
+    const oldest = out.pending[0];
+    if (!oldest) return;
+    const wait = Math.max(0, oldest.at + this.opts.deliverTimeoutMs - this.monotonicMs());
+    out.timer = setTimeout(() => {
+      out.timer = null;
+      const o = out.pending[0];
+      if (!o || out.ended) return;
+      if (this.monotonicMs() - o.at < this.opts.deliverTimeoutMs) {
+        this.armDeadline(ch, out);
+        return;
+      }
+      // stale beats late: cancel the stream and everything queued behind this message
+      this.log.debug({ peer: ch.peer.name, pending: out.pending.length }, 'message not flushed within its deadline: replacing the stream');
+      out.cancelReason = 'deadline';
+      out.call.cancel();
+      this.endStream(ch, out, null);
+    }, wait);
+    out.timer.unref?.();
+  }
+
+  /** The stream ended (its status arrived, or we cancelled it): every unflushed message fails. */
+  private endStream(ch: PeerChannel, out: OutStream, err: grpc.ServiceError | null): void {
+    if (out.ended) return;
+    out.ended = true;
+    if (out.timer) clearTimeout(out.timer);
+    out.timer = null;
+    if (ch.stream === out) ch.stream = null;
+    const reason: SendFailureReason = out.cancelReason
+      ? out.cancelReason
+      : !this.running
+        ? 'stopped'
+        : !err
+          ? 'unavailable' // the server ended it cleanly (it is stopping)
+          : err.code === grpc.status.DEADLINE_EXCEEDED
+            ? 'deadline'
+            : err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED
+              ? 'unavailable'
+              : err.code === grpc.status.PERMISSION_DENIED || err.code === grpc.status.INVALID_ARGUMENT
+                ? 'rejected'
+                : 'error';
+    const detail = err ? err.details || err.message : reason;
+    const pending = out.pending.splice(0);
+    ch.stats.inFlight -= pending.length;
+    for (const p of pending) p.resolve(this.sendFailed(ch.peer.name, ch, reason, detail));
+    // a rejection of a message that was already flushed (and reported sent) is still worth counting
+    if (pending.length === 0 && (reason === 'rejected' || reason === 'error')) this.sendFailed(ch.peer.name, ch, reason, detail);
+    if (reason !== 'stopped') this.log.debug({ peer: ch.peer.name, reason, detail, failed: pending.length }, 'mesh stream ended');
+  }
+
+  /** Ends a peer's stream (unflushed messages fail with `reason`) and closes its channel. */
+  private closeChannel(ch: PeerChannel, reason: SendFailureReason): void {
+    const out = ch.stream;
+    if (out && !out.ended) {
+      out.cancelReason = reason;
+      out.call.cancel();
+      this.endStream(ch, out, null);
+    }
+    ch.client.close();
   }
 
   private makeClient(peer: MeshPeer): grpc.Client {
@@ -371,6 +466,10 @@ export class MeshTransport implements Transport {
       'grpc.enable_http_proxy': 0,
       // no transparent retries: a failed message is dropped, the protocol resends what matters
       'grpc.enable_retries': 0,
+      // no retry buffer either: with one, grpc-js reports a stream write as done as soon as it is
+      // buffered; without it, only once flushed into the connection, which is what the per-message
+      // deadline and the in-flight cap must see
+      'grpc.per_rpc_retry_buffer_size': 0,
     };
     let creds: grpc.ChannelCredentials;
     if (this.opts.tls) {
@@ -407,55 +506,58 @@ export class MeshTransport implements Transport {
     this.log[level]({ reason, source, suppressedSinceLast: last?.suppressed ?? 0, ...detail }, 'mesh message dropped');
   }
 
-  private readonly handleDeliver = (
-    call: grpc.ServerUnaryCall<Buffer, Buffer>,
-    callback: grpc.sendUnaryData<Buffer>,
-  ): void => {
+  /** (a): the member a stream or call comes from, by its source IP; undefined (dropped) if none. */
+  private memberOf(call: { getPeer(): string }): { member: string | undefined; source: string; peer: string } {
     const peer = call.getPeer();
     const ip = peerIp(peer);
     // logs and counters name the source by IP (its port changes with every connection)
     const source = ip ?? peer;
-    const reject = (code: grpc.status, details: string): void => callback({ code, details }, null);
-    // (a) source address: before even parsing the bytes
     const member = ip === null ? undefined : this.bySourceIp.get(ip);
-    if (member === undefined) {
-      this.drop('notMember', source, { peer });
-      reject(grpc.status.PERMISSION_DENIED, 'not a member of this mesh');
-      return;
-    }
+    if (member === undefined) this.drop('notMember', source, { peer });
+    return { member, source, peer };
+  }
+
+  /**
+   * (b) to (d) for one message from `member`, then the handler. Returns null when it was handed to
+   * the runtime, else the status to end the call with (the drop is already counted).
+   */
+  private admit(member: string, source: string, bytes: Buffer, call: Pick<grpc.ServerUnaryCall<Buffer, Buffer>, 'getAuthContext'>, freshness?: Freshness): { code: grpc.status; details: string } | null {
     let env: Envelope;
     try {
-      env = this.envelopeCodec.decode(call.request);
+      env = this.envelopeCodec.decode(bytes);
       if (!env.body) throw new Error('no body');
     } catch (e) {
-      this.drop('malformed', source, { member, error: e instanceof Error ? e.message : String(e), bytes: call.request.length });
-      reject(grpc.status.INVALID_ARGUMENT, 'malformed envelope');
-      return;
+      this.drop('malformed', source, { member, error: e instanceof Error ? e.message : String(e), bytes: bytes.length });
+      return { code: grpc.status.INVALID_ARGUMENT, details: 'malformed envelope' };
     }
     // (b) cluster
     if (env.clusterId !== this.opts.clusterId) {
       this.drop('wrongCluster', source, { member, clusterId: env.clusterId });
-      reject(grpc.status.PERMISSION_DENIED, 'wrong cluster');
-      return;
+      return { code: grpc.status.PERMISSION_DENIED, details: 'wrong cluster' };
     }
     // (c) sender and recipient
     if (env.from !== member) {
       this.drop('spoofedSender', source, { member, claimedFrom: env.from });
-      reject(grpc.status.PERMISSION_DENIED, 'sender does not match source address');
-      return;
+      return { code: grpc.status.PERMISSION_DENIED, details: 'sender does not match source address' };
     }
     if (env.to !== this.opts.self) {
       this.drop('wrongRecipient', source, { member, to: env.to });
-      reject(grpc.status.PERMISSION_DENIED, 'not addressed to this node');
-      return;
+      return { code: grpc.status.PERMISSION_DENIED, details: 'not addressed to this node' };
     }
     // (d) mutual TLS identity
     if (this.opts.tls) {
       const names = certificateNames(call.getAuthContext().sslPeerCertificate);
       if (!names.includes(env.from)) {
         this.drop('badCertificate', source, { member, certificateNames: names });
-        reject(grpc.status.PERMISSION_DENIED, 'certificate does not name the sender');
-        return;
+        return { code: grpc.status.PERMISSION_DENIED, details: 'certificate does not name the sender' };
+      }
+    }
+    // late on a stream: older than the deadline compared with the freshest message seen on it
+    if (freshness) {
+      const lateMs = freshness.lateness(this.monotonicMs(), env.sentAtMs);
+      if (lateMs > this.opts.deliverTimeoutMs) {
+        this.drop('stale', source, { member, body: env.body, lateMs: Math.round(lateMs) });
+        return null; // not the sender's fault: the stream stays
       }
     }
     this.tally.received++;
@@ -466,9 +568,66 @@ export class MeshTransport implements Transport {
       this.handler?.(env);
     } catch (e) {
       this.drop('handlerError', source, { member, body: env.body, err: e });
-      reject(grpc.status.INTERNAL, 'receiver failed');
+      return { code: grpc.status.INTERNAL, details: 'receiver failed' };
+    }
+    return null;
+  }
+
+  private readonly handleDeliver = (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void => {
+    const { member, source } = this.memberOf(call);
+    if (member === undefined) {
+      callback({ code: grpc.status.PERMISSION_DENIED, details: 'not a member of this mesh' }, null);
       return;
     }
-    callback(null, Buffer.alloc(0));
+    const rejected = this.admit(member, source, call.request, call);
+    if (rejected) callback(rejected, null);
+    else callback(null, Buffer.alloc(0));
   };
+
+  private readonly handleStream = (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void => {
+    const { member, source } = this.memberOf(call);
+    if (member === undefined) {
+      callback({ code: grpc.status.PERMISSION_DENIED, details: 'not a member of this mesh' }, null);
+      return;
+    }
+    const freshness = new Freshness();
+    let done = false;
+    const finish = (status: { code: grpc.status; details: string } | null): void => {
+      if (done) return;
+      done = true;
+      if (status) callback(status, null);
+      else callback(null, Buffer.alloc(0));
+    };
+    call.on('data', (bytes: Buffer) => {
+      if (done) return;
+      const rejected = this.admit(member, source, bytes, call, freshness);
+      if (rejected) finish(rejected);
+    });
+    call.on('end', () => finish(null));
+    call.on('error', () => {
+      done = true; // cancelled by the sender, or the connection went away
+    });
+  };
+}
+
+/**
+ * How late a message on one stream arrives, on the receiver's monotonic clock: (arrival − sentAt)
+ * minus the smallest such difference seen on the stream (the fastest delivery, clock offset
+ * included), that smallest value being allowed to creep up by RATE_ALLOWANCE of the time since it
+ * was seen (the two clocks' rates differ a little). The first message of a stream is never late.
+ */
+export class Freshness {
+  static readonly RATE_ALLOWANCE = 0.001;
+  private best: { diff: number; at: number } | null = null;
+
+  lateness(arrival: number, sentAt: number): number {
+    const diff = arrival - sentAt;
+    const b = this.best;
+    const base = b === null ? diff : b.diff + (arrival - b.at) * Freshness.RATE_ALLOWANCE;
+    if (b === null || diff <= base) {
+      this.best = { diff, at: arrival };
+      return 0;
+    }
+    return diff - base;
+  }
 }

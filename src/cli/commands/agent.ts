@@ -37,6 +37,7 @@ export interface DaemonCliOptions {
   meshTlsCert?: string;
   meshTlsKey?: string;
   recordKeep?: string;
+  watchdogDevice?: string;
 }
 
 /** Shared by `tsha agent` and `tsha witness`: start, wait for a signal or a fatal error, stop. */
@@ -69,6 +70,7 @@ export async function runDaemonCommand(role: 'agent' | 'witness', opts: DaemonCl
     placer: opts.placer,
     recordDir: opts.record === false ? null : opts.record,
     recordKeep: opts.recordKeep !== undefined ? Number(opts.recordKeep) : undefined,
+    watchdogDevice: opts.watchdogDevice,
     meshTls: opts.meshTlsCa && opts.meshTlsCert && opts.meshTlsKey ? { ca: opts.meshTlsCa, cert: opts.meshTlsCert, key: opts.meshTlsKey } : null,
     logger,
   };
@@ -123,6 +125,7 @@ export function register(program: Command): void {
     .option('--no-record', 'do not record scheduler inputs')
     .option('--record-keep <n>', 'recorded inputs to keep (default 100)')
     .option('--fence-path <dir...>', 'directories searched for fence agents before $PATH')
+    .option('--watchdog-device <path>', 'watchdog device of this node, fed while watchdog fencing allows it (overrides fencing.watchdogDevice; needs fencing.watchdog)')
     .action(async (opts: DaemonCliOptions, command: Command) => {
       if (opts.socket === undefined) opts.socket = defaultSocketPath();
       process.exitCode = await runDaemonCommand('agent', opts, command);

@@ -31,7 +31,19 @@ export function checkFencing(m: Model): void {
       }),
     );
   }
+  if (f.watchdogDevice != null && (!f.enabled || !f.watchdog)) {
+    ctx.error(
+      'fencing.watchdogDevice',
+      `the device is fed by watchdog fencing's rule (healthy agent, lease held), which needs fencing.enabled = true and fencing.watchdog = true; set both, or remove fencing.watchdogDevice`,
+    );
+  }
   if (!f.enabled) return;
+  if (f.watchdog && f.watchdogDevice == null) {
+    ctx.warn(
+      'fencing.watchdogDevice',
+      'fencing.watchdog is on but no watchdog device is configured: nothing resets a node whose agent hangs, so recovery after lease + watchdogMs relies on the agent stopping its resources in time; set "/dev/watchdog" (or give each agent --watchdog-device)',
+    );
+  }
   const devicesComplete = !ctx.incompleteMaps.has('fencing.devices');
   if (Object.keys(f.devices).length === 0 && !f.watchdog && devicesComplete) {
     ctx.error('fencing', 'fencing is enabled but there is no fence device and fencing.watchdog is false: add devices, enable the watchdog, or set enabled = false (not recommended)');

@@ -15,7 +15,7 @@ function config(): CompiledConfig {
     quorumMode: 'majority',
     timing: { heartbeatIntervalMs: 150, failureTimeoutMs: 600, electionTimeoutMs: 800, leaseMs: 2000, maxDriftPpm: 500, watchdogMs: 5000, fenceRaceDelayMs: 0 },
     noQuorumPolicy: 'stop',
-    fencing: { enabled: false, devices: [], levels: [], watchdog: false },
+    fencing: { enabled: false, devices: [], levels: [], watchdog: false, watchdogDevice: null },
     resources: {}, constraints: { location: [], colocation: [], order: [] }, maintenanceMode: false,
   };
 }

@@ -1,5 +1,5 @@
-// The gRPC mesh transport over real loopback sockets with real grpc-js: delivery between nodes,
-// reconnect after a peer restart, deadlines and backpressure against a stalled peer, admission
+// The gRPC mesh transport over real loopback sockets with real grpc-js: delivery between nodes on
+// one stream per peer, stale messages dropped, reconnect after a peer restart, deadlines and backpressure against a stalled peer, admission
 // (wrong cluster, spoofed sender, non-member source, malformed bytes), and mutual TLS with
 // certificates made by the real openssl. Calls come from each node's own 127.0.0.x address through
 // a byte relay (helpers.ts: grpc-js cannot bind a source address), as over WireGuard.
@@ -76,6 +76,12 @@ function wirePeers(n: TestNode, nodes: TestNode[]): void {
   );
 }
 
+async function relayFrom(ip: string, to: TestNode): Promise<Relay> {
+  const relay = await sourceRelay(ip, `${to.ip}:${to.port}`);
+  cleanups.push(() => relay.close());
+  return relay;
+}
+
 function envelope(over: Partial<Envelope> = {}): Envelope {
   return { clusterId: CLUSTER, from: 'b', to: 'a', term: 3, sentAtMs: 1, body: 'heartbeat', heartbeat: heartbeat(1), ...over } as Envelope;
 }
@@ -116,6 +122,8 @@ describe('delivery', () => {
         expect(out, `${from.name} → ${to.name}`).toEqual({ ok: true });
       }
     }
+    // ok means flushed into the connection; the peer's handler runs a moment later
+    await eventually(() => nodes.every((n) => n.inbox.length === 2), 'every envelope delivered', 2000, 10);
     for (const n of nodes) {
       expect(n.inbox.map((e) => e.from).sort()).toEqual(nodes.filter((p) => p !== n).map((p) => p.name).sort());
       for (const e of n.inbox) {
@@ -125,6 +133,39 @@ describe('delivery', () => {
       expect(n.transport.stats().sent).toBe(2);
       expect(Object.values(n.transport.stats().dropped).every((v) => v === 0)).toBe(true);
     }
+  });
+
+  it('carries every message to a peer on one long-lived stream, in order', async () => {
+    const [a, b] = await startMesh(['a', 'b']);
+    for (let i = 1; i <= 50; i++) expect(await a!.transport.send('b', { term: 1, body: 'heartbeat', heartbeat: heartbeat(i) })).toEqual({ ok: true });
+    await eventually(() => b!.inbox.length === 50, '50 messages in b', 2000, 10);
+    expect(b!.inbox.map((e) => (e.body === 'heartbeat' ? e.heartbeat.seq : -1))).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(a!.transport.stats().peers.b!.streams).toBe(1);
+  });
+
+  it('drops a message that arrives later than the deadline compared with the freshest one of its stream (a stalled reader)', async () => {
+    const [, b] = await startMesh(['a', 'b']);
+    // a sender whose clock we steer: a message stamped 3 s before the previous one arrives "3 s late"
+    let clock = 100_000;
+    const { logger } = captureLogger();
+    const a = new MeshTransport({
+      self: 'a', clusterId: CLUSTER, listen: '127.0.0.11:0', deliverTimeoutMs: 2000, logger, monotonicMs: () => clock,
+      peers: [{ name: 'b', meshAddress: `${b!.ip}:${b!.port}`, dialAddress: (await relayFrom('127.0.0.11', b!)).address }],
+    });
+    await a.start();
+    cleanups.push(() => a.stop());
+    const hb = (seq: number) => ({ term: 1, body: 'heartbeat', heartbeat: heartbeat(seq) }) as const;
+    expect(await a.send('b', hb(1))).toEqual({ ok: true });
+    clock += 100;
+    expect(await a.send('b', hb(2))).toEqual({ ok: true });
+    clock -= 3100; // stamped 3 s before the first one
+    expect(await a.send('b', hb(3))).toEqual({ ok: true });
+    clock += 3000 + 1900; // 1.9 s late: within the 2 s deadline
+    expect(await a.send('b', hb(4))).toEqual({ ok: true });
+    await eventually(() => b!.transport.stats().dropped.stale === 1 && b!.inbox.length === 3, 'one stale drop, three delivered', 2000, 10);
+    expect(b!.inbox.map((e) => (e.body === 'heartbeat' ? e.heartbeat.seq : -1))).toEqual([1, 2, 4]);
+    expect(droppedLogged(b!, 'stale')).toBe(true);
+    expect(a.stats().peers.b!.streams).toBe(1); // not the sender's fault: the stream stays
   });
 
   it('a peer restart: sends fail while it is down, delivery resumes within the reconnect backoff', async () => {
@@ -147,7 +188,7 @@ describe('delivery', () => {
     // heartbeats every 50 ms, as the runtime would send them; the bound (5 s) is a liveness bound
     // well above the 1 s backoff cap, not a performance figure
     await eventually(async () => (await a!.transport.send('b', { term: 1, body: 'heartbeat', heartbeat: heartbeat(seq++) })).ok, 'delivery to restarted b', 5000, 50);
-    expect(inbox.length).toBe(1);
+    await eventually(() => inbox.length === 1, 'the message in b2', 2000, 10);
     expect(inbox[0]!.from).toBe('a');
     a!.log.logger.info({ resumedAfterMs: Date.now() - restartedAt }, 'delivery resumed');
     // and b2 can answer
@@ -208,7 +249,7 @@ describe('cut links', () => {
     await b.start();
     cleanups.push(() => b.stop());
     await eventually(async () => (await a.send('b', msg)).ok, 'delivery after the link healed', 5000, 50);
-    expect(inbox.length).toBeGreaterThanOrEqual(1);
+    await eventually(() => inbox.length >= 1, 'the message in b', 2000, 10);
   });
 });
 
@@ -279,7 +320,9 @@ describe('admission', () => {
     a!.transport.onMessage(() => {
       throw new Error('runtime bug');
     });
-    expect(await b!.transport.send('a', { term: 1, body: 'heartbeat', heartbeat: heartbeat(1) })).toMatchObject({ ok: false, reason: 'error' });
+    // flushed (ok); the receiver counts the drop and ends the stream with INTERNAL, which b counts
+    expect(await b!.transport.send('a', { term: 1, body: 'heartbeat', heartbeat: heartbeat(1) })).toEqual({ ok: true });
+    await eventually(() => b!.transport.stats().sendFailed.error === 1, 'b sees the stream end with an error', 2000, 10);
     expect(a!.transport.stats().dropped.handlerError).toBe(1);
     expect(a!.log.lines.some((l) => l.reason === 'handlerError' && l.level === 50)).toBe(true);
   });
@@ -297,6 +340,7 @@ describe('mutual TLS', () => {
     const [a, b] = await startMesh(['a', 'b'], { base: 31, tls: tlsFor });
     expect(await b!.transport.send('a', { term: 2, body: 'heartbeat', heartbeat: heartbeat(1) })).toEqual({ ok: true });
     expect(await a!.transport.send('b', { term: 2, body: 'heartbeat', heartbeat: heartbeat(2) })).toEqual({ ok: true });
+    await eventually(() => a!.inbox.length === 1 && b!.inbox.length === 1, 'both delivered', 2000, 10);
     expect(a!.inbox).toHaveLength(1);
     expect(b!.inbox).toHaveLength(1);
   });

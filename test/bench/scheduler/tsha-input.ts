@@ -102,7 +102,7 @@ export function renderTshaInput(w: Workload): TshaInput {
       fenceRaceDelayMs: 0,
     },
     noQuorumPolicy: 'stop',
-    fencing: { enabled: false, devices: [], levels: [], watchdog: false },
+    fencing: { enabled: false, devices: [], levels: [], watchdog: false, watchdogDevice: null },
     resources,
     constraints: {
       location,

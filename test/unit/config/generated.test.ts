@@ -83,7 +83,7 @@ describe('nixos-module', () => {
   }
   const normalize = (p: string) => p.replace(/<[a-z]+>/g, '<*>');
   const nixTree = nixOptions(tree, '', new Map());
-  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'openFirewall', 'witness.enable'];
+  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'openFirewall', 'softdog', 'witness.enable'];
 
   it('has an option for every option of the table, and nothing else but the module\'s own', () => {
     const tablePaths = listOptions()
@@ -174,6 +174,7 @@ describe('nixos-module', () => {
       nodeName: machine.hostName,
       logLevel: 'info',
       systemdWatchdogSec: 10,
+      softdog: false,
       controlSocketGroup: null,
       metricsAddress: null,
       openFirewall: true,
@@ -187,13 +188,15 @@ describe('nixos-module', () => {
     }).config`;
     const merged = evalJson(expr);
     // flatten mkMerge/mkIf: keep what applies
-    const out: Cfg = { assertions: [], systemd: { services: {} }, ports: [] as number[], etc: {} };
+    const out: Cfg = { assertions: [], systemd: { services: {} }, ports: [] as number[], etc: {}, boot: {}, warnings: [] };
     for (const part of merged.contents) {
       if (!part.condition) continue;
       const c = part.content;
       out.assertions.push(...(c.assertions ?? []));
       Object.assign(out.systemd.services, c.systemd?.services ?? {});
       Object.assign(out.etc, c.environment?.etc ?? {});
+      Object.assign(out.boot, c.boot ?? {});
+      out.warnings.push(...(c.warnings ?? []));
       const ports = c.networking?.firewall?.allowedTCPPorts;
       if (ports?.condition) out.ports.push(...ports.content);
     }
@@ -220,6 +223,17 @@ describe('nixos-module', () => {
     expect(unit.restartTriggers).toEqual(['/nix/store/stub-tsha-edge-2n-checked.json']);
     expect(c.etc['tsha/config.json'].source).toBe('/nix/store/stub-tsha-edge-2n-checked.json');
     expect(c.ports).toEqual([7400]);
+  });
+
+  it('default.nix with softdog: loads it with soft_margin = timing.watchdogMs in seconds, and asserts watchdog fencing', () => {
+    const c = moduleConfig('storage.json', { hostName: 's1', options: { enable: true, softdog: true, timing: { ...withNixDefaults(rawConfigSpec, loadExample('storage.json')).timing, watchdogMs: 7000 } } });
+    expect(c.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
+    expect(c.boot).toEqual({ kernelModules: ['softdog'], extraModprobeConfig: 'options softdog soft_margin=7' });
+    const off = moduleConfig('three-node.json', { hostName: 'n1', options: { enable: true, softdog: true } });
+    expect(off.assertions.filter((a: Cfg) => !a.assertion).map((a: Cfg) => a.message)).toEqual([
+      'services.tsha.softdog: the watchdog device is fed by watchdog fencing; set services.tsha.fencing.watchdog = true (and fencing.enabled).',
+    ]);
+    expect(off.boot).toEqual({ kernelModules: ['softdog'], extraModprobeConfig: 'options softdog soft_margin=5' });
   });
 
   it('default.nix checks the generated JSON with tsha config check while building', () => {

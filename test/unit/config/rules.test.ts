@@ -41,6 +41,8 @@ const rejected: Row[] = [
   ['fence level node exists', 'three-node.json', (c) => (c.fencing.levels.n8 = [['pdu']]), 'fencing.levels.n8', /no node named "n8"/],
   ['fence level device exists', 'three-node.json', (c) => (c.fencing.levels.n1 = [['ipmi-n9']]), 'fencing.levels.n1[0][0]', /no fence device named "ipmi-n9" \(did you mean "ipmi-n1"\?\)/],
   ['fence level device can fence the node', 'three-node.json', (c) => (c.fencing.levels.n1 = [['ipmi-n2']]), 'fencing.levels.n1[0][0]', /cannot fence "n1"/],
+  ['watchdog device needs watchdog fencing', 'three-node.json', (c) => (c.fencing.watchdogDevice = '/dev/watchdog'), 'fencing.watchdogDevice', /needs fencing.enabled = true and fencing.watchdog = true/],
+  ['watchdog device is an absolute path', 'three-node.json', (c) => { c.fencing.watchdog = true; c.fencing.watchdogDevice = 'dev/watchdog'; }, 'fencing.watchdogDevice', /an absolute path/],
   ['fencing enabled needs a device or watchdog', 'three-node.json', (c) => { c.fencing.devices = {}; c.fencing.levels = {}; }, 'fencing', /no fence device and fencing.watchdog is false/],
   ['every node fenceable', 'three-node.json', (c) => { delete c.fencing.devices.pdu; delete c.fencing.devices['ipmi-n3']; c.fencing.levels = {}; }, 'nodes.n3', /cannot be fenced/],
   ['stateful needs fencing', 'three-node.json', (c) => (c.fencing.enabled = false), 'resources.db.stateful', /is stateful but fencing is disabled/],
@@ -117,6 +119,8 @@ describe('cross-field rules reject', () => {
 const accepted: [rule: string, example: string, change: (c: Cfg) => void, check?: (r: ReturnType<typeof validate>) => void][] = [
   ['failure timeout exactly 3 × heartbeat', 'three-node.json', (c) => (c.timing.failureTimeoutMs = 300)],
   ['two nodes with watchdog instead of devices → two_node', 'two-node.json', (c) => { c.fencing.devices = {}; c.fencing.watchdog = true; }, (r) => expect(r.ok && r.config.quorumMode).toBe('two_node')],
+  ['watchdog fencing with a device: compiled, no warning', 'three-node.json', (c) => { c.fencing.watchdog = true; c.fencing.watchdogDevice = '/dev/watchdog'; }, (r) => { expect(r.ok && r.config.fencing.watchdogDevice).toBe('/dev/watchdog'); expect(r.warnings.map((w) => w.path)).not.toContain('fencing.watchdogDevice'); }],
+  ['watchdog fencing without a device: allowed, with a warning', 'three-node.json', (c) => (c.fencing.watchdog = true), (r) => { expect(r.ok && r.config.fencing.watchdogDevice).toBeNull(); expect(r.warnings.find((w) => w.path === 'fencing.watchdogDevice')?.message).toMatch(/nothing resets a node whose agent hangs/); }],
   ['a non-voting third node keeps two_node', 'two-node.json', (c) => { c.nodes.gw = { address: '10.90.0.3:7400', votes: 0 }; c.fencing.devices['ipmi-right'].hosts.push('gw'); }, (r) => expect(r.ok ? r.config.quorumMode : r.errors).toBe('two_node')],
   ['five nodes → majority', 'three-node.json', (c) => { for (const n of ['n4', 'n5']) { c.nodes[n] = { address: `10.90.0.${n.slice(1)}:7400` }; c.fencing.devices.pdu.hosts.push(n); } }, (r) => expect(r.ok && r.config.quorumMode).toBe('majority')],
   ['votes 2 + 1 → majority', 'two-node.json', (c) => (c.nodes.left.votes = 2), (r) => expect(r.ok && r.config.quorumMode).toBe('majority')],

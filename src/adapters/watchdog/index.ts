@@ -1,0 +1,1 @@
+export { LinuxWatchdog, WatchdogOpenError, type LinuxWatchdogOptions } from './linux-watchdog.js';
