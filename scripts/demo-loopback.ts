@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
 import { LoopbackCluster } from '../test/agent/loopback-cluster.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
+// LoopbackCluster sets timing.crashGraceMs to 0: on loopback the "power loss" leaves the shared
+// kernel answering the dead agent's port with RST, which would read as an agent crash on a live host.
 const c = new LoopbackCluster({ nodes: 3, resources: ['web'], monitorIntervalMs: 500, logLevel: 'warn' });
 const say = (s: string): void => {
   process.stdout.write(`\n=== ${s}\n`);

@@ -22,6 +22,7 @@ export const DEFAULT_TIMING = {
   watchdogMs: 5000,
   fenceRaceDelayMs: 1000,
   restartGraceMs: 10_000,
+  crashGraceMs: 5000,
 } as const;
 
 /** Default operation timeout and monitor interval (Pacemaker's defaults: 20 s, and 10 s is common). */
@@ -294,6 +295,12 @@ export const rawConfigSpec = obj(
         watchdogMs: ms('Watchdog timeout: a node that stops feeding it is reset after this long. Whole seconds (Linux watchdogs count seconds).', 1000, 300_000, DEFAULT_TIMING.watchdogMs),
         fenceRaceDelayMs: ms('two_node mode: the delay one side waits before fencing its peer, so both cannot shoot each other. Must be > 0 in two_node mode.', 0, 60_000, DEFAULT_TIMING.fenceRaceDelayMs),
         restartGraceMs: ms('Graceful agent restart (SIGTERM, nixos-rebuild switch): the coordinator waits up to this long for the agent to come back before it treats the node as lost (fence, then recover). The node\'s resources keep running meanwhile. 0 disables it.', 0, 600_000, DEFAULT_TIMING.restartGraceMs),
+        crashGraceMs: ms(
+          'Agent crash (kill -9, OOM kill) on a host that is still up: when a silent peer\'s mesh port refuses a TCP connect (its kernel answers with RST: host and network up, only the agent gone), the coordinator waits up to this long for the agent to come back (systemd Restart=) before it treats the node as lost (fence, then recover), instead of fencing after failureTimeoutMs. The node\'s units keep running and are re-adopted with the same MainPID. A powered-off host, a kernel panic or a cut link never answer with RST, so their failover is not delayed. Ignored in two_node mode. 0 disables it (needed where a power loss leaves the kernel answering, e.g. agents on loopback addresses).',
+          0,
+          600_000,
+          DEFAULT_TIMING.crashGraceMs,
+        ),
       },
       'Failure detection, election and lease timing.',
       { defaultsWhenAbsent: true },

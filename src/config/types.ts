@@ -56,6 +56,12 @@ export interface Timing {
    * node is treated as lost; optional for older compiled configs (default 10 s)
    */
   restartGraceMs?: number;
+  /**
+   * longest the coordinator waits for a CRASHED agent (kill -9, OOM) to come back when its host is
+   * known alive (TCP connect to its mesh port refused); 0 disables; optional for older compiled
+   * configs (default 5 s)
+   */
+  crashGraceMs?: number;
 }
 
 export interface FenceDevice {

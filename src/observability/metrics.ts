@@ -30,6 +30,18 @@ export class AgentMetrics {
   readonly messagesSent = new Counter({ name: 'tsha_messages_sent_total', help: 'mesh messages delivered to a peer', registers: [this.registry] });
   readonly resourceUp = new Gauge({ name: 'tsha_resource_up', help: '1 while the resource runs on this node (started and last monitor ok)', labelNames: ['resource'] as const, registers: [this.registry] });
   readonly failovers = new Counter({ name: 'tsha_failovers_total', help: 'resources this coordinator recovered from a lost node (placed elsewhere after fence or lease expiry)', registers: [this.registry] });
+  readonly peerProbes = new Counter({
+    name: 'tsha_peer_probes_total',
+    help: 'TCP connect probes of silent peers\' mesh ports, by result (refused = host up, agent gone)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly crashGraceDecisions = new Counter({
+    name: 'tsha_crash_grace_decisions_total',
+    help: 'coordinator decisions on peers whose agent is down while their host is up: grace (restarting entry instead of a fence) or fence',
+    labelNames: ['decision'] as const,
+    registers: [this.registry],
+  });
   readonly fenceActions = new Counter({ name: 'tsha_fence_actions_total', help: 'fence actions run by this node, by result', labelNames: ['result'] as const, registers: [this.registry] });
   readonly resourceActions = new Counter({ name: 'tsha_resource_actions_total', help: 'resource operations run on this node, by operation and status', labelNames: ['operation', 'status'] as const, registers: [this.registry] });
   readonly stepDuration = new Histogram({

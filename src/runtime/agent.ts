@@ -34,6 +34,7 @@ import { schedulerPlacer } from './scheduler-placer.js';
 import type { Logger } from '../observability/logger.js';
 import { AgentMetrics, serveMetrics } from '../observability/metrics.js';
 import type { Fencer } from '../ports/fencer.js';
+import type { PeerProbe } from '../ports/peer-probe.js';
 import type { ResourceAgent } from '../ports/resource-agent.js';
 import type { WatchdogDevice } from '../ports/watchdog.js';
 import type { Envelope, Transport, TransportCounters } from '../ports/transport.js';
@@ -63,6 +64,8 @@ export interface AgentOptions {
   /** resource adapters by kind (none for the witness) */
   resourceAgents: ReadonlyMap<ResourceKind, ResourceAgent>;
   fencer: Fencer | null;
+  /** carries out probePeer (TCP connect to a silent peer's mesh port); null: no crash evidence */
+  probe?: PeerProbe | null;
   selfFence: SelfFenceAction;
   metrics?: AgentMetrics;
   /** serve GET /metrics here ("host:port"); null: off */
@@ -92,6 +95,12 @@ export interface CoreView {
   node: NodeState;
   now: number;
 }
+
+/**
+ * Timeout of one probe of a silent peer's mesh port. A refusal (RST) comes back within a round trip;
+ * waiting longer would only collect timeouts, which prove nothing.
+ */
+const PROBE_TIMEOUT_MS = 200;
 
 /** Event-loop lag and step freshness bounds for WATCHDOG=1. */
 const MAX_LOOP_LAG_MS = 1000;
@@ -123,6 +132,7 @@ export class Agent {
   private metricsServer: Server | null = null;
   private readonly listeners = new Set<() => void>();
   private readonly holders = new Map<string, NodeName>();
+  private readonly probing = new Set<NodeName>();
   private stopping: Promise<void> | null = null;
   private fatal: Error | null = null;
   /** resolves when the agent stopped (signal, fatal error or stop()) */
@@ -383,6 +393,13 @@ export class Agent {
         case 'selfFence':
           this.doSelfFence(e.cause);
           break;
+        case 'probePeer':
+          this.probePeer(e.target);
+          break;
+        case 'crashGraceDecision':
+          this.metrics.crashGraceDecisions.inc({ decision: e.decision });
+          this.log.warn({ term: this.node?.term, peer: e.node, decision: e.decision, cause: e.cause }, e.decision === 'grace' ? 'crash grace: agent down on a live host, not fencing it yet' : 'crash grace refused: the node is handled as lost');
+          break;
         case 'feedWatchdog':
           // The core emits this only while this node may keep its resources (lease held, or it
           // runs nothing). systemd's WATCHDOG=1 is fed separately by the health check.
@@ -424,6 +441,26 @@ export class Agent {
       this.lastFence.push({ target, confirmed: o.confirmed, device: o.attempts.at(-1)?.device ?? '', reason: o.attempts.at(-1)?.reason ?? 'no device', timeUnixMs: Date.now() });
       if (this.lastFence.length > 32) this.lastFence.shift();
       report(o.confirmed);
+    });
+  }
+
+  /**
+   * probePeer: one TCP connect to the peer's configured mesh address (never through the mesh
+   * transport), one probe in flight per peer. Only a refusal is evidence (peerAgentDown).
+   */
+  private probePeer(target: NodeName): void {
+    const probe = this.opts.probe;
+    const config = this.node?.config ?? this.config;
+    const address = config.nodes.find((n) => n.name === target)?.meshAddress;
+    if (!probe || !address || this.probing.has(target)) return;
+    this.probing.add(target);
+    void probe.probe(address, PROBE_TIMEOUT_MS).then((result) => {
+      this.probing.delete(target);
+      this.metrics.peerProbes.inc({ result });
+      if (result !== 'refused') return;
+      const seenAt = this.clock();
+      this.log.debug({ peer: target, address }, 'probe refused: host up, agent down');
+      void this.submit((now) => ({ type: 'peerAgentDown', node: target, seenAt, now }));
     });
   }
 

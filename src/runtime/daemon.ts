@@ -23,6 +23,7 @@ import type { ClusterState } from '../core/cluster/state-machine.js';
 import type { Logger } from '../observability/logger.js';
 import { AgentMetrics } from '../observability/metrics.js';
 import type { ResourceAgent } from '../ports/resource-agent.js';
+import { TcpProbe } from '../adapters/probe/index.js';
 import { LinuxWatchdog } from '../adapters/watchdog/index.js';
 import { Agent, transportCounters, type SelfFenceAction } from './agent.js';
 import { controlHandlers } from './control-handlers.js';
@@ -157,7 +158,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         .catch((e: unknown) => log.warn({ node: self, err: e instanceof Error ? e.message : String(e) }, 'cannot record a scheduler input'));
     };
     const agent = new Agent({
-      config, self, logger: log, store, transport, resourceAgents: agents, fencer, selfFence: o.selfFence, metrics,
+      config, self, logger: log, store, transport, resourceAgents: agents, fencer, probe: o.role === 'agent' ? new TcpProbe() : null, selfFence: o.selfFence, metrics,
       metricsAddress: o.metricsAddress ?? null, notifier: o.notifier, joinTimeoutMs: o.joinTimeoutMs, placer: placerNamed(o.placer ?? 'scheduler', { onInput }), watchdog,
     });
     await agent.start();

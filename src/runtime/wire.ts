@@ -120,7 +120,7 @@ function checkCommand(c: unknown): string | null {
     case 'voters':
       return Array.isArray(c.voters) && c.voters.every(isStr) ? null : 'bad voters';
     case 'restarting':
-      return isStr(c.node) && isNum(c.incarnation) && isCount(c.graceMs) ? null : 'bad restarting';
+      return isStr(c.node) && isNum(c.incarnation) && isCount(c.graceMs) && (c.cause === undefined || c.cause === 'stop' || c.cause === 'crash') ? null : 'bad restarting';
     default:
       return null;
   }
@@ -144,7 +144,7 @@ function checkClusterState(s: unknown): string | null {
   if (s.restarting !== undefined) {
     if (!isObj(s.restarting)) return 'state.restarting';
     for (const [n, r] of Object.entries(s.restarting)) {
-      if (!isObj(r) || !isNum(r.incarnation) || !isCount(r.graceMs) || !isCount(r.index)) return `state.restarting.${n}`;
+      if (!isObj(r) || !isNum(r.incarnation) || !isCount(r.graceMs) || !isCount(r.index) || !(r.cause === undefined || r.cause === 'stop' || r.cause === 'crash')) return `state.restarting.${n}`;
     }
   }
   return null;

@@ -95,7 +95,11 @@ export class LoopbackCluster {
       },
       resourceDefaults: { stickiness: 100 },
       resources,
-      ...(opts.timing ? { timing: opts.timing } : {}),
+      // crashGraceMs 0: on loopback a "power loss" (fence_tsha_loopback, or a test's kill) only kills
+      // the agent; the shared kernel then answers its port with RST, which is exactly the evidence
+      // of an agent CRASH on a live host. Loopback cannot tell the two apart, so the crash grace
+      // would delay every power-loss failover by timing.crashGraceMs. Tests may set it explicitly.
+      timing: { crashGraceMs: 0, ...opts.timing },
     };
     this.configFile = join(this.dir, 'cluster.json');
     writeFileSync(this.configFile, JSON.stringify(config, null, 2));

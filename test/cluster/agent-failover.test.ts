@@ -49,6 +49,21 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     c = undefined;
   }, 60_000);
 
+  /**
+   * Which survivors logged "host alive, agent gone" evidence about `victim` (a refused TCP connect to
+   * its mesh port). A power loss of a namespaced node kills its wireguard-go too, and a cut link
+   * drops everything: neither may produce it, or their failover would wait for the crash grace.
+   */
+  function crashEvidence(t: TshaCluster, victim: string, since: Map<string, number>): string[] {
+    const about = (line: string): boolean => line.includes('"msg":"agent-down-evidence"') && line.includes(`"to":"${victim}"`);
+    return [...t.agents].filter(([n, p]) => n !== victim && p.output().slice(since.get(n) ?? 0).split('\n').some(about)).map(([n]) => n);
+  }
+
+  /** Where each agent's log stands now (crashEvidence looks only at what follows). */
+  function logMarks(t: TshaCluster): Map<string, number> {
+    return new Map([...t.agents].map(([n, p]) => [n, p.output().length]));
+  }
+
   async function up(opts: { nodes: number; witness: boolean }): Promise<{ c: Cluster; t: TshaCluster }> {
     c = await createCluster(opts);
     const t = new TshaCluster(c);
@@ -79,6 +94,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     await t.waitHolder(LIVENESS_MS);
     const s = c.sampleUnits(t.unit);
     const holder = await t.stableHolder(s);
+    const marks = logMarks(t);
     const { t: faultT } = await c.powerLoss(holder);
     await s.waitUntil('unit active on a survivor', (tick) => c.nodes.some((n) => n !== holder && tick.states[n.name] === 'active'), LIVENESS_MS);
     await sleep(1000); // and it stays on one node
@@ -87,6 +103,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     expect(first).toBeTruthy();
     expect(overlap(tl).ticks, JSON.stringify(overlap(tl).intervals)).toBe(0);
     expect(c.fenceLog.some((e) => e.action === 'off' && e.plug === holder.name)).toBe(true);
+    expect(crashEvidence(t, holder.name, marks)).toEqual([]); // a dead host answers no probe: no crash grace
     console.log(`[itest power-loss] ${holder.name} off → active on ${first?.node} after ${first?.ms.toFixed(0)} ms (sampling ${JSON.stringify(samplingStats(tl))})`);
 
     // The fenced node boots again (empty /run, units stopped) and its agent rejoins: the cluster
@@ -117,6 +134,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     await t.waitHolder(LIVENESS_MS);
     const s = c.sampleUnits(t.unit);
     const holder = await t.stableHolder(s);
+    const marks = logMarks(t);
     const faultT = await c.cutLink(holder);
     await s.waitUntil('unit active in the majority', (tick) => c.nodes.some((n) => n !== holder && tick.states[n.name] === 'active'), LIVENESS_MS);
     await sleep(1000);
@@ -131,6 +149,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     expect(lastRunningOn(tl, holder.name) ?? 0).toBeLessThan(first!.t);
     const st = await t.status(first!.node, 2000);
     expect(st?.quorum?.quorate).toBe(true);
+    expect(crashEvidence(t, holder.name, marks)).toEqual([]);
     console.log(`[itest link-cut-fenced] ${holder.name} cut → active on ${first?.node} after ${first?.ms.toFixed(0)} ms, minority ended ${last.states[holder.name]}`);
   }, 120_000);
 
@@ -279,30 +298,85 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     console.log(`[itest witness-split] holder ${holder.name}; after the cut ${running[0]} runs it (${tl.ticks.length} ticks since ${faultT.toFixed(0)}, sampling ${JSON.stringify(samplingStats(tl))})`);
   }, 120_000);
 
-  it('agent kill -9 and restart: the unit keeps running with the same MainPID (re-adoption)', async () => {
-    c = await createCluster({ nodes: 3 });
-    // A failure timeout longer than an agent restart: the holder is not treated as lost meanwhile.
-    const t = new TshaCluster(c, { timing: { heartbeatIntervalMs: 100, failureTimeoutMs: 10000, electionTimeoutMs: 1000, leaseMs: 14000 } });
-    await t.installUnit();
-    t.startAll();
-    await t.waitQuorate(FORM_MS);
+  it('agent kill -9 and restart with DEFAULT timing, of the coordinator and of another holder: same MainPID, never stopped, nothing fenced (crash grace)', async () => {
+    // Default timing (failure timeout 500 ms, crash grace 5 s). The holder's host's kernel answers
+    // the probes of its mesh port with RST while the agent is away, so the coordinator commits a
+    // `restarting` entry on its behalf instead of fencing it. Both orders matter: a crashed
+    // coordinator's grace comes from the newly elected one; a crashed follower's from the coordinator.
+    const { c, t } = await up({ nodes: 3, witness: false });
+    let holder = await t.waitHolder(LIVENESS_MS);
+    let coordinator = await t.waitQuorate(FORM_MS);
+    const cases: boolean[] = [];
+    for (const wantCoordinator of holder.name === coordinator ? [true, false] : [false, true]) {
+      if ((holder.name === coordinator) !== wantCoordinator) {
+        await t.moveTo(wantCoordinator ? c.node(coordinator) : c.nodes.find((n) => n.name !== coordinator)!);
+        holder = await t.waitHolder(LIVENESS_MS);
+      }
+      const s = c.sampleUnits(t.unit);
+      holder = await t.stableHolder(s);
+      coordinator = await t.waitQuorate(FORM_MS);
+      const wasCoordinator = holder.name === coordinator;
+      cases.push(wasCoordinator);
+      const before = await t.mainPid(holder);
+      expect(before).toBeGreaterThan(0);
+      const marks = logMarks(t);
+      const fencesBefore = c.fenceLog.length;
+      const agent = t.agents.get(holder.name)!;
+      const t0 = performance.now();
+      agent.kill('SIGKILL');
+      await agent.exited;
+      // as systemd would: the NixOS module's unit has Restart=on-failure, RestartSec=1s. The agent is
+      // thus away for well over the failure timeout (500 ms): without the grace it would be fenced.
+      await sleep(1000);
+      const restartedAt = performance.now() - t0;
+      t.startAgent(holder);
+      await t.waitFor(`${holder.name} back in the quorate partition with the resource started`, async () => {
+        const st = await t.status(holder);
+        return st?.quorum?.quorate && st.resources.find((r) => r.id === t.resourceId)?.nodes.includes(holder.name) ? st : null;
+      }, FORM_MS, 100);
+      const backMs = performance.now() - t0;
+      await sleep(3000); // longer than the failure timeout and the lease: nobody fences it afterwards either
+      const tl = await s.stop();
+      expect(await t.mainPid(holder)).toBe(before);
+      expect(c.fenceLog.slice(fencesBefore).filter((e) => e.action === 'off' || e.action === 'reboot'), JSON.stringify(c.fenceLog)).toEqual([]);
+      expect(tl.ticks.every((k) => k.states[holder.name] === 'active')).toBe(true); // sampled active the whole time
+      expect(overlap(tl).ticks).toBe(0);
+      const graced = [...t.agents]
+        .filter(([n, p]) => n !== holder.name && p.output().slice(marks.get(n) ?? 0).includes('crash grace: agent down on a live host'))
+        .map(([n]) => n);
+      expect(graced, 'one survivor (the coordinator) logged the crash grace decision').toHaveLength(1);
+      console.log(
+        `[itest crash-restart] ${holder.name}${wasCoordinator ? ' (the coordinator)' : ` (coordinator ${coordinator})`}: kill -9, restarted after ${restartedAt.toFixed(0)} ms, back with the resource after ${backMs.toFixed(0)} ms; grace by ${graced[0]}; fences 0; ${tl.ticks.length} samples all active (sampling ${JSON.stringify(samplingStats(tl))})`,
+      );
+    }
+    expect(cases.sort()).toEqual([false, true]);
+  }, 180_000);
+
+  it('agent kill -9 and NO restart: fenced once the crash grace expires, the unit recovered on a survivor', async () => {
+    const { c, t } = await up({ nodes: 3, witness: false });
     const holder = await t.waitHolder(LIVENESS_MS);
-    const before = await t.mainPid(holder);
-    expect(before).toBeGreaterThan(0);
     const s = c.sampleUnits(t.unit);
+    await t.stableHolder(s);
     const agent = t.agents.get(holder.name)!;
+    const t0 = performance.now();
     agent.kill('SIGKILL');
     await agent.exited;
-    t.startAgent(holder);
-    await t.waitFor(`${holder.name} back in the quorate partition with the resource started`, async () => {
-      const st = await t.status(holder);
-      return st?.quorum?.quorate && st.resources.find((r) => r.id === t.resourceId)?.nodes.includes(holder.name) ? st : null;
-    }, FORM_MS, 100);
-    await sleep(2000); // a few monitors later
+    const killT = now();
+    await sleep(3000); // inside the grace (5 s from its commit): not fenced, still running there
+    expect(c.fenceLog, JSON.stringify(c.fenceLog)).toEqual([]);
+    expect(await holder.unitState(t.unit)).toBe('active');
+    await s.waitUntil('unit active on a survivor', (tick) => c.nodes.some((n) => n !== holder && tick.states[n.name] === 'active'), LIVENESS_MS);
+    await sleep(1000);
     const tl = await s.stop();
-    expect(await t.mainPid(holder)).toBe(before);
-    expect(tl.ticks.every((k) => k.states[holder.name] === 'active')).toBe(true); // never stopped meanwhile
-    expect(overlap(tl).ticks).toBe(0);
+    const fence = c.fenceLog.find((e) => e.action === 'off' && e.plug === holder.name);
+    expect(fence, JSON.stringify(c.fenceLog)).toBeTruthy();
+    const first = firstActiveAfter(tl, killT, { exclude: [holder.name] });
+    expect(first).toBeTruthy();
+    expect(overlap(tl).ticks, JSON.stringify(overlap(tl).intervals)).toBe(0);
+    expect(lastRunningOn(tl, holder.name) ?? 0).toBeLessThan(first!.t);
+    console.log(
+      `[itest crash-no-restart] ${holder.name}: kill -9 → fenced after ${(fence!.t - killT).toFixed(0)} ms, active on ${first!.node} after ${first!.ms.toFixed(0)} ms (${(performance.now() - t0).toFixed(0)} ms test time; sampling ${JSON.stringify(samplingStats(tl))})`,
+    );
   }, 120_000);
 
   it('graceful agent restart (SIGTERM) with DEFAULT timing: same MainPID, nothing fenced, never stopped', async () => {

@@ -33,6 +33,7 @@ const samples: Message[] = [
   { type: 'InstallSnapshot', term: 6, sentAt: 10, snapshot: { index: 40, term: 5, state: initialClusterState(['n1', 'n2', 'n3']) } },
   { type: 'Propose', term: 6, cmds: [{ type: 'ban', resource: 'web', node: 'n1', on: true }, { type: 'standby', node: 'n2', on: false }] },
   { type: 'Propose', term: 6, cmds: [{ type: 'restarting', node: 'n2', incarnation: 123456, graceMs: 10000 }] },
+  { type: 'Propose', term: 6, cmds: [{ type: 'restarting', node: 'n3', incarnation: -1, graceMs: 5000, cause: 'crash' }] },
   {
     type: 'InstallSnapshot', term: 6, sentAt: 10,
     snapshot: { index: 41, term: 6, state: { ...initialClusterState(['n1', 'n2', 'n3']), restarting: { n2: { incarnation: 5, graceMs: 10000, index: 41 } } } },
@@ -60,6 +61,7 @@ describe('wire: core messages ↔ mesh envelope', () => {
     expect(bad(core('AppendEntriesResponse', { type: 'AppendEntriesResponse', term: 3, success: true, matchIndex: 1, echo: 1, nodeTime: 1, incarnation: 1, report: { applied: 1, active: [7], failures: {} } }))).toThrow(/bad report/);
     expect(bad(core('InstallSnapshot', { type: 'InstallSnapshot', term: 3, sentAt: 1, snapshot: { index: 1, term: 1, state: { voters: 'n1' } } }))).toThrow(/state.voters/);
     expect(bad(core('Propose', { type: 'Propose', term: 3, cmds: [{ type: 'restarting', node: 'n2', incarnation: 1, graceMs: -5 }] }))).toThrow(/bad restarting/);
+    expect(bad(core('Propose', { type: 'Propose', term: 3, cmds: [{ type: 'restarting', node: 'n2', incarnation: 1, graceMs: 5, cause: 'oops' }] }))).toThrow(/bad restarting/);
     const st = { ...initialClusterState(['n1']), restarting: { n1: { incarnation: 1, graceMs: 'long', index: 1 } } };
     expect(bad(core('InstallSnapshot', { type: 'InstallSnapshot', term: 3, sentAt: 1, snapshot: { index: 1, term: 1, state: st } }))).toThrow(/state.restarting.n1/);
   });

@@ -156,7 +156,7 @@ export class Sim {
   agentConfig: CompiledConfig;
   private q = new Heap();
   private seq = 0;
-  stats = { events: 0, messages: 0, powerOffs: 0 };
+  stats = { events: 0, messages: 0, powerOffs: 0, probes: 0, refused: 0, crashGraces: { grace: 0, fence: 0 } };
   /** per resource: real time it was last lost (holder crashed / cut off), for failover measurement */
   readonly failovers: number[] = [];
   private lostAt = new Map<ResourceId, number>();
@@ -340,6 +340,12 @@ export class Sim {
       case 'feedWatchdog':
         if (this.config.fencing.watchdog) this.feedWatchdog(m);
         return;
+      case 'probePeer':
+        this.probe(m, e.target);
+        return;
+      case 'crashGraceDecision':
+        this.stats.crashGraces[e.decision]++;
+        return;
       case 'becameCoordinator': {
         const prev = this.leaders.get(e.term);
         if (prev !== undefined && prev !== m.name) this.violate('one-coordinator-per-term', `term ${e.term}: ${prev} and ${m.name}`);
@@ -382,6 +388,32 @@ export class Sim {
         this.input(dst, { type: 'message', from: from.name, msg, now: this.local(dst) });
       });
     }
+  }
+
+  /**
+   * The runtime's TCP probe of a peer's mesh port (fake: the kernels are simulated). The SYN and the
+   * answer cross the network (both directions must be up; loss may eat either). Only a machine that
+   * is powered on with its agent process gone answers with RST (refused → peerAgentDown); a
+   * powered-off machine never answers, a running or paused agent's socket accepts (no evidence).
+   */
+  private probe(from: Machine, to: NodeName) {
+    const dst = this.machines.get(to);
+    if (!dst) return;
+    this.stats.probes++;
+    const boot = from.boot;
+    const leg = () => this.net.delayMin + this.rng.next() * (this.net.delayMax - this.net.delayMin);
+    const lost = () => this.net.loss > 0 && this.rng.chance(this.net.loss);
+    if (this.cut.has(`${from.name}>${to}`) || lost()) return;
+    this.after(leg(), () => {
+      // the SYN arrives: only a live kernel without a listener answers with RST
+      if (!dst.power || dst.core) return;
+      if (this.cut.has(`${to}>${from.name}`) || lost()) return;
+      this.after(leg(), () => {
+        if (from.boot !== boot || !from.core || !from.power) return;
+        this.stats.refused++;
+        this.input(from, { type: 'peerAgentDown', node: to, seenAt: this.local(from), now: this.local(from) });
+      });
+    });
   }
 
   // ---- resources -------------------------------------------------------------------------------
@@ -452,14 +484,19 @@ export class Sim {
     this.startAgent(m);
   }
 
-  /** the agent process crashes; the machine and its resources keep running; back after downMs */
-  crashAgent(m: Machine, downMs: number) {
+  /**
+   * The agent process crashes (kill -9, OOM); the machine and its resources keep running, and its
+   * kernel answers probes of the mesh port with RST. The agent starts again after downMs from its
+   * durable state and re-adopts what runs (null: it never comes back).
+   */
+  crashAgent(m: Machine, downMs: number | null) {
     if (!m.power || !m.core) return;
+    this.log?.(`${this.now.toFixed(1).padStart(8)} ${m.name.padEnd(7)} AGENT CRASH (host up, back ${downMs === null ? 'never' : `in ${downMs} ms`})`);
     m.core = null;
     m.paused = false;
     m.inbox = [];
     m.boot++;
-    this.after(Math.max(downMs, this.params.startMs + this.params.stopMs + 1), () => this.startAgent(m));
+    if (downMs !== null) this.after(Math.max(downMs, this.params.startMs + this.params.stopMs + 1), () => this.startAgent(m));
   }
 
   /**

@@ -39,6 +39,26 @@ function crashHolder(sim: Sim, reboot: number | null = null) {
   sim.powerOff(sim.machine(h), 'crash', reboot);
 }
 
+/**
+ * Kill v's agent (host up) and restart it after downMs; checks that the crash grace carried the
+ * node: its resources never stop there, no machine is powered off, and a grace was granted.
+ */
+function expectCrashRidden(sim: Sim, v: NodeName, downMs: number) {
+  const m = sim.machine(v);
+  const held = [...m.phys.keys()];
+  const powerOffs = sim.stats.powerOffs;
+  const graces = sim.stats.crashGraces.grace;
+  sim.crashAgent(m, downMs);
+  const check = () => {
+    for (const r of held) if (!m.power || !m.phys.has(r)) sim.violate('liveness', `${v}: ${r} no longer runs there during an agent crash of ${downMs} ms`);
+    if (sim.stats.powerOffs !== powerOffs) sim.violate('liveness', `a machine was powered off during an agent crash of ${v} (${downMs} ms)`);
+  };
+  for (let t = 100; t < 6000; t += 100) sim.after(t, check);
+  sim.after(6000, () => {
+    if (held.length > 0 && sim.stats.crashGraces.grace === graces) sim.violate('liveness', `no crash grace for ${v} although it held ${held.join(',')}`);
+  });
+}
+
 function others(sim: Sim, n: NodeName, count: number): NodeName[] {
   return names(count).filter((x) => x !== n);
 }
@@ -384,6 +404,46 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
         });
         sim.at(t0 + 17000, () => {
           if (m.fencedAt === null || m.fencedAt < exitAt + 9000) sim.violate('liveness', `${v} not fenced after its restart grace expired`);
+        });
+      });
+    },
+    expect: 'placed',
+  },
+  {
+    name: 'agent-crash-restart',
+    description: '3 nodes, 2 resources: the holder\'s agent is killed (kill -9), its host stays up, the agent is back in 1.1–1.4 s: crash grace, no fence, no move',
+    config: { nodes: 3, resources: 2 },
+    durationMs: 9000,
+    script: (sim, rng, t0) => sim.at(t0 + rng.int(0, 500), () => expectCrashRidden(sim, holder(sim), rng.int(1100, 1400))),
+    expect: 'placed',
+  },
+  {
+    name: 'coordinator-agent-crash',
+    description: '3 nodes, 3 resources: the coordinator\'s agent is killed (kill -9), its host stays up, back in 1.1–1.4 s: the new coordinator grants the crash grace instead of fencing',
+    config: { nodes: 3, resources: 3 },
+    durationMs: 9000,
+    script: (sim, rng, t0) => sim.at(t0 + rng.int(0, 500), () => expectCrashRidden(sim, sim.coordinator() ?? 'n1', rng.int(1100, 1400))),
+    expect: 'placed',
+  },
+  {
+    name: 'agent-crash-no-restart',
+    description: '3 nodes, no watchdog: the holder\'s agent is killed and never returns (host up): crash grace, then fenced and r0 recovered',
+    config: { nodes: 3, resources: 1, watchdog: false },
+    durationMs: 12000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 500), () => {
+        const v = holder(sim);
+        const m = sim.machine(v);
+        const crashAt = sim.now;
+        sim.crashAgent(m, null);
+        // the grace (5 s from its commit, which follows the failure timeout) keeps it unfenced
+        sim.after(5000, () => {
+          if (!m.power || !m.phys.has('r0')) sim.violate('liveness', `${v} fenced or r0 stopped inside the crash grace`);
+          if (sim.stats.crashGraces.grace === 0) sim.violate('liveness', `no crash grace for ${v} although its host answered with RST`);
+          sim.markLost('r0');
+        });
+        sim.at(t0 + 11000, () => {
+          if (m.fencedAt === null || m.fencedAt < crashAt + 5000) sim.violate('liveness', `${v} not fenced after its crash grace expired`);
         });
       });
     },

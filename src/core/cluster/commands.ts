@@ -23,8 +23,12 @@ export type Command =
    * The agent of `node` (incarnation `incarnation`) is stopping gracefully and will be back within
    * `graceMs`; its resources keep running. Until then the coordinator neither fences it nor moves
    * its resources on silence (it still holds no lease). Cleared by nodeUp / nodeDown.
+   * `cause` 'crash': proposed by the coordinator on behalf of a node whose agent died while its host
+   * stayed up (peerAgentDown evidence); incarnation is the last one the coordinator knew, or -1 when
+   * it knew none (then any report in the coordinator's term comes from a new process). Absent:
+   * 'stop' (the agent announced it on SIGTERM).
    */
-  | { type: 'restarting'; node: NodeName; incarnation: number; graceMs: number }
+  | { type: 'restarting'; node: NodeName; incarnation: number; graceMs: number; cause?: 'stop' | 'crash' }
   /** membership: the node voters (the witness is always a voter when configured) */
   | { type: 'voters'; voters: NodeName[] };
 

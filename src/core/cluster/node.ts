@@ -121,6 +121,14 @@ export interface NodeState {
   fencedConfirmed: Set<NodeName>;
   /** graceful restarts: when this node applied each peer's committed `restarting` entry (own clock) */
   graceStart: Map<NodeName, { index: number; at: number }>;
+  /** crash evidence: when a TCP connect to each peer's mesh port was last refused (own clock) */
+  agentDownAt: Map<NodeName, number>;
+  /** when this node last asked the runtime to probe each silent peer (own clock) */
+  probedAt: Map<NodeName, number>;
+  /** coordinator: when it last proposed a crash grace for each peer (own clock; crash-loop bound) */
+  crashGraceGiven: Map<NodeName, number>;
+  /** coordinator: peers refused a crash grace since last heard (the refusal is reported once) */
+  crashGraceRefused: Set<NodeName>;
   /** this agent is stopping gracefully: it starts and stops nothing, and does not campaign */
   stopping: boolean;
   fenceSeq: number;
@@ -221,6 +229,10 @@ export function startNode(
     fencing: new Map(),
     fencedConfirmed: new Set(),
     graceStart: new Map(),
+    agentDownAt: new Map(),
+    probedAt: new Map(),
+    crashGraceGiven: new Map(),
+    crashGraceRefused: new Set(),
     stopping: false,
     fenceSeq: 0,
     // A restarted agent may keep what it finds running for one lease (it does not feed the
@@ -242,6 +254,9 @@ export function startNode(
 // ---- small helpers -------------------------------------------------------------------------------
 
 const DEFAULT_RESTART_GRACE_MS = 10_000;
+const DEFAULT_CRASH_GRACE_MS = 5000;
+/** a coordinator grants a peer at most one crash grace per this window (a crash loop is fenced) */
+const CRASH_GRACE_WINDOW_MS = 60_000;
 
 function drift(st: NodeState): number {
   return st.config.timing.maxDriftPpm / 1e6;
@@ -359,6 +374,8 @@ export function step(st: NodeState, input: Input): StepResult {
       break;
     case 'message':
       st.heard.set(input.from, now);
+      st.agentDownAt.delete(input.from);
+      st.crashGraceRefused.delete(input.from);
       if (st.fencedConfirmed.has(input.from)) st.fencedConfirmed.delete(input.from);
       onMessage(st, out, input.from, input.msg, now);
       break;
@@ -378,6 +395,9 @@ export function step(st: NodeState, input: Input): StepResult {
       break;
     case 'fenceResult':
       onFenceResult(st, out, input.target, input.requestId, input.ok, now);
+      break;
+    case 'peerAgentDown':
+      onPeerAgentDown(st, out, input.node, Math.min(input.seenAt, now), now);
       break;
     case 'gracefulStop':
       gracefulStop(st, out, now);
@@ -873,6 +893,7 @@ function tick(st: NodeState, out: Out, now: number) {
     startPreVote(st, out, now);
   }
   if (st.config.quorumMode === 'two_node') tickTwoNode(st, out, now);
+  probeSilentPeers(st, out, now);
 }
 
 function peerLost(st: NodeState, p: NodeName, now: number): boolean {
@@ -943,8 +964,101 @@ function inRestartGrace(st: NodeState, p: NodeName, now: number): boolean {
   if (!rec || st.cluster.down[p]) return false;
   const g = st.graceStart.get(p);
   if (!g || g.index !== rec.index || restartedSince(st, p)) return false;
-  const bound = Math.min(rec.graceMs, restartGraceMs(st));
+  const bound = Math.min(rec.graceMs, rec.cause === 'crash' ? crashGraceMs(st) : restartGraceMs(st));
   return now - g.at < Math.ceil(bound * (1 + drift(st)));
+}
+
+// ---- agent crash on a live host (peerAgentDown evidence) -------------------------------------------
+//
+// A silent peer is probed (probePeer effect → a plain TCP connect by the runtime) from two heartbeats
+// of silence on, once per heartbeat. A refused connect (RST from the peer's kernel) proves the host
+// and the path are up and only the agent is gone; a powered-off host, a kernel panic or a cut link
+// never answer, so they are handled exactly as before. On fresh evidence the coordinator proposes a
+// `restarting` entry on the peer's behalf (cause 'crash', graceMs = timing.crashGraceMs) instead of
+// fencing it; from then on the graceful-restart rules apply unchanged: no lease for the silent node,
+// nothing it held starts elsewhere before a fence confirmation or the lease bound — the grace only
+// delays recovery. It is given once per record (an expired crash grace, or a graceful one, is not
+// renewed: the node is then fenced), and at most once per CRASH_GRACE_WINDOW_MS per node (a crash
+// loop whose agent keeps coming back briefly is fenced the second time).
+
+function crashGraceMs(st: NodeState): number {
+  return st.config.timing.crashGraceMs ?? DEFAULT_CRASH_GRACE_MS;
+}
+
+/** Whether crash evidence is worth gathering at all here. */
+function crashGraceEnabled(st: NodeState): boolean {
+  return crashGraceMs(st) > 0 && st.config.quorumMode !== 'two_node' && !st.isWitness && !st.stopping;
+}
+
+function probeSilentPeers(st: NodeState, out: Out, now: number) {
+  if (!crashGraceEnabled(st)) return;
+  const hb = st.config.timing.heartbeatIntervalMs;
+  for (const p of hostNodes(st)) {
+    // only peers heard since this start: at a cold start the peers' agents are still coming up
+    const heard = st.heard.get(p);
+    if (p === st.self || st.cluster.down[p] || heard === undefined) continue;
+    const since = Math.max(heard, st.startedAt);
+    if (now - since <= 2 * hb) {
+      st.probedAt.delete(p);
+      continue;
+    }
+    const last = st.probedAt.get(p);
+    if (last !== undefined && now - last < hb) continue;
+    st.probedAt.set(p, now);
+    out.effects.push({ type: 'probePeer', target: p });
+  }
+}
+
+function onPeerAgentDown(st: NodeState, out: Out, p: NodeName, seenAt: number, now: number) {
+  if (p === st.self || !hostNodes(st).includes(p)) return;
+  // the refusal must postdate the last message heard from p (a reordered stale result proves nothing)
+  if (seenAt < (st.heard.get(p) ?? -Infinity)) return;
+  const first = !st.agentDownAt.has(p);
+  st.agentDownAt.set(p, Math.max(seenAt, st.agentDownAt.get(p) ?? -Infinity));
+  if (first) out.trace('agent-down-evidence', 'mesh port refused the connection: host up, agent gone', undefined, p);
+  if (st.role === 'leader') coordinate(st, out, now);
+}
+
+/** Fresh "host alive, agent gone" evidence for p: seen within the failure timeout, after p went silent. */
+function agentDownEvidence(st: NodeState, p: NodeName, now: number): boolean {
+  const at = st.agentDownAt.get(p);
+  if (at === undefined) return false;
+  return now - at <= st.config.timing.failureTimeoutMs && at >= (st.heard.get(p) ?? -Infinity);
+}
+
+/** An uncommitted crash grace for p in our log: do not fence while it is on its way. */
+function crashGracePending(st: NodeState, p: NodeName): boolean {
+  for (let i = st.log.length - 1; i >= 0 && st.log[i]!.index > st.commitIndex; i--) {
+    const c = st.log[i]!.cmd;
+    if (c.type === 'restarting' && c.node === p) return true;
+  }
+  return false;
+}
+
+/**
+ * Coordinator, p lost and holding resources: a crash grace instead of a fence? 'propose' (fresh
+ * evidence, none given yet), 'wait' (one is being committed), or 'no' (the normal loss handling).
+ */
+function crashGraceFor(st: NodeState, out: Out, p: NodeName, now: number): 'propose' | 'wait' | 'no' {
+  if (!crashGraceEnabled(st)) return 'no';
+  if (crashGracePending(st, p)) return 'wait';
+  if (!agentDownEvidence(st, p, now)) return 'no';
+  let refuse: string | null = null;
+  if (st.fencing.get(p)?.inflight) refuse = 'a fence is already in flight';
+  else if (st.cluster.restarting?.[p]) refuse = `its ${st.cluster.restarting[p]!.cause === 'crash' ? 'crash' : 'restart'} grace expired without the agent back`;
+  else {
+    const given = st.crashGraceGiven.get(p);
+    if (given !== undefined && now - given < CRASH_GRACE_WINDOW_MS) refuse = `a crash grace was already given ${Math.round(now - given)} ms ago (crash loop)`;
+  }
+  if (refuse !== null) {
+    if (!st.crashGraceRefused.has(p)) {
+      st.crashGraceRefused.add(p);
+      out.effects.push({ type: 'crashGraceDecision', node: p, decision: 'fence', cause: refuse });
+      out.trace('crash-grace', `refused: ${refuse}`, undefined, p);
+    }
+    return 'no';
+  }
+  return 'propose';
 }
 
 function fenceDeviceFor(st: NodeState, target: NodeName): boolean {
@@ -1015,6 +1129,17 @@ function coordinate(st: NodeState, out: Out, now: number) {
       if (!pending) cmds.push({ type: 'nodeDown', node: p, cause: 'fenced', term: st.term });
       continue;
     }
+    const grace = crashGraceFor(st, out, p, now);
+    if (grace === 'wait') continue;
+    if (grace === 'propose') {
+      const graceMs = crashGraceMs(st);
+      const incarnation = st.reports.get(p)?.incarnation ?? st.echoes.get(p)?.incarnation ?? -1;
+      cmds.push({ type: 'restarting', node: p, incarnation, graceMs, cause: 'crash' });
+      st.crashGraceGiven.set(p, now);
+      st.fencing.delete(p);
+      out.effects.push({ type: 'crashGraceDecision', node: p, decision: 'grace', cause: `agent down, host up: grace ${graceMs} ms` });
+      continue;
+    }
     if (fenceDeviceFor(st, p)) {
       if (st.config.quorumMode !== 'two_node') ensureFence(st, out, p, now, 0);
       continue;
@@ -1027,7 +1152,7 @@ function coordinate(st: NodeState, out: Out, now: number) {
     }
   }
   if (cmds.length > 0) {
-    out.trace('recover', cmds.map((c) => (c.type === 'nodeDown' ? `${c.node} ${c.cause}` : c.type)).join(', '));
+    out.trace('recover', cmds.map((c) => (c.type === 'nodeDown' ? `${c.node} ${c.cause}` : c.type === 'restarting' ? `${c.node} crash grace ${c.graceMs} ms` : c.type)).join(', '));
     propose(st, out, cmds, now);
     return;
   }

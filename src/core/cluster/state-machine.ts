@@ -42,6 +42,8 @@ export interface RestartRecord {
   incarnation: number;
   graceMs: number;
   index: number;
+  /** 'crash': proposed by the coordinator for a crashed agent (absent: a graceful stop) */
+  cause?: 'stop' | 'crash';
 }
 
 const FENCE_HISTORY = 32;
@@ -102,7 +104,10 @@ export function applyCommand(s: ClusterState, cmd: Command, index: number): void
       if (s.restarting) delete s.restarting[cmd.node];
       return;
     case 'restarting':
-      s.restarting = { ...(s.restarting ?? {}), [cmd.node]: { incarnation: cmd.incarnation, graceMs: cmd.graceMs, index } };
+      s.restarting = {
+        ...(s.restarting ?? {}),
+        [cmd.node]: { incarnation: cmd.incarnation, graceMs: cmd.graceMs, index, ...(cmd.cause === 'crash' ? { cause: 'crash' as const } : {}) },
+      };
       return;
     case 'standby':
       s.standby = s.standby.filter((n) => n !== cmd.node);

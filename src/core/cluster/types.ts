@@ -26,6 +26,14 @@ export type Input =
   | { type: 'resourceStopped'; resource: ResourceId; now: number }
   | { type: 'resourceFailed'; resource: ResourceId; now: number }
   | { type: 'fenceResult'; requestId: string; target: NodeName; ok: boolean; now: number }
+  /**
+   * Evidence "host alive, agent gone": a plain TCP connect to `node`'s mesh address (asked for by a
+   * `probePeer` effect) was refused — the peer's kernel answered with RST, so its host and the path
+   * to it are up and only the agent is not listening (crashed, OOM-killed, restarting). `now` is
+   * when the refusal was seen (own clock, ≤ now: the step may run a little later). A timeout or any
+   * other error proves nothing and is not reported.
+   */
+  | { type: 'peerAgentDown'; node: NodeName; seenAt: number; now: number }
   /** SIGTERM: announce a graceful restart (committed `restarting` entry), leave resources running */
   | { type: 'gracefulStop'; now: number }
   /** a new compiled configuration (nixos-rebuild switch): membership follows it one node at a time */
@@ -55,6 +63,18 @@ export type Effect =
   | { type: 'becameCoordinator'; term: number }
   | { type: 'lostCoordinator'; term: number; cause: string }
   | { type: 'lease'; holds: boolean; until: number }
+  /**
+   * Probe `target`'s mesh address with a plain TCP connect (short timeout): it has been silent for
+   * more than two heartbeats. Answer with a `peerAgentDown` input ONLY when the connection was
+   * refused (RST); report nothing otherwise. Emitted at most once per heartbeat per silent peer.
+   */
+  | { type: 'probePeer'; target: NodeName }
+  /**
+   * The coordinator's decision on a silent peer whose agent is known down while its host is up:
+   * `grace` = a `restarting` entry proposed on its behalf (no fence for timing.crashGraceMs);
+   * `fence` = no (further) grace, the normal loss handling runs. For metrics and logs only.
+   */
+  | { type: 'crashGraceDecision'; node: NodeName; decision: 'grace' | 'fence'; cause: string }
   /** a state transition or decision for the runtime to log: { node, term, from, to, cause } */
   | { type: 'trace'; node: NodeName; term: number; event: string; from?: string; to?: string; cause: string };
 

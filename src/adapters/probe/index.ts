@@ -1,0 +1,1 @@
+export { TcpProbe, splitAddress } from './tcp-probe.js';
