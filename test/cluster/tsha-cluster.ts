@@ -14,6 +14,8 @@ import { now, RUNNING_STATES, sleep } from './harness.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const MAIN_JS = path.join(ROOT, 'dist/src/cli/main.js');
+/** node flags the NixOS unit runs the agent and witness with (NODE_OPTIONS in nixos-module/default.nix) */
+export const AGENT_NODE_ARGS = ['--max-semi-space-size=1'];
 export const MESH_PORT = 7400;
 
 /** Newest mtime of any file under a directory (for "is dist older than src?"). */
@@ -105,7 +107,7 @@ export class TshaCluster {
     const wd = this.opts.watchdogDevice?.(node);
     const p = node.spawn(
       [
-        process.execPath, ...(this.opts.nodeArgs ?? []), MAIN_JS, '--log-level', this.opts.logLevel ?? 'info', 'agent', '--config', this.configFile, '--node', node.name,
+        process.execPath, ...AGENT_NODE_ARGS, ...(this.opts.nodeArgs ?? []), MAIN_JS, '--log-level', this.opts.logLevel ?? 'info', 'agent', '--config', this.configFile, '--node', node.name,
         '--state-dir', path.join(node.dir, 'state'), '--socket', this.socket(node), '--systemd-bus', node.busAddress,
         '--fence-path', path.join(ROOT, 'scripts'),
         ...(wd ? ['--watchdog-device', wd] : []),
@@ -120,7 +122,7 @@ export class TshaCluster {
     const w = this.c.witness;
     if (!w) return undefined;
     this.witnessProc = w.spawn(
-      [process.execPath, MAIN_JS, '--log-level', this.opts.logLevel ?? 'info', 'witness', '--config', this.configFile, '--state-dir', path.join(w.dir, 'state'), '--no-socket'],
+      [process.execPath, ...AGENT_NODE_ARGS, MAIN_JS, '--log-level', this.opts.logLevel ?? 'info', 'witness', '--config', this.configFile, '--state-dir', path.join(w.dir, 'state'), '--no-socket'],
       { name: 'witness', env: { NOTIFY_SOCKET: '' } },
     );
     return this.witnessProc;

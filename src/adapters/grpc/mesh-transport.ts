@@ -71,7 +71,7 @@ export interface MeshTransportOptions {
    * next retransmission.
    */
   connectTimeoutMs?: number;
-  /** HTTP/2 keepalive pings on idle and busy connections (defaults 1000 ms, timeout 1000 ms) */
+  /** HTTP/2 keepalive pings of the client side, on idle and busy connections (defaults 1000 ms, timeout 1000 ms); the server side pings every 10 s */
   keepalive?: { timeMs: number; timeoutMs: number };
   /** mutual TLS for meshes not on WireGuard; plaintext (inside the tunnel) when absent */
   tls?: MeshTlsOptions;
@@ -161,6 +161,9 @@ const CONNECTIVITY: Record<grpc.connectivityState, PeerStats['connectivity']> = 
   [grpc.connectivityState.SHUTDOWN]: 'shutdown',
 };
 
+/** keepalive pings from the server side of each connection (see start()) */
+const SERVER_KEEPALIVE_MS = 10_000;
+
 /** at most one log line per (reason, source) in this window; the count of suppressed ones is logged */
 const DROP_LOG_WINDOW_MS = 10_000;
 
@@ -206,7 +209,10 @@ export class MeshTransport implements Transport {
     if (this.server) throw new Error('mesh transport already started');
     this.setPeers([...this.channels.values()].map((c) => c.peer));
     const server = new grpc.Server({
-      'grpc.keepalive_time_ms': this.opts.keepalive?.timeMs ?? 1000,
+      // The server pings its clients rarely: each peer's own client pings every keepalive.timeMs and
+      // is what must notice a dead peer fast (its stream carries our messages). A dead client only
+      // leaves an incoming stream that delivers nothing; finding it within seconds is enough.
+      'grpc.keepalive_time_ms': SERVER_KEEPALIVE_MS,
       'grpc.keepalive_timeout_ms': this.opts.keepalive?.timeoutMs ?? 1000,
       'grpc.keepalive_permit_without_calls': 1,
     });

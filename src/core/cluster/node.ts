@@ -971,7 +971,8 @@ function inRestartGrace(st: NodeState, p: NodeName, now: number): boolean {
 // ---- agent crash on a live host (peerAgentDown evidence) -------------------------------------------
 //
 // A silent peer is probed (probePeer effect → a plain TCP connect by the runtime) from two heartbeats
-// of silence on, once per heartbeat. A refused connect (RST from the peer's kernel) proves the host
+// of silence on, once per heartbeat: by the coordinator, any member; by a member, only the coordinator
+// it last followed (members do not hear each other). A refused connect (RST from the peer's kernel) proves the host
 // and the path are up and only the agent is gone; a powered-off host, a kernel panic or a cut link
 // never answer, so they are handled exactly as before. On fresh evidence the coordinator proposes a
 // `restarting` entry on the peer's behalf (cause 'crash', graceMs = timing.crashGraceMs) instead of
@@ -994,6 +995,11 @@ function probeSilentPeers(st: NodeState, out: Out, now: number) {
   if (!crashGraceEnabled(st)) return;
   const hb = st.config.timing.heartbeatIntervalMs;
   for (const p of hostNodes(st)) {
+    // Only peers whose silence means something: the coordinator hears every member (each answers
+    // its heartbeats); a member hears only the coordinator it follows (or followed, until another
+    // one speaks, so that the next coordinator already holds evidence about a crashed one). Members
+    // do not talk to each other: probing them would open a connection every heartbeat, forever.
+    if (st.role !== 'leader' && p !== st.lastKnownLeader) continue;
     // only peers heard since this start: at a cold start the peers' agents are still coming up
     const heard = st.heard.get(p);
     if (p === st.self || st.cluster.down[p] || heard === undefined) continue;

@@ -68,9 +68,11 @@ describe('crash grace: peerAgentDown evidence', () => {
     expect(probes(t0 + 315)).toBe(1);
   });
 
-  const probesAfterSilence = (timingOverride: object, nodes = 3, heard = true): number => {
+  /** a member (not the coordinator) whose coordinator was `followed`, silent since 100 */
+  const probesAfterSilence = (timingOverride: object, nodes = 3, heard = true, followed = 'n2'): number => {
     const n = startNode(makeConfig({ nodes, resources: 1, timing: timingOverride }), 'n1', null, 0, 1);
     n.quorumReady = true;
+    n.lastKnownLeader = followed;
     if (heard) n.heard.set('n2', 100);
     return step(n, { type: 'tick', now: 1000 }).effects.filter((e) => e.type === 'probePeer').length;
   };
@@ -78,6 +80,10 @@ describe('crash grace: peerAgentDown evidence', () => {
   it('a peer heard since start and silent is probed; one never heard (cold start) is not', () => {
     expect(probesAfterSilence({})).toBe(1);
     expect(probesAfterSilence({}, 3, false)).toBe(0);
+  });
+
+  it('a member probes only the coordinator it followed, never another member (they do not talk)', () => {
+    expect(probesAfterSilence({}, 3, true, 'n3')).toBe(0);
   });
 
   it('crashGraceMs 0 disables probing and the grace', () => {
