@@ -19,11 +19,16 @@ afterEach(() => {
   for (const d of tmp.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
+/** A FIFO standing in for the device, with a non-blocking reader already open on it. */
+function fifoWithReader(): { fifo: string; reader: number } {
+  const fifo = path.join(mkTmp(), 'watchdog');
+  execFileSync('mkfifo', [fifo]);
+  return { fifo, reader: fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK) };
+}
+
 describe('LinuxWatchdog', () => {
   it('writes one keepalive byte per call and the magic close character "V" on a disarming close', async () => {
-    const fifo = path.join(mkTmp(), 'watchdog');
-    execFileSync('mkfifo', [fifo]);
-    const reader = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+    const { fifo, reader } = fifoWithReader();
     try {
       const wd = new LinuxWatchdog(fifo);
       await wd.open();
@@ -40,9 +45,7 @@ describe('LinuxWatchdog', () => {
   });
 
   it('closes without "V" when asked to leave the watchdog armed', async () => {
-    const fifo = path.join(mkTmp(), 'watchdog');
-    execFileSync('mkfifo', [fifo]);
-    const reader = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+    const { fifo, reader } = fifoWithReader();
     try {
       const wd = new LinuxWatchdog(fifo);
       await wd.open();

@@ -255,10 +255,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     expect(agent.output()).toContain('watchdog device closed ARMED');
     expect(wd.isArmed).toBe(true); // no magic close: the unit keeps running without an agent
     t.startAgent(holder);
-    await t.waitFor(`${holder.name} back in the quorate partition with the resource started`, async () => {
-      const st = await t.status(holder);
-      return st?.quorum?.quorate && st.resources.find((r) => r.id === t.resourceId)?.nodes.includes(holder.name) ? st : null;
-    }, FORM_MS, 100);
+    await t.waitBackWithResource(holder, FORM_MS);
     await sleep(WD_MS + 500); // longer than the watchdog timeout: it is being fed again
     const tl = await s.stop();
     const gapMs = Math.max(...wd.keepaliveGaps(t0));
@@ -330,10 +327,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
       await sleep(1000);
       const restartedAt = performance.now() - t0;
       t.startAgent(holder);
-      await t.waitFor(`${holder.name} back in the quorate partition with the resource started`, async () => {
-        const st = await t.status(holder);
-        return st?.quorum?.quorate && st.resources.find((r) => r.id === t.resourceId)?.nodes.includes(holder.name) ? st : null;
-      }, FORM_MS, 100);
+      await t.waitBackWithResource(holder, FORM_MS);
       const backMs = performance.now() - t0;
       await sleep(3000); // longer than the failure timeout and the lease: nobody fences it afterwards either
       const tl = await s.stop();
@@ -395,10 +389,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     const exitMs = performance.now() - t0;
     expect(agent.output()).toContain('graceful restart announced and committed');
     t.startAgent(holder);
-    await t.waitFor(`${holder.name} back in the quorate partition with the resource started`, async () => {
-      const st = await t.status(holder);
-      return st?.quorum?.quorate && st.resources.find((r) => r.id === t.resourceId)?.nodes.includes(holder.name) ? st : null;
-    }, FORM_MS, 100);
+    await t.waitBackWithResource(holder, FORM_MS);
     const backMs = performance.now() - t0;
     await sleep(3000); // longer than the failure timeout and the lease: nobody fences it afterwards either
     const tl = await s.stop();

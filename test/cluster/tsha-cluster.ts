@@ -219,6 +219,14 @@ export class TshaCluster {
    * unit running on the same single node and nowhere else (so a fault is not injected in the middle
    * of a move, whose stopping copy would be counted as overlap).
    */
+  /** Until node n's agent is in a quorate partition again and reports the resource started there. */
+  async waitBackWithResource(n: ClusterNode, timeoutMs: number): Promise<void> {
+    await this.waitFor(`${n.name} back in the quorate partition with the resource started`, async () => {
+      const st = await this.status(n);
+      return st?.quorum?.quorate && st.resources.find((r) => r.id === this.resourceId)?.nodes.includes(n.name) ? st : null;
+    }, timeoutMs, 100);
+  }
+
   async stableHolder(s: UnitSampler, stableMs = 1000, timeoutMs = 20_000): Promise<ClusterNode> {
     const name = await this.waitFor(`${this.unit} steadily on one node for ${stableMs} ms`, async () => {
       const ticks = s.timeline().ticks;
