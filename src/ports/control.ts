@@ -45,6 +45,9 @@ export interface NodeStatus {
   meshAddress: string;
   attributes: Record<string, string>;
   leaseRemainingMs: number;
+  /** agent away and not fenced for this much longer (a restart or crash grace), 0 when none */
+  restartGraceRemainingMs: number;
+  restartGraceCause: '' | 'restart' | 'crash';
 }
 
 export interface FailCount {

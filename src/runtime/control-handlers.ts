@@ -9,6 +9,7 @@
 import type { NodeName, ResourceId } from '../config/types.js';
 import type { OperatorCommand } from '../core/cluster/commands.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
+import { restartGrace } from '../core/cluster/node.js';
 import type {
   ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
   ResourceState, ResourceStatus, StatusRequest, StatusSubscription,
@@ -53,9 +54,11 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     else if (following && n.name !== st.leader) state = 'online';
     else state = 'pending';
     const leaseRemainingMs = n.name === st.self ? Math.max(0, Math.round(st.leaseUntil - now)) : st.role === 'leader' ? Math.max(0, Math.round((st.grantExpiry.get(n.name) ?? 0) - now)) : 0;
+    const grace = n.name === st.self ? null : restartGrace(st, n.name, now);
     return {
       name: n.name, state, standby: cluster.standby.includes(n.name), maintenance: false, isSelf: n.name === st.self,
       isCoordinator: n.name === coordinator, votes: n.votes, meshAddress: n.meshAddress, attributes: n.attributes, leaseRemainingMs,
+      restartGraceRemainingMs: grace ? Math.round(grace.remainingMs) : 0, restartGraceCause: grace?.cause ?? '',
     };
   });
 

@@ -324,7 +324,17 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
       await agent.exited;
       // as systemd would: the NixOS module's unit has Restart=on-failure, RestartSec=1s. The agent is
       // thus away for well over the failure timeout (500 ms): without the grace it would be fenced.
-      await sleep(1000);
+      // Meanwhile the coordinator's `tsha status` shows the node in its crash grace (when the
+      // coordinator survived: a newly elected one may only decide after the restart).
+      let graceSeen: number | null = null;
+      const survivor = c.nodes.find((n) => n !== holder && (wasCoordinator || n.name === coordinator))!;
+      while (performance.now() - t0 < 1000) {
+        const st = await t.status(survivor, 200).catch(() => null);
+        const ns = st?.nodes.find((n) => n.name === holder.name);
+        if (ns && ns.restartGraceRemainingMs > 0 && ns.restartGraceCause === 'crash') graceSeen ??= ns.restartGraceRemainingMs;
+        await sleep(50);
+      }
+      if (!wasCoordinator) expect(graceSeen, `${coordinator}'s status shows ${holder.name} in its crash grace`).toBeGreaterThan(0);
       const restartedAt = performance.now() - t0;
       t.startAgent(holder);
       await t.waitBackWithResource(holder, FORM_MS);
@@ -340,7 +350,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
         .map(([n]) => n);
       expect(graced, 'one survivor (the coordinator) logged the crash grace decision').toHaveLength(1);
       console.log(
-        `[itest crash-restart] ${holder.name}${wasCoordinator ? ' (the coordinator)' : ` (coordinator ${coordinator})`}: kill -9, restarted after ${restartedAt.toFixed(0)} ms, back with the resource after ${backMs.toFixed(0)} ms; grace by ${graced[0]}; fences 0; ${tl.ticks.length} samples all active (sampling ${JSON.stringify(samplingStats(tl))})`,
+        `[itest crash-restart] ${holder.name}${wasCoordinator ? ' (the coordinator)' : ` (coordinator ${coordinator})`}: kill -9, restarted after ${restartedAt.toFixed(0)} ms, back with the resource after ${backMs.toFixed(0)} ms; grace by ${graced[0]} (status showed it: ${graceSeen === null ? 'not before the restart' : `${graceSeen} ms left`}); fences 0; ${tl.ticks.length} samples all active (sampling ${JSON.stringify(samplingStats(tl))})`,
       );
     }
     expect(cases.sort()).toEqual([false, true]);

@@ -21,6 +21,9 @@ export function statusViewOf(s: ClusterStatus): StatusView {
     state: n.state === 'online' ? 'online' : n.state === 'unclean' ? 'unclean' : 'offline',
     standby: n.standby,
     maintenance: n.maintenance,
+    ...(n.restartGraceRemainingMs > 0 && n.restartGraceCause !== ''
+      ? { restartGrace: { cause: n.restartGraceCause, remainingMs: n.restartGraceRemainingMs } }
+      : {}),
   }));
   const prim = (r: ResourceStatus): PrimitiveView => {
     const flags: string[] = [];

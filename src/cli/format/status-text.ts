@@ -43,7 +43,11 @@ export function renderStatusText(v: StatusView, opts: { includeSummary?: boolean
   const offline = v.nodes.filter((n) => n.state === 'offline').map((n) => n.name);
   if (online.length > 0) out.push(`  * Online: [ ${online.join(' ')} ]`);
   for (const n of v.nodes) {
-    if (n.state === 'unclean') out.push(`  * Node ${n.name}: UNCLEAN (offline)`);
+    const g = n.restartGrace;
+    if (g && n.state !== 'offline') {
+      const why = g.cause === 'crash' ? 'agent crashed, host up' : 'agent restarting';
+      out.push(`  * Node ${n.name}: RESTARTING (${why}; not fenced, resources kept for ${(g.remainingMs / 1000).toFixed(1)} s more)`);
+    } else if (n.state === 'unclean') out.push(`  * Node ${n.name}: UNCLEAN (offline)`);
     else if (n.state === 'online' && n.maintenance) out.push(`  * Node ${n.name}: maintenance`);
     else if (n.state === 'online' && n.standby) out.push(`  * Node ${n.name}: standby`);
   }

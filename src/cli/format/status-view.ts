@@ -23,6 +23,8 @@ export interface NodeView {
   state: 'online' | 'offline' | 'unclean';
   standby: boolean;
   maintenance: boolean;
+  /** its agent is away and the coordinator waits instead of fencing (a restart or crash grace) */
+  restartGrace?: { cause: 'restart' | 'crash'; remainingMs: number };
 }
 
 export interface PrimitiveView {

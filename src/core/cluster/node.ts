@@ -958,14 +958,20 @@ function restartedSince(st: NodeState, p: NodeName): boolean {
  * grace only ever delays recovery). Ends as soon as p's next incarnation is heard.
  */
 function inRestartGrace(st: NodeState, p: NodeName, now: number): boolean {
+  return restartGrace(st, p, now) !== null;
+}
+
+/** p's unexpired restart grace as this node counts it (see inRestartGrace), for status displays. */
+export function restartGrace(st: NodeState, p: NodeName, now: number): { cause: 'restart' | 'crash'; remainingMs: number } | null {
   // two_node: the survivor has no quorum without its peer anyway; keep the fence race as it was
-  if (st.config.quorumMode === 'two_node') return false;
+  if (st.config.quorumMode === 'two_node') return null;
   const rec = st.cluster.restarting?.[p];
-  if (!rec || st.cluster.down[p]) return false;
+  if (!rec || st.cluster.down[p]) return null;
   const g = st.graceStart.get(p);
-  if (!g || g.index !== rec.index || restartedSince(st, p)) return false;
+  if (!g || g.index !== rec.index || restartedSince(st, p)) return null;
   const bound = Math.min(rec.graceMs, rec.cause === 'crash' ? crashGraceMs(st) : restartGraceMs(st));
-  return now - g.at < Math.ceil(bound * (1 + drift(st)));
+  const remainingMs = g.at + Math.ceil(bound * (1 + drift(st))) - now;
+  return remainingMs > 0 ? { cause: rec.cause === 'crash' ? 'crash' : 'restart', remainingMs } : null;
 }
 
 // ---- agent crash on a live host (peerAgentDown evidence) -------------------------------------------

@@ -23,6 +23,23 @@ const view: StatusView = {
 };
 
 describe('status text', () => {
+  it('shows a node in a restart or crash grace as RESTARTING with the time left, not UNCLEAN', () => {
+    const graced: StatusView = {
+      ...view,
+      nodes: [
+        { name: 'n1', state: 'online', standby: false, maintenance: false },
+        { name: 'n2', state: 'unclean', standby: false, maintenance: false, restartGrace: { cause: 'crash', remainingMs: 4230 } },
+        { name: 'n3', state: 'unclean', standby: false, maintenance: false, restartGrace: { cause: 'restart', remainingMs: 9000 } },
+      ],
+    };
+    const nodeList = renderStatusText(graced).split('Node List:\n')[1]!.split('\n\n')[0];
+    expect(nodeList).toBe([
+      '  * Online: [ n1 ]',
+      '  * Node n2: RESTARTING (agent crashed, host up; not fenced, resources kept for 4.2 s more)',
+      '  * Node n3: RESTARTING (agent restarting; not fenced, resources kept for 9.0 s more)',
+    ].join('\n'));
+  });
+
   it('renders like crm_mon -1', () => {
     expect(renderStatusText(view)).toBe(`Cluster Summary:
   * Cluster name: alpha

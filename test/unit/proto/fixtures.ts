@@ -83,6 +83,7 @@ const quorum: C.Quorum = {
 const nodeStatus: C.NodeStatus = {
   name: 'a', state: 'online', standby: true, maintenance: true, isSelf: true, isCoordinator: true, votes: 1,
   meshAddress: '10.77.0.1:7400', attributes: { rack: 'r1', ssd: 'yes' }, leaseRemainingMs: 1400,
+  restartGraceRemainingMs: 4200, restartGraceCause: 'crash',
 };
 const failCount: C.FailCount = { node: 'b', operation: 'monitor', count: 3, lastFailureUnixMs: 1_790_000_000_000 };
 const resourceStatus: C.ResourceStatus = {
