@@ -170,7 +170,6 @@ const DROP_LOG_WINDOW_MS = 10_000;
 export class MeshTransport implements Transport {
   private readonly envelopeCodec = codec<Envelope>(MESH_TYPES.envelope);
   private readonly service = rawServiceDefinition(`${MESH_PACKAGE}.Mesh`);
-  private readonly deliverPath: string;
   private readonly streamPath: string;
   private readonly log: Logger;
   private readonly monotonicMs: () => number;
@@ -193,10 +192,9 @@ export class MeshTransport implements Transport {
     if (!(opts.deliverTimeoutMs > 0)) throw new MeshConfigError('deliverTimeoutMs', 'must be positive');
     this.log = opts.logger.child({ component: 'mesh-transport', node: opts.self });
     this.monotonicMs = opts.monotonicMs ?? (() => Math.floor(performance.now()));
-    const deliver = this.service.Deliver;
+    // the server serves both methods (start()); clients send only on Stream
     const stream = this.service.Stream;
-    if (!deliver || !stream) throw new Error('tsha.mesh.v1.Mesh lacks Deliver or Stream');
-    this.deliverPath = deliver.path;
+    if (!this.service.Deliver || !stream) throw new Error('tsha.mesh.v1.Mesh lacks Deliver or Stream');
     this.streamPath = stream.path;
     this.setPeers(opts.peers);
   }
