@@ -118,12 +118,8 @@ export class SystemdAgent implements ResourceAgent {
     await this.withRetry(Date.now() + timeoutMs, (d) => this.manager.reload(d));
   }
 
-  async start(res: ResourceRef, op: OperationOptions): Promise<ActionResult> {
-    const name = unitName(res);
-    if (!name.ok) return name.result;
-    const unit = name.unit;
-    const deadline = Date.now() + op.timeoutMs;
-    return this.serialize(unit, () => this.guard(deadline, async () => {
+  start(res: ResourceRef, op: OperationOptions): Promise<ActionResult> {
+    return this.unitAction(res, op, async (unit, deadline) => {
       const st = await this.readState(unit, deadline);
       const problem = loadProblem(unit, st);
       if (problem) return problem;
@@ -131,15 +127,11 @@ export class SystemdAgent implements ResourceAgent {
       if (st.activeState === 'failed') await this.manager.resetFailedUnit(unit, deadline);
       const outcome = await this.withRetry(deadline, (d) => this.manager.runJob('StartUnit', unit, d), notDelivered);
       return this.finishJob(unit, 'start', outcome, deadline);
-    }));
+    });
   }
 
-  async stop(res: ResourceRef, op: OperationOptions): Promise<ActionResult> {
-    const name = unitName(res);
-    if (!name.ok) return name.result;
-    const unit = name.unit;
-    const deadline = Date.now() + op.timeoutMs;
-    return this.serialize(unit, () => this.guard(deadline, async () => {
+  stop(res: ResourceRef, op: OperationOptions): Promise<ActionResult> {
+    return this.unitAction(res, op, async (unit, deadline) => {
       const st = await this.readState(unit, deadline);
       if (st.activeState === 'inactive') return { status: 'ok', reason: st.loadState === 'not-found' ? 'not installed' : 'already stopped' };
       if (st.activeState === 'failed') {
@@ -148,7 +140,16 @@ export class SystemdAgent implements ResourceAgent {
       }
       const outcome = await this.withRetry(deadline, (d) => this.manager.runJob('StopUnit', unit, d), notDelivered);
       return this.finishJob(unit, 'stop', outcome, deadline);
-    }));
+    });
+  }
+
+  /** start and stop: the unit named by the resource, one operation at a time, within its timeout. */
+  private async unitAction(res: ResourceRef, op: OperationOptions, body: (unit: string, deadline: number) => Promise<ActionResult>): Promise<ActionResult> {
+    const name = unitName(res);
+    if (!name.ok) return name.result;
+    const { unit } = name;
+    const deadline = Date.now() + op.timeoutMs;
+    return this.serialize(unit, () => this.guard(deadline, () => body(unit, deadline)));
   }
 
   async monitor(res: ResourceRef, op: OperationOptions): Promise<MonitorResult> {
