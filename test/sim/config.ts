@@ -1,16 +1,7 @@
 // Builds a CompiledConfig directly (the validator lives elsewhere): the simulator and the unit
 // tests need exact control over timing, fencing and quorum mode.
+import { DEFAULT_TIMING } from '../../src/config/options.js';
 import type { CompiledConfig, PrimitiveResource, QuorumMode, Timing } from '../../src/config/types.js';
-
-export const DEFAULT_TIMING: Timing = {
-  heartbeatIntervalMs: 100,
-  failureTimeoutMs: 500,
-  electionTimeoutMs: 500,
-  leaseMs: 2000,
-  maxDriftPpm: 10000,
-  watchdogMs: 5000,
-  fenceRaceDelayMs: 1000,
-};
 
 export interface ConfigSpec {
   nodes: number;
@@ -52,6 +43,7 @@ export function makeConfig(spec: ConfigSpec): CompiledConfig {
     nodes: names.map((name, i) => ({ name, meshAddress: `10.0.0.${i + 1}:7000`, wireguardPublicKey: null, votes: 1, attributes: {} })),
     witness: spec.witness ? { name: 'witness', meshAddress: '10.0.0.100:7000', wireguardPublicKey: null } : null,
     quorumMode: mode,
+    // the options table's defaults: the simulator runs what an operator gets without a timing section
     timing: { ...DEFAULT_TIMING, ...spec.timing },
     noQuorumPolicy: spec.noQuorumPolicy ?? 'stop',
     fencing: {
