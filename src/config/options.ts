@@ -9,21 +9,10 @@
 // Shape, for Nix users: attribute sets keyed by name (nodes, resources, groups, clones, fence
 // devices); constraints are declared on the resource they constrain.
 
-import { INFINITY } from './types.js';
+import { DEFAULT_TIMING, INFINITY } from './types.js';
 import { bool, int, list, map, obj, oneOf, optional, score, str, stringMap, type Optional, type SpecType } from './spec.js';
 
-// Default timing, agreed with the cluster core (issue 3). Milliseconds.
-export const DEFAULT_TIMING = {
-  heartbeatIntervalMs: 100,
-  failureTimeoutMs: 500,
-  electionTimeoutMs: 500,
-  leaseMs: 2000,
-  maxDriftPpm: 10_000,
-  watchdogMs: 5000,
-  fenceRaceDelayMs: 1000,
-  restartGraceMs: 10_000,
-  crashGraceMs: 5000,
-} as const;
+export { DEFAULT_TIMING };
 
 /** Default operation timeout and monitor interval (Pacemaker's defaults: 20 s, and 10 s is common). */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 20_000;

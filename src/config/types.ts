@@ -37,6 +37,20 @@ export interface CompiledWitness {
   wireguardPublicKey: string | null;
 }
 
+// Default timing, agreed with the cluster core (issue 3), which also falls back on it for fields an
+// older compiled configuration lacks. Milliseconds.
+export const DEFAULT_TIMING = {
+  heartbeatIntervalMs: 100,
+  failureTimeoutMs: 500,
+  electionTimeoutMs: 500,
+  leaseMs: 2000,
+  maxDriftPpm: 10_000,
+  watchdogMs: 5000,
+  fenceRaceDelayMs: 1000,
+  restartGraceMs: 10_000,
+  crashGraceMs: 5000,
+} as const;
+
 export interface Timing {
   heartbeatIntervalMs: number;
   /** a peer not heard from for this long is suspected down (≥ 3 × heartbeat) */

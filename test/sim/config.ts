@@ -1,7 +1,6 @@
 // Builds a CompiledConfig directly (the validator lives elsewhere): the simulator and the unit
 // tests need exact control over timing, fencing and quorum mode.
-import { DEFAULT_TIMING } from '../../src/config/options.js';
-import type { CompiledConfig, PrimitiveResource, QuorumMode, Timing } from '../../src/config/types.js';
+import { DEFAULT_TIMING, type CompiledConfig, type PrimitiveResource, type QuorumMode, type Timing } from '../../src/config/types.js';
 
 export interface ConfigSpec {
   nodes: number;

@@ -27,7 +27,7 @@
 //   so a node returning from a fence or an expired lease never acts on a stale placement.
 
 import type { CompiledConfig, NodeName, ResourceId } from '../../config/types.js';
-import { INFINITY } from '../../config/types.js';
+import { DEFAULT_TIMING, INFINITY } from '../../config/types.js';
 import type { ClusterSnapshot, NodeSnapshot } from '../snapshot.js';
 import type { Command, OperatorCommand } from './commands.js';
 import type {
@@ -253,8 +253,6 @@ export function startNode(
 
 // ---- small helpers -------------------------------------------------------------------------------
 
-const DEFAULT_RESTART_GRACE_MS = 10_000;
-const DEFAULT_CRASH_GRACE_MS = 5000;
 /** a coordinator grants a peer at most one crash grace per this window (a crash loop is fenced) */
 const CRASH_GRACE_WINDOW_MS = 60_000;
 
@@ -937,7 +935,7 @@ function gracefulStop(st: NodeState, out: Out, now: number) {
 }
 
 function restartGraceMs(st: NodeState): number {
-  return st.config.timing.restartGraceMs ?? DEFAULT_RESTART_GRACE_MS;
+  return st.config.timing.restartGraceMs ?? DEFAULT_TIMING.restartGraceMs;
 }
 
 /** Whether this incarnation's `restarting` entry is committed and applied here (the runtime may exit). */
@@ -989,7 +987,7 @@ export function restartGrace(st: NodeState, p: NodeName, now: number): { cause: 
 // loop whose agent keeps coming back briefly is fenced the second time).
 
 function crashGraceMs(st: NodeState): number {
-  return st.config.timing.crashGraceMs ?? DEFAULT_CRASH_GRACE_MS;
+  return st.config.timing.crashGraceMs ?? DEFAULT_TIMING.crashGraceMs;
 }
 
 /** Whether crash evidence is worth gathering at all here. */
