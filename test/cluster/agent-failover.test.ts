@@ -91,9 +91,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
 
   it('holder power loss: the unit becomes active on a survivor, never on two nodes; the fenced node rejoins without a second copy', async () => {
     const { c, t } = await up({ nodes: 3, witness: false });
-    await t.waitHolder(LIVENESS_MS);
-    const s = c.sampleUnits(t.unit);
-    const holder = await t.stableHolder(s);
+    const { s, holder } = await t.sampledHolder(LIVENESS_MS);
     const marks = logMarks(t);
     const { t: faultT } = await c.powerLoss(holder);
     await s.waitUntil('unit active on a survivor', (tick) => c.nodes.some((n) => n !== holder && tick.states[n.name] === 'active'), LIVENESS_MS);
@@ -131,9 +129,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
 
   it('minority partition WITH a fence device: the majority fences the cut-off holder (its copy is gone) before it starts the unit', async () => {
     const { c, t } = await up({ nodes: 3, witness: false });
-    await t.waitHolder(LIVENESS_MS);
-    const s = c.sampleUnits(t.unit);
-    const holder = await t.stableHolder(s);
+    const { s, holder } = await t.sampledHolder(LIVENESS_MS);
     const marks = logMarks(t);
     const faultT = await c.cutLink(holder);
     await s.waitUntil('unit active in the majority', (tick) => c.nodes.some((n) => n !== holder && tick.states[n.name] === 'active'), LIVENESS_MS);
@@ -155,9 +151,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
 
   it('minority partition WITHOUT a fence device (watchdog fencing, FAKE watchdog): the cut-off holder\'s own agent stops its copy, then the majority runs it', async () => {
     const { c, t, wds } = await upWatchdogFencing();
-    await t.waitHolder(LIVENESS_MS);
-    const s = c.sampleUnits(t.unit);
-    const holder = await t.stableHolder(s);
+    const { s, holder } = await t.sampledHolder(LIVENESS_MS);
     for (const [n, f] of wds) expect(f.isArmed, `${n}'s agent feeds its watchdog`).toBe(true);
     const faultT = await c.cutLink(holder);
     await s.waitUntil('unit active in the majority', (tick) => c.nodes.some((n) => n !== holder && tick.states[n.name] === 'active'), LIVENESS_MS);
@@ -208,9 +202,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
 
   it('holder agent SIGSTOP for 5 s WITH a fence device: fenced and failed over, never two active, nothing resurrected after SIGCONT', async () => {
     const { c, t } = await up({ nodes: 3, witness: false });
-    await t.waitHolder(LIVENESS_MS);
-    const s = c.sampleUnits(t.unit);
-    const holder = await t.stableHolder(s);
+    const { s, holder } = await t.sampledHolder(LIVENESS_MS);
     const { tl, first, contT } = await sigstopHolderUntilFailover(c, t, s, holder);
     const fence = c.fenceLog.find((e) => e.action === 'off' && e.plug === holder.name);
     expect(fence, JSON.stringify(c.fenceLog)).toBeDefined();
@@ -221,9 +213,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
 
   it('holder agent SIGSTOP for 5 s WITHOUT a fence device: its FAKE watchdog, no longer fed, resets the node before the majority starts the unit', async () => {
     const { c, t, wds } = await upWatchdogFencing();
-    await t.waitHolder(LIVENESS_MS);
-    const s = c.sampleUnits(t.unit);
-    const holder = await t.stableHolder(s);
+    const { s, holder } = await t.sampledHolder(LIVENESS_MS);
     const wd = wds.get(holder.name)!;
     expect(wd.isArmed).toBe(true);
     const { tl, first, faultT } = await sigstopHolderUntilFailover(c, t, s, holder);
@@ -240,10 +230,8 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
   }, 120_000);
 
   it('graceful agent restart (SIGTERM) with watchdog fencing and the FAKE watchdog: closed armed, fed again by the next agent in time; the node is not reset, same MainPID', async () => {
-    const { c, t, wds } = await upWatchdogFencing();
-    await t.waitHolder(LIVENESS_MS);
-    const s = c.sampleUnits(t.unit);
-    const holder = await t.stableHolder(s);
+    const { t, wds } = await upWatchdogFencing();
+    const { s, holder } = await t.sampledHolder(LIVENESS_MS);
     const wd = wds.get(holder.name)!;
     const before = await t.mainPid(holder);
     const agent = t.agents.get(holder.name)!;
@@ -363,9 +351,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
 
   it('agent kill -9 and NO restart: fenced once the crash grace expires, the unit recovered on a survivor', async () => {
     const { c, t } = await up({ nodes: 3, witness: false });
-    const holder = await t.waitHolder(LIVENESS_MS);
-    const s = c.sampleUnits(t.unit);
-    await t.stableHolder(s);
+    const { s, holder } = await t.sampledHolder(LIVENESS_MS);
     const agent = t.agents.get(holder.name)!;
     const t0 = performance.now();
     agent.kill('SIGKILL');
@@ -392,9 +378,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     // Default timing (failure timeout 500 ms): an agent restart takes longer than that, so without the
     // committed `restarting` entry the holder would be fenced. With it, the coordinator waits.
     const { c, t } = await up({ nodes: 3, witness: false });
-    const holder = await t.waitHolder(LIVENESS_MS);
-    const s = c.sampleUnits(t.unit);
-    await t.stableHolder(s);
+    const { s, holder } = await t.sampledHolder(LIVENESS_MS);
     const before = await t.mainPid(holder);
     expect(before).toBeGreaterThan(0);
     const agent = t.agents.get(holder.name)!;

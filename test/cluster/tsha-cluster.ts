@@ -227,6 +227,16 @@ export class TshaCluster {
     }, timeoutMs, 100);
   }
 
+  /**
+   * Waits for the resource to be placed, starts sampling its unit on every node (20 ms, from
+   * outside), and returns the sampler with the node the unit runs on steadily.
+   */
+  async sampledHolder(timeoutMs: number): Promise<{ s: UnitSampler; holder: ClusterNode }> {
+    await this.waitHolder(timeoutMs);
+    const s = this.c.sampleUnits(this.unit);
+    return { s, holder: await this.stableHolder(s) };
+  }
+
   async stableHolder(s: UnitSampler, stableMs = 1000, timeoutMs = 20_000): Promise<ClusterNode> {
     const name = await this.waitFor(`${this.unit} steadily on one node for ${stableMs} ms`, async () => {
       const ticks = s.timeline().ticks;
