@@ -180,6 +180,25 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
   }, 120_000);
 
   /**
+   * Starts the holder's agent again (after a crash or a SIGTERM) and checks the re-adoption: back in
+   * the quorate partition with the unit, then 3 s more (longer than the failure timeout and the
+   * lease, so nobody fences it afterwards either); the unit kept its MainPID, was sampled active the
+   * whole time, nothing was fenced since `fencesBefore`, never two copies.
+   */
+  async function restartKeepsUnit(c: Cluster, t: TshaCluster, s: UnitSampler, holder: ClusterNode, was: { mainPid: number; fencesBefore: number; t0: number }) {
+    t.startAgent(holder);
+    await t.waitBackWithResource(holder, FORM_MS);
+    const backMs = performance.now() - was.t0;
+    await sleep(3000);
+    const tl = await s.stop();
+    expect(await t.mainPid(holder)).toBe(was.mainPid);
+    expect(c.fenceLog.slice(was.fencesBefore).filter((e) => e.action === 'off' || e.action === 'reboot'), JSON.stringify(c.fenceLog)).toEqual([]);
+    expect(tl.ticks.every((k) => k.states[holder.name] === 'active')).toBe(true);
+    expect(overlap(tl).ticks).toBe(0);
+    return { tl, backMs };
+  }
+
+  /**
    * SIGSTOP of the holder's agent for 5 s, until the unit runs on a survivor, then 1 s more: never
    * two copies, and the holder's copy gone before the survivor's first active sample.
    */
@@ -329,15 +348,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
       }
       if (!wasCoordinator) expect(graceSeen ?? 0, `${coordinator}'s status shows ${holder.name} in its crash grace`).toBeGreaterThan(0);
       const restartedAt = performance.now() - t0;
-      t.startAgent(holder);
-      await t.waitBackWithResource(holder, FORM_MS);
-      const backMs = performance.now() - t0;
-      await sleep(3000); // longer than the failure timeout and the lease: nobody fences it afterwards either
-      const tl = await s.stop();
-      expect(await t.mainPid(holder)).toBe(before);
-      expect(c.fenceLog.slice(fencesBefore).filter((e) => e.action === 'off' || e.action === 'reboot'), JSON.stringify(c.fenceLog)).toEqual([]);
-      expect(tl.ticks.every((k) => k.states[holder.name] === 'active')).toBe(true); // sampled active the whole time
-      expect(overlap(tl).ticks).toBe(0);
+      const { tl, backMs } = await restartKeepsUnit(c, t, s, holder, { mainPid: before, fencesBefore, t0 });
       const graced = [...t.agents]
         .filter(([n, p]) => n !== holder.name && p.output().slice(marks.get(n) ?? 0).includes('crash grace: agent down on a live host'))
         .map(([n]) => n);
@@ -387,15 +398,7 @@ describe.skipIf(!pre.ok)('tsha agents on the real-cluster harness', () => {
     await agent.exited;
     const exitMs = performance.now() - t0;
     expect(agent.output()).toContain('graceful restart announced and committed');
-    t.startAgent(holder);
-    await t.waitBackWithResource(holder, FORM_MS);
-    const backMs = performance.now() - t0;
-    await sleep(3000); // longer than the failure timeout and the lease: nobody fences it afterwards either
-    const tl = await s.stop();
-    expect(await t.mainPid(holder)).toBe(before);
-    expect(c.fenceLog.filter((e) => e.action === 'off' || e.action === 'reboot'), JSON.stringify(c.fenceLog)).toEqual([]);
-    expect(tl.ticks.every((k) => k.states[holder.name] === 'active')).toBe(true); // never stopped meanwhile
-    expect(overlap(tl).ticks).toBe(0);
+    const { backMs } = await restartKeepsUnit(c, t, s, holder, { mainPid: before, fencesBefore: 0, t0 });
     console.log(`[itest graceful-restart] ${holder.name}: SIGTERM → exit ${exitMs.toFixed(0)} ms, back with the resource after ${backMs.toFixed(0)} ms; fences 0`);
   }, 120_000);
 });
