@@ -556,7 +556,7 @@ export class Sim {
       if (m.boot !== boot && !m.power) return;
       if (!m.power) return;
       const limit = this.config.timing.watchdogMs / m.rate;
-      if (this.now - m.lastFeed >= limit) {
+      if (this.now >= m.lastFeed + limit) { // the same sum as the event time below (float rounding)
         this.powerOff(m, 'watchdog');
         return;
       }
