@@ -11,7 +11,7 @@
 
 import type { CompiledConfig, NodeName, ResourceId } from '../../src/config/types.js';
 import type { Message } from '../../src/core/cluster/messages.js';
-import { startNode, step, termAt, quorumSpec, restartAnnounced, type NodeState } from '../../src/core/cluster/node.js';
+import { nextTickAt, startNode, step, termAt, quorumSpec, restartAnnounced, type NodeState } from '../../src/core/cluster/node.js';
 import { hasQuorum } from '../../src/core/cluster/quorum.js';
 import { Rng } from '../../src/core/cluster/rng.js';
 import type { Durable, Effect, Input, UnsafeSwitches } from '../../src/core/cluster/types.js';
@@ -81,6 +81,12 @@ interface Machine {
   /** last lease grant adopted: who granted, in which term, real send time */
   grant: { leader: NodeName; term: number; sentAt: number } | null;
   fencedAt: number | null;
+  /** when the agent's next tick is due (real time; nextTickAt on its clock), Infinity if none */
+  tickAt: number;
+  /** the tick event that is still valid (older ones were superseded by an earlier due time) */
+  tickSeq: number;
+  /** ticks stepped so far (all boots) */
+  ticks: number;
 }
 
 interface Ev {
@@ -204,6 +210,9 @@ export class Sim {
         commitSeen: 0,
         grant: null,
         fencedAt: null,
+        tickAt: Infinity,
+        tickSeq: 0,
+        ticks: 0,
       };
       this.machines.set(name, m);
     }
@@ -253,13 +262,38 @@ export class Sim {
     m.commitSeen = core.commitIndex;
     m.grant = null;
     if (core.term < m.maxTerm) this.violate('term-monotonic', `${m.name} restarted at term ${core.term} < ${m.maxTerm}`);
+    // the first tick at a random phase, then as the core asks (nextTickAt), like the agent's timer
+    m.tickAt = this.now + this.rng.int(0, this.params.tickMs);
+    this.postTick(m, m.tickAt);
+  }
+
+  /** After a step: move the pending tick to when the core next needs one (nextTickAt). */
+  private armTick(m: Machine) {
+    if (!m.core || !m.power || m.paused) return;
+    const local = this.local(m);
+    const due = this.now + Math.max(0, nextTickAt(m.core, local) - local) / m.rate;
+    if (due === m.tickAt) return;
+    const earlier = due < m.tickAt;
+    m.tickAt = due;
+    // a later due time reuses the pending event, which re-posts itself when it fires early
+    if (earlier) this.postTick(m, due);
+  }
+
+  private postTick(m: Machine, due: number) {
+    const seq = ++m.tickSeq;
     const boot = m.boot;
-    const tick = () => {
-      if (m.boot !== boot || !m.core) return;
-      if (!m.paused) this.input(m, { type: 'tick', now: this.local(m) });
-      this.after(this.params.tickMs, tick);
-    };
-    this.after(this.rng.int(0, this.params.tickMs), tick);
+    this.at(due, () => {
+      if (m.boot !== boot || seq !== m.tickSeq || !m.core) return;
+      if (this.now < m.tickAt) {
+        this.postTick(m, m.tickAt);
+        return;
+      }
+      m.tickAt = Infinity;
+      // a paused agent's timer fires late, when it is resumed (resume() re-arms it)
+      if (m.paused) return;
+      m.ticks++;
+      this.input(m, { type: 'tick', now: this.local(m) });
+    });
   }
 
   /** Feed one input to a node's core and carry out its effects in order. */
@@ -274,6 +308,7 @@ export class Sim {
     const { effects } = step(core, inp);
     this.afterStep(m, core, inp, before);
     for (const e of effects) this.effect(m, e);
+    if (m.core === core) this.armTick(m);
   }
 
   private afterStep(m: Machine, core: NodeState, inp: Input, leaseBefore: number) {
@@ -541,6 +576,9 @@ export class Sim {
     m.inbox = [];
     // the process wakes with stale beliefs and a backlog of messages, all seen "now"
     for (const inp of inbox) this.input(m, { ...inp, now: this.local(m) } as Input);
+    // its timer, overdue while it was stopped, fires at once
+    m.tickAt = Infinity;
+    this.armTick(m);
   }
 
   markLost(r: ResourceId) {

@@ -1,7 +1,7 @@
 // Public surface of the cluster core: membership, quorum, election, replication, leases, fencing
 // decisions and placement for one agent (or the witness). Pure: see node.ts for the safety
 // arguments and types.ts for the effect ordering rules the runtime must obey.
-export { startNode, step, restartAnnounced, buildSnapshot, initialDurable, quorumSpec, currentVoters, lastIndex, lastTerm, termAt } from './node.js';
+export { startNode, step, nextTickAt, restartAnnounced, buildSnapshot, initialDurable, quorumSpec, currentVoters, lastIndex, lastTerm, termAt } from './node.js';
 export type { NodeState, NodeOptions, StepResult } from './node.js';
 export type { Input, Effect, Durable, Role, UnsafeSwitches } from './types.js';
 export type {

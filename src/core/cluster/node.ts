@@ -129,6 +129,9 @@ export interface NodeState {
   crashGraceGiven: Map<NodeName, number>;
   /** coordinator: peers refused a crash grace since last heard (the refusal is reported once) */
   crashGraceRefused: Set<NodeName>;
+  /** the last tick: when (own clock), and the commit index then (a commit since makes the next one due soon: nextTickAt) */
+  tickedAt: number;
+  tickedAtCommit: number;
   /** this agent is stopping gracefully: it starts and stops nothing, and does not campaign */
   stopping: boolean;
   fenceSeq: number;
@@ -233,6 +236,8 @@ export function startNode(
     probedAt: new Map(),
     crashGraceGiven: new Map(),
     crashGraceRefused: new Set(),
+    tickedAt: now,
+    tickedAtCommit: d.snapshot.index,
     stopping: false,
     fenceSeq: 0,
     // A restarted agent may keep what it finds running for one lease (it does not feed the
@@ -877,6 +882,8 @@ function applyCommitted(st: NodeState, out: Out, now: number) {
 // ---- ticks: elections, heartbeats, failure detection, coordination ------------------------------
 
 function tick(st: NodeState, out: Out, now: number) {
+  st.tickedAt = now;
+  st.tickedAtCommit = st.commitIndex;
   if (st.role === 'leader') {
     const t = st.config.timing;
     // check-quorum: without a quorum's acknowledgements within the leader lease, step down
@@ -892,6 +899,53 @@ function tick(st: NodeState, out: Out, now: number) {
   }
   if (st.config.quorumMode === 'two_node') tickTwoNode(st, out, now);
   probeSilentPeers(st, out, now);
+}
+
+/**
+ * When this node next needs a `tick` input, on its own clock. The agent arms its one timer for it
+ * and the simulator schedules ticks by it, so what the simulator verifies is the schedule the
+ * agent runs.
+ *
+ * Half a heartbeat after the last tick while anything is unsettled (the pace every timer-driven
+ * rule was designed for, and the simulator's before this schedule):
+ * a peer silent for more than 1.5 heartbeats, no coordinator, an election, a fence in progress, a
+ * proposal not yet committed or a commit the coordinator has not acted on. In a steady cluster
+ * ticks decide nothing but a few deadlines, and only those are scheduled: the coordinator's next
+ * heartbeat, a follower's election deadline and the point where its coordinator has been silent
+ * long enough to count as unsettled, and the lease's no-quorum margin and end. Messages step the
+ * core in between as always. Every silence-driven rule (probe after 2 heartbeats, failure after
+ * failureTimeoutMs, election) needs at least 2 heartbeats of silence, and the half-heartbeat pace
+ * resumes after 1.5, so they fire as promptly as with fixed ticks; an idle member then wakes only
+ * for its coordinator's heartbeats instead of every half heartbeat as well.
+ */
+export function nextTickAt(st: NodeState, now: number): number {
+  const hb = st.config.timing.heartbeatIntervalMs;
+  // anchored at the last tick: messages stepping the core in between do not postpone it
+  const fine = Math.max(now, st.tickedAt + Math.max(10, Math.floor(hb / 2)));
+  const quiet = Math.floor((hb * 3) / 2);
+  if (st.stopping || st.fencing.size > 0) return fine;
+  let next: number;
+  if (st.role === 'leader') {
+    if (st.commitIndex < st.leaderStartIndex || lastIndex(st) > st.commitIndex || st.commitIndex > st.tickedAtCommit) return fine;
+    for (const p of peers(st)) {
+      if (st.cluster.down[p] || st.excluded.has(p)) continue;
+      const h = st.heard.get(p);
+      if (h === undefined || now - h >= quiet) return fine;
+    }
+    if (st.nextHeartbeatAt <= now) return now; // due: a message step ran just before its timer
+    next = st.nextHeartbeatAt;
+  } else if (st.role === 'follower' && st.leader !== null && now - st.lastHeardLeaderAt < quiet) {
+    next = st.lastHeardLeaderAt + quiet;
+    // a deadline already past that a tick did not act on (no campaign allowed yet) is no reason to
+    // tick at once again; it is looked at with the next tick
+    if (st.electionDeadline > now) next = Math.min(next, st.electionDeadline);
+  } else {
+    return fine;
+  }
+  if (!st.isWitness) {
+    for (const d of [st.leaseUntil - policyMargin(st), st.leaseUntil]) if (d > now) next = Math.min(next, d);
+  }
+  return next > now ? next : fine;
 }
 
 function peerLost(st: NodeState, p: NodeName, now: number): boolean {

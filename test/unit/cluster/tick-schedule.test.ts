@@ -1,0 +1,64 @@
+// nextTickAt: the agent's and the simulator's tick schedule. Half a heartbeat while anything is
+// unsettled; in a steady cluster only the coordinator's heartbeats and the deadlines a tick decides.
+import { describe, expect, it } from 'vitest';
+import { nextTickAt, startNode, step } from '../../../src/core/cluster/node.js';
+import { Sim } from '../../sim/engine.js';
+import { makeConfig } from '../../sim/config.js';
+
+const cfg = makeConfig({ nodes: 3, resources: 1 });
+const hb = cfg.timing.heartbeatIntervalMs;
+const heartbeat = (term: number, sentAt: number) =>
+  ({ type: 'AppendEntries', term, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, sentAt, lease: null, peerIncluded: false }) as const;
+
+describe('nextTickAt', () => {
+  it('a follower hearing its coordinator next ticks 1.5 heartbeats after the last message, then every half heartbeat', () => {
+    const n = startNode(cfg, 'n1', null, 0, 7);
+    step(n, { type: 'message', from: 'n2', msg: heartbeat(1, 0), now: 10_000 });
+    expect(n.leader).toBe('n2');
+    expect(nextTickAt(n, 10_000)).toBe(10_000 + Math.floor(hb * 1.5));
+    // heard again: the tick moves on with the heartbeats
+    step(n, { type: 'message', from: 'n2', msg: heartbeat(1, 100), now: 10_100 });
+    expect(nextTickAt(n, 10_100)).toBe(10_100 + Math.floor(hb * 1.5));
+    // the coordinator fell silent: the half-heartbeat pace, anchored at the last tick
+    const silentAt = 10_100 + Math.floor(hb * 1.5);
+    step(n, { type: 'tick', now: silentAt });
+    expect(nextTickAt(n, silentAt)).toBe(silentAt + hb / 2);
+    expect(nextTickAt(n, silentAt + 10)).toBe(silentAt + hb / 2); // a message in between does not postpone it
+  });
+
+  it('a node without a coordinator ticks every half heartbeat', () => {
+    const n = startNode(cfg, 'n1', null, 0, 7);
+    step(n, { type: 'tick', now: 100 });
+    expect(nextTickAt(n, 100)).toBe(100 + hb / 2);
+  });
+
+  it('the lease end and its no-quorum margin are ticks of their own', () => {
+    const n = startNode(cfg, 'n1', null, 0, 7, {}, ['r0']); // re-adopted: keeps r0 for one lease
+    step(n, { type: 'message', from: 'n2', msg: heartbeat(1, 0), now: 10 });
+    const margin = Math.floor(cfg.timing.leaseMs / 4);
+    const at = n.leaseUntil - margin - 20;
+    step(n, { type: 'message', from: 'n2', msg: heartbeat(1, 100), now: at });
+    expect(nextTickAt(n, at)).toBe(n.leaseUntil - margin);
+  });
+
+  it('in a steady simulated cluster the coordinator ticks once a heartbeat and members almost never; a silent member restores the pace', () => {
+    const sim = new Sim({ seed: 3, config: cfg });
+    sim.runUntil(5000);
+    const leader = sim.coordinator()!;
+    expect(leader).not.toBeNull();
+    const ticks = () => new Map([...sim.machines].map(([name, m]) => [name, m.ticks]));
+    const t0 = ticks();
+    sim.runUntil(7000);
+    const steady = new Map([...ticks()].map(([name, n]) => [name, n - t0.get(name)!]));
+    expect(steady.get(leader)).toBeGreaterThanOrEqual(18);
+    expect(steady.get(leader)).toBeLessThanOrEqual(22); // 2 s at 10 heartbeats a second
+    for (const [name, n] of steady) if (name !== leader) expect(n).toBeLessThanOrEqual(2);
+    const member = [...sim.machines.keys()].find((x) => x !== leader)!;
+    sim.partition([member], [...sim.machines.keys()].filter((x) => x !== member));
+    const t1 = ticks();
+    sim.runUntil(9000);
+    // both sides unsettled: every half heartbeat
+    expect(ticks().get(leader)! - t1.get(leader)!).toBeGreaterThanOrEqual(36);
+    expect(ticks().get(member)! - t1.get(member)!).toBeGreaterThanOrEqual(36);
+  });
+});
