@@ -22,11 +22,10 @@
 // stopped and started because the agent restarted.
 
 import type { Server } from 'node:http';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
-import { restartAnnounced, startNode, step, type NodeState } from '../core/cluster/node.js';
+import { nextTickAt, restartAnnounced, startNode, step, type NodeState } from '../core/cluster/node.js';
 import type { Effect, Input } from '../core/cluster/types.js';
 import type { OperatorCommand } from '../core/cluster/commands.js';
 import type { Placer } from '../core/cluster/placement.js';
@@ -104,6 +103,8 @@ const PROBE_TIMEOUT_MS = 200;
 
 /** Event-loop lag and step freshness bounds for WATCHDOG=1. */
 const MAX_LOOP_LAG_MS = 1000;
+/** the slow timer: event-loop lag, STATUS= */
+const HOUSEKEEPING_MS = 500;
 /**
  * A feedWatchdog effect is honoured only this soon after its step began: the core decided it at the
  * step's `now` (lease still held then); a keepalive written much later, after a slow persist of the
@@ -123,8 +124,9 @@ export class Agent {
   private readonly notifier: Notifier;
   private queue: Promise<void> = Promise.resolve();
   private tickQueued = false;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private tickDue = Infinity;
   private timers: NodeJS.Timeout[] = [];
-  private loopDelay: IntervalHistogram | null = null;
   private lastLoopCheck = performance.now();
   private loopLagMs = 0;
   lastStepAt = -Infinity;
@@ -210,15 +212,12 @@ export class Agent {
     this.node = startNode(this.config, this.self, durable, this.clock(), seed, { placer: this.opts.placer ?? schedulerPlacer }, probe.running);
     this.lifecycle.transition('joining', durable === null ? 'first start: waiting for a quorate partition' : `restart at term ${durable.term}: waiting for a quorate partition`);
 
-    // Half a heartbeat, as the simulator ticks (test/sim/engine.ts): the timing it verified. Messages
-    // step the core too; the tick only bounds how late a timer-driven decision can be.
-    const tickEvery = Math.max(10, Math.floor(t.heartbeatIntervalMs / 2));
-    this.every(tickEvery, () => this.queueTick());
-    // the sampling timer wakes the loop at every resolution step; a stall shows as one late sample
-    // whatever the resolution, so a coarse one costs nothing in detection (MAX_LOOP_LAG_MS is 1 s)
-    this.loopDelay = monitorEventLoopDelay({ resolution: 200 });
-    this.loopDelay.enable();
-    this.every(500, () => this.checkLoop());
+    // Ticks: one timer, re-armed after every step for when the core next needs one (nextTickAt,
+    // the schedule the simulator verifies). Event-loop lag and STATUS= share one slow timer: each
+    // wake-up of an idle process costs 100-250 µs of CPU here, whatever it does (see idle CPU in
+    // the README), so timers are few and coarse.
+    this.lastLoopCheck = performance.now();
+    this.every(HOUSEKEEPING_MS, () => this.housekeeping());
     const joinTimeout = this.opts.joinTimeoutMs ?? Math.max(5000, 10 * t.electionTimeoutMs);
     const joinTimer = setTimeout(() => {
       if (this.lifecycle.is('joining')) this.becomeJoined(`join timeout (${joinTimeout} ms): no quorate partition yet`);
@@ -226,7 +225,6 @@ export class Agent {
     joinTimer.unref();
     this.timers.push(joinTimer);
     if (this.notifier.watchdogMs !== null) this.every(Math.max(50, this.notifier.watchdogMs), () => this.feedServiceWatchdog());
-    this.every(1000, () => this.notifyStatus());
     this.queueTick();
   }
 
@@ -277,7 +275,8 @@ export class Agent {
       this.notifier.notify({ STOPPING: '1', STATUS: `stopping: ${cause}` });
       for (const h of this.timers) clearInterval(h);
       this.timers = [];
-      this.loopDelay?.disable();
+      if (this.tickTimer) clearTimeout(this.tickTimer);
+      this.tickTimer = null;
       await this.queue.catch(() => undefined);
       this.closeWatchdog();
       await this.resources.close();
@@ -364,7 +363,27 @@ export class Agent {
       return;
     }
     this.afterStep();
+    this.armTick(node);
     this.metrics.stepDuration.observe((performance.now() - t0) / 1000);
+  }
+
+  /**
+   * Points the tick timer at nextTickAt. A member hearing its coordinator moves it later at every
+   * heartbeat (clearTimeout + setTimeout, no wake-up), so it fires only when the coordinator falls
+   * silent. +1 ms: Node may fire a timer up to a millisecond before performance.now() reaches it,
+   * and a tick just short of the coordinator's heartbeat time would only ask for another one.
+   */
+  private armTick(node: NodeState): void {
+    if (this.lifecycle.is('stopping', 'stopped')) return;
+    const now = this.clock();
+    const due = nextTickAt(node, now);
+    if (this.tickTimer && Math.abs(due - this.tickDue) < 1) return;
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.tickDue = due;
+    this.tickTimer = setTimeout(() => {
+      this.tickTimer = null;
+      this.queueTick();
+    }, Math.max(0, Math.ceil(due - now)) + 1);
   }
 
   // ---- effects, in order ------------------------------------------------------------------------
@@ -605,15 +624,17 @@ export class Agent {
 
   // ---- health: sd_notify ------------------------------------------------------------------------
 
-  private checkLoop(): void {
+  /**
+   * Every HOUSEKEEPING_MS: the event-loop lag, as this timer's own overshoot (a stall of S ms shows
+   * as a lag between S − HOUSEKEEPING_MS and S; prom-client's histogram has the distribution), and
+   * STATUS= when the summary line changed.
+   */
+  private housekeeping(): void {
     const now = performance.now();
-    const h = this.loopDelay;
-    if (h) {
-      this.loopLagMs = h.max / 1e6;
-      h.reset();
-    }
+    this.loopLagMs = Math.max(0, now - this.lastLoopCheck - HOUSEKEEPING_MS);
     this.metrics.eventLoopLag.set(this.loopLagMs / 1000);
     this.lastLoopCheck = now;
+    this.notifyStatus();
   }
 
   /** Healthy: the event loop is not stalled and the core stepped within a few heartbeats. */
