@@ -318,6 +318,11 @@ export class MeshTransport implements Transport {
         // flushed into the connection (or failed): always the oldest pending message
         if (err || out.pending[0] !== p) return; // settled by the stream's end
         out.pending.shift();
+        // nothing left to watch: no timer firing for nothing a deadline later (an idle wake-up)
+        if (out.pending.length === 0 && out.timer) {
+          clearTimeout(out.timer);
+          out.timer = null;
+        }
         ch.stats.inFlight--;
         ch.stats.sent++;
         this.tally.sent++;
