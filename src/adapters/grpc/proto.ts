@@ -162,14 +162,16 @@ function convertMessage(
   const out: Plain = { ...obj };
   for (const field of type.fieldsArray) {
     const value = obj[field.name];
-    const p = join2(path, field.name);
+    // most fields are absent (oneof bodies) or scalars: no path string for them (the mesh encodes
+    // and decodes an envelope per heartbeat, on code too cold to be optimized)
     if (value === undefined || value === null) {
       if (dir === 'toWire' && field.partOf === null && field.resolvedType instanceof protobuf.Enum && !field.repeated && !field.map) {
-        fail(p, 'missing');
+        fail(join2(path, field.name), 'missing');
       }
       continue;
     }
     if (!field.resolvedType) continue;
+    const p = join2(path, field.name);
     if (field.map) {
       if (typeof value !== 'object') fail(p, 'expected an object');
       const m: Plain = {};
@@ -237,7 +239,9 @@ export function codec<T>(typeName: string): Codec<T> {
       const wire = toWire(value);
       const err = type.verify(wire);
       if (err !== null) throw new ProtoEncodeError(typeName, '', err);
-      return type.encode(type.fromObject(wire)).finish();
+      // toWire already gave every field its wire form (enums as numbers, checked by verify), so
+      // protobufjs encodes the plain object as it is: no fromObject copy of every message
+      return type.encode(wire).finish();
     },
     decode(bytes) {
       let msg: protobuf.Message;
