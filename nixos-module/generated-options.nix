@@ -66,7 +66,7 @@ in
     timing = {
       heartbeatIntervalMs = mkOption {
         type = types.ints.between 10 10000;
-        default = 100;
+        default = 150;
         description = "Interval between heartbeats to every peer.";
       };
       failureTimeoutMs = mkOption {

@@ -40,7 +40,7 @@ export interface CompiledWitness {
 // Default timing, agreed with the cluster core (issue 3), which also falls back on it for fields an
 // older compiled configuration lacks. Milliseconds.
 export const DEFAULT_TIMING = {
-  heartbeatIntervalMs: 100,
+  heartbeatIntervalMs: 150,
   failureTimeoutMs: 500,
   electionTimeoutMs: 500,
   leaseMs: 2000,

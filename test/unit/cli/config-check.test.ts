@@ -84,7 +84,7 @@ describe('tsha config options', () => {
     const r = tsha('config', 'options', '--output', 'json');
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout) as { path: string; default: string }[];
-    expect(rows).toContainEqual(expect.objectContaining({ path: 'timing.heartbeatIntervalMs', default: '100' }));
+    expect(rows).toContainEqual(expect.objectContaining({ path: 'timing.heartbeatIntervalMs', default: '150' }));
     expect(rows).toContainEqual(expect.objectContaining({ path: 'resources.<id>.colocation[].with', default: 'required' }));
   });
 });

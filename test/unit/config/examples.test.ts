@@ -70,7 +70,7 @@ describe('examples/', () => {
       ['n3', '10.90.0.3:7400', 1],
     ]);
     expect(c.timing).toEqual({
-      heartbeatIntervalMs: 100,
+      heartbeatIntervalMs: 150,
       failureTimeoutMs: 500,
       electionTimeoutMs: 500,
       leaseMs: 2000,

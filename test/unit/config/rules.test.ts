@@ -11,7 +11,7 @@ const prim = (unit: string) => ({ kind: 'systemd', params: { unit } });
 const rejected: Row[] = [
   // timing
   ['failure timeout ≥ 3 × heartbeat', 'three-node.json', (c) => (c.timing = { heartbeatIntervalMs: 200, failureTimeoutMs: 599, leaseMs: 2000, electionTimeoutMs: 600 }), 'timing.failureTimeoutMs', /at least 3 × timing.heartbeatIntervalMs \(600\)/],
-  ['election timeout ≥ 3 × heartbeat', 'three-node.json', (c) => (c.timing.electionTimeoutMs = 299), 'timing.electionTimeoutMs', /at least 3 × timing.heartbeatIntervalMs \(300\)/],
+  ['election timeout ≥ 3 × heartbeat', 'three-node.json', (c) => (c.timing.electionTimeoutMs = 449), 'timing.electionTimeoutMs', /at least 3 × timing.heartbeatIntervalMs \(450\)/],
   ['lease longer than failure timeout', 'three-node.json', (c) => (c.timing.leaseMs = 500), 'timing.leaseMs', /longer than timing.failureTimeoutMs \(500\)/],
   ['watchdog in whole seconds', 'three-node.json', (c) => (c.timing.watchdogMs = 2500), 'timing.watchdogMs', /whole number of seconds/],
   ['fence race delay > 0 in two_node', 'two-node.json', (c) => (c.timing.fenceRaceDelayMs = 0), 'timing.fenceRaceDelayMs', /must be > 0 in two_node mode/],
@@ -117,7 +117,7 @@ describe('cross-field rules reject', () => {
 });
 
 const accepted: [rule: string, example: string, change: (c: Cfg) => void, check?: (r: ReturnType<typeof validate>) => void][] = [
-  ['failure timeout exactly 3 × heartbeat', 'three-node.json', (c) => (c.timing.failureTimeoutMs = 300)],
+  ['failure timeout exactly 3 × heartbeat', 'three-node.json', (c) => (c.timing.failureTimeoutMs = 450)],
   ['two nodes with watchdog instead of devices → two_node', 'two-node.json', (c) => { c.fencing.devices = {}; c.fencing.watchdog = true; }, (r) => expect(r.ok && r.config.quorumMode).toBe('two_node')],
   ['watchdog fencing with a device: compiled, no warning', 'three-node.json', (c) => { c.fencing.watchdog = true; c.fencing.watchdogDevice = '/dev/watchdog'; }, (r) => { expect(r.ok && r.config.fencing.watchdogDevice).toBe('/dev/watchdog'); expect(r.warnings.map((w) => w.path)).not.toContain('fencing.watchdogDevice'); }],
   ['watchdog fencing without a device: allowed, with a warning', 'three-node.json', (c) => (c.fencing.watchdog = true), (r) => { expect(r.ok && r.config.fencing.watchdogDevice).toBeNull(); expect(r.warnings.find((w) => w.path === 'fencing.watchdogDevice')?.message).toMatch(/nothing resets a node whose agent hangs/); }],
