@@ -2,13 +2,13 @@
 // unsettled; in a steady cluster only the coordinator's heartbeats and the deadlines a tick decides.
 import { describe, expect, it } from 'vitest';
 import { nextTickAt, startNode, step } from '../../../src/core/cluster/node.js';
+import type { Message } from '../../../src/core/cluster/messages.js';
 import { Sim } from '../../sim/engine.js';
 import { makeConfig } from '../../sim/config.js';
 
 const cfg = makeConfig({ nodes: 3, resources: 1 });
 const hb = cfg.timing.heartbeatIntervalMs;
-const heartbeat = (term: number, sentAt: number) =>
-  ({ type: 'AppendEntries', term, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, sentAt, lease: null, peerIncluded: false }) as const;
+const heartbeat = (term: number, sentAt: number): Message => ({ type: 'AppendEntries', term, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, sentAt, lease: null, peerIncluded: false });
 
 describe('nextTickAt', () => {
   it('a follower hearing its coordinator next ticks 1.5 heartbeats after the last message, then every half heartbeat', () => {
