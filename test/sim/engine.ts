@@ -11,7 +11,7 @@
 
 import type { CompiledConfig, NodeName, ResourceId } from '../../src/config/types.js';
 import type { Message } from '../../src/core/cluster/messages.js';
-import { nextTickAt, startNode, step, termAt, quorumSpec, restartAnnounced, type NodeState } from '../../src/core/cluster/node.js';
+import { nextTickAt, unsettledTickMs, startNode, step, termAt, quorumSpec, restartAnnounced, type NodeState } from '../../src/core/cluster/node.js';
 import { hasQuorum } from '../../src/core/cluster/quorum.js';
 import { Rng } from '../../src/core/cluster/rng.js';
 import type { Durable, Effect, Input, UnsafeSwitches } from '../../src/core/cluster/types.js';
@@ -43,7 +43,6 @@ export interface SimParams {
   rebootMs?: number | null;
   /** clock rates spread to the configured bound (drift at the bound) */
   maxDrift?: boolean;
-  tickMs?: number;
   /** snapshot every N entries (small to exercise compaction) */
   snapshotEvery?: number;
   /** the configuration agents start with (default: config); see changeConfig */
@@ -182,7 +181,6 @@ export class Sim {
       fenceFailRate: p.fenceFailRate ?? 0,
       rebootMs: p.rebootMs === undefined ? 2000 : p.rebootMs,
       maxDrift: p.maxDrift ?? false,
-      tickMs: p.tickMs ?? Math.max(10, Math.floor(p.config.timing.heartbeatIntervalMs / 2)),
       snapshotEvery: p.snapshotEvery ?? 16,
       unsafe: p.unsafe ?? {},
     };
@@ -263,7 +261,7 @@ export class Sim {
     m.grant = null;
     if (core.term < m.maxTerm) this.violate('term-monotonic', `${m.name} restarted at term ${core.term} < ${m.maxTerm}`);
     // the first tick at a random phase, then as the core asks (nextTickAt), like the agent's timer
-    m.tickAt = this.now + this.rng.int(0, this.params.tickMs);
+    m.tickAt = this.now + this.rng.int(0, unsettledTickMs(this.agentConfig.timing));
     this.postTick(m, m.tickAt);
   }
 
@@ -576,7 +574,7 @@ export class Sim {
     m.inbox = [];
     // the process wakes with stale beliefs and a backlog of messages, all seen "now"
     for (const inp of inbox) this.input(m, { ...inp, now: this.local(m) } as Input);
-    // its timer, overdue while it was stopped, fires at once
+    // its timer is re-armed for what the core needs now (one overdue while it was stopped fires at once)
     m.tickAt = Infinity;
     this.armTick(m);
   }

@@ -901,6 +901,11 @@ function tick(st: NodeState, out: Out, now: number) {
   probeSilentPeers(st, out, now);
 }
 
+/** The tick pace while anything is unsettled (nextTickAt): half a heartbeat, at least 10 ms. */
+export function unsettledTickMs(timing: CompiledConfig['timing']): number {
+  return Math.max(10, Math.floor(timing.heartbeatIntervalMs / 2));
+}
+
 /**
  * When this node next needs a `tick` input, on its own clock. The agent arms its one timer for it
  * and the simulator schedules ticks by it, so what the simulator verifies is the schedule the
@@ -921,7 +926,7 @@ function tick(st: NodeState, out: Out, now: number) {
 export function nextTickAt(st: NodeState, now: number): number {
   const hb = st.config.timing.heartbeatIntervalMs;
   // anchored at the last tick: messages stepping the core in between do not postpone it
-  const fine = Math.max(now, st.tickedAt + Math.max(10, Math.floor(hb / 2)));
+  const fine = Math.max(now, st.tickedAt + unsettledTickMs(st.config.timing));
   const quiet = Math.floor((hb * 3) / 2);
   if (st.stopping || st.fencing.size > 0) return fine;
   let next: number;
