@@ -98,6 +98,11 @@ function isStr(v: unknown): v is string {
   return typeof v === 'string';
 }
 
+/** a `restarting` record's cause: absent (a graceful stop, as older records have it), 'stop' or 'crash' */
+function isRestartCause(v: unknown): boolean {
+  return v === undefined || v === 'stop' || v === 'crash';
+}
+
 const COMMAND_TYPES = new Set(['noop', 'assign', 'nodeDown', 'nodeUp', 'standby', 'ban', 'failure', 'cleanup', 'voters', 'restarting']);
 
 function checkCommand(c: unknown): string | null {
@@ -120,7 +125,7 @@ function checkCommand(c: unknown): string | null {
     case 'voters':
       return Array.isArray(c.voters) && c.voters.every(isStr) ? null : 'bad voters';
     case 'restarting':
-      return isStr(c.node) && isNum(c.incarnation) && isCount(c.graceMs) && (c.cause === undefined || c.cause === 'stop' || c.cause === 'crash') ? null : 'bad restarting';
+      return isStr(c.node) && isNum(c.incarnation) && isCount(c.graceMs) && isRestartCause(c.cause) ? null : 'bad restarting';
     default:
       return null;
   }
@@ -144,7 +149,7 @@ function checkClusterState(s: unknown): string | null {
   if (s.restarting !== undefined) {
     if (!isObj(s.restarting)) return 'state.restarting';
     for (const [n, r] of Object.entries(s.restarting)) {
-      if (!isObj(r) || !isNum(r.incarnation) || !isCount(r.graceMs) || !isCount(r.index) || !(r.cause === undefined || r.cause === 'stop' || r.cause === 'crash')) return `state.restarting.${n}`;
+      if (!isObj(r) || !isNum(r.incarnation) || !isCount(r.graceMs) || !isCount(r.index) || !isRestartCause(r.cause)) return `state.restarting.${n}`;
     }
   }
   return null;
