@@ -214,8 +214,8 @@ export class Agent {
 
     // Ticks: one timer, re-armed after every step for when the core next needs one (nextTickAt,
     // the schedule the simulator verifies). Event-loop lag and STATUS= share one slow timer: each
-    // wake-up of an idle process costs 100-250 µs of CPU here, whatever it does (see idle CPU in
-    // the README), so timers are few and coarse.
+    // wake-up of an idle process costs 100-250 µs of CPU here, whatever it does (docs/agent.md,
+    // "Idle cost"), so timers are few and coarse.
     this.lastLoopCheck = performance.now();
     this.every(HOUSEKEEPING_MS, () => this.housekeeping());
     const joinTimeout = this.opts.joinTimeoutMs ?? Math.max(5000, 10 * t.electionTimeoutMs);

@@ -516,14 +516,14 @@ export class MeshTransport implements Transport {
   }
 
   /** (a): the member a stream or call comes from, by its source IP; undefined (dropped) if none. */
-  private memberOf(call: { getPeer(): string }): { member: string | undefined; source: string; peer: string } {
+  private memberOf(call: { getPeer(): string }): { member: string | undefined; source: string } {
     const peer = call.getPeer();
     const ip = peerIp(peer);
     // logs and counters name the source by IP (its port changes with every connection)
     const source = ip ?? peer;
     const member = ip === null ? undefined : this.bySourceIp.get(ip);
     if (member === undefined) this.drop('notMember', source, { peer });
-    return { member, source, peer };
+    return { member, source };
   }
 
   /**
