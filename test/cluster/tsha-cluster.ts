@@ -214,11 +214,6 @@ export class TshaCluster {
     return undefined;
   }
 
-  /**
-   * The holder once the placement has settled: every sampled tick of the last `stableMs` shows the
-   * unit running on the same single node and nowhere else (so a fault is not injected in the middle
-   * of a move, whose stopping copy would be counted as overlap).
-   */
   /** Until node n's agent is in a quorate partition again and reports the resource started there. */
   async waitBackWithResource(n: ClusterNode, timeoutMs: number): Promise<void> {
     await this.waitFor(`${n.name} back in the quorate partition with the resource started`, async () => {
@@ -237,6 +232,11 @@ export class TshaCluster {
     return { s, holder: await this.stableHolder(s) };
   }
 
+  /**
+   * The holder once the placement has settled: every sampled tick of the last `stableMs` shows the
+   * unit running on the same single node and nowhere else (so a fault is not injected in the middle
+   * of a move, whose stopping copy would be counted as overlap).
+   */
   async stableHolder(s: UnitSampler, stableMs = 1000, timeoutMs = 20_000): Promise<ClusterNode> {
     const name = await this.waitFor(`${this.unit} steadily on one node for ${stableMs} ms`, async () => {
       const ticks = s.timeline().ticks;
