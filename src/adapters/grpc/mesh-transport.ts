@@ -137,8 +137,10 @@ interface OutStream {
   call: grpc.ClientWritableStream<Buffer>;
   /** oldest first: grpc-js flushes a stream's messages in order */
   pending: Pending[];
-  /** armed while messages are pending: fires by the oldest one's deadline */
+  /** armed while a message stays unflushed past its loop turn: fires by the oldest one's deadline */
   timer: NodeJS.Timeout | null;
+  /** a setImmediate will arm `timer` if messages are still pending then */
+  checkQueued: boolean;
   /** why the stream is being cancelled by us (the call then ends CANCELLED) */
   cancelReason: SendFailureReason | null;
   ended: boolean;
@@ -313,7 +315,7 @@ export class MeshTransport implements Transport {
     return new Promise<SendOutcome>((resolve) => {
       const p: Pending = { at: this.monotonicMs(), body: message.body, resolve };
       out.pending.push(p);
-      this.armDeadline(ch, out);
+      this.watchDeadline(ch, out);
       out.call.write(bytes, (err: Error | null | undefined) => {
         // flushed into the connection (or failed): always the oldest pending message
         if (err || out.pending[0] !== p) return; // settled by the stream's end
@@ -379,7 +381,7 @@ export class MeshTransport implements Transport {
 
   /** Opens the long-lived stream to a peer; it ends on error, on cancel or when we stop. */
   private openStream(ch: PeerChannel): OutStream {
-    const out: OutStream = { call: null as unknown as grpc.ClientWritableStream<Buffer>, pending: [], timer: null, cancelReason: null, ended: false };
+    const out: OutStream = { call: null as unknown as grpc.ClientWritableStream<Buffer>, pending: [], timer: null, checkQueued: false, cancelReason: null, ended: false };
     out.call = ch.client.makeClientStreamRequest<Buffer, Buffer>(
       this.streamPath,
       (b) => b,
@@ -396,9 +398,26 @@ export class MeshTransport implements Transport {
   }
 
   /**
-   * Makes sure a timer will look at the oldest unflushed message by its deadline. One timer per
-   * stream, not one per message: when it fires it re-arms for whatever is oldest then (messages
-   * flush in order), so a steady flow costs one timer per deadline interval.
+   * Makes sure the oldest unflushed message is looked at by its deadline, without a timer for
+   * every message: a write into a healthy connection is flushed within the loop turn it was made
+   * in (its callback runs in Node's immediate phase), so the timer is armed only for a message
+   * still pending after that. A timer armed and cleared per message would still wake the process
+   * at its expiry: Node never moves its libuv timer later when a timer is cleared, and on an idle
+   * agent such empty wake-ups cost as much as the messages themselves (docs/agent.md, "Idle cost").
+   */
+  private watchDeadline(ch: PeerChannel, out: OutStream): void {
+    if (out.timer || out.checkQueued || out.ended) return;
+    out.checkQueued = true;
+    setImmediate(() => {
+      out.checkQueued = false;
+      this.armDeadline(ch, out);
+    });
+  }
+
+  /**
+   * Arms the stream's one timer for the oldest unflushed message's deadline. When it fires it
+   * re-arms for whatever is oldest then (messages flush in order), so a stalled stream costs one
+   * timer per deadline interval.
    */
   private armDeadline(ch: PeerChannel, out: OutStream): void {
     if (out.timer || out.ended) return;
