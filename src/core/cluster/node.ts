@@ -918,16 +918,22 @@ export function unsettledTickMs(timing: CompiledConfig['timing']): number {
  * ticks decide nothing but a few deadlines, and only those are scheduled: the coordinator's next
  * heartbeat, a follower's election deadline and the point where its coordinator has been silent
  * long enough to count as unsettled, and the lease's no-quorum margin and end. Messages step the
- * core in between as always. Every silence-driven rule (probe after 2 heartbeats, failure after
- * failureTimeoutMs, election) needs at least 2 heartbeats of silence, and the half-heartbeat pace
- * resumes after 1.5, so they fire as promptly as with fixed ticks; an idle member then wakes only
- * for its coordinator's heartbeats instead of every half heartbeat as well.
+ * core in between as always. Every silence-driven rule (probe after more than 2 heartbeats,
+ * failure after failureTimeoutMs, election) needs more than 2 heartbeats of silence; the
+ * half-heartbeat pace resumes after 1.5 on a coordinator and 2.5 on a follower, so the first tick
+ * that can act on each rule comes as with fixed ticks (a silent coordinator is probed at 2.5
+ * heartbeats either way). An idle member then wakes only for its coordinator's heartbeats instead
+ * of every half heartbeat as well. Why 2.5 and not 1.5 on a follower: its deadline moves with
+ * every heartbeat, and a runtime timer moved later still wakes the process at the old deadline
+ * (Node never moves its libuv timer later), so the deadline's distance sets how often an idle
+ * member wakes for nothing: after every heartbeat at 1.5, after every second one at 2.5.
  */
 export function nextTickAt(st: NodeState, now: number): number {
   const hb = st.config.timing.heartbeatIntervalMs;
   // anchored at the last tick: messages stepping the core in between do not postpone it
   const fine = Math.max(now, st.tickedAt + unsettledTickMs(st.config.timing));
   const quiet = Math.floor((hb * 3) / 2);
+  const followerQuiet = Math.floor((hb * 5) / 2);
   if (st.stopping || st.fencing.size > 0) return fine;
   let next: number;
   if (st.role === 'leader') {
@@ -939,8 +945,8 @@ export function nextTickAt(st: NodeState, now: number): number {
     }
     if (st.nextHeartbeatAt <= now) return now; // due: a message step ran just before its timer
     next = st.nextHeartbeatAt;
-  } else if (st.role === 'follower' && st.leader !== null && now - st.lastHeardLeaderAt < quiet) {
-    next = st.lastHeardLeaderAt + quiet;
+  } else if (st.role === 'follower' && st.leader !== null && now - st.lastHeardLeaderAt < followerQuiet) {
+    next = st.lastHeardLeaderAt + followerQuiet;
     // a deadline already past that a tick did not act on (no campaign allowed yet) is no reason to
     // tick at once again; it is looked at with the next tick
     if (st.electionDeadline > now) next = Math.min(next, st.electionDeadline);
