@@ -17,14 +17,18 @@
 // default monitor interval), cold start (spawn every agent → every node's control API says
 // quorate, same coordinator).
 // --vs-pacemaker: the same faults on ../shared/bench's (or $TSHA_SHARED_DIR/bench) Pacemaker + Corosync cluster (its own tool,
-// 100 ms polling, fencing off) in the same run; ratios = pacemaker median / tsha median.
+// 100 ms polling, fencing off) in the same run; ratios = pacemaker median / tsha median. Also its
+// idle CPU and RSS per node (memcpu.sh over --idle-secs, 30 s after its 3-node cluster is up).
+// host.bare_timer_cpu_pct: a bare node process waking 10 times a second, measured beside the
+// settled idle window: idle CPU is mostly wake-ups, whose cost differs between machines of this
+// kind by 2x and more (0.1 % on some, 0.27 % on others).
 // --cases none: only the idle measurement. --node-args: extra node arguments for every agent (e.g.
 // "--max-semi-space-size=2"). --timing: the configuration's timing section (default: the defaults),
 // e.g. '{"heartbeatIntervalMs":150}'.
 // (Where idle CPU goes: test/bench/idle-profile.ts.)
 // Progress goes to stderr; the LAST line of stdout is one JSON object.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -153,6 +157,8 @@ interface IdleResult {
   cpu: Record<string, number>;
   /** the same over the first idleSecs after the resource was placed: includes V8's JIT warm-up */
   cpuFirst: Record<string, number>;
+  /** CPU % of a bare `node -e "setInterval(() => {}, 100)"` over the settled window: what ten empty wake-ups a second cost on this machine */
+  bareTimerPct: number;
   coldStartMs: number;
 }
 
@@ -189,10 +195,21 @@ async function idleAndRss(): Promise<IdleResult> {
     log(`idle CPU % over the first ${idleSecs} s: ${JSON.stringify(cpuFirst)}; settling until ${settleSecs} s after forming`);
     const wait = settleSecs * 1000 - (now() - formedAt);
     if (wait > 0) await sleep(wait);
-    const cpu = await window();
+    // the machine's own yardstick in the same window: a bare node process waking 10 times a second
+    const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 100)'], { stdio: 'ignore' });
+    pids.set('bare_timer', bare.pid!);
+    let cpu: Record<string, number>;
+    try {
+      cpu = await window();
+    } finally {
+      bare.kill();
+      pids.delete('bare_timer');
+    }
+    const bareTimerPct = cpu.bare_timer!;
+    delete cpu.bare_timer;
     const rss: Record<string, number> = {};
     for (const [n, p] of pids) rss[n] = Math.round((procUsage(p).rssKiB / 1024) * 10) / 10;
-    return { rss, cpu, cpuFirst, coldStartMs: Math.round(coldStartMs) };
+    return { rss, cpu, cpuFirst, bareTimerPct, coldStartMs: Math.round(coldStartMs) };
   } finally {
     await c.destroy();
   }
@@ -223,7 +240,28 @@ function parseSeconds(out: string): number[] {
   return [...out.matchAll(/seconds=([0-9.]+)/g)].map((m) => Math.round(Number(m[1]) * 1000));
 }
 
-function pacemakerRuns(): { samples: Partial<Record<CaseName, number[]>>; error?: string } {
+/** memcpu.sh's `TOTAL nX rss=… kB (… MiB) pss=… cpu=…% of one core` lines → per node. */
+function parseMemCpu(out: string): { cpu: Record<string, number>; rss: Record<string, number> } {
+  const cpu: Record<string, number> = {};
+  const rss: Record<string, number> = {};
+  for (const m of out.matchAll(/^TOTAL (\S+)\s+rss=\d+ kB \(([0-9.]+) MiB\).*cpu=([0-9.]+)%/gm)) {
+    rss[m[1]!] = Math.round(Number(m[2]) * 10) / 10;
+    cpu[m[1]!] = Math.round(Number(m[3]) * 100) / 100;
+  }
+  return { cpu, rss };
+}
+
+interface PacemakerResult {
+  samples: Partial<Record<CaseName, number[]>>;
+  /** idle CPU % and RSS MiB per node (corosync + the pacemaker daemons) over idleSecs, after PCMK_IDLE_SETTLE_SECS */
+  idle?: { cpu: Record<string, number>; rss: Record<string, number> };
+  error?: string;
+}
+
+/** Pacemaker's idle window starts this long after its cluster is up (C daemons: nothing to warm up). */
+const PCMK_IDLE_SETTLE_SECS = 30;
+
+function pacemakerRuns(): PacemakerResult {
   const script = path.join(SHARED_BENCH, 'pcmk-cluster.sh');
   if (!fs.existsSync(script)) return { samples: {}, error: `${script} not found` };
   const busy = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').some((l) => l.startsWith('pcmk-'));
@@ -231,9 +269,15 @@ function pacemakerRuns(): { samples: Partial<Record<CaseName, number[]>>; error?
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'tshpcmk-'));
   const env = { BASE: base };
   const samples: Partial<Record<CaseName, number[]>> = {};
+  let idle: PacemakerResult['idle'];
   try {
-    if (cases.includes('power-loss') || cases.includes('link-cut')) {
+    {
+      // the 3-node cluster: its idle CPU and RSS on this machine (the same window length as the
+      // agents'), then the failover cases
       pcmk([script, 'setup', '3node'], env, 300_000);
+      spawnSync('sleep', [String(PCMK_IDLE_SETTLE_SECS)]);
+      idle = parseMemCpu(pcmk([path.join(SHARED_BENCH, 'memcpu.sh'), String(idleSecs), 'n1', 'n2', 'n3'], env, (idleSecs + 60) * 1000));
+      log(`[pacemaker] idle CPU % per node over ${idleSecs} s: ${JSON.stringify(idle.cpu)}; RSS MiB ${JSON.stringify(idle.rss)}`);
       if (cases.includes('power-loss')) samples['power-loss'] = parseSeconds(pcmk([script, 'failover-measure', String(pcmkRuns), 'kill'], env, pcmkRuns * 120_000));
       if (cases.includes('link-cut')) samples['link-cut'] = parseSeconds(pcmk([script, 'failover-measure', String(pcmkRuns), 'cut'], env, pcmkRuns * 120_000));
       pcmk([script, 'teardown'], env, 120_000);
@@ -243,10 +287,10 @@ function pacemakerRuns(): { samples: Partial<Record<CaseName, number[]>>; error?
       samples['witness-split'] = parseSeconds(pcmk([path.join(SHARED_BENCH, 'qd-measure.sh'), String(pcmkRuns), 'split'], env, pcmkRuns * 120_000));
       pcmk([script, 'teardown'], env, 120_000);
     }
-    return { samples };
+    return { samples, idle };
   } catch (e) {
     spawnSync(script, ['teardown'], { env: { ...process.env, ...env }, timeout: 120_000 });
-    return { samples, error: (e as Error).message };
+    return { samples, idle, error: (e as Error).message };
   } finally {
     fs.rmSync(base, { recursive: true, force: true });
   }
@@ -307,6 +351,10 @@ const summary = {
   rss_mib: { ...idle.rss, max_node: Math.max(...nodesOnly(idle.rss)) },
   idle_cpu_pct: { ...idle.cpu, max_node: Math.max(...nodesOnly(idle.cpu)) },
   idle_cpu_pct_first_window: { ...idle.cpuFirst, max_node: Math.max(...nodesOnly(idle.cpuFirst)) },
+  // Pacemaker + Corosync on this machine, same window length (with --vs-pacemaker): idle CPU
+  // costs differ between machines of this kind by 2x and more (host.bare_timer_cpu_pct)
+  pacemaker_idle_cpu_pct: pm?.idle ? { ...pm.idle.cpu, max_node: Math.max(...Object.values(pm.idle.cpu)) } : null,
+  pacemaker_rss_mib: pm?.idle ? { ...pm.idle.rss, max_node: Math.max(...Object.values(pm.idle.rss)) } : null,
   idle_secs: idleSecs,
   idle_settle_secs: settleSecs,
   idle_monitor_interval_ms: idleMonitorMs,
@@ -316,7 +364,7 @@ const summary = {
   pacemaker: vsPacemaker
     ? { tool: '../shared/bench pcmk-cluster.sh failover-measure (kill|cut), qd-measure.sh split; Pacemaker 2.1 + Corosync 3, fencing off, ocf:pacemaker:Dummy, 100 ms polling (their tool, as-is)', runs: pcmkRuns, error: pm?.error ?? null }
     : null,
-  host: { cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 10) / 10) },
+  host: { cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 10) / 10), bare_timer_cpu_pct: idle.bareTimerPct },
 };
 
 if (!jsonOnly) {
@@ -326,5 +374,6 @@ if (!jsonOnly) {
     console.log(`${c.name.padEnd(13)} ${f(c.median_ms)} ${f(c.p95_ms)} ${f(c.min_ms)} ${f(c.max_ms)} ${f(c.overlap_ms)}  ${f(c.pacemaker_median_ms)}  ${c.ratio === null ? '-' : `${c.ratio}x`}`);
   }
   console.log(`RSS MiB ${JSON.stringify(idle.rss)}; idle CPU % over ${idleSecs} s from ${settleSecs} s ${JSON.stringify(idle.cpu)} (first ${idleSecs} s: ${JSON.stringify(idle.cpuFirst)}); cold start median ${summary.cold_start_ms} ms`);
+  console.log(`a bare node process waking 10 times a second: ${idle.bareTimerPct} % CPU on this machine${pm?.idle ? `; Pacemaker + Corosync idle CPU % ${JSON.stringify(pm.idle.cpu)}, RSS MiB ${JSON.stringify(pm.idle.rss)}` : ''}`);
 }
 console.log(JSON.stringify(summary));
