@@ -44,7 +44,7 @@ import type {
   VoteResponse,
 } from './messages.js';
 import { defaultPlacer, type Placer } from './placement.js';
-import { hasQuorum, quorumIndex, type QuorumSpec } from './quorum.js';
+import { hasQuorum, quorumIndexOf, type QuorumSpec } from './quorum.js';
 import { nextRandom } from './rng.js';
 import { applyCommand, cloneClusterState, initialClusterState, type ClusterState } from './state-machine.js';
 import type { Durable, Effect, Input, Role, UnsafeSwitches } from './types.js';
@@ -766,11 +766,7 @@ function propose(st: NodeState, out: Out, cmds: Command[], now: number) {
 
 /** Leader lease: the sentAt acknowledged by a quorum (own clock), or -Infinity. */
 function quorumAckedAt(st: NodeState, now: number): number {
-  const spec = quorumSpec(st);
-  const acked = new Map<NodeName, number>();
-  for (const v of spec.voters) acked.set(v.name, v.name === st.self ? now : (st.acked.get(v.name) ?? -Infinity));
-  if (!hasQuorum(spec, new Set(acked.keys()))) return -Infinity;
-  return quorumIndex(spec, acked);
+  return quorumIndexOf(quorumSpec(st), (name) => (name === st.self ? now : (st.acked.get(name) ?? -Infinity)), -Infinity);
 }
 
 function leaderLeaseUntil(st: NodeState, now: number): number {
@@ -838,10 +834,8 @@ function broadcastAppend(st: NodeState, out: Out, now: number) {
 
 function maybeCommit(st: NodeState, out: Out, now: number) {
   if (st.role !== 'leader') return;
-  const spec = quorumSpec(st);
-  const acked = new Map<NodeName, number>();
-  for (const v of spec.voters) acked.set(v.name, v.name === st.self ? lastIndex(st) : (st.match.get(v.name) ?? 0));
-  const n = quorumIndex(spec, acked);
+  const last = lastIndex(st);
+  const n = quorumIndexOf(quorumSpec(st), (name) => (name === st.self ? last : (st.match.get(name) ?? 0)), 0);
   // only entries of the current term are committed by counting (Raft §5.4.2)
   if (n > st.commitIndex && termAt(st, n) === st.term) {
     st.commitIndex = n;

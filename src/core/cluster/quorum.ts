@@ -54,15 +54,46 @@ export function hasQuorum(spec: QuorumSpec, present: ReadonlySet<NodeName>): boo
  * Voters missing from `acked` count as 0.
  */
 export function quorumIndex(spec: QuorumSpec, acked: ReadonlyMap<NodeName, number>): number {
-  // Try candidate values from the highest down; the first quorate one wins. At most a handful of
-  // voters, so sorting is cheaper than anything clever.
-  const values = [...new Set(spec.voters.map((v) => acked.get(v.name) ?? 0))].sort((a, b) => b - a);
-  for (const n of values) {
-    const present = new Set<NodeName>();
-    for (const v of spec.voters) if ((acked.get(v.name) ?? 0) >= n) present.add(v.name);
-    if (hasQuorum(spec, present)) return n;
+  return quorumIndexOf(spec, (name) => acked.get(name) ?? 0, 0);
+}
+
+/**
+ * quorumIndex over `ackedOf(voter)`, `none` when no value is acknowledged by a quorum. Allocates
+ * nothing: a coordinator runs it several times per step (commit, lease, every heartbeat it sends).
+ * Each voter's value is a candidate, the largest quorate one wins; at most a handful of voters.
+ */
+export function quorumIndexOf(spec: QuorumSpec, ackedOf: (name: NodeName) => number, none: number): number {
+  let best = none;
+  let found = false;
+  for (const c of spec.voters) {
+    const n = ackedOf(c.name);
+    if (found && n <= best) continue;
+    if (quorateFrom(spec, ackedOf, n)) {
+      best = n;
+      found = true;
+    }
   }
-  return 0;
+  return best;
+}
+
+/** hasQuorum of the voters whose acknowledged value is ≥ n. */
+function quorateFrom(spec: QuorumSpec, ackedOf: (name: NodeName) => number, n: number): boolean {
+  if (spec.mode === 'two_node') {
+    let any = false;
+    for (const v of spec.voters) {
+      if (spec.excluded?.has(v.name)) continue;
+      if (ackedOf(v.name) < n) return false;
+      any = true;
+    }
+    return any;
+  }
+  let have = 0;
+  let total = 0;
+  for (const v of spec.voters) {
+    total += v.votes;
+    if (ackedOf(v.name) >= n) have += v.votes;
+  }
+  return 2 * have > total;
 }
 
 /** The voters a leader must hear from to stay leader (for naming in logs and status). */

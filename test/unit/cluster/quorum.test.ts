@@ -2,7 +2,7 @@
 // against a deliberately simple reference implementation (STYLE.md practice 8).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hasQuorum, quorumIndex, quorumSize, type QuorumSpec, type Voter } from '../../../src/core/cluster/quorum.js';
+import { hasQuorum, quorumIndex, quorumIndexOf, quorumSize, type QuorumSpec, type Voter } from '../../../src/core/cluster/quorum.js';
 
 const v = (...names: string[]): Voter[] => names.map((name) => ({ name, votes: 1 }));
 const S = (...names: string[]) => new Set(names);
@@ -149,6 +149,20 @@ describe('quorum maths: property tests against the reference', () => {
     fc.assert(
       fc.property(arbSpec, arbAcked, (spec, acked) => {
         expect(quorumIndex(spec, acked)).toBe(refIndex(spec, acked));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('quorumIndexOf agrees with the reference, and gives `none` when not even all voters together are a quorum', () => {
+    const arbAcked = fc
+      .array(fc.tuple(fc.constantFrom(...names, 'w'), fc.integer({ min: 0, max: 20 })), { maxLength: 9 })
+      .map((xs) => new Map(xs));
+    fc.assert(
+      fc.property(arbSpec, arbAcked, (spec, acked) => {
+        const all = new Set(spec.voters.map((x) => x.name));
+        const want = refQuorate(spec, all) ? refIndex(spec, acked) : -1;
+        expect(quorumIndexOf(spec, (name) => acked.get(name) ?? 0, -1)).toBe(want);
       }),
       { numRuns: 3000 },
     );
