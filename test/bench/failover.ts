@@ -193,13 +193,15 @@ async function idleAndRss(): Promise<IdleResult> {
     };
     const cpuFirst = await window();
     log(`idle CPU % over the first ${idleSecs} s: ${JSON.stringify(cpuFirst)}; settling until ${settleSecs} s after forming`);
-    const wait = settleSecs * 1000 - (now() - formedAt);
+    const wait = settleSecs * 1000 - 5000 - (now() - formedAt);
     if (wait > 0) await sleep(wait);
     // the machine's own yardstick in the same window: a bare node process waking 10 times a second
+    // (started 5 s early: its start-up is not what is measured)
     const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 100)'], { stdio: 'ignore' });
-    pids.set('bare_timer', bare.pid!);
     let cpu: Record<string, number>;
     try {
+      await sleep(5000);
+      pids.set('bare_timer', bare.pid!);
       cpu = await window();
     } finally {
       bare.kill();
