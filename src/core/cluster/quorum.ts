@@ -33,18 +33,23 @@ function totalVotes(voters: readonly Voter[]): number {
 
 /** Whether the voters in `present` form a quorum under `spec`. Non-voters in `present` are ignored. */
 export function hasQuorum(spec: QuorumSpec, present: ReadonlySet<NodeName>): boolean {
+  return quorateWhere(spec, (name) => present.has(name));
+}
+
+/** The quorum rule itself: whether the voters for which `isPresent` holds form a quorum. */
+function quorateWhere(spec: QuorumSpec, isPresent: (name: NodeName) => boolean): boolean {
   if (spec.voters.length === 0) return false;
   if (spec.mode === 'two_node') {
     let any = false;
     for (const v of spec.voters) {
       if (spec.excluded?.has(v.name)) continue;
-      if (!present.has(v.name)) return false;
+      if (!isPresent(v.name)) return false;
       any = true;
     }
     return any;
   }
   let have = 0;
-  for (const v of spec.voters) if (present.has(v.name)) have += v.votes;
+  for (const v of spec.voters) if (isPresent(v.name)) have += v.votes;
   return 2 * have > totalVotes(spec.voters);
 }
 
@@ -58,9 +63,9 @@ export function quorumIndex(spec: QuorumSpec, acked: ReadonlyMap<NodeName, numbe
 }
 
 /**
- * quorumIndex over `ackedOf(voter)`, `none` when no value is acknowledged by a quorum. Allocates
- * nothing: a coordinator runs it several times per step (commit, lease, every heartbeat it sends).
- * Each voter's value is a candidate, the largest quorate one wins; at most a handful of voters.
+ * quorumIndex over `ackedOf(voter)`, `none` when no value is acknowledged by a quorum. Builds no
+ * map, set or array: a coordinator runs it several times per step (commit, lease, every heartbeat
+ * it sends). Each voter's value is a candidate, the largest quorate one wins; a handful of voters.
  */
 export function quorumIndexOf(spec: QuorumSpec, ackedOf: (name: NodeName) => number, none: number): number {
   let best = none;
@@ -68,32 +73,12 @@ export function quorumIndexOf(spec: QuorumSpec, ackedOf: (name: NodeName) => num
   for (const c of spec.voters) {
     const n = ackedOf(c.name);
     if (found && n <= best) continue;
-    if (quorateFrom(spec, ackedOf, n)) {
+    if (quorateWhere(spec, (name) => ackedOf(name) >= n)) {
       best = n;
       found = true;
     }
   }
   return best;
-}
-
-/** hasQuorum of the voters whose acknowledged value is ≥ n. */
-function quorateFrom(spec: QuorumSpec, ackedOf: (name: NodeName) => number, n: number): boolean {
-  if (spec.mode === 'two_node') {
-    let any = false;
-    for (const v of spec.voters) {
-      if (spec.excluded?.has(v.name)) continue;
-      if (ackedOf(v.name) < n) return false;
-      any = true;
-    }
-    return any;
-  }
-  let have = 0;
-  let total = 0;
-  for (const v of spec.voters) {
-    total += v.votes;
-    if (ackedOf(v.name) >= n) have += v.votes;
-  }
-  return 2 * have > total;
 }
 
 /** The voters a leader must hear from to stay leader (for naming in logs and status). */
