@@ -131,6 +131,9 @@ const arbSpec: fc.Arbitrary<QuorumSpec> = fc.oneof(
     .map((ex) => ({ mode: 'two_node' as const, voters: v('a', 'b'), excluded: new Set(ex) })),
 );
 const arbPresent = fc.subarray([...names, 'w', 'x']).map((xs) => new Set(xs));
+const arbAcked = fc
+  .array(fc.tuple(fc.constantFrom(...names, 'w'), fc.integer({ min: 0, max: 20 })), { maxLength: 9 })
+  .map((xs) => new Map(xs));
 
 describe('quorum maths: property tests against the reference', () => {
   it('hasQuorum agrees with the reference', () => {
@@ -143,9 +146,6 @@ describe('quorum maths: property tests against the reference', () => {
   });
 
   it('quorumIndex agrees with the reference', () => {
-    const arbAcked = fc
-      .array(fc.tuple(fc.constantFrom(...names, 'w'), fc.integer({ min: 0, max: 20 })), { maxLength: 9 })
-      .map((xs) => new Map(xs));
     fc.assert(
       fc.property(arbSpec, arbAcked, (spec, acked) => {
         expect(quorumIndex(spec, acked)).toBe(refIndex(spec, acked));
@@ -155,9 +155,6 @@ describe('quorum maths: property tests against the reference', () => {
   });
 
   it('quorumIndexOf agrees with the reference, and gives `none` when not even all voters together are a quorum', () => {
-    const arbAcked = fc
-      .array(fc.tuple(fc.constantFrom(...names, 'w'), fc.integer({ min: 0, max: 20 })), { maxLength: 9 })
-      .map((xs) => new Map(xs));
     fc.assert(
       fc.property(arbSpec, arbAcked, (spec, acked) => {
         const all = new Set(spec.voters.map((x) => x.name));
