@@ -162,6 +162,9 @@ interface IdleResult {
   coldStartMs: number;
 }
 
+/** The bare-timer yardstick starts this long before the settled idle window. */
+const BARE_TIMER_LEAD_MS = 5000;
+
 /**
  * RSS and idle CPU of a 3-node cluster with the product's defaults (timing, and the resource
  * monitored every DEFAULT_MONITOR_INTERVAL_MS): CPU over the first idleSecs after placement, and
@@ -193,14 +196,14 @@ async function idleAndRss(): Promise<IdleResult> {
     };
     const cpuFirst = await window();
     log(`idle CPU % over the first ${idleSecs} s: ${JSON.stringify(cpuFirst)}; settling until ${settleSecs} s after forming`);
-    const wait = settleSecs * 1000 - 5000 - (now() - formedAt);
+    // the machine's own yardstick in the same window: a bare node process waking 10 times a second,
+    // started BARE_TIMER_LEAD_MS early (its start-up is not what is measured)
+    const wait = settleSecs * 1000 - BARE_TIMER_LEAD_MS - (now() - formedAt);
     if (wait > 0) await sleep(wait);
-    // the machine's own yardstick in the same window: a bare node process waking 10 times a second
-    // (started 5 s early: its start-up is not what is measured)
     const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 100)'], { stdio: 'ignore' });
     let cpu: Record<string, number>;
     try {
-      await sleep(5000);
+      await sleep(BARE_TIMER_LEAD_MS);
       pids.set('bare_timer', bare.pid!);
       cpu = await window();
     } finally {
@@ -273,17 +276,15 @@ function pacemakerRuns(): PacemakerResult {
   const samples: Partial<Record<CaseName, number[]>> = {};
   let idle: PacemakerResult['idle'];
   try {
-    {
-      // the 3-node cluster: its idle CPU and RSS on this machine (the same window length as the
-      // agents'), then the failover cases
-      pcmk([script, 'setup', '3node'], env, 300_000);
-      spawnSync('sleep', [String(PCMK_IDLE_SETTLE_SECS)]);
-      idle = parseMemCpu(pcmk([path.join(SHARED_BENCH, 'memcpu.sh'), String(idleSecs), 'n1', 'n2', 'n3'], env, (idleSecs + 60) * 1000));
-      log(`[pacemaker] idle CPU % per node over ${idleSecs} s: ${JSON.stringify(idle.cpu)}; RSS MiB ${JSON.stringify(idle.rss)}`);
-      if (cases.includes('power-loss')) samples['power-loss'] = parseSeconds(pcmk([script, 'failover-measure', String(pcmkRuns), 'kill'], env, pcmkRuns * 120_000));
-      if (cases.includes('link-cut')) samples['link-cut'] = parseSeconds(pcmk([script, 'failover-measure', String(pcmkRuns), 'cut'], env, pcmkRuns * 120_000));
-      pcmk([script, 'teardown'], env, 120_000);
-    }
+    // the 3-node cluster: its idle CPU and RSS on this machine (the same window length as the
+    // agents'), then the failover cases
+    pcmk([script, 'setup', '3node'], env, 300_000);
+    spawnSync('sleep', [String(PCMK_IDLE_SETTLE_SECS)]);
+    idle = parseMemCpu(pcmk([path.join(SHARED_BENCH, 'memcpu.sh'), String(idleSecs), 'n1', 'n2', 'n3'], env, (idleSecs + 60) * 1000));
+    log(`[pacemaker] idle CPU % per node over ${idleSecs} s: ${JSON.stringify(idle.cpu)}; RSS MiB ${JSON.stringify(idle.rss)}`);
+    if (cases.includes('power-loss')) samples['power-loss'] = parseSeconds(pcmk([script, 'failover-measure', String(pcmkRuns), 'kill'], env, pcmkRuns * 120_000));
+    if (cases.includes('link-cut')) samples['link-cut'] = parseSeconds(pcmk([script, 'failover-measure', String(pcmkRuns), 'cut'], env, pcmkRuns * 120_000));
+    pcmk([script, 'teardown'], env, 120_000);
     if (cases.includes('witness-split')) {
       pcmk([script, 'setup', 'qdevice'], env, 300_000);
       samples['witness-split'] = parseSeconds(pcmk([path.join(SHARED_BENCH, 'qd-measure.sh'), String(pcmkRuns), 'split'], env, pcmkRuns * 120_000));
@@ -343,6 +344,8 @@ const caseOut = cases.map((name) => {
 });
 
 const nodesOnly = (o: Record<string, number>): number[] => Object.entries(o).filter(([k]) => k !== 'witness').map(([, v]) => v);
+/** a per-node record with the largest node's value added as max_node (the witness is not a node) */
+const withMaxNode = (o: Record<string, number>): Record<string, number> => ({ ...o, max_node: Math.max(...nodesOnly(o)) });
 const summary = {
   bench: 'failover',
   agent: 'tsha agent from dist/ (node), 3 nodes or 2 + witness, harness namespaces + wireguard-go, systemd --user units',
@@ -350,13 +353,13 @@ const summary = {
   runs,
   timing: timing ?? 'defaults',
   cases: caseOut,
-  rss_mib: { ...idle.rss, max_node: Math.max(...nodesOnly(idle.rss)) },
-  idle_cpu_pct: { ...idle.cpu, max_node: Math.max(...nodesOnly(idle.cpu)) },
-  idle_cpu_pct_first_window: { ...idle.cpuFirst, max_node: Math.max(...nodesOnly(idle.cpuFirst)) },
+  rss_mib: withMaxNode(idle.rss),
+  idle_cpu_pct: withMaxNode(idle.cpu),
+  idle_cpu_pct_first_window: withMaxNode(idle.cpuFirst),
   // Pacemaker + Corosync on this machine, same window length (with --vs-pacemaker): idle CPU
   // costs differ between machines of this kind by 2x and more (host.bare_timer_cpu_pct)
-  pacemaker_idle_cpu_pct: pm?.idle ? { ...pm.idle.cpu, max_node: Math.max(...Object.values(pm.idle.cpu)) } : null,
-  pacemaker_rss_mib: pm?.idle ? { ...pm.idle.rss, max_node: Math.max(...Object.values(pm.idle.rss)) } : null,
+  pacemaker_idle_cpu_pct: pm?.idle ? withMaxNode(pm.idle.cpu) : null,
+  pacemaker_rss_mib: pm?.idle ? withMaxNode(pm.idle.rss) : null,
   idle_secs: idleSecs,
   idle_settle_secs: settleSecs,
   idle_monitor_interval_ms: idleMonitorMs,
