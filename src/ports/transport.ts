@@ -88,6 +88,8 @@ export interface PeerStats {
   received: number;
   /** connection attempts abandoned because they hung (a cut link drops SYNs) and restarted */
   connectRestarts: number;
+  /** ready connections replaced because the peer stayed silent while we sent to it (a dead connection) */
+  silentRestarts: number;
   /** streams opened to this peer (one carries every message; a new one after a failure or deadline) */
   streams: number;
 }

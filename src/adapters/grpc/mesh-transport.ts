@@ -19,6 +19,13 @@
 // messages that arrive later than the deadline relative to the freshest one of their stream;
 // independent channels per peer (no head-of-line blocking between peers); channel reconnects with
 // exponential backoff capped at about one second.
+//
+// Dead connections: a connection we keep sending on while the peer has said nothing for
+// silentPeerMs is replaced by a fresh one (checked at each send, so it costs no timer). A link cut
+// leaves the old connection retransmitting with a growing backoff, seconds after the link heals; a
+// fresh one connects as soon as it does. HTTP/2 keepalive pings are only the backstop (every 10 s):
+// at one a second they cost an idle agent a wake-up per peer and direction each second, more than a
+// tenth of its CPU on these machines (docs/agent.md, "Idle cost").
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
@@ -71,8 +78,17 @@ export interface MeshTransportOptions {
    * next retransmission.
    */
   connectTimeoutMs?: number;
-  /** HTTP/2 keepalive pings of the client side, on idle and busy connections (defaults 1000 ms, timeout 1000 ms); the server side pings every 10 s */
+  /**
+   * HTTP/2 keepalive pings of the client side, on idle and busy connections (defaults 10 000 ms,
+   * timeout 1000 ms); the server side pings every 10 s. The backstop for a dead connection nobody
+   * sends on; one we send on is replaced sooner (silentPeerMs).
+   */
   keepalive?: { timeMs: number; timeoutMs: number };
+  /**
+   * a ready connection to a peer we send to but have not heard from (on any of its streams) for
+   * this long is closed and a fresh one started, at most once per this interval (default 1000 ms)
+   */
+  silentPeerMs?: number;
   /** mutual TLS for meshes not on WireGuard; plaintext (inside the tunnel) when absent */
   tls?: MeshTlsOptions;
   logger: Logger;
@@ -152,6 +168,9 @@ interface PeerChannel {
   stream: OutStream | null;
   /** monotonic ms since when the channel has been CONNECTING, as seen at sends */
   connectingSince: number | null;
+  /** monotonic ms when `client` was made, and when the peer was last heard from (admitted message) */
+  clientSince: number;
+  heardAt: number | null;
   stats: Omit<PeerStats, 'connectivity'>;
 }
 
@@ -278,8 +297,8 @@ export class MeshTransport implements Transport {
       } else {
         if (existing) this.closeChannel(existing, 'unavailable');
         next.set(p.name, {
-          peer: { ...p }, client: this.makeClient(p), stream: null, connectingSince: null,
-          stats: { inFlight: 0, sent: 0, failed: 0, received: 0, connectRestarts: 0, streams: 0 },
+          peer: { ...p }, client: this.makeClient(p), stream: null, connectingSince: null, clientSince: this.monotonicMs(), heardAt: null,
+          stats: { inFlight: 0, sent: 0, failed: 0, received: 0, connectRestarts: 0, silentRestarts: 0, streams: 0 },
         });
       }
     }
@@ -310,6 +329,7 @@ export class MeshTransport implements Transport {
       return this.sendFailed(to, ch, 'encode', e instanceof Error ? e.message : String(e));
     }
     this.restartStuckConnect(ch);
+    this.restartUnanswered(ch);
     const out = ch.stream ?? this.openStream(ch);
     ch.stats.inFlight++;
     return new Promise<SendOutcome>((resolve) => {
@@ -372,11 +392,33 @@ export class MeshTransport implements Transport {
       return;
     }
     if (now - ch.connectingSince <= (this.opts.connectTimeoutMs ?? 1000)) return;
-    this.closeChannel(ch, 'deadline');
-    ch.client = this.makeClient(ch.peer);
-    ch.connectingSince = null;
+    this.replaceClient(ch, 'deadline');
     ch.stats.connectRestarts++;
     this.log.debug({ peer: ch.peer.name, restarts: ch.stats.connectRestarts }, 'connection attempt stuck; starting a fresh one');
+  }
+
+  /**
+   * Replaces a ready connection to a peer that has said nothing for silentPeerMs while we keep
+   * sending to it (see the header: what the keepalive pings did, without a timer). The silence is
+   * counted from the later of the last message heard and this connection's start, so a peer that
+   * stays silent gets a fresh connection at most once per silentPeerMs. Members that do not talk to
+   * each other send nothing, so their idle connections are left alone.
+   */
+  private restartUnanswered(ch: PeerChannel): void {
+    const now = this.monotonicMs();
+    if (now - Math.max(ch.heardAt ?? -Infinity, ch.clientSince) <= (this.opts.silentPeerMs ?? 1000)) return;
+    if (ch.client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY) return;
+    this.replaceClient(ch, 'unavailable');
+    ch.stats.silentRestarts++;
+    this.log.debug({ peer: ch.peer.name, restarts: ch.stats.silentRestarts, silentMs: ch.heardAt === null ? null : now - ch.heardAt }, 'peer silent on a ready connection; starting a fresh one');
+  }
+
+  /** Closes the peer's channel (its stream's unflushed messages fail with `reason`) and makes a new one. */
+  private replaceClient(ch: PeerChannel, reason: SendFailureReason): void {
+    this.closeChannel(ch, reason);
+    ch.client = this.makeClient(ch.peer);
+    ch.clientSince = this.monotonicMs();
+    ch.connectingSince = null;
   }
 
   /** Opens the long-lived stream to a peer; it ends on error, on cancel or when we stop. */
@@ -485,7 +527,7 @@ export class MeshTransport implements Transport {
     const options: grpc.ChannelOptions = {
       'grpc.initial_reconnect_backoff_ms': this.opts.reconnectBackoffMs?.initial ?? 100,
       'grpc.max_reconnect_backoff_ms': this.opts.reconnectBackoffMs?.max ?? 1000,
-      'grpc.keepalive_time_ms': this.opts.keepalive?.timeMs ?? 1000,
+      'grpc.keepalive_time_ms': this.opts.keepalive?.timeMs ?? 10_000,
       'grpc.keepalive_timeout_ms': this.opts.keepalive?.timeoutMs ?? 1000,
       'grpc.keepalive_permit_without_calls': 1,
       // our own subchannels: a transport's stop() never closes a connection another one shares
@@ -590,7 +632,10 @@ export class MeshTransport implements Transport {
     }
     this.tally.received++;
     const ch = this.channels.get(member);
-    if (ch) ch.stats.received++;
+    if (ch) {
+      ch.stats.received++;
+      ch.heardAt = this.monotonicMs();
+    }
     this.opts.counters?.received(member, env.body);
     try {
       this.handler?.(env);

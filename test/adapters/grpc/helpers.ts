@@ -3,7 +3,7 @@
 // the real openssl, and a raw Deliver call for crafting hostile messages.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -24,6 +24,59 @@ export interface Relay {
 
 export function sourceRelay(sourceIp: string, target: string): Promise<Relay> {
   return SourceRelay.open(sourceIp, target);
+}
+
+/**
+ * A relay like sourceRelay whose connections can be frozen: `freeze()` makes every connection open
+ * at that moment carry nothing more, either way, while staying open, as a connection whose packets
+ * a cut link dropped (TCP retransmits into the void, with a growing backoff) looks to its ends.
+ * Connections made after it are relayed normally, as over a healed link.
+ */
+export async function freezableRelay(sourceIp: string, target: string): Promise<Relay & { freeze(): void; connections(): number }> {
+  const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+  const pairs = new Set<[Socket, Socket]>();
+  let made = 0;
+  const server = createServer((inbound) => {
+    const outbound = connect({ host, port, localAddress: sourceIp });
+    const pair: [Socket, Socket] = [inbound, outbound];
+    pairs.add(pair);
+    made++;
+    const end = (): void => {
+      inbound.destroy();
+      outbound.destroy();
+      pairs.delete(pair);
+    };
+    inbound.on('error', end).on('close', end);
+    outbound.on('error', end).on('close', end);
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  if (!addr || typeof addr === 'string') throw new Error('relay did not bind');
+  return {
+    address: `127.0.0.1:${addr.port}`,
+    connections: () => made,
+    freeze: () => {
+      for (const [inbound, outbound] of pairs) {
+        inbound.unpipe(outbound);
+        outbound.unpipe(inbound);
+        inbound.pause();
+        outbound.pause();
+        // no more 'close' handling either: the ends see nothing at all until close()
+        inbound.removeAllListeners('close');
+        outbound.removeAllListeners('close');
+      }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const [i, o] of pairs) {
+          i.destroy();
+          o.destroy();
+        }
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /** A TCP server that accepts connections and never answers: a stalled (SIGSTOPped) peer. */

@@ -10,7 +10,7 @@ import { codec } from '../../../src/adapters/grpc/proto.js';
 import type { Envelope, Heartbeat } from '../../../src/ports/mesh-messages.js';
 import { MESH_TYPES } from '../../../src/ports/mesh-messages.js';
 import type { InboundDropReason } from '../../../src/ports/transport.js';
-import { blackHole, captureLogger, eventually, makeTestPki, rawDeliver, sourceRelay, synBlackHole, type Relay, type TestPki } from './helpers.js';
+import { blackHole, captureLogger, eventually, freezableRelay, makeTestPki, rawDeliver, sourceRelay, synBlackHole, type Relay, type TestPki } from './helpers.js';
 
 const CLUSTER = 'tsha-proto-test';
 const envelopeCodec = codec<Envelope>(MESH_TYPES.envelope);
@@ -149,7 +149,8 @@ describe('delivery', () => {
     let clock = 100_000;
     const { logger } = captureLogger();
     const a = new MeshTransport({
-      self: 'a', clusterId: CLUSTER, listen: '127.0.0.11:0', deliverTimeoutMs: 2000, logger, monotonicMs: () => clock,
+      // b never answers and the steered clock jumps seconds: no fresh connection for that silence
+      self: 'a', clusterId: CLUSTER, listen: '127.0.0.11:0', deliverTimeoutMs: 2000, silentPeerMs: 60_000, logger, monotonicMs: () => clock,
       peers: [{ name: 'b', meshAddress: `${b!.ip}:${b!.port}`, dialAddress: (await relayFrom('127.0.0.11', b!)).address }],
     });
     await a.start();
@@ -250,6 +251,65 @@ describe('cut links', () => {
     cleanups.push(() => b.stop());
     await eventually(async () => (await a.send('b', msg)).ok, 'delivery after the link healed', 5000, 50);
     await eventually(() => inbox.length >= 1, 'the message in b', 2000, 10);
+  });
+});
+
+describe('dead connections', () => {
+  it('replaces a ready connection that went dead while the peer stays silent; leaves answered and idle ones alone', async () => {
+    // b answers every message of a's, as members answer heartbeats; c never hears from a and is
+    // never sent to (members do not talk to each other): its connection must be left alone
+    const [a, b, c] = await startMesh(['a', 'b', 'c']);
+    const { transport: a2 } = newTransport('a', a!.ip, 0);
+    await a!.transport.stop();
+    const relay = await freezableRelay(a!.ip, `${b!.ip}:${b!.port}`);
+    cleanups.push(() => relay.close());
+    const { port } = await a2.start();
+    cleanups.push(() => a2.stop());
+    a2.setPeers([
+      { name: 'b', meshAddress: `${b!.ip}:${b!.port}`, dialAddress: relay.address },
+      { name: 'c', meshAddress: `${c!.ip}:${c!.port}`, dialAddress: a!.relays.get('c')!.address },
+    ]);
+    const backToA = await relayFrom(b!.ip, { ...a!, port, transport: a2 });
+    b!.transport.setPeers([{ name: 'a', meshAddress: `${a!.ip}:${port}`, dialAddress: backToA.address }]);
+    b!.transport.onMessage((e) => {
+      b!.inbox.push(e);
+      void b!.transport.send('a', { term: 1, body: 'heartbeat', heartbeat: heartbeat(e.body === 'heartbeat' ? e.heartbeat.seq : 0) });
+    });
+    a2.onMessage(() => undefined);
+    expect(await a2.send('c', { term: 1, body: 'heartbeat', heartbeat: heartbeat(0) })).toEqual({ ok: true }); // c's connection: ready, then idle
+    let seq = 0;
+    const beat = async (): Promise<void> => {
+      await a2.send('b', { term: 1, body: 'heartbeat', heartbeat: heartbeat(++seq) });
+    };
+    // answered heartbeats for 1.5 s (three times silentPeerMs): nothing replaced
+    const t0 = performance.now();
+    while (performance.now() - t0 < 1500) {
+      await beat();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(a2.stats().peers.b!.silentRestarts).toBe(0);
+    expect(relay.connections()).toBe(1);
+    // the link drops everything on that connection: b hears nothing, so answers nothing
+    relay.freeze();
+    const frozenAt = b!.inbox.length;
+    const cut = performance.now();
+    await eventually(
+      async () => {
+        await beat();
+        return b!.inbox.length > frozenAt;
+      },
+      'a heartbeat reaching b on a fresh connection',
+      4000,
+      100,
+    );
+    const healedMs = performance.now() - cut;
+    const s = a2.stats().peers;
+    expect(s.b!.silentRestarts).toBeGreaterThanOrEqual(1);
+    expect(relay.connections()).toBeGreaterThanOrEqual(2);
+    // silentPeerMs (1000) plus a connect and a heartbeat: far below the 10 s keepalive backstop
+    expect(healedMs).toBeLessThan(3000);
+    expect(s.c!.silentRestarts).toBe(0);
+    expect(s.c!.connectivity).toBe('ready');
   });
 });
 
