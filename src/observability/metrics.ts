@@ -55,8 +55,9 @@ export class AgentMetrics {
   constructor(opts: { processMetrics?: boolean } = {}) {
     // prom-client samples event-loop delay on a libuv timer at this precision (default 10 ms: 100
     // wake-ups a second, a visible share of an idle agent's CPU); a stall shows as one late sample
-    // whatever the step, so one a second loses nothing but the resolution of short delays
-    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tsha_', eventLoopMonitoringPrecision: 1000 });
+    // whatever the step, so one every 2 s (the agent's housekeeping pace) loses nothing but the
+    // resolution of short delays
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tsha_', eventLoopMonitoringPrecision: 2000 });
   }
 
   text(): Promise<string> {

@@ -103,8 +103,12 @@ const PROBE_TIMEOUT_MS = 200;
 
 /** Event-loop lag and step freshness bounds for WATCHDOG=1. */
 const MAX_LOOP_LAG_MS = 1000;
-/** the slow timer: event-loop lag, STATUS= */
-const HOUSEKEEPING_MS = 500;
+/**
+ * The slow timer: event-loop lag, STATUS=. Every two seconds, not every half second: an idle
+ * agent's wake-ups are most of its CPU (docs/agent.md, "Idle cost"), and the tick timer measures
+ * the lag in between (housekeeping()).
+ */
+const HOUSEKEEPING_MS = 2000;
 /**
  * A feedWatchdog effect is honoured only this soon after its step began: the core decided it at the
  * step's `now` (lease still held then); a keepalive written much later, after a slow persist of the
@@ -129,6 +133,8 @@ export class Agent {
   private timers: NodeJS.Timeout[] = [];
   private lastLoopCheck = performance.now();
   private loopLagMs = 0;
+  /** the tick timer's largest overshoot since the last housekeeping, ms */
+  private tickLagMs = 0;
   lastStepAt = -Infinity;
   steps = 0;
   private metricsServer: Server | null = null;
@@ -380,10 +386,13 @@ export class Agent {
     if (this.tickTimer && Math.abs(due - this.tickDue) < 1) return;
     if (this.tickTimer) clearTimeout(this.tickTimer);
     this.tickDue = due;
+    const delay = Math.max(0, Math.ceil(due - now)) + 1;
+    const fireAt = performance.now() + delay;
     this.tickTimer = setTimeout(() => {
       this.tickTimer = null;
+      this.tickLagMs = Math.max(this.tickLagMs, performance.now() - fireAt);
       this.queueTick();
-    }, Math.max(0, Math.ceil(due - now)) + 1);
+    }, delay);
   }
 
   // ---- effects, in order ------------------------------------------------------------------------
@@ -625,13 +634,16 @@ export class Agent {
   // ---- health: sd_notify ------------------------------------------------------------------------
 
   /**
-   * Every HOUSEKEEPING_MS: the event-loop lag, as this timer's own overshoot (a stall of S ms shows
-   * as a lag between S − HOUSEKEEPING_MS and S; prom-client's histogram has the distribution), and
-   * STATUS= when the summary line changed.
+   * Every HOUSEKEEPING_MS: the event-loop lag, the larger of this timer's own overshoot and the
+   * tick timer's largest since the last run, and STATUS= when the summary line changed. A stall of
+   * S ms shows as a lag of about S when a tick fell due during it (a coordinator ticks every
+   * heartbeat, a member at least every few), else between S − HOUSEKEEPING_MS and S; prom-client's
+   * histogram has the distribution.
    */
   private housekeeping(): void {
     const now = performance.now();
-    this.loopLagMs = Math.max(0, now - this.lastLoopCheck - HOUSEKEEPING_MS);
+    this.loopLagMs = Math.max(0, now - this.lastLoopCheck - HOUSEKEEPING_MS, this.tickLagMs);
+    this.tickLagMs = 0;
     this.metrics.eventLoopLag.set(this.loopLagMs / 1000);
     this.lastLoopCheck = now;
     this.notifyStatus();
