@@ -197,9 +197,13 @@ export const MESH_TYPES = {
 
 /** Opaque JSON payloads (log entry data, snapshot data, CoreMessage.data) as the runtime writes them. */
 export function encodeJson(value: unknown): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(value));
+  return utf8Encoder.encode(JSON.stringify(value));
 }
 
 export function decodeJson(bytes: Uint8Array): unknown {
-  return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  return JSON.parse(utf8Decoder.decode(bytes));
 }
+
+// one of each for every message (a decode without { stream: true } keeps no state between calls)
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });

@@ -30,7 +30,7 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { codec, MESH_PACKAGE, rawServiceDefinition } from './proto.js';
+import { envelopeCodec, MESH_PACKAGE, rawServiceDefinition } from './proto.js';
 import type { Envelope } from '../../ports/mesh-messages.js';
 import { MESH_TYPES } from '../../ports/mesh-messages.js';
 import type {
@@ -189,7 +189,7 @@ const SERVER_KEEPALIVE_MS = 10_000;
 const DROP_LOG_WINDOW_MS = 10_000;
 
 export class MeshTransport implements Transport {
-  private readonly envelopeCodec = codec<Envelope>(MESH_TYPES.envelope);
+  private readonly envelopeCodec = envelopeCodec<Envelope>(MESH_TYPES.envelope);
   private readonly service = rawServiceDefinition(`${MESH_PACKAGE}.Mesh`);
   private readonly streamPath: string;
   private readonly log: Logger;

@@ -260,6 +260,54 @@ export function codec<T>(typeName: string): Codec<T> {
   return c;
 }
 
+/**
+ * The mesh envelope's codec with a short path for a `core` body, which every heartbeat and every
+ * answer to one has: the generic conversion walks every field of the envelope and every member of
+ * its oneof of 17 bodies, twice per message (convert, verify), and was the largest share of an
+ * idle coordinator's JavaScript time (docs/agent.md, "Idle cost"). Same bytes and same TypeScript
+ * shape as codec(MESH_TYPES.envelope) (test/unit/proto-roundtrip.test.ts compares them); any other
+ * body, or a core body with a value of the wrong type, takes the generic path and its errors.
+ */
+export function envelopeCodec<T extends { body: string }>(typeName: string): Codec<T> {
+  const generic = codec<T>(typeName);
+  const type = generic.type;
+  const coreType = type.fields.core?.resolvedType;
+  if (!(coreType instanceof protobuf.Type)) throw new Error(`${typeName} has no core body`);
+  const num = (v: unknown): number => (typeof v === 'number' ? v : (v as { toNumber(unsigned?: boolean): number }).toNumber(true));
+  type CoreEnvelope = { clusterId: string; from: string; to: string; term: number; sentAtMs: number; body: 'core'; core: { kind: string; data: Uint8Array } };
+  const plainCore = (v: unknown): v is CoreEnvelope => {
+    const e = v as CoreEnvelope;
+    return (
+      typeof e.clusterId === 'string' && typeof e.from === 'string' && typeof e.to === 'string' &&
+      Number.isSafeInteger(e.term) && e.term >= 0 && Number.isSafeInteger(e.sentAtMs) && e.sentAtMs >= 0 &&
+      typeof e.core === 'object' && e.core !== null && typeof e.core.kind === 'string' && e.core.data instanceof Uint8Array
+    );
+  };
+  return {
+    type,
+    toWire: generic.toWire,
+    encode(value) {
+      // any other body set as well is refused by the generic path (more than one of the oneof set)
+      if (value.body !== 'core' || !plainCore(value) || Object.keys(value).length !== 7) return generic.encode(value);
+      const e = value as unknown as CoreEnvelope;
+      return type.encode({ clusterId: e.clusterId, from: e.from, to: e.to, term: e.term, sentAtMs: e.sentAtMs, core: { kind: e.core.kind, data: e.core.data } }).finish();
+    },
+    decode(bytes) {
+      let msg: protobuf.Message & Record<string, unknown>;
+      try {
+        msg = type.decode(bytes) as protobuf.Message & Record<string, unknown>;
+      } catch {
+        return generic.decode(bytes); // the same failure, reported the generic way
+      }
+      if (msg.body !== 'core') return generic.decode(bytes);
+      const core = msg.core as { kind: string; data: Uint8Array };
+      // an absent data field reads as protobufjs's default, an empty array: the generic path gives a Buffer
+      const data = core.data instanceof Uint8Array ? core.data : Buffer.alloc(0);
+      return { clusterId: msg.clusterId, from: msg.from, to: msg.to, term: num(msg.term), sentAtMs: num(msg.sentAtMs), body: 'core', core: { kind: core.kind, data } } as unknown as T;
+    },
+  };
+}
+
 /** Every message type in a package, by fully qualified name (for tests that must cover them all). */
 export function messageTypes(pkg: string): protobuf.Type[] {
   const ns = protoRoot().lookup(pkg);
