@@ -15,6 +15,7 @@
 import type { CompiledConfig, NodeName, ResourceId } from '../config/types.js';
 import { defaultPlacer, type Placer } from '../core/cluster/placement.js';
 import { schedule, type SchedulerInput } from '../core/scheduler/index.js';
+import type { ClusterSnapshot } from '../core/snapshot.js';
 
 export interface SchedulerPlacerOptions {
   /** called with every input that was actually scheduled (not the reused ones) */
@@ -22,7 +23,7 @@ export interface SchedulerPlacerOptions {
 }
 
 export function createSchedulerPlacer(opts: SchedulerPlacerOptions = {}): Placer {
-  let last: { key: string; config: CompiledConfig; recheckAt: number | null; out: Map<ResourceId, NodeName | null> } | null = null;
+  let last: { snapshot: ClusterSnapshot; config: CompiledConfig; recheckAt: number | null; out: Map<ResourceId, NodeName | null> } | null = null;
   return (observedSnapshot, config, current) => {
     if (!observedSnapshot.quorate) return new Map();
     // A committed placement whose holder has not reported the resource yet (it is starting, or the
@@ -32,16 +33,11 @@ export function createSchedulerPlacer(opts: SchedulerPlacerOptions = {}): Placer
     const seen = new Set(observedSnapshot.observations.map((o) => o.resource));
     const intended = [...current].filter(([r]) => !seen.has(r)).map(([resource, node]) => ({ resource, node, role: 'started' as const }));
     const snapshot = intended.length === 0 ? observedSnapshot : { ...observedSnapshot, observations: [...observedSnapshot.observations, ...intended] };
-    // The key leaves out what changes at every heartbeat without mattering to the scheduler: `now`
-    // (time-driven decisions come back through recheckAt) and an online node's lease expiry (read
-    // only for lost nodes, fencing.ts). Otherwise an idle coordinator would schedule, and record an
-    // input file, at every tick.
-    const key = JSON.stringify({
-      ...snapshot,
-      now: 0,
-      nodes: snapshot.nodes.map((n) => (n.state === 'online' ? { ...n, leaseExpiredAt: null } : n)),
-    });
-    if (last && last.key === key && last.config === config && (last.recheckAt === null || snapshot.now < last.recheckAt)) return new Map(last.out);
+    // The comparison leaves out what changes at every heartbeat without mattering to the scheduler:
+    // `now` (time-driven decisions come back through recheckAt) and an online node's lease expiry
+    // (read only for lost nodes, fencing.ts). Otherwise an idle coordinator would schedule, and
+    // record an input file, at every tick.
+    if (last && last.config === config && (last.recheckAt === null || snapshot.now < last.recheckAt) && sameSchedulingInput(last.snapshot, snapshot)) return new Map(last.out);
     const cloned = new Set<ResourceId>();
     for (const r of Object.values(config.resources)) {
       if (r.type !== 'clone') continue;
@@ -59,9 +55,49 @@ export function createSchedulerPlacer(opts: SchedulerPlacerOptions = {}): Placer
       if (!r.meta.managed) continue;
       out.set(id, target.get(id) ?? null);
     }
-    last = { key, config, recheckAt: plan.recheckAt, out };
+    last = { snapshot, config, recheckAt: plan.recheckAt, out };
     return new Map(out);
   };
+}
+
+/**
+ * Whether two snapshots ask the scheduler the same question: equal as data, except `now` and the
+ * lease expiry of a node online in both. Compared in place, without building a key: the
+ * coordinator asks at every heartbeat (a JSON key of the whole snapshot was a visible share of an
+ * idle coordinator's CPU and allocations, docs/agent.md "Idle cost").
+ */
+export function sameSchedulingInput(a: ClusterSnapshot, b: ClusterSnapshot): boolean {
+  if (!sameFields(a, b, (k) => k === 'now' || k === 'nodes')) return false;
+  if (a.nodes.length !== b.nodes.length) return false;
+  for (let i = 0; i < a.nodes.length; i++) {
+    const x = a.nodes[i]!;
+    const y = b.nodes[i]!;
+    const bothOnline = x.state === 'online' && y.state === 'online';
+    if (!sameFields(x, y, (k) => bothOnline && k === 'leaseExpiredAt')) return false;
+  }
+  return true;
+}
+
+/** Same own enumerable fields (an undefined one counts as absent, as in JSON), but for `skip`, and equal as data. */
+function sameFields(a: object, b: object, skip: (key: string) => boolean): boolean {
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  for (const k in ra) if (!skip(k) && !sameData(ra[k], rb[k])) return false;
+  for (const k in rb) if (!skip(k) && ra[k] === undefined && rb[k] !== undefined) return false;
+  return true;
+}
+
+/** Deep equality of JSON-like data (plain objects, arrays, primitives). */
+function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  return sameFields(a, b, () => false);
 }
 
 /** A placer without memory between agents (tests, `--placer scheduler` without recording). */

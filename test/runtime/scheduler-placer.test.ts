@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileOrThrow } from '../../src/config/validate.js';
 import type { ClusterSnapshot } from '../../src/core/snapshot.js';
-import { createSchedulerPlacer, schedulerPlacer } from '../../src/runtime/scheduler-placer.js';
+import { createSchedulerPlacer, sameSchedulingInput, schedulerPlacer } from '../../src/runtime/scheduler-placer.js';
 
 const exec = { kind: 'exec', params: { start: 'true', stop: 'true', monitor: 'exit 7' } };
 const config = compileOrThrow({
@@ -62,5 +62,35 @@ describe('schedulerPlacer', () => {
     placer(at(7100, 8000, 'unclean'), config, new Map());
     placer(at(7200, 8100, 'unclean'), config, new Map());
     expect(inputs).toEqual([1000, 7000, 7200]);
+  });
+
+  it('compares snapshots as data: any change but time and an online node\'s lease expiry is a new question', () => {
+    const base = snap({ observations: [{ resource: 'web', node: 'n1', role: 'started' }], bans: [{ resource: 'db', node: 'n2', score: -5 }] });
+    const withNodes = (f: (n: ClusterSnapshot['nodes'][number]) => object): ClusterSnapshot => ({ ...base, nodes: base.nodes.map((n) => ({ ...n, ...f(n) })) as ClusterSnapshot['nodes'] });
+    expect(sameSchedulingInput(base, structuredClone(base))).toBe(true);
+    expect(sameSchedulingInput(base, { ...base, now: 99_999 })).toBe(true);
+    expect(sameSchedulingInput(withNodes(() => ({ leaseExpiredAt: 1 })), withNodes(() => ({ leaseExpiredAt: 2 })))).toBe(true);
+    // an undefined field is an absent one (as in JSON)
+    expect(sameSchedulingInput(base, { ...base, overrides: undefined })).toBe(true);
+    const changed: [string, ClusterSnapshot][] = [
+      ['quorum', { ...base, quorate: false }],
+      ['an observation', { ...base, observations: [{ resource: 'web', node: 'n2', role: 'started' }] }],
+      ['one more observation', { ...base, observations: [...base.observations, { resource: 'ip', node: 'n1', role: 'started' }] }],
+      ['a ban score', { ...base, bans: [{ resource: 'db', node: 'n2', score: -6 }] }],
+      ['a failure', { ...base, failures: [{ resource: 'web', node: 'n1', operation: 'start', count: 1, lastFailureAt: 5 }] }],
+      ['a fenced node', { ...base, fenced: ['n3'] }],
+      ['an override', { ...base, overrides: [{ resource: 'web', managed: false }] }],
+      ['a node attribute', withNodes((n) => ({ attributes: n.name === 'n2' ? { ssd: 'yes' } : {} }))],
+      ['standby', withNodes((n) => ({ standby: n.name === 'n3' }))],
+      ['a node state', withNodes((n) => ({ state: n.name === 'n1' ? 'unclean' : n.state }))],
+      ['one node fewer', { ...base, nodes: base.nodes.slice(1) }],
+    ];
+    for (const [what, other] of changed) {
+      expect(sameSchedulingInput(base, other), what).toBe(false);
+      expect(sameSchedulingInput(other, base), what).toBe(false);
+    }
+    // a lost node's lease expiry matters (fencing by watchdog waits for it)
+    const lost = (lease: number) => withNodes((n) => (n.name === 'n2' ? { state: 'unclean', leaseExpiredAt: lease } : {}));
+    expect(sameSchedulingInput(lost(1), lost(2))).toBe(false);
   });
 });
