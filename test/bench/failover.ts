@@ -80,6 +80,12 @@ interface RunResult {
   overlapMs: number;
   coldStartMs: number;
   maxGapMs: number;
+  /**
+   * whether the holder was the coordinator when the fault hit: then a new coordinator must be
+   * elected first (randomized election timeout), else the coordinator notices the silent holder
+   * after the failure timeout; the two give two clusters of failover times
+   */
+  holderWasCoordinator: boolean;
   note?: string;
 }
 
@@ -112,6 +118,7 @@ async function oneRun(name: CaseName): Promise<RunResult> {
     }
     const s = c.sampleUnits(t.unit, { everyMs: 20 });
     holder = await t.stableHolder(s, 1000); // settled: not in the middle of a move
+    const holderWasCoordinator = (await t.waitQuorate(10_000)) === holder.name;
     let faultT: number;
     if (name === 'power-loss') faultT = (await c.powerLoss(holder)).t;
     else if (name === 'link-cut') faultT = await c.cutLink(holder);
@@ -133,7 +140,7 @@ async function oneRun(name: CaseName): Promise<RunResult> {
       for (const [n, p] of t.agents) fs.copyFileSync(p.logFile, path.join(keep, `${n}.agent.log`));
       note = `${note ? `${note}; ` : ''}suspicious run kept in ${keep}`;
     }
-    return { ms: first ? Math.round(first.ms * 10) / 10 : null, overlapMs: Math.round(ov.ms * 10) / 10, coldStartMs: Math.round(coldStartMs), maxGapMs: Math.round(samplingStats(tl).maxGapMs), note };
+    return { ms: first ? Math.round(first.ms * 10) / 10 : null, overlapMs: Math.round(ov.ms * 10) / 10, coldStartMs: Math.round(coldStartMs), maxGapMs: Math.round(samplingStats(tl).maxGapMs), holderWasCoordinator, note };
   } catch (e) {
     log(t.logs(15));
     throw e;
@@ -309,7 +316,7 @@ for (const name of cases) {
     const r = await oneRun(name);
     rs.push(r);
     coldStarts.push(r.coldStartMs);
-    log(`${name} run ${i + 1}/${runs}: failover ${r.ms ?? 'none'} ms, overlap ${r.overlapMs} ms, cold start ${r.coldStartMs} ms, largest sampling gap ${r.maxGapMs} ms${r.note ? ` (${r.note})` : ''}`);
+    log(`${name} run ${i + 1}/${runs}: failover ${r.ms ?? 'none'} ms (holder ${r.holderWasCoordinator ? 'was' : 'was not'} the coordinator), overlap ${r.overlapMs} ms, cold start ${r.coldStartMs} ms, largest sampling gap ${r.maxGapMs} ms${r.note ? ` (${r.note})` : ''}`);
   }
   results.set(name, rs);
 }
@@ -333,6 +340,9 @@ const caseOut = cases.map((name) => {
     min_ms: samples.length ? Math.min(...samples) : null,
     max_ms: samples.length ? Math.max(...samples) : null,
     samples_ms: samples,
+    // the same samples by the holder's role at the fault (see RunResult.holderWasCoordinator)
+    samples_ms_holder_coordinator: rs.flatMap((r) => (r.ms !== null && r.holderWasCoordinator ? [r.ms] : [])),
+    samples_ms_holder_member: rs.flatMap((r) => (r.ms !== null && !r.holderWasCoordinator ? [r.ms] : [])),
     runs: rs.length,
     failed_runs: rs.filter((r) => r.ms === null).map((r) => r.note),
     overlap_ms: Math.round(rs.reduce((a, r) => a + r.overlapMs, 0) * 10) / 10,
