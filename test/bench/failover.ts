@@ -167,6 +167,8 @@ interface IdleResult {
   /** CPU % of a bare `node -e "setInterval(() => {}, 100)"` over the settled window: what ten empty wake-ups a second cost on this machine */
   bareTimerPct: number;
   coldStartMs: number;
+  /** who was coordinator and who held the resource at the end of the settled window (the coordinator costs the most) */
+  roles: { coordinator: string; holder: string };
 }
 
 /** The bare-timer yardstick starts this long before the settled idle window. */
@@ -183,7 +185,7 @@ async function idleAndRss(): Promise<IdleResult> {
   const { c, t, coldStartMs } = await formCluster(3, false, { monitorIntervalMs: idleMonitorMs });
   const formedAt = now();
   try {
-    await t.waitHolder(20_000);
+    const holder = (await t.waitHolder(20_000)).name;
     await sleep(2000);
     const clk = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
     const pids = new Map<string, number>();
@@ -221,7 +223,8 @@ async function idleAndRss(): Promise<IdleResult> {
     delete cpu.bare_timer;
     const rss: Record<string, number> = {};
     for (const [n, p] of pids) rss[n] = Math.round((procUsage(p).rssKiB / 1024) * 10) / 10;
-    return { rss, cpu, cpuFirst, bareTimerPct, coldStartMs: Math.round(coldStartMs) };
+    const coordinator = await t.waitQuorate(10_000);
+    return { rss, cpu, cpuFirst, bareTimerPct, coldStartMs: Math.round(coldStartMs), roles: { coordinator, holder } };
   } finally {
     await c.destroy();
   }
@@ -322,6 +325,7 @@ for (const name of cases) {
 }
 log(`idle: 3 nodes, ${idleSecs} s after placement and ${idleSecs} s from ${settleSecs} s after forming`);
 const idle = await idleAndRss();
+log(`idle CPU % from ${settleSecs} s: ${JSON.stringify(idle.cpu)} (coordinator ${idle.roles.coordinator}, holder ${idle.roles.holder}); bare 10 Hz timer ${idle.bareTimerPct} %`);
 coldStarts.push(idle.coldStartMs);
 
 const pm = vsPacemaker ? pacemakerRuns() : null;
@@ -365,6 +369,7 @@ const summary = {
   cases: caseOut,
   rss_mib: withMaxNode(idle.rss),
   idle_cpu_pct: withMaxNode(idle.cpu),
+  idle_roles: idle.roles,
   idle_cpu_pct_first_window: withMaxNode(idle.cpuFirst),
   // Pacemaker + Corosync on this machine, same window length (with --vs-pacemaker): idle CPU
   // costs differ between machines of this kind by 2x and more (host.bare_timer_cpu_pct)
