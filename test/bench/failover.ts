@@ -331,9 +331,12 @@ coldStarts.push(idle.coldStartMs);
 const pm = vsPacemaker ? pacemakerRuns() : null;
 if (pm?.error) log(`[pacemaker] ERROR: ${pm.error}`);
 
+/** the failover times of the runs that had one */
+const msOf = (rs: RunResult[]): number[] => rs.flatMap((r) => (r.ms === null ? [] : [r.ms]));
+
 const caseOut = cases.map((name) => {
   const rs = results.get(name)!;
-  const samples = rs.flatMap((r) => (r.ms === null ? [] : [r.ms]));
+  const samples = msOf(rs);
   const pSamples = pm?.samples[name] ?? null;
   const median = quantile(samples, 0.5);
   const pMedian = pSamples && pSamples.length > 0 ? quantile(pSamples, 0.5) : null;
@@ -345,8 +348,8 @@ const caseOut = cases.map((name) => {
     max_ms: samples.length ? Math.max(...samples) : null,
     samples_ms: samples,
     // the same samples by the holder's role at the fault (see RunResult.holderWasCoordinator)
-    samples_ms_holder_coordinator: rs.flatMap((r) => (r.ms !== null && r.holderWasCoordinator ? [r.ms] : [])),
-    samples_ms_holder_member: rs.flatMap((r) => (r.ms !== null && !r.holderWasCoordinator ? [r.ms] : [])),
+    samples_ms_holder_coordinator: msOf(rs.filter((r) => r.holderWasCoordinator)),
+    samples_ms_holder_member: msOf(rs.filter((r) => !r.holderWasCoordinator)),
     runs: rs.length,
     failed_runs: rs.filter((r) => r.ms === null).map((r) => r.note),
     overlap_ms: Math.round(rs.reduce((a, r) => a + r.overlapMs, 0) * 10) / 10,

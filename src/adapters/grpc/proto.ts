@@ -275,6 +275,7 @@ export function envelopeCodec<T extends { body: string }>(typeName: string): Cod
   if (!(coreType instanceof protobuf.Type)) throw new Error(`${typeName} has no core body`);
   const num = (v: unknown): number => (typeof v === 'number' ? v : (v as { toNumber(unsigned?: boolean): number }).toNumber(true));
   type CoreEnvelope = { clusterId: string; from: string; to: string; term: number; sentAtMs: number; body: 'core'; core: { kind: string; data: Uint8Array } };
+  const CORE_ENVELOPE_KEYS = 7; // CoreEnvelope's keys
   const plainCore = (v: unknown): v is CoreEnvelope => {
     const e = v as CoreEnvelope;
     return (
@@ -287,8 +288,9 @@ export function envelopeCodec<T extends { body: string }>(typeName: string): Cod
     type,
     toWire: generic.toWire,
     encode(value) {
-      // any other body set as well is refused by the generic path (more than one of the oneof set)
-      if (value.body !== 'core' || !plainCore(value) || Object.keys(value).length !== 7) return generic.encode(value);
+      // a key beyond CoreEnvelope's seven (another body set as well, say) goes to the generic path,
+      // which refuses it; the short path would drop it silently
+      if (value.body !== 'core' || !plainCore(value) || Object.keys(value).length !== CORE_ENVELOPE_KEYS) return generic.encode(value);
       const e = value as unknown as CoreEnvelope;
       return type.encode({ clusterId: e.clusterId, from: e.from, to: e.to, term: e.term, sentAtMs: e.sentAtMs, core: { kind: e.core.kind, data: e.core.data } }).finish();
     },
