@@ -35,6 +35,7 @@ import path from 'node:path';
 import { clusterPrerequisites, createCluster, firstActiveAfter, now, overlap, samplingStats, sleep, type Cluster } from '../cluster/harness.js';
 import { ensureBuilt, ROOT, TshaCluster, type TshaClusterOptions } from '../cluster/tsha-cluster.js';
 import { DEFAULT_MONITOR_INTERVAL_MS } from '../../src/config/options.js';
+import { clockTicks, procUsage } from './proc.js';
 
 type CaseName = 'power-loss' | 'link-cut' | 'witness-split';
 const ALL_CASES: CaseName[] = ['power-loss', 'link-cut', 'witness-split'];
@@ -149,15 +150,6 @@ async function oneRun(name: CaseName): Promise<RunResult> {
   }
 }
 
-/** utime+stime in clock ticks, and VmRSS in KiB, of one process. */
-function procUsage(pid: number): { ticks: number; rssKiB: number } {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(f[11]) + Number(f[12]);
-  const rss = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { ticks, rssKiB: Number(rss?.[1] ?? NaN) };
-}
-
 interface IdleResult {
   rss: Record<string, number>;
   /** CPU % per node over idleSecs once settled (settleSecs after the cluster formed) */
@@ -187,7 +179,7 @@ async function idleAndRss(): Promise<IdleResult> {
   try {
     const holder = (await t.waitHolder(20_000)).name;
     await sleep(2000);
-    const clk = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    const clk = clockTicks();
     const pids = new Map<string, number>();
     for (const n of c.all) {
       const pid = t.agentPid(n);
