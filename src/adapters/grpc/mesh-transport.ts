@@ -188,6 +188,39 @@ const SERVER_KEEPALIVE_MS = 10_000;
 /** at most one log line per (reason, source) in this window; the count of suppressed ones is logged */
 const DROP_LOG_WINDOW_MS = 10_000;
 
+/** The grpc-js server options of a mesh transport (exported for bench:idle-floor's bare-grpc stack). */
+export function meshServerOptions(o: Pick<MeshTransportOptions, 'keepalive'>): grpc.ServerOptions {
+  return {
+    // The server pings its clients rarely: each peer's own client pings every keepalive.timeMs and
+    // is what must notice a dead peer fast (its stream carries our messages). A dead client only
+    // leaves an incoming stream that delivers nothing; finding it within seconds is enough.
+    'grpc.keepalive_time_ms': SERVER_KEEPALIVE_MS,
+    'grpc.keepalive_timeout_ms': o.keepalive?.timeoutMs ?? 1000,
+    'grpc.keepalive_permit_without_calls': 1,
+  };
+}
+
+/** The grpc-js channel options of a mesh transport's client to one peer (TLS names added by makeClient). */
+export function meshChannelOptions(o: Pick<MeshTransportOptions, 'keepalive' | 'reconnectBackoffMs'>): grpc.ChannelOptions {
+  return {
+    'grpc.initial_reconnect_backoff_ms': o.reconnectBackoffMs?.initial ?? 100,
+    'grpc.max_reconnect_backoff_ms': o.reconnectBackoffMs?.max ?? 1000,
+    'grpc.keepalive_time_ms': o.keepalive?.timeMs ?? 10_000,
+    'grpc.keepalive_timeout_ms': o.keepalive?.timeoutMs ?? 1000,
+    'grpc.keepalive_permit_without_calls': 1,
+    // our own subchannels: a transport's stop() never closes a connection another one shares
+    'grpc.use_local_subchannel_pool': 1,
+    // never route mesh traffic through an HTTP proxy from the environment
+    'grpc.enable_http_proxy': 0,
+    // no transparent retries: a failed message is dropped, the protocol resends what matters
+    'grpc.enable_retries': 0,
+    // no retry buffer either: with one, grpc-js reports a stream write as done as soon as it is
+    // buffered; without it, only once flushed into the connection, which is what the per-message
+    // deadline and the in-flight cap must see
+    'grpc.per_rpc_retry_buffer_size': 0,
+  };
+}
+
 export class MeshTransport implements Transport {
   private readonly envelopeCodec = envelopeCodec<Envelope>(MESH_TYPES.envelope);
   private readonly service = rawServiceDefinition(`${MESH_PACKAGE}.Mesh`);
@@ -227,14 +260,7 @@ export class MeshTransport implements Transport {
   async start(): Promise<{ port: number }> {
     if (this.server) throw new Error('mesh transport already started');
     this.setPeers([...this.channels.values()].map((c) => c.peer));
-    const server = new grpc.Server({
-      // The server pings its clients rarely: each peer's own client pings every keepalive.timeMs and
-      // is what must notice a dead peer fast (its stream carries our messages). A dead client only
-      // leaves an incoming stream that delivers nothing; finding it within seconds is enough.
-      'grpc.keepalive_time_ms': SERVER_KEEPALIVE_MS,
-      'grpc.keepalive_timeout_ms': this.opts.keepalive?.timeoutMs ?? 1000,
-      'grpc.keepalive_permit_without_calls': 1,
-    });
+    const server = new grpc.Server(meshServerOptions(this.opts));
     server.addService(this.service, { Deliver: this.handleDeliver, Stream: this.handleStream });
     const creds = this.opts.tls
       ? grpc.ServerCredentials.createSsl(this.opts.tls.ca, [{ cert_chain: this.opts.tls.cert, private_key: this.opts.tls.key }], true)
@@ -524,23 +550,7 @@ export class MeshTransport implements Transport {
   }
 
   private makeClient(peer: MeshPeer): grpc.Client {
-    const options: grpc.ChannelOptions = {
-      'grpc.initial_reconnect_backoff_ms': this.opts.reconnectBackoffMs?.initial ?? 100,
-      'grpc.max_reconnect_backoff_ms': this.opts.reconnectBackoffMs?.max ?? 1000,
-      'grpc.keepalive_time_ms': this.opts.keepalive?.timeMs ?? 10_000,
-      'grpc.keepalive_timeout_ms': this.opts.keepalive?.timeoutMs ?? 1000,
-      'grpc.keepalive_permit_without_calls': 1,
-      // our own subchannels: a transport's stop() never closes a connection another one shares
-      'grpc.use_local_subchannel_pool': 1,
-      // never route mesh traffic through an HTTP proxy from the environment
-      'grpc.enable_http_proxy': 0,
-      // no transparent retries: a failed message is dropped, the protocol resends what matters
-      'grpc.enable_retries': 0,
-      // no retry buffer either: with one, grpc-js reports a stream write as done as soon as it is
-      // buffered; without it, only once flushed into the connection, which is what the per-message
-      // deadline and the in-flight cap must see
-      'grpc.per_rpc_retry_buffer_size': 0,
-    };
+    const options = meshChannelOptions(this.opts);
     let creds: grpc.ChannelCredentials;
     if (this.opts.tls) {
       creds = grpc.credentials.createSsl(this.opts.tls.ca, this.opts.tls.key, this.opts.tls.cert);
