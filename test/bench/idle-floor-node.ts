@@ -6,7 +6,11 @@
 // - timer: no messages; the coordinator's interval timer only (what one wake-up of Node costs here);
 // - tcp: bare TCP sockets (TCP_NODELAY), a 250-byte message;
 // - http2: node:http2, one POST stream per peer carrying gRPC-framed 250-byte messages;
-// - grpc: @grpc/grpc-js client streams with the mesh transport's channel options, same bytes;
+// - grpc: @grpc/grpc-js client streams with the mesh transport's exact server and channel options,
+//   same bytes;
+// - codec: grpc as above, carrying the envelopes MeshTransport would send (the same AppendEntries /
+//   AppendEntriesResponse through toOutbound and the envelope codec, decoded on receipt): what the
+//   messages' encoding costs, without MeshTransport's send and admission machinery;
 // - mesh: tsha's MeshTransport with real core messages (AppendEntries / AppendEntriesResponse, as
 //   an idle coordinator and member send them), admission and envelope codec included.
 // argv[2]: JSON of ChildSpec. On SIGUSR2 prints `{"rx":N}` (messages received so far) on stdout:
@@ -16,10 +20,13 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { meshChannelOptions, meshServerOptions, MeshTransport } from '../../src/adapters/grpc/mesh-transport.js';
+import { envelopeCodec } from '../../src/adapters/grpc/proto.js';
+import { MESH_TYPES, type Envelope } from '../../src/ports/mesh-messages.js';
+import type { OutboundMessage } from '../../src/ports/transport.js';
 import { toOutbound } from '../../src/runtime/wire.js';
 import type { AppendEntries, AppendEntriesResponse } from '../../src/core/cluster/messages.js';
 
-export type Stack = 'timer' | 'tcp' | 'http2' | 'grpc' | 'mesh';
+export type Stack = 'timer' | 'tcp' | 'http2' | 'grpc' | 'codec' | 'mesh';
 export interface ChildSpec {
   stack: Stack;
   role: 'c' | 'm';
@@ -54,6 +61,20 @@ const everyHeartbeat = (f: () => void): void => {
     setInterval(f, spec.heartbeatMs);
   }, spec.warmupMs);
 };
+
+/** An idle coordinator's heartbeat to a member holding a lease, and the member's answer. */
+let seq = 0;
+const heartbeat = (): AppendEntries => {
+  const now = Math.floor(performance.now());
+  return {
+    type: 'AppendEntries', term: 3, prevLogIndex: 41, prevLogTerm: 3, entries: [], leaderCommit: 41,
+    sentAt: now, lease: { at: now - 150 + (seq++ % 7), incarnation: 1 }, peerIncluded: false,
+  };
+};
+const answer = (): AppendEntriesResponse => ({
+  type: 'AppendEntriesResponse', term: 3, success: true, matchIndex: 41, echo: Math.floor(performance.now()),
+  nodeTime: Math.floor(performance.now()), incarnation: 1, report: { applied: 41, active: [], failures: {} },
+});
 
 switch (spec.stack) {
   case 'timer':
@@ -98,16 +119,25 @@ switch (spec.stack) {
     break;
   }
 
-  case 'grpc': {
+  case 'grpc':
+  case 'codec': {
     const raw = (b: Buffer): Buffer => b;
+    const codec = envelopeCodec<Envelope>(MESH_TYPES.envelope);
+    const bytes = (m: OutboundMessage, to: string): Buffer => {
+      const u = codec.encode({ ...m, clusterId: 'idle-floor', from: spec.self, to, sentAtMs: Math.floor(performance.now()) } as Envelope);
+      return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+    };
+    const heartbeatTo = (to: string): Buffer => (spec.stack === 'codec' ? bytes(toOutbound(heartbeat()), to) : PAYLOAD.subarray(5));
+    const answerTo = (to: string): Buffer => (spec.stack === 'codec' ? bytes(toOutbound(answer()), to) : PAYLOAD.subarray(5));
     const service = { Stream: { path: METHOD, requestStream: true, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw, originalName: 'Stream' } };
     const outs = new Map<string, grpc.ClientWritableStream<Buffer>>();
     // the options MeshTransport gives its server and channels
     const server = new grpc.Server(meshServerOptions({}));
     server.addService(service, {
-      Stream: (call: grpc.ServerReadableStream<Buffer, Buffer>) => call.on('data', () => {
+      Stream: (call: grpc.ServerReadableStream<Buffer, Buffer>) => call.on('data', (b: Buffer) => {
+        if (spec.stack === 'codec' && codec.decode(b).body !== 'core') throw new Error('not a core envelope');
         rx++;
-        if (spec.role === 'm') outs.get(spec.peers[0]!.name)?.write(PAYLOAD.subarray(5));
+        if (spec.role === 'm') outs.get(spec.peers[0]!.name)?.write(answerTo(spec.peers[0]!.name));
       }),
     });
     server.bindAsync(spec.listen, grpc.ServerCredentials.createInsecure(), (e) => {
@@ -120,7 +150,7 @@ switch (spec.stack) {
       }
     });
     everyHeartbeat(() => {
-      for (const s of outs.values()) s.write(PAYLOAD.subarray(5));
+      for (const [to, s] of outs) s.write(heartbeatTo(to));
     });
     break;
   }
@@ -130,26 +160,14 @@ switch (spec.stack) {
       self: spec.self, clusterId: 'idle-floor', listen: spec.listen, deliverTimeoutMs: spec.heartbeatMs,
       peers: spec.peers.map((p) => ({ name: p.name, meshAddress: p.address })), logger: pino({ level: 'silent' }),
     });
-    let seq = 0;
     t.onMessage((env) => {
       rx++;
       if (spec.role !== 'm' || env.body !== 'core') return;
-      const answer: AppendEntriesResponse = {
-        type: 'AppendEntriesResponse', term: 3, success: true, matchIndex: 41, echo: Math.floor(performance.now()),
-        nodeTime: Math.floor(performance.now()), incarnation: 1, report: { applied: 41, active: [], failures: {} },
-      };
-      void t.send(env.from, toOutbound(answer));
+      void t.send(env.from, toOutbound(answer()));
     });
     await t.start();
     everyHeartbeat(() => {
-      const now = Math.floor(performance.now());
-      for (const p of spec.peers) {
-        const hb: AppendEntries = {
-          type: 'AppendEntries', term: 3, prevLogIndex: 41, prevLogTerm: 3, entries: [], leaderCommit: 41,
-          sentAt: now, lease: { at: now - 150 + (seq++ % 7), incarnation: 1 }, peerIncluded: false,
-        };
-        void t.send(p.name, toOutbound(hb));
-      }
+      for (const p of spec.peers) void t.send(p.name, toOutbound(heartbeat()));
     });
     break;
   }

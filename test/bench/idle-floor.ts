@@ -1,4 +1,4 @@
-// npm run bench:idle-floor -- [--stacks timer,tcp,http2,grpc,mesh] [--heartbeat-ms 150[,250,...]]
+// npm run bench:idle-floor -- [--stacks timer,tcp,http2,grpc,codec,mesh] [--heartbeat-ms 150[,250,...]]
 //                             [--rounds N] [--warmup-secs S] [--settle-secs S] [--window-secs S] [--json]
 //
 // What an idle cluster's messages cost on this machine before any of tsha's own work: the floor
@@ -7,8 +7,9 @@
 // cluster's message pattern and nothing else: n1, the coordinator, sends one heartbeat-sized
 // message to n2 and n3 every heartbeat interval; each answers at once over its own connection.
 // Stacks (test/bench/idle-floor-node.ts): timer (the coordinator's interval timer only, no
-// messages), tcp, http2, grpc (@grpc/grpc-js with the mesh's channel options) and mesh (tsha's
-// MeshTransport with real AppendEntries / AppendEntriesResponse messages). A full agent adds its
+// messages), tcp, http2, grpc (@grpc/grpc-js with the mesh's server and channel options), codec
+// (grpc carrying the real envelopes, encoded and decoded) and mesh (tsha's MeshTransport with real
+// AppendEntries / AppendEntriesResponse messages). A full agent adds its
 // core, effects, metrics and the rest on top of `mesh`.
 // Every process runs with the agent's node and V8 flags (AGENT_NODE_ARGS, DAEMON_V8_FLAGS).
 // Per stack and heartbeat interval, each round: start the three; the coordinator sends every 5 ms
@@ -27,7 +28,7 @@ import { DAEMON_V8_FLAGS } from '../../src/cli/commands/agent.js';
 import { clockTicks, mainThreadWakeups, procUsage } from './proc.js';
 import type { ChildSpec, Stack } from './idle-floor-node.js';
 
-const STACKS: Stack[] = ['timer', 'tcp', 'http2', 'grpc', 'mesh'];
+const STACKS: Stack[] = ['timer', 'tcp', 'http2', 'grpc', 'codec', 'mesh'];
 const PORT = 7790;
 
 function arg(name: string): string | undefined {
