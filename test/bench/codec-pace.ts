@@ -1,8 +1,9 @@
 // npm run bench:codec-pace -- [--hot N] [--paced N] [--pace-ms MS]: one heartbeat's trip through the
-// mesh encoding (toOutbound, the envelope codec's encode, decode, fromEnvelope), timed hot (N in a
-// loop, the mean) and at an idle agent's pace (N single trips, one every --pace-ms, default 150:
-// each after a sleep, as at idle). The gap between the two is what a wake-up's cold caches cost this
-// code on this machine (docs/agent.md, "Idle cost"). The last line of output is one JSON object.
+// mesh encoding (toOutbound, the envelope codec's encode, decode, fromEnvelope), the whole trip and
+// each of the four steps alone, timed hot (N in a loop, the mean) and at an idle agent's pace (N
+// times one call after a sleep of --pace-ms, default 150, as at idle; the five interleaved). The gap
+// between the two is what a wake-up's cold caches cost this code on this machine (docs/agent.md,
+// "Idle cost"). The last line of output is one JSON object.
 import { envelopeCodec } from '../../src/adapters/grpc/proto.js';
 import { MESH_TYPES, type Envelope } from '../../src/ports/mesh-messages.js';
 import { fromEnvelope, toOutbound } from '../../src/runtime/wire.js';
@@ -12,36 +13,57 @@ function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
-const hot = arg('hot', 100_000);
+const hot = arg('hot', 50_000);
 const paced = arg('paced', 60);
 const paceMs = arg('pace-ms', 150);
 
 const codec = envelopeCodec<Envelope>(MESH_TYPES.envelope);
 let seq = 0;
-function trip(): void {
+const heartbeat = (): AppendEntries => {
   const now = Math.floor(performance.now());
-  const hb: AppendEntries = {
+  return {
     type: 'AppendEntries', term: 3, prevLogIndex: 41, prevLogTerm: 3, entries: [], leaderCommit: 41,
     sentAt: now, lease: { at: now - 150 + (seq++ % 7), incarnation: 1 }, peerIncluded: false,
   };
-  const u = codec.encode({ ...toOutbound(hb), clusterId: 'bench', from: 'n1', to: 'n2', sentAtMs: now } as Envelope);
-  const back = fromEnvelope(codec.decode(Buffer.from(u.buffer, u.byteOffset, u.byteLength)));
-  if (back.type !== 'AppendEntries') throw new Error(`decoded a ${back.type}`);
-}
+};
+const envelopeOf = (hb: AppendEntries): Envelope => ({ ...toOutbound(hb), clusterId: 'bench', from: 'n1', to: 'n2', sentAtMs: hb.sentAt }) as Envelope;
+const bufferOf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+const sampleEnvelope = envelopeOf(heartbeat());
+const sampleBytes = bufferOf(codec.encode(sampleEnvelope));
+const sampleDecoded = codec.decode(sampleBytes);
 
-for (let i = 0; i < 1000; i++) trip(); // warm-up: optimized before either measurement
-const t0 = performance.now();
-for (let i = 0; i < hot; i++) trip();
-const hotUs = ((performance.now() - t0) * 1000) / hot;
-const samples: number[] = [];
-for (let i = 0; i < paced; i++) {
-  await new Promise((r) => setTimeout(r, paceMs));
-  const t = performance.now();
-  trip();
-  samples.push(Math.round((performance.now() - t) * 1000 * 10) / 10);
+const steps: Record<string, () => unknown> = {
+  trip: () => {
+    const back = fromEnvelope(codec.decode(bufferOf(codec.encode(envelopeOf(heartbeat())))));
+    if (back.type !== 'AppendEntries') throw new Error(`decoded a ${back.type}`);
+  },
+  toOutbound: () => toOutbound(heartbeat()),
+  encode: () => codec.encode(sampleEnvelope),
+  decode: () => codec.decode(sampleBytes),
+  fromEnvelope: () => fromEnvelope(sampleDecoded),
+};
+
+for (const f of Object.values(steps)) for (let i = 0; i < 2000; i++) f(); // optimized before either measurement
+const hotUs: Record<string, number> = {};
+for (const [name, f] of Object.entries(steps)) {
+  const t0 = performance.now();
+  for (let i = 0; i < hot; i++) f();
+  hotUs[name] = Math.round(((performance.now() - t0) * 1000 * 100) / hot) / 100;
 }
-const sorted = [...samples].sort((a, b) => a - b);
-const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-const round1 = (x: number): number => Math.round(x * 10) / 10;
-process.stderr.write(`hot: ${round1(hotUs)} us per trip (${hot}); every ${paceMs} ms: median ${q(0.5)} us, min ${sorted[0]} us, max ${sorted[sorted.length - 1]} us (${paced})\n`);
-console.log(JSON.stringify({ hot_us_mean: round1(hotUs), hot_trips: hot, pace_ms: paceMs, paced_us: { min: sorted[0], median: q(0.5), p95: q(0.95), max: sorted[sorted.length - 1] }, samples_paced_us: samples }));
+const samples: Record<string, number[]> = Object.fromEntries(Object.keys(steps).map((k) => [k, []]));
+for (let i = 0; i < paced; i++) {
+  for (const [name, f] of Object.entries(steps)) {
+    await new Promise((r) => setTimeout(r, paceMs));
+    const t = performance.now();
+    f();
+    samples[name]!.push(Math.round((performance.now() - t) * 1000 * 10) / 10);
+  }
+}
+const stats = (xs: number[]): { min: number; median: number; p95: number; max: number } => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  return { min: s[0]!, median: q(0.5), p95: q(0.95), max: s[s.length - 1]! };
+};
+const result = Object.keys(steps).map((name) => ({ step: name, hot_us_mean: hotUs[name]!, paced_us: stats(samples[name]!), samples_paced_us: samples[name]! }));
+for (const r of result) process.stderr.write(`${r.step.padEnd(12)} hot ${r.hot_us_mean} us; every ${paceMs} ms: median ${r.paced_us.median} us (${r.paced_us.min}-${r.paced_us.max})\n`);
+console.log(JSON.stringify({ pace_ms: paceMs, hot_calls: hot, paced_calls: paced, steps: result }));
