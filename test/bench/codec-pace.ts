@@ -8,6 +8,7 @@ import { envelopeCodec } from '../../src/adapters/grpc/proto.js';
 import { MESH_TYPES, type Envelope } from '../../src/ports/mesh-messages.js';
 import { fromEnvelope, toOutbound } from '../../src/runtime/wire.js';
 import type { AppendEntries } from '../../src/core/cluster/messages.js';
+import { idleHeartbeat } from './idle-messages.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -18,26 +19,18 @@ const paced = arg('paced', 60);
 const paceMs = arg('pace-ms', 150);
 
 const codec = envelopeCodec<Envelope>(MESH_TYPES.envelope);
-let seq = 0;
-const heartbeat = (): AppendEntries => {
-  const now = Math.floor(performance.now());
-  return {
-    type: 'AppendEntries', term: 3, prevLogIndex: 41, prevLogTerm: 3, entries: [], leaderCommit: 41,
-    sentAt: now, lease: { at: now - 150 + (seq++ % 7), incarnation: 1 }, peerIncluded: false,
-  };
-};
 const envelopeOf = (hb: AppendEntries): Envelope => ({ ...toOutbound(hb), clusterId: 'bench', from: 'n1', to: 'n2', sentAtMs: hb.sentAt }) as Envelope;
 const bufferOf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-const sampleEnvelope = envelopeOf(heartbeat());
+const sampleEnvelope = envelopeOf(idleHeartbeat());
 const sampleBytes = bufferOf(codec.encode(sampleEnvelope));
 const sampleDecoded = codec.decode(sampleBytes);
 
 const steps: Record<string, () => unknown> = {
   trip: () => {
-    const back = fromEnvelope(codec.decode(bufferOf(codec.encode(envelopeOf(heartbeat())))));
+    const back = fromEnvelope(codec.decode(bufferOf(codec.encode(envelopeOf(idleHeartbeat())))));
     if (back.type !== 'AppendEntries') throw new Error(`decoded a ${back.type}`);
   },
-  toOutbound: () => toOutbound(heartbeat()),
+  toOutbound: () => toOutbound(idleHeartbeat()),
   encode: () => codec.encode(sampleEnvelope),
   decode: () => codec.decode(sampleBytes),
   fromEnvelope: () => fromEnvelope(sampleDecoded),

@@ -24,7 +24,7 @@ import { envelopeCodec } from '../../src/adapters/grpc/proto.js';
 import { MESH_TYPES, type Envelope } from '../../src/ports/mesh-messages.js';
 import type { OutboundMessage } from '../../src/ports/transport.js';
 import { toOutbound } from '../../src/runtime/wire.js';
-import type { AppendEntries, AppendEntriesResponse } from '../../src/core/cluster/messages.js';
+import { idleAnswer, idleHeartbeat } from './idle-messages.js';
 
 export type Stack = 'timer' | 'tcp' | 'http2' | 'grpc' | 'codec' | 'mesh';
 export interface ChildSpec {
@@ -61,20 +61,6 @@ const everyHeartbeat = (f: () => void): void => {
     setInterval(f, spec.heartbeatMs);
   }, spec.warmupMs);
 };
-
-/** An idle coordinator's heartbeat to a member holding a lease, and the member's answer. */
-let seq = 0;
-const heartbeat = (): AppendEntries => {
-  const now = Math.floor(performance.now());
-  return {
-    type: 'AppendEntries', term: 3, prevLogIndex: 41, prevLogTerm: 3, entries: [], leaderCommit: 41,
-    sentAt: now, lease: { at: now - 150 + (seq++ % 7), incarnation: 1 }, peerIncluded: false,
-  };
-};
-const answer = (): AppendEntriesResponse => ({
-  type: 'AppendEntriesResponse', term: 3, success: true, matchIndex: 41, echo: Math.floor(performance.now()),
-  nodeTime: Math.floor(performance.now()), incarnation: 1, report: { applied: 41, active: [], failures: {} },
-});
 
 switch (spec.stack) {
   case 'timer':
@@ -127,8 +113,8 @@ switch (spec.stack) {
       const u = codec.encode({ ...m, clusterId: 'idle-floor', from: spec.self, to, sentAtMs: Math.floor(performance.now()) } as Envelope);
       return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
     };
-    const heartbeatTo = (to: string): Buffer => (spec.stack === 'codec' ? bytes(toOutbound(heartbeat()), to) : PAYLOAD.subarray(5));
-    const answerTo = (to: string): Buffer => (spec.stack === 'codec' ? bytes(toOutbound(answer()), to) : PAYLOAD.subarray(5));
+    const heartbeatTo = (to: string): Buffer => (spec.stack === 'codec' ? bytes(toOutbound(idleHeartbeat()), to) : PAYLOAD.subarray(5));
+    const answerTo = (to: string): Buffer => (spec.stack === 'codec' ? bytes(toOutbound(idleAnswer()), to) : PAYLOAD.subarray(5));
     const service = { Stream: { path: METHOD, requestStream: true, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw, originalName: 'Stream' } };
     const outs = new Map<string, grpc.ClientWritableStream<Buffer>>();
     // the options MeshTransport gives its server and channels
@@ -163,11 +149,11 @@ switch (spec.stack) {
     t.onMessage((env) => {
       rx++;
       if (spec.role !== 'm' || env.body !== 'core') return;
-      void t.send(env.from, toOutbound(answer()));
+      void t.send(env.from, toOutbound(idleAnswer()));
     });
     await t.start();
     everyHeartbeat(() => {
-      for (const p of spec.peers) void t.send(p.name, toOutbound(heartbeat()));
+      for (const p of spec.peers) void t.send(p.name, toOutbound(idleHeartbeat()));
     });
     break;
   }
