@@ -9,6 +9,7 @@ import { MESH_TYPES, type Envelope } from '../../src/ports/mesh-messages.js';
 import { fromEnvelope, toOutbound } from '../../src/runtime/wire.js';
 import type { AppendEntries } from '../../src/core/cluster/messages.js';
 import { idleHeartbeat } from './idle-messages.js';
+import { nearestRank } from './stats.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -53,9 +54,8 @@ for (let i = 0; i < paced; i++) {
   }
 }
 const stats = (xs: number[]): { min: number; median: number; p95: number; max: number } => {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-  return { min: s[0]!, median: q(0.5), p95: q(0.95), max: s[s.length - 1]! };
+  const { min, median, p95, max } = nearestRank(xs);
+  return { min, median, p95, max };
 };
 const result = Object.keys(steps).map((name) => ({ step: name, hot_us_mean: hotUs[name]!, paced_us: stats(samples[name]!), samples_paced_us: samples[name]! }));
 for (const r of result) process.stderr.write(`${r.step.padEnd(12)} hot ${r.hot_us_mean} us; every ${paceMs} ms: median ${r.paced_us.median} us (${r.paced_us.min}-${r.paced_us.max})\n`);

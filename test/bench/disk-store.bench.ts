@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskStore } from '../../src/adapters/disk-store.js';
+import { nearestRank } from './stats.js';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -16,9 +17,8 @@ const base = arg('dir', tmpdir());
 const dir = mkdtempSync(join(base, 'tsha-sd-bench-'));
 
 const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-  return { median_ms: q(0.5), p95_ms: q(0.95), min_ms: s[0]!, max_ms: s[s.length - 1]!, samples_ms: xs.map((x) => Math.round(x * 1000) / 1000) };
+  const r = nearestRank(xs);
+  return { median_ms: r.median, p95_ms: r.p95, min_ms: r.min, max_ms: r.max, samples_ms: xs.map((x) => Math.round(x * 1000) / 1000) };
 };
 
 const store = new DiskStore(dir);

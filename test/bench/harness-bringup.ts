@@ -2,12 +2,8 @@
 // down a 3-node + witness cluster (every integration test and the failover bench pays this).
 // Last line of output: one JSON object with medians and raw samples (ms).
 import { createCluster, clusterPrerequisites } from '../cluster/harness.js';
+import { median } from './stats.js';
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 const args = process.argv.slice(2);
 const runsIdx = args.indexOf('--runs');

@@ -26,6 +26,7 @@ import { createCluster, sleep } from '../cluster/harness.js';
 import { AGENT_NODE_ARGS, ensureBuilt, ROOT } from '../cluster/tsha-cluster.js';
 import { DAEMON_V8_FLAGS } from '../../src/cli/commands/agent.js';
 import { clockTicks, mainThreadWakeups, procUsage } from './proc.js';
+import { median } from './stats.js';
 import type { ChildSpec, Stack } from './idle-floor-node.js';
 
 const STACKS: Stack[] = ['timer', 'tcp', 'http2', 'grpc', 'codec', 'mesh'];
@@ -54,11 +55,6 @@ if (!fs.existsSync(CHILD_JS) || fs.statSync(CHILD_JS).mtimeMs < fs.statSync(path
 }
 
 interface Sample { cpuPct: number; wakeupsPerS: number; rxPerS: number }
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 const c = await createCluster({ nodes: 3 });

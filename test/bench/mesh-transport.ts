@@ -17,6 +17,7 @@ import pino from 'pino';
 import { MeshTransport } from '../../src/adapters/grpc/mesh-transport.js';
 import { synBlackHole } from '../adapters/grpc/helpers.js';
 import type { Envelope } from '../../src/ports/mesh-messages.js';
+import { nearestRank } from './stats.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,11 +32,6 @@ const msg = {
   heartbeat: { role: 'leader' as const, commitIndex: 10, leaderHint: 'a', lease: null, reachable: ['a', 'b', 'c'], lastLogIndex: 10, lastLogTerm: 3, seq: 1, configDigest: 'sha256:bench', agentVersion: 'bench' },
 };
 
-function stats(xs: number[]): { min: number; median: number; p95: number; p99: number; max: number } {
-  const s = [...xs].sort((x, y) => x - y);
-  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-  return { min: s[0]!, median: q(0.5), p95: q(0.95), p99: q(0.99), max: s[s.length - 1]! };
-}
 
 async function main(): Promise<void> {
   // b receives from a: a's calls leave from 127.0.0.1, so b knows a at 127.0.0.1
@@ -126,11 +122,11 @@ async function main(): Promise<void> {
   const result = {
     bench: 'mesh-transport',
     node: process.version,
-    deliver_us: { ...stats(deliver), samples: deliver.length },
+    deliver_us: { ...nearestRank(deliver), samples: deliver.length },
     cpu_us_per_message: Math.round(((cpu.user + cpu.system) / N) * 10) / 10,
     burst: { messages: outs.length, delivered: burstOk, wall_ms: Math.round(burstMs), per_s: Math.round((burstOk / burstMs) * 1000) },
-    reconnect_ms: { ...stats(reconnect), samples_ms: reconnect },
-    heal_ms: { ...stats(heal), samples_ms: heal },
+    reconnect_ms: { ...nearestRank(reconnect), samples_ms: reconnect },
+    heal_ms: { ...nearestRank(heal), samples_ms: heal },
     deliver_samples_us: deliver,
   };
   if (!json) {

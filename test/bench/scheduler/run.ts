@@ -20,6 +20,7 @@ import {
 import { planStarts, tshaSchedule, type ScheduleFn } from './tsha-scheduler.js';
 import { renderTshaInput } from './tsha-input.js';
 import { describeWorkload, generateWorkload, type Variant } from './workload.js';
+import { median as medianOf } from '../stats.js';
 
 interface Options {
   runs: number;
@@ -145,12 +146,7 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-const median = (xs: number[]): number | null => {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
+const median = (xs: number[]): number | null => (xs.length === 0 ? null : medianOf(xs));
 const round = (x: number | null, digits = 3): number | null => (x === null ? null : Number(x.toFixed(digits)));
 const fmt = (ms: number | null): string => (ms === null ? '—' : ms < 10 ? `${ms.toFixed(2)} ms` : `${ms.toFixed(0)} ms`);
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
