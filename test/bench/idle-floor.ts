@@ -56,6 +56,7 @@ if (!fs.existsSync(CHILD_JS) || fs.statSync(CHILD_JS).mtimeMs < fs.statSync(path
 
 interface Sample { cpuPct: number; wakeupsPerS: number; rxPerS: number }
 const round2 = (x: number): number => Math.round(x * 100) / 100;
+const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 const c = await createCluster({ nodes: 3 });
 const results = new Map<string, { coordinator: Sample[]; members: Sample[] }>();
@@ -88,8 +89,8 @@ try {
           const rx1 = await rxNow();
           const samples = procs.map((_p, i): Sample => ({
             cpuPct: round2(((after[i]!.ticks - before[i]!.ticks) / clk / secs) * 100),
-            wakeupsPerS: Math.round(((after[i]!.wk - before[i]!.wk) / secs) * 10) / 10,
-            rxPerS: Math.round(((rx1[i]! - rx0[i]!) / secs) * 10) / 10,
+            wakeupsPerS: round1((after[i]!.wk - before[i]!.wk) / secs),
+            rxPerS: round1((rx1[i]! - rx0[i]!) / secs),
           }));
           // every heartbeat and every answer must have arrived (the coordinator gets two per interval)
           const want = [2000 / hb, 1000 / hb, 1000 / hb].map((x) => (stack === 'timer' ? 0 : x));
@@ -119,8 +120,8 @@ const out = [...results].map(([key, { coordinator, members }]) => {
     stack, heartbeat_ms: Number(hb),
     coordinator_cpu_pct: round2(median(coordinator.map((s) => s.cpuPct))),
     member_cpu_pct: round2(median(members.map((s) => s.cpuPct))),
-    coordinator_wakeups_per_s: median(coordinator.map((s) => s.wakeupsPerS)),
-    member_wakeups_per_s: median(members.map((s) => s.wakeupsPerS)),
+    coordinator_wakeups_per_s: round1(median(coordinator.map((s) => s.wakeupsPerS))),
+    member_wakeups_per_s: round1(median(members.map((s) => s.wakeupsPerS))),
     samples_coordinator_cpu_pct: coordinator.map((s) => s.cpuPct),
     samples_member_cpu_pct: members.map((s) => s.cpuPct),
   };
