@@ -77,11 +77,25 @@ export interface LogEntry {
   kind: EntryKind;
 }
 
+export interface NodeLease {
+  atMs: number;
+  incarnation: number;
+}
+
 export interface AppendEntries {
   prevLogTerm: number;
   prevLogIndex: number;
   entries: LogEntry[];
   leaderCommit: number;
+  sentAtMs: number;
+  lease: NodeLease | null;
+  peerIncluded: boolean;
+}
+
+export interface NodeReport {
+  applied: number;
+  active: string[];
+  failures: Record<string, number>;
 }
 
 export interface AppendEntriesResponse {
@@ -90,6 +104,10 @@ export interface AppendEntriesResponse {
   conflictTerm: number;
   conflictIndex: number;
   lastLogIndex: number;
+  echoMs: number;
+  nodeTimeMs: number;
+  incarnation: number;
+  report: NodeReport | null;
 }
 
 export interface Member {
@@ -164,6 +182,8 @@ export interface EnvelopeHeader {
   to: string;
   term: number;
   sentAtMs: number;
+  /** what the sender's runtime reads (MESH_FEATURES bits); 0 from an agent older than the bits */
+  features: number;
 }
 
 /** The oneof `body`: exactly one member, named by the `body` discriminant. */
@@ -194,6 +214,12 @@ export const MESH_TYPES = {
   envelope: 'tsha.mesh.v1.Envelope',
   deliverAck: 'tsha.mesh.v1.DeliverAck',
 } as const;
+
+/** Envelope.features bit: the runtime reads typed appendEntries and appendEntriesResponse bodies. */
+export const FEATURE_TYPED_APPEND = 1;
+
+/** The features this build's runtime reads; the transport stamps them on every envelope it sends. */
+export const MESH_FEATURES = FEATURE_TYPED_APPEND;
 
 /** Opaque JSON payloads (log entry data, snapshot data, CoreMessage.data) as the runtime writes them. */
 export function encodeJson(value: unknown): Uint8Array {

@@ -36,6 +36,7 @@ import type { Fencer } from '../ports/fencer.js';
 import type { PeerProbe } from '../ports/peer-probe.js';
 import type { ResourceAgent } from '../ports/resource-agent.js';
 import type { WatchdogDevice } from '../ports/watchdog.js';
+import { FEATURE_TYPED_APPEND } from '../ports/mesh-messages.js';
 import type { Envelope, Transport, TransportCounters } from '../ports/transport.js';
 import type { ClusterStore } from './durable-writer.js';
 import { DurableWriter } from './durable-writer.js';
@@ -141,6 +142,8 @@ export class Agent {
   private readonly listeners = new Set<() => void>();
   private readonly holders = new Map<string, NodeName>();
   private readonly probing = new Set<NodeName>();
+  /** peers whose last message said they read typed append bodies (FEATURE_TYPED_APPEND): they get them */
+  private readonly typedPeers = new Set<string>();
   private stopping: Promise<void> | null = null;
   private fatal: Error | null = null;
   /** resolves when the agent stopped (signal, fatal error or stop()) */
@@ -313,6 +316,10 @@ export class Agent {
   }
 
   private onEnvelope(env: Envelope): void {
+    // a peer downgraded to an agent without the bit says so in its first message, and from then on
+    // gets the `core` form again
+    if (env.features & FEATURE_TYPED_APPEND) this.typedPeers.add(env.from);
+    else this.typedPeers.delete(env.from);
     let msg;
     try {
       msg = fromEnvelope(env);
@@ -404,7 +411,7 @@ export class Agent {
           await this.writer.write(e.durable); // fsync'd before anything after it
           break;
         case 'send':
-          void this.opts.transport.send(e.to, toOutbound(e.msg)).then((r) => {
+          void this.opts.transport.send(e.to, toOutbound(e.msg, this.typedPeers.has(e.to))).then((r) => {
             if (r.ok) this.metrics.messagesSent.inc();
             else this.metrics.messagesDropped.inc({ reason: `send_${r.reason}` });
           });

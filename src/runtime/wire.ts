@@ -1,18 +1,20 @@
 // The core's messages (src/core/cluster/messages.ts) on the mesh envelope (proto tsha.mesh.v1).
 //
 // Pre-vote and vote requests/responses have bodies of their own in the envelope and map field for
-// field (the term travels in the envelope header). AppendEntries, AppendEntriesResponse,
-// InstallSnapshot and Propose carry fields the proto bodies of those names do not have (the
-// leader's sentAt echo, node leases, node reports, forwarded commands), so they travel in the
-// envelope's `core` body: `kind` = the message type, `data` = the JSON of the message.
+// field (the term travels in the envelope header). So do AppendEntries and AppendEntriesResponse,
+// the messages an idle cluster sends every heartbeat, with each log entry's command as JSON in
+// LogEntry.data; but only to a peer whose messages say it reads them (Envelope.features): to any
+// other, and always for InstallSnapshot and Propose, a message travels in the envelope's `core`
+// body, `kind` = the message type and `data` = the JSON of the message, which every agent reads.
 //
 // Inbound messages come from the network and are checked here before the core sees them: a value
 // that does not have the shape the core expects is refused with a MalformedMessageError (the
 // runtime drops it and counts it as `malformed`), never passed on.
 
-import type { Message } from '../core/cluster/messages.js';
+import type { Command } from '../core/cluster/commands.js';
+import type { Entry, Message, NodeReport } from '../core/cluster/messages.js';
 import type { Envelope, OutboundMessage } from '../ports/transport.js';
-import { decodeJson, encodeJson } from '../ports/mesh-messages.js';
+import { decodeJson, encodeJson, type EntryKind, type LogEntry } from '../ports/mesh-messages.js';
 
 export class MalformedMessageError extends Error {
   override readonly name = 'MalformedMessageError';
@@ -26,8 +28,31 @@ export class MalformedMessageError extends Error {
 
 const CORE_KINDS = new Set(['AppendEntries', 'AppendEntriesResponse', 'InstallSnapshot', 'Propose']);
 
-export function toOutbound(msg: Message): OutboundMessage {
+/**
+ * The envelope body for a core message. `typed`: the peer reads typed appendEntries and
+ * appendEntriesResponse bodies (FEATURE_TYPED_APPEND in its messages' features); without it those
+ * two go as `core` JSON, which agents older than the bit read.
+ */
+export function toOutbound(msg: Message, typed: boolean): OutboundMessage {
   switch (msg.type) {
+    case 'AppendEntries':
+      if (!typed) break;
+      return {
+        term: msg.term, body: 'appendEntries',
+        appendEntries: {
+          prevLogTerm: msg.prevLogTerm, prevLogIndex: msg.prevLogIndex, entries: msg.entries.map(toLogEntry), leaderCommit: msg.leaderCommit,
+          sentAtMs: msg.sentAt, lease: msg.lease && { atMs: msg.lease.at, incarnation: msg.lease.incarnation }, peerIncluded: msg.peerIncluded,
+        },
+      };
+    case 'AppendEntriesResponse':
+      if (!typed) break;
+      return {
+        term: msg.term, body: 'appendEntriesResponse',
+        appendEntriesResponse: {
+          success: msg.success, matchIndex: msg.matchIndex, conflictTerm: 0, conflictIndex: 0, lastLogIndex: 0,
+          echoMs: msg.echo, nodeTimeMs: msg.nodeTime, incarnation: msg.incarnation, report: msg.report,
+        },
+      };
     case 'PreVoteRequest':
       return { term: msg.term, body: 'preVoteRequest', preVoteRequest: { lastLogIndex: msg.lastLogIndex, lastLogTerm: msg.lastLogTerm } };
     case 'PreVoteResponse':
@@ -36,9 +61,16 @@ export function toOutbound(msg: Message): OutboundMessage {
       return { term: msg.term, body: 'voteRequest', voteRequest: { lastLogIndex: msg.lastLogIndex, lastLogTerm: msg.lastLogTerm, transfer: false } };
     case 'VoteResponse':
       return { term: msg.term, body: 'voteResponse', voteResponse: { granted: msg.granted, reason: '' } };
-    default:
-      return { term: msg.term, body: 'core', core: { kind: msg.type, data: encodeJson(msg) } };
   }
+  return { term: msg.term, body: 'core', core: { kind: msg.type, data: encodeJson(msg) } };
+}
+
+function entryKind(cmd: Command): EntryKind {
+  return cmd.type === 'noop' ? 'noop' : cmd.type === 'voters' ? 'config' : 'normal';
+}
+
+function toLogEntry(e: Entry): LogEntry {
+  return { term: e.term, index: e.index, data: encodeJson(e.cmd), kind: entryKind(e.cmd) };
 }
 
 /** Envelope → core message; throws MalformedMessageError for anything the core must not see. */
@@ -63,6 +95,45 @@ export function fromEnvelope(env: Envelope): Message {
     }
     case 'voteResponse':
       return { type: 'VoteResponse', term, granted: env.voteResponse.granted === true };
+    case 'appendEntries': {
+      const b = env.appendEntries;
+      if (!isCount(b.prevLogIndex) || !isCount(b.prevLogTerm) || !isCount(b.leaderCommit) || !isNum(b.sentAtMs)) bad('appendEntries: bad header fields');
+      const l = b.lease;
+      if (l !== null && !(isNum(l.atMs) && isNum(l.incarnation))) bad('appendEntries: bad lease');
+      const entries: Entry[] = [];
+      for (const e of b.entries) {
+        if (!isCount(e.index) || !isCount(e.term)) bad('appendEntries: bad entry');
+        let cmd: unknown;
+        try {
+          cmd = decodeJson(e.data);
+        } catch (err) {
+          bad(`appendEntries: entry ${e.index} is not JSON (${err instanceof Error ? err.message : String(err)})`);
+        }
+        const p = checkCommand(cmd);
+        if (p) bad(`appendEntries: entry ${e.index}: ${p}`);
+        if (entryKind(cmd as Command) !== e.kind) bad(`appendEntries: entry ${e.index}: kind ${e.kind} for a ${(cmd as Command).type} command`);
+        entries.push({ index: e.index, term: e.term, cmd: cmd as Command });
+      }
+      return {
+        type: 'AppendEntries', term, prevLogIndex: b.prevLogIndex, prevLogTerm: b.prevLogTerm, entries, leaderCommit: b.leaderCommit,
+        sentAt: b.sentAtMs, lease: l && { at: l.atMs, incarnation: l.incarnation }, peerIncluded: b.peerIncluded === true,
+      };
+    }
+    case 'appendEntriesResponse': {
+      const b = env.appendEntriesResponse;
+      if (!isCount(b.matchIndex) || !isNum(b.echoMs) || !isNum(b.nodeTimeMs) || !isNum(b.incarnation)) bad('appendEntriesResponse: bad fields');
+      const r = b.report;
+      let report: NodeReport | null = null;
+      if (r !== null) {
+        if (!isCount(r.applied) || !Array.isArray(r.active) || !r.active.every(isStr) || !isObj(r.failures)) bad('appendEntriesResponse: bad report');
+        if (!Object.values(r.failures).every(isCount)) bad('appendEntriesResponse: bad report failures');
+        report = { applied: r.applied, active: r.active, failures: r.failures };
+      }
+      return {
+        type: 'AppendEntriesResponse', term, success: b.success === true, matchIndex: b.matchIndex, echo: b.echoMs, nodeTime: b.nodeTimeMs,
+        incarnation: b.incarnation, report,
+      };
+    }
     case 'core': {
       const kind = env.core.kind;
       if (!CORE_KINDS.has(kind)) bad(`core: unknown kind ${JSON.stringify(kind)}`);

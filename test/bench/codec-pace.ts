@@ -1,11 +1,12 @@
 // npm run bench:codec-pace -- [--hot N] [--paced N] [--pace-ms MS]: one heartbeat's trip through the
-// mesh encoding (toOutbound, the envelope codec's encode, decode, fromEnvelope), the whole trip and
-// each of the four steps alone, timed hot (N in a loop, the mean) and at an idle agent's pace (N
-// times one call after a sleep of --pace-ms, default 150, as at idle; the five interleaved). The gap
+// mesh encoding (toOutbound, the envelope codec's encode, decode, fromEnvelope), the whole trip as
+// the typed body agents of this version exchange and as the `core` JSON sent to older agents, and
+// each of the four typed steps alone, timed hot (N in a loop, the mean) and at an idle agent's pace (N
+// times one call after a sleep of --pace-ms, default 150, as at idle; the six interleaved). The gap
 // between the two is what a wake-up's cold caches cost this code on this machine (docs/agent.md,
 // "Idle cost"). The last line of output is one JSON object.
 import { envelopeCodec } from '../../src/adapters/grpc/proto.js';
-import { MESH_TYPES, type Envelope } from '../../src/ports/mesh-messages.js';
+import { MESH_FEATURES } from '../../src/ports/mesh-messages.js';
 import { fromEnvelope, toOutbound } from '../../src/runtime/wire.js';
 import type { AppendEntries } from '../../src/core/cluster/messages.js';
 import { idleHeartbeat } from './idle-messages.js';
@@ -19,20 +20,28 @@ const hot = arg('hot', 50_000);
 const paced = arg('paced', 60);
 const paceMs = arg('pace-ms', 150);
 
-const codec = envelopeCodec<Envelope>(MESH_TYPES.envelope);
-const envelopeOf = (hb: AppendEntries): Envelope => ({ ...toOutbound(hb), clusterId: 'bench', from: 'n1', to: 'n2', sentAtMs: hb.sentAt }) as Envelope;
+const codec = envelopeCodec();
+// typed: the bodies agents of this version exchange; core: the JSON form sent to older agents
+const header = (hb: AppendEntries) => ({ clusterId: 'bench', from: 'n1', to: 'n2', sentAtMs: Math.floor(hb.sentAt), features: MESH_FEATURES });
+const encodeAsSent = (hb: AppendEntries, typed = true): Uint8Array => codec.encodeStamped(header(hb), toOutbound(hb, typed));
 const bufferOf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-const sampleEnvelope = envelopeOf(idleHeartbeat());
-const sampleBytes = bufferOf(codec.encode(sampleEnvelope));
+const sampleHeartbeat = idleHeartbeat();
+const sampleHeader = header(sampleHeartbeat);
+const sampleMessage = toOutbound(sampleHeartbeat, true);
+const sampleBytes = bufferOf(codec.encodeStamped(sampleHeader, sampleMessage));
 const sampleDecoded = codec.decode(sampleBytes);
 
 const steps: Record<string, () => unknown> = {
   trip: () => {
-    const back = fromEnvelope(codec.decode(bufferOf(codec.encode(envelopeOf(idleHeartbeat())))));
+    const back = fromEnvelope(codec.decode(bufferOf(encodeAsSent(idleHeartbeat()))));
     if (back.type !== 'AppendEntries') throw new Error(`decoded a ${back.type}`);
   },
-  toOutbound: () => toOutbound(idleHeartbeat()),
-  encode: () => codec.encode(sampleEnvelope),
+  tripCore: () => {
+    const back = fromEnvelope(codec.decode(bufferOf(encodeAsSent(idleHeartbeat(), false))));
+    if (back.type !== 'AppendEntries') throw new Error(`decoded a ${back.type}`);
+  },
+  toOutbound: () => toOutbound(idleHeartbeat(), true),
+  encode: () => codec.encodeStamped(sampleHeader, sampleMessage),
   decode: () => codec.decode(sampleBytes),
   fromEnvelope: () => fromEnvelope(sampleDecoded),
 };

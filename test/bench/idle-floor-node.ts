@@ -9,8 +9,9 @@
 // - grpc: @grpc/grpc-js client streams with the mesh transport's exact server and channel options,
 //   same bytes;
 // - codec: grpc as above, carrying the envelopes MeshTransport would send (the same AppendEntries /
-//   AppendEntriesResponse through toOutbound and the envelope codec, decoded on receipt): what the
-//   messages' encoding costs, without MeshTransport's send and admission machinery;
+//   AppendEntriesResponse through toOutbound, as the typed bodies agents of this version exchange,
+//   and the envelope codec, decoded on receipt): what the messages' encoding costs, without
+//   MeshTransport's send and admission machinery;
 // - mesh: tsha's MeshTransport with real core messages (AppendEntries / AppendEntriesResponse, as
 //   an idle coordinator and member send them), admission and envelope codec included.
 // argv[2]: JSON of ChildSpec. On SIGUSR2 prints `{"rx":N}` (messages received so far) on stdout:
@@ -21,7 +22,7 @@ import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { meshChannelOptions, meshServerOptions, MeshTransport } from '../../src/adapters/grpc/mesh-transport.js';
 import { envelopeCodec } from '../../src/adapters/grpc/proto.js';
-import { MESH_TYPES, type Envelope } from '../../src/ports/mesh-messages.js';
+import { MESH_FEATURES } from '../../src/ports/mesh-messages.js';
 import type { OutboundMessage } from '../../src/ports/transport.js';
 import { toOutbound } from '../../src/runtime/wire.js';
 import { idleAnswer, idleHeartbeat } from './idle-messages.js';
@@ -108,20 +109,20 @@ switch (spec.stack) {
   case 'grpc':
   case 'codec': {
     const raw = (b: Buffer): Buffer => b;
-    const codec = envelopeCodec<Envelope>(MESH_TYPES.envelope);
+    const codec = envelopeCodec();
     const bytes = (m: OutboundMessage, to: string): Buffer => {
-      const u = codec.encode({ ...m, clusterId: 'idle-floor', from: spec.self, to, sentAtMs: Math.floor(performance.now()) } as Envelope);
+      const u = codec.encodeStamped({ clusterId: 'idle-floor', from: spec.self, to, sentAtMs: Math.floor(performance.now()), features: MESH_FEATURES }, m);
       return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
     };
-    const heartbeatTo = (to: string): Buffer => (spec.stack === 'codec' ? bytes(toOutbound(idleHeartbeat()), to) : PAYLOAD.subarray(5));
-    const answerTo = (to: string): Buffer => (spec.stack === 'codec' ? bytes(toOutbound(idleAnswer()), to) : PAYLOAD.subarray(5));
+    const heartbeatTo = (to: string): Buffer => (spec.stack === 'codec' ? bytes(toOutbound(idleHeartbeat(), true), to) : PAYLOAD.subarray(5));
+    const answerTo = (to: string): Buffer => (spec.stack === 'codec' ? bytes(toOutbound(idleAnswer(), true), to) : PAYLOAD.subarray(5));
     const service = { Stream: { path: METHOD, requestStream: true, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw, originalName: 'Stream' } };
     const outs = new Map<string, grpc.ClientWritableStream<Buffer>>();
     // the options MeshTransport gives its server and channels
     const server = new grpc.Server(meshServerOptions({}));
     server.addService(service, {
       Stream: (call: grpc.ServerReadableStream<Buffer, Buffer>) => call.on('data', (b: Buffer) => {
-        if (spec.stack === 'codec' && codec.decode(b).body !== 'core') throw new Error('not a core envelope');
+        if (spec.stack === 'codec' && !codec.decode(b).body.startsWith('appendEntries')) throw new Error('not a typed append envelope');
         rx++;
         if (spec.role === 'm') outs.get(spec.peers[0]!.name)?.write(answerTo(spec.peers[0]!.name));
       }),
@@ -148,12 +149,12 @@ switch (spec.stack) {
     });
     t.onMessage((env) => {
       rx++;
-      if (spec.role !== 'm' || env.body !== 'core') return;
-      void t.send(env.from, toOutbound(idleAnswer()));
+      if (spec.role !== 'm' || env.body !== 'appendEntries') return;
+      void t.send(env.from, toOutbound(idleAnswer(), true));
     });
     await t.start();
     everyHeartbeat(() => {
-      for (const p of spec.peers) void t.send(p.name, toOutbound(idleHeartbeat()));
+      for (const p of spec.peers) void t.send(p.name, toOutbound(idleHeartbeat(), true));
     });
     break;
   }

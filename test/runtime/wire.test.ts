@@ -1,18 +1,20 @@
 // The core's messages on the mesh envelope, through the real protobuf codec: every message type
 // survives the round trip exactly, and what the core must not see is refused as malformed.
 import { describe, expect, it } from 'vitest';
-import { codec } from '../../src/adapters/grpc/proto.js';
+import { codec, envelopeCodec } from '../../src/adapters/grpc/proto.js';
 import type { Message } from '../../src/core/cluster/messages.js';
 import { initialClusterState } from '../../src/core/cluster/state-machine.js';
-import { encodeJson, MESH_TYPES, type Envelope } from '../../src/ports/mesh-messages.js';
+import { encodeJson, MESH_FEATURES, MESH_TYPES, type Envelope } from '../../src/ports/mesh-messages.js';
 import { fromEnvelope, MalformedMessageError, toOutbound } from '../../src/runtime/wire.js';
 
 const env = codec<Envelope>(MESH_TYPES.envelope);
+const fast = envelopeCodec();
 
-function viaWire(msg: Message): Message {
-  const out = toOutbound(msg);
-  const envelope = { clusterId: 'c', from: 'n2', to: 'n1', sentAtMs: 5, ...out } as Envelope;
-  return fromEnvelope(env.decode(env.encode(envelope)));
+/** typed: the bodies agents of this version exchange; otherwise the `core` JSON form older agents read */
+function viaWire(msg: Message, typed: boolean, c = env): Message {
+  const out = toOutbound(msg, typed);
+  const envelope = { clusterId: 'c', from: 'n2', to: 'n1', sentAtMs: 5, features: MESH_FEATURES, ...out } as Envelope;
+  return fromEnvelope(c.decode(c.encode(envelope)));
 }
 
 const samples: Message[] = [
@@ -42,10 +44,23 @@ const samples: Message[] = [
 
 describe('wire: core messages ↔ mesh envelope', () => {
   for (const m of samples) {
-    it(`${m.type} survives the protobuf round trip`, () => {
-      expect(viaWire(m)).toEqual(m);
+    it(`${m.type} survives the protobuf round trip, in both forms and through both codecs`, () => {
+      expect(viaWire(m, true)).toEqual(m);
+      expect(viaWire(m, false)).toEqual(m);
+      expect(viaWire(m, true, fast)).toEqual(m);
+      expect(viaWire(m, false, fast)).toEqual(m);
     });
   }
+
+  it('sends AppendEntries and its response typed only to a peer that reads them, and everything else as before', () => {
+    const body = (m: Message, typed: boolean): string => toOutbound(m, typed).body;
+    const [pre, , , , ae, aer, , snap, propose] = samples;
+    expect([ae, aer].map((m) => body(m!, true))).toEqual(['appendEntries', 'appendEntriesResponse']);
+    expect([ae, aer].map((m) => body(m!, false))).toEqual(['core', 'core']);
+    expect([pre, snap, propose].map((m) => body(m!, true))).toEqual(['preVoteRequest', 'core', 'core']);
+    const entries = toOutbound(ae!, true);
+    expect(entries.body === 'appendEntries' && entries.appendEntries.entries.map((e) => e.kind)).toEqual(['noop', 'normal', 'normal']);
+  });
 
   const base = { clusterId: 'c', from: 'n2', to: 'n1', sentAtMs: 1, term: 3 };
   const bad = (e: Partial<Envelope> & Record<string, unknown>): (() => Message) => () => fromEnvelope({ ...base, ...e } as Envelope);
@@ -64,6 +79,24 @@ describe('wire: core messages ↔ mesh envelope', () => {
     expect(bad(core('Propose', { type: 'Propose', term: 3, cmds: [{ type: 'restarting', node: 'n2', incarnation: 1, graceMs: 5, cause: 'oops' }] }))).toThrow(/bad restarting/);
     const st = { ...initialClusterState(['n1']), restarting: { n1: { incarnation: 1, graceMs: 'long', index: 1 } } };
     expect(bad(core('InstallSnapshot', { type: 'InstallSnapshot', term: 3, sentAt: 1, snapshot: { index: 1, term: 1, state: st } }))).toThrow(/state.restarting.n1/);
+  });
+
+  it('refuses typed append bodies of the wrong shape', () => {
+    const ae = { prevLogTerm: 1, prevLogIndex: 1, entries: [], leaderCommit: 1, sentAtMs: 5, lease: null, peerIncluded: false };
+    const entry = (data: string, kind = 'normal') => ({ term: 1, index: 2, data: new TextEncoder().encode(data), kind });
+    const typedAe = (over: Record<string, unknown>) => ({ body: 'appendEntries' as const, appendEntries: { ...ae, ...over } });
+    expect(bad(typedAe({}))).not.toThrow();
+    expect(bad(typedAe({ sentAtMs: Number.NaN }))).toThrow(/bad header fields/);
+    expect(bad(typedAe({ lease: { atMs: Infinity, incarnation: 1 } }))).toThrow(/bad lease/);
+    expect(bad(typedAe({ entries: [entry('{nope')] }))).toThrow(/entry 2 is not JSON/);
+    expect(bad(typedAe({ entries: [entry('{"type":"rm -rf"}')] }))).toThrow(/entry 2: bad command/);
+    expect(bad(typedAe({ entries: [entry('{"type":"noop"}', 'normal')] }))).toThrow(/kind normal for a noop command/);
+    const aer = { success: true, matchIndex: 1, conflictTerm: 0, conflictIndex: 0, lastLogIndex: 0, echoMs: 1, nodeTimeMs: 2, incarnation: 3, report: null };
+    const typedAer = (over: Record<string, unknown>) => ({ body: 'appendEntriesResponse' as const, appendEntriesResponse: { ...aer, ...over } });
+    expect(bad(typedAer({}))).not.toThrow();
+    expect(bad(typedAer({ echoMs: Number.NaN }))).toThrow(/bad fields/);
+    expect(bad(typedAer({ report: { applied: 1, active: [7], failures: {} } }))).toThrow(/bad report/);
+    expect(bad(typedAer({ report: { applied: 1, active: [], failures: { web: -1 } } }))).toThrow(/bad report failures/);
   });
 
   it('refuses envelope bodies the core does not use and bad terms', () => {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import protobuf from 'protobufjs';
 import {
-  codec, CONTROL_PACKAGE, enumMap, envelopeCodec, MESH_PACKAGE, messageTypes, ProtoDecodeError, ProtoEncodeError, protoDir,
+  codec, CONTROL_PACKAGE, enumMap, MESH_PACKAGE, messageTypes, ProtoDecodeError, ProtoEncodeError, protoDir,
   rawServiceDefinition,
 } from '../../src/adapters/grpc/proto.js';
 import { FIXTURES, SAMPLE } from './proto/fixtures.js';
@@ -163,43 +163,5 @@ describe('codec edge cases', () => {
   it('carries opaque JSON payloads byte for byte', () => {
     const payload = { op: 'ban', resource: 'web', node: 'b', nested: [1, 'two', null] };
     expect(decodeJson(encodeJson(payload))).toEqual(payload);
-  });
-});
-
-describe('the envelope codec\'s short path for core bodies (every heartbeat and answer)', () => {
-  const generic = codec<Envelope>(MESH_TYPES.envelope);
-  const fast = envelopeCodec<Envelope>(MESH_TYPES.envelope);
-  const core = (over: Partial<Envelope> & { kind?: string; data?: Uint8Array } = {}): Envelope => {
-    const { kind = 'AppendEntries', data = encodeJson({ type: 'AppendEntries', term: 3, entries: [] }), ...rest } = over;
-    return { ...SAMPLE.header, ...rest, body: 'core', core: { kind, data } } as Envelope;
-  };
-  const cases: [string, Envelope][] = [
-    ['a heartbeat', core()],
-    ['zero term, zero time, empty kind and data', core({ term: 0, sentAtMs: 0, kind: '', data: new Uint8Array(0) })],
-    ['largest exact 64-bit values', core({ term: Number.MAX_SAFE_INTEGER, sentAtMs: Number.MAX_SAFE_INTEGER - 1 })],
-    ['empty names', core({ clusterId: '', from: '', to: '' })],
-    ['non-ASCII names and a large payload', core({ from: 'nœud-1', data: encodeJson({ x: 'é'.repeat(5000) }) })],
-  ];
-  for (const [name, e] of cases) {
-    it(`${name}: the same bytes as the generic codec, and decoded to the same value`, () => {
-      const bytes = fast.encode(e);
-      expect(Buffer.from(bytes).equals(Buffer.from(generic.encode(e)))).toBe(true);
-      expect(fast.decode(bytes)).toEqual(generic.decode(bytes));
-      expect(fast.decode(bytes)).toEqual({ ...e, core: { kind: e.body === 'core' ? e.core.kind : '', data: Buffer.from(e.body === 'core' ? e.core.data : []) } });
-    });
-  }
-
-  it('other bodies, and bad values, take the generic path with its errors', () => {
-    const hb: Envelope = { ...SAMPLE.header, body: 'heartbeat', heartbeat: SAMPLE.heartbeat };
-    expect(fast.decode(fast.encode(hb))).toEqual(generic.decode(generic.encode(hb)));
-    const two = { ...core(), heartbeat: SAMPLE.heartbeat };
-    expect(() => fast.encode(two as unknown as Envelope)).toThrow(/more than one of heartbeat, core/);
-    expect(() => fast.encode(core({ term: 1.5 }))).toThrow(ProtoEncodeError);
-    // protobufjs takes base64 text for bytes: whatever the generic path makes of it, the same here
-    const text = { ...core(), core: { kind: 'x', data: 'aGk=' } } as unknown as Envelope;
-    expect(Buffer.from(fast.encode(text)).equals(Buffer.from(generic.encode(text)))).toBe(true);
-    expect(() => fast.decode(Buffer.from([0xff, 0xff, 0xff]))).toThrow(ProtoDecodeError);
-    const full = fast.encode(core());
-    expect(() => fast.decode(full.subarray(0, full.length - 3))).toThrow(ProtoDecodeError);
   });
 });

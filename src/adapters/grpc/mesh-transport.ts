@@ -31,8 +31,7 @@ import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { envelopeCodec, MESH_PACKAGE, rawServiceDefinition } from './proto.js';
-import type { Envelope } from '../../ports/mesh-messages.js';
-import { MESH_TYPES } from '../../ports/mesh-messages.js';
+import { MESH_FEATURES, type Envelope } from '../../ports/mesh-messages.js';
 import type {
   InboundDropReason, MessageHandler, OutboundMessage, PeerStats, SendFailureReason, SendOutcome, Transport,
   TransportCounters, TransportStats,
@@ -95,6 +94,11 @@ export interface MeshTransportOptions {
   counters?: TransportCounters;
   /** monotonic milliseconds for envelope.sentAtMs (default: performance.now) */
   monotonicMs?: () => number;
+  /**
+   * envelope.features on everything sent: what the runtime above reads (default MESH_FEATURES,
+   * this build's; a test playing an agent older than the bits sets 0)
+   */
+  features?: number;
 }
 
 /** A configuration the transport cannot run with (a bug or invalid configuration). */
@@ -222,7 +226,7 @@ export function meshChannelOptions(o: Pick<MeshTransportOptions, 'keepalive' | '
 }
 
 export class MeshTransport implements Transport {
-  private readonly envelopeCodec = envelopeCodec<Envelope>(MESH_TYPES.envelope);
+  private readonly envelopeCodec = envelopeCodec();
   private readonly service = rawServiceDefinition(`${MESH_PACKAGE}.Mesh`);
   private readonly streamPath: string;
   private readonly log: Logger;
@@ -339,17 +343,11 @@ export class MeshTransport implements Transport {
     if (!this.running) return this.sendFailed(to, ch, 'stopped', 'transport not running');
     const max = this.opts.maxInFlightPerPeer ?? 64;
     if (ch.stats.inFlight >= max) return this.sendFailed(to, ch, 'backpressure', `${ch.stats.inFlight} messages in flight`);
-    const envelope = {
-      ...message,
-      clusterId: this.opts.clusterId,
-      from: this.opts.self,
-      to,
-      sentAtMs: this.monotonicMs(),
-    } as Envelope;
     let bytes: Buffer;
     try {
-      const encoded = this.envelopeCodec.encode(envelope);
-      bytes = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+      const header = { clusterId: this.opts.clusterId, from: this.opts.self, to, sentAtMs: this.monotonicMs(), features: this.opts.features ?? MESH_FEATURES };
+      const encoded = this.envelopeCodec.encodeStamped(header, message);
+      bytes = Buffer.isBuffer(encoded) ? encoded : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
     } catch (e) {
       this.log.error({ err: e, to, body: message.body }, 'message does not fit the mesh contract');
       return this.sendFailed(to, ch, 'encode', e instanceof Error ? e.message : String(e));

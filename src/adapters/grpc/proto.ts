@@ -17,6 +17,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import type { Envelope } from '../../ports/mesh-messages.js';
+import type { OutboundMessage } from '../../ports/transport.js';
+import { decodeEnvelope, encodeEnvelope, encodeStamped, type StampedHeader } from './mesh-envelope.js';
 
 export const MESH_PACKAGE = 'tsha.mesh.v1';
 export const CONTROL_PACKAGE = 'tsha.control.v1';
@@ -261,53 +264,27 @@ export function codec<T>(typeName: string): Codec<T> {
 }
 
 /**
- * The mesh envelope's codec with a short path for a `core` body, which every heartbeat and every
- * answer to one has: the generic conversion walks every field of the envelope and every member of
- * its oneof of 17 bodies, twice per message (convert, verify), and was the largest share of an
- * idle coordinator's JavaScript time (docs/agent.md, "Idle cost"). Same bytes and same TypeScript
- * shape as codec(MESH_TYPES.envelope) (test/unit/proto-roundtrip.test.ts compares them); any other
- * body, or a core body with a value of the wrong type, takes the generic path and its errors.
+ * The mesh envelope's codec with a short path for the bodies every heartbeat and every answer to
+ * one has (appendEntries, appendEntriesResponse, core): their wire format written out by hand in
+ * mesh-envelope.ts. The same bytes and the same TypeScript shape as codec(MESH_TYPES.envelope)
+ * (test/unit/mesh-envelope.test.ts compares them); any other body, a value of the wrong type, or
+ * bytes the short path does not read (an unknown field, say) take the generic path and its errors.
  */
-export function envelopeCodec<T extends { body: string }>(typeName: string): Codec<T> {
-  const generic = codec<T>(typeName);
-  const type = generic.type;
-  const coreType = type.fields.core?.resolvedType;
-  if (!(coreType instanceof protobuf.Type)) throw new Error(`${typeName} has no core body`);
-  const num = (v: unknown): number => (typeof v === 'number' ? v : (v as { toNumber(unsigned?: boolean): number }).toNumber(true));
-  type CoreEnvelope = { clusterId: string; from: string; to: string; term: number; sentAtMs: number; body: 'core'; core: { kind: string; data: Uint8Array } };
-  const CORE_ENVELOPE_KEYS = 7; // CoreEnvelope's keys
-  const plainCore = (v: unknown): v is CoreEnvelope => {
-    const e = v as CoreEnvelope;
-    return (
-      typeof e.clusterId === 'string' && typeof e.from === 'string' && typeof e.to === 'string' &&
-      Number.isSafeInteger(e.term) && e.term >= 0 && Number.isSafeInteger(e.sentAtMs) && e.sentAtMs >= 0 &&
-      typeof e.core === 'object' && e.core !== null && typeof e.core.kind === 'string' && e.core.data instanceof Uint8Array
-    );
-  };
+export function envelopeCodec(): EnvelopeCodec {
+  const generic = codec<Envelope>(`${MESH_PACKAGE}.Envelope`);
   return {
-    type,
+    type: generic.type,
     toWire: generic.toWire,
-    encode(value) {
-      // a key beyond CoreEnvelope's seven (another body set as well, say) goes to the generic path,
-      // which refuses it; the short path would drop it silently
-      if (value.body !== 'core' || !plainCore(value) || Object.keys(value).length !== CORE_ENVELOPE_KEYS) return generic.encode(value);
-      const e = value as unknown as CoreEnvelope;
-      return type.encode({ clusterId: e.clusterId, from: e.from, to: e.to, term: e.term, sentAtMs: e.sentAtMs, core: { kind: e.core.kind, data: e.core.data } }).finish();
-    },
-    decode(bytes) {
-      let msg: protobuf.Message & Record<string, unknown>;
-      try {
-        msg = type.decode(bytes) as protobuf.Message & Record<string, unknown>;
-      } catch {
-        return generic.decode(bytes); // the same failure, reported the generic way
-      }
-      if (msg.body !== 'core') return generic.decode(bytes);
-      const core = msg.core as { kind: string; data: Uint8Array };
-      // an absent data field reads as protobufjs's default, an empty array: the generic path gives a Buffer
-      const data = core.data instanceof Uint8Array ? core.data : Buffer.alloc(0);
-      return { clusterId: msg.clusterId, from: msg.from, to: msg.to, term: num(msg.term), sentAtMs: num(msg.sentAtMs), body: 'core', core: { kind: core.kind, data } } as unknown as T;
-    },
+    encode: (value) => encodeEnvelope(value) ?? generic.encode(value),
+    // the header's fields are assigned last: whatever the message carries, it leaves under this header
+    encodeStamped: (header, message) => encodeStamped(header, message) ?? generic.encode(Object.assign({}, message, header) as Envelope),
+    decode: (bytes) => decodeEnvelope(bytes) ?? generic.decode(bytes),
   };
+}
+
+export interface EnvelopeCodec extends Codec<Envelope> {
+  /** encode(`message` under `header`), without building the envelope when the short path takes it */
+  encodeStamped(header: StampedHeader, message: OutboundMessage): Uint8Array;
 }
 
 /** Every message type in a package, by fully qualified name (for tests that must cover them all). */

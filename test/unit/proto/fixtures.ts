@@ -23,11 +23,15 @@ const voteResponse: M.VoteResponse = { granted: true, reason: 'first vote in ter
 const logEntry: M.LogEntry = { term: 6, index: 122, data: bytes('{"op":"place","resource":"web","node":"b"}'), kind: 'normal' };
 const logEntryConfig: M.LogEntry = { term: 6, index: 123, data: bytes('{"add":"d"}'), kind: 'config' };
 const logEntryNoop: M.LogEntry = { term: 7, index: 124, data: bytes('{}'), kind: 'noop' };
+const nodeLease: M.NodeLease = { atMs: 81234.125, incarnation: 2 ** 31 - 1 };
 const appendEntries: M.AppendEntries = {
   prevLogTerm: 5, prevLogIndex: 121, entries: [logEntry, logEntryConfig, logEntryNoop], leaderCommit: 121,
+  sentAtMs: 83456.789, lease: nodeLease, peerIncluded: true,
 };
+const nodeReport: M.NodeReport = { applied: 121, active: ['web', 'db'], failures: { web: 2, 'db:0': 1 } };
 const appendEntriesResponse: M.AppendEntriesResponse = {
   success: true, matchIndex: 124, conflictTerm: 4, conflictIndex: 100, lastLogIndex: 124,
+  echoMs: 83456.789, nodeTimeMs: 90001.5, incarnation: 12345, report: nodeReport,
 };
 const member: M.Member = { name: 'a', meshAddress: '10.77.0.1:7400', votes: 1 };
 const membership: M.Membership = {
@@ -53,7 +57,7 @@ const witnessVoteRequest: M.WitnessVoteRequest = {
 const witnessVoteResponse: M.WitnessVoteResponse = { granted: true, grantedPartition: ['a'], leaseMs: 3000, reason: 'tie broken' };
 const coreMessage: M.CoreMessage = { kind: 'timeoutNow', data: bytes('{"reason":"transfer"}') };
 
-const header: M.EnvelopeHeader = { clusterId: 'prod-7f3a', from: 'a', to: 'b', term: 6, sentAtMs: 987654321 };
+const header: M.EnvelopeHeader = { clusterId: 'prod-7f3a', from: 'a', to: 'b', term: 6, sentAtMs: 987654321, features: 1 };
 const envelopes: M.Envelope[] = [
   { ...header, body: 'heartbeat', heartbeat },
   { ...header, body: 'heartbeatResponse', heartbeatResponse },
@@ -143,7 +147,9 @@ export const FIXTURES: Record<string, unknown[]> = {
   'tsha.mesh.v1.VoteRequest': [voteRequest],
   'tsha.mesh.v1.VoteResponse': [voteResponse],
   'tsha.mesh.v1.LogEntry': [logEntry, logEntryConfig, logEntryNoop],
+  'tsha.mesh.v1.NodeLease': [nodeLease],
   'tsha.mesh.v1.AppendEntries': [appendEntries],
+  'tsha.mesh.v1.NodeReport': [nodeReport],
   'tsha.mesh.v1.AppendEntriesResponse': [appendEntriesResponse],
   'tsha.mesh.v1.Member': [member],
   'tsha.mesh.v1.Membership': [membership],
