@@ -1,10 +1,11 @@
 // sd_notify against a REAL systemd --user: a Type=notify unit running a node script that uses our
 // Notifier. READY=1 moves it from activating to active, STATUS= shows in StatusText over D-Bus, and
 // with WatchdogSec=2 the manager kills it (Result=watchdog) once the script stops pinging.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Notifier, watchdogFromEnv } from '../../src/adapters/sd-notify.js';
+import { Notifier, notifyHelperTransport, watchdogFromEnv } from '../../src/adapters/sd-notify.js';
 import { SystemdAgent } from '../../src/adapters/systemd/index.js';
 import { startSystemdUser, skipWithoutSystemd, type SystemdUser } from '../helpers/systemd-user.js';
 
@@ -31,6 +32,42 @@ describe('watchdogFromEnv', () => {
     expect(sent).toEqual([['READY=1', 'STATUS=line one line two']]);
     expect(on.watchdog).toEqual({ timeoutMs: 2000, intervalMs: 1000 });
     expect(() => on.notify('bad')).toThrow(/invalid sd_notify assignment/);
+  });
+});
+
+describe('notifyHelperTransport: one long-lived shell runs systemd-notify for every notification', () => {
+  // a stand-in for the systemd-notify binary: records its arguments, one line per call, and fails
+  // (exit 3, with a message) for FAIL=1, hangs for HANG=1
+  const dir = mkdtempSync(join(tmpdir(), 'tsha-notify-helper-'));
+  const bin = join(dir, 'fake-systemd-notify');
+  writeFileSync(bin, `#!/bin/sh\nfor a in "$@"; do printf '[%s]' "$a" >> ${dir}/calls; done\necho >> ${dir}/calls\n` +
+    `case "$*" in *FAIL=1*) echo "no socket" >&2; echo "second line" >&2; exit 3;; *HANG=1*) sleep 30;; esac\n`);
+  chmodSync(bin, 0o755);
+  const calls = (): string[] => readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('passes the assignments of each notification intact, in order, on behalf of this process (--pid)', async () => {
+    const send = notifyHelperTransport(bin, process.env);
+    await send(['READY=1', 'STATUS=two  spaces, a\ttab and ünïcode $HOME *']);
+    await Promise.all([send(['WATCHDOG=1']), send(['STATUS=x'])]);
+    expect(calls()).toEqual([
+      `[--pid=${process.pid}][READY=1][STATUS=two  spaces, a\ttab and ünïcode $HOME *]`,
+      `[--pid=${process.pid}][WATCHDOG=1]`,
+      `[--pid=${process.pid}][STATUS=x]`,
+    ]);
+  });
+
+  it('rejects a failed notification with the exit status and output, and goes on with the next', async () => {
+    const send = notifyHelperTransport(bin, process.env);
+    await expect(send(['FAIL=1'])).rejects.toThrow(/fake-systemd-notify failed: exit 3 no socket second line/);
+    await expect(send(['WATCHDOG=1'])).resolves.toBeUndefined();
+    await expect(send(['X=\x1f'])).rejects.toThrow(/contains/);
+  });
+
+  it('gives up on a hung notification after the timeout, and starts a new helper for the next', async () => {
+    const send = notifyHelperTransport(bin, process.env, 300);
+    await expect(send(['HANG=1'])).rejects.toThrow(/did not answer within 300 ms/);
+    await expect(send(['WATCHDOG=1'])).resolves.toBeUndefined();
   });
 });
 
