@@ -31,7 +31,8 @@ let
   commonService = {
     Type = "notify";
     # Node has no Unix datagram sockets: the agent notifies through `systemd-notify --pid=<agent>`
-    # (src/runtime/notifier.ts), a helper process, whose messages NotifyAccess=main would refuse.
+    # run by a helper shell (src/adapters/sd-notify.ts); as root it sends with the agent's
+    # credentials, and NotifyAccess=all also covers an agent that does not run as root.
     NotifyAccess = "all";
     WatchdogSec = "${toString cfg.systemdWatchdogSec}s";
     Restart = "on-failure";

@@ -675,7 +675,7 @@ export class Agent {
 
   private lastStatusLine = '';
 
-  /** STATUS= when the line changed (each notification is a fork+exec of systemd-notify). */
+  /** STATUS= when the line changed (each notification runs systemd-notify, in the notifier's helper shell). */
   private notifyStatus(): void {
     if (!this.lifecycle.is('running')) return;
     const line = this.statusLine();

@@ -1,5 +1,6 @@
 // sd_notify for the runtime: READY=1, WATCHDOG=1, STATUS=…, STOPPING=1 to the service manager,
-// carried by the systemd adapter's Notifier (src/adapters/sd-notify.ts: the systemd-notify binary;
+// carried by the systemd adapter's Notifier (src/adapters/sd-notify.ts: the systemd-notify binary,
+// run by one long-lived helper shell;
 // a no-op when $NOTIFY_SOCKET is unset). The runtime decides WHEN to send (joined, healthy).
 
 import { Notifier as SdNotifier } from '../adapters/sd-notify.js';
