@@ -125,8 +125,8 @@ export function fromEnvelope(env: Envelope): Message {
       const r = b.report;
       let report: NodeReport | null = null;
       if (r !== null) {
-        if (!isCount(r.applied) || !Array.isArray(r.active) || !r.active.every(isStr) || !isObj(r.failures)) bad('appendEntriesResponse: bad report');
-        if (!Object.values(r.failures).every(isCount)) bad('appendEntriesResponse: bad report failures');
+        const problem = checkReport(r);
+        if (problem) bad(`appendEntriesResponse: ${problem}`);
         report = { applied: r.applied, active: r.active, failures: r.failures };
       }
       return {
@@ -212,6 +212,13 @@ function checkEntries(v: unknown): string | null {
   return null;
 }
 
+/** A NodeReport as the core reads it (either form of AppendEntriesResponse carries one). */
+function checkReport(r: unknown): string | null {
+  if (!isObj(r) || !isCount(r.applied) || !Array.isArray(r.active) || !r.active.every(isStr) || !isObj(r.failures)) return 'bad report';
+  if (!Object.values(r.failures).every(isCount)) return 'bad report failures';
+  return null;
+}
+
 function checkClusterState(s: unknown): string | null {
   if (!isObj(s)) return 'state is not an object';
   if (!Array.isArray(s.voters) || !s.voters.every(isStr)) return 'state.voters';
@@ -239,12 +246,7 @@ function checkCoreMessage(kind: string, m: unknown): string | null {
     }
     case 'AppendEntriesResponse': {
       if (typeof m.success !== 'boolean' || !isCount(m.matchIndex) || !isNum(m.echo) || !isNum(m.nodeTime) || !isNum(m.incarnation)) return 'bad fields';
-      const r = m.report;
-      if (r !== null) {
-        if (!isObj(r) || !isCount(r.applied) || !Array.isArray(r.active) || !r.active.every(isStr) || !isObj(r.failures)) return 'bad report';
-        if (!Object.values(r.failures).every(isCount)) return 'bad report failures';
-      }
-      return null;
+      return m.report === null ? null : checkReport(m.report);
     }
     case 'InstallSnapshot': {
       if (!isNum(m.sentAt)) return 'bad sentAt';
