@@ -26,7 +26,7 @@
 // itself: such a unit needs NotifyAccess=all. --pid also adds MAINPID= with the agent's own PID,
 // which is already the unit's main PID: a no-op.
 
-import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 
 export interface WatchdogConfig {
@@ -55,17 +55,6 @@ export function watchdogFromEnv(env: NodeJS.ProcessEnv = process.env, pid: numbe
 
 /** Sends one notification (newline-separated VAR=VALUE assignments). */
 export type NotifyTransport = (assignments: string[]) => Promise<void>;
-
-/** The systemd-notify binary, spawned for each notification (tests compare it with the helper). */
-export function systemdNotifyTransport(binary = 'systemd-notify', env: NodeJS.ProcessEnv = process.env): NotifyTransport {
-  return (assignments) =>
-    new Promise((resolve, reject) => {
-      execFile(binary, assignments, { env, timeout: 5000 }, (err, _stdout, stderr) => {
-        if (err) reject(new Error(`${binary} ${assignments.join(' ')} failed: ${stderr.trim() || err.message}`));
-        else resolve();
-      });
-    });
-}
 
 /**
  * The helper shell of the header: line in, `ok` or `fail RC OUTPUT` out, in order. Fields of a line

@@ -288,17 +288,11 @@ function writeAppendEntriesResponse(w: Writer, a: AppendEntriesResponse): void {
 const GENERIC = new Error('generic');
 
 class Reader {
-  pos: number;
+  pos = 0;
   constructor(
     readonly buf: Buffer,
     readonly end: number,
-    start = 0,
-  ) {
-    this.pos = start;
-  }
-  more(): boolean {
-    return this.pos < this.end;
-  }
+  ) {}
   /** a varint up to 2^53 (any longer, or running past the end, is left to the generic decoder) */
   varint(): number {
     let n = 0;
@@ -391,7 +385,7 @@ function readEnvelope(r: Reader): Envelope | null {
   let aer: AppendEntriesResponse | null = null;
   let core: { kind: string; data: Buffer } | null = null;
   let seen = 0;
-  while (r.more()) {
+  while (r.pos < r.end) {
     const key = r.varint();
     switch (key) {
       case 0x0a: seen = once(seen, 1); clusterId = r.string(); break;
