@@ -11,14 +11,11 @@ import { fromEnvelope, toOutbound } from '../../src/runtime/wire.js';
 import type { AppendEntries } from '../../src/core/cluster/messages.js';
 import { idleHeartbeat } from './idle-messages.js';
 import { nearestRank } from './stats.js';
+import { option } from './args.js';
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
-const hot = arg('hot', 50_000);
-const paced = arg('paced', 60);
-const paceMs = arg('pace-ms', 150);
+const hot = Number(option('hot') ?? 50_000);
+const paced = Number(option('paced') ?? 60);
+const paceMs = Number(option('pace-ms') ?? 150);
 
 const codec = envelopeCodec();
 // typed: the bodies agents of this version exchange; core: the JSON form sent to older agents

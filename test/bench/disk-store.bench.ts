@@ -7,13 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskStore } from '../../src/adapters/disk-store.js';
 import { nearestRank } from './stats.js';
+import { option } from './args.js';
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-};
-const runs = Number(arg('runs', '200'));
-const base = arg('dir', tmpdir());
+const runs = Number(option('runs') || '200');
+const base = option('dir') || tmpdir();
 const dir = mkdtempSync(join(base, 'tsha-sd-bench-'));
 
 const stats = (xs: number[]) => {

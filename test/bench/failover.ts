@@ -36,25 +36,22 @@ import { clusterPrerequisites, createCluster, firstActiveAfter, now, overlap, sa
 import { ensureBuilt, ROOT, TshaCluster, type TshaClusterOptions } from '../cluster/tsha-cluster.js';
 import { DEFAULT_MONITOR_INTERVAL_MS } from '../../src/config/options.js';
 import { clockTicks, procUsage } from './proc.js';
+import { option } from './args.js';
 
 type CaseName = 'power-loss' | 'link-cut' | 'witness-split';
 const ALL_CASES: CaseName[] = ['power-loss', 'link-cut', 'witness-split'];
 
 const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const runs = Number(opt('--runs') ?? 10);
-const pcmkRuns = Number(opt('--pcmk-runs') ?? runs);
-const idleSecs = Number(opt('--idle-secs') ?? 60);
-const settleSecs = Number(opt('--settle-secs') ?? 300);
-const idleMonitorMs = Number(opt('--idle-monitor-ms') ?? DEFAULT_MONITOR_INTERVAL_MS);
+const runs = Number(option('runs') ?? 10);
+const pcmkRuns = Number(option('pcmk-runs') ?? runs);
+const idleSecs = Number(option('idle-secs') ?? 60);
+const settleSecs = Number(option('settle-secs') ?? 300);
+const idleMonitorMs = Number(option('idle-monitor-ms') ?? DEFAULT_MONITOR_INTERVAL_MS);
 const jsonOnly = args.includes('--json');
 const vsPacemaker = args.includes('--vs-pacemaker');
-const cases = (opt('--cases') === 'none' ? [] : (opt('--cases')?.split(',') ?? ALL_CASES)) as CaseName[];
-const nodeArgs = opt('--node-args')?.split(/\s+/).filter(Boolean) ?? [];
-const timing = opt('--timing') === undefined ? undefined : (JSON.parse(opt('--timing')!) as Record<string, number>);
+const cases = (option('cases') === 'none' ? [] : (option('cases')?.split(',') ?? ALL_CASES)) as CaseName[];
+const nodeArgs = option('node-args')?.split(/\s+/).filter(Boolean) ?? [];
+const timing = option('timing') === undefined ? undefined : (JSON.parse(option('timing')!) as Record<string, number>);
 for (const c of cases) if (!ALL_CASES.includes(c)) throw new Error(`--cases: unknown case ${c} (have ${ALL_CASES.join(', ')})`);
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: want a positive integer');
 

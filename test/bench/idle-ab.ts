@@ -21,16 +21,13 @@ import * as ThisCheckout from '../cluster/tsha-cluster.js';
 import { DEFAULT_MONITOR_INTERVAL_MS } from '../../src/config/options.js';
 import { clockTicks, mainThreadWakeups, procUsage } from './proc.js';
 import { median } from './stats.js';
+import { option } from './args.js';
 
 const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const monitorMs = Number(opt('--monitor-ms') ?? DEFAULT_MONITOR_INTERVAL_MS);
-const settleSecs = Number(opt('--settle-secs') ?? 60);
-const windowSecs = Number(opt('--window-secs') ?? 60);
-const windows = Number(opt('--windows') ?? 5);
+const monitorMs = Number(option('monitor-ms') ?? DEFAULT_MONITOR_INTERVAL_MS);
+const settleSecs = Number(option('settle-secs') ?? 60);
+const windowSecs = Number(option('window-secs') ?? 60);
+const windows = Number(option('windows') ?? 5);
 const jsonOnly = args.includes('--json');
 const log = (s: string): void => void process.stderr.write(`[idle-ab] ${s}\n`);
 
@@ -47,11 +44,11 @@ interface Side {
 }
 
 function side(label: 'a' | 'b'): Side {
-  const root = path.resolve(opt(`--${label}`) ?? ThisCheckout.ROOT);
+  const root = path.resolve(option(label) ?? ThisCheckout.ROOT);
   if (!fs.existsSync(path.join(root, 'test/cluster/tsha-cluster.ts'))) throw new Error(`--${label} ${root}: not a tsha checkout`);
-  const timing = opt(`--timing-${label}`);
+  const timing = option(`timing-${label}`);
   return {
-    label, root, nodeArgs: opt(`--node-args-${label}`)?.split(/\s+/).filter(Boolean) ?? [], timing: timing === undefined ? undefined : (JSON.parse(timing) as Record<string, number>),
+    label, root, nodeArgs: option(`node-args-${label}`)?.split(/\s+/).filter(Boolean) ?? [], timing: timing === undefined ? undefined : (JSON.parse(timing) as Record<string, number>),
     cluster: null, tsha: null, pids: new Map(), windows: [],
   };
 }

@@ -28,23 +28,20 @@ import { DAEMON_V8_FLAGS } from '../../src/cli/commands/agent.js';
 import { clockTicks, mainThreadWakeups, procUsage } from './proc.js';
 import { median } from './stats.js';
 import type { ChildSpec, Stack } from './idle-floor-node.js';
+import { option } from './args.js';
 
 const STACKS: Stack[] = ['timer', 'tcp', 'http2', 'grpc', 'codec', 'mesh'];
 const PORT = 7790;
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-const stacks = (arg('stacks') ?? STACKS.join(',')).split(',') as Stack[];
+const stacks = (option('stacks') ?? STACKS.join(',')).split(',') as Stack[];
 for (const s of stacks) if (!STACKS.includes(s)) throw new Error(`--stacks: unknown stack "${s}" (one of ${STACKS.join(', ')})`);
-const heartbeats = (arg('heartbeat-ms') ?? '150').split(',').map(Number);
+const heartbeats = (option('heartbeat-ms') ?? '150').split(',').map(Number);
 for (const h of heartbeats) if (!(h >= 10)) throw new Error(`--heartbeat-ms: "${h}" is not a number of milliseconds ≥ 10`);
-const rounds = Number(arg('rounds') ?? 3);
-const warmupSecs = Number(arg('warmup-secs') ?? 15);
-const settleSecs = Number(arg('settle-secs') ?? 30);
+const rounds = Number(option('rounds') ?? 3);
+const warmupSecs = Number(option('warmup-secs') ?? 15);
+const settleSecs = Number(option('settle-secs') ?? 30);
 if (!(settleSecs > warmupSecs)) throw new Error('--settle-secs must be longer than --warmup-secs');
-const windowSecs = Number(arg('window-secs') ?? 45);
+const windowSecs = Number(option('window-secs') ?? 45);
 const json = process.argv.includes('--json');
 const log = (s: string): void => void process.stderr.write(`[idle-floor] ${s}\n`);
 

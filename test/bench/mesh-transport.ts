@@ -18,13 +18,10 @@ import { MeshTransport } from '../../src/adapters/grpc/mesh-transport.js';
 import { synBlackHole } from '../adapters/grpc/helpers.js';
 import type { Envelope } from '../../src/ports/mesh-messages.js';
 import { nearestRank } from './stats.js';
+import { option } from './args.js';
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
-const N = arg('messages', 2000);
-const R = arg('restarts', 5);
+const N = Number(option('messages') ?? 2000);
+const R = Number(option('restarts') ?? 5);
 const json = process.argv.includes('--json');
 const logger = pino({ level: 'silent' });
 const msg = {
