@@ -1,6 +1,6 @@
 // npm run bench:idle-ab -- [--a DIR] [--b DIR] [--node-args-a "..."] [--node-args-b "..."]
-//   [--timing-a JSON] [--timing-b JSON] [--monitor-ms MS] [--settle-secs 60] [--window-secs 60]
-//   [--windows 5] [--json]
+//   [--env-a "K=V ..."] [--env-b "K=V ..."] [--timing-a JSON] [--timing-b JSON] [--monitor-ms MS]
+//   [--settle-secs 60] [--window-secs 60] [--windows 5] [--json]
 //
 // Two idle 3-node clusters at once on the real-cluster harness (namespaces, wireguard-go, systemd
 // units as resources), A and B, and every agent's CPU and main-thread wake-ups over the SAME windows.
@@ -8,7 +8,8 @@
 // so a change worth 0.1 % of a core cannot be seen by measuring before and after; side by side, both
 // clusters see the same load (each is about 3 % of one core of the two). A and B can be two builds
 // (DIR: a tsha checkout whose dist/ is built or buildable, e.g. a `git worktree` of an older commit
-// with node_modules linked in; default: this checkout for both), node flags or timing.
+// with node_modules linked in; default: this checkout for both), node flags, agent environment
+// variables or timing.
 // The coordinator is the node that reports most here, and it often also holds the resource (its
 // monitors add to it): both are printed per window. The resource is monitored every --monitor-ms,
 // by default the production default (10 s), as in bench:failover's idle phase, not the harness's
@@ -35,6 +36,7 @@ interface Side {
   label: 'a' | 'b';
   root: string;
   nodeArgs: string[];
+  env: Record<string, string>;
   timing: Record<string, number> | undefined;
   cluster: Cluster | null;
   // the TshaCluster of that side's own checkout (its dist/, its harness glue)
@@ -47,8 +49,14 @@ function side(label: 'a' | 'b'): Side {
   const root = path.resolve(option(label) ?? ThisCheckout.ROOT);
   if (!fs.existsSync(path.join(root, 'test/cluster/tsha-cluster.ts'))) throw new Error(`--${label} ${root}: not a tsha checkout`);
   const timing = option(`timing-${label}`);
+  const env: Record<string, string> = {};
+  for (const kv of option(`env-${label}`)?.split(/\s+/).filter(Boolean) ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new Error(`--env-${label}: "${kv}" is not K=V`);
+    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
   return {
-    label, root, nodeArgs: option(`node-args-${label}`)?.split(/\s+/).filter(Boolean) ?? [], timing: timing === undefined ? undefined : (JSON.parse(timing) as Record<string, number>),
+    label, root, nodeArgs: option(`node-args-${label}`)?.split(/\s+/).filter(Boolean) ?? [], env, timing: timing === undefined ? undefined : (JSON.parse(timing) as Record<string, number>),
     cluster: null, tsha: null, pids: new Map(), windows: [],
   };
 }
@@ -60,10 +68,11 @@ try {
     const mod = (await import(path.join(s.root, 'test/cluster/tsha-cluster.ts'))) as typeof ThisCheckout;
     mod.ensureBuilt();
     s.cluster = await createCluster({ nodes: 3 });
-    s.tsha = new mod.TshaCluster(s.cluster, { monitorIntervalMs: monitorMs, nodeArgs: s.nodeArgs, ...(s.timing ? { timing: s.timing } : {}) });
+    s.tsha = new mod.TshaCluster(s.cluster, { monitorIntervalMs: monitorMs, nodeArgs: s.nodeArgs, agentEnv: s.env, ...(s.timing ? { timing: s.timing } : {}) });
     await s.tsha.installUnit();
     s.tsha.startAll();
-    log(`${s.label}: ${s.root}${s.nodeArgs.length ? ` node args ${s.nodeArgs.join(' ')}` : ''}${s.timing ? ` timing ${JSON.stringify(s.timing)}` : ''}`);
+    const envText = Object.entries(s.env).map(([k, v]) => `${k}=${v}`).join(' ');
+    log(`${s.label}: ${s.root}${s.nodeArgs.length ? ` node args ${s.nodeArgs.join(' ')}` : ''}${envText ? ` env ${envText}` : ''}${s.timing ? ` timing ${JSON.stringify(s.timing)}` : ''}`);
   }
   for (const s of sides) {
     await s.tsha!.waitQuorate(30_000);
@@ -104,7 +113,7 @@ const summary = (s: Side) => {
   const coord = s.windows.map((w) => w.cpu_pct[w.coordinator]!);
   const members = s.windows.flatMap((w) => Object.entries(w.cpu_pct).filter(([n]) => n !== w.coordinator).map(([, v]) => v));
   return {
-    root: s.root, node_args: s.nodeArgs, timing: s.timing ?? 'defaults',
+    root: s.root, node_args: s.nodeArgs, env: s.env, timing: s.timing ?? 'defaults',
     coordinator_cpu_pct: { median: Math.round(median(coord) * 100) / 100, samples: coord },
     member_cpu_pct: { median: Math.round(median(members) * 100) / 100, samples: members },
     windows: s.windows,

@@ -48,6 +48,8 @@ export interface TshaClusterOptions {
   timing?: Record<string, number>;
   /** extra arguments for node before the script (e.g. --cpu-prof, --max-old-space-size=…) */
   nodeArgs?: string[];
+  /** extra environment for every agent (e.g. glibc malloc tunables), on top of the node's own */
+  agentEnv?: Record<string, string>;
   /** configure the fence device fence_tsha_test for every node (default true) */
   fenceDevice?: boolean;
   /** fencing.watchdog: recover a lost node after lease + drift + watchdogMs when no device covers it (default false) */
@@ -112,7 +114,7 @@ export class TshaCluster {
         '--fence-path', path.join(ROOT, 'scripts'),
         ...(wd ? ['--watchdog-device', wd] : []),
       ],
-      { name: 'agent', env: { NOTIFY_SOCKET: '' } },
+      { name: 'agent', env: { ...this.opts.agentEnv, NOTIFY_SOCKET: '' } },
     );
     this.agents.set(node.name, p);
     return p;
