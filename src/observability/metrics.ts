@@ -5,7 +5,8 @@
 //
 // Exposition: `tsha agent --metrics-address HOST:PORT` serves GET /metrics over plain HTTP. It is
 // off by default; the conventional address is 127.0.0.1:9464 (keep it on loopback or the mesh
-// interface: the endpoint has no authentication).
+// interface: the endpoint has no authentication). Without it the agent collects no process metrics
+// (`processMetrics`) and observes no step durations: nobody could read them.
 
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';

@@ -121,6 +121,8 @@ export class Agent {
   readonly config: CompiledConfig;
   readonly self: NodeName;
   readonly metrics: AgentMetrics;
+  /** a metrics endpoint is served: process metrics and step durations are worth measuring */
+  private readonly measured: boolean;
   readonly lifecycle: Lifecycle;
   readonly resources: ResourceExecutor;
   readonly log: Logger;
@@ -161,7 +163,10 @@ export class Agent {
     this.config = opts.config;
     this.self = opts.self;
     this.log = opts.logger.child({ component: 'runtime', node: opts.self });
-    this.metrics = opts.metrics ?? new AgentMetrics({ processMetrics: true });
+    // Nobody can read the process metrics or the step histogram without the endpoint: their
+    // sampling timer and per-step observation are skipped then (docs/agent.md, "Idle cost").
+    this.measured = Boolean(opts.metricsAddress);
+    this.metrics = opts.metrics ?? new AgentMetrics({ processMetrics: this.measured });
     this.lifecycle = new Lifecycle(opts.logger.child({ component: 'lifecycle' }), opts.self, () => this.node?.term ?? 0);
     this.writer = new DurableWriter(opts.store);
     this.notifier = opts.notifier ?? createNotifier(this.log);
@@ -362,7 +367,7 @@ export class Agent {
   private async runStep(make: (now: number) => Input): Promise<void> {
     const node = this.node;
     if (!node || this.lifecycle.is('stopping', 'stopped')) return;
-    const t0 = performance.now();
+    const t0 = this.measured ? performance.now() : 0;
     const input = make(this.clock());
     const { effects } = step(node, input);
     this.lastStepAt = this.clock();
@@ -377,7 +382,7 @@ export class Agent {
     }
     this.afterStep();
     this.armTick(node);
-    this.metrics.stepDuration.observe((performance.now() - t0) / 1000);
+    if (this.measured) this.metrics.stepDuration.observe((performance.now() - t0) / 1000);
   }
 
   /**

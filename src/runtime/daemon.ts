@@ -102,7 +102,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const config = await loadConfig(o.configFile); // throws ConfigError with every issue
   const self = resolveSelf(config, o);
   const log = o.logger;
-  const metrics = new AgentMetrics({ processMetrics: true });
+  // prom-client's process metrics sample on a timer of their own: only when someone can scrape them
+  const metrics = new AgentMetrics({ processMetrics: Boolean(o.metricsAddress) });
   const undo: (() => Promise<void>)[] = [];
   const cleanup = async (): Promise<void> => {
     for (const f of undo.reverse()) await f().catch(() => undefined);

@@ -195,6 +195,35 @@ describe('agent runtime', () => {
     }
   });
 
+  it('measures process metrics and step durations only when a metrics endpoint is served', async () => {
+    const texts: string[] = [];
+    for (const metricsAddress of [null, `127.0.0.1:${23000 + Math.floor(Math.random() * 20000)}`]) {
+      const dir = mkdtempSync(join(tmpdir(), 'tsha-ag-rt-'));
+      dirs.push(dir);
+      const events: string[] = [];
+      const agent = new Agent({
+        config, self: 'n1', logger: capture().logger, store: new DiskStore(dir), transport: new RecordingTransport(events), resourceAgents: new Map(), fencer: null,
+        selfFence: { kind: 'exit' }, notifier: new NullNotifier(), joinTimeoutMs: 300, seed: 1, metricsAddress,
+      });
+      await agent.start();
+      try {
+        // steps ran: ticks, and the pre-vote they sent
+        for (let i = 0; i < 100 && !events.some((e) => e.startsWith('send preVoteRequest')); i++) await new Promise((r) => setTimeout(r, 20));
+        expect(events.some((e) => e.startsWith('send preVoteRequest'))).toBe(true);
+        texts.push(await agent.metrics.text());
+      } finally {
+        await agent.stop('test over');
+      }
+    }
+    const [off, on] = texts as [string, string];
+    expect(off).toMatch(/^tsha_step_duration_seconds_count 0$/m);
+    expect(off).not.toContain('tsha_process_cpu_seconds_total');
+    expect(off).not.toContain('tsha_nodejs_eventloop_lag');
+    expect(on).toMatch(/^tsha_step_duration_seconds_count [1-9]\d*$/m);
+    expect(on).toContain('tsha_process_cpu_seconds_total');
+    expect(on).toContain('tsha_nodejs_eventloop_lag_p99_seconds');
+  }, 30_000);
+
   it('serves Prometheus metrics with the tsha_ names on GET /metrics', async () => {
     const m = new AgentMetrics();
     m.term.set(7);
