@@ -59,7 +59,7 @@ in
       type = types.nullOr types.str;
       default = null;
       example = "127.0.0.1:9740";
-      description = "Serve Prometheus metrics on http://ADDRESS/metrics; null: off.";
+      description = "Serve Prometheus metrics on http://ADDRESS/metrics; null: off (process metrics and step durations are then not measured at all).";
     };
 
     openFirewall = mkOption {

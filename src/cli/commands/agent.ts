@@ -118,7 +118,7 @@ export function addDaemonOptions(cmd: Command, role: 'agent' | 'witness'): Comma
     .option('--socket <path>', `control socket (default ${defaultSocketPath()} for the agent; the witness has none unless given)`)
     .option('--no-socket', 'do not serve the control socket')
     .option('--socket-group <group>', 'group owning the control socket (mode 0660)')
-    .option('--metrics-address <host:port>', `serve Prometheus metrics on GET /metrics (off by default; conventional: ${DEFAULT_METRICS_ADDRESS})`)
+    .option('--metrics-address <host:port>', `serve Prometheus metrics on GET /metrics (off by default; conventional: ${DEFAULT_METRICS_ADDRESS}); process metrics and step durations are measured only then`)
     .addOption(new Option('--self-fence <action>', 'what selfFence does: exit (kill the agent; a fed watchdog then resets the machine), sysrq-reboot, or command:CMD').default('exit'))
     .addOption(new Option('--placer <name>', 'placement policy of the coordinator: the scheduler (groups, constraints, stickiness) or the core\'s simple default').choices(['scheduler', 'default']).default('scheduler'))
     .option('--mesh-tls-ca <pem>', 'mutual TLS on the mesh (meshes not on WireGuard): CA certificate')
