@@ -197,7 +197,8 @@ describe('agent runtime', () => {
 
   it('measures process metrics and step durations only when a metrics endpoint is served', async () => {
     const texts: string[] = [];
-    for (const metricsAddress of [null, `127.0.0.1:${23000 + Math.floor(Math.random() * 20000)}`]) {
+    // port 0: any free one (the test reads the registry, not the endpoint)
+    for (const metricsAddress of [null, '127.0.0.1:0']) {
       const dir = mkdtempSync(join(tmpdir(), 'tsha-ag-rt-'));
       dirs.push(dir);
       const events: string[] = [];
