@@ -37,8 +37,7 @@ export interface CompiledWitness {
   wireguardPublicKey: string | null;
 }
 
-// Default timing, agreed with the cluster core (issue 3), which also falls back on it for fields an
-// older compiled configuration lacks. Milliseconds.
+// Default timing (the options table's defaults). Milliseconds.
 export const DEFAULT_TIMING = {
   heartbeatIntervalMs: 150,
   failureTimeoutMs: 500,
@@ -65,17 +64,13 @@ export interface Timing {
   watchdogMs: number;
   /** in two_node mode, the delay the non-preferred side waits before fencing its peer */
   fenceRaceDelayMs: number;
-  /**
-   * longest a gracefully stopping agent (SIGTERM: nixos-rebuild switch) is waited for before its
-   * node is treated as lost; optional for older compiled configs (default 10 s)
-   */
-  restartGraceMs?: number;
+  /** longest a gracefully stopping agent (SIGTERM: nixos-rebuild switch) is waited for before its node is treated as lost */
+  restartGraceMs: number;
   /**
    * longest the coordinator waits for a CRASHED agent (kill -9, OOM) to come back when its host is
-   * known alive (TCP connect to its mesh port refused); 0 disables; optional for older compiled
-   * configs (default 5 s)
+   * known alive (TCP connect to its mesh port refused); 0 disables
    */
-  crashGraceMs?: number;
+  crashGraceMs: number;
 }
 
 export interface FenceDevice {

@@ -12,6 +12,7 @@ export type ActionStatus = 'ok' | 'error' | 'errorHard' | 'errorFatal' | 'timeou
 export type FenceAction = 'off' | 'reboot';
 export type FenceStatus = 'pending' | 'ok' | 'failed' | 'timeout';
 export type NodeAction = 'standby' | 'online' | 'maintenanceOn' | 'maintenanceOff';
+export type WitnessState = 'none' | 'reachable' | 'unreachable' | 'unknown';
 
 export interface StatusRequest {
   includeInactive: boolean;
@@ -31,7 +32,7 @@ export interface Quorum {
   votesNeeded: number;
   votesTotal: number;
   witness: string;
-  witnessReachable: boolean;
+  witnessState: WitnessState;
 }
 
 export interface NodeStatus {

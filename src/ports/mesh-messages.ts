@@ -92,10 +92,37 @@ export interface AppendEntries {
   peerIncluded: boolean;
 }
 
+export interface ActionOutcome {
+  action: number;
+  status: string;
+  /** -1: none */
+  exitCode: number;
+  reason: string;
+}
+
+export interface RunReport {
+  transition: number;
+  results: ActionOutcome[];
+}
+
+export interface FailureEvent {
+  seq: number;
+  resource: string;
+  operation: string;
+  intervalMs: number;
+  status: string;
+  exitCode: number;
+  reason: string;
+}
+
 export interface NodeReport {
   applied: number;
   active: string[];
-  failures: Record<string, number>;
+  promoted: string[];
+  failed: string[];
+  busy: boolean;
+  run: RunReport | null;
+  failures: FailureEvent[];
 }
 
 export interface AppendEntriesResponse {

@@ -1,5 +1,5 @@
 // The resource-agent port: how the runtime starts, stops and checks one primitive resource on the
-// local node. Adapters (systemd over D-Bus, exec commands, later LXC, microVM, OCF) implement it;
+// local node. Adapters (systemd over D-Bus, exec commands) implement it;
 // the simulator plugs in a simulated one. Results are values (STYLE.md practice 9): an adapter
 // throws only for bugs and invalid configuration (named error classes), never for an action that
 // failed, timed out or found nothing installed.
@@ -78,6 +78,10 @@ export interface ResourceAgent {
    * anything, so a healthy resource found running is kept as it is.
    */
   probe(res: ResourceRef, op: OperationOptions): Promise<MonitorResult>;
+  /** make a running resource the primary (promotable clones); absent: the kind has no roles */
+  promote?(res: ResourceRef, op: OperationOptions): Promise<ActionResult>;
+  /** back to secondary */
+  demote?(res: ResourceRef, op: OperationOptions): Promise<ActionResult>;
   /** release connections; the agent's resources keep running */
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@
 //
 //   timers (monotonic clock)  ──tick──►┐
 //   mesh transport            ──message─►  one step queue ──► step(state, input) ──► effects, in order
-//   resource / fence outcomes ──observation─►┘                      persist (fsync) → send → start/stop → fence …
+//   action / fence outcomes   ──observation─►┘                      persist (fsync) → send → execute → fence …
 //   control socket            ──command─►┘
 //
 // Ordering rules (src/core/cluster/types.ts), as this file keeps them:
@@ -13,23 +13,23 @@
 // - `persist` is awaited BEFORE any later effect of the same step, so no send that depends on it is
 //   handed to the transport before the data is on disk. A persist that fails stops the agent (its
 //   beliefs are no longer backed by the disk); the durable state stays consistent.
-// - Resource operations and fence actions take seconds; they run outside the queue (one at a time
-//   per resource) and their outcomes come back as observation inputs.
+// - Plan actions (the core's `execute` effects: this node's slice of the committed transition) and
+//   fence actions take seconds; they run outside the queue (one at a time per resource, in
+//   local-actions.ts) and their outcomes come back as inputs.
 // - Time is the monotonic clock (performance.now); the wall clock is used only for display.
 //
 // Re-adoption: before the core starts, every configured primitive is probed; the ones found
-// running are handed to the core as already active (startNode's localActive) and monitored, never
-// stopped and started because the agent restarted.
+// running are handed to the core as already active, with their role (startNode's localActive),
+// and monitored, never stopped and started because the agent restarted.
 
 import type { Server } from 'node:http';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
-import { nextTickAt, restartAnnounced, startNode, step, type NodeState } from '../core/cluster/node.js';
+import { coordinatorOf, isQuorate, nextTickAt, restartAnnounced, startNode, step, type NodeState } from '../core/cluster/node.js';
 import type { Effect, Input } from '../core/cluster/types.js';
 import type { OperatorCommand } from '../core/cluster/commands.js';
-import type { Placer } from '../core/cluster/placement.js';
-import { schedulerPlacer } from './scheduler-placer.js';
+import type { SchedulerInput } from '../core/scheduler/types.js';
 import type { Logger } from '../observability/logger.js';
 import { AgentMetrics, serveMetrics } from '../observability/metrics.js';
 import type { Fencer } from '../ports/fencer.js';
@@ -42,7 +42,7 @@ import type { ClusterStore } from './durable-writer.js';
 import { DurableWriter } from './durable-writer.js';
 import { Lifecycle } from './lifecycle.js';
 import { createNotifier, type Notifier } from './notifier.js';
-import { ResourceExecutor, type ResourceObservation } from './resource-executor.js';
+import { LocalActions } from './local-actions.js';
 import { MalformedMessageError, fromEnvelope, toOutbound } from './wire.js';
 
 /** What the agent does on the core's `selfFence` effect (and on `fence` no-quorum policy). */
@@ -75,8 +75,8 @@ export interface AgentOptions {
   joinTimeoutMs?: number;
   /** seed of the core's generator (default: random per start) */
   seed?: number;
-  /** where the coordinator places resources (default: the scheduler, src/runtime/scheduler-placer.ts) */
-  placer?: Placer;
+  /** every input the coordinator scheduled, for the recorder (`tsha simulate --input` replays it) */
+  onScheduled?: (input: SchedulerInput) => void;
   /** the watchdog device fed on the core's feedWatchdog effects (fencing.watchdogDevice); null: none */
   watchdog?: WatchdogDevice | null;
 }
@@ -124,7 +124,7 @@ export class Agent {
   /** a metrics endpoint is served: process metrics and step durations are worth measuring */
   private readonly measured: boolean;
   readonly lifecycle: Lifecycle;
-  readonly resources: ResourceExecutor;
+  readonly resources: LocalActions;
   readonly log: Logger;
   private node: NodeState | null = null;
   private readonly writer: DurableWriter;
@@ -143,6 +143,7 @@ export class Agent {
   private metricsServer: Server | null = null;
   private readonly listeners = new Set<() => void>();
   private readonly holders = new Map<string, NodeName>();
+  private countedTransition = 0;
   private readonly probing = new Set<NodeName>();
   /** peers whose last message said they read typed append bodies (FEATURE_TYPED_APPEND): they get them */
   private readonly typedPeers = new Set<string>();
@@ -170,16 +171,22 @@ export class Agent {
     this.lifecycle = new Lifecycle(opts.logger.child({ component: 'lifecycle' }), opts.self, () => this.node?.term ?? 0);
     this.writer = new DurableWriter(opts.store);
     this.notifier = opts.notifier ?? createNotifier(this.log);
-    this.resources = new ResourceExecutor({
+    this.resources = new LocalActions({
       node: opts.self,
-      config: () => this.node?.config ?? this.config,
+      config: () => this.currentConfig(),
       agents: opts.resourceAgents,
       logger: opts.logger,
       metrics: this.metrics,
-      report: (obs) => this.observe(obs),
+      result: (transition, actionId, result) => void this.submit((now) => ({ type: 'actionResult', transition, actionId, result, now })),
+      monitored: (c) => void this.submit((now) => ({ type: 'monitored', ...c, now })),
     });
     this.stopped = new Promise((r) => (this.resolveStopped = r));
     this.metrics.refreshState = () => this.refreshStateMetrics();
+  }
+
+  /** The configuration in force (the last reload's, once the core applied it). */
+  currentConfig(): CompiledConfig {
+    return this.node?.config ?? this.config;
   }
 
   get isWitness(): boolean {
@@ -204,8 +211,8 @@ export class Agent {
     this.log.info({ term: durable?.term ?? 0, votedFor: durable?.votedFor ?? null, firstStart: durable === null }, 'durable state loaded');
 
     // re-adoption: probe before anything may start or stop
-    const probe = this.isWitness ? { running: [] } : await this.resources.probeAll();
-    if (probe.running.length > 0) this.log.info({ resources: probe.running }, 're-adopting resources found running');
+    const running = this.isWitness ? [] : await this.resources.probeAll();
+    if (running.length > 0) this.log.info({ resources: running }, 're-adopting resources found running');
 
     // before anything is served: a device that cannot be used refuses the start with nothing running
     if (!this.isWitness) await this.openWatchdog();
@@ -223,7 +230,7 @@ export class Agent {
     }
 
     const seed = this.opts.seed ?? Math.floor(Math.random() * 2 ** 31);
-    this.node = startNode(this.config, this.self, durable, this.clock(), seed, { placer: this.opts.placer ?? schedulerPlacer }, probe.running);
+    this.node = startNode(this.config, this.self, durable, this.clock(), seed, {}, running);
     this.lifecycle.transition('joining', durable === null ? 'first start: waiting for a quorate partition' : `restart at term ${durable.term}: waiting for a quorate partition`);
 
     // Ticks: one timer, re-armed after every step for when the core next needs one (nextTickAt,
@@ -340,13 +347,10 @@ export class Agent {
     this.submit((now) => ({ type: 'message', from: env.from, msg, now }));
   }
 
-  private observe(obs: ResourceObservation): void {
-    this.submit((now) => ({ ...obs, now }));
-  }
-
   /**
    * A new, already validated configuration (SIGHUP after nixos-rebuild switch): the core applies
-   * membership changes one node at a time; resource operations read the new definitions.
+   * membership changes one node at a time, the coordinator plans with it at once (a running
+   * transition is aborted), and resource operations and the fencer read the new definitions.
    */
   reconfigure(config: CompiledConfig): Promise<void> {
     return this.submit((now) => ({ type: 'configChanged', config, now }));
@@ -421,11 +425,17 @@ export class Agent {
             else this.metrics.messagesDropped.inc({ reason: `send_${r.reason}` });
           });
           break;
-        case 'startResource':
-          this.resources.start(e.resource);
+        case 'execute':
+          this.resources.execute(e.transition, e.action);
           break;
-        case 'stopResource':
-          this.resources.stop(e.resource);
+        case 'cancel':
+          this.log.warn({ term: this.node?.term, transition: e.transition, action: e.actionId, reason: e.reason }, 'action cancelled: no outcome in time');
+          break;
+        case 'renamed':
+          this.resources.renamed(e.from, e.to);
+          break;
+        case 'scheduled':
+          this.opts.onScheduled?.(e.input);
           break;
         case 'fence':
           this.runFence(e.target, e.requestId);
@@ -579,7 +589,7 @@ export class Agent {
   private closeWatchdog(): void {
     const wd = this.opts.watchdog;
     if (!wd) return;
-    const runsNothing = this.isWitness || [...this.resources.states.values()].every((s) => s === 'stopped');
+    const runsNothing = this.isWitness || (this.node?.local.size ?? 0) === 0;
     wd.close(runsNothing);
     if (runsNothing) this.log.info({ device: wd.path }, 'watchdog device disarmed (magic close): this node runs no resources');
     else this.log.warn({ device: wd.path, watchdogMs: this.config.timing.watchdogMs }, 'watchdog device closed ARMED: resources keep running, so the node is reset unless the next agent feeds the watchdog in time');
@@ -589,18 +599,11 @@ export class Agent {
 
   /** Whether this node sees a quorate partition right now. */
   quorate(): boolean {
-    const st = this.node;
-    if (!st) return false;
-    const now = this.clock();
-    if (st.isWitness) return st.leader !== null && now - st.lastHeardLeaderAt < st.config.timing.electionTimeoutMs;
-    if (st.role === 'leader') return st.leaseHeld || now - st.leaderSince < st.config.timing.electionTimeoutMs;
-    return st.leaseHeld && st.leader !== null;
+    return this.node ? isQuorate(this.node, this.clock()) : false;
   }
 
   coordinator(): NodeName | null {
-    const st = this.node;
-    if (!st) return null;
-    return st.role === 'leader' ? st.self : st.leader;
+    return this.node ? coordinatorOf(this.node) : null;
   }
 
   private afterStep(): void {
@@ -617,6 +620,11 @@ export class Agent {
     this.metrics.term.set(st.term);
     this.metrics.isCoordinator.set(st.role === 'leader' ? 1 : 0);
     this.metrics.quorate.set(this.quorate() ? 1 : 0);
+    for (const [id, r] of Object.entries(st.config.resources)) {
+      if (r.type !== 'primitive') continue;
+      const here = [...st.local].some(([x, role]) => role !== 'failed' && (x === id || x.replace(/:\d+$/, '') === id));
+      this.metrics.resourceUp.set({ resource: id }, here ? 1 : 0);
+    }
     const now = this.clock();
     const peers = [...st.config.nodes.map((n) => n.name), ...(st.config.witness ? [st.config.witness.name] : [])].filter((n) => n !== this.self);
     for (const p of peers) {
@@ -625,15 +633,20 @@ export class Agent {
     }
   }
 
-  /** A committed placement that moves a resource off a node that is down is one failover. */
+  /**
+   * A resource instance that a completed transition left on another node than the one it ran on
+   * at the previous completion, when that node is down, is one failover (counted by the coordinator).
+   */
   private countFailovers(st: NodeState): void {
-    for (const [r, p] of Object.entries(st.cluster.placements)) {
-      const before = this.holders.get(r);
-      if (before === p.node) continue;
-      const released = st.cluster.released[r];
-      const from = before ?? released?.from;
-      if (st.role === 'leader' && from !== undefined && from !== p.node && st.cluster.down[from]) this.metrics.failovers.inc();
-      this.holders.set(r, p.node);
+    const t = st.cluster.transition;
+    if (!t || t.outcome !== 'complete' || t.id === this.countedTransition) return;
+    this.countedTransition = t.id;
+    for (const [node, m] of Object.entries(st.cluster.active)) {
+      for (const r of Object.keys(m)) {
+        const before = this.holders.get(r);
+        if (st.role === 'leader' && before !== undefined && before !== node && st.cluster.down[before]) this.metrics.failovers.inc();
+        this.holders.set(r, node);
+      }
     }
   }
 
@@ -694,7 +707,7 @@ export class Agent {
     const st = this.node;
     if (!st) return `${this.lifecycle.state}`;
     const role = st.isWitness ? 'witness' : st.role === 'leader' ? 'coordinator' : st.role;
-    const held = [...this.resources.states].filter(([, s]) => s === 'started' || s === 'starting').map(([r]) => r).sort();
+    const held = [...(st.local.keys())].sort();
     const parts = [
       `${role} term ${st.term}`,
       this.quorate() ? 'quorate' : 'NOT quorate',

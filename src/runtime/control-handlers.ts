@@ -1,15 +1,17 @@
 // The control API's handlers (src/ports/control.ts), answered from the running agent:
-// - Status: the core's state (role, term, committed placements, bans, standby, fail counts, fence
-//   records), this node's view of its peers (failure detector), the coordinator's member reports
-//   when this node is the coordinator, this node's own resource states and failed actions.
-// - Commands: mapped onto the core's operator commands (ban, standby, cleanup), proposed through
-//   the core (forwarded to the coordinator by a follower) and answered once this node applied the
-//   committed result, or refused with a clear reason (no coordinator, unknown name, not supported).
+// - Status: the core's status model (src/core/cluster/status.ts: quorum, node states, leases,
+//   where each resource instance runs and in which role) and the cluster's record (failures with
+//   their operation and time, overrides, fence records), the same on every node.
+// - Commands: mapped onto the core's operator commands, proposed through the core (forwarded to the
+//   coordinator by a member) and answered once this node applied the committed result, or refused
+//   with a clear reason (no coordinator, unknown name).
 
-import type { NodeName, ResourceId } from '../config/types.js';
+import type { CompiledConfig, NodeName, ResourceId, TargetRole } from '../config/types.js';
+import { INFINITY } from '../config/types.js';
+import { clusterNow, statusOf } from '../core/cluster/node.js';
 import type { OperatorCommand } from '../core/cluster/commands.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
-import { restartGrace } from '../core/cluster/node.js';
+import { agentLabel } from '../cli/format/status-view.js';
 import type {
   ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
   ResourceState, ResourceStatus, StatusRequest, StatusSubscription,
@@ -20,9 +22,14 @@ import type { Agent } from './agent.js';
 const VERSION = '0.1.0';
 const COMMIT_WAIT_MS = 5000;
 
+/** Wall-clock time of a cluster time, for display: as long ago as cluster time says. */
+function wallOf(clusterTime: number, clusterNowMs: number, wallNow: number): number {
+  return Math.round(wallNow - Math.max(0, clusterNowMs - clusterTime));
+}
+
 export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {}): ClusterStatus {
   const view = agent.view();
-  const cfg = agent.config;
+  const cfg = agent.currentConfig();
   const generatedAtUnixMs = Date.now();
   const base: ClusterStatus = {
     clusterName: cfg.clusterName, clusterId: cfg.clusterId, nodeSelf: agent.self, coordinator: '', term: 0, quorum: null,
@@ -31,89 +38,85 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
   };
   if (!view) return base;
   const { node: st, now } = view;
-  const t = st.config.timing;
-  const coordinator = agent.coordinator() ?? '';
-  const cluster: ClusterState = st.cluster;
-  const heardRecently = (n: NodeName): boolean => {
-    if (n === st.self) return true;
-    const h = st.heard.get(n);
-    return h !== undefined && now - h < t.failureTimeoutMs;
-  };
+  const s = statusOf(st, now);
+  const c: ClusterState = st.cluster;
+  const cnow = clusterNow(st, now);
+  const wall = (t: number): number => wallOf(t, cnow, generatedAtUnixMs);
 
-  const following = st.role !== 'leader' && st.leader !== null && heardRecently(st.leader);
   const nodes: NodeStatus[] = st.config.nodes.map((n) => {
-    const down = cluster.down[n.name];
-    // The coordinator hears every member (heartbeat responses); a follower hears only the
-    // coordinator, so for the other members it shows the committed state: online unless the
-    // cluster recorded them down (fenced or lease expired). Its view of a lost peer therefore
-    // turns OFFLINE when the coordinator commits the fence, not at the moment of the loss.
-    let state: NodeStatus['state'];
-    if (down) state = 'offline';
-    else if (heardRecently(n.name)) state = 'online';
-    else if (st.role === 'leader') state = 'unclean';
-    else if (following && n.name !== st.leader) state = 'online';
-    else state = 'pending';
-    const leaseRemainingMs = n.name === st.self ? Math.max(0, Math.round(st.leaseUntil - now)) : st.role === 'leader' ? Math.max(0, Math.round((st.grantExpiry.get(n.name) ?? 0) - now)) : 0;
-    const grace = n.name === st.self ? null : restartGrace(st, n.name, now);
+    const v = s.nodes.find((x) => x.name === n.name);
     return {
-      name: n.name, state, standby: cluster.standby.includes(n.name), maintenance: false, isSelf: n.name === st.self,
-      isCoordinator: n.name === coordinator, votes: n.votes, meshAddress: n.meshAddress, attributes: n.attributes, leaseRemainingMs,
-      restartGraceRemainingMs: grace ? Math.round(grace.remainingMs) : 0, restartGraceCause: grace?.cause ?? '',
+      name: n.name, state: v?.state ?? 'pending', standby: v?.standby ?? false, maintenance: v?.maintenance ?? false, isSelf: n.name === st.self,
+      isCoordinator: n.name === s.coordinator, votes: n.votes, meshAddress: n.meshAddress, attributes: n.attributes, leaseRemainingMs: v?.leaseRemainingMs ?? 0,
+      restartGraceRemainingMs: v?.restartGrace?.remainingMs ?? 0, restartGraceCause: v?.restartGrace?.cause ?? '',
     };
   });
 
-  // who runs what: the coordinator knows its members' reports; any node knows the committed
-  // placements and its own local state
-  const activeOn = new Map<ResourceId, Set<NodeName>>();
-  const add = (r: ResourceId, n: NodeName): void => {
-    const s = activeOn.get(r) ?? new Set<NodeName>();
-    s.add(n);
-    activeOn.set(r, s);
-  };
-  if (st.role === 'leader') for (const [n, rep] of st.reports) if (!cluster.down[n] && heardRecently(n)) for (const r of rep.report.active) add(r, n);
-  for (const [r] of st.local) add(r, st.self);
-
   const groupOf = new Map<ResourceId, string>();
-  const cloneOf = new Map<ResourceId, string>();
+  const cloneOf = new Map<ResourceId, { id: string; promotable: boolean }>();
   for (const r of Object.values(st.config.resources)) {
     if (r.type === 'group') for (const m of r.members) groupOf.set(m, r.id);
-    if (r.type === 'clone') cloneOf.set(r.child, r.id);
+    if (r.type === 'clone') {
+      cloneOf.set(r.child, { id: r.id, promotable: r.promotable });
+      const child = st.config.resources[r.child];
+      if (child?.type === 'group') for (const m of child.members) cloneOf.set(m, { id: r.id, promotable: r.promotable });
+    }
   }
+  const effective = (id: ResourceId): { targetRole: TargetRole; managed: boolean } => {
+    const chain = [id, groupOf.get(id), cloneOf.get(id)?.id].filter((x): x is string => x !== undefined);
+    let targetRole: TargetRole = 'started';
+    let managed = !st.config.maintenanceMode;
+    for (const x of chain) {
+      const r = st.config.resources[x];
+      const o = c.overrides[x];
+      const role = o?.targetRole ?? r?.meta.targetRole ?? 'started';
+      if (role === 'stopped' || targetRole === 'started') targetRole = role;
+      if ((o?.managed ?? r?.meta.managed) === false) managed = false;
+    }
+    return { targetRole, managed };
+  };
+
   const resources: ResourceStatus[] = [];
   for (const id of Object.keys(st.config.resources).sort()) {
     const r = st.config.resources[id]!;
     if (r.type !== 'primitive') continue;
-    const placed = cluster.placements[id]?.node ?? null;
-    const nodesRunning = new Set(activeOn.get(id) ?? []);
-    let state: ResourceState = 'stopped';
-    const local = st.local.get(id);
-    const exec = agent.resources.states.get(id);
-    if (placed !== null && placed !== st.self && st.role !== 'leader' && !cluster.down[placed]) nodesRunning.add(placed);
-    if (local === 'starting') state = 'starting';
-    else if (local === 'stopping') state = 'stopping';
-    else if (nodesRunning.size > 0) state = 'started';
-    else if (exec === 'failed') state = 'failed';
-    const failCounts = cluster.failures
-      .filter((f) => f.resource === id && f.count > 0)
-      .map((f) => ({ node: f.node, operation: 'start', count: f.count, lastFailureUnixMs: 0 }));
-    let reason = '';
-    if (placed === null && state === 'stopped') reason = cluster.released[id] ? `released by ${cluster.released[id]!.from}` : 'not placed';
-    resources.push({
-      id, kind: r.kind, agent: agentLabel(r.kind, r.params, id), group: groupOf.get(id) ?? '', clone: cloneOf.get(id) ?? '', promotable: false,
-      state, nodes: [...nodesRunning].sort(), targetRole: r.meta.targetRole, managed: r.meta.managed, reason, failCounts, blocked: false,
-    });
+    const clone = cloneOf.get(id);
+    // a clone's child shows one line per instance running somewhere (the CLI lists the rest as Stopped)
+    const ids = clone ? [...new Set(s.instances.filter((i) => i.resource.replace(/:\d+$/, '') === id).map((i) => i.resource))].sort() : [id];
+    if (clone && ids.length === 0) ids.push(id);
+    for (const inst of ids) {
+      const copies = s.instances.filter((i) => i.resource === inst);
+      const roles = new Set(copies.map((x) => x.role));
+      let state: ResourceState = 'stopped';
+      if (roles.has('failed')) state = 'failed';
+      else if (roles.has('stopping')) state = 'stopping';
+      else if (roles.has('starting')) state = 'starting';
+      else if (roles.has('promoted')) state = 'promoted';
+      else if (roles.has('unpromoted')) state = 'unpromoted';
+      else if (roles.has('started')) state = 'started';
+      const failCounts = c.failures
+        .filter((f) => f.resource === inst || f.resource.replace(/:\d+$/, '') === inst)
+        .map((f) => ({ node: f.node, operation: f.operation, count: f.count, lastFailureUnixMs: wall(f.at) }));
+      const eff = effective(id);
+      resources.push({
+        id: inst, kind: r.kind, agent: agentLabel(r), group: groupOf.get(id) ?? '', clone: clone?.id ?? '', promotable: clone?.promotable ?? false,
+        state, nodes: [...new Set(copies.map((x) => x.node))].sort(), targetRole: eff.targetRole, managed: eff.managed,
+        reason: state === 'stopped' && !eff.managed ? 'unmanaged' : '', failCounts, blocked: false,
+      });
+    }
   }
 
-  const failedActions: FailedAction[] = agent.resources.failedActions.map((f) => ({
+  // failures the cluster counted, on every node, with the last one's details
+  const failedActions: FailedAction[] = c.failures.map((f) => ({
     resource: f.resource, operation: f.operation, intervalMs: f.intervalMs, node: f.node, status: f.status, exitCode: f.exitCode,
-    exitReason: f.reason, timeUnixMs: f.timeUnixMs, durationMs: f.durationMs,
+    exitReason: f.reason, timeUnixMs: wall(f.at), durationMs: 0,
   }));
 
   const limit = req.fenceHistoryLimit && req.fenceHistoryLimit > 0 ? req.fenceHistoryLimit : 10;
   const fenceHistory: FenceEvent[] = [
-    ...cluster.fenceHistory.map((f): FenceEvent => ({
+    ...c.fenceHistory.map((f): FenceEvent => ({
       target: f.node, action: 'off', status: 'ok', device: f.cause === 'fenced' ? 'fence agent' : 'lease expiry + watchdog', executor: '',
-      requestedBy: '', reason: `${f.cause} (term ${f.term}, log index ${f.index})`, timeUnixMs: 0,
+      requestedBy: '', reason: `${f.cause} (term ${f.term}, log index ${f.index})`, timeUnixMs: wall(f.at),
     })),
     ...agent.lastFence.map((f): FenceEvent => ({
       target: f.target, action: 'off', status: f.confirmed ? 'ok' : 'failed', device: f.device, executor: agent.self, requestedBy: agent.self,
@@ -121,34 +124,19 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     })),
   ].slice(-limit);
 
-  const votes = (n: NodeName): number => st.config.nodes.find((x) => x.name === n)?.votes ?? (st.config.witness?.name === n ? 1 : 0);
-  const voters = cluster.voters.concat(st.config.witness && !cluster.voters.includes(st.config.witness.name) ? [st.config.witness.name] : []);
-  const votesTotal = voters.reduce((s, n) => s + votes(n), 0);
-  // votes this node counts as present: the members it shows online (a follower: per the committed
-  // state, see above) and the witness when heard
-  const present = (n: NodeName): boolean => nodes.find((x) => x.name === n)?.state === 'online' || (n === st.config.witness?.name && heardRecently(n));
-  const votesHave = voters.filter(present).reduce((s, n) => s + votes(n), 0);
-  const mode = st.config.quorumMode === 'two_node' ? 'twoNode' : st.config.quorumMode;
+  const q = s.quorum;
   return {
     ...base,
-    coordinator,
-    term: st.term,
+    coordinator: s.coordinator ?? '',
+    term: s.term,
     quorum: {
-      quorate: agent.quorate(), mode, votesHave, votesNeeded: st.config.quorumMode === 'two_node' ? 1 : Math.floor(votesTotal / 2) + 1, votesTotal,
-      witness: st.config.witness?.name ?? '', witnessReachable: st.config.witness ? heardRecently(st.config.witness.name) : false,
+      quorate: q.quorate, mode: q.mode === 'two_node' ? 'twoNode' : q.mode, votesHave: q.votesHave, votesNeeded: q.votesNeeded, votesTotal: q.votesTotal,
+      witness: q.witness ?? '', witnessState: q.witness === null ? 'none' : q.witnessReachable === null ? 'unknown' : q.witnessReachable ? 'reachable' : 'unreachable',
     },
+    maintenanceMode: st.config.maintenanceMode,
+    fencingEnabled: st.config.fencing.enabled,
     nodes, resources, failedActions, fenceHistory, commitIndex: st.commitIndex,
   };
-}
-
-function agentLabel(kind: string, params: Record<string, string>, id: string): string {
-  switch (kind) {
-    case 'systemd': return `systemd:${params.unit ?? id}`;
-    case 'ocf': return `ocf:${params.provider ?? 'heartbeat'}:${params.agent ?? id}`;
-    case 'lxc': return `lxc:${params.name ?? id}`;
-    case 'microvm': return `microvm:${params.name ?? id}`;
-    default: return `${kind}:${id}`;
-  }
 }
 
 /** Propose `cmds` and wait until this node applied a state where `done` holds. */
@@ -176,12 +164,25 @@ async function proposeAndWait(agent: Agent, cmds: OperatorCommand[], done: (s: C
   return { message: `${what}: done`, committedIndex, warnings: [] };
 }
 
+/** Where a resource (or any instance of it) runs now, as this node sees it. */
+function runningOn(agent: Agent, id: ResourceId): NodeName[] {
+  const v = agent.view();
+  if (!v) return [];
+  const s = statusOf(v.node, v.now);
+  return [...new Set(s.instances.filter((i) => i.resource === id || i.resource.replace(/:\d+$/, '') === id).map((i) => i.node))];
+}
+
 export function controlHandlers(agent: Agent): ControlHandlers {
-  const cfg = (): typeof agent.config => agent.view()?.node.config ?? agent.config;
+  const cfg = (): CompiledConfig => agent.currentConfig();
   const nodeNames = (): NodeName[] => cfg().nodes.map((n) => n.name);
   const needNode = (n: string): NodeName => {
     if (!nodeNames().includes(n)) throw new ControlCommandError('notFound', `no node named "${n}" (nodes: ${nodeNames().join(', ')})`);
     return n;
+  };
+  /** cluster time `ms` from now (ban and move lifetimes), or null for none */
+  const until = (ms: number): number | null => {
+    const v = agent.view();
+    return ms > 0 && v ? clusterNow(v.node, v.now) + ms : null;
   };
   return {
     status: (req) => Promise.resolve(buildClusterStatus(agent, req)),
@@ -190,38 +191,53 @@ export function controlHandlers(agent: Agent): ControlHandlers {
       const id = req.resource;
       const r = cfg().resources[id];
       if (!r) throw new ControlCommandError('notFound', `no resource named "${id}"`);
-      if (r.type !== 'primitive') throw new ControlCommandError('failedPrecondition', `"${id}" is a ${r.type}: only primitive resources take commands in this version`);
-      const banned = (s: ClusterState, n: NodeName): boolean => s.bans.some((b) => b.resource === id && b.node === n);
+      const override = (s: ClusterState, n: NodeName): { score: number } | undefined => s.bans.find((b) => b.resource === id && b.node === n);
       switch (req.command) {
         case 'ban': {
-          const node = req.ban.node || agent.view()?.node.cluster.placements[id]?.node;
-          if (!node) throw new ControlCommandError('invalidArgument', `resource "${id}" runs nowhere: name the node to ban it from`);
+          const here = runningOn(agent, id);
+          const node = req.ban.node || (here.length === 1 ? here[0] : undefined);
+          if (!node) throw new ControlCommandError('invalidArgument', `resource "${id}" runs ${here.length === 0 ? 'nowhere' : `on ${here.join(', ')}`}: name the node to ban it from`);
           needNode(node);
-          const res = await proposeAndWait(agent, [{ type: 'ban', resource: id, node, on: true }], (s) => banned(s, node), `ban ${id} from ${node}`);
-          if (req.ban.lifetimeMs > 0) res.warnings.push('lifetime is not supported yet: the ban stays until `tsha resource clear`');
+          const res = await proposeAndWait(agent, [{ type: 'ban', resource: id, node, on: true, score: -INFINITY, until: until(req.ban.lifetimeMs) }],
+            (s) => override(s, node)?.score === -INFINITY, `ban ${id} from ${node}${req.ban.lifetimeMs > 0 ? ` for ${req.ban.lifetimeMs} ms` : ''}`);
+          if (req.ban.promotedOnly) res.warnings.push('--promoted is not supported: the ban applies to every role');
           return res;
         }
         case 'clear': {
           const nodes = req.clear.node ? [needNode(req.clear.node)] : nodeNames();
           const cmds = nodes.map((node): OperatorCommand => ({ type: 'ban', resource: id, node, on: false }));
-          return proposeAndWait(agent, cmds, (s) => nodes.every((n) => !banned(s, n)), `clear bans of ${id}`);
+          return proposeAndWait(agent, cmds, (s) => nodes.every((n) => !override(s, n)), `clear bans and moves of ${id}`);
         }
         case 'move': {
+          // like crm_resource --move: a preference for the target (INFINITY), not bans elsewhere, so
+          // the resource still runs elsewhere when the target is lost, and comes back with it
           const target = needNode(req.move.node);
-          const others = nodeNames().filter((n) => n !== target);
-          const cmds: OperatorCommand[] = [{ type: 'ban', resource: id, node: target, on: false }, ...others.map((node): OperatorCommand => ({ type: 'ban', resource: id, node, on: true }))];
-          const res = await proposeAndWait(agent, cmds, (s) => !banned(s, target) && others.every((n) => banned(s, n)), `move ${id} to ${target}`);
-          res.warnings.push(`moved by banning ${id} from ${others.join(', ')}; run \`tsha resource clear ${id}\` to lift the bans`);
+          const res = await proposeAndWait(agent, [{ type: 'ban', resource: id, node: target, on: true, score: INFINITY, until: until(req.move.lifetimeMs) }],
+            (s) => override(s, target)?.score === INFINITY, `move ${id} to ${target}`);
+          res.warnings.push(`${id} now prefers ${target}${req.move.lifetimeMs > 0 ? ` for ${req.move.lifetimeMs} ms` : ''}; \`tsha resource clear ${id}\` lifts it`);
+          if (req.move.promotedOnly) res.warnings.push('--promoted is not supported: the preference applies to every role');
           return res;
         }
         case 'cleanup': {
           const node = req.cleanup.node ? needNode(req.cleanup.node) : null;
+          const operation = req.cleanup.operation || null;
           if (node === null || node === agent.self) agent.resources.clearFailures(id);
-          const left = (s: ClusterState): boolean => !s.failures.some((f) => f.resource === id && (node === null || f.node === node) && f.count > 0);
-          return proposeAndWait(agent, [{ type: 'cleanup', resource: id, node }], left, `cleanup ${id}${node ? ` on ${node}` : ''}`);
+          const left = (s: ClusterState): boolean => !s.failures.some((f) =>
+            (f.resource === id || f.resource.replace(/:\d+$/, '') === id) && (node === null || f.node === node) && (operation === null || f.operation === operation));
+          return proposeAndWait(agent, [{ type: 'cleanup', resource: id, node, operation }], left, `cleanup ${id}${node ? ` on ${node}` : ''}${operation ? ` (${operation})` : ''}`);
+        }
+        case 'setTargetRole': {
+          const role = req.setTargetRole.targetRole;
+          return proposeAndWait(agent, [{ type: 'override', resource: id, targetRole: role }], (s) => s.overrides[id]?.targetRole === role,
+            `${role === 'stopped' ? 'disable' : 'enable'} ${id} (target role ${role})`);
+        }
+        case 'setManaged': {
+          const managed = req.setManaged.managed;
+          return proposeAndWait(agent, [{ type: 'override', resource: id, managed }], (s) => s.overrides[id]?.managed === managed,
+            `${managed ? 'manage' : 'unmanage'} ${id}`);
         }
         default:
-          throw new ControlCommandError('failedPrecondition', `resource command "${req.command}" is not supported by the cluster core yet (it has no replicated target-role / managed override)`);
+          throw new ControlCommandError('failedPrecondition', `resource command "${req.command}" is planned, not built yet (disable, then enable the resource instead)`);
       }
     },
 
@@ -232,8 +248,10 @@ export function controlHandlers(agent: Agent): ControlHandlers {
           return proposeAndWait(agent, [{ type: 'standby', node, on: true }], (s) => s.standby.includes(node), `standby ${node}`);
         case 'online':
           return proposeAndWait(agent, [{ type: 'standby', node, on: false }], (s) => !s.standby.includes(node), `online ${node}`);
-        default:
-          throw new ControlCommandError('failedPrecondition', `node maintenance is not supported by the cluster core yet`);
+        case 'maintenanceOn':
+          return proposeAndWait(agent, [{ type: 'maintenance', node, on: true }], (s) => s.maintenance.includes(node), `maintenance on ${node}`);
+        case 'maintenanceOff':
+          return proposeAndWait(agent, [{ type: 'maintenance', node, on: false }], (s) => !s.maintenance.includes(node), `maintenance off ${node}`);
       }
     },
 

@@ -29,7 +29,6 @@ import { Agent, transportCounters, type SelfFenceAction } from './agent.js';
 import { controlHandlers } from './control-handlers.js';
 import type { Notifier } from './notifier.js';
 import { needsSourceRelay, SourceRelay } from './source-relay.js';
-import { placerNamed, type PlacerName } from './scheduler-placer.js';
 import { SchedulerRecorder } from './scheduler-recorder.js';
 import type { SchedulerInput } from '../core/scheduler/index.js';
 import { join } from 'node:path';
@@ -56,8 +55,6 @@ export interface DaemonOptions {
   fenceSearchPath?: string[];
   joinTimeoutMs?: number;
   notifier?: Notifier;
-  /** placement policy of the coordinator (default: the scheduler) */
-  placer?: PlacerName;
   /** where scheduled inputs are recorded for `tsha simulate --input` (default <stateDir>/scheduler-inputs); null: off */
   recordDir?: string | null;
   /** how many recorded inputs to keep (default 100) */
@@ -139,7 +136,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       if (kinds.has('exec')) agents.set('exec', new ExecAgent({ env: { TSHA_NODE: self } }));
       for (const k of kinds) if (!agents.has(k)) log.error({ node: self, kind: k }, `resources of kind ${k} cannot run on this agent yet: their operations report errorFatal`);
     }
-    const fencer = o.role === 'agent' ? new FenceAgentFencer(() => config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;
+    const fencer = o.role === 'agent' ? new FenceAgentFencer(() => agentRef?.currentConfig().fencing ?? config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;
     if (!config.fencing.enabled) log.warn({ node: self }, 'FENCING IS DISABLED by configuration: lost nodes are recovered only after lease and watchdog time');
 
     const watchdogPath = o.role === 'agent' ? (o.watchdogDevice ?? config.fencing.watchdogDevice) : null;
@@ -158,10 +155,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         .then(() => recorder.record(input))
         .catch((e: unknown) => log.warn({ node: self, err: e instanceof Error ? e.message : String(e) }, 'cannot record a scheduler input'));
     };
+    let agentRef: Agent | null = null;
     const agent = new Agent({
       config, self, logger: log, store, transport, resourceAgents: agents, fencer, probe: o.role === 'agent' ? new TcpProbe() : null, selfFence: o.selfFence, metrics,
-      metricsAddress: o.metricsAddress ?? null, notifier: o.notifier, joinTimeoutMs: o.joinTimeoutMs, placer: placerNamed(o.placer ?? 'scheduler', { onInput }), watchdog,
+      metricsAddress: o.metricsAddress ?? null, notifier: o.notifier, joinTimeoutMs: o.joinTimeoutMs, onScheduled: onInput, watchdog,
     });
+    agentRef = agent;
     await agent.start();
     undo.push(() => agent.stop('setup failed'));
 

@@ -11,10 +11,11 @@
 // that does not have the shape the core expects is refused with a MalformedMessageError (the
 // runtime drops it and counts it as `malformed`), never passed on.
 
-import type { Command } from '../core/cluster/commands.js';
+import { checkCommand, type Command } from '../core/cluster/commands.js';
 import type { Entry, Message, NodeReport } from '../core/cluster/messages.js';
+import type { ActionStatus } from '../core/scheduler/types.js';
 import type { Envelope, OutboundMessage } from '../ports/transport.js';
-import { decodeJson, encodeJson, type EntryKind, type LogEntry } from '../ports/mesh-messages.js';
+import { decodeJson, encodeJson, type EntryKind, type LogEntry, type NodeReport as WireReport } from '../ports/mesh-messages.js';
 
 export class MalformedMessageError extends Error {
   override readonly name = 'MalformedMessageError';
@@ -50,7 +51,7 @@ export function toOutbound(msg: Message, typed: boolean): OutboundMessage {
         term: msg.term, body: 'appendEntriesResponse',
         appendEntriesResponse: {
           success: msg.success, matchIndex: msg.matchIndex, conflictTerm: 0, conflictIndex: 0, lastLogIndex: 0,
-          echoMs: msg.echo, nodeTimeMs: msg.nodeTime, incarnation: msg.incarnation, report: msg.report,
+          echoMs: msg.echo, nodeTimeMs: msg.nodeTime, incarnation: msg.incarnation, report: msg.report && toWireReport(msg.report),
         },
       };
     case 'PreVoteRequest':
@@ -63,6 +64,29 @@ export function toOutbound(msg: Message, typed: boolean): OutboundMessage {
       return { term: msg.term, body: 'voteResponse', voteResponse: { granted: msg.granted, reason: '' } };
   }
   return { term: msg.term, body: 'core', core: { kind: msg.type, data: encodeJson(msg) } };
+}
+
+/** The core's report on the wire; a steady one keeps the shape the short codec path writes. */
+function toWireReport(r: NodeReport): WireReport {
+  return {
+    applied: r.applied, active: r.active, promoted: r.promoted, failed: r.failed, busy: r.busy,
+    run: r.run && { transition: r.run.transition, results: r.run.results.map((x) => ({ action: x.action, status: x.status, exitCode: x.exitCode ?? -1, reason: x.reason ?? '' })) },
+    failures: r.failures,
+  };
+}
+
+/** The wire's report as the core reads it (checked by checkReport first). */
+function fromWireReport(r: WireReport): NodeReport {
+  return {
+    applied: r.applied, active: r.active, promoted: r.promoted, failed: r.failed, busy: r.busy,
+    run: r.run && {
+      transition: r.run.transition,
+      results: r.run.results.map((x) => ({
+        action: x.action, status: x.status as ActionStatus, ...(x.exitCode >= 0 ? { exitCode: x.exitCode } : {}), ...(x.reason ? { reason: x.reason } : {}),
+      })),
+    },
+    failures: r.failures.map((f) => ({ ...f, status: f.status as ActionStatus })),
+  };
 }
 
 function entryKind(cmd: Command): EntryKind {
@@ -127,7 +151,7 @@ export function fromEnvelope(env: Envelope): Message {
       if (r !== null) {
         const problem = checkReport(r);
         if (problem) bad(`appendEntriesResponse: ${problem}`);
-        report = { applied: r.applied, active: r.active, failures: r.failures };
+        report = fromWireReport(r);
       }
       return {
         type: 'AppendEntriesResponse', term, success: b.success === true, matchIndex: b.matchIndex, echo: b.echoMs, nodeTime: b.nodeTimeMs,
@@ -169,39 +193,6 @@ function isStr(v: unknown): v is string {
   return typeof v === 'string';
 }
 
-/** a `restarting` record's cause: absent (a graceful stop, as older records have it), 'stop' or 'crash' */
-function isRestartCause(v: unknown): boolean {
-  return v === undefined || v === 'stop' || v === 'crash';
-}
-
-const COMMAND_TYPES = new Set(['noop', 'assign', 'nodeDown', 'nodeUp', 'standby', 'ban', 'failure', 'cleanup', 'voters', 'restarting']);
-
-function checkCommand(c: unknown): string | null {
-  if (!isObj(c) || !isStr(c.type) || !COMMAND_TYPES.has(c.type)) return 'bad command';
-  switch (c.type) {
-    case 'assign':
-      return isStr(c.resource) && (c.node === null || isStr(c.node)) ? null : 'bad assign';
-    case 'nodeDown':
-      return isStr(c.node) && (c.cause === 'fenced' || c.cause === 'lease-expired') && isCount(c.term) ? null : 'bad nodeDown';
-    case 'nodeUp':
-      return isStr(c.node) ? null : 'bad nodeUp';
-    case 'standby':
-      return isStr(c.node) && typeof c.on === 'boolean' ? null : 'bad standby';
-    case 'ban':
-      return isStr(c.resource) && isStr(c.node) && typeof c.on === 'boolean' ? null : 'bad ban';
-    case 'failure':
-      return isStr(c.resource) && isStr(c.node) && isCount(c.count) && isNum(c.at) ? null : 'bad failure';
-    case 'cleanup':
-      return isStr(c.resource) && (c.node === null || isStr(c.node)) ? null : 'bad cleanup';
-    case 'voters':
-      return Array.isArray(c.voters) && c.voters.every(isStr) ? null : 'bad voters';
-    case 'restarting':
-      return isStr(c.node) && isNum(c.incarnation) && isCount(c.graceMs) && isRestartCause(c.cause) ? null : 'bad restarting';
-    default:
-      return null;
-  }
-}
-
 function checkEntries(v: unknown): string | null {
   if (!Array.isArray(v)) return 'entries is not a list';
   for (const e of v) {
@@ -212,23 +203,38 @@ function checkEntries(v: unknown): string | null {
   return null;
 }
 
+const STATUSES = new Set(['ok', 'error', 'errorHard', 'errorFatal', 'timeout', 'notInstalled']);
+const isStrs = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
+
 /** A NodeReport as the core reads it (either form of AppendEntriesResponse carries one). */
 function checkReport(r: unknown): string | null {
-  if (!isObj(r) || !isCount(r.applied) || !Array.isArray(r.active) || !r.active.every(isStr) || !isObj(r.failures)) return 'bad report';
-  if (!Object.values(r.failures).every(isCount)) return 'bad report failures';
+  if (!isObj(r) || !isCount(r.applied) || !isStrs(r.active) || !isStrs(r.promoted) || !isStrs(r.failed) || typeof r.busy !== 'boolean') return 'bad report';
+  if (r.run !== null && r.run !== undefined) {
+    const run = r.run;
+    if (!isObj(run) || !isCount(run.transition) || !Array.isArray(run.results)) return 'bad report run';
+    for (const x of run.results) {
+      if (!isObj(x) || !isCount(x.action) || !STATUSES.has(x.status as string) || (x.exitCode !== undefined && !isNum(x.exitCode)) || (x.reason !== undefined && !isStr(x.reason))) return 'bad report run result';
+    }
+  }
+  if (!Array.isArray(r.failures)) return 'bad report failures';
+  for (const f of r.failures) {
+    if (!isObj(f) || !isCount(f.seq) || !isStr(f.resource) || !isStr(f.operation) || !isCount(f.intervalMs) || !STATUSES.has(f.status as string) || !isNum(f.exitCode) || !isStr(f.reason)) {
+      return 'bad report failure';
+    }
+  }
   return null;
 }
 
 function checkClusterState(s: unknown): string | null {
   if (!isObj(s)) return 'state is not an object';
   if (!Array.isArray(s.voters) || !s.voters.every(isStr)) return 'state.voters';
-  for (const k of ['placements', 'released', 'down'] as const) if (!isObj(s[k])) return `state.${k}`;
-  for (const k of ['standby', 'bans', 'failures', 'fenceHistory'] as const) if (!Array.isArray(s[k])) return `state.${k}`;
-  if (s.restarting !== undefined) {
-    if (!isObj(s.restarting)) return 'state.restarting';
-    for (const [n, r] of Object.entries(s.restarting)) {
-      if (!isObj(r) || !isNum(r.incarnation) || !isCount(r.graceMs) || !isCount(r.index) || !isRestartCause(r.cause)) return `state.restarting.${n}`;
-    }
+  for (const k of ['down', 'overrides', 'failureAck', 'active', 'restarting'] as const) if (!isObj(s[k])) return `state.${k}`;
+  for (const k of ['standby', 'maintenance', 'bans', 'failures', 'fenceHistory'] as const) if (!Array.isArray(s[k])) return `state.${k}`;
+  if (!isCount(s.inputs) || !isNum(s.clock)) return 'state.inputs or state.clock';
+  for (const [n, m] of Object.entries(s.active as Record<string, unknown>)) if (!isObj(m) || !Object.values(m).every(isStr)) return `state.active.${n}`;
+  if (s.transition !== null && !(isObj(s.transition) && isCount(s.transition.id) && isObj(s.transition.plan) && isObj(s.transition.results))) return 'state.transition';
+  for (const [n, r] of Object.entries(s.restarting as Record<string, unknown>)) {
+    if (!isObj(r) || !isNum(r.incarnation) || !isCount(r.graceMs) || !isCount(r.index) || (r.cause !== 'stop' && r.cause !== 'crash')) return `state.restarting.${n}`;
   }
   return null;
 }

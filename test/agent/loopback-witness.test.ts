@@ -38,7 +38,7 @@ describe('two nodes + witness on loopback', () => {
     }, 30_000);
     process.stdout.write(`[loopback witness] power loss of ${first} → web active on ${survivor} after ${Math.round(performance.now() - t0)} ms\n`);
     const s = await c.status(survivor!);
-    expect(s?.quorum).toMatchObject({ quorate: true, witness: 'w', witnessReachable: true });
+    expect(s?.quorum).toMatchObject({ quorate: true, witness: 'w', witnessState: 'reachable' });
     holder = survivor!;
   }, 90_000);
 

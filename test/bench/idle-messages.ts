@@ -15,6 +15,6 @@ export function idleHeartbeat(): AppendEntries {
 export function idleAnswer(): AppendEntriesResponse {
   return {
     type: 'AppendEntriesResponse', term: 3, success: true, matchIndex: 41, echo: Math.floor(performance.now()),
-    nodeTime: Math.floor(performance.now()), incarnation: 1, report: { applied: 41, active: [], failures: {} },
+    nodeTime: Math.floor(performance.now()), incarnation: 1, report: { applied: 41, active: [], promoted: [], failed: [], busy: false, run: null, failures: [] },
   };
 }

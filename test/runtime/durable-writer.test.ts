@@ -32,7 +32,7 @@ async function open(dir: string): Promise<{ w: DurableWriter; loaded: Durable | 
   return { w, loaded: durable };
 }
 
-const e = (index: number, term: number, node = 'n1'): Entry => ({ index, term, cmd: { type: 'assign', resource: `r${index}`, node } });
+const e = (index: number, term: number, node = 'n1'): Entry => ({ index, term, cmd: { type: 'standby', node, on: index % 2 === 0 } });
 
 describe('DurableWriter over the real DiskStore', () => {
   it('a first start loads nothing; every later state reads back exactly', async () => {

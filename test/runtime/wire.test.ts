@@ -26,19 +26,27 @@ const samples: Message[] = [
     type: 'AppendEntries', term: 5, prevLogIndex: 9, prevLogTerm: 3, leaderCommit: 9, sentAt: 1234.5, lease: { at: 99.25, incarnation: 7 }, peerIncluded: true,
     entries: [
       { index: 10, term: 5, cmd: { type: 'noop' } },
-      { index: 11, term: 5, cmd: { type: 'assign', resource: 'web', node: 'n2' } },
+      { index: 11, term: 5, cmd: { type: 'ban', resource: 'web', node: 'n2', on: true, score: 1_000_000, until: null } },
       { index: 12, term: 5, cmd: { type: 'nodeDown', node: 'n3', cause: 'fenced', term: 5 } },
     ],
   },
-  { type: 'AppendEntriesResponse', term: 5, success: true, matchIndex: 12, echo: 1234.5, nodeTime: 77.5, incarnation: 3, report: { applied: 12, active: ['web'], failures: { web: 1 } } },
+  { type: 'AppendEntriesResponse', term: 5, success: true, matchIndex: 12, echo: 1234.5, nodeTime: 77.5, incarnation: 3, report: { applied: 12, active: ['web'], promoted: [], failed: [], busy: false, run: null, failures: [] } },
   { type: 'AppendEntriesResponse', term: 5, success: false, matchIndex: 0, echo: 1, nodeTime: 2, incarnation: 3, report: null },
   { type: 'InstallSnapshot', term: 6, sentAt: 10, snapshot: { index: 40, term: 5, state: initialClusterState(['n1', 'n2', 'n3']) } },
   { type: 'Propose', term: 6, cmds: [{ type: 'ban', resource: 'web', node: 'n1', on: true }, { type: 'standby', node: 'n2', on: false }] },
-  { type: 'Propose', term: 6, cmds: [{ type: 'restarting', node: 'n2', incarnation: 123456, graceMs: 10000 }] },
+  { type: 'Propose', term: 6, cmds: [{ type: 'restarting', node: 'n2', incarnation: 123456, graceMs: 10000, cause: 'stop' }] },
   { type: 'Propose', term: 6, cmds: [{ type: 'restarting', node: 'n3', incarnation: -1, graceMs: 5000, cause: 'crash' }] },
   {
     type: 'InstallSnapshot', term: 6, sentAt: 10,
-    snapshot: { index: 41, term: 6, state: { ...initialClusterState(['n1', 'n2', 'n3']), restarting: { n2: { incarnation: 5, graceMs: 10000, index: 41 } } } },
+    snapshot: { index: 41, term: 6, state: { ...initialClusterState(['n1', 'n2', 'n3']), restarting: { n2: { incarnation: 5, graceMs: 10000, index: 41, cause: 'stop' } } } },
+  },
+  {
+    type: 'AppendEntriesResponse', term: 5, success: true, matchIndex: 12, echo: 1, nodeTime: 2, incarnation: 3,
+    report: {
+      applied: 12, active: ['db:0', 'web'], promoted: ['db:0'], failed: ['web'], busy: true,
+      run: { transition: 11, results: [{ action: 0, status: 'ok' }, { action: 2, status: 'errorHard', exitCode: 5, reason: 'not installed' }] },
+      failures: [{ seq: 3, resource: 'web', operation: 'monitor', intervalMs: 10_000, status: 'error', exitCode: 7, reason: 'not running' }],
+    },
   },
 ];
 
@@ -73,10 +81,10 @@ describe('wire: core messages ↔ mesh envelope', () => {
     expect(bad(core('AppendEntries', { type: 'AppendEntries', term: 3, prevLogIndex: 0, prevLogTerm: 0, leaderCommit: 0, sentAt: 0, lease: null, peerIncluded: false, entries: [{ index: 1, term: 1, cmd: { type: 'rm -rf' } }] }))).toThrow(/bad command/);
     expect(bad(core('Propose', { type: 'VoteRequest', term: 3 }))).toThrow(/is not the kind/);
     expect(bad(core('Propose', { type: 'Propose', term: 4, cmds: [] }))).toThrow(/differs from the envelope/);
-    expect(bad(core('AppendEntriesResponse', { type: 'AppendEntriesResponse', term: 3, success: true, matchIndex: 1, echo: 1, nodeTime: 1, incarnation: 1, report: { applied: 1, active: [7], failures: {} } }))).toThrow(/bad report/);
+    expect(bad(core('AppendEntriesResponse', { type: 'AppendEntriesResponse', term: 3, success: true, matchIndex: 1, echo: 1, nodeTime: 1, incarnation: 1, report: { applied: 1, active: [7], promoted: [], failed: [], busy: false, run: null, failures: [] } }))).toThrow(/bad report/);
     expect(bad(core('InstallSnapshot', { type: 'InstallSnapshot', term: 3, sentAt: 1, snapshot: { index: 1, term: 1, state: { voters: 'n1' } } }))).toThrow(/state.voters/);
-    expect(bad(core('Propose', { type: 'Propose', term: 3, cmds: [{ type: 'restarting', node: 'n2', incarnation: 1, graceMs: -5 }] }))).toThrow(/bad restarting/);
-    expect(bad(core('Propose', { type: 'Propose', term: 3, cmds: [{ type: 'restarting', node: 'n2', incarnation: 1, graceMs: 5, cause: 'oops' }] }))).toThrow(/bad restarting/);
+    expect(bad(core('Propose', { type: 'Propose', term: 3, cmds: [{ type: 'restarting', node: 'n2', incarnation: 1, graceMs: -5 }] }))).toThrow(/restarting: bad/);
+    expect(bad(core('Propose', { type: 'Propose', term: 3, cmds: [{ type: 'restarting', node: 'n2', incarnation: 1, graceMs: 5, cause: 'oops' }] }))).toThrow(/restarting: bad/);
     const st = { ...initialClusterState(['n1']), restarting: { n1: { incarnation: 1, graceMs: 'long', index: 1 } } };
     expect(bad(core('InstallSnapshot', { type: 'InstallSnapshot', term: 3, sentAt: 1, snapshot: { index: 1, term: 1, state: st } }))).toThrow(/state.restarting.n1/);
   });
@@ -95,8 +103,9 @@ describe('wire: core messages ↔ mesh envelope', () => {
     const typedAer = (over: Record<string, unknown>) => ({ body: 'appendEntriesResponse' as const, appendEntriesResponse: { ...aer, ...over } });
     expect(bad(typedAer({}))).not.toThrow();
     expect(bad(typedAer({ echoMs: Number.NaN }))).toThrow(/bad fields/);
-    expect(bad(typedAer({ report: { applied: 1, active: [7], failures: {} } }))).toThrow(/bad report/);
-    expect(bad(typedAer({ report: { applied: 1, active: [], failures: { web: -1 } } }))).toThrow(/bad report failures/);
+    expect(bad(typedAer({ report: { applied: 1, active: [7], promoted: [], failed: [], busy: false, run: null, failures: [] } }))).toThrow(/bad report/);
+    expect(bad(typedAer({ report: { applied: 1, active: [], promoted: [], failed: [], busy: false, run: null, failures: [{ seq: -1, resource: 'web', operation: 'monitor', intervalMs: 0, status: 'error', exitCode: 1, reason: '' }] } }))).toThrow(/bad report failure/);
+    expect(bad(typedAer({ report: { applied: 1, active: [], promoted: [], failed: [], busy: false, run: { transition: 3, results: [{ action: 0, status: 'fine', exitCode: -1, reason: '' }] }, failures: [] } }))).toThrow(/bad report run result/);
   });
 
   it('refuses envelope bodies the core does not use and bad terms', () => {

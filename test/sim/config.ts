@@ -13,6 +13,8 @@ export interface ConfigSpec {
   watchdog?: boolean;
   noQuorumPolicy?: CompiledConfig['noQuorumPolicy'];
   migrationThreshold?: number;
+  /** reshape the built configuration: groups, clones, constraints (see shapes below) */
+  shape?: (c: CompiledConfig) => void;
 }
 
 export const nodeName = (i: number) => `n${i + 1}`;
@@ -36,7 +38,7 @@ export function makeConfig(spec: ConfigSpec): CompiledConfig {
   const resources: CompiledConfig['resources'] = {};
   for (let i = 0; i < (spec.resources ?? 1); i++) resources[`r${i}`] = primitive(`r${i}`, spec.migrationThreshold ?? 3);
   const fence = spec.fenceDevice ?? true;
-  return {
+  const c: CompiledConfig = {
     clusterName: 'sim',
     clusterId: 'sim-0',
     nodes: names.map((name, i) => ({ name, meshAddress: `10.0.0.${i + 1}:7000`, wireguardPublicKey: null, votes: 1, attributes: {} })),
@@ -55,5 +57,40 @@ export function makeConfig(spec: ConfigSpec): CompiledConfig {
     resources,
     constraints: { location: [], colocation: [], order: [] },
     maintenanceMode: false,
+  };
+  spec.shape?.(c);
+  return c;
+}
+
+const META = { stickiness: 100, migrationThreshold: 3, failureTimeoutMs: 0, targetRole: 'started' as const, managed: true, allowMigrate: false };
+
+/** `members` (existing primitives) become the group `id`: started in order, stopped in reverse, on one node. */
+export function group(id: string, members: string[]) {
+  return (c: CompiledConfig): void => {
+    c.resources[id] = { type: 'group', id, members, meta: { ...META } };
+  };
+}
+
+/** A new primitive `child`, cloned: `max` instances, one per node; promotable with one promoted when asked. */
+export function clone(id: string, child: string, max: number, promotable = false) {
+  return (c: CompiledConfig): void => {
+    c.resources[child] = { ...primitive(child), stateful: false };
+    c.resources[id] = {
+      type: 'clone', id, child, max, maxPerNode: 1, promotable, promotedMax: promotable ? 1 : 0, promotedMaxPerNode: 1, meta: { ...META, stickiness: 0 },
+    };
+  };
+}
+
+/** `then` starts only after `first` (mandatory, symmetric) and runs on another node (anti-colocation). */
+export function orderedApart(first: string, then: string) {
+  return (c: CompiledConfig): void => {
+    c.constraints.order.push({ id: `${first}-then-${then}`, first, firstAction: 'start', then, thenAction: 'start', kind: 'mandatory', symmetric: true });
+    c.constraints.colocation.push({ id: `${then}-apart-${first}`, resource: then, with: first, score: -1_000_000 });
+  };
+}
+
+export function shapes(...fs: ((c: CompiledConfig) => void)[]) {
+  return (c: CompiledConfig): void => {
+    for (const f of fs) f(c);
   };
 }

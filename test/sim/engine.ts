@@ -10,7 +10,9 @@
 // resources and the watchdog are simulated here (nothing real can run in this process).
 
 import type { CompiledConfig, NodeName, ResourceId } from '../../src/config/types.js';
+import type { ActiveRole } from '../../src/core/cluster/commands.js';
 import type { Message } from '../../src/core/cluster/messages.js';
+import type { ActionResult, PlanAction } from '../../src/core/scheduler/types.js';
 import { nextTickAt, unsettledTickMs, startNode, step, termAt, quorumSpec, restartAnnounced, type NodeState } from '../../src/core/cluster/node.js';
 import { hasQuorum } from '../../src/core/cluster/quorum.js';
 import { Rng } from '../../src/core/cluster/rng.js';
@@ -39,6 +41,10 @@ export interface SimParams {
   fenceMs?: number;
   /** fence agent reports failure with this probability (and powers nothing off) */
   fenceFailRate?: number;
+  /** a start action fails (error, nothing left running) with this probability */
+  startFailRate?: number;
+  /** a stop action fails (error, the resource keeps running) with this probability */
+  stopFailRate?: number;
   /** time a powered-off machine takes to boot again; null: stays off */
   rebootMs?: number | null;
   /** clock rates spread to the configured bound (drift at the bound) */
@@ -72,6 +78,8 @@ interface Machine {
   rate: number;
   offset: number;
   phys: Map<ResourceId, Phys>;
+  /** resources running here in the promoted role */
+  promoted: Set<ResourceId>;
   inbox: Input[];
   lastFeed: number;
   watchdogArmed: boolean;
@@ -151,17 +159,20 @@ export class Sim {
   /** directed links that are cut: "a>b" */
   readonly cut = new Set<string>();
   net: NetParams;
-  readonly params: Required<Omit<SimParams, 'unsafe' | 'net' | 'rebootMs' | 'initialConfig' | 'offAtStart'>> & {
+  readonly params: Required<Omit<SimParams, 'unsafe' | 'net' | 'rebootMs' | 'initialConfig' | 'offAtStart' | 'startFailRate' | 'stopFailRate'>> & {
     rebootMs: number | null;
     unsafe: UnsafeSwitches;
   };
   /** probability that the fence device fails a request (scenarios may change it over time) */
   fenceFailRate: number;
+  /** probabilities that a start / a stop action fails (scenarios may change them over time) */
+  startFailRate: number;
+  stopFailRate: number;
   /** the configuration agents currently run with */
   agentConfig: CompiledConfig;
   private q = new Heap();
   private seq = 0;
-  stats = { events: 0, messages: 0, powerOffs: 0, probes: 0, refused: 0, crashGraces: { grace: 0, fence: 0 } };
+  stats = { events: 0, messages: 0, powerOffs: 0, probes: 0, refused: 0, crashGraces: { grace: 0, fence: 0 }, actions: 0, transitions: 0 };
   /** per resource: real time it was last lost (holder crashed / cut off), for failover measurement */
   readonly failovers: number[] = [];
   private lostAt = new Map<ResourceId, number>();
@@ -171,6 +182,8 @@ export class Sim {
     this.config = p.config;
     this.agentConfig = p.initialConfig ?? p.config;
     this.fenceFailRate = p.fenceFailRate ?? 0;
+    this.startFailRate = p.startFailRate ?? 0;
+    this.stopFailRate = p.stopFailRate ?? 0;
     this.net = { loss: 0, dup: 0, delayMin: 1, delayMax: 5, ...p.net };
     this.params = {
       seed: p.seed,
@@ -201,6 +214,7 @@ export class Sim {
         rate: 1 + (spread * rho) / 2 * 0.999,
         offset: this.rng.int(0, 100000),
         phys: new Map(),
+        promoted: new Set(),
         inbox: [],
         lastFeed: 0,
         watchdogArmed: false,
@@ -251,7 +265,8 @@ export class Sim {
   private startAgent(m: Machine) {
     if (!m.power || m.core) return;
     m.boot++;
-    const active = [...m.phys.entries()].filter(([, s]) => s !== 'stopping').map(([r]) => r);
+    const active = [...m.phys.entries()].filter(([, s]) => s !== 'stopping')
+      .map(([resource]) => ({ resource, role: (m.promoted.has(resource) ? 'promoted' : this.roleOfStarted(resource)) as ActiveRole }));
     const core = startNode(this.agentConfig, m.name, m.disk, this.local(m), this.rng.int(1, 2 ** 30), {
       unsafe: this.params.unsafe,
       snapshotEvery: this.params.snapshotEvery,
@@ -358,11 +373,11 @@ export class Sim {
       case 'send':
         this.send(m, e.to, e.msg);
         return;
-      case 'startResource':
-        this.startResource(m, e.resource);
+      case 'execute':
+        this.execute(m, e.transition, e.action);
         return;
-      case 'stopResource':
-        this.stopResource(m, e.resource);
+      case 'scheduled':
+        if (e.actions > 0) this.stats.transitions++;
         return;
       case 'fence':
         this.fence(m, e.target, e.requestId);
@@ -450,46 +465,113 @@ export class Sim {
   }
 
   // ---- resources -------------------------------------------------------------------------------
-  private startResource(m: Machine, r: ResourceId) {
-    if (m.phys.has(r)) return;
-    this.checkStart(m, r);
-    m.phys.set(r, 'starting');
-    this.checkOneCopy(r);
-    const boot = m.boot;
-    this.after(this.params.startMs, () => {
-      if (!m.power || m.phys.get(r) !== 'starting') return;
-      m.phys.set(r, 'running');
-      const lost = this.lostAt.get(r);
-      if (lost !== undefined) {
-        this.failovers.push(this.now - lost);
-        this.lostAt.delete(r);
-      }
-      if (m.boot === boot && m.core) this.input(m, { type: 'resourceStarted', resource: r, now: this.local(m) });
-    });
-  }
+  // A fake resource agent: start and stop take startMs / stopMs, monitors read the machine's state,
+  // promote and demote flip the promoted flag; every outcome goes back as an actionResult.
 
-  private stopResource(m: Machine, r: ResourceId) {
-    const s = m.phys.get(r);
-    if (!s) {
-      this.after(1, () => m.core && this.input(m, { type: 'resourceStopped', resource: r, now: this.local(m) }));
-      return;
+  private roleOfStarted(r: ResourceId): ActiveRole {
+    const base = r.replace(/:\d+$/, '');
+    for (const res of Object.values(this.config.resources)) {
+      if (res.type !== 'clone' || !res.promotable) continue;
+      const child = this.config.resources[res.child];
+      if (res.child === base || (child?.type === 'group' && child.members.includes(base))) return 'unpromoted';
     }
-    m.phys.set(r, 'stopping');
-    const boot = m.boot;
-    this.after(this.params.stopMs, () => {
-      if (!m.power || m.phys.get(r) !== 'stopping') return;
-      m.phys.delete(r);
-      if (m.boot === boot && m.core) this.input(m, { type: 'resourceStopped', resource: r, now: this.local(m) });
-    });
+    return 'started';
   }
 
-  /** a running resource dies on its own (process crash) */
+  private execute(m: Machine, transition: number, a: PlanAction) {
+    this.stats.actions++;
+    const boot = m.boot;
+    const reply = (delay: number, result: ActionResult) =>
+      this.after(delay, () => {
+        if (m.boot === boot && m.core && m.power) this.input(m, { type: 'actionResult', transition, actionId: a.id, result, now: this.local(m) });
+      });
+    const r = a.resource;
+    if (r === null) return;
+    this.checkAction(m, transition, a);
+    switch (a.type) {
+      case 'start':
+      case 'migrate_from': {
+        if (m.phys.has(r)) {
+          reply(1, { status: 'ok' });
+          return;
+        }
+        this.checkStart(m, r, transition, a);
+        if (this.startFailRate > 0 && this.rng.chance(this.startFailRate)) {
+          reply(this.params.startMs, { status: 'error', reason: 'simulated start failure' });
+          return;
+        }
+        m.phys.set(r, 'starting');
+        this.checkOneCopy(r);
+        this.after(this.params.startMs, () => {
+          if (!m.power) return;
+          if (m.phys.get(r) !== 'starting') {
+            // stopped while it started (a no-quorum stop ran meanwhile): the start did not stick
+            if (m.boot === boot && m.core) this.input(m, { type: 'actionResult', transition, actionId: a.id, result: { status: 'error', reason: 'stopped while starting' }, now: this.local(m) });
+            return;
+          }
+          m.phys.set(r, 'running');
+          const lost = this.lostAt.get(r);
+          if (lost !== undefined) {
+            this.failovers.push(this.now - lost);
+            this.lostAt.delete(r);
+          }
+          if (m.boot === boot && m.core) this.input(m, { type: 'actionResult', transition, actionId: a.id, result: { status: 'ok' }, now: this.local(m) });
+        });
+        return;
+      }
+      case 'stop':
+      case 'migrate_to': {
+        const cur = m.phys.get(r);
+        if (!cur) {
+          reply(1, { status: 'ok' });
+          return;
+        }
+        if (this.stopFailRate > 0 && this.rng.chance(this.stopFailRate)) {
+          reply(this.params.stopMs, { status: 'error', reason: 'simulated stop failure' });
+          return;
+        }
+        m.phys.set(r, 'stopping');
+        m.promoted.delete(r);
+        this.after(this.params.stopMs, () => {
+          if (!m.power) return;
+          if (m.phys.get(r) !== 'stopping') {
+            if (m.boot === boot && m.core) this.input(m, { type: 'actionResult', transition, actionId: a.id, result: { status: m.phys.has(r) ? 'error' : 'ok' }, now: this.local(m) });
+            return;
+          }
+          m.phys.delete(r);
+          if (m.boot === boot && m.core) this.input(m, { type: 'actionResult', transition, actionId: a.id, result: { status: 'ok' }, now: this.local(m) });
+        });
+        return;
+      }
+      case 'monitor':
+        reply(1, m.phys.get(r) === 'running' ? { status: 'ok' } : { status: 'error', reason: 'not running' });
+        return;
+      case 'promote':
+        if (m.phys.get(r) !== 'running') {
+          reply(1, { status: 'error', reason: 'not running' });
+          return;
+        }
+        m.promoted.add(r);
+        this.checkPromoted(r);
+        reply(1, { status: 'ok' });
+        return;
+      case 'demote':
+        m.promoted.delete(r);
+        reply(1, { status: 'ok' });
+        return;
+      default:
+        reply(1, { status: 'ok' });
+    }
+  }
+
+  /** a running resource dies on its own (process crash): its recurring monitor reports it */
   failResource(name: NodeName, r: ResourceId) {
     const m = this.machines.get(name)!;
     if (m.phys.get(r) !== 'running') return;
     this.log?.(`${this.now.toFixed(1).padStart(8)} ${name.padEnd(7)} RESOURCE ${r} FAILED`);
     m.phys.delete(r);
-    if (m.core) this.input(m, { type: 'resourceFailed', resource: r, now: this.local(m) });
+    m.promoted.delete(r);
+    if (m.core) this.input(m, { type: 'monitored', resource: r, intervalMs: 10_000, result: { status: 'ok' }, running: false, promoted: false, now: this.local(m) });
   }
 
   // ---- machines --------------------------------------------------------------------------------
@@ -504,6 +586,7 @@ export class Sim {
     m.core = null;
     m.inbox = [];
     m.phys.clear();
+    m.promoted.clear();
     m.boot++;
     m.watchdogArmed = false;
     m.fencedAt = this.now;
@@ -647,7 +730,7 @@ export class Sim {
     this.violations.push({ rule, detail, time: this.now });
   }
 
-  /** one active copy per resource, counted from each machine's own state (paused ones included) */
+  /** one active copy per resource instance, counted from each machine's own state (paused ones included) */
   private doubled = new Set<ResourceId>();
   private checkOneCopy(r: ResourceId) {
     const holders: NodeName[] = [];
@@ -659,23 +742,53 @@ export class Sim {
   }
 
   private checkAlways() {
-    for (const r of Object.keys(this.config.resources)) this.checkOneCopy(r);
+    const seen = new Set<ResourceId>();
+    for (const m of this.machines.values()) for (const r of m.phys.keys()) if (!seen.has(r)) {
+      seen.add(r);
+      this.checkOneCopy(r);
+    }
+  }
+
+  /** At most promotedMax instances of a promotable clone are promoted at a time, on all machines together. */
+  private checkPromoted(r: ResourceId) {
+    const base = r.replace(/:\d+$/, '');
+    const clone = Object.values(this.config.resources).find((c) => c.type === 'clone' && c.child === base);
+    if (!clone || clone.type !== 'clone') return;
+    const promoted: string[] = [];
+    for (const m of this.machines.values()) if (m.power) for (const p of m.promoted) if (p.replace(/:\d+$/, '') === base) promoted.push(`${p}@${m.name}`);
+    if (promoted.length > clone.promotedMax) this.violate('promoted-max', `${clone.id}: ${promoted.length} promoted (${promoted.join(', ')}), at most ${clone.promotedMax}`);
   }
 
   /**
-   * Nothing is started outside a quorate partition: the start is backed by a committed placement,
-   * and the node's lease was granted by a coordinator before any later coordinator was elected.
+   * Every action a node carries out is one of a committed transition (or its own no-quorum stop),
+   * and nothing is started, stopped, promoted or demoted in maintenance (cluster or node).
    */
-  private checkStart(m: Machine, r: ResourceId) {
+  private checkAction(m: Machine, transition: number, a: PlanAction) {
     const core = m.core!;
-    const pl = core.cluster.placements[r];
-    if (!pl || pl.node !== m.name) {
-      this.violate('start-outside-quorum', `${m.name} started ${r} without a placement`);
+    if (transition === 0) {
+      if (a.type !== 'stop' && a.type !== 'demote') this.violate('start-outside-quorum', `${m.name} ran ${a.key} in its own no-quorum run`);
       return;
     }
-    if (this.ledger.get(pl.index) !== termAt(core, pl.index) && pl.index > core.snapshot.index) {
-      this.violate('start-outside-quorum', `${m.name} started ${r} on an uncommitted placement (index ${pl.index})`);
+    const t = core.cluster.transition;
+    if (!t || t.id !== transition || t.plan.actions[a.id]?.key !== a.key) {
+      this.violate('action-outside-transition', `${m.name} ran ${a.key} of transition ${transition}, not the committed one (${t?.id ?? 'none'})`);
+      return;
     }
+    if (this.ledger.get(t.id) !== termAt(core, t.id) && t.id > core.snapshot.index) {
+      this.violate('action-outside-transition', `${m.name} ran ${a.key} of an uncommitted transition (index ${t.id})`);
+    }
+    if (core.config.maintenanceMode || core.cluster.maintenance.includes(m.name)) {
+      this.violate('maintenance', `${m.name} ran ${a.key} in maintenance`);
+    }
+  }
+
+  /**
+   * Nothing is started outside a quorate partition: the node's lease was granted by a coordinator
+   * before any later coordinator was elected. And starts respect order: a group member starts only
+   * with the member before it running on the same machine, and the `then` of a mandatory order only
+   * with its `first` running somewhere.
+   */
+  private checkStart(m: Machine, r: ResourceId, _transition: number, _a: PlanAction) {
     const g = m.grant;
     if (!g) {
       this.violate('start-outside-quorum', `${m.name} started ${r} without a lease grant`);
@@ -686,6 +799,20 @@ export class Sim {
         this.violate('start-outside-quorum', `${m.name} started ${r} on a lease granted by ${g.leader} (term ${g.term}) after term ${term} had a coordinator`);
         return;
       }
+    }
+    const [base, inst] = r.split(':') as [string, string | undefined];
+    const suffix = inst === undefined ? '' : `:${inst}`;
+    for (const res of Object.values(this.config.resources)) {
+      if (res.type !== 'group') continue;
+      const i = res.members.indexOf(base);
+      if (i <= 0) continue;
+      const before = `${res.members[i - 1]!}${suffix}`;
+      if (m.phys.get(before) !== 'running') this.violate('order', `${m.name} started ${r} before ${before} was running there (group ${res.id})`);
+    }
+    for (const o of this.config.constraints.order) {
+      if (o.kind !== 'mandatory' || o.firstAction !== 'start' || o.thenAction !== 'start' || o.then !== base) continue;
+      const running = [...this.machines.values()].some((x) => x.power && [...x.phys].some(([k, st]) => st === 'running' && (k === o.first || k.startsWith(`${o.first}:`))));
+      if (!running) this.violate('order', `${m.name} started ${r} while ${o.first} ran nowhere (order ${o.id})`);
     }
   }
 
@@ -711,15 +838,32 @@ export class Sim {
     return best?.self ?? null;
   }
 
-  /** where each resource physically runs (running state only) */
+  /** where each primitive outside clones physically runs (running state only), and every clone instance running */
   running(): Map<ResourceId, NodeName[]> {
     const out = new Map<ResourceId, NodeName[]>();
-    for (const r of Object.keys(this.config.resources)) out.set(r, []);
+    for (const r of this.singletons()) out.set(r, []);
     for (const m of this.machines.values()) {
       if (!m.power) continue;
-      for (const [r, s] of m.phys) if (s === 'running') out.get(r)?.push(m.name);
+      for (const [r, s] of m.phys) {
+        if (s !== 'running') continue;
+        const l = out.get(r) ?? [];
+        l.push(m.name);
+        out.set(r, l);
+      }
     }
     return out;
+  }
+
+  /** primitives not in a clone: each must run exactly once when the cluster is well */
+  singletons(): ResourceId[] {
+    const cloned = new Set<ResourceId>();
+    for (const r of Object.values(this.config.resources)) {
+      if (r.type !== 'clone') continue;
+      cloned.add(r.child);
+      const child = this.config.resources[r.child];
+      if (child?.type === 'group') for (const x of child.members) cloned.add(x);
+    }
+    return Object.values(this.config.resources).filter((r) => r.type === 'primitive' && !cloned.has(r.id)).map((r) => r.id);
   }
 
   holderOf(r: ResourceId): NodeName | null {

@@ -5,7 +5,7 @@
 
 import type { NodeName } from '../../src/config/types.js';
 import type { Rng } from '../../src/core/cluster/rng.js';
-import { makeConfig, nodeName, type ConfigSpec } from './config.js';
+import { clone, group, makeConfig, nodeName, orderedApart, type ConfigSpec } from './config.js';
 import type { Sim, SimParams } from './engine.js';
 
 export interface Scenario {
@@ -57,6 +57,17 @@ function expectCrashRidden(sim: Sim, v: NodeName, downMs: number) {
   sim.after(6000, () => {
     if (held.length > 0 && sim.stats.crashGraces.grace === graces) sim.violate('liveness', `no crash grace for ${v} although it held ${held.join(',')}`);
   });
+}
+
+/** Every node runs exactly one instance of the clone child `child` (of `count`). */
+function expectCloneEverywhere(sim: Sim, child: string, count: number) {
+  const on: string[] = [];
+  for (const m of sim.machines.values()) {
+    if (!m.power || m.witness) continue;
+    const mine = [...m.phys].filter(([r, s]) => s === 'running' && r.startsWith(`${child}:`)).length;
+    if (mine !== 1) on.push(`${m.name}:${mine}`);
+  }
+  if (on.length > 0) sim.violate('liveness', `clone ${child}: not one instance per node at the end (${on.join(' ')}, want 1 each of ${count})`);
 }
 
 function others(sim: Sim, n: NodeName, count: number): NodeName[] {
@@ -762,6 +773,106 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
       });
     },
     expect: 'placed',
+  },
+  {
+    name: 'group-holder-crash',
+    description: '3 nodes, a group of three: its node loses power; the members start on a survivor in order, each after the one before runs',
+    config: { nodes: 3, resources: 4, shape: group('g', ['r0', 'r1', 'r2']) },
+    durationMs: 8000,
+    script: (sim, rng, t0) => sim.at(t0 + rng.int(0, 500), () => crashHolder(sim, 2500)),
+    measureFailover: true,
+  },
+  {
+    name: 'ordered-apart-crash',
+    description: '3 nodes: r1 starts after r0 on another node; the node of r0 crashes: r1 restarts after r0 runs again',
+    config: { nodes: 3, resources: 2, shape: orderedApart('r0', 'r1') },
+    durationMs: 9000,
+    script: (sim, rng, t0) => sim.at(t0 + rng.int(0, 500), () => crashHolder(sim, 2500)),
+  },
+  {
+    name: 'clone-node-crash',
+    description: '3 nodes, a clone of three: a node crashes and reboots; the clone runs once on every node again, never twice on one',
+    config: { nodes: 3, resources: 1, shape: clone('c', 'cr', 3) },
+    durationMs: 9000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 500), () => sim.powerOff(sim.machine(rng.pick(names(3))), 'crash', 2000));
+      sim.after(8900 - t0 + t0, () => expectCloneEverywhere(sim, 'cr', 3));
+    },
+  },
+  {
+    name: 'promotable-primary-crash',
+    description: '3 nodes, a promotable clone (one promoted): the promoted node loses power; a survivor is promoted after the fence, never two at once',
+    config: { nodes: 3, resources: 1, shape: clone('p', 'pr', 3, true) },
+    durationMs: 9000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 500), () => {
+        const primary = [...sim.machines.values()].find((m) => m.power && [...m.promoted].some((x) => x.startsWith('pr:')));
+        sim.powerOff(primary ?? sim.machine('n1'), 'crash', 2500);
+      });
+      sim.after(8900, () => {
+        const promoted = [...sim.machines.values()].filter((m) => m.power && [...m.promoted].some((x) => x.startsWith('pr:')));
+        if (promoted.length !== 1) sim.violate('liveness', `promotable clone: ${promoted.length} promoted at the end, want 1`);
+      });
+    },
+  },
+  {
+    name: 'stop-failures',
+    description: '3 nodes: stops fail at random while the operator moves resources with standby; a failed stop gets its node fenced',
+    config: { nodes: 3, resources: 3 },
+    params: { stopFailRate: 0.3 },
+    durationMs: 12000,
+    script: (sim, rng, t0) => {
+      for (let i = 0; i < 3; i++) {
+        sim.at(t0 + i * 1500 + rng.int(0, 300), () => {
+          const c = sim.coordinator();
+          const m = c ? sim.machine(c) : null;
+          const h = holder(sim, `r${rng.int(0, 2)}`);
+          if (m?.core) sim.input(m, { type: 'command', cmd: { type: 'standby', node: h, on: true }, now: sim.local(m) });
+          sim.after(700, () => {
+            if (m?.core) sim.input(m, { type: 'command', cmd: { type: 'standby', node: h, on: false }, now: sim.local(m) });
+          });
+        });
+      }
+      sim.at(t0 + 5500, () => (sim.stopFailRate = 0));
+    },
+  },
+  {
+    name: 'start-failures',
+    description: '3 nodes: every start fails for 3 s; failed starts ban their node, retried with back-off, never in a tight loop; then starts succeed again',
+    config: { nodes: 3, resources: 2 },
+    durationMs: 14000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 300), () => {
+        sim.startFailRate = 1;
+        const actions = sim.stats.actions;
+        crashHolder(sim, 1500);
+        sim.after(3000, () => {
+          if (sim.stats.actions - actions > 60) sim.violate('retry-storm', `${sim.stats.actions - actions} actions in 3 s of failing starts`);
+          sim.startFailRate = 0;
+          // the operator cleans up the failures: everything runs again
+          const c = sim.coordinator();
+          const m = c ? sim.machine(c) : null;
+          for (const r of ['r0', 'r1']) if (m?.core) sim.input(m, { type: 'command', cmd: { type: 'cleanup', resource: r, node: null }, now: sim.local(m) });
+        });
+      });
+    },
+  },
+  {
+    name: 'maintenance-mode',
+    description: '3 nodes: the cluster goes into maintenance, resources fail and nothing acts; after maintenance they are recovered',
+    config: { nodes: 3, resources: 2 },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 300), () => sim.changeConfig({ ...sim.config, maintenanceMode: true }));
+      sim.at(t0 + 1000 + rng.int(0, 300), () => {
+        const h = sim.holderOf('r0');
+        if (h) sim.failResource(h, 'r0');
+      });
+      sim.at(t0 + 2500, () => {
+        if (sim.holderOf('r0') !== null) sim.violate('maintenance', 'r0 was recovered in maintenance');
+        sim.changeConfig(sim.config);
+      });
+    },
   },
   {
     name: 'chaos-3',

@@ -44,7 +44,7 @@ export class ClusterBuilder {
       nodes: nodes.map((n, i) => ({ name: n, meshAddress: `10.0.0.${i + 1}:7400`, wireguardPublicKey: null, votes: 1, attributes: {} })),
       witness: null,
       quorumMode: nodes.length === 2 ? 'two_node' : 'majority',
-      timing: { heartbeatIntervalMs: 200, failureTimeoutMs: 1000, electionTimeoutMs: 1000, leaseMs: 2000, maxDriftPpm: 500, watchdogMs: 5000, fenceRaceDelayMs: 5000 },
+      timing: { heartbeatIntervalMs: 200, failureTimeoutMs: 1000, electionTimeoutMs: 1000, leaseMs: 2000, maxDriftPpm: 500, watchdogMs: 5000, fenceRaceDelayMs: 5000, restartGraceMs: 10_000, crashGraceMs: 5000 },
       noQuorumPolicy: 'stop',
       fencing: {
         enabled: true, watchdog: false, watchdogDevice: null, levels: [],

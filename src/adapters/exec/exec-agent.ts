@@ -1,5 +1,6 @@
-// Exec resources (kind "exec"): three shell commands in params {start, stop, monitor}, with OCF exit
-// codes. Used by the non-root demo and for simple scripts; Pacemaker users will recognise the codes.
+// Exec resources (kind "exec"): shell commands in params {start, stop, monitor} and, for a resource in
+// a promotable clone, {promote, demote}, with OCF exit codes. Used by the non-root demo and for
+// simple scripts; Pacemaker users will recognise the codes.
 //
 //   0 OCF_SUCCESS            start/stop ok; monitor: running
 //   1 OCF_ERR_GENERIC        error (monitor: failed)
@@ -146,6 +147,8 @@ export function monitorResult(o: CommandOutcome): MonitorResult {
   }
 }
 
+const COMMANDS = new Set(['start', 'stop', 'monitor', 'promote', 'demote']);
+
 export class ExecAgent implements ResourceAgent {
   readonly kinds = ['exec'] as const;
   private readonly killGraceMs: number;
@@ -159,7 +162,7 @@ export class ExecAgent implements ResourceAgent {
   private env(res: ResourceRef, action: string): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env, ...this.extraEnv, OCF_RESOURCE_INSTANCE: res.id, OCF_RESKEY_CRM_meta_operation: action, TSHA_RESOURCE: res.id };
     for (const [k, v] of Object.entries(res.params)) {
-      if (k !== 'start' && k !== 'stop' && k !== 'monitor' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) env[`OCF_RESKEY_${k}`] = v;
+      if (!COMMANDS.has(k) && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) env[`OCF_RESKEY_${k}`] = v;
     }
     return env;
   }
@@ -200,6 +203,21 @@ export class ExecAgent implements ResourceAgent {
 
   probe(res: ResourceRef, op: OperationOptions): Promise<MonitorResult> {
     return this.monitor(res, op);
+  }
+
+  promote(res: ResourceRef, op: OperationOptions): Promise<ActionResult> {
+    return this.roleChange(res, op, 'promote');
+  }
+
+  demote(res: ResourceRef, op: OperationOptions): Promise<ActionResult> {
+    return this.roleChange(res, op, 'demote');
+  }
+
+  private async roleChange(res: ResourceRef, op: OperationOptions, action: 'promote' | 'demote'): Promise<ActionResult> {
+    const cmd = res.params[action];
+    if (!cmd) return this.missing(res, action);
+    const o = await runCommand(cmd, this.env(res, action), op.timeoutMs, this.killGraceMs);
+    return actionResult(o, 'start');
   }
 
   async close(): Promise<void> {}

@@ -161,11 +161,13 @@ function validAppendEntries(a: unknown): a is AppendEntries {
   );
 }
 
+const isStrs = (v: unknown): v is string[] => Array.isArray(v) && (v as unknown[]).every(isStr);
+
+/** A report this path writes: a steady one (no run in progress, no failure to count); the rest is the generic codec's. */
 function validReport(r: unknown): r is NodeReport | null | undefined {
   if (r === null || r === undefined) return true;
-  if (!isObj(r) || !isCount(r.applied) || !Array.isArray(r.active) || !(r.active as unknown[]).every(isStr) || !isObj(r.failures)) return false;
-  for (const n of Object.values(r.failures)) if (!isU32(n)) return false;
-  return true;
+  return isObj(r) && isCount(r.applied) && isStrs(r.active) && isStrs(r.promoted) && isStrs(r.failed) && typeof r.busy === 'boolean' &&
+    (r.run === null || r.run === undefined) && Array.isArray(r.failures) && r.failures.length === 0;
 }
 
 function validAppendEntriesResponse(a: unknown): a is AppendEntriesResponse {
@@ -269,14 +271,9 @@ function writeAppendEntriesResponse(w: Writer, a: AppendEntriesResponse): void {
     const rm = w.begin();
     w.uint(0x08, r.applied);
     for (const s of r.active) w.string(0x12, s, true);
-    for (const k of Object.keys(r.failures)) {
-      w.key(0x1a);
-      const fm = w.begin();
-      w.string(0x0a, k, true);
-      w.key(0x10);
-      w.varint(r.failures[k]!);
-      w.end(fm);
-    }
+    for (const s of r.promoted) w.string(0x22, s, true);
+    for (const s of r.failed) w.string(0x2a, s, true);
+    w.bool(0x30, r.busy);
     w.end(rm);
   }
   w.end(m);
@@ -509,7 +506,7 @@ function readAppendEntriesResponse(r: Reader, end: number): AppendEntriesRespons
 }
 
 function readReport(r: Reader, end: number): NodeReport {
-  const report: NodeReport = { applied: 0, active: [], failures: {} };
+  const report: NodeReport = { applied: 0, active: [], promoted: [], failed: [], busy: false, run: null, failures: [] };
   let seen = 0;
   while (r.pos < end) {
     const key = r.varint();
@@ -518,21 +515,15 @@ function readReport(r: Reader, end: number): NodeReport {
       report.applied = r.varint();
     } else if (key === 0x12) {
       report.active.push(r.string());
-    } else if (key === 0x1a) {
-      const fe = r.limit();
-      let k = '';
-      let v = 0;
-      let s = 0;
-      while (r.pos < fe) {
-        const fk = r.varint();
-        if (fk === 0x0a) { s = once(s, 1); k = r.string(); }
-        else if (fk === 0x10) { s = once(s, 2); v = r.u32(); }
-        else throw GENERIC;
-      }
-      if (r.pos !== fe) throw GENERIC;
-      report.failures[k] = v;
+    } else if (key === 0x22) {
+      report.promoted.push(r.string());
+    } else if (key === 0x2a) {
+      report.failed.push(r.string());
+    } else if (key === 0x30) {
+      seen = once(seen, 6);
+      report.busy = r.varint() !== 0;
     } else {
-      throw GENERIC;
+      throw GENERIC; // a run in progress or failures to count: the generic decoder reads those
     }
   }
   if (r.pos !== end) throw GENERIC;

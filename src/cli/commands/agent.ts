@@ -32,7 +32,6 @@ export interface DaemonCliOptions {
   selfFence: string;
   fencePath?: string[];
   joinTimeout?: string;
-  placer?: 'scheduler' | 'default';
   record?: string | false;
   meshTlsCa?: string;
   meshTlsCert?: string;
@@ -78,7 +77,6 @@ export async function runDaemonCommand(role: 'agent' | 'witness', opts: DaemonCl
     selfFence,
     fenceSearchPath: opts.fencePath,
     joinTimeoutMs: opts.joinTimeout !== undefined ? Number(opts.joinTimeout) : undefined,
-    placer: opts.placer,
     recordDir: opts.record === false ? null : opts.record,
     recordKeep: opts.recordKeep !== undefined ? Number(opts.recordKeep) : undefined,
     watchdogDevice: opts.watchdogDevice,
@@ -120,7 +118,6 @@ export function addDaemonOptions(cmd: Command, role: 'agent' | 'witness'): Comma
     .option('--socket-group <group>', 'group owning the control socket (mode 0660)')
     .option('--metrics-address <host:port>', `serve Prometheus metrics on GET /metrics (off by default; conventional: ${DEFAULT_METRICS_ADDRESS}); process metrics and step durations are measured only then`)
     .addOption(new Option('--self-fence <action>', 'what selfFence does: exit (kill the agent; a fed watchdog then resets the machine), sysrq-reboot, or command:CMD').default('exit'))
-    .addOption(new Option('--placer <name>', 'placement policy of the coordinator: the scheduler (groups, constraints, stickiness) or the core\'s simple default').choices(['scheduler', 'default']).default('scheduler'))
     .option('--mesh-tls-ca <pem>', 'mutual TLS on the mesh (meshes not on WireGuard): CA certificate')
     .option('--mesh-tls-cert <pem>', 'mutual TLS: this node\'s certificate (CN or DNS SAN = its name)')
     .option('--mesh-tls-key <pem>', 'mutual TLS: this node\'s private key')

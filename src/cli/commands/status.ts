@@ -14,6 +14,8 @@ const STATE_LABEL: Record<ResourceStatus['state'], string> = {
   started: 'Started', stopped: 'Stopped', failed: 'FAILED', promoted: 'Promoted', unpromoted: 'Unpromoted', starting: 'Starting', stopping: 'Stopping',
 };
 
+const WITNESS_LABEL = { none: '', reachable: 'reachable', unreachable: 'UNREACHABLE', unknown: 'heard by the coordinator only' } as const;
+
 /** The control API's ClusterStatus as the StatusView model the crm_mon-like renderer reads. */
 export function statusViewOf(s: ClusterStatus): StatusView {
   const nodes: NodeView[] = s.nodes.map((n) => ({
@@ -78,7 +80,7 @@ export function statusViewOf(s: ClusterStatus): StatusView {
 export function renderStatus(s: ClusterStatus): string {
   const head = [
     `Status of cluster ${s.clusterName} as seen by ${s.nodeSelf} (term ${s.term}, commit index ${s.commitIndex})`,
-    s.quorum ? `Quorum: ${s.quorum.quorate ? 'yes' : 'NO'} (${s.quorum.mode}, ${s.quorum.votesHave} of ${s.quorum.votesTotal} votes, ${s.quorum.votesNeeded} needed${s.quorum.witness ? `; witness ${s.quorum.witness} ${s.quorum.witnessReachable ? 'reachable' : 'UNREACHABLE'}` : ''})` : 'Quorum: unknown',
+    s.quorum ? `Quorum: ${s.quorum.quorate ? 'yes' : 'NO'} (${s.quorum.mode}, ${s.quorum.votesHave} of ${s.quorum.votesTotal} votes, ${s.quorum.votesNeeded} needed${s.quorum.witness ? `; witness ${s.quorum.witness} ${WITNESS_LABEL[s.quorum.witnessState]}` : ''})` : 'Quorum: unknown',
     s.fencingEnabled ? '' : 'WARNING: fencing is DISABLED',
     '',
   ].filter((l, i) => l !== '' || i === 3);

@@ -8,6 +8,7 @@
 import type { NodeName, ResourceId } from '../../config/types.js';
 import type { ClusterState } from './state-machine.js';
 import type { Command } from './commands.js';
+import type { ActionStatus } from '../scheduler/types.js';
 
 export interface Entry {
   index: number;
@@ -68,14 +69,41 @@ export interface AppendEntries {
   peerIncluded: boolean;
 }
 
+/** A failure a node saw outside any transition (a recurring monitor), until the cluster counted it. */
+export interface FailureEvent {
+  /** per incarnation of the node's agent, from 1 */
+  seq: number;
+  resource: ResourceId;
+  operation: string;
+  intervalMs: number;
+  status: ActionStatus;
+  exitCode: number;
+  reason: string;
+}
+
+/** A node's progress on a transition: its own actions' outcomes, until the transition ended. */
+export interface RunReport {
+  transition: number;
+  /** outcomes of this node's actions of the transition */
+  results: { action: number; status: ActionStatus; exitCode?: number; reason?: string }[];
+}
+
 /** What a node reports about itself with every response: the coordinator's observations. */
 export interface NodeReport {
   /** index up to which the node applied committed entries */
   applied: number;
-  /** resources active on this node: starting, started or stopping (anything not surely stopped) */
+  /** resources active on this node: starting, started, stopping or failed (anything not surely stopped) */
   active: ResourceId[];
-  /** local failure counts per resource since the agent started */
-  failures: Record<ResourceId, number>;
+  /** those of `active` in the promoted role */
+  promoted: ResourceId[];
+  /** those of `active` found failed */
+  failed: ResourceId[];
+  /** an action of this node is in flight (of any transition, or of its own no-quorum stop) */
+  busy: boolean;
+  /** the transition this node runs, until it applied its end */
+  run: RunReport | null;
+  /** failures not yet counted by the cluster */
+  failures: FailureEvent[];
 }
 
 export interface AppendEntriesResponse {

@@ -1,135 +1,280 @@
 // The replicated cluster state: what every node applies, in log order, from committed entries.
-// A new coordinator continues from exactly this (DESIGN.md "Coordinator").
+// A new coordinator continues from exactly this (DESIGN.md "Coordinator"). It is the input of the
+// scheduler (coordination.ts builds the snapshot from it) and the record of what the cluster did:
+// where each resource runs and in which role (`active`, Pacemaker's status section), the current
+// transition and its results, failures, operator overrides and fence records.
 
-import type { NodeName, ResourceId } from '../../config/types.js';
-import type { Command } from './commands.js';
-
-export interface Placement {
-  node: NodeName;
-  /** log index of the assignment */
-  index: number;
-}
-
-/** Where a resource was last taken off, so nobody else starts it before the holder let go. */
-export interface Release {
-  from: NodeName;
-  index: number;
-}
+import type { NodeName, ResourceId, TargetRole } from '../../config/types.js';
+import type { ActionStatus } from '../scheduler/types.js';
+import type { ActiveRole, Command, CommittedResult, TransitionPlan } from './commands.js';
 
 export interface FenceRecord {
   node: NodeName;
   cause: 'fenced' | 'lease-expired';
   term: number;
   index: number;
+  /** cluster time it was committed */
+  at: number;
 }
 
-export interface ClusterState {
-  voters: NodeName[];
-  placements: Record<ResourceId, Placement>;
-  released: Record<ResourceId, Release>;
-  /** nodes down (fenced or lease expired) and not yet back: they hold nothing */
-  down: Record<NodeName, FenceRecord>;
-  standby: NodeName[];
-  bans: { resource: ResourceId; node: NodeName }[];
-  failures: { resource: ResourceId; node: NodeName; count: number; at: number }[];
-  /** the last fence records, newest last (bounded) */
-  fenceHistory: FenceRecord[];
-  /** agents that announced a graceful restart (optional: absent in older snapshots) */
-  restarting?: Record<NodeName, RestartRecord>;
+/** An operator location override: -INFINITY bans, a positive score prefers (move). */
+export interface BanRecord {
+  resource: ResourceId;
+  node: NodeName;
+  score: number;
+  /** cluster time it ends, or null: until cleared */
+  until: number | null;
+}
+
+/** Failures of one operation of a resource on a node. */
+export interface FailureEntry {
+  resource: ResourceId;
+  node: NodeName;
+  operation: string;
+  intervalMs: number;
+  count: number;
+  /** cluster time of the last failure */
+  at: number;
+  /** a hard error (errorHard, notInstalled): not on this node again until cleaned up */
+  hard: boolean;
+  /** a fatal error (errorFatal): not anywhere until cleaned up */
+  fatal: boolean;
+  status: ActionStatus;
+  exitCode: number;
+  reason: string;
+}
+
+export interface TransitionRecord {
+  /** the log index of its `transition` entry */
+  id: number;
+  term: number;
+  coordinator: NodeName;
+  plan: TransitionPlan;
+  /** the input version it was computed from */
+  inputs: number;
+  /** cluster time it was committed */
+  at: number;
+  /** committed outcomes by action id */
+  results: Record<number, CommittedResult>;
+  outcome: 'running' | 'complete' | 'aborted';
+  reason: string | null;
+  /** the log index of its transitionEnd, once ended */
+  endIndex: number | null;
 }
 
 export interface RestartRecord {
   incarnation: number;
   graceMs: number;
   index: number;
-  /** 'crash': proposed by the coordinator for a crashed agent (absent: a graceful stop) */
-  cause?: 'stop' | 'crash';
+  /** 'crash': proposed by the coordinator for a crashed agent; 'stop': the agent announced it on SIGTERM */
+  cause: 'stop' | 'crash';
+}
+
+export interface ClusterState {
+  voters: NodeName[];
+  /** nodes down (fenced or lease expired) and not yet back: they run nothing */
+  down: Record<NodeName, FenceRecord>;
+  standby: NodeName[];
+  /** nodes in maintenance */
+  maintenance: NodeName[];
+  bans: BanRecord[];
+  /** run-time target role / managed overrides by resource id */
+  overrides: Record<ResourceId, { targetRole?: TargetRole; managed?: boolean }>;
+  failures: FailureEntry[];
+  /** per node: the last failure report counted (so a report is counted once, and cleanup sticks) */
+  failureAck: Record<NodeName, { incarnation: number; seq: number }>;
+  /** where each resource (instance) runs, per node, and in which role */
+  active: Record<NodeName, Record<ResourceId, ActiveRole>>;
+  /** the current (or last) transition */
+  transition: TransitionRecord | null;
+  /** the last fence records, newest last (bounded) */
+  fenceHistory: FenceRecord[];
+  /** agents that announced a restart (or whose crash the coordinator rides out) */
+  restarting: Record<NodeName, RestartRecord>;
+  /** bumped by every committed change of the scheduler's input (not by a transition's own results) */
+  inputs: number;
+  /** the highest cluster time committed (clock.ts) */
+  clock: number;
 }
 
 const FENCE_HISTORY = 32;
 
 export function initialClusterState(voters: NodeName[]): ClusterState {
-  return { voters: [...voters], placements: {}, released: {}, down: {}, standby: [], bans: [], failures: [], fenceHistory: [] };
+  return {
+    voters: [...voters], down: {}, standby: [], maintenance: [], bans: [], overrides: {}, failures: [], failureAck: {}, active: {},
+    transition: null, fenceHistory: [], restarting: {}, inputs: 0, clock: 0,
+  };
 }
 
 /** Copy-on-write clone: entries are applied to a fresh object so snapshots stay immutable. */
 export function cloneClusterState(s: ClusterState): ClusterState {
+  const active: ClusterState['active'] = {};
+  for (const [n, m] of Object.entries(s.active)) active[n] = { ...m };
   return {
     voters: [...s.voters],
-    placements: { ...s.placements },
-    released: { ...s.released },
     down: { ...s.down },
     standby: [...s.standby],
+    maintenance: [...s.maintenance],
     bans: [...s.bans],
+    overrides: { ...s.overrides },
     failures: [...s.failures],
+    failureAck: { ...s.failureAck },
+    active,
+    transition: s.transition && { ...s.transition, results: { ...s.transition.results } },
     fenceHistory: [...s.fenceHistory],
-    restarting: { ...(s.restarting ?? {}) },
+    restarting: { ...s.restarting },
+    inputs: s.inputs,
+    clock: s.clock,
   };
 }
 
+function setRole(s: ClusterState, node: NodeName, resource: ResourceId, role: ActiveRole | null): void {
+  const m = s.active[node] ?? {};
+  if (role === null) delete m[resource];
+  else m[resource] = role;
+  if (Object.keys(m).length === 0) delete s.active[node];
+  else s.active[node] = m;
+}
+
+function addFailure(s: ClusterState, f: Omit<FailureEntry, 'count'>): void {
+  const i = s.failures.findIndex((x) => x.resource === f.resource && x.node === f.node && x.operation === f.operation);
+  const prev = i >= 0 ? s.failures[i]! : null;
+  const next: FailureEntry = {
+    ...f, count: (prev?.count ?? 0) + 1, hard: f.hard || (prev?.hard ?? false), fatal: f.fatal || (prev?.fatal ?? false),
+  };
+  if (i >= 0) s.failures[i] = next;
+  else s.failures.push(next);
+}
+
+const isHard = (status: ActionStatus): boolean => status === 'errorHard' || status === 'notInstalled';
+
 /** Apply one committed command. Mutates `s` (the caller owns a private copy). */
 export function applyCommand(s: ClusterState, cmd: Command, index: number): void {
+  if ('at' in cmd && typeof cmd.at === 'number' && cmd.at > s.clock) s.clock = cmd.at;
   switch (cmd.type) {
     case 'noop':
       return;
-    case 'assign': {
-      const cur = s.placements[cmd.resource];
-      if (cmd.node === null) {
-        if (cur) {
-          delete s.placements[cmd.resource];
-          s.released[cmd.resource] = { from: cur.node, index };
-        }
-      } else {
-        s.placements[cmd.resource] = { node: cmd.node, index };
-        delete s.released[cmd.resource];
-      }
-      return;
-    }
     case 'nodeDown': {
-      const rec: FenceRecord = { node: cmd.node, cause: cmd.cause, term: cmd.term, index };
+      const rec: FenceRecord = { node: cmd.node, cause: cmd.cause, term: cmd.term, index, at: cmd.at ?? s.clock };
       s.down[cmd.node] = rec;
-      if (s.restarting) delete s.restarting[cmd.node];
+      delete s.restarting[cmd.node];
+      delete s.active[cmd.node];
+      // a node that was reset starts afresh: its failures went with it (Pacemaker's transient attributes)
+      s.failures = s.failures.filter((f) => f.node !== cmd.node);
       s.fenceHistory.push(rec);
       if (s.fenceHistory.length > FENCE_HISTORY) s.fenceHistory.shift();
-      for (const [r, p] of Object.entries(s.placements)) {
-        if (p.node === cmd.node) {
-          delete s.placements[r];
-          s.released[r] = { from: cmd.node, index };
-        }
-      }
+      // the outcome a running transition's fence action waits for is not a change of its input
+      const t = s.transition;
+      if (!(t && t.outcome === 'running' && t.plan.actions.some((a) => a.type === 'fence' && a.node === cmd.node))) s.inputs++;
       return;
     }
     case 'nodeUp':
       delete s.down[cmd.node];
-      if (s.restarting) delete s.restarting[cmd.node];
+      delete s.restarting[cmd.node];
+      s.inputs++;
       return;
     case 'restarting':
-      s.restarting = {
-        ...(s.restarting ?? {}),
-        [cmd.node]: { incarnation: cmd.incarnation, graceMs: cmd.graceMs, index, ...(cmd.cause === 'crash' ? { cause: 'crash' as const } : {}) },
-      };
+      s.restarting = { ...s.restarting, [cmd.node]: { incarnation: cmd.incarnation, graceMs: cmd.graceMs, index, cause: cmd.cause } };
+      s.inputs++;
       return;
     case 'standby':
       s.standby = s.standby.filter((n) => n !== cmd.node);
       if (cmd.on) s.standby.push(cmd.node);
+      s.inputs++;
+      return;
+    case 'maintenance':
+      s.maintenance = s.maintenance.filter((n) => n !== cmd.node);
+      if (cmd.on) s.maintenance.push(cmd.node);
+      s.inputs++;
       return;
     case 'ban':
       s.bans = s.bans.filter((b) => !(b.resource === cmd.resource && b.node === cmd.node));
-      if (cmd.on) s.bans.push({ resource: cmd.resource, node: cmd.node });
+      if (cmd.on) s.bans.push({ resource: cmd.resource, node: cmd.node, score: cmd.score ?? -1_000_000, until: cmd.until ?? null });
+      s.inputs++;
       return;
-    case 'failure':
-      s.failures = s.failures.filter((f) => !(f.resource === cmd.resource && f.node === cmd.node));
-      s.failures.push({ resource: cmd.resource, node: cmd.node, count: cmd.count, at: cmd.at });
+    case 'override': {
+      const o = { ...(s.overrides[cmd.resource] ?? {}) };
+      if (cmd.targetRole === null) delete o.targetRole;
+      else if (cmd.targetRole !== undefined) o.targetRole = cmd.targetRole;
+      if (cmd.managed === null) delete o.managed;
+      else if (cmd.managed !== undefined) o.managed = cmd.managed;
+      if (Object.keys(o).length === 0) delete s.overrides[cmd.resource];
+      else s.overrides[cmd.resource] = o;
+      s.inputs++;
       return;
-    case 'cleanup':
-      s.failures = s.failures.filter((f) => !(f.resource === cmd.resource && (cmd.node === null || f.node === cmd.node)));
+    }
+    case 'cleanup': {
+      const base = (r: string) => r.replace(/:\d+$/, '');
+      s.failures = s.failures.filter((f) => !(
+        (f.resource === cmd.resource || base(f.resource) === cmd.resource) &&
+        (cmd.node === null || f.node === cmd.node) &&
+        (cmd.operation === undefined || cmd.operation === null || f.operation === cmd.operation)
+      ));
+      s.inputs++;
       return;
+    }
+    case 'failure': {
+      s.failureAck[cmd.node] = { incarnation: cmd.incarnation, seq: cmd.seq };
+      addFailure(s, {
+        resource: cmd.resource, node: cmd.node, operation: cmd.operation, intervalMs: cmd.intervalMs, at: cmd.at,
+        hard: isHard(cmd.status), fatal: cmd.status === 'errorFatal', status: cmd.status, exitCode: cmd.exitCode, reason: cmd.reason,
+      });
+      if (s.active[cmd.node]?.[cmd.resource] !== undefined) setRole(s, cmd.node, cmd.resource, 'failed');
+      s.inputs++;
+      return;
+    }
+    case 'observed':
+      if (Object.keys(cmd.active).length === 0) delete s.active[cmd.node];
+      else s.active[cmd.node] = { ...cmd.active };
+      s.inputs++;
+      return;
+    case 'transition':
+      s.transition = {
+        id: index, term: cmd.term, coordinator: cmd.coordinator, plan: cmd.plan, inputs: cmd.inputs, at: cmd.at,
+        results: {}, outcome: 'running', reason: null, endIndex: null,
+      };
+      // What a start or promotion may begin counts as running from now on, until an outcome or the
+      // node's own report (once it settled) says otherwise: a node lost mid-transition is fenced
+      // before anything it may have started moves, whichever coordinator plans next.
+      for (const a of cmd.plan.actions) {
+        if (a.resource === null) continue;
+        if ((a.type === 'start' || a.type === 'migrate_from') && s.active[a.node]?.[a.resource] === undefined) setRole(s, a.node, a.resource, 'started');
+        else if (a.type === 'promote') setRole(s, a.node, a.resource, 'promoted');
+      }
+      return;
+    case 'results': {
+      const t = s.transition;
+      if (!t || t.id !== cmd.transition) return;
+      t.results = { ...t.results };
+      for (const r of cmd.results) {
+        if (t.results[r.action]) continue;
+        const a = t.plan.actions[r.action];
+        if (!a) continue;
+        t.results[r.action] = r;
+        if (a.resource !== null && r.role !== undefined) setRole(s, a.node, a.resource, r.role);
+        if (r.status !== 'ok' && a.resource !== null && a.type !== 'fence') {
+          addFailure(s, {
+            resource: a.resource, node: a.node, operation: a.type, intervalMs: a.intervalMs ?? 0, at: cmd.at,
+            hard: isHard(r.status), fatal: r.status === 'errorFatal', status: r.status, exitCode: r.exitCode ?? -1, reason: r.reason ?? '',
+          });
+        }
+      }
+      return;
+    }
+    case 'transitionEnd': {
+      const t = s.transition;
+      if (!t || t.id !== cmd.transition || t.outcome !== 'running') return;
+      s.transition = { ...t, outcome: cmd.outcome, reason: cmd.reason, endIndex: index };
+      return;
+    }
     case 'voters':
       s.voters = [...cmd.voters];
+      s.inputs++;
       return;
   }
 }
 
+/** Failures of a resource on a node, all operations summed. */
 export function failCount(s: ClusterState, resource: ResourceId, node: NodeName): number {
-  return s.failures.find((f) => f.resource === resource && f.node === node)?.count ?? 0;
+  return s.failures.filter((f) => f.resource === resource && f.node === node).reduce((n, f) => n + f.count, 0);
 }

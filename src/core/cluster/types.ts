@@ -5,8 +5,10 @@
 //      be on stable storage (write temp, fsync, rename, fsync dir) BEFORE any later `send` of the
 //      same step is handed to the network: a vote, a term or an acknowledged entry is never
 //      announced before it is durable.
-//   2. `startResource`/`stopResource` are local actions; the runtime reports their outcome back as
-//      `resourceStarted` / `resourceStopped` / `resourceFailed` observations.
+//   2. `execute` carries out one plan action of this node (execution.ts decides when: its
+//      predecessors succeeded and this node holds its lease); the runtime reports the outcome back
+//      as an `actionResult` input, exactly once, unless the action was cancelled first. A recurring
+//      monitor it started reports a change of the resource's state as a `monitored` input.
 //   3. `fence` is carried out by a fence agent; the result comes back as `fenceResult`. The core
 //      never lets anyone start a lost node's resources before a confirmed fence (or the lease,
 //      drift and watchdog bound) — the runtime must never report ok for an unconfirmed fence.
@@ -16,15 +18,21 @@
 import type { CompiledConfig, NoQuorumPolicy, NodeName, ResourceId } from '../../config/types.js';
 import type { OperatorCommand } from './commands.js';
 import type { Entry, Message, Snapshot } from './messages.js';
+import type { ActionResult, PlanAction, SchedulerInput } from '../scheduler/types.js';
 
 export type Input =
   | { type: 'tick'; now: number }
   | { type: 'message'; from: NodeName; msg: Message; now: number }
   /** an operator command issued on this node; forwarded to the coordinator */
   | { type: 'command'; cmd: OperatorCommand; now: number }
-  | { type: 'resourceStarted'; resource: ResourceId; now: number }
-  | { type: 'resourceStopped'; resource: ResourceId; now: number }
-  | { type: 'resourceFailed'; resource: ResourceId; now: number }
+  /** the outcome of an `execute` effect (transition 0: this node's own no-quorum stop) */
+  | { type: 'actionResult'; transition: number; actionId: number; result: ActionResult; now: number }
+  /**
+   * A recurring monitor saw the resource change state: it failed or stopped on its own (`ok` false
+   * or `running` false), or it runs again after a failure (in maintenance or unmanaged nothing
+   * recovers it, so the operator may have). Reported on changes only.
+   */
+  | { type: 'monitored'; resource: ResourceId; intervalMs: number; result: ActionResult; running: boolean; promoted: boolean; now: number }
   | { type: 'fenceResult'; requestId: string; target: NodeName; ok: boolean; now: number }
   /**
    * Evidence "host alive, agent gone": a plain TCP connect to `node`'s mesh address (asked for by a
@@ -54,8 +62,14 @@ export type Effect =
   /** the whole durable state; on disk before any following `send` (rule 1) */
   | { type: 'persist'; durable: Durable }
   | { type: 'send'; to: NodeName; msg: Message }
-  | { type: 'startResource'; resource: ResourceId }
-  | { type: 'stopResource'; resource: ResourceId }
+  /** carry out this plan action on this node; answer with one `actionResult` (rule 2) */
+  | { type: 'execute'; transition: number; action: PlanAction }
+  /** stop waiting for an action that timed out and kill what it started; no result is expected */
+  | { type: 'cancel'; transition: number; actionId: number; reason: string }
+  /** a resource found running at start under a clone child's id now has its instance number `to` */
+  | { type: 'renamed'; from: ResourceId; to: ResourceId }
+  /** the coordinator scheduled this input (for the recorder: `tsha simulate --input` replays it) */
+  | { type: 'scheduled'; input: SchedulerInput; actions: number }
   | { type: 'fence'; target: NodeName; requestId: string }
   | { type: 'selfFence'; cause: string }
   | { type: 'feedWatchdog' }

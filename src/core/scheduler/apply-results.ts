@@ -10,13 +10,13 @@ import type { CompiledConfig } from '../../config/types.js';
 import type { ClusterSnapshot, FailureRecord, ResourceObservation, ResourceRole } from '../snapshot.js';
 import type { ActionResult, Plan, PlanAction } from './types.js';
 
-function baseId(config: CompiledConfig, id: string): string {
+export function baseId(config: CompiledConfig, id: string): string {
   if (config.resources[id]) return id;
   const m = /^(.*):(\d+)$/.exec(id);
   return m && config.resources[m[1]!] ? m[1]! : id;
 }
 
-function isPromotable(config: CompiledConfig, id: string): boolean {
+export function isPromotable(config: CompiledConfig, id: string): boolean {
   const base = baseId(config, id);
   for (const r of Object.values(config.resources)) {
     if (r.type !== 'clone' || !r.promotable) continue;

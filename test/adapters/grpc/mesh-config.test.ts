@@ -13,7 +13,7 @@ function config(): CompiledConfig {
     nodes: [node('a', '10.77.0.1:7400'), node('b', 'localhost:7400'), node('c', '[fd00::3]:7400')],
     witness: { name: 'nas', meshAddress: '10.77.0.9:7400', wireguardPublicKey: null },
     quorumMode: 'majority',
-    timing: { heartbeatIntervalMs: 150, failureTimeoutMs: 600, electionTimeoutMs: 800, leaseMs: 2000, maxDriftPpm: 500, watchdogMs: 5000, fenceRaceDelayMs: 0 },
+    timing: { heartbeatIntervalMs: 150, failureTimeoutMs: 600, electionTimeoutMs: 800, leaseMs: 2000, maxDriftPpm: 500, watchdogMs: 5000, fenceRaceDelayMs: 0, restartGraceMs: 10_000, crashGraceMs: 5000 },
     noQuorumPolicy: 'stop',
     fencing: { enabled: false, devices: [], levels: [], watchdog: false, watchdogDevice: null },
     resources: {}, constraints: { location: [], colocation: [], order: [] }, maintenanceMode: false,

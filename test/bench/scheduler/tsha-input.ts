@@ -100,6 +100,8 @@ export function renderTshaInput(w: Workload): TshaInput {
       maxDriftPpm: 500,
       watchdogMs: 10_000,
       fenceRaceDelayMs: 0,
+      restartGraceMs: 10_000,
+      crashGraceMs: 5000,
     },
     noQuorumPolicy: 'stop',
     fencing: { enabled: false, devices: [], levels: [], watchdog: false, watchdogDevice: null },

@@ -4,7 +4,8 @@ import { startNode, step, lastIndex, type NodeState } from '../../../src/core/cl
 import type { Message } from '../../../src/core/cluster/messages.js';
 import type { Effect } from '../../../src/core/cluster/types.js';
 import { applyCommand, initialClusterState } from '../../../src/core/cluster/state-machine.js';
-import { defaultPlacer } from '../../../src/core/cluster/placement.js';
+import type { Command } from '../../../src/core/cluster/commands.js';
+import type { PlanAction } from '../../../src/core/scheduler/types.js';
 import { makeConfig } from '../../sim/config.js';
 
 const cfg = makeConfig({ nodes: 3, resources: 2 });
@@ -137,7 +138,7 @@ describe('leases after a coordinator change', () => {
     expect(n.role).toBe('leader');
     // n2 acknowledges the heartbeat but not the noop entry yet (matchIndex 0): no commit
     const ack = (matchIndex: number, echo: number) =>
-      step(n, { type: 'message', from: 'n2', msg: { type: 'AppendEntriesResponse', term: 1, success: true, matchIndex, echo, nodeTime: 5, incarnation: 7, report: { applied: 0, active: [], failures: {} } }, now: 10_010 });
+      step(n, { type: 'message', from: 'n2', msg: { type: 'AppendEntriesResponse', term: 1, success: true, matchIndex, echo, nodeTime: 5, incarnation: 7, report: { applied: 0, active: [], promoted: [], failed: [], busy: false, run: null, failures: [] } }, now: 10_010 });
     ack(0, 10_002);
     expect(n.commitIndex).toBe(0);
     step(n, { type: 'tick', now: 10_110 });
@@ -185,54 +186,117 @@ describe('two nodes alone', () => {
   });
 });
 
-describe('resources', () => {
-  it('a node applies its no-quorum policy (stop) a margin before its lease ends', () => {
+const action = (id: number, type: PlanAction['type'], resource: string | null, node: string): PlanAction =>
+  ({ id, key: `${type}${resource ? ` ${resource}` : ''} ${node}`, type, resource, node, timeoutMs: 20_000, reason: 'test' });
+
+/** A committed transition for the whole cluster: start r0 on n1, then r1 on n2 after it. */
+const transition: Command = {
+  type: 'transition', term: 1, coordinator: 'n2', inputs: 0, at: 0,
+  plan: { actions: [action(0, 'start', 'r0', 'n1'), action(1, 'start', 'r1', 'n2')], edges: [{ before: 0, after: 1 }], target: [] },
+};
+const executes = (effects: Effect[]) => effects.filter((e): e is Extract<Effect, { type: 'execute' }> => e.type === 'execute');
+
+describe('execution: a node carries out its own actions of the committed transition', () => {
+  const appendWith = (n: NodeState, cmd: Command, lease: boolean, now: number) =>
+    step(n, {
+      type: 'message', from: 'n2', now,
+      msg: { type: 'AppendEntries', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [{ index: 1, term: 1, cmd }], leaderCommit: 1, sentAt: 0, lease: lease ? { at: now, incarnation: n.incarnation } : null, peerIncluded: false },
+    });
+
+  it('its own start, once committed and while its lease holds; not another node\'s', () => {
     const n = node('n1');
-    const base = { type: 'AppendEntries' as const, term: 1, prevLogIndex: 0, prevLogTerm: 0, sentAt: 0, peerIncluded: false };
-    step(n, { type: 'message', from: 'n2', msg: { ...base, entries: [{ index: 1, term: 1, cmd: { type: 'assign', resource: 'r0', node: 'n1' } }], leaderCommit: 1, lease: { at: 1000, incarnation: n.incarnation } }, now: 1000 });
-    const started = step(n, { type: 'tick', now: 1001 });
-    expect(n.local.get('r0')).toBe('starting');
-    void started;
-    step(n, { type: 'resourceStarted', resource: 'r0', now: 1100 });
-    const lease = n.leaseUntil;
-    const before = step(n, { type: 'tick', now: lease - cfg.timing.leaseMs / 4 - 1 });
-    expect(before.effects.some((e) => e.type === 'stopResource')).toBe(false);
-    const at = step(n, { type: 'tick', now: lease - cfg.timing.leaseMs / 4 });
-    expect(at.effects.some((e) => e.type === 'stopResource' && e.resource === 'r0')).toBe(true);
-    expect(at.effects.some((e) => e.type === 'applyNoQuorumPolicy')).toBe(true);
+    const { effects } = appendWith(n, transition, true, 1000);
+    expect(executes(effects).map((e) => e.action.key)).toEqual(['start r0 n1']);
+    expect(n.local.get('r0')).toBe('started'); // counted as running from the moment it may begin
   });
 
-  it('nothing starts without a lease, even when placed here', () => {
+  it('nothing starts without a lease, even when the committed transition says so (the lease gate)', () => {
     const n = node('n1');
-    const { effects } = step(n, { type: 'message', from: 'n2', msg: { type: 'AppendEntries', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [{ index: 1, term: 1, cmd: { type: 'assign', resource: 'r0', node: 'n1' } }], leaderCommit: 1, sentAt: 0, lease: null, peerIncluded: false }, now: 10 });
-    expect(effects.some((e) => e.type === 'startResource')).toBe(false);
+    const { effects } = appendWith(n, transition, false, 10);
+    expect(executes(effects)).toEqual([]);
+    // the grant arrives with the next heartbeat: the gated action goes then
+    const hb = step(n, { type: 'message', from: 'n2', msg: { type: 'AppendEntries', term: 1, prevLogIndex: 1, prevLogTerm: 1, entries: [], leaderCommit: 1, sentAt: 0, lease: { at: 20, incarnation: n.incarnation }, peerIncluded: false }, now: 20 });
+    expect(executes(hb.effects).map((e) => e.action.key)).toEqual(['start r0 n1']);
+  });
+
+  it('an action after another node\'s waits for that node\'s committed outcome (order across nodes)', () => {
+    const n = node('n2');
+    const first = appendWith(n, transition, true, 1000);
+    expect(executes(first.effects)).toEqual([]);
+    const results: Command = { type: 'results', transition: 1, at: 1, results: [{ action: 0, status: 'ok', role: 'started' }] };
+    const next = step(n, {
+      type: 'message', from: 'n1', now: 1100,
+      msg: { type: 'AppendEntries', term: 1, prevLogIndex: 1, prevLogTerm: 1, entries: [{ index: 2, term: 1, cmd: results }], leaderCommit: 2, sentAt: 0, lease: { at: 1100, incarnation: n.incarnation }, peerIncluded: false },
+    });
+    expect(executes(next.effects).map((e) => e.action.key)).toEqual(['start r1 n2']);
+  });
+
+  it('the outcome goes into the report until the transition ends', () => {
+    const n = node('n1');
+    appendWith(n, transition, true, 1000);
+    step(n, { type: 'actionResult', transition: 1, actionId: 0, result: { status: 'ok' }, now: 1050 });
+    const rep = (step(n, { type: 'tick', now: 1060 }), n);
+    expect(rep.local.get('r0')).toBe('started');
+    const r = (step(n, { type: 'message', from: 'n2', msg: { type: 'AppendEntries', term: 1, prevLogIndex: 1, prevLogTerm: 1, entries: [], leaderCommit: 1, sentAt: 7, lease: null, peerIncluded: false }, now: 1070 }).effects
+      .find((e) => e.type === 'send' && e.msg.type === 'AppendEntriesResponse') as Extract<Effect, { type: 'send' }>).msg;
+    expect(r.type === 'AppendEntriesResponse' && r.report?.run).toEqual({ transition: 1, results: [{ action: 0, status: 'ok' }] });
+  });
+
+  it('a node applies its no-quorum policy (stop) a margin before its lease ends, by a plan of its own', () => {
+    const n = node('n1');
+    appendWith(n, transition, true, 1000);
+    step(n, { type: 'actionResult', transition: 1, actionId: 0, result: { status: 'ok' }, now: 1100 });
+    const lease = n.leaseUntil;
+    const before = step(n, { type: 'tick', now: lease - cfg.timing.leaseMs / 4 - 1 });
+    expect(executes(before.effects)).toEqual([]);
+    const at = step(n, { type: 'tick', now: lease - cfg.timing.leaseMs / 4 });
+    expect(executes(at.effects).map((e) => [e.transition, e.action.key])).toEqual([[0, 'stop r0 n1']]);
+    expect(at.effects.some((e) => e.type === 'applyNoQuorumPolicy')).toBe(true);
+    step(n, { type: 'actionResult', transition: 0, actionId: 0, result: { status: 'ok' }, now: lease - 100 });
+    expect(n.local.size).toBe(0);
   });
 });
 
-describe('replicated state machine and default placer', () => {
-  it('taking a node down releases everything placed on it', () => {
+describe('replicated state machine', () => {
+  const plan = (transition as Extract<Command, { type: 'transition' }>).plan;
+  it('a committed transition counts its starts as running until outcomes say otherwise', () => {
     const s = initialClusterState(['n1', 'n2', 'n3']);
-    applyCommand(s, { type: 'assign', resource: 'r0', node: 'n2' }, 1);
-    applyCommand(s, { type: 'nodeDown', node: 'n2', cause: 'fenced', term: 1 }, 2);
-    expect(s.placements.r0).toBeUndefined();
-    expect(s.released.r0).toEqual({ from: 'n2', index: 2 });
+    applyCommand(s, transition, 5);
+    expect(s.active).toEqual({ n1: { r0: 'started' }, n2: { r1: 'started' } });
+    applyCommand(s, { type: 'results', transition: 5, at: 9, results: [{ action: 0, status: 'ok', role: 'started' }, { action: 1, status: 'error', role: 'failed', reason: 'x' }] }, 6);
+    expect(s.active).toEqual({ n1: { r0: 'started' }, n2: { r1: 'failed' } });
+    expect(s.failures).toEqual([expect.objectContaining({ resource: 'r1', node: 'n2', operation: 'start', count: 1, at: 9 })]);
+    expect(s.transition?.results[1]?.status).toBe('error');
+    void plan;
+  });
+
+  it('taking a node down clears what it ran and its failures', () => {
+    const s = initialClusterState(['n1', 'n2', 'n3']);
+    applyCommand(s, transition, 1);
+    applyCommand(s, { type: 'failure', node: 'n2', resource: 'r1', operation: 'monitor', intervalMs: 10_000, status: 'error', exitCode: 7, reason: 'not running', seq: 1, incarnation: 3, at: 5 }, 2);
+    applyCommand(s, { type: 'nodeDown', node: 'n2', cause: 'fenced', term: 1 }, 3);
+    expect(s.active.n2).toBeUndefined();
+    expect(s.failures).toEqual([]);
     expect(s.fenceHistory).toHaveLength(1);
   });
 
-  it('placer: stickiness first, then the least-loaded online node by name', () => {
-    const snapshot = {
-      now: 0,
-      quorate: true,
-      nodes: ['n1', 'n2', 'n3'].map((name) => ({ name, state: 'online' as const, standby: false, maintenance: false, attributes: {} })),
-      observations: [],
-      failures: [],
-      bans: [],
-      fenced: [],
-    };
-    const out = defaultPlacer(snapshot, cfg, new Map([['r1', 'n3']]));
-    expect(out.get('r1')).toBe('n3');
-    expect(out.get('r0')).toBe('n1');
-    snapshot.nodes[2]!.standby = true;
-    expect(defaultPlacer(snapshot, cfg, new Map([['r1', 'n3']])).get('r1')).toBe('n2');
+  it('a fence the running transition waits for is its expected outcome, not a change of its input', () => {
+    const s = initialClusterState(['n1', 'n2', 'n3']);
+    applyCommand(s, { ...transition, plan: { ...plan, actions: [action(0, 'fence', null, 'n3'), action(1, 'start', 'r1', 'n2')] } } as Command, 1);
+    const inputs = s.inputs;
+    applyCommand(s, { type: 'nodeDown', node: 'n3', cause: 'fenced', term: 1 }, 2);
+    expect(s.inputs).toBe(inputs);
+    applyCommand(s, { type: 'nodeDown', node: 'n1', cause: 'fenced', term: 1 }, 3);
+    expect(s.inputs).toBe(inputs + 1);
+  });
+
+  it('a failure counts once per report; cleanup forgets it for good', () => {
+    const s = initialClusterState(['n1', 'n2', 'n3']);
+    const f: Command = { type: 'failure', node: 'n1', resource: 'r0', operation: 'monitor', intervalMs: 10_000, status: 'error', exitCode: 7, reason: 'not running', seq: 4, incarnation: 9, at: 5 };
+    applyCommand(s, f, 1);
+    expect(s.failureAck.n1).toEqual({ incarnation: 9, seq: 4 });
+    applyCommand(s, { type: 'cleanup', resource: 'r0', node: null }, 2);
+    expect(s.failures).toEqual([]);
+    expect(s.failureAck.n1).toEqual({ incarnation: 9, seq: 4 }); // the node does not report it again
   });
 });

@@ -28,7 +28,11 @@ const appendEntries: M.AppendEntries = {
   prevLogTerm: 5, prevLogIndex: 121, entries: [logEntry, logEntryConfig, logEntryNoop], leaderCommit: 121,
   sentAtMs: 83456.789, lease: nodeLease, peerIncluded: true,
 };
-const nodeReport: M.NodeReport = { applied: 121, active: ['web', 'db'], failures: { web: 2, 'db:0': 1 } };
+const nodeReport: M.NodeReport = {
+  applied: 121, active: ['web', 'db:0'], promoted: ['db:0'], failed: ['web'], busy: true,
+  run: { transition: 117, results: [{ action: 3, status: 'ok', exitCode: 0, reason: '' }, { action: 5, status: 'error', exitCode: -1, reason: 'timed out' }] },
+  failures: [{ seq: 2, resource: 'web', operation: 'monitor', intervalMs: 10_000, status: 'error', exitCode: 7, reason: 'not running' }],
+};
 const appendEntriesResponse: M.AppendEntriesResponse = {
   success: true, matchIndex: 124, conflictTerm: 4, conflictIndex: 100, lastLogIndex: 124,
   echoMs: 83456.789, nodeTimeMs: 90001.5, incarnation: 12345, report: nodeReport,
@@ -67,6 +71,8 @@ const envelopes: M.Envelope[] = [
   { ...header, body: 'voteResponse', voteResponse },
   { ...header, body: 'appendEntries', appendEntries },
   { ...header, body: 'appendEntriesResponse', appendEntriesResponse },
+  // a steady report (what an idle member sends): the envelope codec's short path writes it
+  { ...header, body: 'appendEntriesResponse', appendEntriesResponse: { ...appendEntriesResponse, report: { ...nodeReport, busy: false, run: null, failures: [] } } },
   { ...header, body: 'installSnapshot', installSnapshot },
   { ...header, body: 'installSnapshotResponse', installSnapshotResponse },
   { ...header, body: 'leaseGrant', leaseGrant },
@@ -82,7 +88,7 @@ const envelopes: M.Envelope[] = [
 const statusRequest: C.StatusRequest = { includeInactive: true, fenceHistoryLimit: 10 };
 const watchRequest: C.WatchRequest = { includeInactive: true, fenceHistoryLimit: 5, minIntervalMs: 250 };
 const quorum: C.Quorum = {
-  quorate: true, mode: 'twoNode', votesHave: 2, votesNeeded: 2, votesTotal: 3, witness: 'nas', witnessReachable: true,
+  quorate: true, mode: 'twoNode', votesHave: 2, votesNeeded: 2, votesTotal: 3, witness: 'nas', witnessState: 'reachable',
 };
 const nodeStatus: C.NodeStatus = {
   name: 'a', state: 'online', standby: true, maintenance: true, isSelf: true, isCoordinator: true, votes: 1,
@@ -150,6 +156,9 @@ export const FIXTURES: Record<string, unknown[]> = {
   'tsha.mesh.v1.NodeLease': [nodeLease],
   'tsha.mesh.v1.AppendEntries': [appendEntries],
   'tsha.mesh.v1.NodeReport': [nodeReport],
+  'tsha.mesh.v1.RunReport': [nodeReport.run],
+  'tsha.mesh.v1.ActionOutcome': nodeReport.run!.results,
+  'tsha.mesh.v1.FailureEvent': nodeReport.failures,
   'tsha.mesh.v1.AppendEntriesResponse': [appendEntriesResponse],
   'tsha.mesh.v1.Member': [member],
   'tsha.mesh.v1.Membership': [membership],
@@ -163,7 +172,7 @@ export const FIXTURES: Record<string, unknown[]> = {
 
   'tsha.control.v1.StatusRequest': [statusRequest],
   'tsha.control.v1.WatchRequest': [watchRequest],
-  'tsha.control.v1.Quorum': [quorum, { ...quorum, mode: 'majority' }, { ...quorum, mode: 'witness' }],
+  'tsha.control.v1.Quorum': [quorum, { ...quorum, mode: 'majority', witnessState: 'unknown' }, { ...quorum, mode: 'witness', witnessState: 'unreachable' }, { ...quorum, witness: '', witnessState: 'none' }],
   'tsha.control.v1.NodeStatus': (['online', 'offline', 'unclean', 'pending'] as const).map((state) => ({ ...nodeStatus, state })),
   'tsha.control.v1.FailCount': [failCount],
   'tsha.control.v1.ResourceStatus': (['started', 'stopped', 'failed', 'promoted', 'unpromoted', 'starting', 'stopping'] as const).map(

@@ -1,0 +1,61 @@
+// Fencing: one fence attempt per target at a time, retried until a fence agent confirms it, for
+// three reasons: a lost node that ran something (coordination.ts), a transition's fence action
+// (a failed stop, on-fail=fence: execution.ts), and the two-node fence race (below). The core
+// never lets anyone start a lost node's resources before a confirmed fence (or the lease, drift and
+// watchdog bound); the runtime must never report ok for an unconfirmed fence.
+
+import type { NodeName } from '../../config/types.js';
+import { coordinate } from './coordination.js';
+import { peerLost } from './liveness.js';
+import type { FenceAttempt, NodeState, Out } from './state.js';
+import { hostNodes } from './state.js';
+
+const FENCE_RETRY_MS = 1000;
+
+export function fenceDeviceFor(st: NodeState, target: NodeName): boolean {
+  return st.config.fencing.enabled && st.config.fencing.devices.some((d) => d.hosts.includes(target));
+}
+
+export function ensureFence(st: NodeState, out: Out, target: NodeName, now: number, delay: number, why: FenceAttempt['why']): void {
+  if (!fenceDeviceFor(st, target) || st.fencedConfirmed.has(target)) return;
+  let f = st.fencing.get(target);
+  if (!f) {
+    f = { requestId: `${st.self}/${st.incarnation}/${++st.fenceSeq}`, notBefore: now + delay, inflight: false, why };
+    st.fencing.set(target, f);
+    out.trace('fence-scheduled', delay > 0 ? `fence-race delay ${delay} ms` : why === 'plan' ? 'fence action of the transition' : 'lost', undefined, target);
+  } else if (why === 'plan') f.why = 'plan';
+  if (!f.inflight && now >= f.notBefore) {
+    f.inflight = true;
+    out.effects.push({ type: 'fence', target, requestId: f.requestId });
+    if (st.opts.unsafe.skipFenceWait) onFenceResult(st, out, target, f.requestId, true, now);
+  }
+}
+
+export function onFenceResult(st: NodeState, out: Out, target: NodeName, requestId: string, ok: boolean, now: number): void {
+  const f = st.fencing.get(target);
+  if (!f || f.requestId !== requestId) return;
+  if (!ok) {
+    out.trace('fence-failed', `retry in ${FENCE_RETRY_MS} ms`, undefined, target);
+    st.fencing.set(target, { requestId: `${st.self}/${st.incarnation}/${++st.fenceSeq}`, notBefore: now + FENCE_RETRY_MS, inflight: false, why: f.why });
+    return;
+  }
+  st.fencing.delete(target);
+  st.fencedConfirmed.add(target);
+  out.trace('fence-confirmed', 'fence agent confirmed power off', undefined, target);
+  if (st.config.quorumMode === 'two_node') st.excluded.add(target);
+  if (st.role === 'leader') coordinate(st, out, now);
+}
+
+/** two_node: the survivor must fence its peer to keep (or gain) quorum alone — the fence race. */
+export function tickTwoNode(st: NodeState, out: Out, now: number): void {
+  if (st.isWitness || !st.quorumReady) return; // wait-for-all: never act alone before seeing the peer
+  for (const p of hostNodes(st)) {
+    if (p === st.self || st.excluded.has(p)) continue;
+    if (!peerLost(st, p, now)) {
+      if (st.fencing.get(p)?.why === 'lost') st.fencing.delete(p);
+      continue;
+    }
+    const preferred = st.role === 'leader' || (st.leader === null && st.self < p);
+    ensureFence(st, out, p, now, preferred ? 0 : st.config.timing.fenceRaceDelayMs, 'lost');
+  }
+}

@@ -1,0 +1,153 @@
+// What the cluster looks like from this node: quorum, each node's state, leases, where each
+// resource instance runs and in which role, the transition in progress. The one source for
+// `tsha status`, the metrics and the runtime's own checks (is this node quorate, who coordinates),
+// so they cannot disagree.
+//
+// What a node can know: the coordinator hears every member (heartbeat answers); a member hears only
+// the coordinator, so for the other members it shows the committed state (online unless recorded
+// down), and the witness as unknown. Where resources run comes from the record (every node applies
+// it), this node's own state (fresher for itself) and, on the coordinator, its members' reports.
+
+import type { NodeName, QuorumMode, ResourceId } from '../../config/types.js';
+import { clusterNow } from './clock.js';
+import type { ActiveRole } from './commands.js';
+import { runsSomething } from './coordination.js';
+import { peerLost, restartGrace } from './liveness.js';
+import type { NodeState } from './state.js';
+import { hostNodes } from './state.js';
+
+export type NodeStatusState = 'online' | 'offline' | 'unclean' | 'pending';
+
+export interface NodeView {
+  name: NodeName;
+  state: NodeStatusState;
+  standby: boolean;
+  maintenance: boolean;
+  votes: number;
+  /** how long its lease still holds as this node knows it (own: its lease; coordinator: its grant) */
+  leaseRemainingMs: number;
+  /** an agent restart or crash the coordinator rides out, and for how long more */
+  restartGrace: { cause: 'restart' | 'crash'; remainingMs: number } | null;
+}
+
+export interface InstanceView {
+  resource: ResourceId;
+  node: NodeName;
+  role: ActiveRole | 'starting' | 'stopping';
+}
+
+export interface CoreStatus {
+  self: NodeName;
+  role: NodeState['role'];
+  term: number;
+  coordinator: NodeName | null;
+  commitIndex: number;
+  clusterTime: number;
+  quorum: {
+    quorate: boolean;
+    mode: QuorumMode;
+    votesHave: number;
+    votesNeeded: number;
+    votesTotal: number;
+    witness: NodeName | null;
+    /** null: this node cannot know (only the coordinator hears the witness) */
+    witnessReachable: boolean | null;
+  };
+  lease: { holds: boolean; remainingMs: number };
+  nodes: NodeView[];
+  instances: InstanceView[];
+  transition: { id: number; outcome: 'running' | 'complete' | 'aborted'; actions: number; done: number; reason: string | null } | null;
+}
+
+/** Whether this node sees a quorate partition right now. */
+export function isQuorate(st: NodeState, now: number): boolean {
+  if (st.isWitness) return st.leader !== null && now - st.lastHeardLeaderAt < st.config.timing.electionTimeoutMs;
+  if (st.role === 'leader') return st.leaseHeld || now - (st.lead?.since ?? now) < st.config.timing.electionTimeoutMs;
+  return st.leaseHeld && st.leader !== null;
+}
+
+export function coordinatorOf(st: NodeState): NodeName | null {
+  return st.role === 'leader' ? st.self : st.leader;
+}
+
+export function statusOf(st: NodeState, now: number): CoreStatus {
+  const c = st.cluster;
+  const t = st.config.timing;
+  const lead = st.lead;
+  const heardRecently = (n: NodeName): boolean => {
+    if (n === st.self) return true;
+    const h = st.heard.get(n);
+    return h !== undefined && now - h < t.failureTimeoutMs;
+  };
+  const following = st.role !== 'leader' && st.leader !== null && heardRecently(st.leader);
+  const votesOf = (n: NodeName): number => st.config.nodes.find((x) => x.name === n)?.votes ?? (st.config.witness?.name === n ? 1 : 0);
+  const nodes: NodeView[] = hostNodes(st).map((name) => {
+    let state: NodeStatusState;
+    if (c.down[name]) state = 'offline';
+    else if (heardRecently(name)) state = 'online';
+    else if (st.role === 'leader') state = peerLost(st, name, now) && !runsSomething(st, name) ? 'offline' : 'unclean';
+    else if (following && name !== st.leader) state = 'online';
+    else state = 'pending';
+    const leaseRemainingMs = name === st.self
+      ? Math.max(0, Math.round(st.leaseUntil - now))
+      : Math.max(0, Math.round((lead?.grantExpiry.get(name) ?? 0) - now));
+    const grace = name === st.self ? null : restartGrace(st, name, now);
+    return {
+      name, state, standby: c.standby.includes(name), maintenance: c.maintenance.includes(name), votes: votesOf(name),
+      leaseRemainingMs, restartGrace: grace && { cause: grace.cause, remainingMs: Math.round(grace.remainingMs) },
+    };
+  });
+
+  const witness = st.config.witness?.name ?? null;
+  const voters = [...c.voters, ...(witness && !c.voters.includes(witness) ? [witness] : [])];
+  const votesTotal = voters.reduce((s, n) => s + votesOf(n), 0);
+  const witnessReachable = witness === null ? null : st.role === 'leader' || st.isWitness ? heardRecently(witness) || st.isWitness : null;
+  const present = (n: NodeName): boolean => (n === witness ? witnessReachable === true : nodes.find((x) => x.name === n)?.state === 'online');
+  const votesHave = voters.filter(present).reduce((s, n) => s + votesOf(n), 0);
+
+  // where each instance runs: the record; this node's own state for itself; the coordinator's
+  // reports for its members; a running transition's unfinished starts and stops show as such
+  const where = new Map<string, InstanceView>();
+  const put = (resource: ResourceId, node: NodeName, role: InstanceView['role']): void => void where.set(`${resource}\u0000${node}`, { resource, node, role });
+  for (const [node, m] of Object.entries(c.active)) if (!c.down[node]) for (const [r, role] of Object.entries(m)) put(r, node, role);
+  if (lead) {
+    for (const [node, rep] of lead.reports) {
+      if (c.down[node] || !heardRecently(node)) continue;
+      for (const [k, v] of where) if (v.node === node && !rep.report.active.includes(v.resource)) where.delete(k);
+      for (const r of rep.report.active) put(r, node, rep.report.failed.includes(r) ? 'failed' : rep.report.promoted.includes(r) ? 'promoted' : (c.active[node]?.[r] ?? 'started'));
+    }
+  }
+  if (!st.isWitness) {
+    for (const [k, v] of where) if (v.node === st.self && !st.local.has(v.resource)) where.delete(k);
+    for (const [r, role] of st.local) put(r, st.self, role);
+  }
+  const tr = c.transition;
+  if (tr && tr.outcome === 'running') {
+    for (const a of tr.plan.actions) {
+      if (a.resource === null || tr.results[a.id] || (a.type !== 'start' && a.type !== 'stop')) continue;
+      const cur = where.get(`${a.resource}\u0000${a.node}`);
+      if (a.type === 'start' && (!cur || cur.role === 'started')) put(a.resource, a.node, 'starting');
+      else if (a.type === 'stop' && cur) put(a.resource, a.node, 'stopping');
+    }
+  }
+  const instances = [...where.values()].sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : a.node < b.node ? -1 : 1));
+
+  return {
+    self: st.self,
+    role: st.role,
+    term: st.term,
+    coordinator: coordinatorOf(st),
+    commitIndex: st.commitIndex,
+    clusterTime: clusterNow(st, now),
+    quorum: {
+      quorate: isQuorate(st, now), mode: st.config.quorumMode, votesHave,
+      votesNeeded: st.config.quorumMode === 'two_node' ? 1 : Math.floor(votesTotal / 2) + 1, votesTotal, witness, witnessReachable,
+    },
+    lease: { holds: st.leaseHeld, remainingMs: Math.max(0, Math.round(st.leaseUntil - now)) },
+    nodes,
+    instances,
+    transition: tr && {
+      id: tr.id, outcome: tr.outcome, actions: tr.plan.actions.length, done: Object.values(tr.results).filter((r) => r.status === 'ok').length, reason: tr.reason,
+    },
+  };
+}

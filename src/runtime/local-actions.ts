@@ -1,0 +1,308 @@
+// The local-actions port as this node carries it out: every `execute` effect of the core (one plan
+// action of this node, src/core/cluster/execution.ts decides when) goes to the resource agent of the
+// resource's kind, and its outcome goes back to the core as one `actionResult`. Recurring monitors
+// run here too: started by a monitor action (its first check is the action's result), by a start
+// or a role change, and for what the startup probe found running; a monitor reports only a change
+// of the resource's health (`monitored`), never acts on it: recovery is the scheduler's, by the
+// resource's on-fail policy.
+//
+// Rules kept here:
+// - One operation at a time per resource (an action that arrives while another runs waits for it).
+// - Every `execute` is answered exactly once, whatever the adapter does (a rejection is an error).
+//   A cancelled action (its timeout passed in the core) is still answered; the core ignores it.
+// - A stop ends the resource's recurring monitor before it runs.
+// - Probes (re-adoption at start) only read: a resource found running is kept, never restarted.
+// - Storage actions (DRBD, Ceph RBD) have no adapter yet: they fail with notInstalled, and the
+//   configuration check refuses storage before it gets here.
+
+import type { CompiledConfig, NodeName, Operation, OperationName, PrimitiveResource, ResourceId, ResourceKind } from '../config/types.js';
+import type { ActiveRole } from '../core/cluster/commands.js';
+import type { ActionResult, PlanAction } from '../core/scheduler/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { AgentMetrics } from '../observability/metrics.js';
+import type { MonitorResult, ResourceAgent, ResourceRef } from '../ports/resource-agent.js';
+import { DEFAULT_OP_TIMEOUT_MS } from '../core/scheduler/schedule-actions.js';
+
+export interface FailedAction {
+  resource: ResourceId;
+  operation: OperationName | string;
+  intervalMs: number;
+  node: NodeName;
+  status: ActionResult['status'];
+  exitCode: number;
+  reason: string;
+  /** wall-clock time, for display only */
+  timeUnixMs: number;
+  durationMs: number;
+}
+
+/** What the core hears from here, besides action results. */
+export interface MonitorChange {
+  resource: ResourceId;
+  intervalMs: number;
+  result: ActionResult;
+  running: boolean;
+  promoted: boolean;
+}
+
+const FAILED_ACTIONS_KEPT = 50;
+
+export interface LocalActionsOptions {
+  node: NodeName;
+  config: () => CompiledConfig;
+  agents: ReadonlyMap<ResourceKind, ResourceAgent>;
+  logger: Logger;
+  metrics: AgentMetrics;
+  /** hands an action's outcome to the core's step queue */
+  result: (transition: number, actionId: number, result: ActionResult) => void;
+  /** hands a monitor's change to the core's step queue */
+  monitored: (change: MonitorChange) => void;
+}
+
+interface Monitor {
+  timer: NodeJS.Timeout | null;
+  op: Operation;
+  /** the role the resource should have (a promoted one's monitor expects it promoted) */
+  promoted: boolean;
+  /** what was last reported: healthy, or not */
+  healthy: boolean;
+}
+
+export class LocalActions {
+  private readonly chains = new Map<ResourceId, Promise<void>>();
+  private readonly monitors = new Map<ResourceId, Monitor>();
+  readonly failedActions: FailedAction[] = [];
+  private closed = false;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: LocalActionsOptions) {
+    this.log = opts.logger.child({ component: 'resources', node: opts.node });
+  }
+
+  /** The primitive an instance id stands for ("web", or "drbd:1" of the clone child "drbd"). */
+  primitive(id: ResourceId): PrimitiveResource | null {
+    const resources = this.opts.config().resources;
+    const r = resources[id] ?? resources[id.replace(/:\d+$/, '')];
+    return r && r.type === 'primitive' ? r : null;
+  }
+
+  private ref(id: ResourceId, r: PrimitiveResource): ResourceRef {
+    return { id, kind: r.kind, params: r.params };
+  }
+
+  private timeout(r: PrimitiveResource, name: OperationName): number {
+    return r.operations.find((o) => o.name === name && o.intervalMs === 0)?.timeoutMs ?? DEFAULT_OP_TIMEOUT_MS;
+  }
+
+  /** Serialize operations of one resource. */
+  private enqueue<T>(id: ResourceId, job: () => Promise<T>): Promise<T> {
+    const prev = this.chains.get(id) ?? Promise.resolve();
+    const run = prev.then(job, job);
+    this.chains.set(id, run.then(() => undefined, () => undefined));
+    return run;
+  }
+
+  /** Carry out one action of this node; the outcome goes to the core exactly once. */
+  execute(transition: number, action: PlanAction): void {
+    const id = action.resource;
+    const answer = (result: ActionResult): void => {
+      if (this.closed) return;
+      this.opts.result(transition, action.id, result);
+    };
+    if (id === null) {
+      answer({ status: 'errorFatal', reason: `${action.key}: not an action of this node` });
+      return;
+    }
+    void this.enqueue(id, () => this.run(action, id)).then(answer, (e: unknown) => {
+      this.log.error({ action: action.key, err: e }, 'resource operation threw (a bug)');
+      answer({ status: 'error', reason: e instanceof Error ? e.message : String(e) });
+    });
+  }
+
+  private async run(a: PlanAction, id: ResourceId): Promise<ActionResult> {
+    if (a.type.startsWith('storage_')) return this.record(a, id, { status: 'notInstalled', reason: `${a.type}: storage takeover (DRBD, Ceph RBD) is not built in this agent yet` }, 0);
+    const r = this.primitive(id);
+    if (!r) return this.record(a, id, { status: 'errorFatal', reason: `${id} is not a primitive resource of the configuration` }, 0);
+    const agent = this.opts.agents.get(r.kind);
+    if (!agent) return this.record(a, id, { status: 'notInstalled', reason: `no resource agent for kind "${r.kind}" on this node (resources.${r.id}.kind)` }, 0);
+    const ref = this.ref(id, r);
+    switch (a.type) {
+      case 'start': {
+        const res = await this.timed(a, id, () => agent.start(ref, { timeoutMs: a.timeoutMs }));
+        if (res.status === 'ok') this.watch(id, r, false);
+        return res;
+      }
+      case 'stop':
+        this.unwatch(id);
+        return this.timed(a, id, () => agent.stop(ref, { timeoutMs: a.timeoutMs }));
+      case 'promote':
+      case 'demote': {
+        const op = a.type === 'promote' ? agent.promote : agent.demote;
+        if (!op) return this.record(a, id, { status: 'errorHard', reason: `a ${r.kind} resource has no ${a.type} (it cannot be in a promotable clone)` }, 0);
+        const res = await this.timed(a, id, () => op.call(agent, ref, { timeoutMs: a.timeoutMs }));
+        this.watch(id, r, a.type === 'promote' && res.status === 'ok');
+        return res;
+      }
+      case 'monitor': {
+        const expectPromoted = this.monitors.get(id)?.promoted ?? false;
+        const m = await this.check(agent, ref, a.timeoutMs);
+        const res = verdict(m, expectPromoted);
+        if (res.status !== 'ok') this.record(a, id, res, 0);
+        this.watch(id, r, expectPromoted, a.intervalMs);
+        return res;
+      }
+      default:
+        return this.record(a, id, { status: 'errorHard', reason: `${a.type}: a ${r.kind} resource cannot live-migrate` }, 0);
+    }
+  }
+
+  private async check(agent: ResourceAgent, ref: ResourceRef, timeoutMs: number): Promise<MonitorResult> {
+    try {
+      return await agent.monitor(ref, { timeoutMs });
+    } catch (e) {
+      return { status: 'error', state: 'failed', running: false, reason: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  /**
+   * Probe every configured primitive (one-shot, read-only): what runs here, in which role. A clone
+   * child is reported by its own id (the coordinator gives it an instance number).
+   */
+  async probeAll(): Promise<{ resource: ResourceId; role: ActiveRole }[]> {
+    const found: { resource: ResourceId; role: ActiveRole }[] = [];
+    const ids = Object.keys(this.opts.config().resources).sort();
+    await Promise.all(ids.map(async (id) => {
+      const r = this.primitive(id);
+      if (!r || r.id !== id) return;
+      const agent = this.opts.agents.get(r.kind);
+      if (!agent) return;
+      let res: MonitorResult;
+      try {
+        res = await agent.probe(this.ref(id, r), { timeoutMs: r.operations.find((o) => o.name === 'monitor')?.timeoutMs ?? DEFAULT_OP_TIMEOUT_MS });
+      } catch (e) {
+        res = { status: 'error', state: 'failed', running: false, reason: e instanceof Error ? e.message : String(e) };
+      }
+      this.log.info({ resource: id, state: res.state, running: res.running, role: res.role, status: res.status, mainPid: res.mainPid }, 'probe');
+      if (!res.running) return;
+      const promoted = res.role === 'promoted';
+      found.push({ resource: id, role: promoted ? 'promoted' : 'started' });
+      this.watch(id, r, promoted);
+    }));
+    return found.sort((a, b) => (a.resource < b.resource ? -1 : 1));
+  }
+
+  /** A clone instance found running under its child's id got its instance number: monitor it under that. */
+  renamed(from: ResourceId, to: ResourceId): void {
+    const m = this.monitors.get(from);
+    if (!m) return;
+    this.unwatch(from);
+    const r = this.primitive(to);
+    if (r) this.watch(to, r, m.promoted);
+  }
+
+  // ---- recurring monitors -------------------------------------------------------------------------
+
+  /** The recurring monitor of a resource here (in its role): (re)started with its first check one interval away. */
+  private watch(id: ResourceId, r: PrimitiveResource, promoted: boolean, intervalMs?: number): void {
+    if (this.closed) return;
+    const role = promoted ? 'promoted' : 'unpromoted';
+    const monitors = r.operations.filter((o) => o.name === 'monitor' && o.intervalMs > 0);
+    const op = monitors.find((o) => o.intervalMs === intervalMs) ?? monitors.find((o) => o.role === role) ?? monitors.find((o) => o.role === undefined);
+    const prev = this.monitors.get(id);
+    if (prev?.timer) clearTimeout(prev.timer);
+    if (!op) {
+      this.monitors.delete(id);
+      return;
+    }
+    const m: Monitor = { timer: null, op, promoted, healthy: prev?.healthy ?? true };
+    this.monitors.set(id, m);
+    this.arm(id, m);
+  }
+
+  private unwatch(id: ResourceId): void {
+    const m = this.monitors.get(id);
+    if (m?.timer) clearTimeout(m.timer);
+    this.monitors.delete(id);
+  }
+
+  private arm(id: ResourceId, m: Monitor): void {
+    m.timer = setTimeout(() => {
+      m.timer = null;
+      void this.enqueue(id, async () => {
+        if (this.closed || this.monitors.get(id) !== m) return;
+        const r = this.primitive(id);
+        const agent = r && this.opts.agents.get(r.kind);
+        if (!r || !agent) return;
+        const t0 = performance.now();
+        const res = await this.check(agent, this.ref(id, r), m.op.timeoutMs);
+        if (this.closed || this.monitors.get(id) !== m) return;
+        this.opts.metrics.resourceActions.inc({ operation: 'monitor', status: res.status });
+        const v = verdict(res, m.promoted);
+        const healthy = v.status === 'ok';
+        if (healthy !== m.healthy) {
+          m.healthy = healthy;
+          if (!healthy) {
+            this.record({ type: 'monitor', intervalMs: m.op.intervalMs }, id, v, Math.round(performance.now() - t0));
+            this.log.warn({ resource: id, state: res.state, status: res.status, reason: v.reason }, 'monitor: the resource failed; reporting it (recovery follows the on-fail policy)');
+          } else {
+            this.log.info({ resource: id }, 'monitor: the resource runs again');
+          }
+          this.opts.monitored({ resource: id, intervalMs: m.op.intervalMs, result: v, running: res.running, promoted: res.role === 'promoted' });
+        }
+        this.arm(id, m);
+      });
+    }, m.op.intervalMs);
+    m.timer.unref();
+  }
+
+  // ---- bookkeeping --------------------------------------------------------------------------------
+
+  private async timed(a: PlanAction, id: ResourceId, fn: () => Promise<ActionResult>): Promise<ActionResult> {
+    const t0 = performance.now();
+    let res: ActionResult;
+    try {
+      res = await fn();
+    } catch (e) {
+      res = { status: 'error', reason: e instanceof Error ? e.message : String(e) };
+    }
+    const ms = Math.round(performance.now() - t0);
+    this.opts.metrics.resourceActions.inc({ operation: a.type, status: res.status });
+    if (res.status !== 'ok') this.record(a, id, res, ms);
+    else this.log.info({ resource: id, operation: a.type, ms, reason: res.reason }, `${a.type} ok`);
+    return res;
+  }
+
+  private record(a: { type: string; intervalMs?: number }, id: ResourceId, res: ActionResult, durationMs: number): ActionResult {
+    this.log.warn({ resource: id, operation: a.type, status: res.status, exitCode: res.exitCode, reason: res.reason }, `${a.type} failed`);
+    this.failedActions.push({
+      resource: id, operation: a.type, intervalMs: a.intervalMs ?? 0, node: this.opts.node, status: res.status, exitCode: res.exitCode ?? -1,
+      reason: res.reason ?? '', timeUnixMs: Date.now(), durationMs,
+    });
+    if (this.failedActions.length > FAILED_ACTIONS_KEPT) this.failedActions.shift();
+    return res;
+  }
+
+  /** `tsha resource cleanup`: forget this node's failed actions of a resource (or of all its instances). */
+  clearFailures(id: ResourceId): void {
+    for (let i = this.failedActions.length - 1; i >= 0; i--) {
+      const r = this.failedActions[i]!.resource;
+      if (r === id || r.replace(/:\d+$/, '') === id) this.failedActions.splice(i, 1);
+    }
+  }
+
+  /** Stop monitors and wait for operations in flight; resources keep running (re-adopted next start). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const id of [...this.monitors.keys()]) this.unwatch(id);
+    await Promise.race([Promise.all([...this.chains.values()]), new Promise((r) => setTimeout(r, 2000).unref())]);
+  }
+}
+
+/** A monitor's reading as an action outcome: ok only when the resource runs (in the role expected). */
+function verdict(m: MonitorResult, expectPromoted: boolean): ActionResult {
+  const base = { ...(m.exitCode !== undefined ? { exitCode: m.exitCode } : {}) };
+  if (m.status !== 'ok') return { status: m.status, ...base, reason: m.reason ?? m.state };
+  if (!m.running) return { status: 'error', ...base, reason: `not running (${m.state})` };
+  if (expectPromoted && m.role !== 'promoted') return { status: 'error', ...base, reason: 'running, but no longer promoted' };
+  return { status: 'ok', ...base };
+}
