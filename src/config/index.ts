@@ -7,3 +7,4 @@ export { rawConfigSpec, type RawConfig, DEFAULT_TIMING } from './options.js';
 export { deriveQuorumMode, type QuorumDerivation, type QuorumInput } from './quorum-mode.js';
 export { summarize, type ConfigSummary } from './summary.js';
 export { listOptions, type OptionRow } from './option-list.js';
+export { describeConfigChange } from './diff.js';

@@ -352,9 +352,13 @@ export class Agent {
    * membership changes one node at a time, the coordinator plans with it at once (a running
    * transition is aborted), and resource operations and the fencer read the new definitions.
    */
-  reconfigure(config: CompiledConfig): Promise<void> {
+  reconfigure(config: CompiledConfig, changes: string[] = []): Promise<void> {
+    this.lastReload = { timeUnixMs: Date.now(), changes };
     return this.submit((now) => ({ type: 'configChanged', config, now }));
   }
+
+  /** The last configuration reload on this node and what it changed (for `tsha status`). */
+  lastReload: { timeUnixMs: number; changes: string[] } | null = null;
 
   /** An operator command (control socket); resolves once the step that proposed it ran. */
   command(cmd: OperatorCommand): Promise<void> {

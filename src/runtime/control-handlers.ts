@@ -125,8 +125,11 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
   ].slice(-limit);
 
   const q = s.quorum;
+  const reload = agent.lastReload;
   return {
     ...base,
+    lastChangeUnixMs: reload?.timeUnixMs ?? 0,
+    lastChangeBy: reload ? `configuration reloaded on ${agent.self}: ${reload.changes.length > 0 ? reload.changes.join('; ') : 'nothing changed'}` : '',
     coordinator: s.coordinator ?? '',
     term: s.term,
     quorum: {

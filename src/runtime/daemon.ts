@@ -17,6 +17,7 @@ import { SystemdAgent } from '../adapters/systemd/index.js';
 import { loadConfig } from '../config/parse.js';
 import { ConfigError } from '../config/validate.js';
 import { formatIssue } from '../config/issues.js';
+import { describeConfigChange } from '../config/diff.js';
 import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
 import type { Command } from '../core/cluster/commands.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
@@ -190,9 +191,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       const peers = (await meshOptionsFromConfig(next, self, { logger: log.child({ component: 'mesh' }) })).peers;
       await relayPeers(peers);
       transport.setPeers(peers);
-      await agent.reconfigure(next);
+      const changes = describeConfigChange(current, next);
+      await agent.reconfigure(next, changes);
       current = next;
-      log.info({ node: self, file: o.configFile }, 'configuration reloaded');
+      log.info({ node: self, file: o.configFile, changes }, changes.length > 0 ? `configuration reloaded: ${changes.join('; ')}` : 'configuration reloaded: nothing changed');
       return true;
     };
     const stop = async (cause: string): Promise<void> => {

@@ -7,7 +7,7 @@ import { Option } from 'commander';
 import { AgentUnreachableError, ControlRequestError } from '../../adapters/grpc/control-client.js';
 import type { ClusterStatus, ResourceStatus } from '../../ports/control.js';
 import { renderStatusText } from '../format/status-text.js';
-import type { FailedActionView, NodeView, PrimitiveView, ResourceView, StatusView } from '../format/status-view.js';
+import type { CloneView, FailedActionView, NodeView, PrimitiveView, ResourceView, StatusView } from '../format/status-view.js';
 import { addSocketOption, withControlClient } from '../control-socket.js';
 
 const STATE_LABEL: Record<ResourceStatus['state'], string> = {
@@ -31,13 +31,29 @@ export function statusViewOf(s: ClusterStatus): StatusView {
     const flags: string[] = [];
     if (!r.managed) flags.push('(unmanaged)');
     if (r.targetRole === 'stopped') flags.push('(disabled)');
-    const running = r.state !== 'stopped' && r.state !== 'failed';
-    return { type: 'primitive', id: r.id, agent: r.agent, state: STATE_LABEL[r.state], nodes: running || r.state === 'failed' ? r.nodes : [], flags };
+    if (r.nodes.some((n) => s.nodes.find((x) => x.name === n)?.maintenance)) flags.push('(maintenance)');
+    const running = r.state !== 'stopped';
+    return { type: 'primitive', id: r.id, agent: r.agent, state: STATE_LABEL[r.state], nodes: running ? r.nodes : [], flags };
   };
   const resources: ResourceView[] = [];
   const groups = new Map<string, PrimitiveView[]>();
+  const clones = new Map<string, { view: CloneView; on: Map<string, Set<string>> }>();
   for (const r of s.resources) {
-    if (r.group) {
+    if (r.clone) {
+      let c = clones.get(r.clone);
+      if (!c) {
+        const flags = [...(!r.managed ? ['(unmanaged)'] : []), ...(r.targetRole === 'stopped' ? ['(disabled)'] : [])];
+        c = { view: { type: 'clone', id: r.clone, child: r.id.replace(/:\d+$/, ''), promotable: r.promotable, roles: [], flags }, on: new Map() };
+        clones.set(r.clone, c);
+        resources.push(c.view);
+      }
+      if (r.state !== 'stopped') {
+        const label = STATE_LABEL[r.state];
+        const set = c.on.get(label) ?? new Set<string>();
+        for (const n of r.nodes) set.add(n);
+        c.on.set(label, set);
+      }
+    } else if (r.group) {
       const g = groups.get(r.group);
       if (g) g.push(prim(r));
       else {
@@ -47,20 +63,21 @@ export function statusViewOf(s: ClusterStatus): StatusView {
       }
     } else resources.push(prim(r));
   }
-  const failedActions: FailedActionView[] = [];
-  for (const f of s.failedActions) {
-    failedActions.push({
-      resource: f.resource, operation: f.operation, node: f.node, count: 1, lastFailureAt: f.timeUnixMs,
+  for (const { view, on } of clones.values()) {
+    const order = ['Promoted', 'Unpromoted', 'Started', 'Starting', 'Stopping', 'FAILED'];
+    view.roles = order.filter((l) => on.has(l)).map((label) => ({ label, nodes: [...on.get(label)!].sort() }));
+    const busy = new Set([...on.values()].flatMap((x) => [...x]));
+    const stopped = s.nodes.filter((n) => !busy.has(n.name)).map((n) => n.name);
+    if (stopped.length > 0) view.roles.push({ label: 'Stopped', nodes: stopped });
+  }
+  const failedActions: FailedActionView[] = s.failedActions.map((f) => {
+    const count = s.resources.flatMap((r) => r.failCounts.filter(() => r.id === f.resource || r.id.replace(/:\d+$/, '') === f.resource.replace(/:\d+$/, '')))
+      .find((fc) => fc.node === f.node && fc.operation === f.operation)?.count ?? 1;
+    return {
+      resource: f.resource, operation: f.operation, node: f.node, count, lastFailureAt: f.timeUnixMs,
       kind: f.status === 'errorHard' || f.status === 'notInstalled' ? 'hard' : f.status === 'errorFatal' ? 'fatal' : 'error',
-    });
-  }
-  for (const r of s.resources) {
-    for (const fc of r.failCounts) {
-      if (!failedActions.some((f) => f.resource === r.id && f.node === fc.node)) {
-        failedActions.push({ resource: r.id, operation: fc.operation, node: fc.node, count: fc.count, lastFailureAt: fc.lastFailureUnixMs, kind: 'error' });
-      }
-    }
-  }
+    };
+  });
   return {
     cluster: {
       name: s.clusterName,
@@ -81,9 +98,10 @@ export function renderStatus(s: ClusterStatus): string {
   const head = [
     `Status of cluster ${s.clusterName} as seen by ${s.nodeSelf} (term ${s.term}, commit index ${s.commitIndex})`,
     s.quorum ? `Quorum: ${s.quorum.quorate ? 'yes' : 'NO'} (${s.quorum.mode}, ${s.quorum.votesHave} of ${s.quorum.votesTotal} votes, ${s.quorum.votesNeeded} needed${s.quorum.witness ? `; witness ${s.quorum.witness} ${WITNESS_LABEL[s.quorum.witnessState]}` : ''})` : 'Quorum: unknown',
+    s.lastChangeBy ? `Last change: ${new Date(s.lastChangeUnixMs).toISOString()} ${s.lastChangeBy}` : '',
     s.fencingEnabled ? '' : 'WARNING: fencing is DISABLED',
     '',
-  ].filter((l, i) => l !== '' || i === 3);
+  ].filter((l, i, all) => l !== '' || i === all.length - 1);
   let body = renderStatusText(statusViewOf(s));
   if (s.fenceHistory.length > 0) {
     body += '\nFencing History:\n';
