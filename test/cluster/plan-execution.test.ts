@@ -261,6 +261,66 @@ describe.skipIf(!pre.ok)('the agents carry out the scheduler\'s plan on the real
     expect(active).toBeGreaterThanOrEqual(fenced!.t);
     console.log(`[itest stop-failure] move → ${holder.name}'s stop timed out, fenced after ${Math.round(fenced!.t - moveAt)} ms, active on ${target.name} after ${Math.round(active - moveAt)} ms`);
   }, 120_000);
+
+  it('`tsha resource disable/enable` stop and start a resource; `tsha node maintenance` leaves a failed unit on that node alone', async () => {
+    const t = await up(3, { 'e.service': slowUnit(0) }, (p) => ({ e: systemd(`${p}e.service`) }));
+    const cl = c!;
+    const unit = `${cl.prefix}e.service`;
+    const holder = await waitActive(cl, unit);
+    cli(t, holder, ['resource', 'disable', 'e']);
+    await t.waitFor('e stopped everywhere', async () => {
+      const st = await Promise.all(cl.nodes.map((n) => n.unitState(unit)));
+      return st.every((x) => x === 'inactive' || x === 'failed') ? true : null;
+    }, LIVENESS_MS, 100);
+    expect((await t.status(holder))?.resources.find((r) => r.id === 'e')).toMatchObject({ state: 'stopped', targetRole: 'stopped' });
+    cli(t, holder, ['resource', 'enable', 'e']);
+    const again = await waitActive(cl, unit);
+    cli(t, again, ['node', 'maintenance', again.name, 'on']);
+    await again.systemctl('kill', '--signal=KILL', unit);
+    const s = cl.sampleUnits(unit);
+    await sleep(4000);
+    const tl = await s.stop();
+    expect(tl.ticks.filter((k) => Object.values(k.states).some((x) => x === 'active' || x === 'activating')), 'recovered in node maintenance').toEqual([]);
+    const st = await t.status(again);
+    expect(st?.nodes.find((n) => n.name === again.name)?.maintenance).toBe(true);
+    expect(st?.resources.find((r) => r.id === 'e')?.state).toBe('failed');
+    cli(t, again, ['node', 'maintenance', again.name, 'off']);
+    await waitActive(cl, unit);
+  }, 120_000);
+
+  it('a reload that changes the fence device: the next fence goes through the new one', async () => {
+    const t = await up(3, { 'f.service': slowUnit(0) }, (p) => ({ f: systemd(`${p}f.service`) }));
+    const cl = c!;
+    const unit = `${cl.prefix}f.service`;
+    const cfg = JSON.parse(fs.readFileSync(t.configFile, 'utf8')) as { fencing: { devices: Record<string, Json> } };
+    const power = cfg.fencing.devices.power!;
+    // started with a device that cannot reach the harness: every fence through it fails
+    const broken = { ...power, parameters: { ...(power.parameters as Json), harness_socket: '/nonexistent/fence.sock' } };
+    const write = (devices: Record<string, Json>): void => {
+      const now = JSON.parse(fs.readFileSync(t.configFile, 'utf8')) as Json;
+      (now.fencing as Json).devices = devices;
+      fs.writeFileSync(t.configFile, JSON.stringify(now, null, 2));
+    };
+    for (const n of cl.nodes) t.agents.get(n.name)!.kill('SIGTERM');
+    await sleep(1500);
+    write({ broken });
+    for (const n of cl.nodes) t.startAgent(n);
+    await t.waitQuorate(FORM_MS);
+    const holder = await waitActive(cl, unit);
+    // the reload swaps it for the working one
+    write({ power });
+    for (const n of cl.nodes) t.agents.get(n.name)!.kill('SIGHUP');
+    await t.waitFor('the reload applied everywhere', async () => {
+      const all = await Promise.all(cl.nodes.map((n) => t.status(n)));
+      return all.every((x) => /fence devices added: power/.test(x?.lastChangeBy ?? '')) ? true : null;
+    }, 10_000, 100);
+    const s = cl.sampleUnits(unit);
+    const { t: faultT } = await cl.powerLoss(holder);
+    await s.waitUntil('active on a survivor', (k) => cl.nodes.some((n) => n !== holder && k.states[n.name] === 'active'), LIVENESS_MS);
+    const tl = await s.stop();
+    expect(overlap(tl).ticks).toBe(0);
+    expect(cl.fenceLog.some((e) => e.action === 'off' && e.plug === holder.name && e.t >= faultT && e.response.ok)).toBe(true);
+  }, 120_000);
 });
 
 /** The node where the unit is active, once it is active on exactly one. */

@@ -50,10 +50,15 @@ function reportedRoles(st: NodeState, rep: NodeReport): Record<ResourceId, Activ
   return out;
 }
 
-function sameRoles(a: Record<ResourceId, ActiveRole>, b: Record<ResourceId, ActiveRole> | undefined): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b ?? {}).length) return false;
-  for (const k of ka) if (a[k] !== b?.[k]) return false;
+/** Whether a report says what the record says (without building the report's roles: it runs at every heartbeat). */
+function matchesRecord(st: NodeState, rep: NodeReport, record: Record<ResourceId, ActiveRole> | undefined): boolean {
+  let n = 0;
+  for (const _ in record) n++;
+  if (rep.active.length !== n) return false;
+  for (const r of rep.active) {
+    const want = rep.failed.includes(r) ? 'failed' : rep.promoted.includes(r) ? 'promoted' : isPromotable(st.config, r) ? 'unpromoted' : 'started';
+    if (record?.[r] !== want) return false;
+  }
   return true;
 }
 
@@ -168,9 +173,8 @@ function readmitAndCount(st: NodeState, now: number): Command[] {
   for (const n of hostNodes(st)) {
     if (st.cluster.down[n] || (n !== st.self && (peerLost(st, n, now) || inRestartGrace(st, n, now)))) continue;
     const rep = reportOf(st, n);
-    if (!rep || !quiet(st, rep)) continue;
-    const roles = numberInstances(st, n, reportedRoles(st, rep), cmds);
-    if (!sameRoles(roles, st.cluster.active[n])) cmds.push({ type: 'observed', node: n, active: roles });
+    if (!rep || !quiet(st, rep) || matchesRecord(st, rep, st.cluster.active[n])) continue;
+    cmds.push({ type: 'observed', node: n, active: numberInstances(st, n, reportedRoles(st, rep), cmds) });
   }
   return cmds;
 }
@@ -316,6 +320,10 @@ function follow(st: NodeState, out: Out, t: TransitionRecord, now: number): void
 /** Between transitions: schedule once everything is settled, and commit a plan that has actions. */
 function plan(st: NodeState, out: Out, now: number): void {
   const lead = st.lead!;
+  // an unchanged cluster is not scheduled again (and its snapshot not even built: this runs at every heartbeat)
+  const key = schedulingKey(st, now);
+  const prev = lead.scheduled;
+  if (prev && prev.key === key && prev.config === st.config && (prev.recheckAt === null || clusterNow(st, now) < prev.recheckAt)) return;
   const snapshot = buildSnapshot(st, now);
   if (!snapshot.quorate) return;
   for (const n of snapshot.nodes) {
@@ -325,9 +333,6 @@ function plan(st: NodeState, out: Out, now: number): void {
   }
   const lost = snapshot.nodes.some((n) => n.state === 'unclean');
   if (now < lead.retryAt && !lost) return;
-  const key = schedulingKey(st, snapshot);
-  const prev = lead.scheduled;
-  if (prev && prev.key === key && prev.config === st.config && (prev.recheckAt === null || snapshot.now < prev.recheckAt)) return;
   const input = { snapshot, config: st.config, now: snapshot.now };
   const p = st.opts.scheduler(input);
   out.effects.push({ type: 'scheduled', input, actions: p.actions.length });
@@ -354,11 +359,17 @@ function plan(st: NodeState, out: Out, now: number): void {
   }], now);
 }
 
-/** What the scheduler's answer depends on besides time: the record's input version, the last transition, how each node is. */
-function schedulingKey(st: NodeState, s: ClusterSnapshot): string {
+/**
+ * What the scheduler's answer depends on besides time: the record's input version, the last
+ * transition, and how each node is (as buildSnapshot sees it: down, lost, in its restart grace).
+ */
+function schedulingKey(st: NodeState, now: number): string {
   const t = st.cluster.transition;
   let k = `${st.cluster.inputs}/${t ? `${t.id}${t.outcome[0]}` : '-'}/`;
-  for (const n of s.nodes) k += `${n.name}:${n.state[0]}${n.maintenance ? 'm' : ''}${n.standby ? 's' : ''},`;
+  for (const n of hostNodes(st)) {
+    const state = st.cluster.down[n] ? 'd' : n !== st.self && peerLost(st, n, now) ? (runsSomething(st, n) ? 'u' : 'o') : n !== st.self && inRestartGrace(st, n, now) ? 'g' : 'n';
+    k += `${n}:${state},`;
+  }
   return k;
 }
 
