@@ -53,13 +53,13 @@ const rejected: Row[] = [
   ['systemd unit suffix', 'three-node.json', (c) => (c.resources.web.params.unit = 'nginx.conf'), 'resources.web.params.unit', /must end in a startable unit suffix/],
   ['systemd template needs an instance', 'three-node.json', (c) => (c.resources.web.params.unit = 'nginx@.service'), 'resources.web.params.unit', /template needs an instance/],
   ['systemd takes no other params', 'three-node.json', (c) => (c.resources.web.params.unti = 'x'), 'resources.web.params.unti', /unknown parameter for a systemd resource \(did you mean "unit"\?\)/],
-  ['lxc needs name', 'three-node.json', (c) => (c.resources.dns.params = {}), 'resources.dns.params.name', /is required for a lxc resource/],
-  ['microvm needs name', 'three-node.json', (c) => (c.resources.mail.params = {}), 'resources.mail.params.name', /is required for a microvm resource/],
-  ['ocf needs provider', 'three-node.json', (c) => delete c.resources.vip.params.provider, 'resources.vip.params.provider', /is required for a ocf resource/],
-  ['ocf needs agent', 'three-node.json', (c) => delete c.resources.vip.params.agent, 'resources.vip.params.agent', /is required for a ocf resource/],
+  ['lxc needs name', 'three-node.json', (c) => (c.resources.dns = { kind: 'lxc', params: {} }), 'resources.dns.params.name', /is required for a lxc resource/],
+  ['microvm needs name', 'three-node.json', (c) => (c.resources.mail = { kind: 'microvm', params: {} }), 'resources.mail.params.name', /is required for a microvm resource/],
+  ['ocf needs provider', 'three-node.json', (c) => (c.resources.vip = { kind: 'ocf', params: { agent: 'IPaddr2', ip: '10.90.1.10' } }), 'resources.vip.params.provider', /is required for a ocf resource/],
+  ['ocf needs agent', 'three-node.json', (c) => (c.resources.vip = { kind: 'ocf', params: { provider: 'heartbeat', ip: '10.90.1.10' } }), 'resources.vip.params.agent', /is required for a ocf resource/],
   ['exec needs monitor', 'three-node.json', (c) => delete c.resources.backup.params.monitor, 'resources.backup.params.monitor', /is required for a exec resource/],
   ['systemd cannot migrate', 'three-node.json', (c) => (c.resources.web.meta = { allowMigrate: true }), 'resources.web.meta.allowMigrate', /cannot live-migrate/],
-  ['migrate operations need allowMigrate', 'three-node.json', (c) => (c.resources.mail.meta.allowMigrate = false), 'resources.mail.operations.migrateTo', /needs meta.allowMigrate = true/],
+  ['migrate operations need allowMigrate', 'three-node.json', (c) => (c.resources.mail = { kind: 'microvm', params: { name: 'mail' }, operations: { migrateTo: { timeoutMs: 120000 } } }), 'resources.mail.operations.migrateTo', /needs meta.allowMigrate = true/],
   ['interval only on monitors', 'three-node.json', (c) => (c.resources.web.operations = { start: { intervalMs: 1000 } }), 'resources.web.operations.start.intervalMs', /only monitors have an interval/],
   ['promote only in promotable clones', 'three-node.json', (c) => (c.resources.web.operations = { promote: {} }), 'resources.web.operations.promote', /only resources in a promotable clone/],
   ['targetRole promoted only in promotable clones', 'three-node.json', (c) => (c.resources.web.meta = { targetRole: 'promoted' }), 'resources.web.meta.targetRole', /promotable clone only/],
@@ -132,7 +132,10 @@ const accepted: [rule: string, example: string, change: (c: Cfg) => void, check?
   ['ordering a group after a resource and a member-free chain is not a cycle', 'three-node.json', (c) => { c.resources.dns.order = [{ before: 'frontend' }]; c.resources.mail.order = [{ after: 'frontend' }]; }],
   ['an order mixing stop and start is not part of the cycle check', 'three-node.json', (c) => { c.resources.dns.order = [{ after: 'mail', firstAction: 'stop', thenAction: 'start' }]; c.resources.mail.order = [{ after: 'dns' }]; }],
   ['score words', 'three-node.json', (c) => { c.resources.dns.location = [{ node: 'n1', score: '+INFINITY' }, { node: 'n2', score: '-infinity' }]; }, (r) => expect(r.ok && r.config.constraints.location.filter((l) => l.resource === 'dns').map((l) => l.score)).toEqual([1_000_000, -1_000_000])],
-  ['params accept numbers and booleans as strings', 'three-node.json', (c) => (c.resources.vip.params.cidr_netmask = 24), (r) => expect(r.ok && r.config.resources['vip']?.type === 'primitive' && r.config.resources['vip'].params['cidr_netmask']).toBe('24')],
+  ['params and attributes accept numbers and booleans as strings', 'three-node.json', (c) => { c.resources.backup.params.monitor = true; c.nodes.n3.attributes.slots = 4; }, (r) => {
+    expect(r.ok && r.config.resources['backup']?.type === 'primitive' && r.config.resources['backup'].params['monitor']).toBe('true');
+    expect(r.ok && r.config.nodes.find((n) => n.name === 'n3')?.attributes['slots']).toBe('4');
+  }],
 ];
 
 describe('cross-field rules accept', () => {
