@@ -46,7 +46,7 @@ const rejected: Row[] = [
   ['fencing enabled needs a device or watchdog', 'three-node.json', (c) => { c.fencing.devices = {}; c.fencing.levels = {}; }, 'fencing', /no fence device and fencing.watchdog is false/],
   ['every node fenceable', 'three-node.json', (c) => { delete c.fencing.devices.pdu; delete c.fencing.devices['ipmi-n3']; c.fencing.levels = {}; }, 'nodes.n3', /cannot be fenced/],
   ['stateful needs fencing', 'three-node.json', (c) => (c.fencing.enabled = false), 'resources.db.stateful', /is stateful but fencing is disabled/],
-  ['storage needs fencing', 'storage.json', (c) => (c.fencing.enabled = false), 'resources.drbd-r0.storage', /holds storage but fencing is disabled/],
+  ['storage needs fencing', 'planned/storage.json', (c) => (c.fencing.enabled = false), 'resources.drbd-r0.storage', /holds storage but fencing is disabled/],
   ['onFail fence needs fencing', 'three-node.json', (c) => { c.fencing.enabled = false; c.resources.db.stateful = false; c.resources.web.operations = { monitor: { onFail: 'fence' } }; }, 'resources.web.operations.monitor.onFail', /needs fencing.enabled = true/],
   // kinds
   ['systemd needs unit', 'three-node.json', (c) => (c.resources.web.params = {}), 'resources.web.params.unit', /is required for a systemd resource/],
@@ -64,12 +64,12 @@ const rejected: Row[] = [
   ['promote only in promotable clones', 'three-node.json', (c) => (c.resources.web.operations = { promote: {} }), 'resources.web.operations.promote', /only resources in a promotable clone/],
   ['targetRole promoted only in promotable clones', 'three-node.json', (c) => (c.resources.web.meta = { targetRole: 'promoted' }), 'resources.web.meta.targetRole', /promotable clone only/],
   // storage
-  ['drbd needs resource', 'storage.json', (c) => delete c.resources['drbd-r0'].storage.resource, 'resources.drbd-r0.storage.resource', /is required for drbd storage/],
-  ['rbd needs pool', 'storage.json', (c) => delete c.resources['vm-disk'].storage.pool, 'resources.vm-disk.storage.pool', /is required for rbd storage/],
-  ['rbd needs image', 'storage.json', (c) => delete c.resources['vm-disk'].storage.image, 'resources.vm-disk.storage.image', /is required for rbd storage/],
-  ['drbd fields only on drbd', 'storage.json', (c) => (c.resources['drbd-r0'].storage.pool = 'rbd'), 'resources.drbd-r0.storage.pool', /does not apply to drbd storage/],
-  ['drbd in a promotable clone', 'storage.json', (c) => (c.clones['drbd-r0-clone'].promotable = false), 'resources.drbd-r0.storage', /promotable = true/],
-  ['rbd not in a plain clone', 'storage.json', (c) => { c.groups['web-vm'].members = ['vm-web']; c.clones.disks = { child: 'vm-disk' }; }, 'resources.vm-disk.storage', /cannot be in the non-promotable clone "disks"/],
+  ['drbd needs resource', 'planned/storage.json', (c) => delete c.resources['drbd-r0'].storage.resource, 'resources.drbd-r0.storage.resource', /is required for drbd storage/],
+  ['rbd needs pool', 'planned/storage.json', (c) => delete c.resources['vm-disk'].storage.pool, 'resources.vm-disk.storage.pool', /is required for rbd storage/],
+  ['rbd needs image', 'planned/storage.json', (c) => delete c.resources['vm-disk'].storage.image, 'resources.vm-disk.storage.image', /is required for rbd storage/],
+  ['drbd fields only on drbd', 'planned/storage.json', (c) => (c.resources['drbd-r0'].storage.pool = 'rbd'), 'resources.drbd-r0.storage.pool', /does not apply to drbd storage/],
+  ['drbd in a promotable clone', 'planned/storage.json', (c) => (c.clones['drbd-r0-clone'].promotable = false), 'resources.drbd-r0.storage', /promotable = true/],
+  ['rbd not in a plain clone', 'planned/storage.json', (c) => { c.groups['web-vm'].members = ['vm-web']; c.clones.disks = { child: 'vm-disk' }; }, 'resources.vm-disk.storage', /cannot be in the non-promotable clone "disks"/],
   // groups and clones
   ['group member exists', 'three-node.json', (c) => c.groups.frontend.members.push('wbe'), 'groups.frontend.members[2]', /no resource named "wbe" \(did you mean "web"\?\)/],
   ['group member is a primitive', 'three-node.json', (c) => c.groups.frontend.members.push('node-exporter-clone'), 'groups.frontend.members[2]', /is a clone: group members must be primitive/],
@@ -79,7 +79,7 @@ const rejected: Row[] = [
   ['clone child exists', 'three-node.json', (c) => (c.clones['node-exporter-clone'].child = 'node-exporte'), 'clones.node-exporter-clone.child', /no resource or group named "node-exporte" \(did you mean "node-exporter"\?\)/],
   ['clone of a clone', 'three-node.json', (c) => (c.clones.outer = { child: 'node-exporter-clone' }), 'clones.outer.child', /a clone cannot be cloned/],
   ['no promoted role as a default', 'three-node.json', (c) => (c.resourceDefaults.targetRole = 'promoted'), 'resourceDefaults.targetRole', /promotable clones only/],
-  ['promotedMax ≤ instances', 'storage.json', (c) => (c.clones['drbd-r0-clone'].promotedMax = 3), 'clones.drbd-r0-clone.promotedMax', /must not exceed the number of instances \(2\)/],
+  ['promotedMax ≤ instances', 'planned/storage.json', (c) => (c.clones['drbd-r0-clone'].promotedMax = 3), 'clones.drbd-r0-clone.promotedMax', /must not exceed the number of instances \(2\)/],
   // constraints
   ['colocation with exists', 'three-node.json', (c) => (c.resources.backup.colocation[0].with = 'dbx'), 'resources.backup.colocation[0].with', /no resource named "dbx"/],
   ['order after exists', 'three-node.json', (c) => (c.resources.backup.order[0].after = 'nope'), 'resources.backup.order[0].after', /no resource named "nope"/],
