@@ -192,7 +192,7 @@ in
       allowMigrate = mkOption {
         type = types.bool;
         default = false;
-        description = "The resource may live-migrate (microVMs, OCF agents with migrate_to/migrate_from) instead of stop + start.";
+        description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet.";
       };
     };
     resources = mkOption {
@@ -200,7 +200,7 @@ in
         options = {
           kind = mkOption {
             type = types.enum [ "systemd" "lxc" "microvm" "ocf" "exec" ];
-            description = "How the resource is run: systemd unit, LXC container, microVM, OCF resource agent or shell commands.";
+            description = "How the resource is run. This build runs systemd units (systemd) and shell commands (exec); LXC containers (lxc), microVMs (microvm) and OCF resource agents (ocf) are planned and refused until their driver is built.";
           };
           params = mkOption {
             type = types.attrsOf scalar;
@@ -453,7 +453,7 @@ in
                 allowMigrate = mkOption {
                   type = types.nullOr (types.bool);
                   default = null;
-                  description = "The resource may live-migrate (microVMs, OCF agents with migrate_to/migrate_from) instead of stop + start. Default: resourceDefaults.allowMigrate.";
+                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet. Default: resourceDefaults.allowMigrate.";
                 };
               };
             };
@@ -500,7 +500,7 @@ in
               };
             });
             default = null;
-            description = "Storage this resource holds; it is taken from a lost node (DRBD demoted/outdated, RBD lock broken and its client blocklisted) before the resource starts elsewhere. Implies stateful.";
+            description = "Storage this resource holds; it is taken from a lost node (DRBD demoted/outdated, RBD lock broken and its client blocklisted) before the resource starts elsewhere. Implies stateful. Planned: storage takeover (DRBD, Ceph RBD) has no driver in this build, which refuses a resource that holds such storage.";
           };
           location = mkOption {
             type = types.listOf (types.submodule {
@@ -654,7 +654,7 @@ in
                 allowMigrate = mkOption {
                   type = types.nullOr (types.bool);
                   default = null;
-                  description = "The resource may live-migrate (microVMs, OCF agents with migrate_to/migrate_from) instead of stop + start. Default: resourceDefaults.allowMigrate.";
+                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet. Default: resourceDefaults.allowMigrate.";
                 };
               };
             };
@@ -838,7 +838,7 @@ in
                 allowMigrate = mkOption {
                   type = types.nullOr (types.bool);
                   default = null;
-                  description = "The resource may live-migrate (microVMs, OCF agents with migrate_to/migrate_from) instead of stop + start. Default: resourceDefaults.allowMigrate.";
+                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet. Default: resourceDefaults.allowMigrate.";
                 };
               };
             };

@@ -14,6 +14,8 @@ interface Entry {
   driver: DriverState;
   /** what the kind runs, for the docs: "systemd units" */
   label: string;
+  /** the driver can live-migrate a running resource (migrate_to, migrate_from) */
+  liveMigration?: boolean;
   /** how to run such a resource with this build's drivers, said when one is refused */
   meanwhile?: string;
 }
@@ -25,9 +27,10 @@ export const KIND_DRIVERS = {
   microvm: {
     driver: 'planned',
     label: 'microVMs',
+    liveMigration: true,
     meanwhile: 'a microvm.nix VM runs today as a systemd resource with unit "microvm@<name>.service" (without live migration)',
   },
-  ocf: { driver: 'planned', label: 'OCF resource agents' },
+  ocf: { driver: 'planned', label: 'OCF resource agents', liveMigration: true },
 } as const satisfies Record<ResourceKind, Entry>;
 
 export const STORAGE_DRIVERS = {
@@ -49,10 +52,16 @@ export function storageHasDriver(type: StorageType): boolean {
   return entry.driver === 'built';
 }
 
+export function kindMigrates(kind: ResourceKind): boolean {
+  const entry: Entry = KIND_DRIVERS[kind];
+  return entry.liveMigration === true;
+}
+
 export const BUILT_KINDS = (Object.keys(KIND_DRIVERS) as ResourceKind[]).filter(kindHasDriver);
 export const PLANNED_KINDS = (Object.keys(KIND_DRIVERS) as ResourceKind[]).filter((k) => !kindHasDriver(k));
-const BUILT_STORAGE = (Object.keys(STORAGE_DRIVERS) as StorageType[]).filter(storageHasDriver);
-const PLANNED_STORAGE = (Object.keys(STORAGE_DRIVERS) as StorageType[]).filter((t) => !storageHasDriver(t));
+export const MIGRATING_KINDS = (Object.keys(KIND_DRIVERS) as ResourceKind[]).filter(kindMigrates);
+export const BUILT_STORAGE = (Object.keys(STORAGE_DRIVERS) as StorageType[]).filter(storageHasDriver);
+export const PLANNED_STORAGE = (Object.keys(STORAGE_DRIVERS) as StorageType[]).filter((t) => !storageHasDriver(t));
 
 /** "a", "a and b", "a, b and c" */
 export function listWords(words: readonly string[]): string {
@@ -60,7 +69,9 @@ export function listWords(words: readonly string[]): string {
 }
 
 const are = (n: number) => (n === 1 ? 'is' : 'are');
-const storageLabels = (types: StorageType[]) => types.map((t) => STORAGE_DRIVERS[t].label);
+export const storageLabels = (types: readonly StorageType[]) => types.map((t) => STORAGE_DRIVERS[t].label);
+/** "systemd units (`systemd`) and shell commands (`exec`)" */
+export const kindLabels = (kinds: readonly ResourceKind[]) => listWords(kinds.map((k) => `${KIND_DRIVERS[k].label} (${k})`));
 
 /** Why a resource of this kind is refused (a kind with a driver never is). */
 export function kindNotBuilt(kind: ResourceKind): string {

@@ -1,6 +1,8 @@
 // Primitives: kind parameters, operations, storage, statefulness.
 
 import { KIND_PARAMS, OPERATION_KEYS, type RawPrimitive, type ResourceKindName } from '../options.js';
+import { kindMigrates, listWords, MIGRATING_KINDS } from '../drivers.js';
+import type { ResourceKind } from '../types.js';
 import { didYouMean, joinPath } from '../issues.js';
 import { type Model, cloneOf, inPromotableClone, isPromotableClone } from './model.js';
 
@@ -41,8 +43,8 @@ export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
       }
       break;
   }
-  if (r.meta.allowMigrate === true && (r.kind === 'systemd' || r.kind === 'exec' || r.kind === 'lxc')) {
-    ctx.error(joinPath(joinPath(base, 'meta'), 'allowMigrate'), `a ${r.kind} resource cannot live-migrate (only microvm and ocf resources can)`);
+  if (r.meta.allowMigrate === true && !kindMigrates(r.kind as ResourceKind)) {
+    ctx.error(joinPath(joinPath(base, 'meta'), 'allowMigrate'), `a ${r.kind} resource cannot live-migrate (only ${listWords(MIGRATING_KINDS)} resources can)`);
   }
 
   // Operations
