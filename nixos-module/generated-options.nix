@@ -226,7 +226,7 @@ in
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -249,7 +249,7 @@ in
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -272,7 +272,7 @@ in
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -295,7 +295,7 @@ in
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -318,7 +318,7 @@ in
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -341,7 +341,7 @@ in
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -364,7 +364,7 @@ in
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -387,7 +387,7 @@ in
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -410,7 +410,7 @@ in
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });

@@ -126,7 +126,10 @@ const operation = obj(
     intervalMs: optional(ms('Monitors only: how often the monitor runs.', 1, 24 * 3600 * 1000), `${DEFAULT_MONITOR_INTERVAL_MS} for monitors`),
     timeoutMs: ms('The operation fails when it takes longer.', 1, 24 * 3600 * 1000, DEFAULT_OPERATION_TIMEOUT_MS),
     onFail: optional(
-      oneOf(['restart', 'stop', 'ban', 'fence', 'block'] as const, 'What a failure leads to.'),
+      oneOf(
+        ['restart', 'stop', 'ban', 'fence', 'block'] as const,
+        'What a failure leads to (Pacemaker\'s on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. A stop may only fence or block: after a failed stop the resource may still be running.',
+      ),
       '"restart"; for stop: "fence" when fencing is enabled, else "block" (Pacemaker)',
     ),
   },

@@ -271,6 +271,9 @@ def('start-failure-bans-node', 'a failed start bans that node (start failure is 
   cluster().primitive('web').location('web', 'n1', 100).running('web', 'n1', 'failed').failure('web', 'n1', 'start'));
 def('stop-failure-fences', 'a failed stop fences the node before the resource runs elsewhere', () =>
   cluster().primitive('web').location('web', 'n1', -INF).running('web', 'n1', 'failed').failure('web', 'n1', 'stop'));
+def('stop-failure-block', 'on-fail=block on stop: a failed stop leaves the resource blocked where it is, and nothing is fenced', () =>
+  cluster().primitive('web', { operations: ops({ stop: { onFail: 'block' } }) }).location('web', 'n1', -INF).running('web', 'n1', 'failed')
+    .failure('web', 'n1', 'stop'));
 def('op-fail-start-aborts', 'a simulated start failure aborts the plan; the failure is recorded for the next plan', () =>
   cluster().primitive('db').primitive('web').order('db', 'web'), { opFail: [{ resource: 'db', operation: 'start', node: 'n1' }] });
 def('op-fail-fence-aborts', 'a failed fence aborts the plan: nothing of the lost node is recovered', () =>

@@ -9,6 +9,8 @@ import { type Model, cloneOf, inPromotableClone, isPromotableClone } from './mod
 const UNIT_SUFFIX = /\.(service|socket|target|mount|automount|swap|timer|path)$/;
 const UNIT_NAME = /^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?\.[a-z]+$/;
 const SIMPLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** What a failed stop may lead to: the resource may still run, so never anything that starts it elsewhere unfenced. */
+const STOP_ON_FAIL: readonly string[] = ['fence', 'block'];
 
 export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
   const { ctx } = m;
@@ -61,6 +63,12 @@ export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
       ctx.error(path, 'needs meta.allowMigrate = true');
     }
     if (op.onFail === 'fence' && m.fencingEnabled === false) ctx.error(joinPath(path, 'onFail'), '"fence" needs fencing.enabled = true');
+    if (info.name === 'stop' && op.onFail !== null && !STOP_ON_FAIL.includes(op.onFail)) {
+      ctx.error(
+        joinPath(path, 'onFail'),
+        `${JSON.stringify(op.onFail)} cannot follow a failed stop: the resource may still be running there, so the node is fenced ("fence") or the resource left alone ("block")`,
+      );
+    }
   }
   if ((r.meta.targetRole === 'promoted' || r.meta.targetRole === 'unpromoted') && !promotable) {
     ctx.error(joinPath(joinPath(base, 'meta'), 'targetRole'), `${JSON.stringify(r.meta.targetRole)} applies to resources in a promotable clone only`);

@@ -260,7 +260,10 @@ function unpackFailures(ws: WorkingSet): void {
       const node = ws.nodes[copy.node]!;
       const a = agg.get(`${p.def.id}\u0000${node.name}`);
       if (a?.stopFailed) {
-        if (!requestNodeFence(ws, node, `stop of ${p.id} failed on ${node.name}`)) {
+        // The resource may still run there: fence the node, or leave it alone (the only two
+        // policies the configuration allows for stop).
+        if (onFailFor(p.def, 'stop') === 'block') p.pinned = `on-fail=block: stop failed on ${node.name}`;
+        else if (!requestNodeFence(ws, node, `stop of ${p.id} failed on ${node.name}`)) {
           p.pinned = `stop failed on ${node.name} and the node cannot be fenced: blocked`;
         }
         continue;

@@ -48,6 +48,7 @@ const rejected: Row[] = [
   ['stateful needs fencing', 'three-node.json', (c) => (c.fencing.enabled = false), 'resources.db.stateful', /is stateful but fencing is disabled/],
   ['storage needs fencing', 'planned/storage.json', (c) => (c.fencing.enabled = false), 'resources.drbd-r0.storage', /holds storage but fencing is disabled/],
   ['onFail fence needs fencing', 'three-node.json', (c) => { c.fencing.enabled = false; c.resources.db.stateful = false; c.resources.web.operations = { monitor: { onFail: 'fence' } }; }, 'resources.web.operations.monitor.onFail', /needs fencing.enabled = true/],
+  ['a failed stop only fences or blocks', 'three-node.json', (c) => (c.resources.web.operations = { stop: { onFail: 'restart' } }), 'resources.web.operations.stop.onFail', /"restart" cannot follow a failed stop: the resource may still be running there/],
   // kinds
   ['systemd needs unit', 'three-node.json', (c) => (c.resources.web.params = {}), 'resources.web.params.unit', /is required for a systemd resource/],
   ['systemd unit suffix', 'three-node.json', (c) => (c.resources.web.params.unit = 'nginx.conf'), 'resources.web.params.unit', /must end in a startable unit suffix/],
