@@ -263,6 +263,15 @@ def('on-fail-block', 'on-fail=block: no action at all, the resource is reported 
 def('on-fail-fence', 'on-fail=fence: the node is fenced and everything on it recovered after', () =>
   cluster().primitive('web', { operations: ops({ monitor: { onFail: 'fence' } }) }).primitive('api')
     .running('web', 'n1', 'failed').running('api', 'n1').failure('web', 'n1', 'monitor'));
+def('on-fail-ignore', 'on-fail=ignore: the failed monitor is recorded and shown, and the resource is taken as running: no action', () =>
+  cluster().primitive('web', { operations: ops({ monitor: { onFail: 'ignore' } }) }).primitive('api')
+    .running('web', 'n1', 'failed').running('api', 'n2').failure('web', 'n1', 'monitor'));
+def('on-fail-ignore-no-threshold', 'on-fail=ignore: ignored failures do not count towards migration-threshold (no fail count, as in Pacemaker), so the resource stays', () =>
+  cluster().primitive('web', { meta: { migrationThreshold: 1, stickiness: 100 }, operations: ops({ monitor: { onFail: 'ignore' } }) })
+    .location('web', 'n2', 50).running('web', 'n1', 'failed').failure('web', 'n1', 'monitor', 3));
+def('on-fail-ignore-hard-error', 'on-fail=ignore never covers a hard error: the node is banned and the resource moves (Pacemaker ignores it unless the agent is missing)', () =>
+  cluster().primitive('web', { meta: { stickiness: 100 }, operations: ops({ monitor: { onFail: 'ignore' } }) }).running('web', 'n1', 'failed')
+    .failure('web', 'n1', 'monitor', 1, 1000, { hard: true }));
 def('hard-error-bans-node', 'a hard error (errorHard) bans the node at once', () =>
   cluster().primitive('web', { meta: { stickiness: 100 } }).running('web', 'n1', 'failed').failure('web', 'n1', 'monitor', 1, 1000, { hard: true }));
 def('fatal-error-nowhere', 'a fatal error (errorFatal) keeps the resource stopped everywhere', () =>

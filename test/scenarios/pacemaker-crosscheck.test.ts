@@ -37,6 +37,7 @@ const EXCLUDED: Record<string, string> = {
   'node-loss-no-fence-device': NEVER_WITHOUT_FENCE,
   'node-loss-watchdog-unknown-lease': NEVER_WITHOUT_FENCE,
   'storage-chain-unfenceable': NEVER_WITHOUT_FENCE,
+  'on-fail-ignore-hard-error': 'deliberate: tsha never ignores a hard error (its failure record does not tell a missing agent, which Pacemaker never ignores, from the others); the CIB carries a generic error, which Pacemaker ignores',
   'promotable-stickiness': 'deliberate: stickiness also keeps the current primary promoted (no switchover for a weaker preference)',
   'two-nodes-lost': 'deliberate: a tie keeps a running resource where it is; Pacemaker moves it to balance',
   'no-quorum-freeze': 'crm_simulate artifact: injected probes carry no parameter digest, so it restarts resources, which freeze then forbids',

@@ -63,6 +63,12 @@ export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
       ctx.error(path, 'needs meta.allowMigrate = true');
     }
     if (op.onFail === 'fence' && m.fencingEnabled === false) ctx.error(joinPath(path, 'onFail'), '"fence" needs fencing.enabled = true');
+    if (op.onFail === 'ignore' && promotable) {
+      ctx.error(
+        joinPath(path, 'onFail'),
+        '"ignore" is not available in a promotable clone: the failure record does not keep the role the resource failed in, so tsha cannot take it as still running in that role',
+      );
+    }
     if (info.name === 'stop' && op.onFail !== null && !STOP_ON_FAIL.includes(op.onFail)) {
       ctx.error(
         joinPath(path, 'onFail'),

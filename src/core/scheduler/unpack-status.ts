@@ -231,11 +231,18 @@ function unpackFailures(ws: WorkingSet): void {
     }
     const key = `${base}\u0000${f.node}`;
     const a = agg.get(key) ?? { count: 0, hard: false, fatal: false, latest: f, startFailed: false, stopFailed: false };
-    a.count += f.count;
+    // on-fail=ignore: the failure stays recorded and shown, but counts towards nothing (no fail
+    // count for migration-threshold, no start-failure ban), as Pacemaker's controller updates only
+    // the last-failure time then. A hard or fatal error is never ignored: the record does not tell
+    // a missing agent, which Pacemaker never ignores, from the other hard errors.
+    const ignored = onFailFor(def, f.operation) === 'ignore' && f.hard !== true && f.fatal !== true;
+    if (!ignored) {
+      a.count += f.count;
+      a.startFailed ||= f.operation === 'start' && f.count > 0;
+    }
     a.hard ||= f.hard === true;
     a.fatal ||= f.fatal === true;
     a.latest = f;
-    a.startFailed ||= f.operation === 'start' && f.count > 0;
     a.stopFailed ||= f.operation === 'stop' && f.count > 0;
     agg.set(key, a);
   }
@@ -270,9 +277,16 @@ function unpackFailures(ws: WorkingSet): void {
       }
       if (copy.role !== 'failed') continue;
       const operation = a?.latest.operation ?? 'monitor';
-      const policy = onFailFor(p.def, operation);
+      let policy = onFailFor(p.def, operation);
+      if (policy === 'ignore' && (a?.hard || a?.fatal)) policy = 'restart'; // never ignored (above)
       const what = `${operation} failed on ${node.name}`;
       switch (policy) {
+        case 'ignore':
+          // Pretend the operation succeeded: the copy runs on. (A promotable resource cannot have
+          // ignore: the record does not keep the role it failed in; unpromoted is the safe guess.)
+          copy.role = p.unit.clone?.promotable ? 'unpromoted' : 'started';
+          ws.notes.push(`${p.id}: on-fail=ignore: ${what}; taken as running`);
+          break;
         case 'restart': p.restart = `recover: ${what}`; break;
         case 'stop': p.fatal ??= `on-fail=stop: ${what}`; break;
         case 'ban': p.bans.set(copy.node, `on-fail=ban: ${what}`); break;

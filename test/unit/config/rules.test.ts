@@ -49,6 +49,8 @@ const rejected: Row[] = [
   ['storage needs fencing', 'planned/storage.json', (c) => (c.fencing.enabled = false), 'resources.drbd-r0.storage', /holds storage but fencing is disabled/],
   ['onFail fence needs fencing', 'three-node.json', (c) => { c.fencing.enabled = false; c.resources.db.stateful = false; c.resources.web.operations = { monitor: { onFail: 'fence' } }; }, 'resources.web.operations.monitor.onFail', /needs fencing.enabled = true/],
   ['a failed stop only fences or blocks', 'three-node.json', (c) => (c.resources.web.operations = { stop: { onFail: 'restart' } }), 'resources.web.operations.stop.onFail', /"restart" cannot follow a failed stop: the resource may still be running there/],
+  ['a failed stop cannot be ignored', 'three-node.json', (c) => (c.resources.web.operations = { stop: { onFail: 'ignore' } }), 'resources.web.operations.stop.onFail', /"ignore" cannot follow a failed stop/],
+  ['no ignore in a promotable clone', 'planned/storage.json', (c) => (c.resources['drbd-r0'].operations.monitorPromoted.onFail = 'ignore'), 'resources.drbd-r0.operations.monitorPromoted.onFail', /"ignore" is not available in a promotable clone/],
   // kinds
   ['systemd needs unit', 'three-node.json', (c) => (c.resources.web.params = {}), 'resources.web.params.unit', /is required for a systemd resource/],
   ['systemd unit suffix', 'three-node.json', (c) => (c.resources.web.params.unit = 'nginx.conf'), 'resources.web.params.unit', /must end in a startable unit suffix/],
@@ -126,6 +128,7 @@ const accepted: [rule: string, example: string, change: (c: Cfg) => void, check?
   ['five nodes → majority', 'three-node.json', (c) => { for (const n of ['n4', 'n5']) { c.nodes[n] = { address: `10.90.0.${n.slice(1)}:7400` }; c.fencing.devices.pdu.hosts.push(n); } }, (r) => expect(r.ok && r.config.quorumMode).toBe('majority')],
   ['votes 2 + 1 → majority', 'two-node.json', (c) => (c.nodes.left.votes = 2), (r) => expect(r.ok && r.config.quorumMode).toBe('majority')],
   ['fencing disabled without stateful resources: allowed, loudly', 'three-node.json', (c) => { c.fencing.enabled = false; c.resources.db.stateful = false; }, (r) => { expect(r.ok && r.config.resources['web']?.type === 'primitive' && r.config.resources['web'].operations[1]?.onFail).toBe('block'); expect(r.warnings.map((w) => w.path)).toContain('fencing.enabled'); expect(r.warnings[0]?.message).toMatch(/FENCING IS DISABLED/); }],
+  ['on-fail ignore on a monitor', 'three-node.json', (c) => (c.resources.web.operations = { monitor: { onFail: 'ignore' } }), (r) => expect(r.ok && r.config.resources['web']?.type === 'primitive' && r.config.resources['web'].operations.find((o) => o.name === 'monitor')?.onFail).toBe('ignore')],
   ['symmetric start order and its stop order are not a cycle', 'three-node.json', (c) => (c.resources.dns.order = [{ after: 'mail' }, { before: 'mail', firstAction: 'stop', thenAction: 'stop' }])],
   ['a later member colocated with its group is redundant, not a cycle', 'three-node.json', (c) => (c.resources.web.colocation = [{ with: 'frontend' }])],
   ['a group colocated with a resource is not a cycle', 'three-node.json', (c) => (c.groups.frontend.colocation = [{ with: 'dns' }])],
