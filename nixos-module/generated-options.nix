@@ -224,9 +224,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node, until the failure expires or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -247,9 +247,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node, until the failure expires or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -270,9 +270,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node, until the failure expires or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -293,9 +293,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node, until the failure expires or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -316,9 +316,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node, until the failure expires or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -339,9 +339,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node, until the failure expires or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -362,9 +362,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node, until the failure expires or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -385,9 +385,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node, until the failure expires or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -408,9 +408,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node, until the failure expires or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });

@@ -272,6 +272,13 @@ def('on-fail-ignore-no-threshold', 'on-fail=ignore: ignored failures do not coun
 def('on-fail-ignore-hard-error', 'on-fail=ignore never covers a hard error: the node is banned and the resource moves (Pacemaker ignores it unless the agent is missing)', () =>
   cluster().primitive('web', { meta: { stickiness: 100 }, operations: ops({ monitor: { onFail: 'ignore' } }) }).running('web', 'n1', 'failed')
     .failure('web', 'n1', 'monitor', 1, 1000, { hard: true }));
+def('on-fail-standby', 'on-fail=standby: the node where the monitor failed goes to standby: the failed resource and every other one move off it', () =>
+  cluster().primitive('web', { meta: { stickiness: 100 }, operations: ops({ monitor: { onFail: 'standby' } }) })
+    .primitive('api', { meta: { stickiness: 100 } }).primitive('db', { meta: { stickiness: 100 } })
+    .running('web', 'n1', 'failed').running('api', 'n1').running('db', 'n2').failure('web', 'n1', 'monitor'));
+def('on-fail-standby-holds', 'on-fail=standby holds while the failure is recorded: once the failed copy is gone, nothing moves back to the node it preferred', () =>
+  cluster().primitive('web', { operations: ops({ monitor: { onFail: 'standby' } }) }).primitive('api').location('api', 'n1', 100)
+    .running('web', 'n2').running('api', 'n3').failure('web', 'n1', 'monitor'));
 def('hard-error-bans-node', 'a hard error (errorHard) bans the node at once', () =>
   cluster().primitive('web', { meta: { stickiness: 100 } }).running('web', 'n1', 'failed').failure('web', 'n1', 'monitor', 1, 1000, { hard: true }));
 def('fatal-error-nowhere', 'a fatal error (errorFatal) keeps the resource stopped everywhere', () =>

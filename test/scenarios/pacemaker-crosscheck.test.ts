@@ -30,6 +30,7 @@ const EXCLUDED: Record<string, string> = {
   'migration-threshold-ban': NOT_TRANSLATED_FAILURES,
   'on-fail-ban': NOT_TRANSLATED_FAILURES,
   'on-fail-fence': NOT_TRANSLATED_FAILURES,
+  'on-fail-standby-holds': NOT_TRANSLATED_FAILURES,
   'start-failure-bans-node': NOT_TRANSLATED_FAILURES,
   'stop-failure-block': NOT_TRANSLATED_FAILURES,
   'blocked-copy-elsewhere-stopped': NEVER_WITHOUT_FENCE,

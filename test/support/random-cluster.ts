@@ -32,7 +32,7 @@ export function randomInput(seed: number, exotic = false): SchedulerInput {
     const kind = r();
     const stick = pick([0, 0, 100, 1000]);
     const threshold = pick([0, 0, 1, 3]);
-    const onFail = pick(['restart', 'restart', 'ban', 'stop', 'fence', 'ignore'] as const);
+    const onFail = pick(['restart', 'restart', 'ban', 'stop', 'fence', 'ignore', 'standby'] as const);
     const operations = [
       { name: 'start' as const, intervalMs: 0, timeoutMs: 20_000, onFail: 'restart' as const },
       { name: 'stop' as const, intervalMs: 0, timeoutMs: 20_000, onFail: 'fence' as const },

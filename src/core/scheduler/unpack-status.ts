@@ -245,6 +245,10 @@ function unpackFailures(ws: WorkingSet): void {
     a.latest = f;
     a.stopFailed ||= f.operation === 'stop' && f.count > 0;
     agg.set(key, a);
+    // on-fail=standby holds as long as the failure is recorded (until it expires or is cleaned
+    // up), not only while the failed copy is there: otherwise the resources drained off the node
+    // would come back once the failed one had stopped. Pacemaker keeps it the same way.
+    if (f.count > 0 && onFailFor(def, f.operation) === 'standby') standbyOnFail(ws, f.node, `${f.operation} of ${base} failed on ${f.node}`);
   }
   for (const [key, a] of agg) {
     const [base, nodeName] = key.split('\u0000') as [string, string];
@@ -291,12 +295,23 @@ function unpackFailures(ws: WorkingSet): void {
         case 'stop': p.fatal ??= `on-fail=stop: ${what}`; break;
         case 'ban': p.bans.set(copy.node, `on-fail=ban: ${what}`); break;
         case 'block': p.pinned = `on-fail=block: ${what}`; break;
+        case 'standby': standbyOnFail(ws, node.name, `${operation} of ${p.def.id} failed on ${node.name}`); break;
         case 'fence':
           if (!requestNodeFence(ws, node, `on-fail=fence: ${p.id} ${what}`)) p.pinned = `on-fail=fence: ${what}, but the node cannot be fenced`;
           break;
       }
     }
   }
+}
+
+/** on-fail=standby: the node takes no resources, so everything on it moves off (the failed one too). */
+function standbyOnFail(ws: WorkingSet, nodeName: string, what: string): void {
+  const idx = ws.nodeIndex.get(nodeName);
+  if (idx === undefined) return;
+  const node = ws.nodes[idx]!;
+  node.standby = true;
+  node.canHost = false;
+  ws.notes.push(`node ${nodeName} in standby: on-fail=standby: ${what}`);
 }
 
 /** Fence a node that is still a member; its copies become "on a lost node". */

@@ -50,6 +50,7 @@ const rejected: Row[] = [
   ['onFail fence needs fencing', 'three-node.json', (c) => { c.fencing.enabled = false; c.resources.db.stateful = false; c.resources.web.operations = { monitor: { onFail: 'fence' } }; }, 'resources.web.operations.monitor.onFail', /needs fencing.enabled = true/],
   ['a failed stop only fences or blocks', 'three-node.json', (c) => (c.resources.web.operations = { stop: { onFail: 'restart' } }), 'resources.web.operations.stop.onFail', /"restart" cannot follow a failed stop: the resource may still be running there/],
   ['a failed stop cannot be ignored', 'three-node.json', (c) => (c.resources.web.operations = { stop: { onFail: 'ignore' } }), 'resources.web.operations.stop.onFail', /"ignore" cannot follow a failed stop/],
+  ['a failed stop cannot put the node in standby', 'three-node.json', (c) => (c.resources.web.operations = { stop: { onFail: 'standby' } }), 'resources.web.operations.stop.onFail', /"standby" cannot follow a failed stop/],
   ['no ignore in a promotable clone', 'planned/storage.json', (c) => (c.resources['drbd-r0'].operations.monitorPromoted.onFail = 'ignore'), 'resources.drbd-r0.operations.monitorPromoted.onFail', /"ignore" is not available in a promotable clone/],
   // kinds
   ['systemd needs unit', 'three-node.json', (c) => (c.resources.web.params = {}), 'resources.web.params.unit', /is required for a systemd resource/],
@@ -129,6 +130,7 @@ const accepted: [rule: string, example: string, change: (c: Cfg) => void, check?
   ['votes 2 + 1 → majority', 'two-node.json', (c) => (c.nodes.left.votes = 2), (r) => expect(r.ok && r.config.quorumMode).toBe('majority')],
   ['fencing disabled without stateful resources: allowed, loudly', 'three-node.json', (c) => { c.fencing.enabled = false; c.resources.db.stateful = false; }, (r) => { expect(r.ok && r.config.resources['web']?.type === 'primitive' && r.config.resources['web'].operations[1]?.onFail).toBe('block'); expect(r.warnings.map((w) => w.path)).toContain('fencing.enabled'); expect(r.warnings[0]?.message).toMatch(/FENCING IS DISABLED/); }],
   ['on-fail ignore on a monitor', 'three-node.json', (c) => (c.resources.web.operations = { monitor: { onFail: 'ignore' } }), (r) => expect(r.ok && r.config.resources['web']?.type === 'primitive' && r.config.resources['web'].operations.find((o) => o.name === 'monitor')?.onFail).toBe('ignore')],
+  ['on-fail standby on a start', 'three-node.json', (c) => (c.resources.web.operations = { start: { onFail: 'standby' } }), (r) => expect(r.ok && r.config.resources['web']?.type === 'primitive' && r.config.resources['web'].operations.find((o) => o.name === 'start')?.onFail).toBe('standby')],
   ['symmetric start order and its stop order are not a cycle', 'three-node.json', (c) => (c.resources.dns.order = [{ after: 'mail' }, { before: 'mail', firstAction: 'stop', thenAction: 'stop' }])],
   ['a later member colocated with its group is redundant, not a cycle', 'three-node.json', (c) => (c.resources.web.colocation = [{ with: 'frontend' }])],
   ['a group colocated with a resource is not a cycle', 'three-node.json', (c) => (c.groups.frontend.colocation = [{ with: 'dns' }])],
