@@ -128,7 +128,7 @@ const operation = obj(
     onFail: optional(
       oneOf(
         ['restart', 'stop', 'ban', 'fence', 'block', 'ignore', 'standby'] as const,
-        'What a failure leads to (Pacemaker\'s on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped. ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node, until the failure expires or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running.',
+        'What a failure leads to (Pacemaker\'s on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped (in a clone: the whole clone). ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node. stop, ban and standby hold until the failure expires (failureTimeoutMs) or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running.',
       ),
       '"restart"; for stop: "fence" when fencing is enabled, else "block" (Pacemaker)',
     ),

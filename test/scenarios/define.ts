@@ -255,6 +255,11 @@ def('failure-timeout-not-expired', 'failures younger than failure-timeout still 
     .running('web', 'n2').failure('web', 'n1', 'monitor', 1, 30_000));
 def('on-fail-stop', 'on-fail=stop: the failed resource is stopped and not restarted', () =>
   cluster().primitive('web', { operations: ops({ monitor: { onFail: 'stop' } }) }).running('web', 'n1', 'failed').failure('web', 'n1', 'monitor'));
+def('on-fail-stop-holds', 'on-fail=stop holds while the failure is recorded: once the failed copy has stopped, the resource is not started again', () =>
+  cluster().primitive('web', { operations: ops({ monitor: { onFail: 'stop' } }) }).failure('web', 'n1', 'monitor'));
+def('on-fail-ban-holds', 'on-fail=ban holds while the failure is recorded: the resource does not move back to the node it prefers', () =>
+  cluster().primitive('web', { operations: ops({ monitor: { onFail: 'ban' } }) }).location('web', 'n1', 100).running('web', 'n2')
+    .failure('web', 'n1', 'monitor'));
 def('on-fail-ban', 'on-fail=ban: the failed resource moves off the node', () =>
   cluster().primitive('web', { meta: { stickiness: 100 }, operations: ops({ monitor: { onFail: 'ban' } }) }).running('web', 'n1', 'failed')
     .failure('web', 'n1', 'monitor'));

@@ -211,7 +211,11 @@ function onFailFor(def: PrimitiveResource, operation: string): OnFail {
 }
 
 function unpackFailures(ws: WorkingSet): void {
-  interface Agg { count: number; hard: boolean; fatal: boolean; latest: FailureRecord; startFailed: boolean; stopFailed: boolean }
+  interface Agg {
+    count: number; hard: boolean; fatal: boolean; latest: FailureRecord; startFailed: boolean; stopFailed: boolean;
+    /** on-fail=stop and =ban of a recorded failure: what failed */
+    keepStopped: string | null; ban: string | null;
+  }
   const agg = new Map<string, Agg>();
   const sorted = [...ws.snapshot.failures].sort((a, b) =>
     a.lastFailureAt - b.lastFailureAt || (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0) ||
@@ -230,12 +234,13 @@ function unpackFailures(ws: WorkingSet): void {
       if (ws.recheckAt === null || expires < ws.recheckAt) ws.recheckAt = expires;
     }
     const key = `${base}\u0000${f.node}`;
-    const a = agg.get(key) ?? { count: 0, hard: false, fatal: false, latest: f, startFailed: false, stopFailed: false };
+    const a = agg.get(key) ?? { count: 0, hard: false, fatal: false, latest: f, startFailed: false, stopFailed: false, keepStopped: null, ban: null };
+    const policy = onFailFor(def, f.operation);
     // on-fail=ignore: the failure stays recorded and shown, but counts towards nothing (no fail
     // count for migration-threshold, no start-failure ban), as Pacemaker's controller updates only
     // the last-failure time then. A hard or fatal error is never ignored: the record does not tell
     // a missing agent, which Pacemaker never ignores, from the other hard errors.
-    const ignored = onFailFor(def, f.operation) === 'ignore' && f.hard !== true && f.fatal !== true;
+    const ignored = policy === 'ignore' && f.hard !== true && f.fatal !== true;
     if (!ignored) {
       a.count += f.count;
       a.startFailed ||= f.operation === 'start' && f.count > 0;
@@ -245,10 +250,16 @@ function unpackFailures(ws: WorkingSet): void {
     a.latest = f;
     a.stopFailed ||= f.operation === 'stop' && f.count > 0;
     agg.set(key, a);
-    // on-fail=standby holds as long as the failure is recorded (until it expires or is cleaned
-    // up), not only while the failed copy is there: otherwise the resources drained off the node
-    // would come back once the failed one had stopped. Pacemaker keeps it the same way.
-    if (f.count > 0 && onFailFor(def, f.operation) === 'standby') standbyOnFail(ws, f.node, `${f.operation} of ${base} failed on ${f.node}`);
+    // on-fail=stop, =ban and =standby hold as long as the failure is recorded (until it expires or
+    // is cleaned up), not only while the failed copy is there: otherwise the next plan, once the
+    // failed copy has stopped, would start the resource again, move it back, or bring the drained
+    // resources back. Pacemaker keeps them the same way ("not cleared by a completed stop").
+    if (f.count > 0 && f.operation !== 'stop') {
+      const what = `${f.operation} failed on ${f.node}`;
+      if (policy === 'stop') a.keepStopped = what;
+      else if (policy === 'ban') a.ban = what;
+      else if (policy === 'standby') standbyOnFail(ws, f.node, `${f.operation} of ${base} failed on ${f.node}`);
+    }
   }
   for (const [key, a] of agg) {
     const [base, nodeName] = key.split('\u0000') as [string, string];
@@ -257,12 +268,14 @@ function unpackFailures(ws: WorkingSet): void {
     const threshold = def.meta.migrationThreshold;
     for (const p of primsOfBase(ws, base)) {
       if (a.fatal) p.fatal ??= `fatal error (${a.latest.operation}) on ${nodeName}: not started anywhere until cleaned up`;
+      if (a.keepStopped !== null) p.fatal ??= `on-fail=stop: ${a.keepStopped}`;
       if (idx === undefined) continue;
       if (a.hard) p.bans.set(idx, `hard error (${a.latest.operation}) on ${nodeName}`);
       else if (a.startFailed) p.bans.set(idx, `start failed on ${nodeName}`);
       else if (threshold > 0 && a.count >= threshold) {
         p.bans.set(idx, `migration-threshold ${threshold} reached on ${nodeName} (${a.count} failures)`);
       }
+      if (a.ban !== null) p.bans.set(idx, `on-fail=ban: ${a.ban}`);
     }
   }
   // Copies observed failed, and failed stops: apply the failed operation's on-fail policy.
