@@ -192,7 +192,7 @@ in
       allowMigrate = mkOption {
         type = types.bool;
         default = false;
-        description = "The resource may live-migrate (microVMs, OCF agents with migrate_to/migrate_from) instead of stop + start.";
+        description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet.";
       };
     };
     resources = mkOption {
@@ -200,7 +200,7 @@ in
         options = {
           kind = mkOption {
             type = types.enum [ "systemd" "lxc" "microvm" "ocf" "exec" ];
-            description = "How the resource is run: systemd unit, LXC container, microVM, OCF resource agent or shell commands.";
+            description = "How the resource is run. This build runs systemd units (systemd) and shell commands (exec); LXC containers (lxc), microVMs (microvm) and OCF resource agents (ocf) are planned and refused until their driver is built.";
           };
           params = mkOption {
             type = types.attrsOf scalar;
@@ -224,9 +224,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped (in a clone: the whole clone). ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node. stop, ban and standby hold until the failure expires (failureTimeoutMs) or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -247,9 +247,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped (in a clone: the whole clone). ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node. stop, ban and standby hold until the failure expires (failureTimeoutMs) or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -270,9 +270,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped (in a clone: the whole clone). ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node. stop, ban and standby hold until the failure expires (failureTimeoutMs) or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -293,9 +293,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped (in a clone: the whole clone). ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node. stop, ban and standby hold until the failure expires (failureTimeoutMs) or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -316,9 +316,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped (in a clone: the whole clone). ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node. stop, ban and standby hold until the failure expires (failureTimeoutMs) or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -339,9 +339,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped (in a clone: the whole clone). ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node. stop, ban and standby hold until the failure expires (failureTimeoutMs) or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -362,9 +362,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped (in a clone: the whole clone). ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node. stop, ban and standby hold until the failure expires (failureTimeoutMs) or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -385,9 +385,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped (in a clone: the whole clone). ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node. stop, ban and standby hold until the failure expires (failureTimeoutMs) or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -408,9 +408,9 @@ in
                         description = "The operation fails when it takes longer.";
                       };
                       onFail = mkOption {
-                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" ]);
+                        type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
                         default = null;
-                        description = "What a failure leads to. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
+                        description = "What a failure leads to (Pacemaker's on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped (in a clone: the whole clone). ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node. stop, ban and standby hold until the failure expires (failureTimeoutMs) or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running. Default: \"restart\"; for stop: \"fence\" when fencing is enabled, else \"block\" (Pacemaker).";
                       };
                     };
                   });
@@ -453,7 +453,7 @@ in
                 allowMigrate = mkOption {
                   type = types.nullOr (types.bool);
                   default = null;
-                  description = "The resource may live-migrate (microVMs, OCF agents with migrate_to/migrate_from) instead of stop + start. Default: resourceDefaults.allowMigrate.";
+                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet. Default: resourceDefaults.allowMigrate.";
                 };
               };
             };
@@ -500,7 +500,7 @@ in
               };
             });
             default = null;
-            description = "Storage this resource holds; it is taken from a lost node (DRBD demoted/outdated, RBD lock broken and its client blocklisted) before the resource starts elsewhere. Implies stateful.";
+            description = "Storage this resource holds; it is taken from a lost node (DRBD demoted/outdated, RBD lock broken and its client blocklisted) before the resource starts elsewhere. Implies stateful. Planned: storage takeover (DRBD, Ceph RBD) has no driver in this build, which refuses a resource that holds such storage.";
           };
           location = mkOption {
             type = types.listOf (types.submodule {
@@ -654,7 +654,7 @@ in
                 allowMigrate = mkOption {
                   type = types.nullOr (types.bool);
                   default = null;
-                  description = "The resource may live-migrate (microVMs, OCF agents with migrate_to/migrate_from) instead of stop + start. Default: resourceDefaults.allowMigrate.";
+                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet. Default: resourceDefaults.allowMigrate.";
                 };
               };
             };
@@ -838,7 +838,7 @@ in
                 allowMigrate = mkOption {
                   type = types.nullOr (types.bool);
                   default = null;
-                  description = "The resource may live-migrate (microVMs, OCF agents with migrate_to/migrate_from) instead of stop + start. Default: resourceDefaults.allowMigrate.";
+                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet. Default: resourceDefaults.allowMigrate.";
                 };
               };
             };

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type AnySpec } from './spec.js';
 import { DEFAULT_MONITOR_INTERVAL_MS, DEFAULT_OPERATION_TIMEOUT_MS, KIND_PARAMS, rawConfigSpec } from './options.js';
+import { BUILT_KINDS, kindHasDriver, KIND_DRIVERS, listWords, MIGRATING_KINDS, PLANNED_KINDS, PLANNED_STORAGE, storageHasDriver, storageLabels, STORAGE_DRIVERS } from './drivers.js';
 import { listOptions } from './option-list.js';
 import { INFINITY } from './types.js';
 
@@ -84,15 +85,24 @@ Conventions:
 - Fencing enabled needs a device or the watchdog, and every node must be fenceable (a device lists it, or the watchdog), or its resources could never be recovered.
 - \`fencing.watchdogDevice\` needs \`fencing.enabled\` and \`fencing.watchdog\` (the device is fed by watchdog fencing's rule); \`fencing.watchdog\` without a device is a warning (nothing would reset a node whose agent hangs). The device's own timeout is checked by the agent at start (sysfs): longer than \`timing.watchdogMs\` refuses the start.
 - Fencing disabled is allowed, but reported loudly as a warning, and refused for any resource that is \`stateful\` or has \`storage\` (and for two nodes without a witness).
-- \`onFail = "fence"\` needs fencing; promote/demote operations, role-specific monitors, \`role\`/\`withRole\`, promote/demote order actions and a \`promoted\`/\`unpromoted\` target role need a promotable clone (so neither role can be \`resourceDefaults.targetRole\`); \`migrateTo\`/\`migrateFrom\` need \`meta.allowMigrate\`, which systemd, lxc and exec resources cannot have.
+- A resource whose kind or storage has no driver in this build is refused, at \`resources.<id>.kind\` or \`resources.<id>.storage\`: ${driversLine()}
+- \`operations.stop.onFail\` is \`fence\` or \`block\` (after a failed stop the resource may still run: the node is fenced, or the resource left alone); \`onFail = "ignore"\` is refused in a promotable clone (the failure record does not keep the role the resource failed in); \`onFail = "fence"\` needs fencing; promote/demote operations, role-specific monitors, \`role\`/\`withRole\`, promote/demote order actions and a \`promoted\`/\`unpromoted\` target role need a promotable clone (so neither role can be \`resourceDefaults.targetRole\`); \`migrateTo\`/\`migrateFrom\` need \`meta.allowMigrate\`, which only ${listWords(MIGRATING_KINDS)} resources can have.
 - Storage: \`drbd\` needs \`resource\` and must sit in a promotable clone; \`rbd\` needs \`pool\` and \`image\` and may not sit in a non-promotable clone. Storage implies \`stateful\`.
 
 ## Resource kinds and their params
 
-| Kind | params |
-| --- | --- |
-`);
-  for (const [kind, k] of Object.entries(KIND_PARAMS)) out.push(`| \`${kind}\` | ${cell(k.doc)} |`);
+| Kind | In this build | params |
+| --- | --- | --- |`);
+  for (const [kind, k] of Object.entries(KIND_PARAMS)) {
+    const runs = kindHasDriver(kind as keyof typeof KIND_DRIVERS) ? 'runs' : 'planned: refused';
+    out.push(`| \`${kind}\` (${KIND_DRIVERS[kind as keyof typeof KIND_DRIVERS].label}) | ${runs} | ${cell(k.doc)} |`);
+  }
+  out.push(`
+| Storage (\`resources.<id>.storage.type\`) | In this build |
+| --- | --- |`);
+  for (const [type, d] of Object.entries(STORAGE_DRIVERS)) {
+    out.push(`| \`${type}\` (${d.label}) | ${storageHasDriver(type as keyof typeof STORAGE_DRIVERS) ? 'runs' : 'planned: refused'} |`);
+  }
   out.push(`
 ## Defaults that depend on other options
 
@@ -117,6 +127,13 @@ Conventions:
     out.push(`| \`${row.path}\` | ${cell(row.type)} | ${cell(row.default)} | ${cell(row.doc)} |`);
   }
   return out.join('\n') + '\n';
+}
+
+/** What this build runs and what is planned, from src/config/drivers.ts. */
+function driversLine(): string {
+  const storage = PLANNED_STORAGE.length > 0 ? `, and storage takeover (${storageLabels(PLANNED_STORAGE).join(', ')}),` : '';
+  const planned = PLANNED_KINDS.length > 0 ? `; ${listWords(PLANNED_KINDS.map((k) => `\`${k}\``))} resources${storage} are planned` : '';
+  return `this build runs ${listWords(BUILT_KINDS.map((k) => `\`${k}\``))} resources${planned}.`;
 }
 
 // ---------------------------------------------------------------------------------------------

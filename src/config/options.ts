@@ -10,6 +10,7 @@
 // devices); constraints are declared on the resource they constrain.
 
 import { DEFAULT_TIMING, INFINITY } from './types.js';
+import { BUILT_KINDS, kindHasDriver, kindLabels, listWords, MIGRATING_KINDS, PLANNED_KINDS, PLANNED_STORAGE, storageLabels } from './drivers.js';
 import { bool, int, list, map, obj, oneOf, optional, score, str, stringMap, type Optional, type SpecType } from './spec.js';
 
 export { DEFAULT_TIMING };
@@ -49,9 +50,11 @@ const metaFields = {
     default: 'started',
   }),
   managed: bool('false: the cluster neither starts, stops nor recovers the resource (it still monitors it).', { default: true }),
-  allowMigrate: bool('The resource may live-migrate (microVMs, OCF agents with migrate_to/migrate_from) instead of stop + start.', {
-    default: false,
-  }),
+  allowMigrate: bool(
+    `The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: ${listWords(MIGRATING_KINDS)} resources only.` +
+      (MIGRATING_KINDS.some(kindHasDriver) ? '' : ' Their kinds are planned, so no resource of this build can live-migrate yet.'),
+    { default: false },
+  ),
 };
 const resourceDefaults = obj(metaFields, 'Cluster-wide defaults for the resource meta options (Pacemaker: rsc_defaults).', {
   defaultsWhenAbsent: true,
@@ -123,7 +126,10 @@ const operation = obj(
     intervalMs: optional(ms('Monitors only: how often the monitor runs.', 1, 24 * 3600 * 1000), `${DEFAULT_MONITOR_INTERVAL_MS} for monitors`),
     timeoutMs: ms('The operation fails when it takes longer.', 1, 24 * 3600 * 1000, DEFAULT_OPERATION_TIMEOUT_MS),
     onFail: optional(
-      oneOf(['restart', 'stop', 'ban', 'fence', 'block'] as const, 'What a failure leads to.'),
+      oneOf(
+        ['restart', 'stop', 'ban', 'fence', 'block', 'ignore', 'standby'] as const,
+        'What a failure leads to (Pacemaker\'s on-fail). restart: stop it and start it again, here or on another node. stop: stop it and keep it stopped (in a clone: the whole clone). ban: move it off the node. fence: fence the node. block: do nothing more with it. ignore: pretend the operation succeeded: the failure is recorded and shown, nothing is recovered, and it does not count towards migrationThreshold; a hard or fatal error is never ignored, and a resource in a promotable clone cannot ignore failures. standby: move every resource off the node. stop, ban and standby hold until the failure expires (failureTimeoutMs) or is cleaned up. A stop may only fence or block: after a failed stop the resource may still be running.',
+      ),
       '"restart"; for stop: "fence" when fencing is enabled, else "block" (Pacemaker)',
     ),
   },
@@ -171,7 +177,8 @@ const storage = obj(
     image: optional(str('rbd: the image name.')),
     cephConf: optional(str('rbd: path of ceph.conf (default: Ceph\'s own).')),
   },
-  'Storage this resource holds; it is taken from a lost node (DRBD demoted/outdated, RBD lock broken and its client blocklisted) before the resource starts elsewhere. Implies stateful.',
+  'Storage this resource holds; it is taken from a lost node (DRBD demoted/outdated, RBD lock broken and its client blocklisted) before the resource starts elsewhere. Implies stateful.' +
+    (PLANNED_STORAGE.length > 0 ? ` Planned: storage takeover (${storageLabels(PLANNED_STORAGE).join(', ')}) has no driver in this build, which refuses a resource that holds such storage.` : ''),
 );
 
 /** What each resource kind needs in params. An `extra` kind takes other keys as agent parameters. */
@@ -186,7 +193,11 @@ export type ResourceKindName = keyof typeof KIND_PARAMS;
 
 const primitive = obj(
   {
-    kind: oneOf(Object.keys(KIND_PARAMS) as ResourceKindName[], 'How the resource is run: systemd unit, LXC container, microVM, OCF resource agent or shell commands.'),
+    kind: oneOf(
+      Object.keys(KIND_PARAMS) as ResourceKindName[],
+      `How the resource is run. This build runs ${kindLabels(BUILT_KINDS)}` +
+        (PLANNED_KINDS.length > 0 ? `; ${kindLabels(PLANNED_KINDS)} are planned and refused until their driver is built.` : '.'),
+    ),
     params: stringMap(
       'Kind-specific parameters. ' +
         Object.entries(KIND_PARAMS)

@@ -104,7 +104,7 @@ export interface FencingConfig {
 
 export type ResourceKind = 'systemd' | 'lxc' | 'microvm' | 'ocf' | 'exec';
 export type OperationName = 'start' | 'stop' | 'monitor' | 'promote' | 'demote' | 'migrate_to' | 'migrate_from';
-export type OnFail = 'restart' | 'stop' | 'ban' | 'fence' | 'block';
+export type OnFail = 'restart' | 'stop' | 'ban' | 'fence' | 'block' | 'ignore' | 'standby';
 export type TargetRole = 'started' | 'stopped' | 'promoted' | 'unpromoted';
 
 export interface Operation {

@@ -19,6 +19,7 @@ import { ConfigError } from '../config/validate.js';
 import { formatIssue } from '../config/issues.js';
 import { describeConfigChange } from '../config/diff.js';
 import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
+import { type BuiltKind, kindHasDriver } from '../config/drivers.js';
 import type { Command } from '../core/cluster/commands.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
 import type { Logger } from '../observability/logger.js';
@@ -132,10 +133,14 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const store = new DiskStore<Command, ClusterState>(o.stateDir);
     const agents = new Map<ResourceKind, ResourceAgent>();
     if (o.role === 'agent') {
+      // One driver per kind this build runs (src/config/drivers.ts): the configuration check
+      // refused every other kind, so each kind the configuration uses finds its driver here.
+      const drivers: Record<BuiltKind, () => ResourceAgent> = {
+        systemd: () => new SystemdAgent(o.systemdBus ? { busAddress: o.systemdBus } : {}),
+        exec: () => new ExecAgent({ env: { TSHA_NODE: self } }),
+      };
       const kinds = new Set(Object.values(config.resources).flatMap((r) => (r.type === 'primitive' ? [r.kind] : [])));
-      if (kinds.has('systemd')) agents.set('systemd', new SystemdAgent(o.systemdBus ? { busAddress: o.systemdBus } : {}));
-      if (kinds.has('exec')) agents.set('exec', new ExecAgent({ env: { TSHA_NODE: self } }));
-      for (const k of kinds) if (!agents.has(k)) log.error({ node: self, kind: k }, `resources of kind ${k} cannot run on this agent yet: their operations report errorFatal`);
+      for (const k of kinds) if (kindHasDriver(k)) agents.set(k, drivers[k]());
     }
     const fencer = o.role === 'agent' ? new FenceAgentFencer(() => agentRef?.currentConfig().fencing ?? config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;
     if (!config.fencing.enabled) log.warn({ node: self }, 'FENCING IS DISABLED by configuration: lost nodes are recovered only after lease and watchdog time');

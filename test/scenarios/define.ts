@@ -255,6 +255,11 @@ def('failure-timeout-not-expired', 'failures younger than failure-timeout still 
     .running('web', 'n2').failure('web', 'n1', 'monitor', 1, 30_000));
 def('on-fail-stop', 'on-fail=stop: the failed resource is stopped and not restarted', () =>
   cluster().primitive('web', { operations: ops({ monitor: { onFail: 'stop' } }) }).running('web', 'n1', 'failed').failure('web', 'n1', 'monitor'));
+def('on-fail-stop-holds', 'on-fail=stop holds while the failure is recorded: once the failed copy has stopped, the resource is not started again', () =>
+  cluster().primitive('web', { operations: ops({ monitor: { onFail: 'stop' } }) }).failure('web', 'n1', 'monitor'));
+def('on-fail-ban-holds', 'on-fail=ban holds while the failure is recorded: the resource does not move back to the node it prefers', () =>
+  cluster().primitive('web', { operations: ops({ monitor: { onFail: 'ban' } }) }).location('web', 'n1', 100).running('web', 'n2')
+    .failure('web', 'n1', 'monitor'));
 def('on-fail-ban', 'on-fail=ban: the failed resource moves off the node', () =>
   cluster().primitive('web', { meta: { stickiness: 100 }, operations: ops({ monitor: { onFail: 'ban' } }) }).running('web', 'n1', 'failed')
     .failure('web', 'n1', 'monitor'));
@@ -263,6 +268,22 @@ def('on-fail-block', 'on-fail=block: no action at all, the resource is reported 
 def('on-fail-fence', 'on-fail=fence: the node is fenced and everything on it recovered after', () =>
   cluster().primitive('web', { operations: ops({ monitor: { onFail: 'fence' } }) }).primitive('api')
     .running('web', 'n1', 'failed').running('api', 'n1').failure('web', 'n1', 'monitor'));
+def('on-fail-ignore', 'on-fail=ignore: the failed monitor is recorded and shown, and the resource is taken as running: no action', () =>
+  cluster().primitive('web', { operations: ops({ monitor: { onFail: 'ignore' } }) }).primitive('api')
+    .running('web', 'n1', 'failed').running('api', 'n2').failure('web', 'n1', 'monitor'));
+def('on-fail-ignore-no-threshold', 'on-fail=ignore: ignored failures do not count towards migration-threshold (no fail count, as in Pacemaker), so the resource stays', () =>
+  cluster().primitive('web', { meta: { migrationThreshold: 1, stickiness: 100 }, operations: ops({ monitor: { onFail: 'ignore' } }) })
+    .location('web', 'n2', 50).running('web', 'n1', 'failed').failure('web', 'n1', 'monitor', 3));
+def('on-fail-ignore-hard-error', 'on-fail=ignore never covers a hard error: the node is banned and the resource moves (Pacemaker ignores it unless the agent is missing)', () =>
+  cluster().primitive('web', { meta: { stickiness: 100 }, operations: ops({ monitor: { onFail: 'ignore' } }) }).running('web', 'n1', 'failed')
+    .failure('web', 'n1', 'monitor', 1, 1000, { hard: true }));
+def('on-fail-standby', 'on-fail=standby: the node where the monitor failed goes to standby: the failed resource and every other one move off it', () =>
+  cluster().primitive('web', { meta: { stickiness: 100 }, operations: ops({ monitor: { onFail: 'standby' } }) })
+    .primitive('api', { meta: { stickiness: 100 } }).primitive('db', { meta: { stickiness: 100 } })
+    .running('web', 'n1', 'failed').running('api', 'n1').running('db', 'n2').failure('web', 'n1', 'monitor'));
+def('on-fail-standby-holds', 'on-fail=standby holds while the failure is recorded: once the failed copy is gone, nothing moves back to the node it preferred', () =>
+  cluster().primitive('web', { operations: ops({ monitor: { onFail: 'standby' } }) }).primitive('api').location('api', 'n1', 100)
+    .running('web', 'n2').running('api', 'n3').failure('web', 'n1', 'monitor'));
 def('hard-error-bans-node', 'a hard error (errorHard) bans the node at once', () =>
   cluster().primitive('web', { meta: { stickiness: 100 } }).running('web', 'n1', 'failed').failure('web', 'n1', 'monitor', 1, 1000, { hard: true }));
 def('fatal-error-nowhere', 'a fatal error (errorFatal) keeps the resource stopped everywhere', () =>
@@ -271,6 +292,9 @@ def('start-failure-bans-node', 'a failed start bans that node (start failure is 
   cluster().primitive('web').location('web', 'n1', 100).running('web', 'n1', 'failed').failure('web', 'n1', 'start'));
 def('stop-failure-fences', 'a failed stop fences the node before the resource runs elsewhere', () =>
   cluster().primitive('web').location('web', 'n1', -INF).running('web', 'n1', 'failed').failure('web', 'n1', 'stop'));
+def('stop-failure-block', 'on-fail=block on stop: a failed stop leaves the resource blocked where it is, and nothing is fenced', () =>
+  cluster().primitive('web', { operations: ops({ stop: { onFail: 'block' } }) }).location('web', 'n1', -INF).running('web', 'n1', 'failed')
+    .failure('web', 'n1', 'stop'));
 def('op-fail-start-aborts', 'a simulated start failure aborts the plan; the failure is recorded for the next plan', () =>
   cluster().primitive('db').primitive('web').order('db', 'web'), { opFail: [{ resource: 'db', operation: 'start', node: 'n1' }] });
 def('op-fail-fence-aborts', 'a failed fence aborts the plan: nothing of the lost node is recovered', () =>

@@ -32,7 +32,7 @@ export function randomInput(seed: number, exotic = false): SchedulerInput {
     const kind = r();
     const stick = pick([0, 0, 100, 1000]);
     const threshold = pick([0, 0, 1, 3]);
-    const onFail = pick(['restart', 'restart', 'ban', 'stop', 'fence'] as const);
+    const onFail = pick(['restart', 'restart', 'ban', 'stop', 'fence', 'ignore', 'standby'] as const);
     const operations = [
       { name: 'start' as const, intervalMs: 0, timeoutMs: 20_000, onFail: 'restart' as const },
       { name: 'stop' as const, intervalMs: 0, timeoutMs: 20_000, onFail: 'fence' as const },
@@ -51,7 +51,9 @@ export function randomInput(seed: number, exotic = false): SchedulerInput {
       tops.push(`g${i}`);
     } else {
       const promotable = r() < 0.5;
-      b.primitive(`c${i}`, { operations });
+      // a resource in a promotable clone cannot ignore failures (the configuration refuses it)
+      const monitor = { ...operations[2]!, onFail: promotable && onFail === 'ignore' ? ('restart' as const) : onFail };
+      b.primitive(`c${i}`, { operations: [operations[0]!, operations[1]!, monitor] });
       b.clone(`cl${i}`, `c${i}`, { promotable, max: 1 + int(nodeCount), meta: { stickiness: stick } });
       tops.push(`cl${i}`);
     }

@@ -11,6 +11,7 @@ import { checkAddresses, checkUniqueIds } from './nodes.js';
 import { checkFencing, checkQuorum, warnAboutFencing } from './fencing.js';
 import { checkClones, checkMembership, checkResourceDefaults } from './membership.js';
 import { checkPrimitive } from './primitives.js';
+import { checkDrivers } from './drivers.js';
 import { checkConstraints } from './constraints.js';
 import { checkColocationCycles, checkOrderCycles } from './cycles.js';
 
@@ -24,7 +25,10 @@ export function applyRules(s: Sections, ctx: CheckContext): Model {
   checkFencing(m);
   checkQuorum(m);
   checkMembership(m);
-  for (const [id, r] of Object.entries(valid(s.resources) ? s.resources : {})) checkPrimitive(m, id, r);
+  for (const [id, r] of Object.entries(valid(s.resources) ? s.resources : {})) {
+    checkPrimitive(m, id, r);
+    checkDrivers(m, id, r);
+  }
   for (const [kind, section] of [
     ['resources', s.resources],
     ['groups', s.groups],

@@ -1,12 +1,16 @@
 // Primitives: kind parameters, operations, storage, statefulness.
 
 import { KIND_PARAMS, OPERATION_KEYS, type RawPrimitive, type ResourceKindName } from '../options.js';
+import { kindMigrates, listWords, MIGRATING_KINDS } from '../drivers.js';
+import type { ResourceKind } from '../types.js';
 import { didYouMean, joinPath } from '../issues.js';
 import { type Model, cloneOf, inPromotableClone, isPromotableClone } from './model.js';
 
 const UNIT_SUFFIX = /\.(service|socket|target|mount|automount|swap|timer|path)$/;
 const UNIT_NAME = /^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?\.[a-z]+$/;
 const SIMPLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** What a failed stop may lead to: the resource may still run, so never anything that starts it elsewhere unfenced. */
+const STOP_ON_FAIL: readonly string[] = ['fence', 'block'];
 
 export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
   const { ctx } = m;
@@ -41,8 +45,8 @@ export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
       }
       break;
   }
-  if (r.meta.allowMigrate === true && (r.kind === 'systemd' || r.kind === 'exec' || r.kind === 'lxc')) {
-    ctx.error(joinPath(joinPath(base, 'meta'), 'allowMigrate'), `a ${r.kind} resource cannot live-migrate (only microvm and ocf resources can)`);
+  if (r.meta.allowMigrate === true && !kindMigrates(r.kind as ResourceKind)) {
+    ctx.error(joinPath(joinPath(base, 'meta'), 'allowMigrate'), `a ${r.kind} resource cannot live-migrate (only ${listWords(MIGRATING_KINDS)} resources can)`);
   }
 
   // Operations
@@ -59,6 +63,18 @@ export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
       ctx.error(path, 'needs meta.allowMigrate = true');
     }
     if (op.onFail === 'fence' && m.fencingEnabled === false) ctx.error(joinPath(path, 'onFail'), '"fence" needs fencing.enabled = true');
+    if (op.onFail === 'ignore' && promotable) {
+      ctx.error(
+        joinPath(path, 'onFail'),
+        '"ignore" is not available in a promotable clone: the failure record does not keep the role the resource failed in, so tsha cannot take it as still running in that role',
+      );
+    }
+    if (info.name === 'stop' && op.onFail !== null && !STOP_ON_FAIL.includes(op.onFail)) {
+      ctx.error(
+        joinPath(path, 'onFail'),
+        `${JSON.stringify(op.onFail)} cannot follow a failed stop: the resource may still be running there, so the node is fenced ("fence") or the resource left alone ("block")`,
+      );
+    }
   }
   if ((r.meta.targetRole === 'promoted' || r.meta.targetRole === 'unpromoted') && !promotable) {
     ctx.error(joinPath(joinPath(base, 'meta'), 'targetRole'), `${JSON.stringify(r.meta.targetRole)} applies to resources in a promotable clone only`);

@@ -211,7 +211,11 @@ function onFailFor(def: PrimitiveResource, operation: string): OnFail {
 }
 
 function unpackFailures(ws: WorkingSet): void {
-  interface Agg { count: number; hard: boolean; fatal: boolean; latest: FailureRecord; startFailed: boolean; stopFailed: boolean }
+  interface Agg {
+    count: number; hard: boolean; fatal: boolean; latest: FailureRecord; startFailed: boolean; stopFailed: boolean;
+    /** on-fail=stop and =ban of a recorded failure: what failed */
+    keepStopped: string | null; ban: string | null;
+  }
   const agg = new Map<string, Agg>();
   const sorted = [...ws.snapshot.failures].sort((a, b) =>
     a.lastFailureAt - b.lastFailureAt || (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0) ||
@@ -230,14 +234,32 @@ function unpackFailures(ws: WorkingSet): void {
       if (ws.recheckAt === null || expires < ws.recheckAt) ws.recheckAt = expires;
     }
     const key = `${base}\u0000${f.node}`;
-    const a = agg.get(key) ?? { count: 0, hard: false, fatal: false, latest: f, startFailed: false, stopFailed: false };
-    a.count += f.count;
+    const a = agg.get(key) ?? { count: 0, hard: false, fatal: false, latest: f, startFailed: false, stopFailed: false, keepStopped: null, ban: null };
+    const policy = onFailFor(def, f.operation);
+    // on-fail=ignore: the failure stays recorded and shown, but counts towards nothing (no fail
+    // count for migration-threshold, no start-failure ban), as Pacemaker's controller updates only
+    // the last-failure time then. A hard or fatal error is never ignored: the record does not tell
+    // a missing agent, which Pacemaker never ignores, from the other hard errors.
+    const ignored = policy === 'ignore' && f.hard !== true && f.fatal !== true;
+    if (!ignored) {
+      a.count += f.count;
+      a.startFailed ||= f.operation === 'start' && f.count > 0;
+    }
     a.hard ||= f.hard === true;
     a.fatal ||= f.fatal === true;
     a.latest = f;
-    a.startFailed ||= f.operation === 'start' && f.count > 0;
     a.stopFailed ||= f.operation === 'stop' && f.count > 0;
     agg.set(key, a);
+    // on-fail=stop, =ban and =standby hold as long as the failure is recorded (until it expires or
+    // is cleaned up), not only while the failed copy is there: otherwise the next plan, once the
+    // failed copy has stopped, would start the resource again, move it back, or bring the drained
+    // resources back. Pacemaker keeps them the same way ("not cleared by a completed stop").
+    if (f.count > 0 && f.operation !== 'stop') {
+      const what = `${f.operation} failed on ${f.node}`;
+      if (policy === 'stop') a.keepStopped = what;
+      else if (policy === 'ban') a.ban = what;
+      else if (policy === 'standby') standbyOnFail(ws, f.node, `${f.operation} of ${base} failed on ${f.node}`);
+    }
   }
   for (const [key, a] of agg) {
     const [base, nodeName] = key.split('\u0000') as [string, string];
@@ -246,12 +268,14 @@ function unpackFailures(ws: WorkingSet): void {
     const threshold = def.meta.migrationThreshold;
     for (const p of primsOfBase(ws, base)) {
       if (a.fatal) p.fatal ??= `fatal error (${a.latest.operation}) on ${nodeName}: not started anywhere until cleaned up`;
+      if (a.keepStopped !== null) p.fatal ??= `on-fail=stop: ${a.keepStopped}`;
       if (idx === undefined) continue;
       if (a.hard) p.bans.set(idx, `hard error (${a.latest.operation}) on ${nodeName}`);
       else if (a.startFailed) p.bans.set(idx, `start failed on ${nodeName}`);
       else if (threshold > 0 && a.count >= threshold) {
         p.bans.set(idx, `migration-threshold ${threshold} reached on ${nodeName} (${a.count} failures)`);
       }
+      if (a.ban !== null) p.bans.set(idx, `on-fail=ban: ${a.ban}`);
     }
   }
   // Copies observed failed, and failed stops: apply the failed operation's on-fail policy.
@@ -260,26 +284,47 @@ function unpackFailures(ws: WorkingSet): void {
       const node = ws.nodes[copy.node]!;
       const a = agg.get(`${p.def.id}\u0000${node.name}`);
       if (a?.stopFailed) {
-        if (!requestNodeFence(ws, node, `stop of ${p.id} failed on ${node.name}`)) {
+        // The resource may still run there: fence the node, or leave it alone (the only two
+        // policies the configuration allows for stop).
+        if (onFailFor(p.def, 'stop') === 'block') p.pinned = `on-fail=block: stop failed on ${node.name}`;
+        else if (!requestNodeFence(ws, node, `stop of ${p.id} failed on ${node.name}`)) {
           p.pinned = `stop failed on ${node.name} and the node cannot be fenced: blocked`;
         }
         continue;
       }
       if (copy.role !== 'failed') continue;
       const operation = a?.latest.operation ?? 'monitor';
-      const policy = onFailFor(p.def, operation);
+      let policy = onFailFor(p.def, operation);
+      if (policy === 'ignore' && (a?.hard || a?.fatal)) policy = 'restart'; // never ignored (above)
       const what = `${operation} failed on ${node.name}`;
       switch (policy) {
+        case 'ignore':
+          // Pretend the operation succeeded: the copy runs on. (A promotable resource cannot have
+          // ignore: the record does not keep the role it failed in; unpromoted is the safe guess.)
+          copy.role = p.unit.clone?.promotable ? 'unpromoted' : 'started';
+          ws.notes.push(`${p.id}: on-fail=ignore: ${what}; taken as running`);
+          break;
         case 'restart': p.restart = `recover: ${what}`; break;
         case 'stop': p.fatal ??= `on-fail=stop: ${what}`; break;
         case 'ban': p.bans.set(copy.node, `on-fail=ban: ${what}`); break;
         case 'block': p.pinned = `on-fail=block: ${what}`; break;
+        case 'standby': standbyOnFail(ws, node.name, `${operation} of ${p.def.id} failed on ${node.name}`); break;
         case 'fence':
           if (!requestNodeFence(ws, node, `on-fail=fence: ${p.id} ${what}`)) p.pinned = `on-fail=fence: ${what}, but the node cannot be fenced`;
           break;
       }
     }
   }
+}
+
+/** on-fail=standby: the node takes no resources, so everything on it moves off (the failed one too). */
+function standbyOnFail(ws: WorkingSet, nodeName: string, what: string): void {
+  const idx = ws.nodeIndex.get(nodeName);
+  if (idx === undefined) return;
+  const node = ws.nodes[idx]!;
+  node.standby = true;
+  node.canHost = false;
+  ws.notes.push(`node ${nodeName} in standby: on-fail=standby: ${what}`);
 }
 
 /** Fence a node that is still a member; its copies become "on a lost node". */

@@ -47,15 +47,23 @@ describe('tsha config check', () => {
   });
 
   it('prints JSON for scripts', () => {
-    const ok = tsha('config', 'check', '--output', 'json', 'examples/storage.json');
+    const ok = tsha('config', 'check', '--output', 'json', 'examples/three-node.json');
     expect(ok.code).toBe(0);
     const body = JSON.parse(ok.stdout);
     expect(body.ok).toBe(true);
     expect(body.summary.quorum.mode).toBe('majority');
-    expect(body.config.resources['drbd-r0-clone'].promotable).toBe(true);
+    expect(body.config.resources['node-exporter-clone'].max).toBe(3);
     const bad = tsha('config', 'check', '-o', 'json', 'examples/invalid.json');
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout).errors).toContainEqual({ path: 'resources.web.colocation[0].with', message: 'no resource named "db"' });
+  });
+
+  it('refuses a resource this build has no driver for, naming its kind', () => {
+    const r = tsha('config', 'check', 'examples/planned/storage.json');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('resources.vm-web.kind: "microvm" resources cannot run yet: this build has drivers for systemd and exec resources only');
+    expect(r.stdout).toContain('resources.vm-disk.storage: Ceph RBD storage cannot be taken over yet');
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('examples/planned/storage.json: 5 errors');
   });
 
   it('exits 1 with line and column on a JSON syntax error', () => {

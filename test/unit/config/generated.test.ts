@@ -13,7 +13,7 @@ import { rawConfigSpec } from '../../../src/config/options.js';
 import { validate } from '../../../src/config/index.js';
 import { INFINITY } from '../../../src/config/types.js';
 import type { AnySpec } from '../../../src/config/spec.js';
-import { type Cfg, loadExample, VALID_EXAMPLES } from './helpers.js';
+import { type Cfg, loadExample, PLANNED_EXAMPLES, VALID_EXAMPLES } from './helpers.js';
 
 const ROOT = new URL('../../../', import.meta.url);
 const rootPath = ROOT.pathname;
@@ -132,7 +132,8 @@ describe('nixos-module', () => {
     return value;
   }
 
-  it.each(VALID_EXAMPLES)('config-json.nix turns services.tsha for %s into a JSON configuration tsha reads the same way', (name) => {
+  // the planned examples too: their options (storage, promotable clones) go through Nix the same way, errors and all
+  it.each([...VALID_EXAMPLES, ...PLANNED_EXAMPLES])('config-json.nix turns services.tsha for %s into a JSON configuration tsha reads the same way', (name) => {
     const example: Cfg = loadExample(name);
     // services.tsha as the module system would hand it over: every option present with its Nix
     // default (nulls included), the witness as an option set with its own enable, and the
@@ -226,7 +227,11 @@ describe('nixos-module', () => {
   });
 
   it('default.nix with softdog: loads it with soft_margin = timing.watchdogMs in seconds, and asserts watchdog fencing', () => {
-    const c = moduleConfig('storage.json', { hostName: 's1', options: { enable: true, softdog: true, timing: { ...withNixDefaults(rawConfigSpec, loadExample('storage.json')).timing, watchdogMs: 7000 } } });
+    const threeNode = withNixDefaults(rawConfigSpec, loadExample('three-node.json'));
+    const c = moduleConfig('three-node.json', {
+      hostName: 'n1',
+      options: { enable: true, softdog: true, fencing: { ...threeNode.fencing, watchdog: true }, timing: { ...threeNode.timing, watchdogMs: 7000 } },
+    });
     expect(c.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
     expect(c.boot).toEqual({ kernelModules: ['softdog'], extraModprobeConfig: 'options softdog soft_margin=7' });
     const off = moduleConfig('three-node.json', { hostName: 'n1', options: { enable: true, softdog: true } });

@@ -11,6 +11,12 @@ export const VALID_EXAMPLES = readdirSync(EXAMPLES_DIR)
   .filter((f) => f.endsWith('.json') && f !== 'invalid.json')
   .sort();
 
+/** Examples that need drivers this build does not have (examples/planned/): refused, each error naming one. */
+export const PLANNED_EXAMPLES = readdirSync(new URL('planned/', EXAMPLES_DIR))
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => `planned/${f}`)
+  .sort();
+
 /** A raw configuration being edited by a test: any JSON shape on purpose. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Cfg = any;
