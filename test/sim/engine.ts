@@ -151,6 +151,8 @@ export class Sim {
   readonly violations: Violation[] = [];
   /** global ledger of committed entries: index → term */
   readonly ledger = new Map<number, number>();
+  /** the highest-indexed stamped entry committed so far (cluster-time-monotonic) */
+  private stampAt = { index: 0, at: -Infinity };
   /** the lowest term in which each ledger entry was known committed */
   readonly committedInTerm = new Map<number, number>();
   readonly leaders = new Map<number, NodeName>();
@@ -344,6 +346,14 @@ export class Sim {
         if (known === undefined || core.term < (this.committedInTerm.get(i) ?? Infinity)) this.committedInTerm.set(i, core.term);
         if (known === undefined) {
           this.ledger.set(i, t);
+          const stamped = core.log[i - core.snapshot.index - 1];
+          if (stamped && 'at' in stamped.cmd && typeof stamped.cmd.at === 'number') {
+            // cluster time never goes backwards in the committed log
+            if (stamped.cmd.at < this.stampAt.at && i > this.stampAt.index) {
+              this.violate('cluster-time-monotonic', `index ${i} stamped ${stamped.cmd.at.toFixed(1)}, index ${this.stampAt.index} before it ${this.stampAt.at.toFixed(1)}`);
+            }
+            if (i > this.stampAt.index) this.stampAt = { index: i, at: stamped.cmd.at };
+          }
           const e = core.log[i - core.snapshot.index - 1];
           if (e && e.cmd.type === 'nodeDown') {
             const node = e.cmd.node;

@@ -22,6 +22,7 @@ import type { CompiledConfig, NodeName, ResourceId } from '../../config/types.js
 import { schedule } from '../scheduler/schedule.js';
 import type { SchedulerInput } from '../scheduler/types.js';
 import type { ActiveRole } from './commands.js';
+import { observeEntries } from './clock.js';
 import { coordinate } from './coordination.js';
 import { maintainLocal, onActionResult, onMonitored } from './execution.js';
 import { onFenceResult } from './fencing.js';
@@ -118,6 +119,7 @@ export function startNode(
     quorumReady: config.quorumMode !== 'two_node',
   };
   st.electionDeadline = now + randomElectionTimeout(st);
+  observeEntries(st, st.log, now);
   return st;
 }
 

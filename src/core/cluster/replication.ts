@@ -3,7 +3,7 @@
 // committed entries to the cluster state in order.
 
 import type { NodeName } from '../../config/types.js';
-import { observeClock } from './clock.js';
+import { observeClock, observeEntries } from './clock.js';
 import type { Command } from './commands.js';
 import { stepDown, becomeFollower, randomElectionTimeout } from './election.js';
 import { afterApply, afterStateReplaced, selfReport } from './execution.js';
@@ -93,6 +93,7 @@ export function onAppendEntries(st: NodeState, out: Out, from: NodeName, m: Appe
     out.persist = true;
     touch(st);
   }
+  observeEntries(st, entries, now);
   const newLast = prev + entries.length;
   const commit = Math.min(m.leaderCommit, newLast);
   if (commit > st.commitIndex) {
