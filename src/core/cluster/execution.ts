@@ -31,6 +31,7 @@ import { toLocal } from './clock.js';
 import type { ActiveRole, Command } from './commands.js';
 import { ensureFence } from './fencing.js';
 import { mayAct, policyMargin } from './leases.js';
+import { entryAt } from './log.js';
 import type { NodeReport } from './messages.js';
 import type { NodeState, Out, SliceRun } from './state.js';
 import type { TransitionRecord } from './state-machine.js';
@@ -220,12 +221,23 @@ function begin(st: NodeState, out: Out, t: TransitionRecord, now: number): void 
   sync(st, out, run, now);
 }
 
+/** Whether a committed entry after `id` ends transition `id` or starts another one. */
+function overLater(st: NodeState, id: number): boolean {
+  for (let i = st.commitIndex; i > id; i--) {
+    const c = entryAt(st, i)?.cmd;
+    if (c && (c.type === 'transition' || (c.type === 'transitionEnd' && c.transition === id))) return true;
+  }
+  return false;
+}
+
 /** After each committed entry is applied. */
 export function afterApply(st: NodeState, out: Out, cmd: Command, _index: number, now: number): void {
   switch (cmd.type) {
     case 'transition': {
+      // A node catching up applies old transitions too: one already ended (or replaced) further
+      // on in what is committed is history, not work (its starts are recorded as possible only).
       const t = st.cluster.transition;
-      if (t) begin(st, out, t, now);
+      if (t && !overLater(st, t.id)) begin(st, out, t, now);
       return;
     }
     case 'results':

@@ -231,6 +231,19 @@ describe('execution: a node carries out its own actions of the committed transit
     expect(executes(next.effects).map((e) => e.action.key)).toEqual(['start r1 n2']);
   });
 
+  it('a node catching up does not carry out a transition that already ended further on in the log', () => {
+    const n = node('n1');
+    const end: Command = { type: 'transitionEnd', transition: 1, outcome: 'aborted', reason: 'n1 lost' };
+    const { effects } = step(n, {
+      type: 'message', from: 'n2', now: 1000,
+      msg: {
+        type: 'AppendEntries', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [{ index: 1, term: 1, cmd: transition }, { index: 2, term: 1, cmd: end }],
+        leaderCommit: 2, sentAt: 0, lease: { at: 1000, incarnation: n.incarnation }, peerIncluded: false,
+      },
+    });
+    expect(executes(effects)).toEqual([]);
+  });
+
   it('the outcome goes into the report until the transition ends', () => {
     const n = node('n1');
     appendWith(n, transition, true, 1000);
