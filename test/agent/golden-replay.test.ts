@@ -8,7 +8,13 @@
 // action once the coordinator scheduled that input.
 //
 // The scenarios the runtime cannot reach are listed below with the reason; the first tests check
-// that the list is exactly the set of unreachable scenarios, each for the reason given.
+// that the list is exactly the set of unreachable scenarios, each for the reason given, and that
+// each reached input plans what the scenario plans.
+//
+// Five clusters run at a time (vitest's maxConcurrency). Diagnostics:
+//   GOLDEN_REPLAY_VERBOSE=1      print what each replay carried out, with its times
+//   GOLDEN_REPLAY_SETTLE_MS=15000  print what the cluster did in that long after the plan
+//   GOLDEN_REPLAY_KEEP=1         keep a failed replay's directory (configuration, logs, state)
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -149,6 +155,10 @@ describe('golden scenarios replayed by real agents on loopback', () => {
   });
 });
 
+/** GOLDEN_REPLAY_KEEP=1 keeps a failed replay's directory (configuration, logs, state directories, fence log). */
+const keep = process.env.GOLDEN_REPLAY_KEEP === '1';
+const kept = (c: ReplayCluster) => (keep ? ` (kept in ${c.dir})` : '');
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor<T>(what: string, c: ReplayCluster, fn: () => T | null | undefined | false, timeoutMs: number): Promise<T> {
@@ -156,7 +166,7 @@ async function waitFor<T>(what: string, c: ReplayCluster, fn: () => T | null | u
   for (;;) {
     const v = fn();
     if (v) return v;
-    if (performance.now() > end) throw new Error(`${c.setup.name}: timed out after ${timeoutMs} ms waiting for ${what}\n${c.tail()}`);
+    if (performance.now() > end) throw new Error(`${c.setup.name}: timed out after ${timeoutMs} ms waiting for ${what}${kept(c)}\n${c.tail()}`);
     await sleep(100);
   }
 }
@@ -250,11 +260,26 @@ async function replayOnce(p: Replayable, net: ReplayNet): Promise<void> {
     problems.push(...compareWithPlan(golden, carried));
     const seen = carried.sort((a, b) => a.beganAt - b.beganAt).map((x) => `  ${x.id}: ${x.status} by ${x.by}, ${x.beganAt.toFixed(3)} → ${x.endedAt.toFixed(3)}`).join('\n');
     if (process.env.GOLDEN_REPLAY_VERBOSE === '1') process.stdout.write(`[golden replay] ${setup.name}: transition ${transition ?? 'none'}\n${seen}\n`);
+    const settleMs = Number(process.env.GOLDEN_REPLAY_SETTLE_MS ?? 0);
+    if (settleMs > 0) process.stdout.write(await afterThePlan(c, transition, Date.now(), settleMs));
     if (problems.length > 0) {
-      throw new Error(`${setup.name}: the agents did not carry out the golden plan (transition ${transition ?? 'none'}):\n  ${problems.join('\n  ')}\ncarried out:\n${seen}\n${c.tail()}`);
+      throw new Error(`${setup.name}: the agents did not carry out the golden plan (transition ${transition ?? 'none'}):\n  ${problems.join('\n  ')}\ncarried out:\n${seen}${kept(c)}\n${c.tail()}`);
     }
     ok = true;
   } finally {
-    await c.destroy(!ok && process.env.GOLDEN_REPLAY_KEEP === '1');
+    await c.destroy(!ok && keep);
   }
+}
+
+/**
+ * GOLDEN_REPLAY_SETTLE_MS (a diagnostic, not checked): what the cluster did in that long after the
+ * replayed transition: further transitions, failures, no-quorum stops. A plan that completed should
+ * leave nothing more to do unless something changed.
+ */
+async function afterThePlan(c: ReplayCluster, transition: number | null, from: number, settleMs: number): Promise<string> {
+  await sleep(settleMs);
+  const after = c.allLogs().filter((l) => l.time >= from && ['transition', 'transition-end', 'resource-failed', 'no-quorum-stop', 'SELF-FENCE'].includes(l.msg) &&
+    !(l.msg === 'transition-end' && String(l.cause).startsWith(`${transition} `)));
+  const text = after.sort((a, b) => a.time - b.time).map((l) => `  ${new Date(l.time).toISOString().slice(11, 23)} ${l.node} ${l.msg}: ${String(l.cause ?? '')}`);
+  return `[golden replay] ${c.setup.name}: ${text.length === 0 ? 'settled' : `after the plan:\n${text.join('\n')}`}\n`;
 }

@@ -20,7 +20,7 @@
 //
 // Everything here is pure; test/agent/golden-replay/cluster.ts builds the files and processes.
 
-import { INFINITY, type CompiledConfig, type NodeName, type ResourceId } from '../../../src/config/types.js';
+import { INFINITY, type CompiledConfig, type NodeName, type ResourceId, type TargetRole } from '../../../src/config/types.js';
 import type { ActiveRole } from '../../../src/core/cluster/commands.js';
 import { initialClusterState, type ClusterState } from '../../../src/core/cluster/state-machine.js';
 import { baseId, isPromotable } from '../../../src/core/scheduler/apply-results.js';
@@ -112,6 +112,12 @@ function isCloneChild(config: CompiledConfig, id: ResourceId): boolean {
   return Object.values(config.resources).some((r) => r.type === 'clone' && (r.child === id || (config.resources[r.child]?.type === 'group' && (config.resources[r.child] as { members: string[] }).members.includes(id))));
 }
 
+/** The id a node's probe finds a resource under, and so reports its monitor's failures by: a clone's child by the child's id. */
+function probedId(config: CompiledConfig, resource: ResourceId): ResourceId {
+  const base = baseId(config, resource);
+  return isCloneChild(config, base) ? base : resource;
+}
+
 export function fileKey(config: CompiledConfig, resource: ResourceId): string {
   const base = baseId(config, resource);
   return keyedByChild(config, base) ? base : resource;
@@ -124,7 +130,8 @@ function recordRole(config: CompiledConfig, o: ResourceObservation): ActiveRole 
   return isPromotable(config, o.resource) ? 'unpromoted' : 'started';
 }
 
-function exitCodeOf(f: FailureRecord | undefined): number {
+/** The OCF exit code that gives a failure of this reach (exec-agent.ts): generic, hard (not here), fatal (nowhere). */
+function exitCodeOf(f: { hard?: boolean; fatal?: boolean } | undefined): number {
   return f?.fatal ? OCF_ERR_CONFIGURED : f?.hard ? OCF_ERR_ARGS : OCF_ERR_GENERIC;
 }
 
@@ -174,7 +181,7 @@ export function reach(name: string, original: SchedulerInput, simulate: Simulate
   record.bans = snapshot.bans.map((b) => ({ resource: b.resource, node: b.node, score: b.score, until: null }));
   for (const o of snapshot.overrides ?? []) {
     record.overrides[o.resource] = {
-      ...(o.targetRole !== undefined ? { targetRole: o.targetRole as 'started' } : {}),
+      ...(o.targetRole !== undefined ? { targetRole: o.targetRole as TargetRole } : {}),
       ...(o.managed !== undefined ? { managed: o.managed } : {}),
     };
   }
@@ -251,7 +258,7 @@ export function reach(name: string, original: SchedulerInput, simulate: Simulate
       seeded.find((x) => x.resource === f.resource && x.node === f.node && x.operation === f.operation)!.count -= 1;
     } else {
       // a failed role always comes with its failure in the runtime: the monitor's is counted
-      added.push({ resource: fileKey(config, o.resource) === o.resource ? o.resource : baseId(config, o.resource), node: o.node, operation: 'monitor', count: 1, lastFailureAt: input.now });
+      added.push({ resource: probedId(config, o.resource), node: o.node, operation: 'monitor', count: 1, lastFailureAt: input.now });
     }
     const base = baseId(config, o.resource);
     const def = config.resources[base];
@@ -288,7 +295,7 @@ export function reach(name: string, original: SchedulerInput, simulate: Simulate
   for (const f of opts.opFail ?? []) {
     if (f.operation === 'fence') continue;
     if (f.operation !== 'start' && f.operation !== 'stop') throw new UnreachableError(`a simulated ${f.operation} failure`);
-    injections.push({ node: f.node, key: fileKey(config, f.resource), operation: f.operation, exitCode: exitCodeOf({ fatal: f.status === 'errorFatal', hard: f.status === 'errorHard' } as FailureRecord) });
+    injections.push({ node: f.node, key: fileKey(config, f.resource), operation: f.operation, exitCode: exitCodeOf({ fatal: f.status === 'errorFatal', hard: f.status === 'errorHard' }) });
   }
 
   const expected: ClusterSnapshot = {
