@@ -96,7 +96,7 @@ interface Replayable {
 }
 
 /** A replayable scenario, or the reason it is not. */
-function prepare(s: Scenario): Replayable | string {
+function replayable(s: Scenario): Replayable | string {
   let setup: ReplaySetup;
   try {
     setup = reach(s.name, s.input, s.simulate);
@@ -111,15 +111,15 @@ function prepare(s: Scenario): Replayable | string {
   return { setup, config, golden };
 }
 
-const keys = (sim: SimulationResult) => sim.results.map((r) => `${actionId(sim.plan.actions[r.actionId]!.type, sim.plan.actions[r.actionId]!.resource, sim.plan.actions[r.actionId]!.node)} ${r.result.status}`).sort();
-const edges = (sim: SimulationResult) => sim.plan.edges.map((e) => {
-  const b = sim.plan.actions[e.before]!;
-  const a = sim.plan.actions[e.after]!;
-  return `${actionId(b.type, b.resource, b.node)} → ${actionId(a.type, a.resource, a.node)}`;
-}).sort();
+const actionAt = (sim: SimulationResult, i: number): string => {
+  const a = sim.plan.actions[i]!;
+  return actionId(a.type, a.resource, a.node);
+};
+const keys = (sim: SimulationResult) => sim.results.map((r) => `${actionAt(sim, r.actionId)} ${r.result.status}`).sort();
+const edges = (sim: SimulationResult) => sim.plan.edges.map((e) => `${actionAt(sim, e.before)} → ${actionAt(sim, e.after)}`).sort();
 
 const scenarios = names.map(load);
-const prepared = new Map(scenarios.map((s) => [s.name, prepare(s)]));
+const prepared = new Map(scenarios.map((s) => [s.name, replayable(s)]));
 
 describe('golden scenarios replayed by real agents on loopback', () => {
   it('lists exactly the scenarios the runtime cannot reach, each with the reason that holds', () => {

@@ -31,7 +31,8 @@ import { keyedByChild, type ReplaySetup } from './reach.js';
  * lease) leave little room on a loaded 2-core machine running several clusters at once: a mesh
  * message later than one heartbeat is dropped, and an agent that re-adopted resources stops them
  * (no-quorum policy) when no coordinator granted it a lease within three quarters of the lease.
- * Only the watchdog time changes a plan (its not-before), and it is kept.
+ * Only the watchdog time changes a plan (its not-before), and it is kept. crashGraceMs 0: on
+ * loopback a fenced node's port answers with RST like a crashed agent's (loopback-cluster.ts).
  */
 export const REPLAY_TIMING = { heartbeatIntervalMs: 400, failureTimeoutMs: 2500, electionTimeoutMs: 1500, leaseMs: 10_000, crashGraceMs: 0 };
 
@@ -39,9 +40,9 @@ export const REPLAY_TIMING = { heartbeatIntervalMs: 400, failureTimeoutMs: 2500,
 export const FENCE_DELAY_S = 1.5;
 
 export interface ReplayNet {
-  /** three octets, e.g. "127.201.7": node i gets .i */
+  /** three octets, e.g. "127.201.7": the configuration's k-th node (from 1) gets .k */
   ipPrefix: string;
-  /** node i listens on portBase + i */
+  /** the k-th node listens on portBase + k - 1 */
   portBase: number;
   clusterId: string;
 }
