@@ -113,10 +113,25 @@ export class LocalActions {
       answer({ status: 'errorFatal', reason: `${action.key}: not an action of this node` });
       return;
     }
-    void this.enqueue(id, () => this.run(action, id)).then(answer, (e: unknown) => {
+    void this.enqueue(id, () => this.carryOut(transition, action, id)).then(answer, (e: unknown) => {
       this.log.error({ action: action.key, err: e }, 'resource operation threw (a bug)');
       answer({ status: 'error', reason: e instanceof Error ? e.message : String(e) });
     });
+  }
+
+  /**
+   * One plan action, logged once when it ended, with its transition and id and when it began and
+   * ended on the machine's monotonic clock in epoch milliseconds (performance.timeOrigin +
+   * performance.now(), comparable between the agents of one machine). The per-operation lines do
+   * not say which transition an operation belonged to, and a monitor action that succeeded has no
+   * line of its own; with this one a transition can be followed action by action in the logs
+   * (test/agent/golden-replay.test.ts compares it with the golden plans).
+   */
+  private async carryOut(transition: number, a: PlanAction, id: ResourceId): Promise<ActionResult> {
+    const beganAt = monotonicEpochMs();
+    const result = await this.run(a, id);
+    this.log.info({ transition, action: a.id, key: a.key, status: result.status, beganAt, endedAt: monotonicEpochMs() }, 'plan action done');
+    return result;
   }
 
   private async run(a: PlanAction, id: ResourceId): Promise<ActionResult> {
@@ -296,6 +311,11 @@ export class LocalActions {
     for (const id of [...this.monitors.keys()]) this.unwatch(id);
     await Promise.race([Promise.all([...this.chains.values()]), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
+}
+
+/** Now on the monotonic clock, as epoch milliseconds (the clock's origin is the process's start on the wall clock). */
+function monotonicEpochMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** A monitor's reading as an action outcome: ok only when the resource runs (in the role expected). */
