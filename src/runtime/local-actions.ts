@@ -212,7 +212,10 @@ export class LocalActions {
     if (!m) return;
     this.unwatch(from);
     const r = this.primitive(to);
-    if (r) this.watch(to, r, m.promoted);
+    if (!r) return;
+    this.watch(to, r, m.promoted);
+    const moved = this.monitors.get(to);
+    if (moved) moved.healthy = m.healthy; // a failure it reported is not reported again
   }
 
   // ---- recurring monitors -------------------------------------------------------------------------

@@ -267,8 +267,10 @@ export class Sim {
   private startAgent(m: Machine) {
     if (!m.power || m.core) return;
     m.boot++;
+    // as the runtime's probe reports them: a clone instance by its clone child's id (the agent does
+    // not know its instance number after a restart; the coordinator gives it one)
     const active = [...m.phys.entries()].filter(([, s]) => s !== 'stopping')
-      .map(([resource]) => ({ resource, role: (m.promoted.has(resource) ? 'promoted' : this.roleOfStarted(resource)) as ActiveRole }));
+      .map(([resource]) => ({ resource: resource.replace(/:\d+$/, ''), role: (m.promoted.has(resource) ? 'promoted' : this.roleOfStarted(resource)) as ActiveRole }));
     const core = startNode(this.agentConfig, m.name, m.disk, this.local(m), this.rng.int(1, 2 ** 30), {
       unsafe: this.params.unsafe,
       snapshotEvery: this.params.snapshotEvery,
@@ -386,6 +388,9 @@ export class Sim {
       case 'execute':
         this.execute(m, e.transition, e.action);
         return;
+      case 'renamed':
+        this.rename(m, e.from, e.to);
+        return;
       case 'scheduled':
         if (e.actions > 0) this.stats.transitions++;
         return;
@@ -486,6 +491,15 @@ export class Sim {
       if (res.child === base || (child?.type === 'group' && child.members.includes(base))) return 'unpromoted';
     }
     return 'started';
+  }
+
+  /** The agent gave a clone instance it found running its number: the machine's copy goes by it. */
+  private rename(m: Machine, from: ResourceId, to: ResourceId) {
+    const s = m.phys.get(from);
+    if (s === undefined || m.phys.has(to)) return;
+    m.phys.delete(from);
+    m.phys.set(to, s);
+    if (m.promoted.delete(from)) m.promoted.add(to);
   }
 
   private execute(m: Machine, transition: number, a: PlanAction) {

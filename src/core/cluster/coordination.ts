@@ -327,9 +327,11 @@ function plan(st: NodeState, out: Out, now: number): void {
   const snapshot = buildSnapshot(st, now);
   if (!snapshot.quorate) return;
   for (const n of snapshot.nodes) {
-    if (n.state !== 'online' || n.maintenance) continue;
+    // a node in its restart grace is silent (what it runs stays as recorded); any other online
+    // node, in maintenance or not, must have settled: its report may lag (a failure not counted yet)
+    if (n.state !== 'online' || (n.name !== st.self && inRestartGrace(st, n.name, now))) continue;
     const rep = reportOf(st, n.name);
-    if (!rep || !quiet(st, rep)) return; // a node we have not heard settle yet: its report may lag
+    if (!rep || !quiet(st, rep)) return;
   }
   const lost = snapshot.nodes.some((n) => n.state === 'unclean');
   if (now < lead.retryAt && !lost) return;

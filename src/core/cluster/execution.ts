@@ -117,6 +117,8 @@ function handle(st: NodeState, out: Out, run: SliceRun, effects: RunEffect[], no
         }
         continue;
       }
+      // a clone instance found running at start, not numbered yet: this action gives it its number
+      if (a.resource !== null) adoptNumber(st, out, a.resource);
       // anything a start may have begun counts as running here until an outcome says otherwise
       if ((a.type === 'start' || a.type === 'promote' || a.type === 'migrate_from') && a.resource !== null && !st.local.has(a.resource)) {
         st.local.set(a.resource, 'started');
@@ -266,13 +268,16 @@ export function afterApply(st: NodeState, out: Out, cmd: Command, _index: number
 
 /** What this node found running under a clone child's id now has its instance number (coordination.ts). */
 function adoptInstanceNumbers(st: NodeState, out: Out, record: Record<ResourceId, ActiveRole>): void {
-  for (const id of Object.keys(record)) {
-    const base = id.replace(/:\d+$/, '');
-    if (base === id || st.local.has(id) || !st.local.has(base)) continue;
-    st.local.set(id, st.local.get(base)!);
-    st.local.delete(base);
-    out.effects.push({ type: 'renamed', from: base, to: id });
-  }
+  for (const id of Object.keys(record)) adoptNumber(st, out, id);
+}
+
+/** `id` ("drbd:1") is what this node holds under its clone child's id ("drbd"), found running at start. */
+function adoptNumber(st: NodeState, out: Out, id: ResourceId): void {
+  const base = id.replace(/:\d+$/, '');
+  if (base === id || st.local.has(id) || !st.local.has(base)) return;
+  st.local.set(id, st.local.get(base)!);
+  st.local.delete(base);
+  out.effects.push({ type: 'renamed', from: base, to: id });
 }
 
 /** After the whole cluster state was replaced by a snapshot from the coordinator. */
