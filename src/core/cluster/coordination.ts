@@ -18,7 +18,6 @@
 
 import type { NodeName, ResourceId } from '../../config/types.js';
 import { INFINITY } from '../../config/types.js';
-import { isPromotable } from '../scheduler/apply-results.js';
 import type { ActionStatus } from '../scheduler/types.js';
 import type { ClusterSnapshot, NodeSnapshot, ResourceObservation } from '../snapshot.js';
 import { clusterNow } from './clock.js';
@@ -31,7 +30,7 @@ import { lastIndex } from './log.js';
 import type { NodeReport } from './messages.js';
 import { propose } from './replication.js';
 import type { NodeState, Out } from './state.js';
-import { currentVoters, drift, hostNodes } from './state.js';
+import { currentVoters, drift, hostNodes, inPromotable } from './state.js';
 import type { TransitionRecord } from './state-machine.js';
 
 const RETRY_FIRST_MS = 1000;
@@ -45,7 +44,7 @@ export function reportOf(st: NodeState, n: NodeName): NodeReport | undefined {
 function reportedRoles(st: NodeState, rep: NodeReport): Record<ResourceId, ActiveRole> {
   const out: Record<ResourceId, ActiveRole> = {};
   for (const r of rep.active) {
-    out[r] = rep.failed.includes(r) ? 'failed' : rep.promoted.includes(r) ? 'promoted' : isPromotable(st.config, r) ? 'unpromoted' : 'started';
+    out[r] = rep.failed.includes(r) ? 'failed' : rep.promoted.includes(r) ? 'promoted' : inPromotable(st, r) ? 'unpromoted' : 'started';
   }
   return out;
 }
@@ -56,7 +55,7 @@ function matchesRecord(st: NodeState, rep: NodeReport, record: Record<ResourceId
   for (const _ in record) n++;
   if (rep.active.length !== n) return false;
   for (const r of rep.active) {
-    const want = rep.failed.includes(r) ? 'failed' : rep.promoted.includes(r) ? 'promoted' : isPromotable(st.config, r) ? 'unpromoted' : 'started';
+    const want = rep.failed.includes(r) ? 'failed' : rep.promoted.includes(r) ? 'promoted' : inPromotable(st, r) ? 'unpromoted' : 'started';
     if (record?.[r] !== want) return false;
   }
   return true;

@@ -22,7 +22,6 @@
 //     cluster counted them (ClusterState.failureAck): a cleanup is never undone by a late report.
 
 import type { ResourceId } from '../../config/types.js';
-import { isPromotable } from '../scheduler/apply-results.js';
 import { inFlight, nextDeadline, startRun, stepRun, type RunEffect, type RunGate } from '../scheduler/executor.js';
 import { schedule } from '../scheduler/schedule.js';
 import type { ActionResult, Plan, PlanAction } from '../scheduler/types.js';
@@ -34,6 +33,7 @@ import { mayAct, policyMargin } from './leases.js';
 import { entryAt } from './log.js';
 import type { NodeReport } from './messages.js';
 import type { NodeState, Out, SliceRun } from './state.js';
+import { inPromotable } from './state.js';
 import type { TransitionRecord } from './state-machine.js';
 
 /** The no-quorum stop is retried this long after an attempt that left something running. */
@@ -88,7 +88,7 @@ export function roleAfter(st: NodeState, a: PlanAction, result: ActionResult): A
   if (a.resource === null || a.type.startsWith('storage_')) return undefined;
   if (result.status !== 'ok') return 'failed';
   switch (a.type) {
-    case 'start': return isPromotable(st.config, a.resource) ? 'unpromoted' : 'started';
+    case 'start': return inPromotable(st, a.resource) ? 'unpromoted' : 'started';
     case 'stop': return null;
     case 'promote': return 'promoted';
     case 'demote': return 'unpromoted';
@@ -313,7 +313,7 @@ export function onMonitored(
   const role = st.local.get(resource);
   if (role === undefined) return; // stopped since: the monitor's news is stale
   if (result.status === 'ok' && running) {
-    if (role === 'failed') st.local.set(resource, promoted ? 'promoted' : isPromotable(st.config, resource) ? 'unpromoted' : 'started');
+    if (role === 'failed') st.local.set(resource, promoted ? 'promoted' : inPromotable(st, resource) ? 'unpromoted' : 'started');
     return;
   }
   if (role === 'failed') return;

@@ -171,6 +171,8 @@ export interface NodeState {
 }
 
 interface Memo {
+  /** config ids (primitives) inside a promotable clone */
+  promotable?: Set<ResourceId>;
   voters?: NodeName[];
   hosts?: NodeName[];
   peers?: NodeName[];
@@ -180,6 +182,22 @@ interface Memo {
 /** Call after any change of log, snapshot, applied state or configuration. */
 export function touch(st: NodeState): void {
   st.memo = {};
+}
+
+/** Whether a resource (instance) runs in a promotable clone: a running copy of it is unpromoted, not started. */
+export function inPromotable(st: NodeState, resource: ResourceId): boolean {
+  let set = st.memo.promotable;
+  if (!set) {
+    set = new Set();
+    for (const r of Object.values(st.config.resources)) {
+      if (r.type !== 'clone' || !r.promotable) continue;
+      set.add(r.child);
+      const child = st.config.resources[r.child];
+      if (child?.type === 'group') for (const m of child.members) set.add(m);
+    }
+    st.memo.promotable = set;
+  }
+  return set.has(resource) || set.has(resource.replace(/:\d+$/, ''));
 }
 
 export function drift(st: NodeState): number {
