@@ -11,6 +11,7 @@ import { FenceServer } from './fence-server.js';
 import type { NodeProcess } from './node.js';
 import { ClusterNode, SYSTEMD_BIN } from './node.js';
 import { sampleUnits, type UnitSampler } from './sampler.js';
+import { UnitSetSampler } from './unit-set-sampler.js';
 import { SystemdBus } from './systemd-bus.js';
 import { HarnessCommandError, now, run, runOk, runSync, sleep, waitFor } from './sh.js';
 
@@ -169,7 +170,7 @@ export class Cluster {
   private fence: FenceServer | undefined;
   private readonly cuts = new Set<string>(); // "a>b": frames from a to b dropped
   private readonly paused = new Set<number>();
-  private readonly samplers = new Set<UnitSampler>();
+  private readonly samplers = new Set<{ stop(): Promise<unknown> }>();
   private readonly made = { runDir: false, nsDirMount: false, switchNs: false, netns: new Set<string>(), mountNs: new Set<string>(), cgroups: new Set<string>() };
   private destroyed = false;
 
@@ -591,6 +592,17 @@ export class Cluster {
   sampleUnits(unit: string, opts: { nodes?: readonly (ClusterNode | string)[]; everyMs?: number; replyTimeoutMs?: number } = {}): UnitSampler {
     const nodes = (opts.nodes ?? this.all.filter((n) => n.withSystemd)).map((n) => this.resolve(n));
     const s = sampleUnits(nodes, unit, opts.everyMs ?? 20, opts.replyTimeoutMs ?? 1000);
+    this.samplers.add(s);
+    return s;
+  }
+
+  /**
+   * Starts an external sampler of a whole set of units (one D-Bus call per node per tick, see
+   * unit-set-sampler.ts) on the given nodes (default: all nodes with systemd), every `everyMs` (default 50).
+   */
+  sampleUnitSet(units: readonly string[], opts: { nodes?: readonly (ClusterNode | string)[]; everyMs?: number; replyTimeoutMs?: number } = {}): UnitSetSampler {
+    const nodes = (opts.nodes ?? this.all.filter((n) => n.withSystemd)).map((n) => this.resolve(n));
+    const s = new UnitSetSampler(nodes, units, opts.everyMs ?? 50, opts.replyTimeoutMs ?? 1000);
     this.samplers.add(s);
     return s;
   }

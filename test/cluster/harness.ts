@@ -5,6 +5,8 @@ export { ClusterNode, NodeDownError } from './node.js';
 export type { NodeProcess, NodeProcessExit, NodeRole, PowerState } from './node.js';
 export { sampleUnits, UnitSampler, overlap, firstActiveAfter, lastRunningOn, samplingStats, RUNNING_STATES } from './sampler.js';
 export type { SampledState, SampledNode, Tick, Timeline, Overlap, OverlapInterval, FirstActive } from './sampler.js';
+export { UnitSetSampler, activeNodes, settledPlacement, unitTimeline } from './unit-set-sampler.js';
+export type { NodeReading, SetTick, SetTimeline } from './unit-set-sampler.js';
 export { cleanupStale } from './stale.js';
 export type { StaleReport } from './stale.js';
 export { SystemdBus, unitObjectPath } from './systemd-bus.js';

@@ -196,7 +196,7 @@ export function lastRunningOn(tl: Timeline, node: string): number | undefined {
 }
 
 /** How well the cadence held: gaps between tick starts (a failover figure is only as fine as maxGapMs). */
-export function samplingStats(tl: Timeline): { ticks: number; medianGapMs: number; maxGapMs: number } {
-  const gaps = tl.ticks.slice(1).map((tick, i) => tick.t - (tl.ticks[i] as Tick).t).sort((a, b) => a - b);
+export function samplingStats(tl: { readonly ticks: readonly { readonly t: number }[] }): { ticks: number; medianGapMs: number; maxGapMs: number } {
+  const gaps = tl.ticks.slice(1).map((tick, i) => tick.t - tl.ticks[i]!.t).sort((a, b) => a - b);
   return { ticks: tl.ticks.length, medianGapMs: gaps[Math.floor(gaps.length / 2)] ?? 0, maxGapMs: gaps[gaps.length - 1] ?? 0 };
 }

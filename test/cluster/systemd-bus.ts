@@ -77,6 +77,29 @@ export class SystemdBus {
     return String(await this.getProperty(unitObjectPath(unit), `${SYSTEMD}.Unit`, 'ActiveState', timeoutMs));
   }
 
+  /**
+   * ActiveState of many units in ONE call (Manager.ListUnitsByPatterns, each unit name a pattern of
+   * its own, all states): what `systemctl --user list-units NAMES…` asks. Only loaded units are
+   * listed and the call loads nothing, so a unit absent from the map is not loaded, hence inactive.
+   * (ListUnitsByNames would load every stopped unit from disk on each call.)
+   */
+  async activeStates(units: readonly string[], timeoutMs = 250): Promise<Map<string, string>> {
+    const reply = await this.call('/org/freedesktop/systemd1', `${SYSTEMD}.Manager`, 'ListUnitsByPatterns', 'asas', [[], [...units]], timeoutMs);
+    // a(ssssssouso): name, description, load state, active state, sub state, following, unit path, job id, job type, job path
+    const rows = reply.body[0] as unknown[][];
+    return new Map(rows.map((r) => [String(r[0]), String(r[3])]));
+  }
+
+  /**
+   * When the unit last began starting (InactiveExitTimestampMonotonic) and last became active
+   * (ActiveEnterTimestampMonotonic), in ms of CLOCK_MONOTONIC: the clock of process.hrtime (and of
+   * performance.now, at a fixed offset). 0 when it never did.
+   */
+  async unitStartTimes(unit: string, timeoutMs = 1000): Promise<{ startMs: number; activeMs: number }> {
+    const get = async (prop: string): Promise<number> => Number(await this.getProperty(unitObjectPath(unit), `${SYSTEMD}.Unit`, prop, timeoutMs)) / 1000;
+    return { startMs: await get('InactiveExitTimestampMonotonic'), activeMs: await get('ActiveEnterTimestampMonotonic') };
+  }
+
   async systemState(timeoutMs = 250): Promise<string> {
     return String(await this.getProperty('/org/freedesktop/systemd1', `${SYSTEMD}.Manager`, 'SystemState', timeoutMs));
   }

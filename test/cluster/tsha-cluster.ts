@@ -9,8 +9,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControlClient } from '../../src/adapters/grpc/control-client.js';
 import type { ClusterStatus } from '../../src/ports/control.js';
-import type { Cluster, ClusterNode, NodeProcess, UnitSampler } from './harness.js';
-import { now, RUNNING_STATES, sleep } from './harness.js';
+import type { Cluster, ClusterNode, NodeProcess, UnitSampler, UnitSetSampler } from './harness.js';
+import { activeNodes, now, RUNNING_STATES, settledPlacement, sleep } from './harness.js';
+import { SystemdBus } from './systemd-bus.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const MAIN_JS = path.join(ROOT, 'dist/src/cli/main.js');
@@ -39,10 +40,59 @@ export function ensureBuilt(): void {
   fs.utimesSync(MAIN_JS, t, t);
 }
 
+/**
+ * Many systemd resources instead of the single `web` one: each primitive its own unit running
+ * `sleep infinity`, some of them members of groups. scaleResourceSet() builds the benchmark's.
+ */
+export interface ResourceSet {
+  readonly primitives: readonly { readonly id: string; readonly unit: string }[];
+  /** groups by id: members are primitive ids, started in this order on one node */
+  readonly groups: readonly { readonly id: string; readonly members: readonly string[] }[];
+}
+
+/**
+ * `n` primitives r001… (units `<prefix>r001.service`…), the first groups × groupSize of them in
+ * groups g01… of groupSize consecutive members, the rest lone primitives.
+ */
+export function scaleResourceSet(prefix: string, n: number, opts: { groups?: number; groupSize?: number } = {}): ResourceSet {
+  const groups = opts.groups ?? 10;
+  const groupSize = opts.groupSize ?? 3;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`scaleResourceSet: n must be a positive integer, got ${n}`);
+  if (groups * groupSize > n) throw new Error(`scaleResourceSet: ${groups} groups of ${groupSize} need ${groups * groupSize} resources, have n = ${n}`);
+  const w = Math.max(3, String(n).length);
+  const gw = Math.max(2, String(groups).length);
+  const primitives = Array.from({ length: n }, (_, i) => {
+    const id = `r${String(i + 1).padStart(w, '0')}`;
+    return { id, unit: `${prefix}${id}.service` };
+  });
+  return {
+    primitives,
+    groups: Array.from({ length: groups }, (_, g) => ({
+      id: `g${String(g + 1).padStart(gw, '0')}`,
+      members: primitives.slice(g * groupSize, (g + 1) * groupSize).map((p) => p.id),
+    })),
+  };
+}
+
 export interface TshaClusterOptions {
   /** systemd unit used as the resource (default tshweb.service: `sleep infinity`). */
   unit?: string;
   resourceId?: string;
+  /**
+   * The configuration's resources are these instead of the single `web` one (not together with
+   * unit or resourceId). `unit` and `resourceId` then name the first primitive, so the
+   * single-resource helpers act on it; `units` lists them all.
+   */
+  resources?: ResourceSet;
+  /**
+   * The configuration file starts with every resource stopped (resourceDefaults.targetRole
+   * "stopped"); addResources() lifts that and reloads every agent (SIGHUP), as an operator starts
+   * resources on a formed cluster. Then they are placed over every node, not over whichever first
+   * quorum of nodes formed (default false). (Not "no resources at first": an agent creates its
+   * resource adapters at start for the kinds its configuration has, so resources of a kind that a
+   * reload adds fail with "no adapter for kind …".)
+   */
+  deferResources?: boolean;
   monitorIntervalMs?: number;
   logLevel?: string;
   timing?: Record<string, number>;
@@ -62,14 +112,29 @@ export interface TshaClusterOptions {
 export class TshaCluster {
   readonly unit: string;
   readonly resourceId: string;
+  /** Every resource unit of the configuration (`[unit]` without a resource set). */
+  readonly units: readonly string[];
   readonly configFile: string;
+  /** The whole configuration (with deferResources, the file holds it with every resource stopped until addResources()). */
+  private readonly config: Record<string, unknown>;
   readonly agents = new Map<string, NodeProcess>();
   witnessProc: NodeProcess | undefined;
 
   constructor(readonly c: Cluster, readonly opts: TshaClusterOptions = {}) {
-    this.unit = opts.unit ?? `${c.prefix}web.service`;
-    this.resourceId = opts.resourceId ?? 'web';
+    const set = opts.resources;
+    if (set && (opts.unit !== undefined || opts.resourceId !== undefined)) {
+      throw new Error('TshaClusterOptions: resources replaces the single resource; do not give unit or resourceId with it');
+    }
+    if (set && set.primitives.length === 0) throw new Error('TshaClusterOptions: resources.primitives is empty');
+    this.unit = set ? set.primitives[0]!.unit : (opts.unit ?? `${c.prefix}web.service`);
+    this.resourceId = set ? set.primitives[0]!.id : (opts.resourceId ?? 'web');
+    this.units = set ? set.primitives.map((p) => p.unit) : [this.unit];
     const names = c.nodes.map((n) => n.name);
+    const systemdResource = (unit: string) => ({
+      kind: 'systemd',
+      params: { unit },
+      operations: { monitor: { intervalMs: opts.monitorIntervalMs ?? 1000, timeoutMs: 5000 }, start: { timeoutMs: 10000 }, stop: { timeoutMs: 10000 } },
+    });
     const config = {
       cluster: { name: 'itest', id: c.prefix },
       nodes: Object.fromEntries(c.nodes.map((n) => [n.name, { address: `${n.meshIp}:${MESH_PORT}`, publicKey: n.publicKey }])),
@@ -79,23 +144,75 @@ export class TshaCluster {
         watchdog: opts.watchdogFencing ?? false,
         devices: opts.fenceDevice === false ? {} : { power: { agent: 'fence_tsha_test', parameters: { harness_socket: c.fenceSocket }, hosts: names, timeoutMs: 20000 } },
       },
-      resources: {
-        [this.resourceId]: {
-          kind: 'systemd',
-          params: { unit: this.unit },
-          operations: { monitor: { intervalMs: opts.monitorIntervalMs ?? 1000, timeoutMs: 5000 }, start: { timeoutMs: 10000 }, stop: { timeoutMs: 10000 } },
-        },
-      },
+      resources: set ? Object.fromEntries(set.primitives.map((p) => [p.id, systemdResource(p.unit)])) : { [this.resourceId]: systemdResource(this.unit) },
+      ...(set && set.groups.length > 0 ? { groups: Object.fromEntries(set.groups.map((g) => [g.id, { members: [...g.members] }])) } : {}),
       ...(opts.timing ? { timing: opts.timing } : {}),
     };
+    this.config = config;
     this.configFile = path.join(c.dir, 'tsha.json');
-    fs.writeFileSync(this.configFile, JSON.stringify(config, null, 2));
+    this.writeConfig(!opts.deferResources);
   }
 
-  /** Writes the resource's unit file on every node and reloads their systemd. */
+  private writeConfig(started: boolean): void {
+    const config = started ? this.config : { ...this.config, resourceDefaults: { targetRole: 'stopped' } };
+    fs.writeFileSync(`${this.configFile}.tmp`, JSON.stringify(config, null, 2));
+    fs.renameSync(`${this.configFile}.tmp`, this.configFile);
+  }
+
+  /**
+   * With deferResources: rewrites the configuration file with the resources started, sends SIGHUP
+   * to every running agent and waits until each one logged the reload (placement follows).
+   */
+  async addResources(timeoutMs = 20_000): Promise<void> {
+    this.writeConfig(true);
+    const up = this.c.nodes.filter((n) => n.power === 'up' && this.agents.get(n.name)?.running());
+    const reloads = (n: ClusterNode): number => this.agents.get(n.name)!.output().split('"configuration reloaded"').length - 1;
+    const before = new Map(up.map((n) => [n.name, reloads(n)]));
+    for (const n of up) {
+      const pid = this.agentPid(n);
+      if (pid === undefined) throw new Error(`addResources: no agent process found for ${n.name}`);
+      process.kill(pid, 'SIGHUP');
+    }
+    await this.waitFor('every agent to reload its configuration', async () => up.every((n) => reloads(n) > before.get(n.name)!), timeoutMs, 100);
+  }
+
+  /** Writes the unit file of every resource (`units`) on every node and reloads their systemd. */
   async installUnit(execStart = '/bin/sleep infinity'): Promise<void> {
-    for (const n of this.c.nodes) n.writeUnit(this.unit, `[Unit]\nDescription=tsha test resource\n[Service]\nExecStart=${execStart}\n`);
+    for (const n of this.c.nodes) for (const u of this.units) n.writeUnit(u, `[Unit]\nDescription=tsha test resource\n[Service]\nExecStart=${execStart}\n`);
     await Promise.all(this.c.nodes.map((n) => n.daemonReload()));
+  }
+
+  /**
+   * Where every resource unit is active right now, read from outside with one D-Bus call per
+   * powered node (see SystemdBus.activeStates): unit → nodes, each of `units` a key.
+   */
+  async placement(): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>(this.units.map((u) => [u, []]));
+    await Promise.all(
+      this.c.nodes.filter((n) => n.power === 'up').map(async (n) => {
+        const bus = new SystemdBus(n.busAddress);
+        try {
+          const states = await bus.activeStates(this.units, 2000);
+          for (const [u, st] of states) if (st === 'active') out.get(u)?.push(n.name);
+        } catch {
+          /* a silent manager: its units count as nowhere this time */
+        } finally {
+          bus.close();
+        }
+      }),
+    );
+    return out;
+  }
+
+  /** Until every resource unit is active on exactly one node; returns node → its units. */
+  async waitAllPlaced(timeoutMs: number): Promise<Map<string, string[]>> {
+    return this.waitFor(`all ${this.units.length} units active, each on exactly one node`, async () => {
+      const p = await this.placement();
+      if (![...p.values()].every((ns) => ns.length === 1)) return null;
+      const byNode = new Map<string, string[]>(this.c.nodes.map((n) => [n.name, []]));
+      for (const [u, ns] of p) byNode.get(ns[0]!)!.push(u);
+      return byNode;
+    }, timeoutMs, 200);
   }
 
   socket(n: ClusterNode | string): string {
@@ -255,6 +372,33 @@ export class TshaCluster {
       return holders.size === 1 ? [...holders][0] : null;
     }, timeoutMs, 50);
     return this.c.node(name!);
+  }
+
+  /**
+   * The placement of every resource unit once it has settled: every sampled tick of the last
+   * `stableMs` shows each unit active on one node, nothing starting or stopping, and the same
+   * placement throughout. Returns node → its units (every cluster node a key).
+   */
+  async stablePlacement(s: UnitSetSampler, stableMs = 1000, timeoutMs = 30_000): Promise<Map<string, string[]>> {
+    const set = { units: s.units };
+    const placed = await this.waitFor(`all ${s.units.length} units steadily placed for ${stableMs} ms`, async () => {
+      const ticks = s.timeline().ticks;
+      const last = ticks.at(-1);
+      if (!last) return null;
+      const win = ticks.filter((k) => k.t >= last.t - stableMs);
+      if (win.length < 2 || last.t - win[0]!.t < stableMs * 0.9) return null;
+      let sig: string | undefined;
+      for (const k of win) {
+        if (!settledPlacement(set, k)) return null;
+        const here = JSON.stringify([...activeNodes(set, k)]);
+        if (sig !== undefined && here !== sig) return null;
+        sig = here;
+      }
+      return activeNodes(set, last);
+    }, timeoutMs, 50);
+    const byNode = new Map<string, string[]>(this.c.nodes.map((n) => [n.name, []]));
+    for (const [u, ns] of placed) byNode.get(ns[0]!)!.push(u);
+    return byNode;
   }
 
   /** `tsha resource move` to a node, wait until the unit runs only there, then `tsha resource clear`. */
