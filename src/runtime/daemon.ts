@@ -68,6 +68,24 @@ export interface DaemonOptions {
   logger: Logger;
 }
 
+/** The resource drivers by kind, each made on first use (and then kept, to be closed with the agent). */
+class DriversOnDemand extends Map<ResourceKind, ResourceAgent> {
+  constructor(private readonly make: (kind: ResourceKind) => ResourceAgent | null) {
+    super();
+  }
+  override get(kind: ResourceKind): ResourceAgent | undefined {
+    let a = super.get(kind);
+    if (a === undefined) {
+      const made = this.make(kind);
+      if (made) {
+        this.set(kind, made);
+        a = made;
+      }
+    }
+    return a;
+  }
+}
+
 export class DaemonSetupError extends Error {
   override readonly name = 'DaemonSetupError';
 }
@@ -131,17 +149,14 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const transport = new MeshTransport(meshOpts);
 
     const store = new DiskStore<Command, ClusterState>(o.stateDir);
-    const agents = new Map<ResourceKind, ResourceAgent>();
-    if (o.role === 'agent') {
-      // One driver per kind this build runs (src/config/drivers.ts): the configuration check
-      // refused every other kind, so each kind the configuration uses finds its driver here.
-      const drivers: Record<BuiltKind, () => ResourceAgent> = {
-        systemd: () => new SystemdAgent(o.systemdBus ? { busAddress: o.systemdBus } : {}),
-        exec: () => new ExecAgent({ env: { TSHA_NODE: self } }),
-      };
-      const kinds = new Set(Object.values(config.resources).flatMap((r) => (r.type === 'primitive' ? [r.kind] : [])));
-      for (const k of kinds) if (kindHasDriver(k)) agents.set(k, drivers[k]());
-    }
+    // One driver per kind this build runs (src/config/drivers.ts): the configuration check refused
+    // every other kind. Each is made when a resource of its kind first needs it, so a reload that
+    // adds the first resource of a kind finds its driver too.
+    const drivers: Record<BuiltKind, () => ResourceAgent> = {
+      systemd: () => new SystemdAgent(o.systemdBus ? { busAddress: o.systemdBus } : {}),
+      exec: () => new ExecAgent({ env: { TSHA_NODE: self } }),
+    };
+    const agents = new DriversOnDemand((k) => (o.role === 'agent' && kindHasDriver(k) ? drivers[k]() : null));
     const fencer = o.role === 'agent' ? new FenceAgentFencer(() => agentRef?.currentConfig().fencing ?? config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;
     if (!config.fencing.enabled) log.warn({ node: self }, 'FENCING IS DISABLED by configuration: lost nodes are recovered only after lease and watchdog time');
 
