@@ -214,7 +214,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       const changes = describeConfigChange(current, next);
       await agent.reconfigure(next, changes);
       current = next;
-      log.info({ node: self, file: o.configFile, changes }, changes.length > 0 ? `configuration reloaded: ${changes.join('; ')}` : 'configuration reloaded: nothing changed');
+      log.info({ node: self, file: o.configFile, changes }, 'configuration reloaded');
       return true;
     };
     const stop = async (cause: string): Promise<void> => {

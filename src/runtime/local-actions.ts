@@ -7,7 +7,11 @@
 // resource's on-fail policy.
 //
 // Rules kept here:
-// - One operation at a time per resource (an action that arrives while another runs waits for it).
+// - One operation at a time per resource (an action that arrives while another runs waits for it),
+//   and at most `maxConcurrent` operations at a time on the node (Pacemaker's node-action-limit,
+//   2 × the CPUs by default): a transition that starts dozens of units at once would otherwise
+//   take the machine's CPU in one burst, long enough for the agent to miss its heartbeats and get
+//   its node fenced. Recurring monitor checks take a slot too.
 // - Every `execute` is answered exactly once, whatever the adapter does (a rejection is an error).
 //   A cancelled action (its timeout passed in the core) is still answered; the core ignores it.
 // - A stop ends the resource's recurring monitor before it runs.
@@ -15,6 +19,7 @@
 // - Storage actions (DRBD, Ceph RBD) have no adapter yet: they fail with notInstalled, and the
 //   configuration check refuses storage before it gets here.
 
+import { availableParallelism } from 'node:os';
 import type { CompiledConfig, NodeName, Operation, OperationName, PrimitiveResource, ResourceId, ResourceKind } from '../config/types.js';
 import type { ActiveRole } from '../core/cluster/commands.js';
 import type { ActionResult, PlanAction } from '../core/scheduler/types.js';
@@ -57,6 +62,26 @@ export interface LocalActionsOptions {
   result: (transition: number, actionId: number, result: ActionResult) => void;
   /** hands a monitor's change to the core's step queue */
   monitored: (change: MonitorChange) => void;
+  /** operations at a time on this node (default: 2 × the CPUs, at least 4) */
+  maxConcurrent?: number;
+}
+
+/** A counting semaphore: at most `limit` jobs run at once, the others wait in order. */
+class Slots {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    else this.running++;
+    try {
+      return await job();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(); // the slot passes on
+      else this.running--;
+    }
+  }
 }
 
 interface Monitor {
@@ -74,9 +99,11 @@ export class LocalActions {
   readonly failedActions: FailedAction[] = [];
   private closed = false;
   private readonly log: Logger;
+  private readonly slots: Slots;
 
   constructor(private readonly opts: LocalActionsOptions) {
     this.log = opts.logger.child({ component: 'resources', node: opts.node });
+    this.slots = new Slots(opts.maxConcurrent ?? Math.max(4, 2 * availableParallelism()));
   }
 
   /** The primitive an instance id stands for ("web", or "drbd:1" of the clone child "drbd"). */
@@ -113,7 +140,7 @@ export class LocalActions {
       answer({ status: 'errorFatal', reason: `${action.key}: not an action of this node` });
       return;
     }
-    void this.enqueue(id, () => this.carryOut(transition, action, id)).then(answer, (e: unknown) => {
+    void this.enqueue(id, () => this.slots.run(() => this.carryOut(transition, action, id))).then(answer, (e: unknown) => {
       this.log.error({ action: action.key, err: e }, 'resource operation threw (a bug)');
       answer({ status: 'error', reason: e instanceof Error ? e.message : String(e) });
     });
@@ -252,7 +279,7 @@ export class LocalActions {
         const agent = r && this.opts.agents.get(r.kind);
         if (!r || !agent) return;
         const t0 = performance.now();
-        const res = await this.check(agent, this.ref(id, r), m.op.timeoutMs);
+        const res = await this.slots.run(() => this.check(agent, this.ref(id, r), m.op.timeoutMs));
         if (this.closed || this.monitors.get(id) !== m) return;
         this.opts.metrics.resourceActions.inc({ operation: 'monitor', status: res.status });
         const v = verdict(res, m.promoted);

@@ -88,9 +88,7 @@ export interface TshaClusterOptions {
    * The configuration file starts with every resource stopped (resourceDefaults.targetRole
    * "stopped"); addResources() lifts that and reloads every agent (SIGHUP), as an operator starts
    * resources on a formed cluster. Then they are placed over every node, not over whichever first
-   * quorum of nodes formed (default false). (Not "no resources at first": an agent creates its
-   * resource adapters at start for the kinds its configuration has, so resources of a kind that a
-   * reload adds fail with "no adapter for kind …".)
+   * quorum of nodes formed (default false).
    */
   deferResources?: boolean;
   monitorIntervalMs?: number;
