@@ -152,22 +152,36 @@ export class SystemdAgent implements ResourceAgent {
     return this.serialize(unit, () => this.guard(deadline, () => body(unit, deadline)));
   }
 
+  /**
+   * The recurring health check: one call for a unit that is active (ListUnitsByPatterns), the whole
+   * state (LoadUnit and seven properties) for anything else, whose reason the report needs.
+   */
   async monitor(res: ResourceRef, op: OperationOptions): Promise<MonitorResult> {
+    return this.look(res, op, true);
+  }
+
+  /** Probe at agent start: read-only, so a healthy unit is re-adopted with its MainPID unchanged (the evidence). */
+  probe(res: ResourceRef, op: OperationOptions): Promise<MonitorResult> {
+    return this.look(res, op, false);
+  }
+
+  private async look(res: ResourceRef, op: OperationOptions, quick: boolean): Promise<MonitorResult> {
     const name = unitName(res);
     if (!name.ok) return { ...name.result, state: 'stopped', running: false };
     const unit = name.unit;
     const deadline = Date.now() + op.timeoutMs;
     try {
+      if (quick) {
+        const listed = await this.withRetry(deadline, (d) => this.manager.listedState(unit, d));
+        if (listed && listed.loadState === 'loaded' && (listed.activeState === 'active' || listed.activeState === 'reloading')) {
+          return { status: 'ok', state: 'running', running: true, role: 'started' };
+        }
+      }
       return toMonitorResult(unit, await this.readState(unit, deadline));
     } catch (e) {
       // We could not look (bus down past the deadline: timeout): say so, and stay conservative.
       return { ...failure(e), state: 'running', running: true };
     }
-  }
-
-  /** Probe at agent start: read-only, so a healthy unit is re-adopted with its MainPID unchanged. */
-  probe(res: ResourceRef, op: OperationOptions): Promise<MonitorResult> {
-    return this.monitor(res, op);
   }
 
   async close(): Promise<void> {

@@ -197,6 +197,25 @@ export class SystemdManager {
     };
   }
 
+  /**
+   * ActiveState of a loaded unit in one call (Manager.ListUnitsByPatterns with the unit's name as
+   * the pattern, what `systemctl list-units NAME` asks): a recurring monitor of a healthy unit needs
+   * nothing else. Null when the name is not a plain pattern (fnmatch would read `\x2d`, `*`, `[` as
+   * pattern syntax) or the unit is not loaded (stopped and collected, or absent): the caller then
+   * reads the whole state.
+   */
+  async listedState(unit: string, deadline: number): Promise<{ loadState: string; activeState: string; subState: string } | null> {
+    if (/[*?[\]\\]/.test(unit)) return null;
+    const reply = await this.bus.call(
+      { destination: SYSTEMD_NAME, path: SYSTEMD_PATH, interface: MANAGER_IFACE, member: 'ListUnitsByPatterns', signature: 'asas', body: [[], [unit]] },
+      remaining(deadline),
+    );
+    for (const row of reply.body[0] as unknown[][]) {
+      if (row[0] === unit) return { loadState: String(row[2]), activeState: String(row[3]), subState: String(row[4]) };
+    }
+    return null;
+  }
+
   async resetFailedUnit(unit: string, deadline: number): Promise<void> {
     await this.bus.call({ destination: SYSTEMD_NAME, path: SYSTEMD_PATH, interface: MANAGER_IFACE, member: 'ResetFailedUnit', signature: 's', body: [unit] }, remaining(deadline));
   }
