@@ -99,10 +99,14 @@ export class UnitSampler {
     return { unit: this.unit, nodes: this.nodes.map((n) => n.name), everyMs: this.everyMs, ticks: [...this.ticks] };
   }
 
-  /** Waits until `pred` holds for the latest tick, or throws after timeoutMs. */
-  async waitUntil(what: string, pred: (tick: Tick) => boolean, timeoutMs: number): Promise<Tick> {
+  /**
+   * The first tick for which `pred` holds, waiting up to timeoutMs. It looks at every tick since the
+   * sampler started, unless `fromNow`: then only at ticks taken after this call (a state the unit
+   * had before an event, such as the start before a power loss, must not answer a wait for after it).
+   */
+  async waitUntil(what: string, pred: (tick: Tick) => boolean, timeoutMs: number, fromNow = false): Promise<Tick> {
     const deadline = now() + timeoutMs;
-    let seen = 0;
+    let seen = fromNow ? this.ticks.length : 0;
     for (;;) {
       for (; seen < this.ticks.length; seen++) {
         const tick = this.ticks[seen] as Tick;
