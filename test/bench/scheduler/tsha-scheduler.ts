@@ -1,4 +1,4 @@
-// tsha's side of the scheduler benchmark: the scheduler under test (src/core/scheduler, issue 4)
+// tsha's side of the scheduler benchmark: the scheduler under test (src/core/scheduler)
 // and the start actions read out of its plan, so the bench can say whether tsha and Pacemaker
 // solved the same problem.
 

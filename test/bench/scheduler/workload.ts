@@ -1,4 +1,4 @@
-// Deterministic workload for the scheduler benchmark (issue 4): one neutral description of a
+// Deterministic workload for the scheduler benchmark: one neutral description of a
 // cluster (nodes, resources, constraints, what currently runs where, which node was lost) from
 // which both tsha's inputs (CompiledConfig + ClusterSnapshot, see tsha-input.ts) and Pacemaker's
 // CIB (see cib.ts) are rendered, so that the two schedulers face the same problem by construction.

@@ -1,5 +1,5 @@
 // Property tests over random inputs (test/support/random-cluster.ts). The invariants are the
-// scheduler's safety rules (DESIGN.md "one active copy", ISSUE 4 checks):
+// scheduler's safety rules (DESIGN.md "one active copy"):
 //   - a primitive is never placed twice, and running the plan never leaves two copies;
 //   - a mandatory colocation or a -INFINITY ban is never violated in the plan's end state;
 //   - the same input gives the same plan, whatever the key order of its objects;
