@@ -94,7 +94,30 @@ export function gracefulStop(st: NodeState, out: Out, now: number): void {
     return;
   }
   out.trace('graceful-stop', `announcing a restart, grace ${graceMs} ms`);
-  propose(st, out, [{ type: 'restarting', node: st.self, incarnation: st.incarnation, graceMs, cause: 'stop' }], now);
+  proposeRestart(st, out, now);
+}
+
+function proposeRestart(st: NodeState, out: Out, now: number): void {
+  st.restartProposal = { to: st.role === 'leader' ? st.self : st.leader, at: now };
+  propose(st, out, [{ type: 'restarting', node: st.self, incarnation: st.incarnation, graceMs: restartGraceMs(st), cause: 'stop' }], now);
+}
+
+/**
+ * A stopping agent's `restarting` entry can be lost: proposed while no coordinator was known (an
+ * election under way when SIGTERM came), to a coordinator that lost its post before committing it,
+ * or on a connection that dropped. Until this node sees it committed, it proposes it again to each
+ * new coordinator, and to the same one once an election timeout has passed without the commit. A
+ * duplicate that gets committed too changes nothing (state-machine.ts: same node and incarnation).
+ */
+export function retryRestartAnnouncement(st: NodeState, out: Out, now: number): void {
+  const last = st.restartProposal;
+  if (!st.stopping || last === null || restartAnnounced(st)) return;
+  const to = st.role === 'leader' ? st.self : st.leader;
+  if (to === null) return;
+  if (to !== last.to || (to !== st.self && now - last.at >= st.config.timing.electionTimeoutMs)) {
+    out.trace('graceful-stop', `announcing the restart again, to ${to}`);
+    proposeRestart(st, out, now);
+  }
 }
 
 /** Whether crash evidence is worth gathering at all here. */

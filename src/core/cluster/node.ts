@@ -100,6 +100,7 @@ export function startNode(
     tickedAt: now,
     tickedAtCommit: d.snapshot.index,
     stopping: false,
+    restartProposal: null,
     fenceSeq: 0,
     // cluster time resumes from the last stamp this node persisted (clock.ts)
     clockOffset: d.snapshot.state.clock - now,

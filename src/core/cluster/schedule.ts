@@ -7,7 +7,7 @@ import { canCampaign, becomeFollower, startPreVote } from './election.js';
 import { nextRunDeadline } from './execution.js';
 import { tickTwoNode } from './fencing.js';
 import { leaderLeaseUntil, policyMargin } from './leases.js';
-import { probeSilentPeers } from './liveness.js';
+import { probeSilentPeers, retryRestartAnnouncement } from './liveness.js';
 import { lastIndex } from './log.js';
 import { broadcastAppend } from './replication.js';
 import type { NodeState, Out } from './state.js';
@@ -32,6 +32,7 @@ export function tick(st: NodeState, out: Out, now: number): void {
   }
   if (st.config.quorumMode === 'two_node') tickTwoNode(st, out, now);
   probeSilentPeers(st, out, now);
+  retryRestartAnnouncement(st, out, now);
 }
 
 /** The tick pace while anything is unsettled (nextTickAt): half a heartbeat, at least 10 ms. */

@@ -174,6 +174,8 @@ export function applyCommand(s: ClusterState, cmd: Command, index: number): void
       s.inputs++;
       return;
     case 'restarting':
+      // a stopping agent may propose its announcement again (liveness.ts): the first one counts
+      if (cmd.cause === 'stop' && s.restarting[cmd.node]?.incarnation === cmd.incarnation && s.restarting[cmd.node]?.cause === 'stop') return;
       s.restarting = { ...s.restarting, [cmd.node]: { incarnation: cmd.incarnation, graceMs: cmd.graceMs, index, cause: cmd.cause } };
       s.inputs++;
       return;

@@ -140,6 +140,8 @@ export interface NodeState {
   tickedAtCommit: number;
   /** this agent is stopping gracefully: it starts and stops nothing, and does not campaign */
   stopping: boolean;
+  /** while stopping: the coordinator this node's `restarting` entry was last proposed to, and when (own clock) */
+  restartProposal: { to: NodeName | null; at: number } | null;
   fenceSeq: number;
   /** cluster time = this node's clock + clockOffset (clock.ts) */
   clockOffset: number;

@@ -313,3 +313,39 @@ describe('replicated state machine', () => {
     expect(s.failureAck.n1).toEqual({ incarnation: 9, seq: 4 }); // the node does not report it again
   });
 });
+
+describe('graceful stop: the restart announcement reaches a coordinator', () => {
+  const heartbeat = (term: number, from: string, now: number): Parameters<typeof step>[1] => ({
+    type: 'message',
+    from,
+    msg: { type: 'AppendEntries', term, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, sentAt: now, lease: null, peerIncluded: false },
+    now,
+  });
+  const proposals = (effects: Effect[]) =>
+    sends(effects).filter((e) => e.msg.type === 'Propose' && e.msg.cmds.some((c) => c.type === 'restarting' && c.node === 'n1'));
+
+  it('SIGTERM during an election: proposed again to the coordinator elected next', () => {
+    const n = node('n1');
+    step(n, { type: 'gracefulStop', now: 10_000 }); // no coordinator known yet: dropped
+    const { effects } = step(n, heartbeat(1, 'n2', 10_050));
+    const later = step(n, { type: 'tick', now: 10_100 });
+    expect([...proposals(effects), ...proposals(later.effects)].map((e) => e.to)).toEqual(['n2']);
+    // the same coordinator again before an election timeout: nothing more
+    expect(proposals(step(n, { type: 'tick', now: 10_200 }).effects)).toEqual([]);
+  });
+
+  it('a new coordinator after the proposal: proposed again to it', () => {
+    const n = node('n1');
+    step(n, heartbeat(1, 'n2', 10_000));
+    expect(proposals(step(n, { type: 'gracefulStop', now: 10_010 }).effects).map((e) => e.to)).toEqual(['n2']);
+    step(n, heartbeat(2, 'n3', 10_100));
+    expect(proposals(step(n, { type: 'tick', now: 10_150 }).effects).map((e) => e.to)).toEqual(['n3']);
+  });
+
+  it('a second committed announcement of the same incarnation changes nothing', () => {
+    const s = initialClusterState(['n1', 'n2', 'n3']);
+    applyCommand(s, { type: 'restarting', node: 'n1', incarnation: 4, graceMs: 10_000, cause: 'stop' }, 7);
+    applyCommand(s, { type: 'restarting', node: 'n1', incarnation: 4, graceMs: 10_000, cause: 'stop' }, 9);
+    expect(s.restarting.n1).toEqual({ incarnation: 4, graceMs: 10_000, index: 7, cause: 'stop' });
+  });
+});
