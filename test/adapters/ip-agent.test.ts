@@ -70,6 +70,7 @@ describe.skipIf(missing.length > 0)('IpAgent on a veth pair between two network 
     }
     const veth = sh(['ip', 'link', 'add', 'vip0', 'netns', HOST, 'type', 'veth', 'peer', 'name', 'peer0', 'netns', PEER]);
     if (veth.status !== 0) throw new Error(`veth: ${veth.stderr}`);
+    ok(HOST, ['ip', 'link', 'property', 'add', 'dev', 'vip0', 'altname', 'lan-vip0']);
     ok(HOST, ['ip', 'link', 'set', 'lo', 'up']);
     ok(HOST, ['ip', 'address', 'add', `${HOST_IP}/24`, 'dev', 'vip0']);
     ok(HOST, ['ip', 'link', 'set', 'vip0', 'up']);
@@ -104,6 +105,17 @@ describe.skipIf(missing.length > 0)('IpAgent on a veth pair between two network 
     expect(await agent.monitor(vip({}), T)).toMatchObject({ status: 'ok', state: 'stopped', running: false });
     expect(await agent.stop(vip({}), T)).toEqual({ status: 'ok', reason: 'already stopped' });
     expect(inNs(PEER, ['ping', '-c', '1', '-W', '1', VIP]).code).not.toBe(0);
+  });
+
+  it('an alternative interface name works, the gratuitous ARP too (arping needs the kernel name)', async () => {
+    ok(PEER, ['ip', 'neigh', 'replace', VIP, 'lladdr', '02:00:5e:00:00:98', 'dev', 'peer0', 'nud', 'stale']);
+    const alt = vip({ interface: 'lan-vip0' });
+    expect(await agent.start(alt, T)).toEqual({ status: 'ok' });
+    expect(await agent.monitor(alt, T)).toMatchObject({ status: 'ok', state: 'running' });
+    const holder = mac(HOST, 'vip0');
+    await until('the peer to learn the VIP at the holder\'s MAC', () => neighbour(PEER, 'peer0', VIP) === holder, 3000);
+    expect(await agent.stop(alt, T)).toEqual({ status: 'ok' });
+    expect(addresses(HOST, 'vip0')).not.toContain(`${VIP}/24`);
   });
 
   it('with arpCount 0 nothing is announced: the peer keeps the old MAC (the control for the first test)', async () => {

@@ -117,7 +117,8 @@ interface Spec {
 
 type Seen =
   | { kind: 'present' }
-  | { kind: 'absent' }
+  /** `ifname`: the interface's kernel name, which arping needs (it does not resolve alternative names) */
+  | { kind: 'absent'; ifname: string }
   | { kind: 'noInterface'; reason: string }
   | { kind: 'failed'; result: ActionResult };
 
@@ -168,7 +169,7 @@ export class IpAgent implements ResourceAgent {
       }
       return { kind: 'failed', result: this.failure(`ip address show dev ${s.ifname}`, o) };
     }
-    let links: { addr_info?: { family?: string; local?: string; prefixlen?: number }[] }[];
+    let links: { ifname?: string; addr_info?: { family?: string; local?: string; prefixlen?: number }[] }[];
     try {
       links = JSON.parse(o.stdout) as typeof links;
     } catch {
@@ -176,7 +177,7 @@ export class IpAgent implements ResourceAgent {
     }
     const family = s.addr.family === 4 ? 'inet' : 'inet6';
     const present = links.some((l) => (l.addr_info ?? []).some((a) => a.family === family && a.local === s.addr.address && a.prefixlen === s.addr.prefix));
-    return { kind: present ? 'present' : 'absent' };
+    return present ? { kind: 'present' } : { kind: 'absent', ifname: links[0]?.ifname ?? s.ifname };
   }
 
   async monitor(res: ResourceRef, op: OperationOptions): Promise<MonitorResult> {
@@ -221,14 +222,14 @@ export class IpAgent implements ResourceAgent {
       // "File exists": added meanwhile by someone else; what counts is that it is there now
       if (!/File exists/.test(o.stderr)) return this.failure(`ip address add ${cidr} dev ${s.ifname}`, o);
     }
-    if (announce) await this.announce(res.id, s);
+    if (announce) await this.announce(res.id, s, seen.ifname);
     return { status: 'ok' };
   }
 
   /** Gratuitous ARP in the background; resolves once arping runs (its first ARP goes out at once). */
-  private announce(id: string, s: Spec): Promise<void> {
+  private announce(id: string, s: Spec, ifname: string): Promise<void> {
     this.silence(id);
-    const argv = [...this.prefix, this.arpingCmd, '-q', '-U', '-c', String(s.arpCount), '-I', s.ifname, s.addr.address];
+    const argv = [...this.prefix, this.arpingCmd, '-q', '-U', '-c', String(s.arpCount), '-I', ifname, s.addr.address];
     const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore' });
     this.announcers.set(id, child);
     // arping stops by itself after arpCount seconds; this bounds a hung one
