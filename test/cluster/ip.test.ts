@@ -240,6 +240,10 @@ describe.skipIf(!pre.ok || !arping)('a virtual IP fails over with its group on t
     expect(webStart!.beganAt!).toBeGreaterThanOrEqual(vipStart!.endedAt!);
     const webActive = tl.ticks.find((k) => k.t > fault.t && k.states[survivor.name] === 'active')!;
     expect(at.filter((k) => k.t >= webActive.t).every((k) => k.states[survivor.name] === 'holds')).toBe(true);
+    // the gratuitous ARP moved the client: its pings were answered within 2 s of the address being
+    // added. Without it the client keeps sending to the dead MAC until its entry is no longer
+    // REACHABLE and the unicast probes fail: at least delay_first_probe_time (5 s) plus 3 probes.
+    expect(back.t - vipStart!.endedAt!, 'first answered ping after the address was added').toBeLessThan(2000);
     // the pings: answered before, a gap, answered again with no second gap
     const after = ping.replies.filter((r) => r.t >= back.t);
     const seqs = after.map((r) => r.seq);

@@ -8,7 +8,7 @@ import { type Cfg, loadExample, PLANNED_EXAMPLES, VALID_EXAMPLES, variant } from
 
 describe('examples/', () => {
   it('ships the examples the README promises', () => {
-    expect(VALID_EXAMPLES).toEqual(['three-node.json', 'two-node-witness.json', 'two-node.json']);
+    expect(VALID_EXAMPLES).toEqual(['three-node.json', 'two-node-witness.json', 'two-node.json', 'virtual-ip.json']);
     expect(PLANNED_EXAMPLES).toEqual(['planned/storage.json']);
   });
 
