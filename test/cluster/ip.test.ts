@@ -13,11 +13,11 @@
 //     there.
 // The time from the power loss until the IP answers again is printed.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clusterPrerequisites, createCluster, LAN_IF, now, overlap, run, runOk, samplingStats, sleep, type Cluster, type ClusterNode } from './harness.js';
-import { ensureBuilt, TshaCluster } from './tsha-cluster.js';
+import { ensureBuilt, MAIN_JS, TshaCluster } from './tsha-cluster.js';
 
 const pre = clusterPrerequisites();
 const arping = (await run(['sh', '-c', 'command -v arping'])).code === 0;
@@ -98,6 +98,7 @@ class LanClient {
   readonly netns: string;
   private readonly ifname: string;
   private readonly port: string;
+  private readonly pingers: (() => Promise<void>)[] = [];
 
   private constructor(readonly c: Cluster) {
     this.netns = `${c.prefix}-cl`; // tsh<run>-…: cleanupStale removes it after a killed run
@@ -145,17 +146,16 @@ class LanClient {
       }
     });
     const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-    return {
-      replies,
-      sent: () => last,
-      stop: async () => {
-        p.kill('SIGINT');
-        await exited;
-      },
+    const stop = async (): Promise<void> => {
+      if (p.exitCode === null && p.signalCode === null) p.kill('SIGINT');
+      await exited;
     };
+    this.pingers.push(stop);
+    return { replies, sent: () => last, stop };
   }
 
   async destroy(): Promise<void> {
+    await Promise.all(this.pingers.map((stop) => stop()));
     await run(['ip', 'netns', 'del', this.netns]); // takes the veth pair with it
   }
 }
@@ -186,7 +186,8 @@ describe.skipIf(!pre.ok || !arping)('a virtual IP fails over with its group on t
     c = undefined;
   }, 60_000);
 
-  it('power loss of the holder: the IP answers again from a survivor (its MAC, by gratuitous ARP), never on two nodes, vip before web', async () => {
+  /** 3 nodes running the group svc = [vip, web], a client pinging the address; returns once it answers from the holder. */
+  async function setUp() {
     c = await createCluster({ nodes: 3 });
     const cl = c;
     const t = new TshaCluster(cl, { monitorIntervalMs: 1000 });
@@ -199,21 +200,26 @@ describe.skipIf(!pre.ok || !arping)('a virtual IP fails over with its group on t
     config.groups = { svc: { members: ['vip', t.resourceId] } };
     fs.writeFileSync(t.configFile, JSON.stringify(config, null, 2));
     await t.installUnit();
-    client = await LanClient.create(cl);
+    const lan = (client = await LanClient.create(cl));
     t.startAll();
     await t.waitQuorate(FORM_MS);
 
-    addrs = new AddressSampler(cl.nodes);
+    const at = (addrs = new AddressSampler(cl.nodes));
     const { s: units, holder } = await t.sampledHolder(LIVENESS_MS);
-    await addrs!.waitUntil(`the address on ${holder.name} alone`, (k) => addrs!.holders(k).join() === holder.name, LIVENESS_MS);
-    const ping = client.pinger(VIP);
+    await at.waitUntil(`the address on ${holder.name} alone`, (k) => at.holders(k).join() === holder.name, LIVENESS_MS);
+    const ping = lan.pinger(VIP);
     await t.waitFor('the client\'s pings answered', async () => ping.replies.length >= 5, 5000, 20);
-    expect((await client.neighbour(VIP)).mac).toBe(holder.mac);
+    expect((await lan.neighbour(VIP)).mac).toBe(holder.mac);
+    return { cl, t, lan, at, units, holder, ping };
+  }
+
+  it('power loss of the holder: the IP answers again from a survivor (its MAC, by gratuitous ARP), never on two nodes, vip before web', async () => {
+    const { cl, t, lan: client, at: addrs, units, holder, ping } = await setUp();
 
     const fault = await cl.powerLoss(holder);
     const back = await t.waitFor('a ping answered after the power loss', async () => ping.replies.find((r) => r.t > fault.goneAt) ?? null, LIVENESS_MS, 10);
-    const moved = await addrs!.waitUntil('the address on a survivor', (k) => addrs!.holders(k).length > 0, LIVENESS_MS, fault.t);
-    const survivor = cl.node(addrs!.holders(moved)[0]!);
+    const moved = await addrs.waitUntil('the address on a survivor', (k) => addrs.holders(k).length > 0, LIVENESS_MS, fault.t);
+    const survivor = cl.node(addrs.holders(moved)[0]!);
     await units.waitUntil(`web active on ${survivor.name}`, (k) => k.states[survivor.name] === 'active', LIVENESS_MS, true);
     const neigh = await client.neighbour(VIP);
     const answeredBy = await client.arpReply(VIP);
@@ -227,7 +233,7 @@ describe.skipIf(!pre.ok || !arping)('a virtual IP fails over with its group on t
     expect(neigh.mac, `client neighbour entry ${JSON.stringify(neigh)}; survivor ${survivor.mac}, old holder ${holder.mac}`).toBe(survivor.mac);
     expect(answeredBy).toBe(survivor.mac);
     // never on two nodes at once, the address and the unit
-    const doubles = at.filter((k) => addrs!.holders(k).length > 1);
+    const doubles = at.filter((k) => addrs.holders(k).length > 1);
     expect(doubles.map((k) => k.states)).toEqual([]);
     expect(overlap(tl).ticks).toBe(0);
     // the address went with the dead node (its link) and came back only on the survivor
@@ -256,6 +262,46 @@ describe.skipIf(!pre.ok || !arping)('a virtual IP fails over with its group on t
       `[itest vip] holder ${holder.name} lost power; address on ${survivor.name} after ${ms(moved.t)} ms (sampled every 25 ms), ` +
         `vip start ended ${ms(vipStart!.endedAt!)} ms, web start began ${ms(webStart!.beganAt!)} ms, ` +
         `first ping answered ${ms(back.t)} ms after the power loss (pings every 20 ms; unit sampler median/max gap ${Math.round(gap.medianGapMs)}/${Math.round(gap.maxGapMs)} ms)`,
+    );
+  }, 120_000);
+
+  it('a move: web then vip stop on the old holder, the address leaves it before it appears on the target, the client follows', async () => {
+    const { cl, t, lan: client, at: addrs, units, holder, ping } = await setUp();
+    const target = cl.nodes.find((n) => n !== holder)!;
+    const moveAt = now();
+    execFileSync(process.execPath, [MAIN_JS, 'resource', 'move', 'svc', target.name, '--socket', t.socket(holder)], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
+    const moved = await addrs.waitUntil(`the address on ${target.name}`, (k) => k.states[target.name] === 'holds', LIVENESS_MS, moveAt);
+    const back = await t.waitFor('a ping answered after the move', async () => ping.replies.find((r) => r.t > moved.t) ?? null, LIVENESS_MS, 10);
+    await units.waitUntil(`web active on ${target.name}`, (k) => k.states[target.name] === 'active', LIVENESS_MS, true);
+    const neigh = await client.neighbour(VIP);
+    await sleep(300);
+    await ping.stop();
+    const tl = await units.stop();
+    const at = await addrs.stop();
+
+    expect(neigh.mac).toBe(target.mac);
+    expect(at.filter((k) => addrs.holders(k).length > 1).map((k) => k.states)).toEqual([]);
+    expect(overlap(tl).ticks).toBe(0);
+    // the old holder, still powered, showed the address gone before the target had it
+    const left = at.find((k) => k.t >= moveAt && k.states[holder.name] === 'none');
+    expect(left && left.t <= moved.t).toBe(true);
+    // stop in reverse order on the old holder, start in order on the target
+    const old = planActions(t, holder.name);
+    const webStop = old.find((a) => a.key === `stop ${t.resourceId} ${holder.name}` && a.status === 'ok');
+    const vipStop = old.find((a) => a.key === `stop vip ${holder.name}` && a.status === 'ok');
+    expect(webStop && vipStop, `plan actions on ${holder.name}: ${JSON.stringify(old)}`).toBeTruthy();
+    expect(vipStop!.beganAt!).toBeGreaterThanOrEqual(webStop!.endedAt!);
+    const acts = planActions(t, target.name);
+    const vipStart = acts.find((a) => a.key === `start vip ${target.name}` && a.status === 'ok');
+    const webStart = acts.find((a) => a.key === `start ${t.resourceId} ${target.name}` && a.status === 'ok');
+    expect(vipStart && webStart, `plan actions on ${target.name}: ${JSON.stringify(acts)}`).toBeTruthy();
+    expect(webStart!.beganAt!).toBeGreaterThanOrEqual(vipStart!.endedAt!);
+    expect(back.t - vipStart!.endedAt!, 'first answered ping after the address was added').toBeLessThan(2000);
+    execFileSync(process.execPath, [MAIN_JS, 'resource', 'clear', 'svc', '--socket', t.socket(target)], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
+    const ms = (x: number) => Math.round(x - moveAt);
+    console.log(
+      `[itest vip move] ${holder.name} → ${target.name}: vip stopped ${ms(vipStop!.endedAt!)} ms after the move command, ` +
+        `started on ${target.name} ${ms(vipStart!.endedAt!)} ms, first ping answered ${ms(back.t)} ms (web stopped first, started last)`,
     );
   }, 120_000);
 });
