@@ -148,14 +148,32 @@ describe.skipIf(missing.length > 0)('IpAgent on a veth pair between two network 
     await until('arping to be gone', () => processesWith('arping', VIP).length === 0, 2000);
   });
 
-  it('IPv6: added without DAD, found under its canonical form, removed', async () => {
-    const v6 = vip({ address: '2001:DB8:0:0::0010/64' });
+  it('IPv6: start returns after DAD, the kernel\'s unsolicited advertisement updates the peer, found under its canonical form, removed', async () => {
+    ok(PEER, ['ip', 'address', 'add', '2001:db8:77::2/64', 'dev', 'peer0', 'nodad']);
+    ok(PEER, ['ip', 'neigh', 'replace', '2001:db8:77::10', 'lladdr', '02:00:5e:00:00:97', 'dev', 'peer0', 'nud', 'stale']);
+    const v6 = vip({ address: '2001:DB8:77:0::0010/64' });
+    const t0 = Date.now();
     expect(await agent.start(v6, T)).toEqual({ status: 'ok' });
-    expect(addresses(HOST, 'vip0')).toContain('2001:db8::10/64');
+    const dadMs = Date.now() - t0;
+    expect(addresses(HOST, 'vip0')).toContain('2001:db8:77::10/64');
     expect(await agent.monitor(v6, T)).toMatchObject({ status: 'ok', state: 'running' });
+    const holder = mac(HOST, 'vip0');
+    await until('the peer to learn the IPv6 VIP at the holder\'s MAC', () => neighbour(PEER, 'peer0', '2001:db8:77::10') === holder, 2000);
+    expect(inNs(PEER, ['ping', '-c', '1', '-W', '1', '2001:db8:77::10']).code).toBe(0);
     expect(await agent.start(v6, T)).toEqual({ status: 'ok', reason: 'already running' });
     expect(await agent.stop(v6, T)).toEqual({ status: 'ok' });
-    expect(addresses(HOST, 'vip0')).not.toContain('2001:db8::10/64');
+    expect(addresses(HOST, 'vip0')).not.toContain('2001:db8:77::10/64');
+    console.log(`[ip-agent] IPv6 start including duplicate address detection: ${dadMs} ms`);
+  });
+
+  it('IPv6: an address another host has fails DAD: start is an error and the address is removed again', async () => {
+    ok(PEER, ['ip', 'address', 'add', '2001:db8:77::20/64', 'dev', 'peer0', 'nodad']);
+    const dup = vip({ address: '2001:db8:77::20/64' });
+    const r = await agent.start(dup, T);
+    expect(r.status).toBe('error');
+    expect(r.reason).toMatch(/duplicate address detected/);
+    expect(addresses(HOST, 'vip0')).not.toContain('2001:db8:77::20/64');
+    expect(await agent.monitor(dup, T)).toMatchObject({ status: 'ok', state: 'stopped' });
   });
 
   it('an interface this node does not have: start notInstalled, monitor and probe notInstalled + stopped, stop ok', async () => {

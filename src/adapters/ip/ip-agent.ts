@@ -1,8 +1,9 @@
 // Virtual IP resources (kind "ip", params {address, interface, arpCount}): an address that moves
 // with the service, what Pacemaker users run as ocf:heartbeat:IPaddr2.
 //
-//   start    `ip address add ADDR/PREFIX dev IF` (IPv6 with `nodad`), then gratuitous ARP in the
-//            background: `arping -q -U -c N -I IF ADDR`, one a second (IPv4)
+//   start    `ip address add ADDR/PREFIX dev IF`, then gratuitous ARP in the background:
+//            `arping -q -U -c N -I IF ADDR`, one a second (IPv4); IPv6: wait for DAD, whose end
+//            the kernel announces (ndisc_notify)
 //   stop     `ip address del ADDR/PREFIX dev IF` (the background arping is ended first)
 //   monitor  `ip -j address show dev IF`: running when ADDR/PREFIX is on IF, stopped otherwise
 //   probe    the monitor: it only reads
@@ -18,12 +19,15 @@
 // existing neighbour entry from a gratuitous ARP even within its locktime; it does not create one
 // (arp_accept = 0), so only hosts that talk to the address are touched.
 //
-// IPv6: the address is added with `nodad`: the cluster already guarantees one holder (the previous
-// one confirmed its stop or was fenced), and duplicate address detection would keep the address
-// unusable ("tentative") for a second after each failover. No unsolicited neighbour advertisement
-// is sent (IPaddr2 runs resource-agents' send_ua after DAD; Debian has no standalone sender and Node
-// cannot send raw ICMPv6): peers move to the new MAC through neighbour unreachability detection,
-// a few seconds. arpCount applies to IPv4 only.
+// IPv6: the address goes through duplicate address detection, as with IPaddr2 (nodad = false), and
+// start returns once DAD is done (a duplicate: the address is removed again and start fails, as
+// IPaddr2's run_send_ua does). The announcement is the kernel's own: with the interface's
+// `ndisc_notify` on, which start sets, it sends an unsolicited neighbour advertisement (override
+// flag set) when DAD completes; IPaddr2 sends one with resource-agents' send_ua, which Debian and
+// NixOS ship only inside resource-agents, and Node cannot send raw ICMPv6. `nodad` would make the
+// address usable a second sooner but then the kernel sends no advertisement at all (the address is
+// never tentative). ndisc_notify stays on: the kernel then also announces the interface's
+// addresses when its link comes up or its MAC changes. arpCount applies to IPv4 only.
 //
 // Results, decided like IPaddr2 where it fits tsha's scale of failures:
 // - the interface does not exist here: start is `notInstalled` (kept off this node only; IPaddr2
@@ -116,7 +120,8 @@ interface Spec {
 }
 
 type Seen =
-  | { kind: 'present' }
+  /** `tentative`: IPv6 DAD still running; `dadfailed`: another host has the address */
+  | { kind: 'present'; tentative: boolean; dadfailed: boolean }
   /** `ifname`: the interface's kernel name, which arping needs (it does not resolve alternative names) */
   | { kind: 'absent'; ifname: string }
   | { kind: 'noInterface'; reason: string }
@@ -169,15 +174,16 @@ export class IpAgent implements ResourceAgent {
       }
       return { kind: 'failed', result: this.failure(`ip address show dev ${s.ifname}`, o) };
     }
-    let links: { ifname?: string; addr_info?: { family?: string; local?: string; prefixlen?: number }[] }[];
+    let links: { ifname?: string; addr_info?: { family?: string; local?: string; prefixlen?: number; tentative?: boolean; dadfailed?: boolean }[] }[];
     try {
       links = JSON.parse(o.stdout) as typeof links;
     } catch {
       return { kind: 'failed', result: { status: 'error', reason: `ip -j address show dev ${s.ifname}: output is not JSON` } };
     }
     const family = s.addr.family === 4 ? 'inet' : 'inet6';
-    const present = links.some((l) => (l.addr_info ?? []).some((a) => a.family === family && a.local === s.addr.address && a.prefixlen === s.addr.prefix));
-    return present ? { kind: 'present' } : { kind: 'absent', ifname: links[0]?.ifname ?? s.ifname };
+    const found = links.flatMap((l) => l.addr_info ?? []).find((a) => a.family === family && a.local === s.addr.address && a.prefixlen === s.addr.prefix);
+    if (found) return { kind: 'present', tentative: found.tentative === true, dadfailed: found.dadfailed === true };
+    return { kind: 'absent', ifname: links[0]?.ifname ?? s.ifname };
   }
 
   async monitor(res: ResourceRef, op: OperationOptions): Promise<MonitorResult> {
@@ -186,6 +192,9 @@ export class IpAgent implements ResourceAgent {
     const seen = await this.read(res, s, op.timeoutMs);
     switch (seen.kind) {
       case 'present':
+        // a duplicate found by DAD: the kernel does not use the address (another host answers for it)
+        if (seen.dadfailed) return { status: 'error', state: 'failed', running: false, reason: `${formatInterfaceAddress(s.addr)} on ${s.ifname}: duplicate address detected (another host has it)` };
+        if (seen.tentative) return { status: 'ok', state: 'starting', running: true, role: 'started' };
         return { status: 'ok', state: 'running', running: true, role: 'started' };
       case 'absent':
         return { status: 'ok', state: 'stopped', running: false };
@@ -211,11 +220,17 @@ export class IpAgent implements ResourceAgent {
       return { status: 'notInstalled', reason: `${this.arpingCmd} (iputils) not found: gratuitous ARP for resources.${res.id} cannot be sent (set params.arpCount = "0" to start without it)` };
     }
     const seen = await this.read(res, s, left());
-    if (seen.kind === 'present') return { status: 'ok', reason: 'already running' };
+    if (seen.kind === 'present' && !seen.tentative && !seen.dadfailed) return { status: 'ok', reason: 'already running' };
+    if (seen.kind === 'present') return s.addr.family === 6 ? this.awaitDad(res, s, left) : { status: 'ok', reason: 'already running' };
     if (seen.kind === 'noInterface') return { status: 'notInstalled', reason: seen.reason };
     if (seen.kind === 'failed') return seen.result;
     const cidr = formatInterfaceAddress(s.addr);
-    const add = [...this.prefix, this.ipCmd, 'address', 'add', cidr, 'dev', s.ifname, ...(s.addr.family === 6 ? ['nodad'] : [])];
+    if (s.addr.family === 6) {
+      // the kernel announces the address when DAD completes only with ndisc_notify on
+      const n = await run([...this.prefix, 'sh', '-c', 'echo 1 > "/proc/sys/net/ipv6/conf/$1/ndisc_notify"', 'sh', seen.ifname], left());
+      if (n.code !== 0 || n.timedOut || n.spawnError) return this.failure(`ndisc_notify on ${seen.ifname}`, n);
+    }
+    const add = [...this.prefix, this.ipCmd, 'address', 'add', cidr, 'dev', s.ifname];
     const o = await run(add, left());
     if (o.code !== 0 || o.timedOut || o.spawnError) {
       if (!o.timedOut && NO_DEVICE.test(o.stderr)) return { status: 'notInstalled', reason: `interface ${JSON.stringify(s.ifname)} does not exist on this node (resources.${res.id}.params.interface)` };
@@ -223,7 +238,25 @@ export class IpAgent implements ResourceAgent {
       if (!/File exists/.test(o.stderr)) return this.failure(`ip address add ${cidr} dev ${s.ifname}`, o);
     }
     if (announce) await this.announce(res.id, s, seen.ifname);
+    if (s.addr.family === 6) return this.awaitDad(res, s, left);
     return { status: 'ok' };
+  }
+
+  /** IPv6: until duplicate address detection is done (ok), found a duplicate (removed, error), or the time is up. */
+  private async awaitDad(res: ResourceRef, s: Spec, left: () => number): Promise<ActionResult> {
+    const cidr = formatInterfaceAddress(s.addr);
+    for (;;) {
+      const seen = await this.read(res, s, left());
+      if (seen.kind === 'failed') return seen.result;
+      if (seen.kind !== 'present') return { status: 'error', reason: `${cidr} vanished from ${s.ifname} during duplicate address detection` };
+      if (seen.dadfailed) {
+        await run([...this.prefix, this.ipCmd, 'address', 'del', cidr, 'dev', s.ifname], left());
+        return { status: 'error', reason: `${cidr} on ${s.ifname}: duplicate address detected (another host has it); removed again` };
+      }
+      if (!seen.tentative) return { status: 'ok' };
+      if (left() <= 100) return { status: 'timeout', reason: `${cidr} on ${s.ifname}: duplicate address detection still running` };
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** Gratuitous ARP in the background; resolves once arping runs (its first ARP goes out at once). */
