@@ -227,7 +227,7 @@ export class IpAgent implements ResourceAgent {
     const cidr = formatInterfaceAddress(s.addr);
     if (s.addr.family === 6) {
       // the kernel announces the address when DAD completes only with ndisc_notify on
-      const n = await run([...this.prefix, 'sh', '-c', 'echo 1 > "/proc/sys/net/ipv6/conf/$1/ndisc_notify"', 'sh', seen.ifname], left());
+      const n = await run([...this.prefix, '/bin/sh', '-c', 'echo 1 > "/proc/sys/net/ipv6/conf/$1/ndisc_notify"', 'sh', seen.ifname], left());
       if (n.code !== 0 || n.timedOut || n.spawnError) return this.failure(`ndisc_notify on ${seen.ifname}`, n);
     }
     const add = [...this.prefix, this.ipCmd, 'address', 'add', cidr, 'dev', s.ifname];
