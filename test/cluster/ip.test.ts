@@ -11,7 +11,8 @@
 //   - on the survivor the group ran in order: web's start began after vip's start ended (the
 //     agent's own "plan action done" lines), and whenever web was sampled active the address was
 //     there.
-// The time from the power loss until the IP answers again is printed.
+// The time from the power loss until the IP answers again is printed. The same with a move
+// (`tsha resource move`), and with an IPv6 address (announced by the kernel after DAD).
 
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,6 +29,9 @@ const FORM_MS = 30_000;
 const LIVENESS_MS = 20_000;
 const VIP = '10.213.0.100';
 const CLIENT_IP = '10.213.0.200';
+/** the LAN's IPv6 prefix (unique local), for the IPv6 test */
+const VIP6 = 'fd13:213::100';
+const CLIENT_IP6 = 'fd13:213::200';
 
 type Held = 'holds' | 'none' | 'down';
 interface AddrTick { t: number; states: Record<string, Held> }
@@ -42,7 +46,11 @@ class AddressSampler {
   private stopped = false;
   private readonly loop: Promise<void>;
 
-  constructor(private readonly nodes: readonly ClusterNode[], readonly everyMs = 25) {
+  constructor(
+    private readonly nodes: readonly ClusterNode[],
+    readonly address: string,
+    readonly everyMs = 25,
+  ) {
     this.loop = this.run();
   }
 
@@ -51,7 +59,7 @@ class AddressSampler {
     if (r.code !== 0) throw new Error(`ip address show in ${n.name}: ${r.stderr}`);
     const [link] = JSON.parse(r.stdout) as { flags: string[]; addr_info: { family: string; local: string }[] }[];
     if (!link!.flags.includes('UP')) return 'down';
-    return link!.addr_info.some((a) => a.family === 'inet' && a.local === VIP) ? 'holds' : 'none';
+    return link!.addr_info.some((a) => a.local === this.address) ? 'holds' : 'none';
   }
 
   /** why sampling ended early (a node's namespace could not be read) */
@@ -110,7 +118,9 @@ class LanClient {
     const cl = new LanClient(c);
     await runOk(['ip', 'netns', 'add', cl.netns]);
     await runOk(['ip', 'link', 'add', cl.ifname, 'netns', cl.netns, 'type', 'veth', 'peer', 'name', cl.port, 'netns', c.switchNs]);
-    await runOk(['ip', '-n', cl.netns, '-batch', '-'], { input: `link set lo up\naddr add ${CLIENT_IP}/24 dev ${cl.ifname}\nlink set ${cl.ifname} up\n` });
+    await runOk(['ip', '-n', cl.netns, '-batch', '-'], {
+      input: `link set lo up\naddr add ${CLIENT_IP}/24 dev ${cl.ifname}\naddr add ${CLIENT_IP6}/64 dev ${cl.ifname} nodad\nlink set ${cl.ifname} up\n`,
+    });
     await runOk(['ip', '-n', c.switchNs, 'link', 'set', cl.port, 'master', c.bridge, 'up']);
     return cl;
   }
@@ -187,14 +197,14 @@ describe.skipIf(!pre.ok || !arping)('a virtual IP fails over with its group on t
   }, 60_000);
 
   /** 3 nodes running the group svc = [vip, web], a client pinging the address; returns once it answers from the holder. */
-  async function setUp() {
+  async function setUp(address = VIP, prefix = 24) {
     c = await createCluster({ nodes: 3 });
     const cl = c;
     const t = new TshaCluster(cl, { monitorIntervalMs: 1000 });
     const config = JSON.parse(fs.readFileSync(t.configFile, 'utf8')) as Record<string, unknown>;
     const web = (config.resources as Record<string, unknown>)[t.resourceId];
     config.resources = {
-      vip: { kind: 'ip', params: { address: `${VIP}/24`, interface: LAN_IF }, operations: { monitor: { intervalMs: 1000, timeoutMs: 5000 }, start: { timeoutMs: 5000 }, stop: { timeoutMs: 5000 } } },
+      vip: { kind: 'ip', params: { address: `${address}/${prefix}`, interface: LAN_IF }, operations: { monitor: { intervalMs: 1000, timeoutMs: 5000 }, start: { timeoutMs: 5000 }, stop: { timeoutMs: 5000 } } },
       [t.resourceId]: web,
     };
     config.groups = { svc: { members: ['vip', t.resourceId] } };
@@ -204,12 +214,12 @@ describe.skipIf(!pre.ok || !arping)('a virtual IP fails over with its group on t
     t.startAll();
     await t.waitQuorate(FORM_MS);
 
-    const at = (addrs = new AddressSampler(cl.nodes));
+    const at = (addrs = new AddressSampler(cl.nodes, address));
     const { s: units, holder } = await t.sampledHolder(LIVENESS_MS);
     await at.waitUntil(`the address on ${holder.name} alone`, (k) => at.holders(k).join() === holder.name, LIVENESS_MS);
-    const ping = lan.pinger(VIP);
+    const ping = lan.pinger(address);
     await t.waitFor('the client\'s pings answered', async () => ping.replies.length >= 5, 5000, 20);
-    expect((await lan.neighbour(VIP)).mac).toBe(holder.mac);
+    expect((await lan.neighbour(address)).mac).toBe(holder.mac);
     return { cl, t, lan, at, units, holder, ping };
   }
 
@@ -302,6 +312,35 @@ describe.skipIf(!pre.ok || !arping)('a virtual IP fails over with its group on t
     console.log(
       `[itest vip move] ${holder.name} → ${target.name}: vip stopped ${ms(vipStop!.endedAt!)} ms after the move command, ` +
         `started on ${target.name} ${ms(vipStart!.endedAt!)} ms, first ping answered ${ms(back.t)} ms (web stopped first, started last)`,
+    );
+  }, 120_000);
+
+  it('IPv6: power loss of the holder: after DAD the kernel\'s unsolicited advertisement moves the client to the survivor\'s MAC', async () => {
+    const { cl, t, lan: client, at: addrs, units, holder, ping } = await setUp(VIP6, 64);
+    const fault = await cl.powerLoss(holder);
+    const back = await t.waitFor('a ping answered after the power loss', async () => ping.replies.find((r) => r.t > fault.goneAt) ?? null, LIVENESS_MS, 10);
+    const moved = await addrs.waitUntil('the address on a survivor', (k) => addrs.holders(k).length > 0, LIVENESS_MS, fault.t);
+    const survivor = cl.node(addrs.holders(moved)[0]!);
+    await units.waitUntil(`web active on ${survivor.name}`, (k) => k.states[survivor.name] === 'active', LIVENESS_MS, true);
+    const neigh = await client.neighbour(VIP6);
+    await ping.stop();
+    const tl = await units.stop();
+    const at = await addrs.stop();
+
+    expect(neigh.mac, `client neighbour entry ${JSON.stringify(neigh)}; survivor ${survivor.mac}, old holder ${holder.mac}`).toBe(survivor.mac);
+    expect(at.filter((k) => addrs.holders(k).length > 1).map((k) => k.states)).toEqual([]);
+    expect(overlap(tl).ticks).toBe(0);
+    const acts = planActions(t, survivor.name);
+    const vipStart = acts.find((a) => a.key === `start vip ${survivor.name}` && a.status === 'ok');
+    const webStart = acts.find((a) => a.key === `start ${t.resourceId} ${survivor.name}` && a.status === 'ok');
+    expect(vipStart && webStart, `plan actions on ${survivor.name}: ${JSON.stringify(acts)}`).toBeTruthy();
+    expect(webStart!.beganAt!).toBeGreaterThanOrEqual(vipStart!.endedAt!);
+    // without the advertisement the client would wait for neighbour unreachability detection (5 s and more)
+    expect(back.t - vipStart!.endedAt!, 'first answered ping after DAD').toBeLessThan(2000);
+    const ms = (x: number) => Math.round(x - fault.t);
+    console.log(
+      `[itest vip6] holder ${holder.name} lost power; address on ${survivor.name} (tentative, then DAD) after ${ms(moved.t)} ms, ` +
+        `vip start (with DAD) ended ${ms(vipStart!.endedAt!)} ms, first ping answered ${ms(back.t)} ms after the power loss`,
     );
   }, 120_000);
 });
