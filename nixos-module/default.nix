@@ -16,6 +16,9 @@ let
   '';
 
   nodeNames = builtins.attrNames cfg.nodes;
+  # virtual IP resources run iproute2's ip and iputils' arping (the agent, as root, has
+  # CAP_NET_ADMIN and CAP_NET_RAW for them)
+  hasVirtualIps = builtins.any (r: r.kind == "ip") (builtins.attrValues cfg.resources);
   portOf = address: lib.toInt (lib.last (lib.splitString ":" address));
   witnessDeclared = cfg.witness.name != null || cfg.witness.address != null;
 
@@ -79,6 +82,7 @@ in
     (lib.mkIf cfg.enable {
       systemd.services.tsha-agent = commonUnit // {
         description = "tsha high-availability agent (node ${cfg.nodeName} of ${cfg.cluster.name})";
+        path = commonUnit.path ++ (if hasVirtualIps then [ pkgs.iproute2 pkgs.iputils ] else [ ]);
         # A restarted agent re-adopts the resources its node runs: stopping or restarting this unit
         # must not stop them. Resources are their own units; KillMode=process also spares what an
         # exec resource started.

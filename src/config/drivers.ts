@@ -23,6 +23,7 @@ interface Entry {
 export const KIND_DRIVERS = {
   systemd: { driver: 'built', label: 'systemd units' },
   exec: { driver: 'built', label: 'shell commands' },
+  ip: { driver: 'built', label: 'virtual IP addresses' },
   lxc: { driver: 'planned', label: 'LXC containers' },
   microvm: {
     driver: 'planned',

@@ -188,6 +188,7 @@ export const KIND_PARAMS = {
   microvm: { required: ['name'], optional: [], extra: false, doc: 'name: the microvm.nix VM name (run as microvm@<name>.service)' },
   ocf: { required: ['provider', 'agent'], optional: [], extra: true, doc: 'provider and agent (ocf:<provider>:<agent>); every other key is passed as OCF_RESKEY_<key>' },
   exec: { required: ['start', 'stop', 'monitor'], optional: ['promote', 'demote'], extra: false, doc: 'start, stop, monitor: shell commands; monitor exits 0 when running, 7 when stopped (OCF codes)' },
+  ip: { required: ['address', 'interface'], optional: ['arpCount'], extra: false, doc: 'address: the virtual IP with its prefix length ("192.0.2.10/24", "2001:db8::10/64"); interface: the network interface it is added to, the same name on every node; arpCount: gratuitous ARPs sent after the start, one a second (default 5, 0 sends none; IPv4 only)' },
 } as const;
 export type ResourceKindName = keyof typeof KIND_PARAMS;
 

@@ -3,11 +3,12 @@
 
 import { type CompiledConfig, INFINITY, type PrimitiveResource, type Resource } from './types.js';
 import type { ConfigIssue } from './issues.js';
+import { virtualIpLabel } from './ip-address.js';
 
 export interface ResourceLine {
   id: string;
   type: Resource['type'];
-  /** primitives: "systemd:nginx.service", "ocf:heartbeat:IPaddr2", "lxc:dns", "microvm:mail", "exec" */
+  /** primitives: "systemd:nginx.service", "ocf:heartbeat:IPaddr2", "lxc:dns", "microvm:mail", "exec", "ip:192.0.2.10/24@eth0" */
   agent?: string;
   notes: string[];
   children: ResourceLine[];
@@ -39,6 +40,8 @@ export function agentOf(r: PrimitiveResource): string {
       return `${r.kind}:${r.params.name}`;
     case 'exec':
       return 'exec';
+    case 'ip':
+      return virtualIpLabel(r.params);
   }
 }
 

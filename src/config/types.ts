@@ -102,7 +102,7 @@ export interface FencingConfig {
   watchdogDevice: string | null;
 }
 
-export type ResourceKind = 'systemd' | 'lxc' | 'microvm' | 'ocf' | 'exec';
+export type ResourceKind = 'systemd' | 'lxc' | 'microvm' | 'ocf' | 'exec' | 'ip';
 export type OperationName = 'start' | 'stop' | 'monitor' | 'promote' | 'demote' | 'migrate_to' | 'migrate_from';
 export type OnFail = 'restart' | 'stop' | 'ban' | 'fence' | 'block' | 'ignore' | 'standby';
 export type TargetRole = 'started' | 'stopped' | 'promoted' | 'unpromoted';

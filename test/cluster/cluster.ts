@@ -64,6 +64,8 @@ export const RUN_ID_RE = /^(?=[a-z0-9]*[0-9])[a-z0-9]{2,6}$/;
 const WG_SOCK_DIR = '/var/run/wireguard';
 /** Live runs, one `<prefix>.json` each ({ pid, start, dir }): how cleanupStale tells live from dead, wherever the run dir is. */
 export const RUN_REGISTRY = '/run/tsha-harness';
+/** Alternative name of every node's underlay interface: the LAN interface, one name cluster-wide. */
+export const LAN_IF = 'lan0';
 
 /**
  * Gives a node's mount namespace its own /run, like a machine: a tmpfs prepared off to the side
@@ -330,11 +332,11 @@ export class Cluster {
     await runOk(['ip', 'netns', 'add', n.netns]);
     this.made.netns.add(n.netns);
     await runOk(['ip', 'link', 'add', n.ifUnderlay, 'netns', n.netns, 'address', n.mac, 'type', 'veth', 'peer', 'name', n.ifSwitchPort, 'netns', this.switchNs]);
-    // Static neighbours: no ARP, so a one-way cut drops exactly one direction of traffic.
-    const neigh = this.all.filter((o) => o !== n).map((o) => `neigh replace ${o.underlayIp} lladdr ${o.mac} dev ${n.ifUnderlay} nud permanent`);
-    await runOk(['ip', '-n', n.netns, '-batch', '-'], {
-      input: [`link set lo up`, `addr add ${n.underlayIp}/24 dev ${n.ifUnderlay}`, `link set ${n.ifUnderlay} up`, ...neigh].join('\n') + '\n',
-    });
+    // One LAN interface name on every node, as on machines named alike (virtual IP resources
+    // name their interface once for the whole cluster).
+    await runOk(['ip', '-n', n.netns, 'link', 'property', 'add', 'dev', n.ifUnderlay, 'altname', LAN_IF]);
+    await runOk(['ip', '-n', n.netns, 'link', 'set', 'lo', 'up']);
+    await this.bootNetwork(n);
     await runOk(['ip', '-n', this.switchNs, 'link', 'set', n.ifSwitchPort, 'master', this.bridge, 'up']);
 
     const priv = (await runOk(['wg', 'genkey'])).trim();
@@ -352,9 +354,22 @@ export class Cluster {
     this.made.cgroups.add(n.cgroup);
   }
 
-  /** Power on: wireguard-go with the node's keys and addresses, then its systemd (no unit auto-starts). */
+  /**
+   * The underlay as the node boots it: only its own address (anything added at run time, such as a
+   * virtual IP, is gone, as after a reboot), static neighbours (no ARP between nodes, so a one-way
+   * cut drops exactly one direction of traffic), link up.
+   */
+  private async bootNetwork(n: ClusterNode): Promise<void> {
+    const neigh = this.all.filter((o) => o !== n).map((o) => `neigh replace ${o.underlayIp} lladdr ${o.mac} dev ${n.ifUnderlay} nud permanent`);
+    await runOk(['ip', '-n', n.netns, '-batch', '-'], {
+      input: [`addr flush dev ${n.ifUnderlay}`, `addr add ${n.underlayIp}/24 dev ${n.ifUnderlay}`, `link set ${n.ifUnderlay} up`, ...neigh].join('\n') + '\n',
+    });
+  }
+
+  /** Power on: the underlay as booted, wireguard-go with the node's keys and addresses, then its systemd (no unit auto-starts). */
   private async startNode(n: ClusterNode): Promise<void> {
     this.resetRuntimeDir(n);
+    await this.bootNetwork(n);
     await runOk(['nsenter', `--mount=${n.mountNsFile}`, 'sh', '-c', NODE_RUN_RESET]);
     await this.startWireguard(n);
     await this.wireguardUp(n);
@@ -463,13 +478,19 @@ export class Cluster {
 
   // ---- faults -------------------------------------------------------------------------------
 
-  /** kill -9 every process of the node (agent, systemd, its units, wireguard-go); resolves once all are gone. */
+  /**
+   * kill -9 every process of the node (agent, systemd, its units, wireguard-go) and take its
+   * underlay link down: a machine without power answers nothing, not even ARP or ping for an
+   * address its kernel still holds. Resolves once all processes are gone.
+   */
   async powerLoss(node: ClusterNode | string): Promise<PowerLossResult> {
     const n = this.resolve(node);
     const t = now();
     n.power = 'down';
+    const nicDown = runOk(['ip', '-n', n.netns, 'link', 'set', n.ifUnderlay, 'down']);
     for (const p of n.tracked()) p.kill('SIGKILL');
     await killCgroup(n.cgroup);
+    await nicDown;
     await Promise.all(n.tracked().map((p) => p.exited));
     for (const pid of [...this.paused]) if (!fs.existsSync(`/proc/${pid}`)) this.paused.delete(pid);
     const goneAt = now();

@@ -3,6 +3,7 @@
 
 import type { CompiledConfig, PrimitiveResource, Resource } from '../../config/types.js';
 import type { ClusterSnapshot } from '../../core/snapshot.js';
+import { virtualIpLabel } from '../../config/ip-address.js';
 
 export interface StatusView {
   cluster: {
@@ -75,6 +76,7 @@ export function agentLabel(r: PrimitiveResource): string {
     case 'lxc': return `lxc:${p.name ?? r.id}`;
     case 'microvm': return `microvm:${p.name ?? r.id}`;
     case 'exec': return `exec:${r.id}`;
+    case 'ip': return virtualIpLabel(p);
   }
 }
 

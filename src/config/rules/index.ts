@@ -14,6 +14,7 @@ import { checkPrimitive } from './primitives.js';
 import { checkDrivers } from './drivers.js';
 import { checkConstraints } from './constraints.js';
 import { checkColocationCycles, checkOrderCycles } from './cycles.js';
+import { checkVirtualIpAddresses } from './virtual-ip.js';
 
 export { cloneOf, type Model, type Sections } from './model.js';
 
@@ -38,6 +39,7 @@ export function applyRules(s: Sections, ctx: CheckContext): Model {
     for (const [id, r] of Object.entries(section as Record<string, Declared>)) checkConstraints(m, `${kind}`, id, r);
   }
   checkClones(m);
+  checkVirtualIpAddresses(m);
   checkResourceDefaults(m);
   checkOrderCycles(m);
   checkColocationCycles(m);

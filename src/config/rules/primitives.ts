@@ -5,6 +5,7 @@ import { kindMigrates, listWords, MIGRATING_KINDS } from '../drivers.js';
 import type { ResourceKind } from '../types.js';
 import { didYouMean, joinPath } from '../issues.js';
 import { type Model, cloneOf, inPromotableClone, isPromotableClone } from './model.js';
+import { checkVirtualIp } from './virtual-ip.js';
 
 const UNIT_SUFFIX = /\.(service|socket|target|mount|automount|swap|timer|path)$/;
 const UNIT_NAME = /^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?\.[a-z]+$/;
@@ -38,6 +39,9 @@ export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
     case 'lxc':
     case 'microvm':
       if (p.name && !SIMPLE_NAME.test(p.name)) ctx.error(paramPath('name'), `${JSON.stringify(p.name)} is not a valid ${r.kind} name (letters, digits, "_", "." and "-")`);
+      break;
+    case 'ip':
+      checkVirtualIp(m, id, r);
       break;
     case 'ocf':
       for (const key of ['provider', 'agent'] as const) {

@@ -8,7 +8,7 @@ import { type Cfg, loadExample, PLANNED_EXAMPLES, VALID_EXAMPLES, variant } from
 
 describe('examples/', () => {
   it('ships the examples the README promises', () => {
-    expect(VALID_EXAMPLES).toEqual(['three-node.json', 'two-node-witness.json', 'two-node.json']);
+    expect(VALID_EXAMPLES).toEqual(['three-node.json', 'two-node-witness.json', 'two-node.json', 'virtual-ip.json']);
     expect(PLANNED_EXAMPLES).toEqual(['planned/storage.json']);
   });
 
@@ -134,7 +134,7 @@ describe('examples/', () => {
       ].sort(),
     );
     expect(result.warnings).toEqual([]);
-    expect(kindNotBuilt('ocf')).toBe('"ocf" resources cannot run yet: this build has drivers for systemd and exec resources only (lxc, microvm and ocf are planned)');
+    expect(kindNotBuilt('ocf')).toBe('"ocf" resources cannot run yet: this build has drivers for systemd, exec and ip resources only (lxc, microvm and ocf are planned)');
     expect(storageNotBuilt('drbd')).toBe('DRBD storage cannot be taken over yet: storage takeover (DRBD, Ceph RBD) is planned, not built');
   });
 

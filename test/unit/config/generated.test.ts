@@ -226,6 +226,14 @@ describe('nixos-module', () => {
     expect(c.ports).toEqual([7400]);
   });
 
+  it('default.nix puts ip and arping on the agent\'s PATH when the configuration has virtual IPs', () => {
+    const c = moduleConfig('virtual-ip.json', { hostName: 'db1', options: { enable: true } });
+    expect(c.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
+    expect(c.systemd.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-iproute2', '/nix/store/stub-iputils']);
+    const without = moduleConfig('two-node.json', { hostName: 'left', options: { enable: true } });
+    expect(without.systemd.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd']);
+  });
+
   it('default.nix with softdog: loads it with soft_margin = timing.watchdogMs in seconds, and asserts watchdog fencing', () => {
     const threeNode = withNixDefaults(rawConfigSpec, loadExample('three-node.json'));
     const c = moduleConfig('three-node.json', {

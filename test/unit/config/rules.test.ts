@@ -7,6 +7,7 @@ import { type Cfg, errorsOf, variant } from './helpers.js';
 type Row = [rule: string, example: string, change: (c: Cfg) => void, path: string, message: RegExp];
 
 const prim = (unit: string) => ({ kind: 'systemd', params: { unit } });
+const vipParams = (address: string) => ({ kind: 'ip', params: { address, interface: 'eth0' } });
 
 const rejected: Row[] = [
   // timing
@@ -62,6 +63,20 @@ const rejected: Row[] = [
   ['ocf needs provider', 'three-node.json', (c) => (c.resources.vip = { kind: 'ocf', params: { agent: 'IPaddr2', ip: '10.90.1.10' } }), 'resources.vip.params.provider', /is required for a ocf resource/],
   ['ocf needs agent', 'three-node.json', (c) => (c.resources.vip = { kind: 'ocf', params: { provider: 'heartbeat', ip: '10.90.1.10' } }), 'resources.vip.params.agent', /is required for a ocf resource/],
   ['exec needs monitor', 'three-node.json', (c) => delete c.resources.backup.params.monitor, 'resources.backup.params.monitor', /is required for a exec resource/],
+  ['ip needs address', 'three-node.json', (c) => (c.resources.vip2 = { kind: 'ip', params: { interface: 'eth0' } }), 'resources.vip2.params.address', /is required for a ip resource/],
+  ['ip needs interface', 'three-node.json', (c) => (c.resources.vip2 = { kind: 'ip', params: { address: '10.90.1.11/24' } }), 'resources.vip2.params.interface', /is required for a ip resource/],
+  ['ip address needs a prefix', 'three-node.json', (c) => (c.resources.vip2 = vipParams('10.90.1.11')), 'resources.vip2.params.address', /"10.90.1.11" needs a prefix length/],
+  ['ip address is an address', 'three-node.json', (c) => (c.resources.vip2 = vipParams('10.90.1.311/24')), 'resources.vip2.params.address', /is not an IPv4 address with a prefix length/],
+  ['ip prefix in range', 'three-node.json', (c) => (c.resources.vip2 = vipParams('2001:db8::10/129')), 'resources.vip2.params.address', /invalid prefix length \(0 to 128 for IPv6\)/],
+  ['ip address is not the network address', 'three-node.json', (c) => (c.resources.vip2 = vipParams('10.90.1.0/24')), 'resources.vip2.params.address', /is the network address of its \/24/],
+  ['ip address is not the broadcast address', 'three-node.json', (c) => (c.resources.vip2 = vipParams('10.90.1.255/24')), 'resources.vip2.params.address', /is the broadcast address of its \/24/],
+  ['ip address is not link-local', 'three-node.json', (c) => (c.resources.vip2 = vipParams('fe80::10/64')), 'resources.vip2.params.address', /is a link-local address/],
+  ['ip interface name', 'three-node.json', (c) => (c.resources.vip2 = { kind: 'ip', params: { address: '10.90.1.11/24', interface: 'eth 0' } }), 'resources.vip2.params.interface', /is not an interface name/],
+  ['ip arpCount is a small count', 'three-node.json', (c) => (c.resources.vip2 = { kind: 'ip', params: { address: '10.90.1.11/24', interface: 'eth0', arpCount: '5s' } }), 'resources.vip2.params.arpCount', /not a number of gratuitous ARPs from 0 to 30/],
+  ['ip takes no other params', 'three-node.json', (c) => (c.resources.vip2 = { kind: 'ip', params: { address: '10.90.1.11/24', interface: 'eth0', nic: 'eth0' } }), 'resources.vip2.params.nic', /unknown parameter for a ip resource/],
+  ['ip addresses are unique', 'three-node.json', (c) => { c.resources.vip2 = vipParams('10.90.1.11/24'); c.resources.vip3 = vipParams('10.90.1.11/16'); }, 'resources.vip3.params.address', /10.90.1.11 is already the address of resources.vip2/],
+  ['ip addresses are unique in any spelling', 'three-node.json', (c) => { c.resources.vip2 = vipParams('2001:db8::10/64'); c.resources.vip3 = vipParams('2001:DB8:0::0010/64'); }, 'resources.vip3.params.address', /2001:db8::10 is already the address of resources.vip2/],
+  ['ip is never cloned', 'three-node.json', (c) => { c.resources.vip2 = vipParams('10.90.1.11/24'); c.clones.vips = { child: 'vip2' }; }, 'resources.vip2', /a virtual IP runs on one node at a time: it cannot be in clone "vips"/],
   ['systemd cannot migrate', 'three-node.json', (c) => (c.resources.web.meta = { allowMigrate: true }), 'resources.web.meta.allowMigrate', /cannot live-migrate/],
   ['migrate operations need allowMigrate', 'three-node.json', (c) => (c.resources.mail = { kind: 'microvm', params: { name: 'mail' }, operations: { migrateTo: { timeoutMs: 120000 } } }), 'resources.mail.operations.migrateTo', /needs meta.allowMigrate = true/],
   ['interval only on monitors', 'three-node.json', (c) => (c.resources.web.operations = { start: { intervalMs: 1000 } }), 'resources.web.operations.start.intervalMs', /only monitors have an interval/],
@@ -141,6 +156,11 @@ const accepted: [rule: string, example: string, change: (c: Cfg) => void, check?
   ['params and attributes accept numbers and booleans as strings', 'three-node.json', (c) => { c.resources.backup.params.monitor = true; c.nodes.n3.attributes.slots = 4; }, (r) => {
     expect(r.ok && r.config.resources['backup']?.type === 'primitive' && r.config.resources['backup'].params['monitor']).toBe('true');
     expect(r.ok && r.config.nodes.find((n) => n.name === 'n3')?.attributes['slots']).toBe('4');
+  }],
+  ['virtual IPs: IPv4 and IPv6, arpCount, a /32, an alternative interface name', 'three-node.json', (c) => {
+    c.resources.vip = { kind: 'ip', params: { address: '10.90.1.10/24', interface: 'eth0', arpCount: '0' } };
+    c.resources.vip6 = { kind: 'ip', params: { address: '2001:db8::10/64', interface: 'lan-uplink-primary' } };
+    c.resources.vip32 = { kind: 'ip', params: { address: '10.90.1.11/32', interface: 'eth0' } };
   }],
 ];
 
