@@ -1,6 +1,7 @@
 // npm run bench:failover -- [--runs N] [--json] [--vs-pacemaker] [--pcmk-runs N] [--idle-secs S] [--settle-secs S]
 //                            [--idle-monitor-ms MS] [--cases a,b|none] [--node-args "ARGS"] [--timing JSON]
 //                            [--resources N [--groups G] [--group-size S] [--scale-sample-ms MS] [--pcmk-class systemd|dummy]]
+//                            [--kinds systemd,ip,...]
 //
 // Real tsha agents (dist/, `npm run build` first when stale) on the real-cluster harness: namespaced
 // nodes, wireguard-go mesh, one `systemd --user` per node, a `sleep infinity` unit as the resource,
@@ -56,6 +57,14 @@
 // lost_node, placement, holder_was_coordinator, sampling gaps), idle_cpu_pct and rss_mib per node
 // with N resources, pacemaker_median_ms, pacemaker_samples_ms, pacemaker_first_ms,
 // pacemaker_runs_detail, pacemaker_idle_cpu_pct, pacemaker_rss_mib, ratio, … }.
+// Kinds: --kinds systemd,ip,... runs only the power-loss case, --runs times per kind, with one
+// resource `w` of that kind (test/bench/kinds.ts: what each node needs, and how `w` is read from
+// outside the agents: a unit's ActiveState, an address on the LAN interface, ...), sampled every
+// 25 ms. Each cases[] entry has `kind` besides `name`; besides the failover time (fault → w running
+// on a survivor) it splits the run into detect_fence_ms (fault → the harness fence device powered
+// the holder off) and start_ms (the survivor's start of w, from its agent's "plan action done"
+// record), so a workload that is slow to start shows apart from detection and fencing. No idle
+// measurement and no Pacemaker side in this mode.
 // (Where idle CPU goes: test/bench/idle-profile.ts.)
 // Progress goes to stderr; the LAST line of stdout is one JSON object.
 
@@ -67,6 +76,8 @@ import { activeNodes, clusterPrerequisites, createCluster, firstActiveAfter, now
 import { ensureBuilt, ROOT, scaleResourceSet, TshaCluster, type TshaClusterOptions } from '../cluster/tsha-cluster.js';
 import { DEFAULT_MONITOR_INTERVAL_MS } from '../../src/config/options.js';
 import { clockTicks, procUsage } from './proc.js';
+import { benchKind, type BenchKind, type PreparedWorkload } from './kinds.js';
+import { WorkloadSampler } from '../cluster/workload-sampler.js';
 import { option } from './args.js';
 
 type CaseName = 'power-loss' | 'link-cut' | 'witness-split';
@@ -99,6 +110,9 @@ if (scaleN !== undefined) {
   if (!['systemd', 'dummy'].includes(pcmkClass)) throw new Error(`--pcmk-class: systemd or dummy, not ${pcmkClass}`);
 }
 for (const o of ['groups', 'group-size', 'scale-sample-ms', 'pcmk-class']) if (option(o) !== undefined && scaleN === undefined) throw new Error(`--${o} needs --resources`);
+/** --kinds: the per-kind power-loss benchmark instead of the cases */
+const kinds = option('kinds')?.split(',').filter(Boolean).map(benchKind);
+if (kinds && (scaleN !== undefined || vsPacemaker || option('cases') !== undefined)) throw new Error('--kinds runs power-loss per kind on its own: not with --resources, --cases or --vs-pacemaker');
 
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
@@ -712,7 +726,140 @@ function pacemakerRuns(): PacemakerResult {
   }
 }
 
+// ---------- the kinds: one resource of each kind, its holder powered off ----------
+
+interface KindRunResult {
+  ms: number | null;
+  overlapMs: number;
+  /** fault → the fence device powered the holder off (failure detection, election when needed, fencing) */
+  detectFenceMs: number | null;
+  /** the survivor's start of w: its agent's "plan action done" record (endedAt - beganAt) */
+  startMs: number | null;
+  holderWasCoordinator: boolean;
+  maxGapMs: number;
+  note?: string;
+}
+
+interface PlanDone { msg?: string; key?: string; beganAt?: number; endedAt?: number; status?: string }
+
+/** How long `node`'s agent took for its last successful start of w (from its log). */
+function startMsOf(t: TshaCluster, node: string): number | null {
+  const done = (t.agents.get(node)?.output() ?? '').split('\n').flatMap((l): PlanDone[] => {
+    try {
+      const j = JSON.parse(l) as PlanDone;
+      return j.msg === 'plan action done' && j.key === `start w ${node}` && j.status === 'ok' ? [j] : [];
+    } catch {
+      return [];
+    }
+  });
+  const last = done.at(-1);
+  return last?.beganAt !== undefined && last.endedAt !== undefined ? Math.round(last.endedAt - last.beganAt) : null;
+}
+
+async function kindRun(bk: BenchKind): Promise<KindRunResult> {
+  const c = await createCluster({ nodes: 3 });
+  let w: PreparedWorkload | undefined;
+  let t: TshaCluster | undefined;
+  try {
+    w = await bk.prepare(c);
+    t = new TshaCluster(c, { logLevel: 'info', nodeArgs, ...(timing ? { timing } : {}) });
+    const cfg = JSON.parse(fs.readFileSync(t.configFile, 'utf8')) as Record<string, unknown>;
+    cfg.resources = { w: w.resource };
+    fs.writeFileSync(t.configFile, JSON.stringify(cfg, null, 2));
+    t.startAll();
+    await t.waitQuorate(30_000);
+    const s = new WorkloadSampler(c.nodes, w.read, bk.kind, 25);
+    const holderName = await s.stableHolder(1000, 60_000);
+    const holder = c.node(holderName);
+    const holderWasCoordinator = (await t.waitQuorate(10_000)) === holder.name;
+    const faultT = (await c.powerLoss(holder)).t;
+    let note: string | undefined;
+    try {
+      await s.waitUntil('w running on a survivor', (k) => c.nodes.some((n) => n !== holder && k.states[n.name] === 'active'), 60_000);
+    } catch {
+      note = `no survivor ran it within 60 s`;
+    }
+    await sleep(1000); // overlap after the start counts too
+    const tl = await s.stop();
+    const first = firstActiveAfter(tl, faultT, { exclude: [holder.name] });
+    const ov = overlap(tl);
+    const fence = c.fenceLog.find((e) => e.t >= faultT && e.plug === holder.name && (e.action === 'off' || e.action === 'reboot') && e.response.ok);
+    if (ov.ticks > 0 || !first) {
+      const keep = fs.mkdtempSync(path.join(os.tmpdir(), `tshbench-${bk.kind}-`));
+      fs.writeFileSync(path.join(keep, 'timeline.json'), JSON.stringify({ faultT, holder: holder.name, overlap: ov, timeline: tl }, null, 1));
+      for (const [n, p] of t.agents) fs.copyFileSync(p.logFile, path.join(keep, `${n}.agent.log`));
+      note = `${note ? `${note}; ` : ''}suspicious run kept in ${keep}`;
+    }
+    return {
+      ms: first ? Math.round(first.ms * 10) / 10 : null,
+      overlapMs: Math.round(ov.ms * 10) / 10,
+      detectFenceMs: fence ? Math.round(fence.t - faultT) : null,
+      startMs: first ? startMsOf(t, first.node) : null,
+      holderWasCoordinator,
+      maxGapMs: Math.round(samplingStats(tl).maxGapMs),
+      ...(note ? { note } : {}),
+    };
+  } catch (e) {
+    if (t) log(t.logs(15));
+    throw e;
+  } finally {
+    await w?.close();
+    await c.destroy();
+  }
+}
+
+async function kindsBench(list: readonly BenchKind[]): Promise<void> {
+  const out: Record<string, unknown>[] = [];
+  for (const bk of list) {
+    const rs: KindRunResult[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = await kindRun(bk);
+      rs.push(r);
+      log(`power-loss, kind ${bk.kind}, run ${i + 1}/${runs}: failover ${r.ms ?? 'none'} ms (detection and fence ${r.detectFenceMs ?? 'none'} ms, start on the survivor ${r.startMs ?? 'none'} ms; holder ${r.holderWasCoordinator ? 'was' : 'was not'} the coordinator), overlap ${r.overlapMs} ms, largest sampling gap ${r.maxGapMs} ms${r.note ? ` (${r.note})` : ''}`);
+    }
+    const nums = (f: (r: KindRunResult) => number | null): number[] => rs.flatMap((r) => (f(r) === null ? [] : [f(r)!]));
+    const samples = nums((r) => r.ms);
+    out.push({
+      name: 'power-loss',
+      kind: bk.kind,
+      median_ms: quantile(samples, 0.5),
+      p95_ms: quantile(samples, 0.95),
+      min_ms: samples.length ? Math.min(...samples) : null,
+      max_ms: samples.length ? Math.max(...samples) : null,
+      samples_ms: samples,
+      detect_fence_median_ms: quantile(nums((r) => r.detectFenceMs), 0.5),
+      detect_fence_samples_ms: nums((r) => r.detectFenceMs),
+      start_median_ms: quantile(nums((r) => r.startMs), 0.5),
+      start_samples_ms: nums((r) => r.startMs),
+      holder_was_coordinator: rs.map((r) => r.holderWasCoordinator),
+      runs: rs.length,
+      failed_runs: rs.filter((r) => r.ms === null).map((r) => r.note),
+      overlap_ms: Math.round(rs.reduce((a, r) => a + r.overlapMs, 0) * 10) / 10,
+      max_sampling_gap_ms: Math.max(...rs.map((r) => r.maxGapMs)),
+    });
+  }
+  if (!jsonOnly) {
+    console.log('kind        median    p95    detect+fence  start  overlap');
+    for (const c of out) console.log(`${String(c.kind).padEnd(10)} ${String(c.median_ms).padStart(7)} ${String(c.p95_ms).padStart(7)} ${String(c.detect_fence_median_ms).padStart(12)} ${String(c.start_median_ms).padStart(6)} ${String(c.overlap_ms).padStart(7)}`);
+  }
+  console.log(JSON.stringify({
+    bench: 'failover',
+    mode: 'kinds',
+    agent: 'tsha agent from dist/ (node), 3 nodes, harness namespaces + wireguard-go, one systemd --user per node, one resource w per cluster',
+    sampler: 'per kind, from outside the agents, every 25 ms (test/bench/kinds.ts)',
+    runs,
+    timing: timing ?? 'defaults',
+    cases: out,
+    host: { cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 10) / 10) },
+  }));
+}
+
 // ---------- main ----------
+
+if (kinds) {
+  await kindsBench(kinds);
+  process.exit(0);
+}
 
 const results = new Map<CaseName, RunResult[]>();
 const coldStarts: number[] = [];
