@@ -96,7 +96,7 @@ describe('examples/', () => {
       { name: 'stop', intervalMs: 0, timeoutMs: 20000, onFail: 'fence' },
       { name: 'monitor', intervalMs: 10000, timeoutMs: 20000, onFail: 'restart' },
     ]);
-    expect(c.resources['vip']).toMatchObject({ type: 'primitive', kind: 'exec' });
+    expect(c.resources['vip']).toMatchObject({ type: 'primitive', kind: 'ip' });
     expect(c.resources['mail']).toMatchObject({ type: 'primitive', kind: 'systemd', params: { unit: 'microvm@mail.service' } });
     expect(c.resources['backup']?.meta.stickiness).toBe(0);
     expect(c.resources['frontend']).toMatchObject({ type: 'group', members: ['vip', 'web'] });
