@@ -29,7 +29,7 @@ export class AgentMetrics {
   readonly messagesDropped = new Counter({ name: 'tsha_messages_dropped_total', help: 'mesh messages dropped, inbound (admission, malformed) or outbound (send failures)', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly messagesReceived = new Counter({ name: 'tsha_messages_received_total', help: 'mesh messages admitted and handed to the core', registers: [this.registry] });
   readonly messagesSent = new Counter({ name: 'tsha_messages_sent_total', help: 'mesh messages delivered to a peer', registers: [this.registry] });
-  readonly resourceUp = new Gauge({ name: 'tsha_resource_up', help: '1 while the resource runs on this node (started and last monitor ok)', labelNames: ['resource'] as const, registers: [this.registry] });
+  readonly resourceUp = new Gauge({ name: 'tsha_resource_up', help: '1 while the resource runs on this node (started and last monitor ok)', labelNames: ['resource', 'kind'] as const, registers: [this.registry] });
   readonly failovers = new Counter({ name: 'tsha_failovers_total', help: 'resources this coordinator recovered from a lost node (placed elsewhere after fence or lease expiry)', registers: [this.registry] });
   readonly peerProbes = new Counter({
     name: 'tsha_peer_probes_total',
@@ -44,7 +44,15 @@ export class AgentMetrics {
     registers: [this.registry],
   });
   readonly fenceActions = new Counter({ name: 'tsha_fence_actions_total', help: 'fence actions run by this node, by result', labelNames: ['result'] as const, registers: [this.registry] });
-  readonly resourceActions = new Counter({ name: 'tsha_resource_actions_total', help: 'resource operations run on this node, by operation and status', labelNames: ['operation', 'status'] as const, registers: [this.registry] });
+  readonly resourceActions = new Counter({ name: 'tsha_resource_actions_total', help: 'resource operations run on this node, by resource kind, operation and status', labelNames: ['kind', 'operation', 'status'] as const, registers: [this.registry] });
+  /** how long starts, stops, promotes and demotes take, by kind: a workload slow to start shows here, apart from detection and fencing */
+  readonly resourceActionDuration = new Histogram({
+    name: 'tsha_resource_action_duration_seconds',
+    help: 'duration of start, stop, promote and demote operations on this node, by resource kind and operation (monitors are not observed)',
+    labelNames: ['kind', 'operation'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
   readonly stepDuration = new Histogram({
     name: 'tsha_step_duration_seconds',
     help: 'time to run one core step and carry out its effects (persist included, sends handed over)',

@@ -627,7 +627,7 @@ export class Agent {
     for (const [id, r] of Object.entries(st.config.resources)) {
       if (r.type !== 'primitive') continue;
       const here = [...st.local].some(([x, role]) => role !== 'failed' && (x === id || x.replace(/:\d+$/, '') === id));
-      this.metrics.resourceUp.set({ resource: id }, here ? 1 : 0);
+      this.metrics.resourceUp.set({ resource: id, kind: r.kind }, here ? 1 : 0);
     }
     const now = this.clock();
     const peers = [...st.config.nodes.map((n) => n.name), ...(st.config.witness ? [st.config.witness.name] : [])].filter((n) => n !== this.self);

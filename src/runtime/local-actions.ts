@@ -170,18 +170,18 @@ export class LocalActions {
     const ref = this.ref(id, r);
     switch (a.type) {
       case 'start': {
-        const res = await this.timed(a, id, () => agent.start(ref, { timeoutMs: a.timeoutMs }));
+        const res = await this.timed(a, id, r.kind, () => agent.start(ref, { timeoutMs: a.timeoutMs }));
         if (res.status === 'ok') this.watch(id, r, false);
         return res;
       }
       case 'stop':
         this.unwatch(id);
-        return this.timed(a, id, () => agent.stop(ref, { timeoutMs: a.timeoutMs }));
+        return this.timed(a, id, r.kind, () => agent.stop(ref, { timeoutMs: a.timeoutMs }));
       case 'promote':
       case 'demote': {
         const op = a.type === 'promote' ? agent.promote : agent.demote;
         if (!op) return this.record(a, id, { status: 'errorHard', reason: `a ${r.kind} resource has no ${a.type} (it cannot be in a promotable clone)` }, 0);
-        const res = await this.timed(a, id, () => op.call(agent, ref, { timeoutMs: a.timeoutMs }));
+        const res = await this.timed(a, id, r.kind, () => op.call(agent, ref, { timeoutMs: a.timeoutMs }));
         this.watch(id, r, a.type === 'promote' && res.status === 'ok');
         return res;
       }
@@ -281,7 +281,7 @@ export class LocalActions {
         const t0 = performance.now();
         const res = await this.slots.run(() => this.check(agent, this.ref(id, r), m.op.timeoutMs));
         if (this.closed || this.monitors.get(id) !== m) return;
-        this.opts.metrics.resourceActions.inc({ operation: 'monitor', status: res.status });
+        this.opts.metrics.resourceActions.inc({ kind: r.kind, operation: 'monitor', status: res.status });
         const v = verdict(res, m.promoted);
         const healthy = v.status === 'ok';
         if (healthy !== m.healthy) {
@@ -302,7 +302,7 @@ export class LocalActions {
 
   // ---- bookkeeping --------------------------------------------------------------------------------
 
-  private async timed(a: PlanAction, id: ResourceId, fn: () => Promise<ActionResult>): Promise<ActionResult> {
+  private async timed(a: PlanAction, id: ResourceId, kind: string, fn: () => Promise<ActionResult>): Promise<ActionResult> {
     const t0 = performance.now();
     let res: ActionResult;
     try {
@@ -311,7 +311,8 @@ export class LocalActions {
       res = { status: 'error', reason: e instanceof Error ? e.message : String(e) };
     }
     const ms = Math.round(performance.now() - t0);
-    this.opts.metrics.resourceActions.inc({ operation: a.type, status: res.status });
+    this.opts.metrics.resourceActions.inc({ kind, operation: a.type, status: res.status });
+    this.opts.metrics.resourceActionDuration.observe({ kind, operation: a.type }, ms / 1000);
     if (res.status !== 'ok') this.record(a, id, res, ms);
     else this.log.info({ resource: id, operation: a.type, ms, reason: res.reason }, `${a.type} ok`);
     return res;

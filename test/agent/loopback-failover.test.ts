@@ -95,7 +95,7 @@ describe('three agents on loopback (real gRPC mesh, exec resources, loopback fen
     expect(await c.metric(coord, 'tsha_fence_actions_total{result="confirmed"}')).toBe(1);
     expect(await c.metric(coord, 'tsha_failovers_total')).toBe(1);
     expect(await c.metric(coord, 'tsha_is_coordinator')).toBe(1);
-    expect(await c.metric(survivor!, 'tsha_resource_up{resource="web"}')).toBe(1);
+    expect(await c.metric(survivor!, 'tsha_resource_up{resource="web",kind="exec"}')).toBe(1);
     expect(await c.metric(coord, `tsha_peer_up{peer="${holder}"}`)).toBe(0);
     // the coordinator recorded its scheduler inputs; the last one replays with `tsha simulate`
     const inputs = join(c.node(coord).stateDir, 'scheduler-inputs');
