@@ -23,7 +23,7 @@ interface Entry {
 export const KIND_DRIVERS = {
   systemd: { driver: 'built', label: 'systemd units' },
   exec: { driver: 'built', label: 'shell commands' },
-  lxc: { driver: 'planned', label: 'LXC containers' },
+  lxc: { driver: 'built', label: 'LXC containers' },
   microvm: {
     driver: 'planned',
     label: 'microVMs',

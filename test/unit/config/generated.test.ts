@@ -222,8 +222,18 @@ describe('nixos-module', () => {
       '/nix/store/stub-tsha/bin/tsha --log-level info agent --config /nix/store/stub-tsha-edge-2n-checked.json --node left --state-dir /var/lib/tsha --socket /run/tsha/control.sock --socket-group wheel',
     );
     expect(unit.restartTriggers).toEqual(['/nix/store/stub-tsha-edge-2n-checked.json']);
+    expect(unit.path).toEqual(['/nix/store/stub-systemd']);
     expect(c.etc['tsha/config.json'].source).toBe('/nix/store/stub-tsha-edge-2n-checked.json');
     expect(c.ports).toEqual([7400]);
+  });
+
+  it('default.nix puts LXC\'s tools on the agent\'s PATH when a resource is an LXC container', () => {
+    const threeNode = loadExample('three-node.json');
+    const c = moduleConfig('three-node.json', {
+      hostName: 'n1',
+      options: { enable: true, resources: { ...withNixDefaults(rawConfigSpec, threeNode).resources, dns: withNixDefaults(rawConfigSpec, { ...threeNode, resources: { dns: { kind: 'lxc', params: { name: 'dns' } } } }).resources.dns } },
+    });
+    expect(c.systemd.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-lxc']);
   });
 
   it('default.nix with softdog: loads it with soft_margin = timing.watchdogMs in seconds, and asserts watchdog fencing', () => {
