@@ -121,13 +121,13 @@ export class LxcAgent implements ResourceAgent {
     if (o.spawnError) return { status: 'notInstalled', reason: `LXC tools not found (${o.spawnError})` };
     if (o.timedOut) return { status: 'timeout', reason: `lxc-start ${t.name} did not finish before the start's timeout` };
     if (o.code !== 0) {
-      const why = [tail(o, 2), log ? readTail(log) : ''].filter(Boolean).join(' | ');
+      const why = (log ? causes(log) : '') || tail(o, 2);
       const status = /Failed to load config|Failed to parse config|Unsupported config key/.test(o.stderr) ? 'errorHard' : 'error';
       return { status, exitCode: o.code ?? undefined, reason: `lxc-start ${t.name} failed: ${why}` };
     }
     const after = await this.info(t, deadline);
     if (after.kind !== 'state') return this.unknown(t, after, 'start');
-    if (after.state !== 'RUNNING') return { status: 'error', reason: `container ${t.name} is ${after.state} right after lxc-start${log ? `: ${readTail(log)}` : ''}` };
+    if (after.state !== 'RUNNING') return { status: 'error', reason: `container ${t.name} is ${after.state} right after lxc-start${log ? `: ${causes(log)}` : ''}` };
     return this.inAgentCgroup(t, after.pid) ?? { status: 'ok' };
   }
 
@@ -275,13 +275,17 @@ export class LxcAgent implements ResourceAgent {
   }
 }
 
-/** The last ERROR lines of an LXC log, without their timestamp prefixes. */
-function readTail(file: string, lines = 3): string {
+/**
+ * The first ERROR lines of a start log, without timestamps: the cause comes first, and lxc-start's
+ * own closing lines ("The container failed to start", "run the container in foreground mode") and
+ * the daemonized start's state report say nothing about it.
+ */
+function causes(file: string, lines = 2): string {
   try {
     return readFileSync(file, 'utf8')
       .split('\n')
-      .filter(Boolean)
-      .slice(-lines)
+      .filter((l) => l.includes(' ERROR ') && !/ lxc_start - | wait_on_daemonized_start:/.test(l))
+      .slice(0, lines)
       .map((l) => l.replace(/^.*? ERROR\s+/, ''))
       .join(' | ');
   } catch {
