@@ -9,9 +9,10 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { allHierarchies } from '../cluster/cgroup.js';
+import { removeLxcPivot } from '../cluster/lxc.js';
 
 const execFileP = promisify(execFile);
-const CG = '/sys/fs/cgroup';
 
 /** The base configuration every test container gets. */
 export const BASE_CONFIG = ['lxc.net.0.type = empty', 'lxc.apparmor.profile = unconfined'];
@@ -91,27 +92,18 @@ export async function destroyContainers(lxcPath: string, run: Runner = hostRunne
   return problems;
 }
 
-/** Every mounted cgroup hierarchy (LXC makes its cgroups in all of them). */
-export function cgroupHierarchies(): string[] {
-  if (fs.existsSync(`${CG}/cgroup.controllers`)) return [CG];
-  return fs
-    .readdirSync(CG, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && fs.existsSync(path.join(CG, e.name, 'cgroup.procs')))
-    .map((e) => path.join(CG, e.name));
-}
-
 /** Root-level LXC cgroup names of container `name` (payload and monitor, with LXC's "-N" suffixes for a taken name). */
 export function lxcCgroupsOf(name: string): string[] {
   const re = new RegExp(`^lxc\\.(payload|monitor)\\.${name.replace(/[.]/g, '\\.')}(-[0-9]+)?$`);
   const found = new Set<string>();
-  for (const h of cgroupHierarchies()) for (const e of fs.readdirSync(h)) if (re.test(e)) found.add(e);
+  for (const h of allHierarchies()) for (const e of fs.readdirSync(h)) if (re.test(e)) found.add(e);
   return [...found];
 }
 
 /** Live PIDs in a root-level cgroup (the unified hierarchy when there is one, else any). */
 export function cgroupProcs(rel: string): number[] {
   const pids = new Set<number>();
-  for (const h of cgroupHierarchies()) {
+  for (const h of allHierarchies()) {
     const dirs: string[] = [];
     const walk = (d: string): void => {
       dirs.push(d);
@@ -140,7 +132,7 @@ export function cgroupProcs(rel: string): number[] {
 export function removeLxcCgroups(names: readonly string[]): string[] {
   const left: string[] = [];
   for (const rel of names.flatMap(lxcCgroupsOf)) {
-    for (const h of cgroupHierarchies()) {
+    for (const h of allHierarchies()) {
       const dirs: string[] = [];
       const walk = (d: string): void => {
         let entries: fs.Dirent[];
@@ -162,12 +154,6 @@ export function removeLxcCgroups(names: readonly string[]): string[] {
       }
     }
   }
-  for (const h of cgroupHierarchies()) {
-    try {
-      fs.rmdirSync(path.join(h, 'lxc.pivot'));
-    } catch {
-      /* absent, or in use by a monitor cleaning up right now */
-    }
-  }
+  removeLxcPivot();
   return left;
 }
