@@ -1,7 +1,7 @@
 // The LXC resource agent against REAL containers (test/helpers/lxc.ts: busybox rootfs, no network),
 // in a private lxcpath per test file, through the real LXC tools.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ const skip = skipWithoutLxc('LXC agent tests');
 const T = { timeoutMs: 10_000 };
 /** Names unique to this process: LXC's cgroups (/lxc.payload.NAME) are machine-wide. */
 const tag = `tl${process.pid}`;
-const names = { plain: `${tag}-plain`, stubborn: `${tag}-stubborn`, health: `${tag}-health`, frozen: `${tag}-frozen`, svc: `${tag}-svc`, bad: `${tag}-bad` };
+const names = { plain: `${tag}-plain`, stubborn: `${tag}-stubborn`, health: `${tag}-health`, slowInit: `${tag}-slowinit`, frozen: `${tag}-frozen`, svc: `${tag}-svc`, bad: `${tag}-bad` };
 let lxcPath = '';
 let logDir = '';
 let agent: LxcAgent;
@@ -39,9 +39,11 @@ describe.skipIf(skip)('LxcAgent with real containers', () => {
       // init is a plain sleep: it has no handler for lxc.signal.halt, so no clean shutdown ever ends
       createContainer(lxcPath, names.stubborn, ['lxc.init.cmd = /bin/sleep 100000']),
       createContainer(lxcPath, names.health),
+      createContainer(lxcPath, names.slowInit, ['lxc.init.cmd = /sbin/slowinit']),
       createContainer(lxcPath, names.frozen),
       createContainer(lxcPath, names.svc),
     ]);
+    writeFileSync(join(lxcPath, names.slowInit, 'rootfs/sbin/slowinit'), '#!/bin/sh\nsleep 1\nexec /sbin/init\n', { mode: 0o755 });
   }, 60_000);
 
   afterAll(async () => {
@@ -83,6 +85,18 @@ describe.skipIf(skip)('LxcAgent with real containers', () => {
     expect(await agent.start(r, T)).toEqual({ status: 'ok' });
     expect((await containerInfo(lxcPath, names.plain)).pid).not.toBe(pid);
     expect((await agent.stop(r, T)).status).toBe('ok');
+  });
+
+  it('a stop before init has its halt handler is still a clean shutdown: the halt signal is sent again every second', async () => {
+    // PID 1 of the container is a shell for its first second (it ignores SIGUSR1, having no
+    // handler), then busybox's init: the first halt signal is lost, a later one stops it
+    const r = res(names.slowInit);
+    expect(await agent.start(r, T)).toEqual({ status: 'ok' });
+    const t0 = performance.now();
+    expect(await agent.stop(r, T)).toEqual({ status: 'ok' }); // not "killed: …" after the 8 s grace
+    const ms = performance.now() - t0;
+    expect(ms).toBeLessThan(6000);
+    console.log(`[lxc] clean stop of a container whose init took a second to start: ${ms.toFixed(0)} ms`);
   });
 
   it('stop: a container that ignores the halt signal is killed once the clean shutdown has had the timeout less the kill reserve', async () => {

@@ -25,8 +25,8 @@
 //   errorHard, so it is stopped and not started here again.
 // - stop: stopped (or not defined and no monitor) → ok; frozen → lxc-unfreeze first (a frozen init
 //   cannot handle the halt signal); then a clean shutdown (`lxc-stop --nokill`: lxc.signal.halt to
-//   init) for the operation timeout less a reserve for the kill, then `lxc-stop -k` (SIGKILL), and
-//   STOPPED is read back before ok.
+//   init, sent again every second) for the operation timeout less a reserve for the kill, then
+//   `lxc-stop -k` (SIGKILL), and STOPPED is read back before ok.
 // - monitor: the state; when RUNNING and params.healthCommand is set, the command runs inside the
 //   container (`lxc-attach --clear-env -- /bin/sh -c CMD`): exit 0 → ok, anything else → error
 //   (still running: recovery stops it). A tool that overruns → timeout, conservatively running.
@@ -45,6 +45,8 @@ export const DEFAULT_LXC_PATH = '/var/lib/lxc';
 /** PATH inside the container for the health command (lxc-attach --clear-env). */
 const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const POLL_MS = 100;
+/** How often a clean shutdown sends the halt signal again (lxc-stop -t counts whole seconds). */
+const HALT_REPEAT_MS = 1100;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export interface LxcAgentOptions {
@@ -127,7 +129,10 @@ export class LxcAgent implements ResourceAgent {
     }
     const after = await this.info(t, deadline);
     if (after.kind !== 'state') return this.unknown(t, after, 'start');
-    if (after.state !== 'RUNNING') return { status: 'error', reason: `container ${t.name} is ${after.state} right after lxc-start${log ? `: ${causes(log)}` : ''}` };
+    if (after.state !== 'RUNNING') {
+      const why = log ? causes(log) : '';
+      return { status: 'error', reason: `container ${t.name} is ${after.state} right after lxc-start${why ? `: ${why}` : ' (its init exited)'}` };
+    }
     return this.inAgentCgroup(t, after.pid) ?? { status: 'ok' };
   }
 
@@ -149,15 +154,16 @@ export class LxcAgent implements ResourceAgent {
       if (u.timedOut) return { status: 'timeout', reason: `lxc-unfreeze ${t.name} did not finish before the stop's timeout` };
     }
 
-    // Clean shutdown for all but the kill's reserve of the time; lxc-stop counts in whole seconds,
-    // so it is given enough of them and the process timeout ends it at the grace in milliseconds.
+    // Clean shutdown for all but the kill's reserve of the time. The halt signal is sent again every
+    // second (`lxc-stop --nokill -t 1`): an init that has not installed its handler yet (a stop
+    // right after the start) ignores it, and a single signal would leave only the kill.
     const graceMs = deadline - Date.now() - Math.min(this.killReserveMs, op.timeoutMs / 2);
-    if (graceMs > 0) {
-      const clean = await this.tool(t, 'lxc-stop', ['--nokill', '-t', String(Math.ceil(graceMs / 1000))], Date.now() + graceMs);
-      if (clean.code === 0) {
-        const done = await this.info(t, deadline);
-        if (done.kind === 'state' && done.state === 'STOPPED') return { status: 'ok' };
-      }
+    const graceEnd = Date.now() + graceMs;
+    while (Date.now() < graceEnd) {
+      await this.tool(t, 'lxc-stop', ['--nokill', '-t', '1'], Math.min(graceEnd, Date.now() + HALT_REPEAT_MS));
+      const done = await this.info(t, deadline);
+      if (done.kind === 'state' && done.state === 'STOPPED') return { status: 'ok' };
+      if (done.kind !== 'state') break;
     }
     const kill = await this.tool(t, 'lxc-stop', ['-k'], deadline);
     const done = await this.info(t, deadline);
