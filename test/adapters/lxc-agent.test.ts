@@ -15,7 +15,7 @@ const skip = skipWithoutLxc('LXC agent tests');
 const T = { timeoutMs: 10_000 };
 /** Names unique to this process: LXC's cgroups (/lxc.payload.NAME) are machine-wide. */
 const tag = `tl${process.pid}`;
-const names = { plain: `${tag}-plain`, stubborn: `${tag}-stubborn`, health: `${tag}-health`, slowInit: `${tag}-slowinit`, frozen: `${tag}-frozen`, svc: `${tag}-svc`, bad: `${tag}-bad` };
+const names = { plain: `${tag}-plain`, stubborn: `${tag}-stubborn`, health: `${tag}-health`, slowInit: `${tag}-slowinit`, frozen: `${tag}-frozen`, svc: `${tag}-svc`, inside: `${tag}-inside`, bad: `${tag}-bad` };
 let lxcPath = '';
 let logDir = '';
 let agent: LxcAgent;
@@ -42,6 +42,7 @@ describe.skipIf(skip)('LxcAgent with real containers', () => {
       createContainer(lxcPath, names.slowInit, ['lxc.init.cmd = /sbin/slowinit']),
       createContainer(lxcPath, names.frozen),
       createContainer(lxcPath, names.svc),
+      createContainer(lxcPath, names.inside),
     ]);
     writeFileSync(join(lxcPath, names.slowInit, 'rootfs/sbin/slowinit'), '#!/bin/sh\nsleep 1\nexec /sbin/init\n', { mode: 0o755 });
   }, 60_000);
@@ -163,6 +164,27 @@ describe.skipIf(skip)('LxcAgent with real containers', () => {
     expect(await agent.monitor(res('c', { configPath: 'rel' }), T)).toMatchObject({ status: 'errorFatal', reason: 'resources.c.params.configPath: "rel" is not an absolute path' });
   });
 
+  it('a running container whose config LXC can no longer load is not taken for stopped: its monitor still listens', async () => {
+    const r = res(names.plain);
+    expect(await agent.start(r, T)).toEqual({ status: 'ok' });
+    const config = join(lxcPath, names.plain, 'config');
+    const good = readFileSync(config, 'utf8');
+    // removed while it runs: LXC still asks the monitor, which answers
+    await hostRunner(['mv', config, `${config}.aside`]);
+    expect(await agent.monitor(r, T)).toMatchObject({ status: 'ok', state: 'running', running: true });
+    await hostRunner(['mv', `${config}.aside`, config]);
+    // an edit LXC refuses: it cannot even ask, so the monitor's command socket says it may run
+    writeFileSync(config, `${good}lxc.no.such.key = 1\n`);
+    try {
+      expect(await agent.monitor(r, T)).toMatchObject({ status: 'errorHard', state: 'running', running: true, reason: expect.stringContaining('its monitor still runs') });
+      expect(await agent.probe(r, T)).toMatchObject({ running: true });
+      expect(await agent.stop(r, T)).toMatchObject({ status: 'errorHard', reason: expect.stringContaining('cannot stop') });
+    } finally {
+      writeFileSync(config, good);
+    }
+    expect(await agent.stop(r, T)).toEqual({ status: 'ok' });
+  });
+
   it('a start that fails says why from the start log (a rootfs that is gone): error, and the container stays stopped', async () => {
     const r = res(names.plain);
     const rootfs = join(lxcPath, names.plain, 'rootfs');
@@ -177,22 +199,46 @@ describe.skipIf(skip)('LxcAgent with real containers', () => {
     }
   });
 
+  /** Runs lxc-start-child.ts (the stand-in agent) in cgroup `cg` and returns its start result and the child. */
+  async function startFromCgroup(cg: string, name: string): Promise<{ result: unknown; child: ReturnType<typeof spawn> }> {
+    const argv = enterCgroupArgv(cg, [process.execPath, '--import', 'tsx', join(import.meta.dirname, '../helpers/lxc-start-child.ts'), lxcPath, name]);
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(out.split('\n')[0]!);
+      });
+      child.once('exit', (code) => reject(new Error(`start child exited ${code} before reporting`)));
+    });
+    return { result: JSON.parse(line), child };
+  }
+
+  it('a container found in the agent\'s cgroup (lxc.cgroup.relative = 1, started by someone else) is errorHard', async () => {
+    const cg = `tsha-lxc-in-${process.pid}`;
+    createCgroup(cg);
+    try {
+      const started = await hostRunner(enterCgroupArgv(cg, ['lxc-start', '-P', lxcPath, '-n', names.inside, '-d', '-s', 'lxc.cgroup.relative=1']));
+      expect(started.code).toBe(0);
+      const { pid } = await containerInfo(lxcPath, names.inside);
+      expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toContain(`0::/${cg}/lxc.payload.${names.inside}`);
+      const { result, child } = await startFromCgroup(cg, names.inside);
+      child.kill('SIGKILL');
+      expect(result).toMatchObject({ status: 'errorHard', reason: expect.stringMatching(/runs in the agent's cgroup .*stopping or restarting the agent would kill it/) });
+      expect((await agent.stop(res(names.inside), T)).status).toBe('ok');
+    } finally {
+      await killCgroup(cg).catch(() => undefined);
+      for (let i = 0; i < 50 && removeCgroup(cg).length > 0; i++) await sleep(20);
+    }
+  }, 30_000);
+
   it('a container started from a service cgroup leaves it: killing that whole cgroup (systemctl stop) leaves the container running', async () => {
     const cg = `tsha-lxc-svc-${process.pid}`;
     createCgroup(cg);
     try {
       // the stand-in agent: a process in the service's cgroup (RECIPES.md §0: checked before it runs)
-      const argv = enterCgroupArgv(cg, [process.execPath, '--import', 'tsx', join(import.meta.dirname, '../helpers/lxc-start-child.ts'), lxcPath, names.svc]);
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.includes('\n')) resolve(out.split('\n')[0]!);
-        });
-        child.once('exit', (code) => reject(new Error(`start child exited ${code} before reporting`)));
-      });
-      expect(JSON.parse(line)).toEqual({ status: 'ok' });
+      const { result, child } = await startFromCgroup(cg, names.svc);
+      expect(result).toEqual({ status: 'ok' });
       const { state, pid } = await containerInfo(lxcPath, names.svc);
       expect(state).toBe('RUNNING');
       const inService = (p: number) => readFileSync(`/proc/${p}/cgroup`, 'utf8').split('\n').filter((l) => l.endsWith(`/${cg}`) || l.includes(`/${cg}/`));

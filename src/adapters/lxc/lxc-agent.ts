@@ -10,10 +10,11 @@
 // - state: `lxc-info -s -p` in the container's lxcpath (params.configPath, else LXC's default).
 //   RUNNING → running (mainPid = the container's init); STOPPED → stopped; STARTING → starting;
 //   STOPPING/ABORTING → stopping; FROZEN/FREEZING/THAWED → error, still running (its processes
-//   exist but do not run: recovery stops it). Not defined (no config file) → notInstalled; a config
-//   LXC cannot load → errorHard. In both of these LXC cannot tell the state, so the monitor's command
-//   socket decides whether it may still run (monitorListening): a container whose configuration
-//   went away while it ran is never taken for stopped.
+//   exist but do not run: recovery stops it). Not defined (no config file, and no monitor answering:
+//   LXC still reports a running container whose config file is gone) → notInstalled; a config LXC
+//   cannot load → errorHard. Then LXC cannot tell the state, so the monitor's command socket decides
+//   whether it may still run (monitorListening): a container whose configuration was broken while
+//   it ran is never taken for stopped.
 // - start: running → ok, untouched (re-adoption keeps the same init); STARTING → wait for RUNNING;
 //   STOPPING → wait for STOPPED, then start; frozen → error. `lxc-start -d` returns once the
 //   container is RUNNING (or it failed: the reason is the tail of the start's log, which LXC writes to
