@@ -21,6 +21,8 @@ let
   hasVirtualIps = builtins.any (r: r.kind == "ip") (builtins.attrValues cfg.resources);
   portOf = address: lib.toInt (lib.last (lib.splitString ":" address));
   witnessDeclared = cfg.witness.name != null || cfg.witness.address != null;
+  # LXC resources are run with LXC's tools (lxc-start, lxc-info, …), which the agent finds on PATH.
+  runsLxc = builtins.any (r: r.kind == "lxc") (builtins.attrValues cfg.resources);
 
   # What the agent and the witness units share: started at boot once the network is up, restarted
   # when the checked configuration changes, systemd-notify on PATH.
@@ -82,7 +84,7 @@ in
     (lib.mkIf cfg.enable {
       systemd.services.tsha-agent = commonUnit // {
         description = "tsha high-availability agent (node ${cfg.nodeName} of ${cfg.cluster.name})";
-        path = commonUnit.path ++ (if hasVirtualIps then [ pkgs.iproute2 pkgs.iputils ] else [ ]);
+        path = commonUnit.path ++ (if hasVirtualIps then [ pkgs.iproute2 pkgs.iputils ] else [ ]) ++ lib.optional runsLxc pkgs.lxc;
         # A restarted agent re-adopts the resources its node runs: stopping or restarting this unit
         # must not stop them. Resources are their own units; KillMode=process also spares what an
         # exec resource started.

@@ -200,12 +200,12 @@ in
         options = {
           kind = mkOption {
             type = types.enum [ "systemd" "lxc" "microvm" "ocf" "exec" "ip" ];
-            description = "How the resource is run. This build runs systemd units (systemd), shell commands (exec) and virtual IP addresses (ip); LXC containers (lxc), microVMs (microvm) and OCF resource agents (ocf) are planned and refused until their driver is built.";
+            description = "How the resource is run. This build runs systemd units (systemd), shell commands (exec), virtual IP addresses (ip) and LXC containers (lxc); microVMs (microvm) and OCF resource agents (ocf) are planned and refused until their driver is built.";
           };
           params = mkOption {
             type = types.attrsOf scalar;
             default = { };
-            description = "Kind-specific parameters. systemd: unit: a unit name ending in .service, .socket, .target, .mount, .automount, .swap, .timer or .path. lxc: name: the container name; configPath: LXC's lxcpath (optional). microvm: name: the microvm.nix VM name (run as microvm@<name>.service). ocf: provider and agent (ocf:<provider>:<agent>); every other key is passed as OCF_RESKEY_<key>. exec: start, stop, monitor: shell commands; monitor exits 0 when running, 7 when stopped (OCF codes). ip: address: the virtual IP with its prefix length (\"192.0.2.10/24\", \"2001:db8::10/64\"); interface: the network interface it is added to, the same name on every node; arpCount: gratuitous ARPs sent after the start, one a second (default 5, 0 sends none; IPv4 only).";
+            description = "Kind-specific parameters. systemd: unit: a unit name ending in .service, .socket, .target, .mount, .automount, .swap, .timer or .path. lxc: name: the container name; configPath: LXC's lxcpath, an absolute path (optional, default /var/lib/lxc); healthCommand: a shell command run inside the running container by every monitor (lxc-attach), healthy when it exits 0 (optional). microvm: name: the microvm.nix VM name (run as microvm@<name>.service). ocf: provider and agent (ocf:<provider>:<agent>); every other key is passed as OCF_RESKEY_<key>. exec: start, stop, monitor: shell commands; monitor exits 0 when running, 7 when stopped (OCF codes). ip: address: the virtual IP with its prefix length (\"192.0.2.10/24\", \"2001:db8::10/64\"); interface: the network interface it is added to, the same name on every node; arpCount: gratuitous ARPs sent after the start, one a second (default 5, 0 sends none; IPv4 only).";
           };
           operations = mkOption {
             type = types.submodule {

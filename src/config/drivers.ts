@@ -24,7 +24,7 @@ export const KIND_DRIVERS = {
   systemd: { driver: 'built', label: 'systemd units' },
   exec: { driver: 'built', label: 'shell commands' },
   ip: { driver: 'built', label: 'virtual IP addresses' },
-  lxc: { driver: 'planned', label: 'LXC containers' },
+  lxc: { driver: 'built', label: 'LXC containers' },
   microvm: {
     driver: 'planned',
     label: 'microVMs',

@@ -184,7 +184,12 @@ const storage = obj(
 /** What each resource kind needs in params. An `extra` kind takes other keys as agent parameters. */
 export const KIND_PARAMS = {
   systemd: { required: ['unit'], optional: [], extra: false, doc: 'unit: a unit name ending in .service, .socket, .target, .mount, .automount, .swap, .timer or .path' },
-  lxc: { required: ['name'], optional: ['configPath'], extra: false, doc: 'name: the container name; configPath: LXC\'s lxcpath (optional)' },
+  lxc: {
+    required: ['name'],
+    optional: ['configPath', 'healthCommand'],
+    extra: false,
+    doc: 'name: the container name; configPath: LXC\'s lxcpath, an absolute path (optional, default /var/lib/lxc); healthCommand: a shell command run inside the running container by every monitor (lxc-attach), healthy when it exits 0 (optional)',
+  },
   microvm: { required: ['name'], optional: [], extra: false, doc: 'name: the microvm.nix VM name (run as microvm@<name>.service)' },
   ocf: { required: ['provider', 'agent'], optional: [], extra: true, doc: 'provider and agent (ocf:<provider>:<agent>); every other key is passed as OCF_RESKEY_<key>' },
   exec: { required: ['start', 'stop', 'monitor'], optional: ['promote', 'demote'], extra: false, doc: 'start, stop, monitor: shell commands; monitor exits 0 when running, 7 when stopped (OCF codes)' },

@@ -14,6 +14,7 @@ import { DiskStore } from '../adapters/disk-store.js';
 import { ExecAgent } from '../adapters/exec/index.js';
 import { FenceAgentFencer } from '../adapters/fence/index.js';
 import { IpAgent } from '../adapters/ip/index.js';
+import { LxcAgent } from '../adapters/lxc/index.js';
 import { SystemdAgent } from '../adapters/systemd/index.js';
 import { loadConfig } from '../config/parse.js';
 import { ConfigError } from '../config/validate.js';
@@ -157,6 +158,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       systemd: () => new SystemdAgent(o.systemdBus ? { busAddress: o.systemdBus } : {}),
       exec: () => new ExecAgent({ env: { TSHA_NODE: self } }),
       ip: () => new IpAgent(),
+      lxc: () => new LxcAgent({ logDir: join(o.stateDir, 'lxc') }),
     };
     const agents = new DriversOnDemand((k) => (o.role === 'agent' && kindHasDriver(k) ? drivers[k]() : null));
     const fencer = o.role === 'agent' ? new FenceAgentFencer(() => agentRef?.currentConfig().fencing ?? config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;

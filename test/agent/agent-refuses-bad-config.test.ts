@@ -17,7 +17,7 @@ describe('tsha agent with an invalid configuration', () => {
         cluster: { name: 'x', id: 'x' },
         nodes: { n1: { address: 'nowhere' }, n2: { address: '127.0.0.1:7402' } },
         timing: { heartbeatIntervalMs: 500, failureTimeoutMs: 100 },
-        resources: { web: { kind: 'systemd', params: {} }, dns: { kind: 'lxc', params: { name: 'dns' } } },
+        resources: { web: { kind: 'systemd', params: {} }, dns: { kind: 'lxc', params: { name: 'dns', configPath: 'var/lib/lxc' } } },
       }));
       const r = await promisify(execFile)(process.execPath, [
         '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'agent', '--config', join(dir, 'bad.json'), '--node', 'n1',
@@ -27,7 +27,7 @@ describe('tsha agent with an invalid configuration', () => {
       expect(r.stderr).toMatch(/refusing to start: .*bad\.json: invalid configuration \(\d+ errors\)/);
       expect(r.stderr).toContain('nodes.n1.address');
       expect(r.stderr).toContain('timing.failureTimeoutMs');
-      expect(r.stderr).toContain('resources.dns.kind: "lxc" resources cannot run yet');
+      expect(r.stderr).toContain('resources.dns.params.configPath: "var/lib/lxc" must be an absolute path');
       expect(existsSync(join(dir, 'state'))).toBe(false);
       expect(existsSync(join(dir, 'c.sock'))).toBe(false);
     } finally {

@@ -19,6 +19,15 @@ export function procCgroupPattern(root: string, rel: string): string {
   return `^[0-9]+:${path.basename(root) === 'systemd' ? 'name=systemd' : path.basename(root)}:/${rel}$`;
 }
 
+/** Every mounted hierarchy, with the v1 controllers' (LXC makes its cgroups in all of them). */
+export function allHierarchies(): string[] {
+  if (fs.existsSync(`${CG}/cgroup.controllers`)) return [CG];
+  return fs
+    .readdirSync(CG, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && fs.existsSync(path.join(CG, e.name, 'cgroup.procs')))
+    .map((e) => path.join(CG, e.name));
+}
+
 export function createCgroup(rel: string): void {
   for (const root of cgroupRoots()) fs.mkdirSync(path.join(root, rel), { recursive: true });
 }
@@ -107,10 +116,10 @@ export function killCgroupSync(rel: string): void {
   } while (now() < deadline);
 }
 
-/** Removes the tree depth first in every hierarchy (empty cgroups only). Returns leftovers. */
-export function removeCgroup(rel: string): string[] {
+/** Removes the tree depth first in every hierarchy given (default: the ones nodes use; empty cgroups only). Returns leftovers. */
+export function removeCgroup(rel: string, roots: readonly string[] = cgroupRoots()): string[] {
   const left: string[] = [];
-  for (const root of cgroupRoots()) {
+  for (const root of roots) {
     const dirs: string[] = [];
     walkDirs(path.join(root, rel), dirs);
     for (const d of dirs.reverse()) {
@@ -124,10 +133,10 @@ export function removeCgroup(rel: string): string[] {
   return left;
 }
 
-/** Top-level cgroup names across hierarchies that satisfy `match`. */
-export function listTopCgroups(match: (name: string) => boolean): string[] {
+/** Top-level cgroup names across hierarchies (default: the ones nodes use) that satisfy `match`. */
+export function listTopCgroups(match: (name: string) => boolean, roots: readonly string[] = cgroupRoots()): string[] {
   const names = new Set<string>();
-  for (const root of cgroupRoots()) {
+  for (const root of roots) {
     for (const e of fs.readdirSync(root, { withFileTypes: true })) if (e.isDirectory() && match(e.name)) names.add(e.name);
   }
   return [...names];

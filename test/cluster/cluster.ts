@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { createCgroup, killCgroup, killCgroupSync, removeCgroup } from './cgroup.js';
 import { FenceServer } from './fence-server.js';
+import { ContainerSampler, killNodeContainers, killNodeContainersSync, lxcAvailable, NODE_LXC_PATH, removeLxcPivot, stopNodeContainers } from './lxc.js';
 import type { NodeProcess } from './node.js';
 import { ClusterNode, SYSTEMD_BIN } from './node.js';
 import { sampleUnits, type UnitSampler } from './sampler.js';
@@ -349,6 +350,11 @@ export class Cluster {
       'sh', '-ec', NODE_RUN_SETUP, 'tsh-run', path.join(n.dir, '.run-mnt'),
     ]);
     this.made.mountNs.add(n.mountNsFile);
+    if (lxcAvailable()) {
+      // the node's own /var/lib/lxc, on its disk (see lxc.ts)
+      fs.mkdirSync(n.lxcDir, { recursive: true, mode: 0o755 });
+      await runOk(['nsenter', `--mount=${n.mountNsFile}`, 'mount', '-n', '--bind', n.lxcDir, NODE_LXC_PATH]);
+    }
     createCgroup(`${n.cgroup}/sys`);
     createCgroup(`${n.cgroup}/ext`);
     this.made.cgroups.add(n.cgroup);
@@ -479,18 +485,21 @@ export class Cluster {
   // ---- faults -------------------------------------------------------------------------------
 
   /**
-   * kill -9 every process of the node (agent, systemd, its units, wireguard-go) and take its
-   * underlay link down: a machine without power answers nothing, not even ARP or ping for an
-   * address its kernel still holds. Resolves once all processes are gone.
+   * kill -9 every process of the node (agent, systemd, its units, wireguard-go) and its LXC
+   * containers, which live outside its cgroup (lxc.ts), and take its underlay link down: a machine
+   * without power answers nothing, not even ARP or ping for an address its kernel still holds.
+   * Resolves once all are gone.
    */
   async powerLoss(node: ClusterNode | string): Promise<PowerLossResult> {
     const n = this.resolve(node);
+    const containers = stopNodeContainers(n); // first, so no monitor notices the node dying and acts
     const t = now();
     n.power = 'down';
     const nicDown = runOk(['ip', '-n', n.netns, 'link', 'set', n.ifUnderlay, 'down']);
     for (const p of n.tracked()) p.kill('SIGKILL');
-    await killCgroup(n.cgroup);
+    const [, left] = await Promise.all([killCgroup(n.cgroup), killNodeContainers(n, containers)]);
     await nicDown;
+    if (left.length) throw new Error(`powerLoss(${n.name}): LXC cgroups left: ${left.join(' ')}`);
     await Promise.all(n.tracked().map((p) => p.exited));
     for (const pid of [...this.paused]) if (!fs.existsSync(`/proc/${pid}`)) this.paused.delete(pid);
     const goneAt = now();
@@ -628,6 +637,17 @@ export class Cluster {
     return s;
   }
 
+  /**
+   * Starts an external sampler of one LXC container on the given nodes (default: all nodes), each
+   * read with `lxc-info -s` in the node's own lxcpath, every `everyMs` (default 50). See lxc.ts.
+   */
+  sampleContainers(container: string, opts: { nodes?: readonly (ClusterNode | string)[]; everyMs?: number; replyTimeoutMs?: number } = {}): ContainerSampler {
+    const nodes = (opts.nodes ?? this.nodes).map((n) => this.resolve(n));
+    const s = new ContainerSampler(nodes, container, opts.everyMs ?? 50, opts.replyTimeoutMs ?? 1000);
+    this.samplers.add(s);
+    return s;
+  }
+
   /** Log of requests the test fence agent made. */
   get fenceLog(): FenceServer['log'] {
     return this.fence?.log ?? [];
@@ -648,11 +668,15 @@ export class Cluster {
       this.all.map(async (n) => {
         n.power = 'down';
         for (const p of n.tracked()) p.kill('SIGKILL');
+        if (this.made.netns.has(n.netns)) {
+          await killNodeContainers(n).then((left) => problems.push(...left.map((l) => `LXC cgroup left: ${l}`)), (e: Error) => problems.push(e.message));
+        }
         if (this.made.cgroups.has(n.cgroup)) await killCgroup(n.cgroup).catch((e: Error) => problems.push(e.message));
         await Promise.race([Promise.all(n.tracked().map((p) => p.exited)), sleep(3000)]);
       }),
     );
     for (const cg of this.made.cgroups) problems.push(...removeCgroup(cg).map((d) => `cgroup left: ${d}`));
+    if (lxcAvailable()) removeLxcPivot();
     for (const f of this.made.mountNs) {
       const r = await run(['umount', f]);
       if (r.code !== 0) problems.push(`umount ${f}: ${r.stderr.trim()}`);
@@ -685,6 +709,7 @@ export class Cluster {
     this.resumePaused();
     for (const n of this.all) {
       for (const p of n.tracked()) p.kill('SIGKILL');
+      if (this.made.netns.has(n.netns)) killNodeContainersSync(n);
       if (this.made.cgroups.has(n.cgroup)) killCgroupSync(n.cgroup);
     }
     const busy: string[] = [];

@@ -90,6 +90,8 @@ export class ClusterNode {
   readonly dir: string;
   /** XDG_RUNTIME_DIR of the node's systemd: volatile, wiped by powerOn like /run on a reboot. */
   readonly runtimeDir: string;
+  /** The node's LXC directory (persistent), bound over /var/lib/lxc in its mount namespace when LXC is installed (lxc.ts). */
+  readonly lxcDir: string;
   /** Unit files of the node's systemd ($XDG_CONFIG_HOME/systemd/user). */
   readonly unitDir: string;
   readonly logDir: string;
@@ -123,6 +125,7 @@ export class ClusterNode {
     this.runtimeDir = path.join(this.dir, 'run');
     this.unitDir = path.join(this.dir, 'config', 'systemd', 'user');
     this.logDir = path.join(this.dir, 'logs');
+    this.lxcDir = path.join(this.dir, 'lxc');
     this.privateKeyFile = path.join(this.dir, 'wg.key');
     this.withSystemd = l.withSystemd;
     this.busAddress = `unix:path=${path.join(this.runtimeDir, 'bus')}`;

@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { killCgroup, listTopCgroups, removeCgroup } from './cgroup.js';
+import { allHierarchies, killCgroup, listTopCgroups, removeCgroup } from './cgroup.js';
+import { killNodeContainers } from './lxc.js';
 import { RUN_ID_RE, RUN_REGISTRY, procStartTime } from './cluster.js';
 import { now, runSync, sleep } from './sh.js';
 
@@ -16,6 +17,8 @@ export interface StaleReport {
 
 const NAME_RE = /^(tsh[a-z0-9]+)-(n[0-9]{1,2}|witness|sw)$/;
 const WG_SOCK_RE = /^(tsh[a-z0-9]+)-w[0-9]{1,2}\.sock$/;
+/** LXC's cgroups of a container named after its run (`<prefix>-…`, as test/cluster/lxc.test.ts names them). */
+const LXC_CGROUP_RE = /^lxc\.(?:payload|monitor)\.(tsh[a-z0-9]+)-/;
 
 function isRunPrefix(p: string, prefix: string): boolean {
   return p.startsWith(prefix) && RUN_ID_RE.test(p.slice(3)) && p.startsWith('tsh');
@@ -78,6 +81,23 @@ export async function cleanupStale(prefix = 'tsh', baseDir = os.tmpdir()): Promi
   for (const d of fs.readdirSync(baseDir)) if (isRunPrefix(d, prefix)) runDirs.add(path.join(baseDir, d));
   for (const [run, r] of registry) if (!r.live && isRunPrefix(run, prefix) && r.dir && path.basename(r.dir) === run) runDirs.add(r.dir);
 
+  // 0. LXC containers started from a dead run's nodes: outside the node cgroups, found by their
+  //    monitors in the node's network namespace (lxc.ts); then LXC cgroups named after dead runs
+  for (const ns of runSync(['ip', 'netns', 'list']).stdout.split('\n').map((l) => l.split(' ')[0] ?? '')) {
+    const m = NAME_RE.exec(ns);
+    if (!m || m[2] === 'sw' || !isRunPrefix(m[1] as string, prefix) || !note(m[1] as string)) continue;
+    const left = await killNodeContainers({ name: ns, netnsPath: `/run/netns/${ns}`, mountNsFile: '' }).catch((e: Error) => [e.message]);
+    problems.push(...left.map((l) => `LXC: ${l}`));
+  }
+  for (const cg of listTopCgroups((name) => LXC_CGROUP_RE.test(name), allHierarchies())) {
+    const run = (LXC_CGROUP_RE.exec(cg) as RegExpExecArray)[1] as string;
+    if (!isRunPrefix(run, prefix) || !note(run)) continue;
+    await killCgroup(cg).catch((e: Error) => problems.push(e.message));
+    let left = removeCgroup(cg, allHierarchies());
+    for (const deadline = now() + 5000; left.length && now() < deadline; left = removeCgroup(cg, allHierarchies())) await sleep(20);
+    if (left.length) problems.push(...left.map((l) => `cgroup left: ${l}`));
+    else removed.push(`cgroup ${cg}`);
+  }
   // 1. processes and cgroups first, so nothing holds the namespaces
   for (const cg of listTopCgroups((name) => NAME_RE.test(name))) {
     const run = (NAME_RE.exec(cg) as RegExpExecArray)[1] as string;

@@ -39,6 +39,9 @@ export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
     case 'lxc':
     case 'microvm':
       if (p.name && !SIMPLE_NAME.test(p.name)) ctx.error(paramPath('name'), `${JSON.stringify(p.name)} is not a valid ${r.kind} name (letters, digits, "_", "." and "-")`);
+      if (r.kind !== 'lxc') break;
+      if (p.configPath !== undefined && !p.configPath.startsWith('/')) ctx.error(paramPath('configPath'), `${JSON.stringify(p.configPath)} must be an absolute path (LXC's lxcpath)`);
+      if (p.healthCommand !== undefined && !p.healthCommand.trim()) ctx.error(paramPath('healthCommand'), 'is empty (leave it out for no health command)');
       break;
     case 'ip':
       checkVirtualIp(m, id, r);

@@ -61,7 +61,7 @@ describe('tsha config check', () => {
   it('refuses a resource this build has no driver for, naming its kind', () => {
     const r = tsha('config', 'check', 'examples/planned/storage.json');
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('resources.vm-web.kind: "microvm" resources cannot run yet: this build has drivers for systemd, exec and ip resources only');
+    expect(r.stdout).toContain('resources.vm-web.kind: "microvm" resources cannot run yet: this build has drivers for systemd, exec, ip and lxc resources only');
     expect(r.stdout).toContain('resources.vm-disk.storage: Ceph RBD storage cannot be taken over yet');
     expect(r.stdout.trim().split('\n').at(-1)).toBe('examples/planned/storage.json: 5 errors');
   });

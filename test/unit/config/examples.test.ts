@@ -134,7 +134,7 @@ describe('examples/', () => {
       ].sort(),
     );
     expect(result.warnings).toEqual([]);
-    expect(kindNotBuilt('ocf')).toBe('"ocf" resources cannot run yet: this build has drivers for systemd, exec and ip resources only (lxc, microvm and ocf are planned)');
+    expect(kindNotBuilt('ocf')).toBe('"ocf" resources cannot run yet: this build has drivers for systemd, exec, ip and lxc resources only (microvm and ocf are planned)');
     expect(storageNotBuilt('drbd')).toBe('DRBD storage cannot be taken over yet: storage takeover (DRBD, Ceph RBD) is planned, not built');
   });
 

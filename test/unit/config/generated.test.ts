@@ -222,6 +222,7 @@ describe('nixos-module', () => {
       '/nix/store/stub-tsha/bin/tsha --log-level info agent --config /nix/store/stub-tsha-edge-2n-checked.json --node left --state-dir /var/lib/tsha --socket /run/tsha/control.sock --socket-group wheel',
     );
     expect(unit.restartTriggers).toEqual(['/nix/store/stub-tsha-edge-2n-checked.json']);
+    expect(unit.path).toEqual(['/nix/store/stub-systemd']);
     expect(c.etc['tsha/config.json'].source).toBe('/nix/store/stub-tsha-edge-2n-checked.json');
     expect(c.ports).toEqual([7400]);
   });
@@ -232,6 +233,15 @@ describe('nixos-module', () => {
     expect(c.systemd.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-iproute2', '/nix/store/stub-iputils']);
     const without = moduleConfig('two-node.json', { hostName: 'left', options: { enable: true } });
     expect(without.systemd.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd']);
+  });
+
+  it('default.nix puts LXC\'s tools on the agent\'s PATH when a resource is an LXC container', () => {
+    const twoNode = loadExample('two-node.json');
+    const c = moduleConfig('two-node.json', {
+      hostName: 'left',
+      options: { enable: true, resources: { ...withNixDefaults(rawConfigSpec, twoNode).resources, dns: withNixDefaults(rawConfigSpec, { ...twoNode, resources: { dns: { kind: 'lxc', params: { name: 'dns' } } } }).resources.dns } },
+    });
+    expect(c.systemd.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-lxc']);
   });
 
   it('default.nix with softdog: loads it with soft_margin = timing.watchdogMs in seconds, and asserts watchdog fencing', () => {
