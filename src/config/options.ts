@@ -10,7 +10,7 @@
 // devices); constraints are declared on the resource they constrain.
 
 import { DEFAULT_TIMING, INFINITY } from './types.js';
-import { BUILT_KINDS, kindHasDriver, kindLabels, listWords, MIGRATING_KINDS, PLANNED_KINDS, PLANNED_STORAGE, storageLabels } from './drivers.js';
+import { BUILT_KINDS, kindLabels, migrationText, PLANNED_KINDS, PLANNED_STORAGE, storageLabels } from './drivers.js';
 import { bool, int, list, map, obj, oneOf, optional, score, str, stringMap, type Optional, type SpecType } from './spec.js';
 
 export { DEFAULT_TIMING };
@@ -51,8 +51,7 @@ const metaFields = {
   }),
   managed: bool('false: the cluster neither starts, stops nor recovers the resource (it still monitors it).', { default: true }),
   allowMigrate: bool(
-    `The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: ${listWords(MIGRATING_KINDS)} resources only.` +
-      (MIGRATING_KINDS.some(kindHasDriver) ? '' : ' Their kinds are planned, so no resource of this build can live-migrate yet.'),
+    `The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: ${migrationText()}.`,
     { default: false },
   ),
 };
@@ -186,7 +185,12 @@ export const KIND_PARAMS = {
   systemd: { required: ['unit'], optional: [], extra: false, doc: 'unit: a unit name ending in .service, .socket, .target, .mount, .automount, .swap, .timer or .path' },
   lxc: { required: ['name'], optional: ['configPath'], extra: false, doc: 'name: the container name; configPath: LXC\'s lxcpath (optional)' },
   microvm: { required: ['name'], optional: [], extra: false, doc: 'name: the microvm.nix VM name (run as microvm@<name>.service)' },
-  ocf: { required: ['provider', 'agent'], optional: [], extra: true, doc: 'provider and agent (ocf:<provider>:<agent>); every other key is passed as OCF_RESKEY_<key>' },
+  ocf: {
+    required: ['agent'],
+    optional: [],
+    extra: true,
+    doc: 'agent: "provider:type", e.g. "heartbeat:IPaddr2" (the script <OCF_ROOT>/resource.d/heartbeat/IPaddr2, shown as ocf:heartbeat:IPaddr2); every other key is an agent parameter, passed as OCF_RESKEY_<key>',
+  },
   exec: { required: ['start', 'stop', 'monitor'], optional: ['promote', 'demote'], extra: false, doc: 'start, stop, monitor: shell commands; monitor exits 0 when running, 7 when stopped (OCF codes)' },
 } as const;
 export type ResourceKindName = keyof typeof KIND_PARAMS;
