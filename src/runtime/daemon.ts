@@ -13,6 +13,7 @@ import { meshOptionsFromConfig } from '../adapters/grpc/mesh-config.js';
 import { DiskStore } from '../adapters/disk-store.js';
 import { ExecAgent } from '../adapters/exec/index.js';
 import { FenceAgentFencer } from '../adapters/fence/index.js';
+import { OcfAgent } from '../adapters/ocf/index.js';
 import { SystemdAgent } from '../adapters/systemd/index.js';
 import { loadConfig } from '../config/parse.js';
 import { ConfigError } from '../config/validate.js';
@@ -53,6 +54,8 @@ export interface DaemonOptions {
   /** D-Bus address of the systemd manager for systemd resources (default: the system bus) */
   systemdBus?: string;
   selfFence: SelfFenceAction;
+  /** OCF_ROOT of the OCF resource agents (default: $OCF_ROOT, else /usr/lib/ocf) */
+  ocfRoot?: string;
   /** directories searched for fence agents before $PATH */
   fenceSearchPath?: string[];
   joinTimeoutMs?: number;
@@ -155,6 +158,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const drivers: Record<BuiltKind, () => ResourceAgent> = {
       systemd: () => new SystemdAgent(o.systemdBus ? { busAddress: o.systemdBus } : {}),
       exec: () => new ExecAgent({ env: { TSHA_NODE: self } }),
+      ocf: () => new OcfAgent({ node: self, ...(o.ocfRoot ? { ocfRoot: o.ocfRoot } : {}) }),
     };
     const agents = new DriversOnDemand((k) => (o.role === 'agent' && kindHasDriver(k) ? drivers[k]() : null));
     const fencer = o.role === 'agent' ? new FenceAgentFencer(() => agentRef?.currentConfig().fencing ?? config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;

@@ -114,7 +114,15 @@ export class LocalActions {
   }
 
   private ref(id: ResourceId, r: PrimitiveResource): ResourceRef {
-    return { id, kind: r.kind, params: r.params };
+    const ref: ResourceRef = { id, kind: r.kind, params: r.params };
+    const resources = this.opts.config().resources;
+    const clone = Object.values(resources).find(
+      (c) => c.type === 'clone' && (c.child === r.id || (resources[c.child]?.type === 'group' && (resources[c.child] as { members: string[] }).members.includes(r.id))),
+    );
+    if (clone?.type === 'clone') {
+      ref.clone = { max: clone.max, maxPerNode: clone.maxPerNode, promotable: clone.promotable, promotedMax: clone.promotedMax, promotedMaxPerNode: clone.promotedMaxPerNode };
+    }
+    return ref;
   }
 
   private timeout(r: PrimitiveResource, name: OperationName): number {
@@ -187,7 +195,7 @@ export class LocalActions {
       }
       case 'monitor': {
         const expectPromoted = this.monitors.get(id)?.promoted ?? false;
-        const m = await this.check(agent, ref, a.timeoutMs);
+        const m = await this.check(agent, ref, a.timeoutMs, a.intervalMs ?? 0);
         const res = verdict(m, expectPromoted);
         if (res.status !== 'ok') this.record(a, id, res, 0);
         this.watch(id, r, expectPromoted, a.intervalMs);
@@ -198,9 +206,9 @@ export class LocalActions {
     }
   }
 
-  private async check(agent: ResourceAgent, ref: ResourceRef, timeoutMs: number): Promise<MonitorResult> {
+  private async check(agent: ResourceAgent, ref: ResourceRef, timeoutMs: number, intervalMs: number): Promise<MonitorResult> {
     try {
-      return await agent.monitor(ref, { timeoutMs });
+      return await agent.monitor(ref, { timeoutMs, intervalMs });
     } catch (e) {
       return { status: 'error', state: 'failed', running: false, reason: e instanceof Error ? e.message : String(e) };
     }
@@ -279,7 +287,7 @@ export class LocalActions {
         const agent = r && this.opts.agents.get(r.kind);
         if (!r || !agent) return;
         const t0 = performance.now();
-        const res = await this.slots.run(() => this.check(agent, this.ref(id, r), m.op.timeoutMs));
+        const res = await this.slots.run(() => this.check(agent, this.ref(id, r), m.op.timeoutMs, m.op.intervalMs));
         if (this.closed || this.monitors.get(id) !== m) return;
         this.opts.metrics.resourceActions.inc({ operation: 'monitor', status: res.status });
         const v = verdict(res, m.promoted);
