@@ -219,9 +219,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -242,9 +242,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -265,9 +265,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -288,9 +288,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -311,9 +311,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -334,9 +334,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -357,9 +357,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -380,9 +380,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -403,9 +403,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -420,7 +420,7 @@ in
               };
             };
             default = { };
-            description = "Operations by name. start, stop and monitor always exist: unset, they get timeout 20000 ms and the monitor an interval of 10000 ms.";
+            description = "Operations by name. start, stop and monitor always exist: unset, they get timeout 20000 ms (an ocf resource: its agent's advised timeout) and the monitor an interval of 10000 ms.";
           };
           meta = mkOption {
             type = types.submodule {

@@ -123,7 +123,10 @@ const constraintFields = {
 const operation = obj(
   {
     intervalMs: optional(ms('Monitors only: how often the monitor runs.', 1, 24 * 3600 * 1000), `${DEFAULT_MONITOR_INTERVAL_MS} for monitors`),
-    timeoutMs: ms('The operation fails when it takes longer.', 1, 24 * 3600 * 1000, DEFAULT_OPERATION_TIMEOUT_MS),
+    timeoutMs: optional(
+      ms('The operation fails when it takes longer.', 1, 24 * 3600 * 1000),
+      `${DEFAULT_OPERATION_TIMEOUT_MS}; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node`,
+    ),
     onFail: optional(
       oneOf(
         ['restart', 'stop', 'ban', 'fence', 'block', 'ignore', 'standby'] as const,
@@ -163,7 +166,7 @@ const operations = obj(
       optional({ ...operation, doc }, key === 'start' || key === 'stop' || key === 'monitor' ? 'always present, with the defaults below' : undefined),
     ]),
   ) as Record<keyof typeof OPERATION_KEYS, Optional<typeof operation>>,
-  `Operations by name. start, stop and monitor always exist: unset, they get timeout ${DEFAULT_OPERATION_TIMEOUT_MS} ms and the monitor an interval of ${DEFAULT_MONITOR_INTERVAL_MS} ms.`,
+  `Operations by name. start, stop and monitor always exist: unset, they get timeout ${DEFAULT_OPERATION_TIMEOUT_MS} ms (an ocf resource: its agent's advised timeout) and the monitor an interval of ${DEFAULT_MONITOR_INTERVAL_MS} ms.`,
   { defaultsWhenAbsent: true },
 );
 

@@ -141,21 +141,26 @@ function mountNsPid(n: ClusterNode, cached?: number): number | undefined {
   return [...n.pids()].find(inNs);
 }
 
-/** The actions the agent ran on a node, from the envfile ocf:pacemaker:Dummy appends to: "monitor@0", "start@0", "monitor@1000", ... */
-function actionsOn(n: ClusterNode): string[] {
+/** The environment of every action the agent ran on a node, from the envfile ocf:pacemaker:Dummy and Stateful append to. */
+function envBlocks(n: ClusterNode, file: string): Record<string, string>[] {
   const pid = mountNsPid(n);
   if (pid === undefined) return [];
   let text = '';
   try {
-    text = fs.readFileSync(`/proc/${pid}/root/run/d.env`, 'utf8');
+    text = fs.readFileSync(`/proc/${pid}/root${file}`, 'utf8');
   } catch {
     return [];
   }
   return text.split('\n###\n').filter((b) => b.includes('### ')).map((b) => {
-    const action = /### (\S+) @/.exec(b)?.[1] ?? '?';
-    const interval = /^OCF_RESKEY_CRM_meta_interval=(\d+)$/m.exec(b)?.[1] ?? '?';
-    return `${action}@${interval}`;
+    const env: Record<string, string> = { action: /### (\S+) @/.exec(b)?.[1] ?? '?' };
+    for (const m of b.matchAll(/^([A-Z_a-z][A-Za-z0-9_]*)=(.*)$/gm)) env[m[1]!] = m[2]!;
+    return env;
   });
+}
+
+/** The actions the agent ran on a node, with their interval: "monitor@0", "start@0", "monitor@1000", ... */
+function actionsOn(n: ClusterNode): string[] {
+  return envBlocks(n, '/run/d.env').map((e) => `${e.action}@${e.OCF_RESKEY_CRM_meta_interval ?? '?'}`);
 }
 
 describe.skipIf(!pre.ok || !agentsInstalled)('OCF resources on the real-cluster harness', () => {
@@ -269,7 +274,8 @@ describe.skipIf(!pre.ok || !agentsInstalled)('OCF resources on the real-cluster 
   }, 120_000);
 
   it('ocf:pacemaker:Stateful as a promotable clone: exactly one promoted (monitor 8); after its node\'s power loss a survivor is promoted after the fence', async () => {
-    const t = await up({ st: { kind: 'ocf', params: { agent: 'pacemaker:Stateful' }, operations: OPS } }, { clones: { pst: { child: 'st', promotable: true } } });
+    // promote has no configured timeout: it gets the 10 s Stateful's meta-data advises (not the 20 s default)
+    const t = await up({ st: { kind: 'ocf', params: { agent: 'pacemaker:Stateful', envfile: '/run/st.env' }, operations: OPS } }, { clones: { pst: { child: 'st', promotable: true } } });
     const cl = c!;
     const s = new RunFileSampler(cl, '/run/Stateful-st.state');
     const promoted = (k: { content: Record<string, string>; states: Record<string, SampledState> }) => cl.nodes.filter((n) => k.states[n.name] === 'active' && k.content[n.name] === 'Promoted').map((n) => n.name);
@@ -280,6 +286,12 @@ describe.skipIf(!pre.ok || !agentsInstalled)('OCF resources on the real-cluster 
       const rcs = await Promise.all(cl.nodes.map(async (n) => (await n.exec(['env', 'OCF_ROOT=/usr/lib/ocf', 'OCF_RESOURCE_INSTANCE=st', '/usr/lib/ocf/resource.d/pacemaker/Stateful', 'monitor'])).code));
       expect(rcs.sort()).toEqual([0, 0, 8]);
       const primary = cl.node(promoted(s.ticks.at(-1)!)[0]!);
+      const promote = envBlocks(primary, '/run/st.env').find((e) => e.action === 'promote');
+      expect(promote).toMatchObject({
+        OCF_RESOURCE_INSTANCE: 'st', OCF_RESKEY_CRM_meta_timeout: '10000', OCF_RESKEY_CRM_meta_on_node: primary.name,
+        OCF_RESKEY_CRM_meta_clone_max: '3', OCF_RESKEY_CRM_meta_promotable: 'true', OCF_RESKEY_CRM_meta_promoted_max: '1',
+      });
+      expect(promote?.OCF_RESKEY_CRM_meta_clone).toMatch(/^\d+$/);
       const st0 = await t.status(primary);
       expect(st0?.resources.filter((r) => r.clone === 'pst' && r.state === 'promoted').flatMap((r) => r.nodes)).toEqual([primary.name]);
       const { t: faultT } = await cl.powerLoss(primary);

@@ -35,14 +35,17 @@
 // timeout kills the agent's whole process group (SIGTERM, then SIGKILL), as exec resources do.
 //
 // meta-data is read once per agent and kept: the <actions> element's timeouts are what the agent's
-// author advises (tsha config check compares them with the configured ones). validate-all is run by
-// `tsha config check` for every OCF resource whose agent is installed on the machine it runs on.
+// author advises, and they become the timeouts of the operations the configuration leaves without
+// one (ocfAdvice, applied where the configuration is compiled: the agent at start and reload,
+// `tsha config check`). validate-all is run by `tsha config check` for every OCF resource whose
+// agent is installed on the machine it runs on.
 
 import { access, constants } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type { ActionResult, MonitorResult, OperationOptions, ResourceAgent, ResourceRef } from '../../ports/resource-agent.js';
 import { parseOcfAgent } from '../../config/ocf.js';
+import type { AdvisedOperations, CompiledConfig } from '../../config/index.js';
 import { type CommandOutcome, OCF, OCF_EXIT_REASON_PREFIX, actionResult, monitorResult, runProgram } from '../exec/index.js';
 
 export const DEFAULT_OCF_ROOT = '/usr/lib/ocf';
@@ -282,4 +285,35 @@ export function parseOcfDuration(text: string): number | null {
 
 function unescapeXml(s: string): string {
   return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+}
+
+export interface OcfAdvice {
+  /** for validate()'s `advised`: the meta-data actions of the resource's agent; undefined when none was read */
+  advised: AdvisedOperations;
+  /** the agents whose meta-data was read, with the timeouts they advise */
+  read: { agent: string; actions: OcfActionInfo[] }[];
+  /** the agents whose meta-data could not be read here (not installed, failed): their operations keep the default */
+  unread: { agent: string; reason: string }[];
+}
+
+/**
+ * The operation timeouts the OCF agents of a configuration advise, from their meta-data (read once
+ * per agent by `agent`). A configuration compiled with them gives every operation the operator left
+ * without a timeout the agent's advised one.
+ */
+export async function ocfAdvice(config: CompiledConfig, agent: OcfAgent): Promise<OcfAdvice> {
+  const names = new Set<string>();
+  for (const r of Object.values(config.resources)) if (r.type === 'primitive' && r.kind === 'ocf' && r.params.agent) names.add(r.params.agent);
+  const byAgent = new Map<string, OcfActionInfo[]>();
+  const unread: OcfAdvice['unread'] = [];
+  await Promise.all([...names].map(async (name) => {
+    const m = await agent.metadata(name);
+    if (m.ok) byAgent.set(name, m.metadata.actions);
+    else unread.push({ agent: name, reason: m.reason });
+  }));
+  return {
+    advised: (r) => (r.kind === 'ocf' && r.params.agent ? byAgent.get(r.params.agent) : undefined),
+    read: [...byAgent].map(([a, actions]) => ({ agent: a, actions })).sort((x, y) => x.agent.localeCompare(y.agent)),
+    unread: unread.sort((x, y) => x.agent.localeCompare(y.agent)),
+  };
 }
