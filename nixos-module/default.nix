@@ -16,6 +16,9 @@ let
   '';
 
   nodeNames = builtins.attrNames cfg.nodes;
+  # OCF agents: the ones given, else nixpkgs' collection when an ocf resource needs one
+  hasOcf = builtins.any (r: r.kind == "ocf") (builtins.attrValues cfg.resources);
+  ocfRoot = if cfg.ocfRoot != null then cfg.ocfRoot else if hasOcf then "${pkgs.ocf-resource-agents}/usr/lib/ocf" else null;
   portOf = address: lib.toInt (lib.last (lib.splitString ":" address));
   witnessDeclared = cfg.witness.name != null || cfg.witness.address != null;
 
@@ -89,7 +92,8 @@ in
             "--state-dir /var/lib/tsha --socket /run/tsha/control.sock"
           ]
           ++ lib.optional (cfg.controlSocketGroup != null) "--socket-group ${cfg.controlSocketGroup}"
-          ++ lib.optional (cfg.metricsAddress != null) "--metrics-address ${cfg.metricsAddress}");
+          ++ lib.optional (cfg.metricsAddress != null) "--metrics-address ${cfg.metricsAddress}"
+          ++ lib.optional (ocfRoot != null) "--ocf-root ${ocfRoot}");
           KillMode = "process";
           StateDirectory = "tsha";
           StateDirectoryMode = "0700";

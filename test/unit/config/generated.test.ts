@@ -83,7 +83,7 @@ describe('nixos-module', () => {
   }
   const normalize = (p: string) => p.replace(/<[a-z]+>/g, '<*>');
   const nixTree = nixOptions(tree, '', new Map());
-  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'openFirewall', 'softdog', 'witness.enable'];
+  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable'];
 
   it('has an option for every option of the table, and nothing else but the module\'s own', () => {
     const tablePaths = listOptions()
@@ -178,6 +178,7 @@ describe('nixos-module', () => {
       softdog: false,
       controlSocketGroup: null,
       metricsAddress: null,
+      ocfRoot: null,
       openFirewall: true,
       ...machine.options,
     };
@@ -224,6 +225,16 @@ describe('nixos-module', () => {
     expect(unit.restartTriggers).toEqual(['/nix/store/stub-tsha-edge-2n-checked.json']);
     expect(c.etc['tsha/config.json'].source).toBe('/nix/store/stub-tsha-edge-2n-checked.json');
     expect(c.ports).toEqual([7400]);
+  });
+
+  it('default.nix gives the agent nixpkgs\' OCF agents when an ocf resource needs them, or the ocfRoot given', () => {
+    const withOcf = (o: Cfg) => {
+      const base = withNixDefaults(rawConfigSpec, loadExample('two-node.json'));
+      return moduleConfig('two-node.json', { hostName: 'left', options: { enable: true, resources: { ...base.resources, vip: { ...base.resources[Object.keys(base.resources)[0]!], kind: 'ocf', params: { agent: 'heartbeat:IPaddr2', ip: '10.0.0.9' } } }, ...o } });
+    };
+    expect(withOcf({}).systemd.services['tsha-agent'].serviceConfig.ExecStart).toMatch(/ --ocf-root \/nix\/store\/stub-ocf-resource-agents\/usr\/lib\/ocf$/);
+    expect(withOcf({ ocfRoot: '/srv/ocf' }).systemd.services['tsha-agent'].serviceConfig.ExecStart).toMatch(/ --ocf-root \/srv\/ocf$/);
+    expect(moduleConfig('two-node.json', { hostName: 'left', options: { enable: true } }).systemd.services['tsha-agent'].serviceConfig.ExecStart).not.toContain('--ocf-root');
   });
 
   it('default.nix with softdog: loads it with soft_margin = timing.watchdogMs in seconds, and asserts watchdog fencing', () => {
