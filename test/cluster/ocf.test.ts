@@ -1,16 +1,18 @@
 // OCF resources run by the real agents on the real-cluster harness (namespaced nodes, wireguard-go
 // mesh, scripts/fence_tsha_test as the fence device), with the real agents of Debian's
-// pacemaker-resource-agents:
+// pacemaker-resource-agents and resource-agents:
 //   - ocf:pacemaker:Dummy: its holder's power loss → it runs on a survivor, after the fence, never
 //     on two nodes; an agent restart re-adopts it (a probe, no stop, no start); a failed monitor
 //     (its state file gone) is recovered by the failure policy (restart);
+//   - ocf:heartbeat:IPaddr2: an address of the nodes' subnet on the holder's interface; its
+//     holder's power loss → on a survivor after the fence, never on two nodes;
 //   - ocf:pacemaker:Stateful as a promotable clone: exactly one instance promoted (its monitor
 //     says 8), and after the promoted node's power loss a survivor is promoted after the fence.
 // The agents keep their state in the node's own /run (the harness gives every node a tmpfs there,
 // emptied at power-on like a machine's): Dummy's /run/Dummy-<id>.state, Stateful's
-// /run/Stateful-<id>.state holding its role. It is sampled from outside every 20 ms through
-// /proc/<pid>/root of a process in the node's mount namespace. Safety is asserted on the sampled
-// timeline; liveness within generous bounds.
+// /run/Stateful-<id>.state holding its role. That, and the addresses of each node's network
+// namespace, are sampled from outside every 20 ms through /proc/<pid> of a process of the node.
+// Safety is asserted on the sampled timeline; liveness within generous bounds.
 
 import fs from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -18,28 +20,47 @@ import { clusterPrerequisites, createCluster, firstActiveAfter, now, overlap, sa
 import { ensureBuilt, TshaCluster } from './tsha-cluster.js';
 
 const pre = clusterPrerequisites();
-const agentsInstalled = fs.existsSync('/usr/lib/ocf/resource.d/pacemaker/Dummy') && fs.existsSync('/usr/lib/ocf/resource.d/pacemaker/Stateful');
-if ((!pre.ok || !agentsInstalled) && process.env.CI === 'true') throw new Error(`CI must run the OCF cluster tests; missing: ${[...pre.missing, ...(agentsInstalled ? [] : ['pacemaker-resource-agents'])].join(', ')}`);
-if (!pre.ok || !agentsInstalled) console.warn('skipping OCF cluster tests: needs the real-cluster harness and pacemaker-resource-agents');
+const agentsInstalled = ['pacemaker/Dummy', 'pacemaker/Stateful', 'heartbeat/IPaddr2'].every((a) => fs.existsSync(`/usr/lib/ocf/resource.d/${a}`));
+if ((!pre.ok || !agentsInstalled) && process.env.CI === 'true') throw new Error(`CI must run the OCF cluster tests; missing: ${[...pre.missing, ...(agentsInstalled ? [] : ['pacemaker-resource-agents', 'resource-agents'])].join(', ')}`);
+if (!pre.ok || !agentsInstalled) console.warn('skipping OCF cluster tests: needs the real-cluster harness, pacemaker-resource-agents and resource-agents');
 
 const FORM_MS = 30_000;
 const LIVENESS_MS = 20_000;
 type Json = Record<string, unknown>;
 
+/** What a sampler sees of one node, given a process of the node: a value, or null when absent; throws when it cannot tell. */
+type Look = (pid: number) => string | null;
+
+/** A file in the node's own /run (its mount namespace), and its content. */
+const runFile = (file: string): Look => (pid) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/root${file}`, 'utf8').trim();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+};
+
+/** An IPv4 address local to the node's network namespace (its FIB's "/32 host LOCAL" entries). */
+const localAddress = (ip: string): Look => (pid) => {
+  const fib = fs.readFileSync(`/proc/${pid}/net/fib_trie`, 'utf8');
+  return new RegExp(`\\|-- ${ip.replace(/\./g, '\\.')}\\n\\s+/32 host LOCAL`).test(fib) ? ip : null;
+};
+
 /**
- * Samples a file in every node's own /run from outside, all nodes in the same tick: 'active' when
- * it exists (its content kept too), 'inactive' when it does not, 'down' for a powered-off node,
- * 'unknown' when no process of the node's mount namespace could be found (counted as maybe
- * running, as the unit sampler counts a silent systemd). The timeline feeds the harness's
- * overlap() and firstActiveAfter().
+ * Samples every node from outside, all nodes in the same tick, through /proc/<pid> of a process in
+ * the node's namespaces: 'active' when the looked-for thing is there (its value kept too),
+ * 'inactive' when it is not, 'down' for a powered-off node, 'unknown' when no process of the node
+ * could be found or it died while being read (counted as maybe running, as the unit sampler counts
+ * a silent systemd). The timeline feeds the harness's overlap() and firstActiveAfter().
  */
-class RunFileSampler {
+class NodeSampler {
   readonly ticks: (Tick & { content: Record<string, string> })[] = [];
   private readonly pids = new Map<string, number>();
   private stopped = false;
   private readonly loop: Promise<void>;
 
-  constructor(private readonly c: Cluster, readonly file: string, readonly everyMs = 20) {
+  constructor(private readonly c: Cluster, readonly what: string, private readonly look: Look, readonly everyMs = 20) {
     this.loop = this.run();
   }
 
@@ -55,9 +76,10 @@ class RunFileSampler {
     const pid = this.pidIn(n);
     if (pid === undefined) return { state: n.power === 'down' ? 'down' : 'unknown' };
     try {
-      return { state: 'active', content: fs.readFileSync(`/proc/${pid}/root${this.file}`, 'utf8').trim() };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(`/proc/${pid}/root/run`)) return { state: 'inactive' };
+      const v = this.look(pid);
+      if (!fs.existsSync(`/proc/${pid}`)) throw new Error('the process died while it was read');
+      return v === null ? { state: 'inactive' } : { state: 'active', content: v };
+    } catch {
       this.pids.delete(n.name);
       return { state: 'unknown' };
     }
@@ -79,7 +101,7 @@ class RunFileSampler {
   }
 
   timeline(): Timeline {
-    return { unit: this.file, nodes: this.c.nodes.map((n) => n.name), everyMs: this.everyMs, ticks: this.ticks };
+    return { unit: this.what, nodes: this.c.nodes.map((n) => n.name), everyMs: this.everyMs, ticks: this.ticks };
   }
 
   async waitUntil(what: string, pred: (k: Tick & { content: Record<string, string> }) => boolean, timeoutMs: number, from = now()): Promise<Tick & { content: Record<string, string> }> {
@@ -103,7 +125,7 @@ class RunFileSampler {
         const only = [...holders][0];
         if (holders.size === 1 && only && !only.includes(',') && win.every((k) => k.states[only] === 'active')) return only;
       }
-      if (now() > end) throw new Error(`timed out waiting for ${this.file} steadily on one node; last tick ${JSON.stringify(last)}`);
+      if (now() > end) throw new Error(`timed out waiting for ${this.what} steadily on one node; last tick ${JSON.stringify(last)}`);
       await sleep(50);
     }
   }
@@ -171,11 +193,14 @@ describe.skipIf(!pre.ok || !agentsInstalled)('OCF resources on the real-cluster 
     c = undefined;
   }, 60_000);
 
-  async function up(resources: Json, sections: Json = {}): Promise<TshaCluster> {
+  async function up(resourcesOf: Json | ((c: Cluster) => Json), sections: Json = {}): Promise<TshaCluster> {
     c = await createCluster({ nodes: 3 });
+    const resources = typeof resourcesOf === 'function' ? resourcesOf(c) : resourcesOf;
     // the configuration's resources are replaced below; resourceId names the one the helpers wait for
     const t = new TshaCluster(c, { resourceId: Object.keys(resources)[0]! });
     configure(t, resources, sections);
+    // what resource-agents' tmpfiles.d makes at boot: heartbeat agents keep their state there
+    await Promise.all(c.nodes.map((n) => n.exec(['mkdir', '-p', '/run/resource-agents'])));
     t.startAll();
     await t.waitQuorate(FORM_MS);
     return t;
@@ -184,7 +209,7 @@ describe.skipIf(!pre.ok || !agentsInstalled)('OCF resources on the real-cluster 
   it('ocf:pacemaker:Dummy: its holder\'s power loss → it runs on a survivor after the fence, never on two nodes', async () => {
     const t = await up(DUMMY);
     const cl = c!;
-    const s = new RunFileSampler(cl, '/run/Dummy-d.state');
+    const s = new NodeSampler(cl, '/run/Dummy-d.state', runFile('/run/Dummy-d.state'));
     try {
       const holder = cl.node(await s.stableHolder());
       const st = await t.status(holder);
@@ -207,7 +232,7 @@ describe.skipIf(!pre.ok || !agentsInstalled)('OCF resources on the real-cluster 
   it('ocf:pacemaker:Dummy: an agent restart re-adopts it: a probe (interval 0), no stop, no start, and it never left', async () => {
     const t = await up(DUMMY);
     const cl = c!;
-    const s = new RunFileSampler(cl, '/run/Dummy-d.state');
+    const s = new NodeSampler(cl, '/run/Dummy-d.state', runFile('/run/Dummy-d.state'));
     try {
       const holder = cl.node(await s.stableHolder());
       const inode = (): number => fs.statSync(`/proc/${mountNsPid(holder)}/root/run/Dummy-d.state`).ino;
@@ -242,7 +267,7 @@ describe.skipIf(!pre.ok || !agentsInstalled)('OCF resources on the real-cluster 
   it('ocf:pacemaker:Dummy: a failed monitor (its state gone) is recovered by on-fail restart, and counted', async () => {
     const t = await up(DUMMY);
     const cl = c!;
-    const s = new RunFileSampler(cl, '/run/Dummy-d.state');
+    const s = new NodeSampler(cl, '/run/Dummy-d.state', runFile('/run/Dummy-d.state'));
     try {
       const holder = cl.node(await s.stableHolder());
       const actionsBefore = actionsOn(holder).length;
@@ -273,11 +298,37 @@ describe.skipIf(!pre.ok || !agentsInstalled)('OCF resources on the real-cluster 
     }
   }, 120_000);
 
+  it('ocf:heartbeat:IPaddr2: an address on the node\'s interface; its holder\'s power loss → on a survivor after the fence, never on two nodes', async () => {
+    // an address of the nodes' underlay subnet: IPaddr2 finds the interface (the node's veth) itself
+    const vipOf = (cl: Cluster) => cl.nodes[0]!.underlayIp.replace(/\.\d+$/, '.250');
+    const t = await up((cl) => ({ vip: { kind: 'ocf', params: { agent: 'heartbeat:IPaddr2', ip: vipOf(cl), cidr_netmask: '24' }, operations: OPS } }));
+    const cl = c!;
+    const vip = vipOf(cl);
+    const s = new NodeSampler(cl, vip, localAddress(vip));
+    try {
+      const holder = cl.node(await s.stableHolder());
+      const st = await t.status(holder);
+      expect(st?.resources.find((r) => r.id === 'vip')).toMatchObject({ agent: 'ocf:heartbeat:IPaddr2', state: 'started', nodes: [holder.name] });
+      const { t: faultT } = await cl.powerLoss(holder);
+      await s.waitUntil('the address on a survivor', (k) => cl.nodes.some((n) => n !== holder && k.states[n.name] === 'active'), LIVENESS_MS, faultT);
+      await sleep(1000);
+      const tl = await s.stop();
+      expect(overlap(tl).ticks, JSON.stringify(overlap(tl).intervals)).toBe(0);
+      const first = firstActiveAfter(tl, faultT, { exclude: [holder.name] })!;
+      const fence = cl.fenceLog.find((e) => e.action === 'off' && e.plug === holder.name && e.t >= faultT);
+      expect(fence, JSON.stringify(cl.fenceLog)).toBeDefined();
+      expect(first.t).toBeGreaterThanOrEqual(fence!.t);
+      console.log(`[itest ocf-ipaddr2] ${vip} on ${holder.name}; power loss → fenced after ${Math.round(fence!.t - faultT)} ms, on ${first.node} after ${Math.round(first.ms)} ms; never two (sampling ${JSON.stringify(samplingStats(tl))})`);
+    } finally {
+      await s.stop();
+    }
+  }, 120_000);
+
   it('ocf:pacemaker:Stateful as a promotable clone: exactly one promoted (monitor 8); after its node\'s power loss a survivor is promoted after the fence', async () => {
     // promote has no configured timeout: it gets the 10 s Stateful's meta-data advises (not the 20 s default)
     const t = await up({ st: { kind: 'ocf', params: { agent: 'pacemaker:Stateful', envfile: '/run/st.env' }, operations: OPS } }, { clones: { pst: { child: 'st', promotable: true } } });
     const cl = c!;
-    const s = new RunFileSampler(cl, '/run/Stateful-st.state');
+    const s = new NodeSampler(cl, '/run/Stateful-st.state', runFile('/run/Stateful-st.state'));
     const promoted = (k: { content: Record<string, string>; states: Record<string, SampledState> }) => cl.nodes.filter((n) => k.states[n.name] === 'active' && k.content[n.name] === 'Promoted').map((n) => n.name);
     try {
       await s.waitUntil('one promoted, two unpromoted', (k) => promoted(k).length === 1 && Object.values(k.content).filter((v) => v === 'Unpromoted').length === 2, LIVENESS_MS);
