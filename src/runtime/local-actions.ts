@@ -20,7 +20,7 @@
 //   configuration check refuses storage before it gets here.
 
 import { availableParallelism } from 'node:os';
-import type { CompiledConfig, NodeName, Operation, OperationName, PrimitiveResource, ResourceId, ResourceKind } from '../config/types.js';
+import type { CloneResource, CompiledConfig, NodeName, Operation, OperationName, PrimitiveResource, ResourceId, ResourceKind } from '../config/types.js';
 import type { ActiveRole } from '../core/cluster/commands.js';
 import type { ActionResult, PlanAction } from '../core/scheduler/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -113,16 +113,23 @@ export class LocalActions {
     return r && r.type === 'primitive' ? r : null;
   }
 
+  /** What an agent is told of a resource: its params and, for a clone's child, the clone's shape (OCF agents read it). */
   private ref(id: ResourceId, r: PrimitiveResource): ResourceRef {
     const ref: ResourceRef = { id, kind: r.kind, params: r.params };
-    const resources = this.opts.config().resources;
-    const clone = Object.values(resources).find(
-      (c) => c.type === 'clone' && (c.child === r.id || (resources[c.child]?.type === 'group' && (resources[c.child] as { members: string[] }).members.includes(r.id))),
-    );
-    if (clone?.type === 'clone') {
-      ref.clone = { max: clone.max, maxPerNode: clone.maxPerNode, promotable: clone.promotable, promotedMax: clone.promotedMax, promotedMaxPerNode: clone.promotedMaxPerNode };
-    }
+    const clone = this.cloneOf(r);
+    if (clone) ref.clone = { max: clone.max, maxPerNode: clone.maxPerNode, promotable: clone.promotable, promotedMax: clone.promotedMax, promotedMaxPerNode: clone.promotedMaxPerNode };
     return ref;
+  }
+
+  /** The clone a primitive is the child of, directly or as a member of the cloned group. */
+  private cloneOf(r: PrimitiveResource): CloneResource | null {
+    const resources = this.opts.config().resources;
+    for (const c of Object.values(resources)) {
+      if (c.type !== 'clone') continue;
+      const child = resources[c.child];
+      if (c.child === r.id || (child?.type === 'group' && child.members.includes(r.id))) return c;
+    }
+    return null;
   }
 
   private timeout(r: PrimitiveResource, name: OperationName): number {

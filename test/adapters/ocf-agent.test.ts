@@ -75,6 +75,10 @@ describe.skipIf(!installed)('OcfAgent with the real agents', () => {
     expect(m.metadata.parameters.map((p) => p.name)).toContain('state');
     expect(agent.metadata('pacemaker:Stateful')).toBe(agent.metadata('pacemaker:Stateful'));
     expect(await agent.metadata('heartbeat:NoSuchAgent')).toMatchObject({ ok: false, status: 'notInstalled' });
+    // a failed read is not kept: an agent installed later is read
+    const failed = agent.metadata('heartbeat:NoSuchAgent');
+    await failed;
+    expect(agent.metadata('heartbeat:NoSuchAgent')).not.toBe(failed);
   });
 
   it('validate-all of the real agent', async () => {

@@ -179,6 +179,8 @@ export class OcfAgent implements ResourceAgent {
     return this.monitor(res, { timeoutMs: op.timeoutMs, intervalMs: 0 });
   }
 
+  // promote, demote and validate-all succeed with 0 only: 7 from them is a failure, as from start
+
   async promote(res: ResourceRef, op: OperationOptions): Promise<ActionResult> {
     const o = await this.run(res, 'promote', op);
     return isOutcome(o) ? actionResult(o, 'start') : o;
@@ -195,12 +197,15 @@ export class OcfAgent implements ResourceAgent {
     return isOutcome(o) ? actionResult(o, 'start') : o;
   }
 
-  /** The agent's meta-data, read once per agent (params.agent) and kept. */
+  /** The agent's meta-data, read once per agent (params.agent) and kept; a failed read is tried again next time (an agent installed later). */
   metadata(agent: string): Promise<MetadataResult> {
     let m = this.metadataCache.get(agent);
     if (!m) {
       m = this.readMetadata(agent);
       this.metadataCache.set(agent, m);
+      void m.then((r) => {
+        if (!r.ok) this.metadataCache.delete(agent);
+      });
     }
     return m;
   }
