@@ -107,6 +107,12 @@ in
       ];
     })
 
+    # OCF agents from resource-agents keep their state in /run/resource-agents (IPaddr2's send_arp
+    # pid file, Dummy's state), which their own tmpfiles.d makes on other distributions
+    (lib.mkIf (cfg.enable && ocfRoot != null) {
+      systemd.tmpfiles.rules = [ "d /run/resource-agents 1755 root root -" ];
+    })
+
     # softdog as the watchdog device: its timeout (soft_margin, seconds) is timing.watchdogMs
     (lib.mkIf (cfg.enable && cfg.softdog) {
       boot.kernelModules = [ "softdog" ];

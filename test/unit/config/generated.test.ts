@@ -190,12 +190,13 @@ describe('nixos-module', () => {
     }).config`;
     const merged = evalJson(expr);
     // flatten mkMerge/mkIf: keep what applies
-    const out: Cfg = { assertions: [], systemd: { services: {} }, ports: [] as number[], etc: {}, boot: {}, warnings: [] };
+    const out: Cfg = { assertions: [], systemd: { services: {}, tmpfiles: [] as string[] }, ports: [] as number[], etc: {}, boot: {}, warnings: [] };
     for (const part of merged.contents) {
       if (!part.condition) continue;
       const c = part.content;
       out.assertions.push(...(c.assertions ?? []));
       Object.assign(out.systemd.services, c.systemd?.services ?? {});
+      out.systemd.tmpfiles.push(...(c.systemd?.tmpfiles?.rules ?? []));
       Object.assign(out.etc, c.environment?.etc ?? {});
       Object.assign(out.boot, c.boot ?? {});
       out.warnings.push(...(c.warnings ?? []));
@@ -227,14 +228,17 @@ describe('nixos-module', () => {
     expect(c.ports).toEqual([7400]);
   });
 
-  it('default.nix gives the agent nixpkgs\' OCF agents when an ocf resource needs them, or the ocfRoot given', () => {
+  it('default.nix gives the agent nixpkgs\' OCF agents when an ocf resource needs them, or the ocfRoot given, and /run/resource-agents', () => {
     const withOcf = (o: Cfg) => {
       const base = withNixDefaults(rawConfigSpec, loadExample('two-node.json'));
       return moduleConfig('two-node.json', { hostName: 'left', options: { enable: true, resources: { ...base.resources, vip: { ...base.resources[Object.keys(base.resources)[0]!], kind: 'ocf', params: { agent: 'heartbeat:IPaddr2', ip: '10.0.0.9' } } }, ...o } });
     };
     expect(withOcf({}).systemd.services['tsha-agent'].serviceConfig.ExecStart).toMatch(/ --ocf-root \/nix\/store\/stub-ocf-resource-agents\/usr\/lib\/ocf$/);
+    expect(withOcf({}).systemd.tmpfiles).toEqual(['d /run/resource-agents 1755 root root -']);
     expect(withOcf({ ocfRoot: '/srv/ocf' }).systemd.services['tsha-agent'].serviceConfig.ExecStart).toMatch(/ --ocf-root \/srv\/ocf$/);
-    expect(moduleConfig('two-node.json', { hostName: 'left', options: { enable: true } }).systemd.services['tsha-agent'].serviceConfig.ExecStart).not.toContain('--ocf-root');
+    const without = moduleConfig('two-node.json', { hostName: 'left', options: { enable: true } });
+    expect(without.systemd.services['tsha-agent'].serviceConfig.ExecStart).not.toContain('--ocf-root');
+    expect(without.systemd.tmpfiles).toEqual([]);
   });
 
   it('default.nix with softdog: loads it with soft_margin = timing.watchdogMs in seconds, and asserts watchdog fencing', () => {
