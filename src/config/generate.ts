@@ -107,7 +107,9 @@ Conventions:
 ## Defaults that depend on other options
 
 - Operations: every primitive has \`start\`, \`stop\` and \`monitor\` (and \`promote\`/\`demote\` inside a
-  promotable clone), with timeout ${DEFAULT_OPERATION_TIMEOUT_MS} ms; the monitor runs every ${DEFAULT_MONITOR_INTERVAL_MS} ms.
+  promotable clone), with timeout ${DEFAULT_OPERATION_TIMEOUT_MS} ms; the monitor runs every ${DEFAULT_MONITOR_INTERVAL_MS} ms. An ocf resource's
+  operations without a timeout get the one its agent's meta-data advises, where the agent is installed
+  (the agent at start and reload, \`tsha config check\`).
   \`onFail\` is \`restart\`, except for \`stop\`: \`fence\` when fencing is enabled, else \`block\` (Pacemaker's defaults).
 - \`meta.*\` of a resource, group or clone: unset options come from \`resourceDefaults\`.
 - \`migrationThreshold\` 0 (the default) never bans a resource for its failures; Pacemaker's default
