@@ -19,6 +19,9 @@ let
   # virtual IP resources run iproute2's ip and iputils' arping (the agent, as root, has
   # CAP_NET_ADMIN and CAP_NET_RAW for them)
   hasVirtualIps = builtins.any (r: r.kind == "ip") (builtins.attrValues cfg.resources);
+  # OCF agents: the ones given, else nixpkgs' collection when an ocf resource needs one
+  hasOcf = builtins.any (r: r.kind == "ocf") (builtins.attrValues cfg.resources);
+  ocfRoot = if cfg.ocfRoot != null then cfg.ocfRoot else if hasOcf then "${pkgs.ocf-resource-agents}/usr/lib/ocf" else null;
   portOf = address: lib.toInt (lib.last (lib.splitString ":" address));
   witnessDeclared = cfg.witness.name != null || cfg.witness.address != null;
   # LXC resources are run with LXC's tools (lxc-start, lxc-info, …), which the agent finds on PATH.
@@ -95,7 +98,8 @@ in
             "--state-dir /var/lib/tsha --socket /run/tsha/control.sock"
           ]
           ++ lib.optional (cfg.controlSocketGroup != null) "--socket-group ${cfg.controlSocketGroup}"
-          ++ lib.optional (cfg.metricsAddress != null) "--metrics-address ${cfg.metricsAddress}");
+          ++ lib.optional (cfg.metricsAddress != null) "--metrics-address ${cfg.metricsAddress}"
+          ++ lib.optional (ocfRoot != null) "--ocf-root ${ocfRoot}");
           KillMode = "process";
           StateDirectory = "tsha";
           StateDirectoryMode = "0700";
@@ -107,6 +111,12 @@ in
       networking.firewall.allowedTCPPorts = lib.mkIf (cfg.openFirewall && builtins.elem cfg.nodeName nodeNames) [
         (portOf cfg.nodes.${cfg.nodeName}.address)
       ];
+    })
+
+    # OCF agents from resource-agents keep their state in /run/resource-agents (IPaddr2's send_arp
+    # pid file, Dummy's state), which their own tmpfiles.d makes on other distributions
+    (lib.mkIf (cfg.enable && ocfRoot != null) {
+      systemd.tmpfiles.rules = [ "d /run/resource-agents 1755 root root -" ];
     })
 
     # softdog as the watchdog device: its timeout (soft_margin, seconds) is timing.watchdogMs

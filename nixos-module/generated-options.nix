@@ -192,7 +192,7 @@ in
       allowMigrate = mkOption {
         type = types.bool;
         default = false;
-        description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet.";
+        description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: no resource of this build can live-migrate (live migration of microvm and ocf resources is planned).";
       };
     };
     resources = mkOption {
@@ -200,12 +200,12 @@ in
         options = {
           kind = mkOption {
             type = types.enum [ "systemd" "lxc" "microvm" "ocf" "exec" "ip" ];
-            description = "How the resource is run. This build runs systemd units (systemd), shell commands (exec), virtual IP addresses (ip) and LXC containers (lxc); microVMs (microvm) and OCF resource agents (ocf) are planned and refused until their driver is built.";
+            description = "How the resource is run. This build runs systemd units (systemd), shell commands (exec), virtual IP addresses (ip), LXC containers (lxc) and OCF resource agents (ocf); microVMs (microvm) are planned and refused until their driver is built.";
           };
           params = mkOption {
             type = types.attrsOf scalar;
             default = { };
-            description = "Kind-specific parameters. systemd: unit: a unit name ending in .service, .socket, .target, .mount, .automount, .swap, .timer or .path. lxc: name: the container name; configPath: LXC's lxcpath, an absolute path (optional, default /var/lib/lxc); healthCommand: a shell command run inside the running container by every monitor (lxc-attach), healthy when it exits 0 (optional). microvm: name: the microvm.nix VM name (run as microvm@<name>.service). ocf: provider and agent (ocf:<provider>:<agent>); every other key is passed as OCF_RESKEY_<key>. exec: start, stop, monitor: shell commands; monitor exits 0 when running, 7 when stopped (OCF codes). ip: address: the virtual IP with its prefix length (\"192.0.2.10/24\", \"2001:db8::10/64\"); interface: the network interface it is added to, the same name on every node; arpCount: gratuitous ARPs sent after the start, one a second (default 5, 0 sends none; IPv4 only).";
+            description = "Kind-specific parameters. systemd: unit: a unit name ending in .service, .socket, .target, .mount, .automount, .swap, .timer or .path. lxc: name: the container name; configPath: LXC's lxcpath, an absolute path (optional, default /var/lib/lxc); healthCommand: a shell command run inside the running container by every monitor (lxc-attach), healthy when it exits 0 (optional). microvm: name: the microvm.nix VM name (run as microvm@<name>.service). ocf: agent: \"provider:type\", e.g. \"heartbeat:IPaddr2\" (the script <OCF_ROOT>/resource.d/heartbeat/IPaddr2, shown as ocf:heartbeat:IPaddr2); every other key is an agent parameter, passed as OCF_RESKEY_<key>. exec: start, stop, monitor: shell commands; monitor exits 0 when running, 7 when stopped (OCF codes). ip: address: the virtual IP with its prefix length (\"192.0.2.10/24\", \"2001:db8::10/64\"); interface: the network interface it is added to, the same name on every node; arpCount: gratuitous ARPs sent after the start, one a second (default 5, 0 sends none; IPv4 only).";
           };
           operations = mkOption {
             type = types.submodule {
@@ -219,9 +219,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -242,9 +242,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -265,9 +265,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -288,9 +288,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -311,9 +311,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -334,9 +334,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -357,9 +357,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -380,9 +380,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -403,9 +403,9 @@ in
                         description = "Monitors only: how often the monitor runs. Default: 10000 for monitors.";
                       };
                       timeoutMs = mkOption {
-                        type = types.ints.between 1 86400000;
-                        default = 20000;
-                        description = "The operation fails when it takes longer.";
+                        type = types.nullOr (types.ints.between 1 86400000);
+                        default = null;
+                        description = "The operation fails when it takes longer. Default: 20000; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node.";
                       };
                       onFail = mkOption {
                         type = types.nullOr (types.enum [ "restart" "stop" "ban" "fence" "block" "ignore" "standby" ]);
@@ -420,7 +420,7 @@ in
               };
             };
             default = { };
-            description = "Operations by name. start, stop and monitor always exist: unset, they get timeout 20000 ms and the monitor an interval of 10000 ms.";
+            description = "Operations by name. start, stop and monitor always exist: unset, they get timeout 20000 ms (an ocf resource: its agent's advised timeout) and the monitor an interval of 10000 ms.";
           };
           meta = mkOption {
             type = types.submodule {
@@ -453,7 +453,7 @@ in
                 allowMigrate = mkOption {
                   type = types.nullOr (types.bool);
                   default = null;
-                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet. Default: resourceDefaults.allowMigrate.";
+                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: no resource of this build can live-migrate (live migration of microvm and ocf resources is planned). Default: resourceDefaults.allowMigrate.";
                 };
               };
             };
@@ -654,7 +654,7 @@ in
                 allowMigrate = mkOption {
                   type = types.nullOr (types.bool);
                   default = null;
-                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet. Default: resourceDefaults.allowMigrate.";
+                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: no resource of this build can live-migrate (live migration of microvm and ocf resources is planned). Default: resourceDefaults.allowMigrate.";
                 };
               };
             };
@@ -838,7 +838,7 @@ in
                 allowMigrate = mkOption {
                   type = types.nullOr (types.bool);
                   default = null;
-                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet. Default: resourceDefaults.allowMigrate.";
+                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: no resource of this build can live-migrate (live migration of microvm and ocf resources is planned). Default: resourceDefaults.allowMigrate.";
                 };
               };
             };

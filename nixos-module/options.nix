@@ -62,6 +62,13 @@ in
       description = "Serve Prometheus metrics on http://ADDRESS/metrics; null: off (process metrics and step durations are then not measured at all).";
     };
 
+    ocfRoot = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = lib.literalExpression ''"''${pkgs.ocf-resource-agents}/usr/lib/ocf"'';
+      description = "OCF_ROOT of the OCF resource agents the agent runs (kind \"ocf\": resource.d/<provider>/<type> under it); null: pkgs.ocf-resource-agents (resource-agents, pacemaker's and DRBD's agents) when the configuration has an ocf resource. The agents find their tools on the agent's PATH: add what they need (e.g. iproute2 for IPaddr2) to systemd.services.tsha-agent.path.";
+    };
+
     openFirewall = mkOption {
       type = types.bool;
       default = false;

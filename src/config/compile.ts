@@ -30,7 +30,21 @@ import { joinPath } from './issues.js';
 
 type Declared = RawConfig['resources'][string] | RawConfig['groups'][string] | RawConfig['clones'][string];
 
-export function compile(raw: RawConfig, quorumMode: QuorumMode, promotableChildren: ReadonlySet<string>): CompiledConfig {
+/** An operation's timeout as a resource's agent advises it (an OCF agent's meta-data <action>). */
+export interface AdvisedOperation {
+  name: string;
+  role?: 'promoted' | 'unpromoted';
+  timeoutMs?: number;
+}
+
+/**
+ * What the agents installed where the configuration is compiled advise, per primitive (undefined:
+ * nothing known). It fills only the timeouts the configuration leaves unset; read by the caller
+ * before validation, since compiling does no I/O.
+ */
+export type AdvisedOperations = (r: { id: string; kind: string; params: Readonly<Record<string, string>> }) => readonly AdvisedOperation[] | undefined;
+
+export function compile(raw: RawConfig, quorumMode: QuorumMode, promotableChildren: ReadonlySet<string>, advised?: AdvisedOperations): CompiledConfig {
   const fencingEnabled = raw.fencing.enabled;
   const meta = (m: RawMeta): ResourceMeta => ({
     stickiness: m.stickiness ?? raw.resourceDefaults.stickiness,
@@ -48,7 +62,7 @@ export function compile(raw: RawConfig, quorumMode: QuorumMode, promotableChildr
       id,
       kind: r.kind as PrimitiveResource['kind'],
       params: { ...r.params },
-      operations: compileOperations(r, fencingEnabled, promotableChildren.has(id)),
+      operations: compileOperations(r, fencingEnabled, promotableChildren.has(id), advised?.({ id, kind: r.kind, params: r.params })),
       meta: meta(r.meta),
       stateful: r.stateful || r.storage !== null,
       storage: compileStorage(r.storage),
@@ -117,8 +131,19 @@ export function compile(raw: RawConfig, quorumMode: QuorumMode, promotableChildr
   };
 }
 
+/**
+ * The advised timeout of an operation: the agent's action of that name and role, else of that name
+ * without a role, else the longest of that name (a monitor advised per role only).
+ */
+export function advisedTimeout(advice: readonly AdvisedOperation[] | undefined, name: string, role: 'promoted' | 'unpromoted' | undefined): number | undefined {
+  const named = (advice ?? []).filter((a) => a.name === name && a.timeoutMs !== undefined);
+  const exact = named.find((a) => a.role === role) ?? named.find((a) => a.role === undefined);
+  if (exact) return exact.timeoutMs;
+  return named.length > 0 ? Math.max(...named.map((a) => a.timeoutMs!)) : undefined;
+}
+
 /** start, stop and monitor always exist; promote and demote too inside a promotable clone. */
-function compileOperations(r: RawPrimitive, fencingEnabled: boolean, promotable: boolean): Operation[] {
+function compileOperations(r: RawPrimitive, fencingEnabled: boolean, promotable: boolean, advice?: readonly AdvisedOperation[]): Operation[] {
   const always = new Set<string>(['start', 'stop', 'monitor', ...(promotable ? ['promote', 'demote'] : [])]);
   const ops: Operation[] = [];
   for (const [key, info] of Object.entries(OPERATION_KEYS)) {
@@ -128,7 +153,7 @@ function compileOperations(r: RawPrimitive, fencingEnabled: boolean, promotable:
     const op: Operation = {
       name: info.name,
       intervalMs: info.name === 'monitor' ? (given?.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS) : 0,
-      timeoutMs: given?.timeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+      timeoutMs: given?.timeoutMs ?? advisedTimeout(advice, info.name, 'role' in info ? info.role : undefined) ?? DEFAULT_OPERATION_TIMEOUT_MS,
       onFail: (given?.onFail ?? defaultOnFail) as OnFail,
     };
     if ('role' in info) op.role = info.role;

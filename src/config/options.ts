@@ -10,7 +10,7 @@
 // devices); constraints are declared on the resource they constrain.
 
 import { DEFAULT_TIMING, INFINITY } from './types.js';
-import { BUILT_KINDS, kindHasDriver, kindLabels, listWords, MIGRATING_KINDS, PLANNED_KINDS, PLANNED_STORAGE, storageLabels } from './drivers.js';
+import { BUILT_KINDS, kindLabels, migrationText, PLANNED_KINDS, PLANNED_STORAGE, storageLabels } from './drivers.js';
 import { bool, int, list, map, obj, oneOf, optional, score, str, stringMap, type Optional, type SpecType } from './spec.js';
 
 export { DEFAULT_TIMING };
@@ -51,8 +51,7 @@ const metaFields = {
   }),
   managed: bool('false: the cluster neither starts, stops nor recovers the resource (it still monitors it).', { default: true }),
   allowMigrate: bool(
-    `The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: ${listWords(MIGRATING_KINDS)} resources only.` +
-      (MIGRATING_KINDS.some(kindHasDriver) ? '' : ' Their kinds are planned, so no resource of this build can live-migrate yet.'),
+    `The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: ${migrationText()}.`,
     { default: false },
   ),
 };
@@ -124,7 +123,10 @@ const constraintFields = {
 const operation = obj(
   {
     intervalMs: optional(ms('Monitors only: how often the monitor runs.', 1, 24 * 3600 * 1000), `${DEFAULT_MONITOR_INTERVAL_MS} for monitors`),
-    timeoutMs: ms('The operation fails when it takes longer.', 1, 24 * 3600 * 1000, DEFAULT_OPERATION_TIMEOUT_MS),
+    timeoutMs: optional(
+      ms('The operation fails when it takes longer.', 1, 24 * 3600 * 1000),
+      `${DEFAULT_OPERATION_TIMEOUT_MS}; for an ocf resource, the timeout its agent's meta-data advises for the operation, when the agent is installed on the node`,
+    ),
     onFail: optional(
       oneOf(
         ['restart', 'stop', 'ban', 'fence', 'block', 'ignore', 'standby'] as const,
@@ -164,7 +166,7 @@ const operations = obj(
       optional({ ...operation, doc }, key === 'start' || key === 'stop' || key === 'monitor' ? 'always present, with the defaults below' : undefined),
     ]),
   ) as Record<keyof typeof OPERATION_KEYS, Optional<typeof operation>>,
-  `Operations by name. start, stop and monitor always exist: unset, they get timeout ${DEFAULT_OPERATION_TIMEOUT_MS} ms and the monitor an interval of ${DEFAULT_MONITOR_INTERVAL_MS} ms.`,
+  `Operations by name. start, stop and monitor always exist: unset, they get timeout ${DEFAULT_OPERATION_TIMEOUT_MS} ms (an ocf resource: its agent's advised timeout) and the monitor an interval of ${DEFAULT_MONITOR_INTERVAL_MS} ms.`,
   { defaultsWhenAbsent: true },
 );
 
@@ -191,7 +193,12 @@ export const KIND_PARAMS = {
     doc: 'name: the container name; configPath: LXC\'s lxcpath, an absolute path (optional, default /var/lib/lxc); healthCommand: a shell command run inside the running container by every monitor (lxc-attach), healthy when it exits 0 (optional)',
   },
   microvm: { required: ['name'], optional: [], extra: false, doc: 'name: the microvm.nix VM name (run as microvm@<name>.service)' },
-  ocf: { required: ['provider', 'agent'], optional: [], extra: true, doc: 'provider and agent (ocf:<provider>:<agent>); every other key is passed as OCF_RESKEY_<key>' },
+  ocf: {
+    required: ['agent'],
+    optional: [],
+    extra: true,
+    doc: 'agent: "provider:type", e.g. "heartbeat:IPaddr2" (the script <OCF_ROOT>/resource.d/heartbeat/IPaddr2, shown as ocf:heartbeat:IPaddr2); every other key is an agent parameter, passed as OCF_RESKEY_<key>',
+  },
   exec: { required: ['start', 'stop', 'monitor'], optional: ['promote', 'demote'], extra: false, doc: 'start, stop, monitor: shell commands; monitor exits 0 when running, 7 when stopped (OCF codes)' },
   ip: { required: ['address', 'interface'], optional: ['arpCount'], extra: false, doc: 'address: the virtual IP with its prefix length ("192.0.2.10/24", "2001:db8::10/64"); interface: the network interface it is added to, the same name on every node; arpCount: gratuitous ARPs sent after the start, one a second (default 5, 0 sends none; IPv4 only)' },
 } as const;

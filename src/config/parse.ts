@@ -1,9 +1,10 @@
 // Reading the configuration file: JSON text → raw value, with line and column on a syntax error.
 
 import { readFile } from 'node:fs/promises';
-import { ConfigError, validate, type ValidationResult } from './validate.js';
+import { ConfigError, validate, type ValidateOptions, type ValidationResult } from './validate.js';
 import { type ConfigIssue, joinPath } from './issues.js';
 import type { CompiledConfig } from './types.js';
+import type { AdvisedOperations } from './compile.js';
 
 export type ParseResult =
   | { ok: true; value: unknown; /** keys that appear twice in one object: JSON.parse would silently keep the last */ duplicates: ConfigIssue[] }
@@ -72,20 +73,28 @@ export function duplicateKeys(text: string): ConfigIssue[] {
 }
 
 /** Parse and validate configuration text: JSON syntax errors and duplicate keys are issues too. */
-export function validateText(text: string): ValidationResult | { ok: false; syntax: string; errors: ConfigIssue[]; warnings: ConfigIssue[] } {
+export function validateText(text: string, opts: ValidateOptions = {}): ValidationResult | { ok: false; syntax: string; errors: ConfigIssue[]; warnings: ConfigIssue[] } {
   const parsed = parseConfigText(text);
   if (!parsed.ok) {
     const where = parsed.line !== null ? ` at line ${parsed.line}, column ${parsed.column}` : '';
     const message = `not valid JSON${where}: ${parsed.message}`;
     return { ok: false, syntax: message, errors: [{ path: '(file)', message }], warnings: [] };
   }
-  const result = validate(parsed.value);
+  const result = validate(parsed.value, opts);
   if (parsed.duplicates.length === 0) return result;
   return { ok: false, errors: [...parsed.duplicates, ...(result.ok ? [] : result.errors)], warnings: result.warnings };
 }
 
+export interface LoadOptions {
+  /**
+   * The operation timeouts the installed agents advise for this configuration (OCF meta-data):
+   * asked once the file is valid, and the file is compiled again with them. Undefined: none.
+   */
+  advise?: (config: CompiledConfig) => Promise<AdvisedOperations | undefined>;
+}
+
 /** Read, parse and validate a configuration file; throws ConfigError with every issue. */
-export async function loadConfig(file: string): Promise<CompiledConfig> {
+export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<CompiledConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -94,5 +103,10 @@ export async function loadConfig(file: string): Promise<CompiledConfig> {
   }
   const result = validateText(text);
   if (!result.ok) throw new ConfigError(file, result.errors);
-  return result.config;
+  const advised = await opts.advise?.(result.config);
+  if (!advised) return result.config;
+  // the advice fills only timeouts the file leaves unset: what was valid stays valid
+  const advisedResult = validateText(text, { advised });
+  if (!advisedResult.ok) throw new ConfigError(file, advisedResult.errors);
+  return advisedResult.config;
 }

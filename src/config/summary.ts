@@ -4,6 +4,7 @@
 import { type CompiledConfig, INFINITY, type PrimitiveResource, type Resource } from './types.js';
 import type { ConfigIssue } from './issues.js';
 import { virtualIpLabel } from './ip-address.js';
+import { ocfLabel } from './ocf.js';
 
 export interface ResourceLine {
   id: string;
@@ -34,7 +35,7 @@ export function agentOf(r: PrimitiveResource): string {
     case 'systemd':
       return `systemd:${r.params.unit}`;
     case 'ocf':
-      return `ocf:${r.params.provider}:${r.params.agent}`;
+      return ocfLabel(r.params.agent);
     case 'lxc':
     case 'microvm':
       return `${r.kind}:${r.params.name}`;

@@ -138,7 +138,7 @@ export interface PrimitiveResource {
   type: 'primitive';
   id: ResourceId;
   kind: ResourceKind;
-  /** kind-specific parameters: systemd {unit}, lxc {name}, microvm {name}, ocf {provider, agent, ...}, exec {start, stop, monitor} */
+  /** kind-specific parameters: systemd {unit}, lxc {name}, microvm {name}, ocf {agent: "provider:type", ...agent parameters}, exec {start, stop, monitor} */
   params: Record<string, string>;
   operations: Operation[];
   meta: ResourceMeta;

@@ -9,7 +9,7 @@ import { checkSections, INVALID, type CheckContext } from './spec.js';
 import { type ConfigIssue, IssueCollector, formatIssue } from './issues.js';
 import { rawConfigSpec, type RawConfig } from './options.js';
 import { applyRules, cloneOf } from './rules/index.js';
-import { compile } from './compile.js';
+import { type AdvisedOperations, compile } from './compile.js';
 import type { CompiledConfig, QuorumMode } from './types.js';
 
 export type ValidationResult =
@@ -26,7 +26,12 @@ class CheckCollector extends IssueCollector implements CheckContext {
 
 export const INTERNAL_ERROR_PREFIX = 'internal error while validating';
 
-export function validate(raw: unknown): ValidationResult {
+export interface ValidateOptions {
+  /** operation timeouts the installed agents advise, for the operations the configuration leaves without one */
+  advised?: AdvisedOperations;
+}
+
+export function validate(raw: unknown, opts: ValidateOptions = {}): ValidationResult {
   const ctx = new CheckCollector();
   try {
     const sections = checkSections(rawConfigSpec, raw, ctx);
@@ -43,7 +48,7 @@ export function validate(raw: unknown): ValidationResult {
       const clone = cloneOf(model, id);
       if (clone !== null && (sections as RawConfig).clones[clone]?.promotable) promotableChildren.add(id);
     }
-    const config = compile(sections as RawConfig, quorum.mode as QuorumMode, promotableChildren);
+    const config = compile(sections as RawConfig, quorum.mode as QuorumMode, promotableChildren, opts.advised);
     return { ok: true, config, warnings: ctx.warnings, quorumReason: quorum.reason };
   } catch (err) {
     // A bug in a rule must not crash `tsha config check`; the property test asserts this never happens.

@@ -53,15 +53,28 @@ export interface MonitorResult extends ActionResult {
 
 /** The slice of a primitive resource that an agent needs (PrimitiveResource satisfies it). */
 export interface ResourceRef {
+  /** the primitive's id, or a clone instance's ("web:1") */
   id: ResourceId;
   kind: ResourceKind;
-  /** kind-specific: systemd {unit}; exec {start, stop, monitor} */
+  /** kind-specific: systemd {unit}; exec {start, stop, monitor}; ocf {agent, ...agent parameters} */
   params: Record<string, string>;
+  /** set when the primitive is a clone's child: the clone's shape, which OCF agents read (CRM_meta_clone_max, ...) */
+  clone?: CloneShape;
+}
+
+export interface CloneShape {
+  max: number;
+  maxPerNode: number;
+  promotable: boolean;
+  promotedMax: number;
+  promotedMaxPerNode: number;
 }
 
 export interface OperationOptions {
   /** the adapter gives up after this long and reports `timeout` (it leaves nothing waiting behind) */
   timeoutMs: number;
+  /** monitors: the recurring monitor's interval; absent or 0 for a one-shot check (a probe) */
+  intervalMs?: number;
 }
 
 export interface ResourceAgent {

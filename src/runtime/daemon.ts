@@ -15,6 +15,7 @@ import { ExecAgent } from '../adapters/exec/index.js';
 import { FenceAgentFencer } from '../adapters/fence/index.js';
 import { IpAgent } from '../adapters/ip/index.js';
 import { LxcAgent } from '../adapters/lxc/index.js';
+import { OcfAgent, ocfAdvice } from '../adapters/ocf/index.js';
 import { SystemdAgent } from '../adapters/systemd/index.js';
 import { loadConfig } from '../config/parse.js';
 import { ConfigError } from '../config/validate.js';
@@ -55,6 +56,8 @@ export interface DaemonOptions {
   /** D-Bus address of the systemd manager for systemd resources (default: the system bus) */
   systemdBus?: string;
   selfFence: SelfFenceAction;
+  /** OCF_ROOT of the OCF resource agents (default: $OCF_ROOT, else /usr/lib/ocf) */
+  ocfRoot?: string;
   /** directories searched for fence agents before $PATH */
   fenceSearchPath?: string[];
   joinTimeoutMs?: number;
@@ -118,9 +121,20 @@ function resolveSelf(config: CompiledConfig, o: DaemonOptions): NodeName {
 }
 
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
-  const config = await loadConfig(o.configFile); // throws ConfigError with every issue
-  const self = resolveSelf(config, o);
   const log = o.logger;
+  const self = resolveSelf(await loadConfig(o.configFile), o); // throws ConfigError with every issue
+  // OCF resources: one driver, which also reads the agents' meta-data (once per agent); the
+  // operations the configuration leaves without a timeout get the one their agent advises.
+  const ocf = o.role === 'agent' ? new OcfAgent({ node: self, ...(o.ocfRoot ? { ocfRoot: o.ocfRoot } : {}) }) : null;
+  const load = (): Promise<CompiledConfig> => loadConfig(o.configFile, {
+    advise: async (c) => {
+      if (!ocf) return undefined;
+      const advice = await ocfAdvice(c, ocf);
+      for (const u of advice.unread) log.warn({ node: self, agent: u.agent, reason: u.reason }, 'OCF agent meta-data not read: its operations without a configured timeout keep the default');
+      return advice.read.length > 0 ? advice.advised : undefined;
+    },
+  });
+  const config = await load();
   // prom-client's process metrics sample on a timer of their own: only when someone can scrape them
   const metrics = new AgentMetrics({ processMetrics: Boolean(o.metricsAddress) });
   const undo: (() => Promise<void>)[] = [];
@@ -159,6 +173,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       exec: () => new ExecAgent({ env: { TSHA_NODE: self } }),
       ip: () => new IpAgent(),
       lxc: () => new LxcAgent({ logDir: join(o.stateDir, 'lxc') }),
+      ocf: () => ocf ?? new OcfAgent({ node: self }),
     };
     const agents = new DriversOnDemand((k) => (o.role === 'agent' && kindHasDriver(k) ? drivers[k]() : null));
     const fencer = o.role === 'agent' ? new FenceAgentFencer(() => agentRef?.currentConfig().fencing ?? config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;
@@ -198,7 +213,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const reload = async (): Promise<boolean> => {
       let next: CompiledConfig;
       try {
-        next = await loadConfig(o.configFile);
+        next = await load();
       } catch (e) {
         log.error({ node: self, file: o.configFile, issues: e instanceof ConfigError ? e.issues.map(formatIssue) : [String(e)] }, 'reload refused: invalid configuration; nothing changed');
         return false;

@@ -20,7 +20,7 @@
 //   configuration check refuses storage before it gets here.
 
 import { availableParallelism } from 'node:os';
-import type { CompiledConfig, NodeName, Operation, OperationName, PrimitiveResource, ResourceId, ResourceKind } from '../config/types.js';
+import type { CloneResource, CompiledConfig, NodeName, Operation, OperationName, PrimitiveResource, ResourceId, ResourceKind } from '../config/types.js';
 import type { ActiveRole } from '../core/cluster/commands.js';
 import type { ActionResult, PlanAction } from '../core/scheduler/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -113,8 +113,23 @@ export class LocalActions {
     return r && r.type === 'primitive' ? r : null;
   }
 
+  /** What an agent is told of a resource: its params and, for a clone's child, the clone's shape (OCF agents read it). */
   private ref(id: ResourceId, r: PrimitiveResource): ResourceRef {
-    return { id, kind: r.kind, params: r.params };
+    const ref: ResourceRef = { id, kind: r.kind, params: r.params };
+    const clone = this.cloneOf(r);
+    if (clone) ref.clone = { max: clone.max, maxPerNode: clone.maxPerNode, promotable: clone.promotable, promotedMax: clone.promotedMax, promotedMaxPerNode: clone.promotedMaxPerNode };
+    return ref;
+  }
+
+  /** The clone a primitive is the child of, directly or as a member of the cloned group. */
+  private cloneOf(r: PrimitiveResource): CloneResource | null {
+    const resources = this.opts.config().resources;
+    for (const c of Object.values(resources)) {
+      if (c.type !== 'clone') continue;
+      const child = resources[c.child];
+      if (c.child === r.id || (child?.type === 'group' && child.members.includes(r.id))) return c;
+    }
+    return null;
   }
 
   private timeout(r: PrimitiveResource, name: OperationName): number {
@@ -187,7 +202,7 @@ export class LocalActions {
       }
       case 'monitor': {
         const expectPromoted = this.monitors.get(id)?.promoted ?? false;
-        const m = await this.check(agent, ref, a.timeoutMs);
+        const m = await this.check(agent, ref, a.timeoutMs, a.intervalMs ?? 0);
         const res = verdict(m, expectPromoted);
         if (res.status !== 'ok') this.record(a, id, res, 0);
         this.watch(id, r, expectPromoted, a.intervalMs);
@@ -198,9 +213,9 @@ export class LocalActions {
     }
   }
 
-  private async check(agent: ResourceAgent, ref: ResourceRef, timeoutMs: number): Promise<MonitorResult> {
+  private async check(agent: ResourceAgent, ref: ResourceRef, timeoutMs: number, intervalMs: number): Promise<MonitorResult> {
     try {
-      return await agent.monitor(ref, { timeoutMs });
+      return await agent.monitor(ref, { timeoutMs, intervalMs });
     } catch (e) {
       return { status: 'error', state: 'failed', running: false, reason: e instanceof Error ? e.message : String(e) };
     }
@@ -279,7 +294,7 @@ export class LocalActions {
         const agent = r && this.opts.agents.get(r.kind);
         if (!r || !agent) return;
         const t0 = performance.now();
-        const res = await this.slots.run(() => this.check(agent, this.ref(id, r), m.op.timeoutMs));
+        const res = await this.slots.run(() => this.check(agent, this.ref(id, r), m.op.timeoutMs, m.op.intervalMs));
         if (this.closed || this.monitors.get(id) !== m) return;
         this.opts.metrics.resourceActions.inc({ kind: r.kind, operation: 'monitor', status: res.status });
         const v = verdict(res, m.promoted);

@@ -281,6 +281,8 @@ describe.skipIf(!pre.ok)('the agents carry out the scheduler\'s plan on the real
     const again = await waitActive(cl, unit);
     cli(t, again, ['node', 'maintenance', again.name, 'on']);
     await again.systemctl('kill', '--signal=KILL', unit);
+    // `systemctl kill` returns once the signal is sent; systemd notices the death a little later
+    await t.waitFor('the killed unit failed', async () => ((await again.unitState(unit)) === 'failed' ? true : null), 5000, 20);
     const s = cl.sampleUnits(unit);
     await sleep(4000);
     const tl = await s.stop();

@@ -17,11 +17,11 @@ const def = (name: string, description: string, build: () => ClusterBuilder, sim
   S.push({ name, description, build, ...(simulate ? { simulate } : {}) });
 
 const drbd = (b: ClusterBuilder) => b
-  .primitive('drbd', { kind: 'ocf', params: { provider: 'linbit', agent: 'drbd', drbd_resource: 'r0' }, storage: { type: 'drbd', resource: 'r0' },
+  .primitive('drbd', { kind: 'ocf', params: { agent: 'linbit:drbd', drbd_resource: 'r0' }, storage: { type: 'drbd', resource: 'r0' },
     operations: [...ops(), { name: 'promote', intervalMs: 0, timeoutMs: 90_000, onFail: 'restart' }, { name: 'demote', intervalMs: 0, timeoutMs: 90_000, onFail: 'restart' },
       { name: 'monitor', intervalMs: 5_000, timeoutMs: 20_000, onFail: 'restart', role: 'promoted' }] })
   .clone('drbd-clone', 'drbd', { promotable: true, max: 2 })
-  .primitive('fs', { kind: 'ocf', params: { provider: 'heartbeat', agent: 'Filesystem' } })
+  .primitive('fs', { kind: 'ocf', params: { agent: 'heartbeat:Filesystem' } })
   .primitive('pg', { params: { unit: 'postgresql.service' } })
   .colocate('fs', 'drbd-clone', INF, { withRole: 'promoted' })
   .order('drbd-clone', 'fs', { firstAction: 'promote' })
@@ -29,7 +29,7 @@ const drbd = (b: ClusterBuilder) => b
 
 const rbd = (b: ClusterBuilder) => b
   .primitive('rbd', { kind: 'exec', storage: { type: 'rbd', pool: 'rbd', image: 'pgdata' } })
-  .primitive('fs', { kind: 'ocf', params: { provider: 'heartbeat', agent: 'Filesystem' } })
+  .primitive('fs', { kind: 'ocf', params: { agent: 'heartbeat:Filesystem' } })
   .primitive('pg', { params: { unit: 'postgresql.service' } })
   .group('db', ['rbd', 'fs', 'pg']);
 

@@ -63,7 +63,7 @@ export class ClusterBuilder {
 
   primitive(id: string, o: PrimOpts = {}): this {
     const kind = o.kind ?? 'systemd';
-    const params = o.params ?? (kind === 'systemd' ? { unit: `${id}.service` } : kind === 'ocf' ? { provider: 'heartbeat', agent: 'Dummy' } : { name: id });
+    const params = o.params ?? (kind === 'systemd' ? { unit: `${id}.service` } : kind === 'ocf' ? { agent: 'heartbeat:Dummy' } : { name: id });
     const r: PrimitiveResource = {
       type: 'primitive', id, kind, params, operations: o.operations ?? ops(), meta: meta(o.meta),
       stateful: o.stateful ?? (o.storage ? true : false), storage: o.storage ?? null,

@@ -43,7 +43,12 @@ export interface CommandOutcome {
   timedOut: boolean;
   /** last lines of stderr (or stdout when stderr is empty), for the reason */
   output: string;
+  /** the agent's own one-line reason: the last stderr line "ocf-exit-reason:TEXT" (OCF_EXIT_REASON_PREFIX) */
+  exitReason?: string;
 }
+
+/** The prefix OCF agents put before their one-line failure reason on stderr (ocf_exit_reason). */
+export const OCF_EXIT_REASON_PREFIX = 'ocf-exit-reason:';
 
 export interface ExecAgentOptions {
   /** after SIGTERM on timeout, SIGKILL follows after this long (default 2000 ms) */
@@ -54,8 +59,13 @@ export interface ExecAgentOptions {
 
 /** Run one shell command in its own process group, with a timeout that kills the group. */
 export function runCommand(cmd: string, env: NodeJS.ProcessEnv, timeoutMs: number, killGraceMs = 2000): Promise<CommandOutcome> {
+  return runProgram('/bin/sh', ['-c', cmd], env, timeoutMs, killGraceMs);
+}
+
+/** Run one program in its own process group, with a timeout that kills the group (see runCommand). */
+export function runProgram(file: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number, killGraceMs = 2000): Promise<CommandOutcome> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', cmd], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const keep = (s: string, d: Buffer): string => (s + d.toString()).slice(-2000);
@@ -86,10 +96,12 @@ export function runCommand(cmd: string, env: NodeJS.ProcessEnv, timeoutMs: numbe
       child.stdout.destroy();
       child.stderr.destroy();
       const text = (err.trim() || out.trim()).split('\n').slice(-3).join(' | ');
-      resolve({ code, signal, timedOut, output: text });
+      const reasons = err.split('\n').filter((l) => l.startsWith(OCF_EXIT_REASON_PREFIX));
+      const exitReason = reasons.at(-1)?.slice(OCF_EXIT_REASON_PREFIX.length).trim();
+      resolve({ code, signal, timedOut, output: exitReason || text, ...(exitReason ? { exitReason } : {}) });
     };
     child.once('exit', done);
-    child.once('error', () => done(127, null)); // could not spawn /bin/sh
+    child.once('error', () => done(127, null)); // could not spawn the program
   });
 }
 

@@ -29,6 +29,7 @@ export interface DaemonCliOptions {
   socketGroup?: string;
   metricsAddress?: string;
   systemdBus?: string;
+  ocfRoot?: string;
   selfFence: string;
   fencePath?: string[];
   joinTimeout?: string;
@@ -74,6 +75,7 @@ export async function runDaemonCommand(role: 'agent' | 'witness', opts: DaemonCl
     socketGroup: opts.socketGroup ?? null,
     metricsAddress: opts.metricsAddress ?? null,
     systemdBus: opts.systemdBus,
+    ocfRoot: opts.ocfRoot,
     selfFence,
     fenceSearchPath: opts.fencePath,
     joinTimeoutMs: opts.joinTimeout !== undefined ? Number(opts.joinTimeout) : undefined,
@@ -129,6 +131,7 @@ export function register(program: Command): void {
   addDaemonOptions(cmd, 'agent')
     .option('-n, --node <name>', 'this node\'s name in the configuration (default: the host name)')
     .option('--systemd-bus <address>', 'D-Bus address of the systemd manager (default: $DBUS_SYSTEM_BUS_ADDRESS or the system bus)')
+    .option('--ocf-root <dir>', 'OCF_ROOT of the OCF resource agents, resource.d/<provider>/<type> (default: $OCF_ROOT or /usr/lib/ocf)')
     .option('--record <dir>', 'record every scheduled input here, for `tsha simulate --input` (default <state-dir>/scheduler-inputs)')
     .option('--no-record', 'do not record scheduler inputs')
     .option('--record-keep <n>', 'recorded inputs to keep (default 100)')

@@ -11,6 +11,7 @@ import { summarize } from '../../config/summary.js';
 import { listOptions } from '../../config/option-list.js';
 import { rawConfigSpec } from '../../config/options.js';
 import { renderErrors, renderSummary } from '../format/config-summary.js';
+import { checkOcfResources, OcfAgent, ocfAdvice } from '../../adapters/ocf/index.js';
 import { loggerFor } from '../logging.js';
 
 type Output = 'text' | 'json';
@@ -27,14 +28,17 @@ export function register(program: Command): void {
     .description('validate a configuration file (JSON, as written by the NixOS module) and summarize it')
     .argument('<file>', 'configuration file')
     .addOption(outputOption())
+    .option('--ocf-root <dir>', 'OCF_ROOT of the OCF resource agents to check ocf resources with (default: $OCF_ROOT or /usr/lib/ocf)')
     .addHelpText(
       'after',
       `\nTop-level options (every option, its type and default: tsha config options):\n${sections}\n\n` +
+        'OCF resources whose agent is installed on this machine are checked against it too: the parameters its\n' +
+        'meta-data requires and knows, its advised timeouts (they fill the timeouts left unset), and validate-all.\n\n' +
         'Exit status: 0 valid, 1 invalid or unreadable (every error is listed as "path: reason").',
     )
-    .action(async (file: string, opts: { output: Output }, command: Command) => {
+    .action(async (file: string, opts: { output: Output; ocfRoot?: string }, command: Command) => {
       const log = loggerFor(command);
-      process.exitCode = await check(file, opts.output, log);
+      process.exitCode = await check(file, opts.output, log, opts.ocfRoot);
     });
 
   config
@@ -48,7 +52,7 @@ export function register(program: Command): void {
     });
 }
 
-async function check(file: string, output: Output, log: ReturnType<typeof loggerFor>): Promise<number> {
+async function check(file: string, output: Output, log: ReturnType<typeof loggerFor>, ocfRoot?: string): Promise<number> {
   const fail = (message: string) => {
     if (output === 'json') process.stdout.write(JSON.stringify({ ok: false, file, errors: [{ path: '(file)', message }], warnings: [] }, null, 2) + '\n');
     else process.stdout.write(`${file}: ${message}\n${file}: 1 error\n`);
@@ -60,8 +64,20 @@ async function check(file: string, output: Output, log: ReturnType<typeof logger
   } catch (err) {
     return fail(`cannot read the file: ${(err as Error).message}`);
   }
-  const result = validateText(text);
+  let result = validateText(text);
   if ('syntax' in result) return fail(result.syntax);
+  if (result.ok && Object.values(result.config.resources).some((r) => r.type === 'primitive' && r.kind === 'ocf')) {
+    // the OCF agents installed here: their advised timeouts, their parameters, validate-all
+    const ocf = new OcfAgent(ocfRoot ? { ocfRoot } : {});
+    const advice = await ocfAdvice(result.config, ocf);
+    if (advice.read.length > 0) result = validateText(text, { advised: advice.advised });
+    if (result.ok) {
+      const checked = await checkOcfResources(result.config, ocf);
+      for (const n of checked.notInstalled) log.info({ resource: n.resource, reason: n.reason }, 'OCF agent not installed here: not checked against it');
+      const warnings = [...result.warnings, ...checked.warnings];
+      result = checked.errors.length > 0 ? { ok: false, errors: checked.errors, warnings } : { ...result, warnings };
+    }
+  }
   log.debug({ file, ok: result.ok, errors: result.ok ? 0 : result.errors.length, warnings: result.warnings.length }, 'configuration checked');
   if (!result.ok) {
     if (output === 'json') process.stdout.write(JSON.stringify({ ok: false, file, errors: result.errors, warnings: result.warnings }, null, 2) + '\n');

@@ -4,6 +4,7 @@
 import type { CompiledConfig, PrimitiveResource, Resource } from '../../config/types.js';
 import type { ClusterSnapshot } from '../../core/snapshot.js';
 import { virtualIpLabel } from '../../config/ip-address.js';
+import { ocfLabel } from '../../config/ocf.js';
 
 export interface StatusView {
   cluster: {
@@ -72,7 +73,7 @@ export function agentLabel(r: PrimitiveResource): string {
   const p = r.params;
   switch (r.kind) {
     case 'systemd': return `systemd:${p.unit ?? r.id}`;
-    case 'ocf': return `ocf:${p.provider ?? 'heartbeat'}:${p.agent ?? r.id}`;
+    case 'ocf': return ocfLabel(p.agent);
     case 'lxc': return `lxc:${p.name ?? r.id}`;
     case 'microvm': return `microvm:${p.name ?? r.id}`;
     case 'exec': return `exec:${r.id}`;

@@ -1,7 +1,8 @@
 // Primitives: kind parameters, operations, storage, statefulness.
 
 import { KIND_PARAMS, OPERATION_KEYS, type RawPrimitive, type ResourceKindName } from '../options.js';
-import { kindMigrates, listWords, MIGRATING_KINDS } from '../drivers.js';
+import { kindMigrates, migrationText } from '../drivers.js';
+import { OCF_PARAM_NAME, OCF_RESERVED_PREFIX, ocfAgentProblem } from '../ocf.js';
 import type { ResourceKind } from '../types.js';
 import { didYouMean, joinPath } from '../issues.js';
 import { type Model, cloneOf, inPromotableClone, isPromotableClone } from './model.js';
@@ -46,14 +47,25 @@ export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
     case 'ip':
       checkVirtualIp(m, id, r);
       break;
-    case 'ocf':
-      for (const key of ['provider', 'agent'] as const) {
-        if (p[key] && !SIMPLE_NAME.test(p[key]!)) ctx.error(paramPath(key), `${JSON.stringify(p[key])} is not a valid OCF ${key} name`);
+    case 'ocf': {
+      const problem = p.agent ? ocfAgentProblem(p.agent) : null;
+      if (problem) ctx.error(paramPath('agent'), problem);
+      for (const key of Object.keys(p)) {
+        if (key === 'agent') continue;
+        if (key === 'provider' || key === 'type') {
+          const example = p.agent && !p.agent.includes(':') ? (key === 'provider' ? `${p[key]}:${p.agent}` : `${p.agent}:${p[key]}`) : 'heartbeat:IPaddr2';
+          ctx.error(paramPath(key), `not an agent parameter: provider and type go together in agent, e.g. agent = "${example}"`);
+        } else if (!OCF_PARAM_NAME.test(key)) {
+          ctx.error(paramPath(key), `${JSON.stringify(key)} is not a valid OCF parameter name (letters, digits and "_", not starting with a digit: it is passed as OCF_RESKEY_<name>)`);
+        } else if (key.startsWith(OCF_RESERVED_PREFIX)) {
+          ctx.error(paramPath(key), `parameters named ${OCF_RESERVED_PREFIX}* are set by tsha itself (the operation's interval, timeout, clone instance)`);
+        }
       }
       break;
+    }
   }
   if (r.meta.allowMigrate === true && !kindMigrates(r.kind as ResourceKind)) {
-    ctx.error(joinPath(joinPath(base, 'meta'), 'allowMigrate'), `a ${r.kind} resource cannot live-migrate (only ${listWords(MIGRATING_KINDS)} resources can)`);
+    ctx.error(joinPath(joinPath(base, 'meta'), 'allowMigrate'), `a ${r.kind} resource cannot live-migrate: ${migrationText()}`);
   }
 
   // Operations

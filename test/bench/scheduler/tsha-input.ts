@@ -47,7 +47,7 @@ export function renderTshaInput(w: Workload): TshaInput {
       type: 'primitive',
       id,
       kind: 'ocf',
-      params: { provider: 'pacemaker', agent: 'Dummy' },
+      params: { agent: 'pacemaker:Dummy' },
       operations: operations.map((o) => ({ ...o })),
       meta: { ...meta },
       stateful: false,

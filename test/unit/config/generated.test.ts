@@ -83,7 +83,7 @@ describe('nixos-module', () => {
   }
   const normalize = (p: string) => p.replace(/<[a-z]+>/g, '<*>');
   const nixTree = nixOptions(tree, '', new Map());
-  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'openFirewall', 'softdog', 'witness.enable'];
+  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable'];
 
   it('has an option for every option of the table, and nothing else but the module\'s own', () => {
     const tablePaths = listOptions()
@@ -178,6 +178,7 @@ describe('nixos-module', () => {
       softdog: false,
       controlSocketGroup: null,
       metricsAddress: null,
+      ocfRoot: null,
       openFirewall: true,
       ...machine.options,
     };
@@ -189,12 +190,13 @@ describe('nixos-module', () => {
     }).config`;
     const merged = evalJson(expr);
     // flatten mkMerge/mkIf: keep what applies
-    const out: Cfg = { assertions: [], systemd: { services: {} }, ports: [] as number[], etc: {}, boot: {}, warnings: [] };
+    const out: Cfg = { assertions: [], systemd: { services: {}, tmpfiles: [] as string[] }, ports: [] as number[], etc: {}, boot: {}, warnings: [] };
     for (const part of merged.contents) {
       if (!part.condition) continue;
       const c = part.content;
       out.assertions.push(...(c.assertions ?? []));
       Object.assign(out.systemd.services, c.systemd?.services ?? {});
+      out.systemd.tmpfiles.push(...(c.systemd?.tmpfiles?.rules ?? []));
       Object.assign(out.etc, c.environment?.etc ?? {});
       Object.assign(out.boot, c.boot ?? {});
       out.warnings.push(...(c.warnings ?? []));
@@ -242,6 +244,19 @@ describe('nixos-module', () => {
       options: { enable: true, resources: { ...withNixDefaults(rawConfigSpec, twoNode).resources, dns: withNixDefaults(rawConfigSpec, { ...twoNode, resources: { dns: { kind: 'lxc', params: { name: 'dns' } } } }).resources.dns } },
     });
     expect(c.systemd.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-lxc']);
+  });
+
+  it('default.nix gives the agent nixpkgs\' OCF agents when an ocf resource needs them, or the ocfRoot given, and /run/resource-agents', () => {
+    const withOcf = (o: Cfg) => {
+      const base = withNixDefaults(rawConfigSpec, loadExample('two-node.json'));
+      return moduleConfig('two-node.json', { hostName: 'left', options: { enable: true, resources: { ...base.resources, vip: { ...base.resources[Object.keys(base.resources)[0]!], kind: 'ocf', params: { agent: 'heartbeat:IPaddr2', ip: '10.0.0.9' } } }, ...o } });
+    };
+    expect(withOcf({}).systemd.services['tsha-agent'].serviceConfig.ExecStart).toMatch(/ --ocf-root \/nix\/store\/stub-ocf-resource-agents\/usr\/lib\/ocf$/);
+    expect(withOcf({}).systemd.tmpfiles).toEqual(['d /run/resource-agents 1755 root root -']);
+    expect(withOcf({ ocfRoot: '/srv/ocf' }).systemd.services['tsha-agent'].serviceConfig.ExecStart).toMatch(/ --ocf-root \/srv\/ocf$/);
+    const without = moduleConfig('two-node.json', { hostName: 'left', options: { enable: true } });
+    expect(without.systemd.services['tsha-agent'].serviceConfig.ExecStart).not.toContain('--ocf-root');
+    expect(without.systemd.tmpfiles).toEqual([]);
   });
 
   it('default.nix with softdog: loads it with soft_margin = timing.watchdogMs in seconds, and asserts watchdog fencing', () => {
