@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clusterPrerequisites, createCluster, now, overlap, sleep, type Cluster, type ClusterNode, type Timeline } from './harness.js';
+import { clusterPrerequisites, createCluster, now, overlap, sleep, unitTimeline, type Cluster, type ClusterNode, type SetTick, type Timeline } from './harness.js';
 import { ensureBuilt, MAIN_JS, TshaCluster } from './tsha-cluster.js';
 
 const pre = clusterPrerequisites();
@@ -78,16 +78,23 @@ describe.skipIf(!pre.ok)('the agents carry out the scheduler\'s plan on the real
       a: systemd(`${p}a.service`), b: systemd(`${p}b.service`),
     }), () => ({ groups: { g: { members: ['a', 'b'] } } }));
     const cl = c!;
-    const sa = cl.sampleUnits(`${cl.prefix}a.service`);
-    const sb = cl.sampleUnits(`${cl.prefix}b.service`);
-    const tb = await sb.waitUntil('b active', (k) => Object.values(k.states).includes('active'), LIVENESS_MS);
-    const node = Object.entries(tb.states).find(([, s]) => s === 'active')![0];
+    // both units read in one D-Bus call per node per tick, so their states share each tick's time
+    const [ua, ub] = [`${cl.prefix}a.service`, `${cl.prefix}b.service`];
+    const s = cl.sampleUnitSet([ua, ub], { everyMs: 20 });
+    // a node's reading lists the units that are not inactive
+    const stateOf = (k: SetTick, n: string, u: string): string => {
+      const r = k.nodes[n];
+      return typeof r === 'object' ? (r[u] ?? 'inactive') : (r ?? 'unknown');
+    };
+    const tb = await s.waitUntil('b active', (k) => cl.nodes.some((n) => stateOf(k, n.name, ub) === 'active'), LIVENESS_MS);
+    const node = cl.nodes.find((n) => stateOf(tb, n.name, ub) === 'active')!.name;
     await sleep(500);
     // stop the group: the operator disables it
     const stopAt = now();
     cli(t, cl.node(node), ['resource', 'disable', 'g']);
-    await sa.waitUntil('a stopped', (k) => k.t > stopAt && k.states[node] === 'inactive', LIVENESS_MS);
-    const [ta, tlb] = [await sa.stop(), await sb.stop()];
+    await s.waitUntil('a stopped', (k) => k.t > stopAt && stateOf(k, node, ua) === 'inactive', LIVENESS_MS);
+    const set = await s.stop();
+    const [ta, tlb] = [unitTimeline(set, ua), unitTimeline(set, ub)];
     // start: b's first activating/active sample comes after a's first active one, on the same node
     const aActive = firstIn(ta, node, ['active'])!;
     const bStart = firstIn(tlb, node, ['activating', 'active'])!;
