@@ -192,7 +192,7 @@ in
       allowMigrate = mkOption {
         type = types.bool;
         default = false;
-        description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet.";
+        description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: no resource of this build can live-migrate (live migration of microvm and ocf resources is planned).";
       };
     };
     resources = mkOption {
@@ -200,12 +200,12 @@ in
         options = {
           kind = mkOption {
             type = types.enum [ "systemd" "lxc" "microvm" "ocf" "exec" ];
-            description = "How the resource is run. This build runs systemd units (systemd) and shell commands (exec); LXC containers (lxc), microVMs (microvm) and OCF resource agents (ocf) are planned and refused until their driver is built.";
+            description = "How the resource is run. This build runs systemd units (systemd), shell commands (exec) and microVMs (microvm); LXC containers (lxc) and OCF resource agents (ocf) are planned and refused until their driver is built.";
           };
           params = mkOption {
             type = types.attrsOf scalar;
             default = { };
-            description = "Kind-specific parameters. systemd: unit: a unit name ending in .service, .socket, .target, .mount, .automount, .swap, .timer or .path. lxc: name: the container name; configPath: LXC's lxcpath (optional). microvm: name: the microvm.nix VM name (run as microvm@<name>.service). ocf: provider and agent (ocf:<provider>:<agent>); every other key is passed as OCF_RESKEY_<key>. exec: start, stop, monitor: shell commands; monitor exits 0 when running, 7 when stopped (OCF codes).";
+            description = "Kind-specific parameters. systemd: unit: a unit name ending in .service, .socket, .target, .mount, .automount, .swap, .timer or .path. lxc: name: the container name; configPath: LXC's lxcpath (optional). microvm: name: the microvm.nix VM name (run as microvm@<name>.service); readyTcp: \"host:port\" of the guest that accepts a TCP connection once it is up, e.g. its SSH port on the tap network (optional); readyCommand: a shell command on the host that exits 0 once the guest is up (optional). With either, start waits until the guest is ready and each monitor checks it again. ocf: provider and agent (ocf:<provider>:<agent>); every other key is passed as OCF_RESKEY_<key>. exec: start, stop, monitor: shell commands; monitor exits 0 when running, 7 when stopped (OCF codes).";
           };
           operations = mkOption {
             type = types.submodule {
@@ -453,7 +453,7 @@ in
                 allowMigrate = mkOption {
                   type = types.nullOr (types.bool);
                   default = null;
-                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet. Default: resourceDefaults.allowMigrate.";
+                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: no resource of this build can live-migrate (live migration of microvm and ocf resources is planned). Default: resourceDefaults.allowMigrate.";
                 };
               };
             };
@@ -654,7 +654,7 @@ in
                 allowMigrate = mkOption {
                   type = types.nullOr (types.bool);
                   default = null;
-                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet. Default: resourceDefaults.allowMigrate.";
+                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: no resource of this build can live-migrate (live migration of microvm and ocf resources is planned). Default: resourceDefaults.allowMigrate.";
                 };
               };
             };
@@ -838,7 +838,7 @@ in
                 allowMigrate = mkOption {
                   type = types.nullOr (types.bool);
                   default = null;
-                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: microvm and ocf resources only. Their kinds are planned, so no resource of this build can live-migrate yet. Default: resourceDefaults.allowMigrate.";
+                  description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: no resource of this build can live-migrate (live migration of microvm and ocf resources is planned). Default: resourceDefaults.allowMigrate.";
                 };
               };
             };

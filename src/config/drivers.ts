@@ -14,8 +14,12 @@ interface Entry {
   driver: DriverState;
   /** what the kind runs, for the docs: "systemd units" */
   label: string;
-  /** the driver can live-migrate a running resource (migrate_to, migrate_from) */
-  liveMigration?: boolean;
+  /**
+   * live migration of a running resource (migrate_to, migrate_from): "built" when the driver and
+   * the plan's execution carry it out, "planned" when the kind can migrate by design but this
+   * build cannot yet (meta.allowMigrate is refused for it)
+   */
+  liveMigration?: DriverState;
   /** how to run such a resource with this build's drivers, said when one is refused */
   meanwhile?: string;
 }
@@ -24,13 +28,8 @@ export const KIND_DRIVERS = {
   systemd: { driver: 'built', label: 'systemd units' },
   exec: { driver: 'built', label: 'shell commands' },
   lxc: { driver: 'planned', label: 'LXC containers' },
-  microvm: {
-    driver: 'planned',
-    label: 'microVMs',
-    liveMigration: true,
-    meanwhile: 'a microvm.nix VM runs today as a systemd resource with unit "microvm@<name>.service" (without live migration)',
-  },
-  ocf: { driver: 'planned', label: 'OCF resource agents', liveMigration: true },
+  microvm: { driver: 'built', label: 'microVMs', liveMigration: 'planned' },
+  ocf: { driver: 'planned', label: 'OCF resource agents', liveMigration: 'planned' },
 } as const satisfies Record<ResourceKind, Entry>;
 
 export const STORAGE_DRIVERS = {
@@ -52,14 +51,22 @@ export function storageHasDriver(type: StorageType): boolean {
   return entry.driver === 'built';
 }
 
+/** The kind's resources live-migrate in this build (the driver runs and carries out migrate_to/migrate_from). */
 export function kindMigrates(kind: ResourceKind): boolean {
   const entry: Entry = KIND_DRIVERS[kind];
-  return entry.liveMigration === true;
+  return entry.driver === 'built' && entry.liveMigration === 'built';
+}
+
+/** The kind is designed to live-migrate, but this build cannot yet. */
+export function kindMigrationPlanned(kind: ResourceKind): boolean {
+  const entry: Entry = KIND_DRIVERS[kind];
+  return entry.liveMigration !== undefined && !kindMigrates(kind);
 }
 
 export const BUILT_KINDS = (Object.keys(KIND_DRIVERS) as ResourceKind[]).filter(kindHasDriver);
 export const PLANNED_KINDS = (Object.keys(KIND_DRIVERS) as ResourceKind[]).filter((k) => !kindHasDriver(k));
 export const MIGRATING_KINDS = (Object.keys(KIND_DRIVERS) as ResourceKind[]).filter(kindMigrates);
+export const MIGRATION_PLANNED_KINDS = (Object.keys(KIND_DRIVERS) as ResourceKind[]).filter(kindMigrationPlanned);
 export const BUILT_STORAGE = (Object.keys(STORAGE_DRIVERS) as StorageType[]).filter(storageHasDriver);
 export const PLANNED_STORAGE = (Object.keys(STORAGE_DRIVERS) as StorageType[]).filter((t) => !storageHasDriver(t));
 
@@ -79,6 +86,13 @@ export function kindNotBuilt(kind: ResourceKind): string {
   const planned = PLANNED_KINDS.length > 0 ? ` (${listWords(PLANNED_KINDS)} ${are(PLANNED_KINDS.length)} planned)` : '';
   const meanwhile = entry.meanwhile ? `; ${entry.meanwhile}` : '';
   return `${JSON.stringify(kind)} resources cannot run yet: this build has drivers for ${listWords(BUILT_KINDS)} resources only${planned}${meanwhile}`;
+}
+
+/** Which resources may set meta.allowMigrate, for docs and errors: "no resource of this build (planned: microvm and ocf)". */
+export function migrationText(): string {
+  const planned = MIGRATION_PLANNED_KINDS.length > 0 ? `live migration of ${listWords(MIGRATION_PLANNED_KINDS)} resources is planned` : '';
+  if (MIGRATING_KINDS.length === 0) return `no resource of this build can live-migrate${planned ? ` (${planned})` : ''}`;
+  return `only ${listWords(MIGRATING_KINDS)} resources can live-migrate${planned ? ` (${planned})` : ''}`;
 }
 
 /** Why a resource that holds storage of this type is refused. */

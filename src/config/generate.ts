@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type AnySpec } from './spec.js';
 import { DEFAULT_MONITOR_INTERVAL_MS, DEFAULT_OPERATION_TIMEOUT_MS, KIND_PARAMS, rawConfigSpec } from './options.js';
-import { BUILT_KINDS, kindHasDriver, KIND_DRIVERS, listWords, MIGRATING_KINDS, PLANNED_KINDS, PLANNED_STORAGE, storageHasDriver, storageLabels, STORAGE_DRIVERS } from './drivers.js';
+import { BUILT_KINDS, kindHasDriver, KIND_DRIVERS, listWords, migrationText, PLANNED_KINDS, PLANNED_STORAGE, storageHasDriver, storageLabels, STORAGE_DRIVERS } from './drivers.js';
 import { listOptions } from './option-list.js';
 import { INFINITY } from './types.js';
 
@@ -86,7 +86,7 @@ Conventions:
 - \`fencing.watchdogDevice\` needs \`fencing.enabled\` and \`fencing.watchdog\` (the device is fed by watchdog fencing's rule); \`fencing.watchdog\` without a device is a warning (nothing would reset a node whose agent hangs). The device's own timeout is checked by the agent at start (sysfs): longer than \`timing.watchdogMs\` refuses the start.
 - Fencing disabled is allowed, but reported loudly as a warning, and refused for any resource that is \`stateful\` or has \`storage\` (and for two nodes without a witness).
 - A resource whose kind or storage has no driver in this build is refused, at \`resources.<id>.kind\` or \`resources.<id>.storage\`: ${driversLine()}
-- \`operations.stop.onFail\` is \`fence\` or \`block\` (after a failed stop the resource may still run: the node is fenced, or the resource left alone); \`onFail = "ignore"\` is refused in a promotable clone (the failure record does not keep the role the resource failed in); \`onFail = "fence"\` needs fencing; promote/demote operations, role-specific monitors, \`role\`/\`withRole\`, promote/demote order actions and a \`promoted\`/\`unpromoted\` target role need a promotable clone (so neither role can be \`resourceDefaults.targetRole\`); \`migrateTo\`/\`migrateFrom\` need \`meta.allowMigrate\`, which only ${listWords(MIGRATING_KINDS)} resources can have.
+- \`operations.stop.onFail\` is \`fence\` or \`block\` (after a failed stop the resource may still run: the node is fenced, or the resource left alone); \`onFail = "ignore"\` is refused in a promotable clone (the failure record does not keep the role the resource failed in); \`onFail = "fence"\` needs fencing; promote/demote operations, role-specific monitors, \`role\`/\`withRole\`, promote/demote order actions and a \`promoted\`/\`unpromoted\` target role need a promotable clone (so neither role can be \`resourceDefaults.targetRole\`); \`migrateTo\`/\`migrateFrom\` need \`meta.allowMigrate\`; ${migrationText()}.
 - Storage: \`drbd\` needs \`resource\` and must sit in a promotable clone; \`rbd\` needs \`pool\` and \`image\` and may not sit in a non-promotable clone. Storage implies \`stateful\`.
 
 ## Resource kinds and their params

@@ -10,7 +10,7 @@
 // devices); constraints are declared on the resource they constrain.
 
 import { DEFAULT_TIMING, INFINITY } from './types.js';
-import { BUILT_KINDS, kindHasDriver, kindLabels, listWords, MIGRATING_KINDS, PLANNED_KINDS, PLANNED_STORAGE, storageLabels } from './drivers.js';
+import { BUILT_KINDS, kindLabels, migrationText, PLANNED_KINDS, PLANNED_STORAGE, storageLabels } from './drivers.js';
 import { bool, int, list, map, obj, oneOf, optional, score, str, stringMap, type Optional, type SpecType } from './spec.js';
 
 export { DEFAULT_TIMING };
@@ -51,8 +51,7 @@ const metaFields = {
   }),
   managed: bool('false: the cluster neither starts, stops nor recovers the resource (it still monitors it).', { default: true }),
   allowMigrate: bool(
-    `The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: ${listWords(MIGRATING_KINDS)} resources only.` +
-      (MIGRATING_KINDS.some(kindHasDriver) ? '' : ' Their kinds are planned, so no resource of this build can live-migrate yet.'),
+    `The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: ${migrationText()}.`,
     { default: false },
   ),
 };
@@ -185,7 +184,15 @@ const storage = obj(
 export const KIND_PARAMS = {
   systemd: { required: ['unit'], optional: [], extra: false, doc: 'unit: a unit name ending in .service, .socket, .target, .mount, .automount, .swap, .timer or .path' },
   lxc: { required: ['name'], optional: ['configPath'], extra: false, doc: 'name: the container name; configPath: LXC\'s lxcpath (optional)' },
-  microvm: { required: ['name'], optional: [], extra: false, doc: 'name: the microvm.nix VM name (run as microvm@<name>.service)' },
+  microvm: {
+    required: ['name'],
+    optional: ['readyTcp', 'readyCommand'],
+    extra: false,
+    doc:
+      'name: the microvm.nix VM name (run as microvm@<name>.service); readyTcp: "host:port" of the guest that accepts a TCP connection once it is up, ' +
+      'e.g. its SSH port on the tap network (optional); readyCommand: a shell command on the host that exits 0 once the guest is up (optional). ' +
+      'With either, start waits until the guest is ready and each monitor checks it again',
+  },
   ocf: { required: ['provider', 'agent'], optional: [], extra: true, doc: 'provider and agent (ocf:<provider>:<agent>); every other key is passed as OCF_RESKEY_<key>' },
   exec: { required: ['start', 'stop', 'monitor'], optional: ['promote', 'demote'], extra: false, doc: 'start, stop, monitor: shell commands; monitor exits 0 when running, 7 when stopped (OCF codes)' },
 } as const;

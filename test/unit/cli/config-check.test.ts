@@ -61,9 +61,9 @@ describe('tsha config check', () => {
   it('refuses a resource this build has no driver for, naming its kind', () => {
     const r = tsha('config', 'check', 'examples/planned/storage.json');
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('resources.vm-web.kind: "microvm" resources cannot run yet: this build has drivers for systemd and exec resources only');
+    expect(r.stdout).toContain('resources.fs-data.kind: "ocf" resources cannot run yet: this build has drivers for systemd, exec and microvm resources only');
     expect(r.stdout).toContain('resources.vm-disk.storage: Ceph RBD storage cannot be taken over yet');
-    expect(r.stdout.trim().split('\n').at(-1)).toBe('examples/planned/storage.json: 5 errors');
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('examples/planned/storage.json: 4 errors');
   });
 
   it('exits 1 with line and column on a JSON syntax error', () => {
