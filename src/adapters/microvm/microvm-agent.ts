@@ -8,7 +8,7 @@
 //
 // - start: the unit's start job (SystemdAgent.start), then wait until the guest is ready: the
 //   unit active and, when configured, every readiness check passing (readyTcp: a TCP connect to the
-//   guest is accepted; readyCommand: a shell command on the host exits 0), polled until the start
+//   guest is accepted; readyCommand: a shell command on the host exits 0), polled every 500 ms until the start
 //   operation's timeout. A guest not ready by then is `timeout` (the operation did not complete in
 //   its time, as Pacemaker records an agent it had to give up on); the unit failing or stopping
 //   meanwhile is `error`. A start that systemd skipped because a condition failed (microvm.nix:
@@ -34,8 +34,8 @@ import { SystemdAgent, type SystemdAgentOptions } from '../systemd/systemd-agent
 
 /** Graceful shutdown ends at most this long before the stop timeout; then the VM is forced off. */
 export const FORCE_MARGIN_MS = 5000;
-/** How often start looks again while the guest is not ready. */
-const READY_POLL_MS = 200;
+/** How often start looks again while the guest is not ready (a boot takes seconds; each look costs a D-Bus call and the checks). */
+const READY_POLL_MS = 500;
 /** One readiness attempt during start takes at most this long (the next attempt follows). */
 const READY_ATTEMPT_MS = 5000;
 const SIGKILL = 9;
@@ -93,32 +93,41 @@ export class MicrovmAgent implements ResourceAgent {
     if (started.status !== 'ok') return started;
     let lastReason = 'unit not active yet';
     for (;;) {
-      let st;
-      try {
-        st = await this.units.unitState(r.unit, left(deadline));
-      } catch (e) {
-        return { status: 'timeout', reason: `${r.unit}: could not read its state before the start timeout (${e instanceof Error ? e.message : String(e)})` };
-      }
-      const a = st.activeState;
-      if (a === 'inactive' && st.result === 'success') {
-        if (!(await this.units.conditionHeld(r.unit, left(deadline)).catch(() => true))) {
-          return { status: 'notInstalled', reason: `${r.unit}: systemd skipped the start, a condition of the unit failed (microvm.nix: the VM ${r.name} is not installed on this node)` };
-        }
-        return { status: 'error', reason: `${r.unit}: the hypervisor exited right after the start (inactive, Result=success)` };
-      }
-      if (a === 'inactive' || a === 'failed' || a === 'deactivating') {
-        return { status: 'error', reason: `${r.unit} ${a} (Result=${st.result ?? 'unknown'}) while waiting for the VM to be ready${lastReason === 'unit not active yet' ? '' : `; last check: ${lastReason}`}` };
-      }
-      if (a === 'active' || a === 'reloading') {
+      // One D-Bus call per look while the unit is active (the systemd driver's monitor)
+      const m = await this.units.monitor(r.ref, { timeoutMs: left(deadline) });
+      if (m.status === 'ok' && m.state === 'running') {
         const check = await this.ready(res, r, Math.min(READY_ATTEMPT_MS, left(deadline)));
         if (check.ready) return { status: 'ok', reason: started.reason === 'already active' ? 'already running and ready' : `ready after ${Date.now() - t0} ms` };
         lastReason = check.reason;
+      } else if (m.state === 'running' || m.state === 'starting') {
+        // activating (a Type=notify unit before READY=1), or systemd did not answer in time: look again
+        if (m.reason) lastReason = m.reason;
+      } else {
+        return this.gone(r, deadline, lastReason);
       }
       if (left(deadline) <= READY_POLL_MS) {
         return { status: 'timeout', reason: `${r.unit}: the VM was not ready within the start timeout (${op.timeoutMs} ms): ${lastReason}` };
       }
       await sleep(READY_POLL_MS);
     }
+  }
+
+  /** The unit stopped, failed or is stopping while start waited: why (a skipped start is notInstalled). */
+  private async gone(r: { unit: string; name: string }, deadline: number, lastReason: string): Promise<ActionResult> {
+    let st;
+    try {
+      st = await this.units.unitState(r.unit, left(deadline));
+    } catch (e) {
+      return { status: 'error', reason: `${r.unit} not running while start waited for the VM, and its state could not be read: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    if (st.activeState === 'inactive' && st.result === 'success') {
+      if (!(await this.units.conditionHeld(r.unit, left(deadline)).catch(() => true))) {
+        return { status: 'notInstalled', reason: `${r.unit}: systemd skipped the start, a condition of the unit failed (microvm.nix: the VM ${r.name} is not installed on this node)` };
+      }
+      return { status: 'error', reason: `${r.unit}: the hypervisor exited right after the start (inactive, Result=success)` };
+    }
+    const last = lastReason === 'unit not active yet' ? '' : `; last check: ${lastReason}`;
+    return { status: 'error', reason: `${r.unit} ${st.activeState} (Result=${st.result ?? 'unknown'}) while waiting for the VM to be ready${last}` };
   }
 
   async stop(res: ResourceRef, op: OperationOptions): Promise<ActionResult> {
