@@ -91,6 +91,11 @@ export interface TshaClusterOptions {
    * quorum of nodes formed (default false).
    */
   deferResources?: boolean;
+  /**
+   * The single resource's configuration instead of the systemd one (e.g. a microvm resource);
+   * `unit` must then name the systemd unit it runs, which the helpers sample and read.
+   */
+  resource?: Record<string, unknown>;
   monitorIntervalMs?: number;
   logLevel?: string;
   timing?: Record<string, number>;
@@ -124,6 +129,7 @@ export class TshaCluster {
       throw new Error('TshaClusterOptions: resources replaces the single resource; do not give unit or resourceId with it');
     }
     if (set && set.primitives.length === 0) throw new Error('TshaClusterOptions: resources.primitives is empty');
+    if (opts.resource && (set || opts.unit === undefined)) throw new Error('TshaClusterOptions: resource needs unit (the unit it runs) and no resources set');
     this.unit = set ? set.primitives[0]!.unit : (opts.unit ?? `${c.prefix}web.service`);
     this.resourceId = set ? set.primitives[0]!.id : (opts.resourceId ?? 'web');
     this.units = set ? set.primitives.map((p) => p.unit) : [this.unit];
@@ -142,7 +148,7 @@ export class TshaCluster {
         watchdog: opts.watchdogFencing ?? false,
         devices: opts.fenceDevice === false ? {} : { power: { agent: 'fence_tsha_test', parameters: { harness_socket: c.fenceSocket }, hosts: names, timeoutMs: 20000 } },
       },
-      resources: set ? Object.fromEntries(set.primitives.map((p) => [p.id, systemdResource(p.unit)])) : { [this.resourceId]: systemdResource(this.unit) },
+      resources: set ? Object.fromEntries(set.primitives.map((p) => [p.id, systemdResource(p.unit)])) : { [this.resourceId]: opts.resource ?? systemdResource(this.unit) },
       ...(set && set.groups.length > 0 ? { groups: Object.fromEntries(set.groups.map((g) => [g.id, { members: [...g.members] }])) } : {}),
       ...(opts.timing ? { timing: opts.timing } : {}),
     };
