@@ -99,7 +99,9 @@ describe.skipIf(skip)('MicrovmAgent: microvm@NAME.service with a real QEMU guest
 
   it('a guest that never gets ready: start is a timeout naming the check; monitor is an error with QEMU still running; stop ends it', async () => {
     const r = vm('vm2', { readyCommand: 'grep -qs NEVER-PRINTED /dev/null' });
+    const t0 = performance.now();
     const res = await agent.start(r, { timeoutMs: 3000 });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(2850); // it kept looking until the deadline
     expect(res.status).toBe('timeout');
     expect(res.reason).toMatch(/microvm@vm2\.service: the VM was not ready within the start timeout \(3000 ms\): readyCommand exit 1/);
     const m = await agent.monitor(r, T);

@@ -36,6 +36,8 @@ import { SystemdAgent, type SystemdAgentOptions } from '../systemd/systemd-agent
 export const FORCE_MARGIN_MS = 5000;
 /** How often start looks again while the guest is not ready (a boot takes seconds; each look costs a D-Bus call and the checks). */
 const READY_POLL_MS = 500;
+/** The last look of a start comes this long before its deadline (time for one D-Bus call and a check). */
+const LAST_LOOK_MS = 100;
 /** One readiness attempt during start takes at most this long (the next attempt follows). */
 const READY_ATTEMPT_MS = 5000;
 const SIGKILL = 9;
@@ -105,10 +107,11 @@ export class MicrovmAgent implements ResourceAgent {
       } else {
         return this.gone(r, deadline, lastReason);
       }
-      if (left(deadline) <= READY_POLL_MS) {
+      // the last look comes just before the deadline, not up to one poll interval early
+      if (left(deadline) <= LAST_LOOK_MS) {
         return { status: 'timeout', reason: `${r.unit}: the VM was not ready within the start timeout (${op.timeoutMs} ms): ${lastReason}` };
       }
-      await sleep(READY_POLL_MS);
+      await sleep(Math.min(READY_POLL_MS, left(deadline) - LAST_LOOK_MS));
     }
   }
 
