@@ -83,7 +83,7 @@ describe.skipIf(!pre.ok || noVm !== null)('microVM resource on the real-cluster 
     t = new TshaCluster(c, {
       unit: UNIT,
       resourceId: VM,
-      resource: {
+      primitive: {
         kind: 'microvm',
         // TSHA_NODE and MICROVM_NAME are in the check's environment: each node's own console file
         params: { name: VM, readyCommand: `grep -qs ${MICROVM_READY} ${serialDir}/$TSHA_NODE-$MICROVM_NAME.serial` },

@@ -92,10 +92,11 @@ export interface TshaClusterOptions {
    */
   deferResources?: boolean;
   /**
-   * The single resource's configuration instead of the systemd one (e.g. a microvm resource);
-   * `unit` must then name the systemd unit it runs, which the helpers sample and read.
+   * The single resource is this primitive (kind and params) instead of the systemd unit, with the
+   * same operations unless it gives its own (e.g. `{ kind: 'lxc', params: { name } }`); the unit
+   * helpers apply when `unit` names the systemd unit it runs (a microvm's microvm@NAME.service).
    */
-  resource?: Record<string, unknown>;
+  primitive?: { kind: string; params: Record<string, string>; operations?: Record<string, unknown> };
   monitorIntervalMs?: number;
   logLevel?: string;
   timing?: Record<string, number>;
@@ -129,7 +130,7 @@ export class TshaCluster {
       throw new Error('TshaClusterOptions: resources replaces the single resource; do not give unit or resourceId with it');
     }
     if (set && set.primitives.length === 0) throw new Error('TshaClusterOptions: resources.primitives is empty');
-    if (opts.resource && (set || opts.unit === undefined)) throw new Error('TshaClusterOptions: resource needs unit (the unit it runs) and no resources set');
+    if (set && opts.primitive) throw new Error('TshaClusterOptions: primitive replaces the single resource; resources replaces it by many');
     this.unit = set ? set.primitives[0]!.unit : (opts.unit ?? `${c.prefix}web.service`);
     this.resourceId = set ? set.primitives[0]!.id : (opts.resourceId ?? 'web');
     this.units = set ? set.primitives.map((p) => p.unit) : [this.unit];
@@ -148,7 +149,9 @@ export class TshaCluster {
         watchdog: opts.watchdogFencing ?? false,
         devices: opts.fenceDevice === false ? {} : { power: { agent: 'fence_tsha_test', parameters: { harness_socket: c.fenceSocket }, hosts: names, timeoutMs: 20000 } },
       },
-      resources: set ? Object.fromEntries(set.primitives.map((p) => [p.id, systemdResource(p.unit)])) : { [this.resourceId]: opts.resource ?? systemdResource(this.unit) },
+      resources: set
+        ? Object.fromEntries(set.primitives.map((p) => [p.id, systemdResource(p.unit)]))
+        : { [this.resourceId]: opts.primitive ? { ...systemdResource(this.unit), ...opts.primitive } : systemdResource(this.unit) },
       ...(set && set.groups.length > 0 ? { groups: Object.fromEntries(set.groups.map((g) => [g.id, { members: [...g.members] }])) } : {}),
       ...(opts.timing ? { timing: opts.timing } : {}),
     };
