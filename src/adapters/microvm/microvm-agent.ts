@@ -8,10 +8,10 @@
 //
 // - start: the unit's start job (SystemdAgent.start), then wait until the guest is ready: the
 //   unit active and, when configured, every readiness check passing (readyTcp: a TCP connect to the
-//   guest is accepted; readyCommand: a shell command on the host exits 0), polled every 500 ms until the start
-//   operation's timeout. A guest not ready by then is `timeout` (the operation did not complete in
-//   its time, as Pacemaker records an agent it had to give up on); the unit failing or stopping
-//   meanwhile is `error`. A start that systemd skipped because a condition failed (microvm.nix:
+//   guest is accepted; readyCommand: a shell command on the host exits 0), looked at every 500 ms
+//   until the start operation's timeout. A guest not ready by then is `timeout` (the operation did
+//   not complete in its time, as Pacemaker records an agent it had to give up on); the unit failing
+//   or stopping meanwhile is `error`. A start that systemd skipped because a condition failed (microvm.nix:
 //   the VM is not installed on this node) is `notInstalled`.
 // - stop: the unit's stop job, which runs microvm-shutdown (graceful power-off). The stop
 //   operation's timeout is the VM's shutdown budget: when the graceful stop has not ended
