@@ -11,8 +11,8 @@
 //   guest is accepted; readyCommand: a shell command on the host exits 0), looked at every 500 ms
 //   until the start operation's timeout. A guest not ready by then is `timeout` (the operation did
 //   not complete in its time, as Pacemaker records an agent it had to give up on); the unit failing
-//   or stopping meanwhile is `error`. A start that systemd skipped because a condition failed (microvm.nix:
-//   the VM is not installed on this node) is `notInstalled`.
+//   or stopping meanwhile is `error`. A start that systemd skipped because a condition failed
+//   (microvm.nix: the VM is not installed on this node) is `notInstalled`.
 // - stop: the unit's stop job, which runs microvm-shutdown (graceful power-off). The stop
 //   operation's timeout is the VM's shutdown budget: when the graceful stop has not ended
 //   FORCE_MARGIN before it (5 s, at most a quarter of the timeout), every process of the unit gets
