@@ -77,7 +77,13 @@ in
           assertion = !witnessDeclared || builtins.length nodeNames == 2;
           message = "services.tsha.witness: a witness breaks ties between exactly two nodes; services.tsha.nodes has ${toString (builtins.length nodeNames)}.";
         }
-      ];
+      ]
+      # A microVM the cluster runs is started by tsha on one node only: microvm.nix's autostart
+      # (on by default) would start it at boot on every node that declares it.
+      ++ map (id: let name = cfg.resources.${id}.params.name or ""; in {
+        assertion = !cfg.enable || !(config.microvm.vms.${name}.autostart or false);
+        message = "services.tsha.resources.${id}: microvm.vms.${name}.autostart must be false: tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.";
+      }) (builtins.filter (id: cfg.resources.${id}.kind == "microvm") (builtins.attrNames cfg.resources));
       warnings = lib.optional (cfg.enable && cfg.fencing.watchdogDevice != null && (config.systemd.watchdog.runtimeTime or null) != null)
         "services.tsha.fencing.watchdogDevice = ${cfg.fencing.watchdogDevice} while systemd.watchdog.runtimeTime is set: systemd holds a watchdog device open, and the agent cannot open that same one (EBUSY); give tsha another device (services.tsha.softdog) or leave runtimeTime unset.";
       environment.systemPackages = [ cfg.package ];

@@ -29,12 +29,7 @@ export const KIND_DRIVERS = {
   exec: { driver: 'built', label: 'shell commands' },
   ip: { driver: 'built', label: 'virtual IP addresses' },
   lxc: { driver: 'built', label: 'LXC containers' },
-  microvm: {
-    driver: 'planned',
-    label: 'microVMs',
-    liveMigration: 'planned',
-    meanwhile: 'a microvm.nix VM runs today as a systemd resource with unit "microvm@<name>.service" (without live migration)',
-  },
+  microvm: { driver: 'built', label: 'microVMs', liveMigration: 'planned' },
   ocf: { driver: 'built', label: 'OCF resource agents', liveMigration: 'planned' },
 } as const satisfies Record<ResourceKind, Entry>;
 

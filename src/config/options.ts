@@ -192,7 +192,15 @@ export const KIND_PARAMS = {
     extra: false,
     doc: 'name: the container name; configPath: LXC\'s lxcpath, an absolute path (optional, default /var/lib/lxc); healthCommand: a shell command run inside the running container by every monitor (lxc-attach), healthy when it exits 0 (optional)',
   },
-  microvm: { required: ['name'], optional: [], extra: false, doc: 'name: the microvm.nix VM name (run as microvm@<name>.service)' },
+  microvm: {
+    required: ['name'],
+    optional: ['readyTcp', 'readyCommand'],
+    extra: false,
+    doc:
+      'name: the microvm.nix VM name (run as microvm@<name>.service); readyTcp: "host:port" of the guest that accepts a TCP connection once it is up, ' +
+      'e.g. its SSH port on the tap network (optional); readyCommand: a shell command on the host that exits 0 once the guest is up (optional). ' +
+      'With either, start waits until the guest is ready and each monitor checks it again',
+  },
   ocf: {
     required: ['agent'],
     optional: [],

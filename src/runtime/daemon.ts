@@ -17,6 +17,7 @@ import { IpAgent } from '../adapters/ip/index.js';
 import { LxcAgent } from '../adapters/lxc/index.js';
 import { OcfAgent, ocfAdvice } from '../adapters/ocf/index.js';
 import { SystemdAgent } from '../adapters/systemd/index.js';
+import { MicrovmAgent } from '../adapters/microvm/index.js';
 import { loadConfig } from '../config/parse.js';
 import { ConfigError } from '../config/validate.js';
 import { formatIssue } from '../config/issues.js';
@@ -53,7 +54,7 @@ export interface DaemonOptions {
   socketGroup?: string | null;
   /** "host:port" for GET /metrics; null: off */
   metricsAddress?: string | null;
-  /** D-Bus address of the systemd manager for systemd resources (default: the system bus) */
+  /** D-Bus address of the systemd manager for systemd and microvm resources (default: the system bus) */
   systemdBus?: string;
   selfFence: SelfFenceAction;
   /** OCF_ROOT of the OCF resource agents (default: $OCF_ROOT, else /usr/lib/ocf) */
@@ -169,7 +170,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     // every other kind. Each is made when a resource of its kind first needs it, so a reload that
     // adds the first resource of a kind finds its driver too.
     const drivers: Record<BuiltKind, () => ResourceAgent> = {
+      // systemd and microvm share one D-Bus connection to the manager (SystemdAgent keeps one per bus address)
       systemd: () => new SystemdAgent(o.systemdBus ? { busAddress: o.systemdBus } : {}),
+      microvm: () => new MicrovmAgent({ ...(o.systemdBus ? { busAddress: o.systemdBus } : {}), env: { TSHA_NODE: self } }),
       exec: () => new ExecAgent({ env: { TSHA_NODE: self } }),
       ip: () => new IpAgent(),
       lxc: () => new LxcAgent({ logDir: join(o.stateDir, 'lxc') }),

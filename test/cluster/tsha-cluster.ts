@@ -93,9 +93,10 @@ export interface TshaClusterOptions {
   deferResources?: boolean;
   /**
    * The single resource is this primitive (kind and params) instead of the systemd unit, with the
-   * same operations (e.g. `{ kind: 'lxc', params: { name } }`); the unit helpers then do not apply.
+   * same operations unless it gives its own (e.g. `{ kind: 'lxc', params: { name } }`); the unit
+   * helpers apply when `unit` names the systemd unit it runs (a microvm's microvm@NAME.service).
    */
-  primitive?: { kind: string; params: Record<string, string> };
+  primitive?: { kind: string; params: Record<string, string>; operations?: Record<string, unknown> };
   monitorIntervalMs?: number;
   logLevel?: string;
   timing?: Record<string, number>;
@@ -150,7 +151,7 @@ export class TshaCluster {
       },
       resources: set
         ? Object.fromEntries(set.primitives.map((p) => [p.id, systemdResource(p.unit)]))
-        : { [this.resourceId]: opts.primitive ? { ...systemdResource(this.unit), kind: opts.primitive.kind, params: opts.primitive.params } : systemdResource(this.unit) },
+        : { [this.resourceId]: opts.primitive ? { ...systemdResource(this.unit), ...opts.primitive } : systemdResource(this.unit) },
       ...(set && set.groups.length > 0 ? { groups: Object.fromEntries(set.groups.map((g) => [g.id, { members: [...g.members] }])) } : {}),
       ...(opts.timing ? { timing: opts.timing } : {}),
     };

@@ -113,6 +113,16 @@ export class SystemdAgent implements ResourceAgent {
     return this.withRetry(Date.now() + timeoutMs, (d) => this.manager.unitState(unit, d));
   }
 
+  /** Whether the unit's conditions held at its last start (false: systemd skipped the start). */
+  async conditionHeld(unit: string, timeoutMs: number): Promise<boolean> {
+    return this.withRetry(Date.now() + timeoutMs, (d) => this.manager.conditionResult(unit, d));
+  }
+
+  /** Send a signal to every process of the unit (KillUnit, whom "all"); systemd's job, if any, goes on. */
+  async kill(unit: string, signal: number, timeoutMs: number): Promise<void> {
+    await this.withRetry(Date.now() + timeoutMs, (d) => this.manager.killUnit(unit, signal, d), notDelivered);
+  }
+
   /** daemon-reload, after unit files changed. */
   async reload(timeoutMs: number): Promise<void> {
     await this.withRetry(Date.now() + timeoutMs, (d) => this.manager.reload(d));

@@ -216,6 +216,20 @@ export class SystemdManager {
     return null;
   }
 
+  /**
+   * Unit.ConditionResult: false when a Condition*= of the unit failed at its last start, which
+   * systemd then skipped (the start job still ends "done", the unit stays inactive).
+   */
+  async conditionResult(unit: string, deadline: number): Promise<boolean> {
+    const path = await this.loadUnit(unit, deadline);
+    return Boolean(await this.getProperty(path, UNIT_IFACE, 'ConditionResult', deadline));
+  }
+
+  /** KillUnit(unit, "all", signal): the signal to every process of the unit, whatever job runs. */
+  async killUnit(unit: string, signal: number, deadline: number): Promise<void> {
+    await this.bus.call({ destination: SYSTEMD_NAME, path: SYSTEMD_PATH, interface: MANAGER_IFACE, member: 'KillUnit', signature: 'ssi', body: [unit, 'all', signal] }, remaining(deadline));
+  }
+
   async resetFailedUnit(unit: string, deadline: number): Promise<void> {
     await this.bus.call({ destination: SYSTEMD_NAME, path: SYSTEMD_PATH, interface: MANAGER_IFACE, member: 'ResetFailedUnit', signature: 's', body: [unit] }, remaining(deadline));
   }

@@ -1,6 +1,6 @@
 // Primitives: kind parameters, operations, storage, statefulness.
 
-import { KIND_PARAMS, OPERATION_KEYS, type RawPrimitive, type ResourceKindName } from '../options.js';
+import { ADDRESS, KIND_PARAMS, OPERATION_KEYS, type RawPrimitive, type ResourceKindName } from '../options.js';
 import { kindMigrates, migrationText } from '../drivers.js';
 import { OCF_PARAM_NAME, OCF_RESERVED_PREFIX, ocfAgentProblem } from '../ocf.js';
 import type { ResourceKind } from '../types.js';
@@ -13,6 +13,17 @@ const UNIT_NAME = /^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?\.[a-z]+$/;
 const SIMPLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** What a failed stop may lead to: the resource may still run, so never anything that starts it elsewhere unfenced. */
 const STOP_ON_FAIL: readonly string[] = ['fence', 'block'];
+
+/** A microVM's readiness checks (src/adapters/microvm): a TCP address and a shell command. */
+function checkReadiness(ctx: Model['ctx'], p: Record<string, string>, paramPath: (k: string) => string): void {
+  const tcp = p.readyTcp;
+  if (tcp !== undefined) {
+    const m = ADDRESS.exec(tcp);
+    const port = m ? Number(m[3]) : 0;
+    if (!m || port < 1 || port > 65535) ctx.error(paramPath('readyTcp'), `${JSON.stringify(tcp)} is not an address "host:port" (IPv4, [IPv6] or a DNS name, port 1–65535)`);
+  }
+  if (p.readyCommand !== undefined && p.readyCommand.trim() === '') ctx.error(paramPath('readyCommand'), 'is empty (leave it out, or give a shell command that exits 0 once the guest is up)');
+}
 
 export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
   const { ctx } = m;
@@ -40,7 +51,10 @@ export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
     case 'lxc':
     case 'microvm':
       if (p.name && !SIMPLE_NAME.test(p.name)) ctx.error(paramPath('name'), `${JSON.stringify(p.name)} is not a valid ${r.kind} name (letters, digits, "_", "." and "-")`);
-      if (r.kind !== 'lxc') break;
+      if (r.kind === 'microvm') {
+        checkReadiness(ctx, p, paramPath);
+        break;
+      }
       if (p.configPath !== undefined && !p.configPath.startsWith('/')) ctx.error(paramPath('configPath'), `${JSON.stringify(p.configPath)} must be an absolute path (LXC's lxcpath)`);
       if (p.healthCommand !== undefined && !p.healthCommand.trim()) ctx.error(paramPath('healthCommand'), 'is empty (leave it out for no health command)');
       break;

@@ -58,12 +58,12 @@ describe('tsha config check', () => {
     expect(JSON.parse(bad.stdout).errors).toContainEqual({ path: 'resources.web.colocation[0].with', message: 'no resource named "db"' });
   });
 
-  it('refuses a resource this build has no driver for, naming its kind', () => {
+  it('refuses storage this build cannot take over, naming the resource', () => {
     const r = tsha('config', 'check', 'examples/planned/storage.json');
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('resources.vm-web.kind: "microvm" resources cannot run yet: this build has drivers for systemd, exec, ip, lxc and ocf resources only');
+    expect(r.stdout).toContain('resources.drbd-r0.storage: DRBD storage cannot be taken over yet');
     expect(r.stdout).toContain('resources.vm-disk.storage: Ceph RBD storage cannot be taken over yet');
-    expect(r.stdout.trim().split('\n').at(-1)).toBe('examples/planned/storage.json: 3 errors');
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('examples/planned/storage.json: 2 errors');
   });
 
   it('exits 1 with line and column on a JSON syntax error', () => {

@@ -186,7 +186,7 @@ describe('nixos-module', () => {
     const expr = `(import ./nixos-module/default.nix {
       lib = ${STUB};
       pkgs = import ./test/fixtures/nix/stub-pkgs.nix;
-      config = { networking.hostName = ${JSON.stringify(machine.hostName)}; services.tsha = builtins.fromJSON ${JSON.stringify(JSON.stringify(cfg))}; };
+      config = { networking.hostName = ${JSON.stringify(machine.hostName)}; services.tsha = builtins.fromJSON ${JSON.stringify(JSON.stringify(cfg))}; } // builtins.fromJSON ${JSON.stringify(JSON.stringify(machine.config ?? {}))};
     }).config`;
     const merged = evalJson(expr);
     // flatten mkMerge/mkIf: keep what applies
@@ -272,6 +272,17 @@ describe('nixos-module', () => {
       'services.tsha.softdog: the watchdog device is fed by watchdog fencing; set services.tsha.fencing.watchdog = true (and fencing.enabled).',
     ]);
     expect(off.boot).toEqual({ kernelModules: ['softdog'], extraModprobeConfig: 'options softdog soft_margin=5' });
+  });
+
+  it('default.nix asserts that microvm.nix does not autostart a VM the cluster runs, naming the resource', () => {
+    const three: Cfg = loadExample('three-node.json');
+    const withVm = { enable: true, resources: withNixDefaults(rawConfigSpec, { ...three, resources: { ...three.resources, mail: { kind: 'microvm', params: { name: 'mail' } } } }).resources };
+    const failing = (config: Cfg) => moduleConfig('three-node.json', { hostName: 'n1', options: withVm, config }).assertions.filter((a: Cfg) => !a.assertion).map((a: Cfg) => a.message);
+    expect(failing({ microvm: { vms: { mail: { autostart: true } } } })).toEqual([
+      'services.tsha.resources.mail: microvm.vms.mail.autostart must be false: tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.',
+    ]);
+    expect(failing({ microvm: { vms: { mail: { autostart: false } } } })).toEqual([]);
+    expect(failing({})).toEqual([]); // microvm.nix not imported on this machine (or the VM declared imperatively)
   });
 
   it('default.nix checks the generated JSON with tsha config check while building', () => {
