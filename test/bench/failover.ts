@@ -756,28 +756,33 @@ function startMsOf(t: TshaCluster, node: string): number | null {
   return last?.beganAt !== undefined && last.endedAt !== undefined ? Math.round(last.endedAt - last.beganAt) : null;
 }
 
+/** what each kind's reader looked at, for the JSON */
+const r0Sampled = new Map<string, string>();
+
 async function kindRun(bk: BenchKind): Promise<KindRunResult> {
   const c = await createCluster({ nodes: 3 });
   let w: PreparedWorkload | undefined;
   let t: TshaCluster | undefined;
   try {
     w = await bk.prepare(c);
+    r0Sampled.set(bk.kind, w.sampled);
     t = new TshaCluster(c, { logLevel: 'info', nodeArgs, ...(timing ? { timing } : {}) });
     const cfg = JSON.parse(fs.readFileSync(t.configFile, 'utf8')) as Record<string, unknown>;
     cfg.resources = { w: w.resource };
     fs.writeFileSync(t.configFile, JSON.stringify(cfg, null, 2));
     t.startAll();
     await t.waitQuorate(30_000);
-    const s = new WorkloadSampler(c.nodes, w.read, bk.kind, 25);
-    const holderName = await s.stableHolder(1000, 60_000);
+    const waitMs = w.waitMs ?? 60_000;
+    const s = new WorkloadSampler(c.nodes, w.read, bk.kind, w.everyMs ?? 25);
+    const holderName = await s.stableHolder(1000, waitMs);
     const holder = c.node(holderName);
     const holderWasCoordinator = (await t.waitQuorate(10_000)) === holder.name;
     const faultT = (await c.powerLoss(holder)).t;
     let note: string | undefined;
     try {
-      await s.waitUntil('w running on a survivor', (k) => c.nodes.some((n) => n !== holder && k.states[n.name] === 'active'), 60_000);
+      await s.waitUntil('w running on a survivor', (k) => c.nodes.some((n) => n !== holder && k.states[n.name] === 'active'), waitMs);
     } catch {
-      note = `no survivor ran it within 60 s`;
+      note = `no survivor ran it within ${waitMs / 1000} s`;
     }
     await sleep(1000); // overlap after the start counts too
     const tl = await s.stop();
@@ -836,6 +841,7 @@ async function kindsBench(list: readonly BenchKind[]): Promise<void> {
       failed_runs: rs.filter((r) => r.ms === null).map((r) => r.note),
       overlap_ms: Math.round(rs.reduce((a, r) => a + r.overlapMs, 0) * 10) / 10,
       max_sampling_gap_ms: Math.max(...rs.map((r) => r.maxGapMs)),
+      sampled: r0Sampled.get(bk.kind) ?? null,
     });
   }
   if (!jsonOnly) {
@@ -846,7 +852,7 @@ async function kindsBench(list: readonly BenchKind[]): Promise<void> {
     bench: 'failover',
     mode: 'kinds',
     agent: 'tsha agent from dist/ (node), 3 nodes, harness namespaces + wireguard-go, one systemd --user per node, one resource w per cluster',
-    sampler: 'per kind, from outside the agents, every 25 ms (test/bench/kinds.ts)',
+    sampler: 'per kind, from outside the agents (test/bench/kinds.ts)',
     runs,
     timing: timing ?? 'defaults',
     cases: out,

@@ -237,6 +237,29 @@ export class ClusterNode {
     return cgroupPids(this.cgroup);
   }
 
+  /**
+   * A live process in the node's own mount namespace (its systemd, its agent, ...), or undefined:
+   * `/proc/<pid>/root` then shows the node's files (its /run) from outside, without spawning
+   * anything. `cached` is returned again while it still qualifies.
+   */
+  mountNsPid(cached?: number): number | undefined {
+    let ns: number;
+    try {
+      ns = fs.statSync(this.mountNsFile).ino;
+    } catch {
+      return undefined;
+    }
+    const inNs = (pid: number): boolean => {
+      try {
+        return fs.statSync(`/proc/${pid}/ns/mnt`).ino === ns;
+      } catch {
+        return false;
+      }
+    };
+    if (cached !== undefined && inNs(cached)) return cached;
+    return [...this.pids()].find(inNs);
+  }
+
   /** True when no process of the node is alive: the test for "powered off". */
   processesGone(): boolean {
     return this.tracked().length === 0 && this.pids().size === 0;

@@ -65,7 +65,7 @@ class NodeSampler {
   }
 
   private pidIn(n: ClusterNode): number | undefined {
-    const pid = mountNsPid(n, this.pids.get(n.name));
+    const pid = n.mountNsPid(this.pids.get(n.name));
     if (pid === undefined) this.pids.delete(n.name);
     else this.pids.set(n.name, pid);
     return pid;
@@ -149,23 +149,10 @@ const OPS = { monitor: { intervalMs: 1000, timeoutMs: 5000 }, start: { timeoutMs
 /** ocf:pacemaker:Dummy keeping its state in /run/Dummy-d.state and appending every action's environment to /run/d.env. */
 const DUMMY = { d: { kind: 'ocf', params: { agent: 'pacemaker:Dummy', envfile: '/run/d.env' }, operations: OPS } };
 
-/** A process of the node in its own mount namespace (its systemd, its agent, ...): its /proc/<pid>/root shows the node's /run. */
-function mountNsPid(n: ClusterNode, cached?: number): number | undefined {
-  const ns = fs.statSync(n.mountNsFile).ino;
-  const inNs = (pid: number): boolean => {
-    try {
-      return fs.statSync(`/proc/${pid}/ns/mnt`).ino === ns;
-    } catch {
-      return false;
-    }
-  };
-  if (cached !== undefined && inNs(cached)) return cached;
-  return [...n.pids()].find(inNs);
-}
 
 /** The environment of every action the agent ran on a node, from the envfile ocf:pacemaker:Dummy and Stateful append to. */
 function envBlocks(n: ClusterNode, file: string): Record<string, string>[] {
-  const pid = mountNsPid(n);
+  const pid = n.mountNsPid();
   if (pid === undefined) return [];
   let text = '';
   try {
@@ -235,7 +222,7 @@ describe.skipIf(!pre.ok || !agentsInstalled)('OCF resources on the real-cluster 
     const s = new NodeSampler(cl, '/run/Dummy-d.state', runFile('/run/Dummy-d.state'));
     try {
       const holder = cl.node(await s.stableHolder());
-      const inode = (): number => fs.statSync(`/proc/${mountNsPid(holder)}/root/run/Dummy-d.state`).ino;
+      const inode = (): number => fs.statSync(`/proc/${holder.mountNsPid()}/root/run/Dummy-d.state`).ino;
       const before = inode();
       const agent = t.agents.get(holder.name)!;
       const t0 = now();
