@@ -5,7 +5,9 @@
 // entry to "built"; the daemon's driver table (src/runtime/daemon.ts) is typed by the built kinds,
 // so the compiler then asks for the new driver's factory.
 
-import type { ResourceKind, StorageSpec } from './types.js';
+import { virtualIpLabel } from './ip-address.js';
+import { ocfLabel } from './ocf.js';
+import type { PrimitiveResource, ResourceKind, StorageSpec } from './types.js';
 
 export type DriverState = 'built' | 'planned';
 type StorageType = StorageSpec['type'];
@@ -24,14 +26,19 @@ interface Entry {
   meanwhile?: string;
 }
 
+interface KindEntry extends Entry {
+  /** what runs, as `tsha status` and `tsha config check` show it (Pacemaker's class:provider:type) */
+  agent: (params: Record<string, string>, id: string) => string;
+}
+
 export const KIND_DRIVERS = {
-  systemd: { driver: 'built', label: 'systemd units' },
-  exec: { driver: 'built', label: 'shell commands' },
-  ip: { driver: 'built', label: 'virtual IP addresses' },
-  lxc: { driver: 'built', label: 'LXC containers' },
-  microvm: { driver: 'built', label: 'microVMs', liveMigration: 'planned' },
-  ocf: { driver: 'built', label: 'OCF resource agents', liveMigration: 'planned' },
-} as const satisfies Record<ResourceKind, Entry>;
+  systemd: { driver: 'built', label: 'systemd units', agent: (p, id) => `systemd:${p.unit ?? id}` },
+  exec: { driver: 'built', label: 'shell commands', agent: (_, id) => `exec:${id}` },
+  ip: { driver: 'built', label: 'virtual IP addresses', agent: (p) => virtualIpLabel(p) },
+  lxc: { driver: 'built', label: 'LXC containers', agent: (p, id) => `lxc:${p.name ?? id}` },
+  microvm: { driver: 'built', label: 'microVMs', liveMigration: 'planned', agent: (p, id) => `microvm:${p.name ?? id}` },
+  ocf: { driver: 'built', label: 'OCF resource agents', liveMigration: 'planned', agent: (p) => ocfLabel(p.agent) },
+} as const satisfies Record<ResourceKind, KindEntry>;
 
 export const STORAGE_DRIVERS = {
   drbd: { driver: 'planned', label: 'DRBD' },
@@ -41,6 +48,12 @@ export const STORAGE_DRIVERS = {
 type Kinds = typeof KIND_DRIVERS;
 /** The kinds this build runs: the daemon's driver table is keyed by exactly these. */
 export type BuiltKind = { [K in keyof Kinds]: Kinds[K]['driver'] extends 'built' ? K : never }[keyof Kinds];
+
+/** What a primitive runs, as `tsha status` and `tsha config check` show it: `systemd:nginx.service`, `ocf:heartbeat:IPaddr2`. */
+export function agentLabel(r: Pick<PrimitiveResource, 'id' | 'kind' | 'params'>): string {
+  const entry: KindEntry = KIND_DRIVERS[r.kind];
+  return entry.agent(r.params, r.id);
+}
 
 export function kindHasDriver(kind: ResourceKind): kind is BuiltKind {
   const entry: Entry = KIND_DRIVERS[kind];

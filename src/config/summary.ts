@@ -1,10 +1,9 @@
 // The data model `tsha config check` renders (text or JSON): what a valid configuration means,
 // on one screen. Built from the CompiledConfig only.
 
-import { type CompiledConfig, INFINITY, type PrimitiveResource, type Resource } from './types.js';
+import { agentLabel } from './drivers.js';
+import { type CompiledConfig, INFINITY, type Resource } from './types.js';
 import type { ConfigIssue } from './issues.js';
-import { virtualIpLabel } from './ip-address.js';
-import { ocfLabel } from './ocf.js';
 
 export interface ResourceLine {
   id: string;
@@ -30,22 +29,6 @@ export interface ConfigSummary {
   warnings: ConfigIssue[];
 }
 
-export function agentOf(r: PrimitiveResource): string {
-  switch (r.kind) {
-    case 'systemd':
-      return `systemd:${r.params.unit}`;
-    case 'ocf':
-      return ocfLabel(r.params.agent);
-    case 'lxc':
-    case 'microvm':
-      return `${r.kind}:${r.params.name}`;
-    case 'exec':
-      return 'exec';
-    case 'ip':
-      return virtualIpLabel(r.params);
-  }
-}
-
 export function summarize(config: CompiledConfig, quorumReason: string, warnings: ConfigIssue[]): ConfigSummary {
   const contained = new Set<string>();
   for (const r of Object.values(config.resources)) {
@@ -61,7 +44,7 @@ export function summarize(config: CompiledConfig, quorumReason: string, warnings
       if (r.storage) notes.push(r.storage.type === 'drbd' ? `drbd ${r.storage.resource}` : `rbd ${r.storage.pool}/${r.storage.image}`);
       else if (r.stateful) notes.push('stateful');
       if (r.meta.allowMigrate) notes.push('live-migrates');
-      return { id, type: r.type, agent: agentOf(r), notes, children: [] };
+      return { id, type: r.type, agent: agentLabel(r), notes, children: [] };
     }
     if (r.type === 'group') return { id, type: r.type, notes, children: r.members.map(line) };
     notes.unshift(r.promotable ? `promotable, ${r.max} instances, ${r.promotedMax} promoted` : `${r.max} instances`);

@@ -11,7 +11,7 @@ import { INFINITY } from '../config/types.js';
 import { clusterNow, statusOf } from '../core/cluster/node.js';
 import type { OperatorCommand } from '../core/cluster/commands.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
-import { agentLabel } from '../cli/format/status-view.js';
+import { agentLabel } from '../config/drivers.js';
 import type {
   ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
   ResourceState, ResourceStatus, StatusRequest, StatusSubscription,

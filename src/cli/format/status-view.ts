@@ -1,10 +1,9 @@
 // The status model that `tsha status` and `tsha simulate` render (crm_mon's data model): plain
 // data, built here from a snapshot and the configuration; the text and JSON formatters only read it.
 
+import { agentLabel } from '../../config/drivers.js';
 import type { CompiledConfig, PrimitiveResource, Resource } from '../../config/types.js';
 import type { ClusterSnapshot } from '../../core/snapshot.js';
-import { virtualIpLabel } from '../../config/ip-address.js';
-import { ocfLabel } from '../../config/ocf.js';
 
 export interface StatusView {
   cluster: {
@@ -67,18 +66,6 @@ export interface FailedActionView {
   count: number;
   lastFailureAt: number;
   kind: 'error' | 'hard' | 'fatal';
-}
-
-export function agentLabel(r: PrimitiveResource): string {
-  const p = r.params;
-  switch (r.kind) {
-    case 'systemd': return `systemd:${p.unit ?? r.id}`;
-    case 'ocf': return ocfLabel(p.agent);
-    case 'lxc': return `lxc:${p.name ?? r.id}`;
-    case 'microvm': return `microvm:${p.name ?? r.id}`;
-    case 'exec': return `exec:${r.id}`;
-    case 'ip': return virtualIpLabel(p);
-  }
 }
 
 const ROLE_LABEL = { started: 'Started', promoted: 'Promoted', unpromoted: 'Unpromoted', failed: 'FAILED' } as const;

@@ -97,7 +97,7 @@ describe('examples/', () => {
       { name: 'monitor', intervalMs: 10000, timeoutMs: 20000, onFail: 'restart' },
     ]);
     expect(c.resources['vip']).toMatchObject({ type: 'primitive', kind: 'ip' });
-    expect(c.resources['mail']).toMatchObject({ type: 'primitive', kind: 'systemd', params: { unit: 'microvm@mail.service' } });
+    expect(c.resources['mail']).toMatchObject({ type: 'primitive', kind: 'microvm', params: { name: 'mail', readyTcp: '10.90.2.25:25' } });
     expect(c.resources['backup']?.meta.stickiness).toBe(0);
     expect(c.resources['frontend']).toMatchObject({ type: 'group', members: ['vip', 'web'] });
     expect(c.resources['node-exporter-clone']).toMatchObject({ type: 'clone', child: 'node-exporter', max: 3, maxPerNode: 1, promotable: false });

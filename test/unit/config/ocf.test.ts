@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { validate, type AdvisedOperation } from '../../../src/config/index.js';
 import { ocfAgentProblem, ocfLabel, parseOcfAgent } from '../../../src/config/ocf.js';
-import { agentOf } from '../../../src/config/summary.js';
+import { agentLabel } from '../../../src/config/drivers.js';
 
 describe('the OCF agent name', () => {
   it('is provider:type', () => {
@@ -36,7 +36,7 @@ describe('operation timeouts an OCF agent advises', () => {
     const v = validate(raw({ kind: 'ocf', params: { agent: 'x:y' }, operations: { stop: { timeoutMs: 5000 }, monitorUnpromoted: { intervalMs: 11_000 }, demote: {} } }, { c: { child: 'r', promotable: true } }), { advised });
     expect(timeouts(v)).toEqual({ start: 90_000, stop: 5000, monitor: 40_000, 'monitor:unpromoted': 40_000, promote: 50_000, demote: 20_000 });
     const r = v.ok ? v.config.resources.r : null;
-    expect(r?.type === 'primitive' && agentOf(r)).toBe('ocf:x:y');
+    expect(r?.type === 'primitive' && agentLabel(r)).toBe('ocf:x:y');
   });
 
   it('apply to ocf resources only, and without advice everything unset is 20 s', () => {
