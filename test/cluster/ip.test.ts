@@ -275,6 +275,35 @@ describe.skipIf(!pre.ok || !arping)('a virtual IP fails over with its group on t
     );
   }, 120_000);
 
+  it('an agent restart keeps the address (re-adopted: no stop, no start); an address removed from outside is added again by the failure policy', async () => {
+    const { t, at: addrs, holder, ping } = await setUp();
+    const restartAt = now();
+    const agent = t.agents.get(holder.name)!;
+    agent.kill('SIGTERM');
+    await agent.exited;
+    t.startAgent(holder);
+    await t.waitBackWithResource(holder, LIVENESS_MS);
+    await sleep(2500); // a few monitors (every 1 s) of the new agent
+    const readopted = planActions(t, holder.name).filter((a) => a.beganAt! >= restartAt); // the node's log holds the old agent's lines too
+    expect(readopted.filter((a) => /^(start|stop) vip /.test(a.key ?? '')), JSON.stringify(readopted)).toEqual([]);
+    expect(addrs.ticks.filter((k) => k.t >= restartAt && k.states[holder.name] !== 'holds').map((k) => k.states)).toEqual([]);
+
+    // someone removes the address: the next monitor fails, on-fail restart adds it again
+    const delAt = now();
+    await runOk(['ip', '-n', holder.netns, 'address', 'del', `${VIP}/24`, 'dev', LAN_IF]);
+    const gone = await addrs.waitUntil('the address gone', (k) => addrs.holders(k).length === 0, 5000, delAt);
+    const back = await addrs.waitUntil('the address back', (k) => addrs.holders(k).length === 1, LIVENESS_MS, gone.t);
+    const answered = await t.waitFor('a ping answered after the address came back', async () => ping.replies.find((r) => r.t > back.t) ?? null, LIVENESS_MS, 10);
+    await sleep(300);
+    await ping.stop();
+    const at = await addrs.stop();
+    expect(at.filter((k) => addrs.holders(k).length > 1).map((k) => k.states)).toEqual([]);
+    const on = addrs.holders(back)[0]!;
+    const acts = planActions(t, on);
+    expect(acts.some((a) => a.key === `start vip ${on}` && a.status === 'ok' && a.beganAt! >= delAt), JSON.stringify(acts)).toBe(true);
+    console.log(`[itest vip restart] same address through ${holder.name}'s agent restart; removed from outside, back on ${on} ${Math.round(back.t - delAt)} ms later, answering ${Math.round(answered.t - delAt)} ms after the removal`);
+  }, 120_000);
+
   it('a move: web then vip stop on the old holder, the address leaves it before it appears on the target, the client follows', async () => {
     const { cl, t, lan: client, at: addrs, units, holder, ping } = await setUp();
     const target = cl.nodes.find((n) => n !== holder)!;
