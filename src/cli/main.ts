@@ -4,13 +4,14 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
 import { installLogging } from './logging.js';
+import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('tsha')
     .description('High-availability failover agent for NixOS clusters (a Pacemaker alternative)')
-    .version('0.1.0')
+    .version(VERSION)
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace', 'info')
     .showHelpAfterError();
   installLogging(program);

@@ -18,8 +18,8 @@ import type {
 } from '../ports/control.js';
 import { ControlCommandError } from '../ports/control.js';
 import type { Agent } from './agent.js';
+import { VERSION } from '../version.js';
 
-const VERSION = '0.1.0';
 const COMMIT_WAIT_MS = 5000;
 
 /** Wall-clock time of a cluster time, for display: as long ago as cluster time says. */

@@ -3,9 +3,9 @@
 // 1 with every error (`path: reason`) and their count.
 // `tsha config options [--output text|json]`: every option of the table, its type and default.
 
+import { outputOption, type Output } from '../output-option.js';
 import { readFile } from 'node:fs/promises';
-import type { Command} from 'commander';
-import { Option } from 'commander';
+import type { Command } from 'commander';
 import { validateText } from '../../config/parse.js';
 import { summarize } from '../../config/summary.js';
 import { listOptions } from '../../config/option-list.js';
@@ -14,8 +14,6 @@ import { renderErrors, renderSummary } from '../format/config-summary.js';
 import { checkOcfResources, OcfAgent, ocfAdvice } from '../../adapters/ocf/index.js';
 import { loggerFor } from '../logging.js';
 
-type Output = 'text' | 'json';
-const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text');
 
 export function register(program: Command): void {
   const config = program.command('config').description('check and describe tsha configuration files');

@@ -2,6 +2,7 @@
 // replays a recorded scheduler input (crm_simulate -S -x): the status before, the plan, and the
 // status after running the plan with simulated results.
 
+import { outputOption, type Output } from '../output-option.js';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseSchedulerInput } from '../../core/scheduler/record.js';
@@ -17,9 +18,8 @@ export function register(program: Command): void {
     .requiredOption('--input <file>', 'scheduler input JSON ({ snapshot, config, now }, as recorded by the agent)')
     .option('--node-fail <node>', 'mark NODE lost (unclean) before scheduling; repeatable', collect, [])
     .option('--op-fail <spec>', 'fail the action RES:OP:NODE[=status] (status: error, errorHard, errorFatal, timeout, notInstalled; fence:fence:NODE fails a fence); repeatable', collect, [])
-    .option('--output <format>', 'text or json', 'text')
-    .action((opts: { input: string; nodeFail: string[]; opFail: string[]; output: string }) => {
-      if (opts.output !== 'text' && opts.output !== 'json') throw new Error(`--output: expected text or json, got "${opts.output}"`);
+    .addOption(outputOption())
+    .action((opts: { input: string; nodeFail: string[]; opFail: string[]; output: Output }) => {
       let text: string;
       try {
         text = readFileSync(opts.input, 'utf8');

@@ -2,8 +2,8 @@
 // it, rendered like `crm_mon -1` (the same text renderer as `tsha simulate`), or the control API's
 // ClusterStatus as JSON for scripts. Exits 1 with a clear message when no agent answers.
 
+import { outputOption, type Output } from '../output-option.js';
 import type { Command } from 'commander';
-import { Option } from 'commander';
 import { AgentUnreachableError, ControlRequestError } from '../../adapters/grpc/control-client.js';
 import type { ClusterStatus, ResourceStatus } from '../../ports/control.js';
 import { renderStatusText } from '../format/status-text.js';
@@ -114,9 +114,9 @@ export function register(program: Command): void {
   const cmd = program
     .command('status')
     .description('show the cluster status like crm_mon -1 (nodes, quorum, coordinator, resources, failed actions)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(outputOption())
     .option('-w, --watch', 'keep showing the status at every change (Ctrl-C to stop)');
-  addSocketOption(cmd).action(async (opts: { output: 'text' | 'json'; watch?: boolean; socket: string }) => {
+  addSocketOption(cmd).action(async (opts: { output: Output; watch?: boolean; socket: string }) => {
     const show = (s: ClusterStatus): void => {
       if (opts.output === 'json') process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
       else process.stdout.write(`${opts.watch ? '\x1b[2J\x1b[H' : ''}${renderStatus(s)}`);
