@@ -9,14 +9,13 @@
 // Shape, for Nix users: attribute sets keyed by name (nodes, resources, groups, clones, fence
 // devices); constraints are declared on the resource they constrain.
 
-import { DEFAULT_TIMING, INFINITY } from './types.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS, DEFAULT_TIMING, INFINITY } from './types.js';
 import { BUILT_KINDS, kindLabels, migrationText, PLANNED_KINDS, PLANNED_STORAGE, storageLabels } from './drivers.js';
 import { bool, int, list, map, obj, oneOf, optional, score, str, stringMap, type Optional, type SpecType } from './spec.js';
 
-export { DEFAULT_TIMING };
+export { DEFAULT_OPERATION_TIMEOUT_MS, DEFAULT_TIMING };
 
-/** Default operation timeout and monitor interval (Pacemaker's defaults: 20 s, and 10 s is common). */
-export const DEFAULT_OPERATION_TIMEOUT_MS = 20_000;
+/** Default monitor interval (10 s is common with Pacemaker). */
 export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
 export const DEFAULT_FENCE_TIMEOUT_MS = 20_000;
 

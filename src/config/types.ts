@@ -37,6 +37,9 @@ export interface CompiledWitness {
   wireguardPublicKey: string | null;
 }
 
+/** Default operation timeout (Pacemaker's: 20 s): for an operation the configuration leaves without one, in config and core alike. */
+export const DEFAULT_OPERATION_TIMEOUT_MS = 20_000;
+
 // Default timing (the options table's defaults). Milliseconds.
 export const DEFAULT_TIMING = {
   heartbeatIntervalMs: 150,

@@ -26,7 +26,7 @@ import type { ActionResult, PlanAction } from '../core/scheduler/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { AgentMetrics } from '../observability/metrics.js';
 import type { MonitorResult, ResourceAgent, ResourceRef } from '../ports/resource-agent.js';
-import { DEFAULT_OP_TIMEOUT_MS } from '../core/scheduler/schedule-actions.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS } from '../config/types.js';
 
 export interface FailedAction {
   resource: ResourceId;
@@ -133,7 +133,7 @@ export class LocalActions {
   }
 
   private timeout(r: PrimitiveResource, name: OperationName): number {
-    return r.operations.find((o) => o.name === name && o.intervalMs === 0)?.timeoutMs ?? DEFAULT_OP_TIMEOUT_MS;
+    return r.operations.find((o) => o.name === name && o.intervalMs === 0)?.timeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
   }
 
   /** Serialize operations of one resource. */
@@ -235,7 +235,7 @@ export class LocalActions {
       if (!agent) return;
       let res: MonitorResult;
       try {
-        res = await agent.probe(this.ref(id, r), { timeoutMs: r.operations.find((o) => o.name === 'monitor')?.timeoutMs ?? DEFAULT_OP_TIMEOUT_MS });
+        res = await agent.probe(this.ref(id, r), { timeoutMs: r.operations.find((o) => o.name === 'monitor')?.timeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS });
       } catch (e) {
         res = { status: 'error', state: 'failed', running: false, reason: e instanceof Error ? e.message : String(e) };
       }

@@ -4,16 +4,14 @@
 // group and along mandatory orders ("then" restarts when "first" does). Pinned primitives
 // (unmanaged, maintenance, blocked) get no actions at all.
 
-import type { OperationName } from '../../config/types.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS, type OperationName } from '../../config/types.js';
 import type { PlanActionType } from './types.js';
 import type { TargetPlacementRole, WPrim, WorkingSet } from './working-set.js';
 import { actionKey, primsFor } from './working-set.js';
 
-export const DEFAULT_OP_TIMEOUT_MS = 20_000;
-
 export function opTimeout(p: WPrim, name: OperationName): number {
   const op = p.def.operations.find((o) => o.name === name && o.intervalMs === 0) ?? p.def.operations.find((o) => o.name === name);
-  return op?.timeoutMs ?? DEFAULT_OP_TIMEOUT_MS;
+  return op?.timeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
 }
 
 export function addPrimAction(ws: WorkingSet, type: PlanActionType, p: WPrim, node: number, reason: string): string {
