@@ -1,10 +1,11 @@
-// What this build can carry out: the resource kinds and storage types that have a driver. The
-// options table accepts every kind and storage type tsha is designed for; the rule in
-// rules/drivers.ts refuses the ones marked "planned" here, so `tsha config check`, the NixOS build
-// and the agent at start never accept a resource the agent cannot run. Adding a driver flips its
-// entry to "built"; the daemon's driver table (src/runtime/daemon.ts) is typed by the built kinds,
-// so the compiler then asks for the new driver's factory.
-
+// The resource kinds and storage types, one entry each: what the kind runs (its label in docs and
+// option texts), the params it takes, how `tsha status` and `tsha config check` show a resource of
+// it, whether this build has its driver and whether it can live-migrate. The options, the checks,
+// the generated docs and the status views read this table. The rule in rules/drivers.ts refuses
+// what is marked "planned", so `tsha config check`, the NixOS build and the agent at start never
+// accept a resource the agent cannot run. Adding a driver flips its entry to "built"; the daemon's
+// driver table (src/runtime/daemon.ts) is typed by the built kinds, so the compiler then asks for
+// the new driver's factory.
 import { virtualIpLabel } from './ip-address.js';
 import { ocfLabel } from './ocf.js';
 import type { PrimitiveResource, ResourceKind, StorageSpec } from './types.js';
@@ -26,18 +27,64 @@ interface Entry {
   meanwhile?: string;
 }
 
+/** What a resource kind takes in params; an `extra` kind passes other keys on as agent parameters. */
+interface KindParams {
+  readonly required: readonly string[];
+  readonly optional: readonly string[];
+  readonly extra: boolean;
+  /** for the docs, the options' description and config errors */
+  readonly doc: string;
+}
+
 interface KindEntry extends Entry {
+  params: KindParams;
   /** what runs, as `tsha status` and `tsha config check` show it (Pacemaker's class:provider:type) */
   agent: (params: Record<string, string>, id: string) => string;
 }
 
 export const KIND_DRIVERS = {
-  systemd: { driver: 'built', label: 'systemd units', agent: (p, id) => `systemd:${p.unit ?? id}` },
-  exec: { driver: 'built', label: 'shell commands', agent: (_, id) => `exec:${id}` },
-  ip: { driver: 'built', label: 'virtual IP addresses', agent: (p) => virtualIpLabel(p) },
-  lxc: { driver: 'built', label: 'LXC containers', agent: (p, id) => `lxc:${p.name ?? id}` },
-  microvm: { driver: 'built', label: 'microVMs', liveMigration: 'planned', agent: (p, id) => `microvm:${p.name ?? id}` },
-  ocf: { driver: 'built', label: 'OCF resource agents', liveMigration: 'planned', agent: (p) => ocfLabel(p.agent) },
+  systemd: {
+    driver: 'built', label: 'systemd units', agent: (p, id) => `systemd:${p.unit ?? id}`,
+    params: { required: ['unit'], optional: [], extra: false, doc: 'unit: a unit name ending in .service, .socket, .target, .mount, .automount, .swap, .timer or .path' },
+  },
+  exec: {
+    driver: 'built', label: 'shell commands', agent: (_, id) => `exec:${id}`,
+    params: { required: ['start', 'stop', 'monitor'], optional: ['promote', 'demote'], extra: false, doc: 'start, stop, monitor: shell commands; monitor exits 0 when running, 7 when stopped (OCF codes)' },
+  },
+  ip: {
+    driver: 'built', label: 'virtual IP addresses', agent: (p) => virtualIpLabel(p),
+    params: { required: ['address', 'interface'], optional: ['arpCount'], extra: false, doc: 'address: the virtual IP with its prefix length ("192.0.2.10/24", "2001:db8::10/64"); interface: the network interface it is added to, the same name on every node; arpCount: gratuitous ARPs sent after the start, one a second (default 5, 0 sends none; IPv4 only)' },
+  },
+  lxc: {
+    driver: 'built', label: 'LXC containers', agent: (p, id) => `lxc:${p.name ?? id}`,
+    params: {
+      required: ['name'],
+      optional: ['configPath', 'healthCommand'],
+      extra: false,
+      doc: 'name: the container name; configPath: LXC\'s lxcpath, an absolute path (optional, default /var/lib/lxc); healthCommand: a shell command run inside the running container by every monitor (lxc-attach), healthy when it exits 0 (optional)',
+    },
+  },
+  microvm: {
+    driver: 'built', label: 'microVMs', liveMigration: 'planned', agent: (p, id) => `microvm:${p.name ?? id}`,
+    params: {
+      required: ['name'],
+      optional: ['readyTcp', 'readyCommand'],
+      extra: false,
+      doc:
+        'name: the microvm.nix VM name (run as microvm@<name>.service); readyTcp: "host:port" of the guest that accepts a TCP connection once it is up, ' +
+        'e.g. its SSH port on the tap network (optional); readyCommand: a shell command on the host that exits 0 once the guest is up (optional). ' +
+        'With either, start waits until the guest is ready and each monitor checks it again',
+    },
+  },
+  ocf: {
+    driver: 'built', label: 'OCF resource agents', liveMigration: 'planned', agent: (p) => ocfLabel(p.agent),
+    params: {
+      required: ['agent'],
+      optional: [],
+      extra: true,
+      doc: 'agent: "provider:type", e.g. "heartbeat:IPaddr2" (the script <OCF_ROOT>/resource.d/heartbeat/IPaddr2, shown as ocf:heartbeat:IPaddr2); every other key is an agent parameter, passed as OCF_RESKEY_<key>',
+    },
+  },
 } as const satisfies Record<ResourceKind, KindEntry>;
 
 export const STORAGE_DRIVERS = {
@@ -48,6 +95,9 @@ export const STORAGE_DRIVERS = {
 type Kinds = typeof KIND_DRIVERS;
 /** The kinds this build runs: the daemon's driver table is keyed by exactly these. */
 export type BuiltKind = { [K in keyof Kinds]: Kinds[K]['driver'] extends 'built' ? K : never }[keyof Kinds];
+
+/** Each kind's params (the kind table's), for the options, the checks and the docs. */
+export const KIND_PARAMS = Object.fromEntries(Object.entries(KIND_DRIVERS).map(([k, e]) => [k, e.params])) as { [K in keyof typeof KIND_DRIVERS]: (typeof KIND_DRIVERS)[K]['params'] };
 
 /** What a primitive runs, as `tsha status` and `tsha config check` show it: `systemd:nginx.service`, `ocf:heartbeat:IPaddr2`. */
 export function agentLabel(r: Pick<PrimitiveResource, 'id' | 'kind' | 'params'>): string {

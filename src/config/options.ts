@@ -10,10 +10,10 @@
 // devices); constraints are declared on the resource they constrain.
 
 import { DEFAULT_OPERATION_TIMEOUT_MS, DEFAULT_TIMING, INFINITY } from './types.js';
-import { BUILT_KINDS, kindLabels, migrationText, PLANNED_KINDS, PLANNED_STORAGE, storageLabels } from './drivers.js';
+import { BUILT_KINDS, KIND_PARAMS, kindLabels, migrationText, PLANNED_KINDS, PLANNED_STORAGE, storageLabels } from './drivers.js';
 import { bool, int, list, map, obj, oneOf, optional, score, str, stringMap, type Optional, type SpecType } from './spec.js';
 
-export { DEFAULT_OPERATION_TIMEOUT_MS, DEFAULT_TIMING };
+export { DEFAULT_OPERATION_TIMEOUT_MS, DEFAULT_TIMING, KIND_PARAMS };
 
 /** Default monitor interval (10 s is common with Pacemaker). */
 export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
@@ -182,33 +182,6 @@ const storage = obj(
     (PLANNED_STORAGE.length > 0 ? ` Planned: storage takeover (${storageLabels(PLANNED_STORAGE).join(', ')}) has no driver in this build, which refuses a resource that holds such storage.` : ''),
 );
 
-/** What each resource kind needs in params. An `extra` kind takes other keys as agent parameters. */
-export const KIND_PARAMS = {
-  systemd: { required: ['unit'], optional: [], extra: false, doc: 'unit: a unit name ending in .service, .socket, .target, .mount, .automount, .swap, .timer or .path' },
-  lxc: {
-    required: ['name'],
-    optional: ['configPath', 'healthCommand'],
-    extra: false,
-    doc: 'name: the container name; configPath: LXC\'s lxcpath, an absolute path (optional, default /var/lib/lxc); healthCommand: a shell command run inside the running container by every monitor (lxc-attach), healthy when it exits 0 (optional)',
-  },
-  microvm: {
-    required: ['name'],
-    optional: ['readyTcp', 'readyCommand'],
-    extra: false,
-    doc:
-      'name: the microvm.nix VM name (run as microvm@<name>.service); readyTcp: "host:port" of the guest that accepts a TCP connection once it is up, ' +
-      'e.g. its SSH port on the tap network (optional); readyCommand: a shell command on the host that exits 0 once the guest is up (optional). ' +
-      'With either, start waits until the guest is ready and each monitor checks it again',
-  },
-  ocf: {
-    required: ['agent'],
-    optional: [],
-    extra: true,
-    doc: 'agent: "provider:type", e.g. "heartbeat:IPaddr2" (the script <OCF_ROOT>/resource.d/heartbeat/IPaddr2, shown as ocf:heartbeat:IPaddr2); every other key is an agent parameter, passed as OCF_RESKEY_<key>',
-  },
-  exec: { required: ['start', 'stop', 'monitor'], optional: ['promote', 'demote'], extra: false, doc: 'start, stop, monitor: shell commands; monitor exits 0 when running, 7 when stopped (OCF codes)' },
-  ip: { required: ['address', 'interface'], optional: ['arpCount'], extra: false, doc: 'address: the virtual IP with its prefix length ("192.0.2.10/24", "2001:db8::10/64"); interface: the network interface it is added to, the same name on every node; arpCount: gratuitous ARPs sent after the start, one a second (default 5, 0 sends none; IPv4 only)' },
-} as const;
 export type ResourceKindName = keyof typeof KIND_PARAMS;
 
 const primitive = obj(
