@@ -6,6 +6,7 @@
 // accept a resource the agent cannot run. Adding a driver flips its entry to "built"; the daemon's
 // driver table (src/runtime/daemon.ts) is typed by the built kinds, so the compiler then asks for
 // the new driver's factory.
+
 import { virtualIpLabel } from './ip-address.js';
 import { ocfLabel } from './ocf.js';
 import type { PrimitiveResource, ResourceKind, StorageSpec } from './types.js';
