@@ -20,7 +20,7 @@
 // start and stop first run the monitor (when there is one): a running resource is not started
 // again and a stopped one not stopped again, as the port requires even of naive scripts.
 
-import { spawn } from 'node:child_process';
+import { runInGroup } from '../process-group.js';
 import type { ActionResult, MonitorResult, OperationOptions, ResourceAgent, ResourceRef } from '../../ports/resource-agent.js';
 
 export const OCF = {
@@ -63,46 +63,14 @@ export function runCommand(cmd: string, env: NodeJS.ProcessEnv, timeoutMs: numbe
 }
 
 /** Run one program in its own process group, with a timeout that kills the group (see runCommand). */
-export function runProgram(file: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number, killGraceMs = 2000): Promise<CommandOutcome> {
-  return new Promise((resolve) => {
-    const child = spawn(file, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const keep = (s: string, d: Buffer): string => (s + d.toString()).slice(-2000);
-    child.stdout.on('data', (d: Buffer) => (out = keep(out, d)));
-    child.stderr.on('data', (d: Buffer) => (err = keep(err, d)));
-    let timedOut = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    const killGroup = (sig: NodeJS.Signals): void => {
-      try {
-        if (child.pid) process.kill(-child.pid, sig);
-      } catch {
-        /* the group is gone */
-      }
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup('SIGTERM');
-      killTimer = setTimeout(() => killGroup('SIGKILL'), killGraceMs);
-    }, timeoutMs);
-    const done = (code: number | null, signal: NodeJS.Signals | null): void => {
-      clearTimeout(timer);
-      // A timed-out command's group is killed for sure: its SIGKILL goes out now if still pending.
-      if (timedOut && killTimer) {
-        clearTimeout(killTimer);
-        killGroup('SIGKILL');
-      }
-      // Leave a daemon started in the background alone, but stop reading its output.
-      child.stdout.destroy();
-      child.stderr.destroy();
-      const text = (err.trim() || out.trim()).split('\n').slice(-3).join(' | ');
-      const reasons = err.split('\n').filter((l) => l.startsWith(OCF_EXIT_REASON_PREFIX));
-      const exitReason = reasons.at(-1)?.slice(OCF_EXIT_REASON_PREFIX.length).trim();
-      resolve({ code, signal, timedOut, output: exitReason || text, ...(exitReason ? { exitReason } : {}) });
-    };
-    child.once('exit', done);
-    child.once('error', () => done(127, null)); // could not spawn the program
-  });
+export async function runProgram(file: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number, killGraceMs = 2000): Promise<CommandOutcome> {
+  // resolves at the program's exit: a daemon it started in the background keeps running, unread
+  const o = await runInGroup(file, args, { env, timeoutMs, killGraceMs, keepStdout: 2000, keepStderr: 2000, drainMs: 0 });
+  const text = (o.stderr.trim() || o.stdout.trim()).split('\n').slice(-3).join(' | ');
+  const reasons = o.stderr.split('\n').filter((l) => l.startsWith(OCF_EXIT_REASON_PREFIX));
+  const exitReason = reasons.at(-1)?.slice(OCF_EXIT_REASON_PREFIX.length).trim();
+  // a program that could not be started exits 127, as from a shell
+  return { code: o.spawnError ? 127 : o.code, signal: o.signal, timedOut: o.timedOut, output: exitReason || text || (o.spawnError ?? ''), ...(exitReason ? { exitReason } : {}) };
 }
 
 function describe(o: CommandOutcome): string {

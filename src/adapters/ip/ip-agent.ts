@@ -43,6 +43,7 @@
 // group is killed and the result is `timeout`. start and stop read the state first, so a running
 // address is not added twice and a missing one not removed: both are idempotent.
 
+import { runInGroup } from '../process-group.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
@@ -70,34 +71,11 @@ interface Outcome {
   stderr: string;
 }
 
-/** Run argv in its own process group; on timeout the group is killed with SIGKILL. */
-function run(argv: readonly string[], timeoutMs: number): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        /* the group is gone */
-      }
-    }, Math.max(1, timeoutMs));
-    let settled = false;
-    const settle = (o: Outcome): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(o);
-    };
-    // 'close' (not 'exit'): `ip -j` output is read whole before it is parsed
-    child.once('close', (code) => settle({ code, timedOut, stdout, stderr: stderr.trim() }));
-    child.once('error', (e) => settle({ code: null, timedOut: false, spawnError: e.message, stdout, stderr: e.message }));
-  });
+/** Run argv in its own process group (SIGKILL on timeout), its whole output read: `ip -j` is parsed whole. */
+async function run(argv: readonly string[], timeoutMs: number): Promise<Outcome> {
+  const o = await runInGroup(argv[0]!, argv.slice(1), { env: { ...process.env, LC_ALL: 'C' }, timeoutMs, keepStderr: 2000 });
+  if (o.spawnError) return { code: null, timedOut: false, spawnError: o.spawnError, stdout: o.stdout, stderr: o.spawnError };
+  return { code: o.code, timedOut: o.timedOut, stdout: o.stdout, stderr: o.stderr.trim() };
 }
 
 /** Is `cmd` an executable file (a path, or a name found on PATH)? */

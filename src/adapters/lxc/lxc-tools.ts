@@ -4,7 +4,7 @@
 // lxc-start daemonizes into its own session), so killing a tool that overran its time never touches
 // the container.
 
-import { spawn } from 'node:child_process';
+import { runInGroup } from '../process-group.js';
 import { readFileSync } from 'node:fs';
 
 export interface ToolOutcome {
@@ -21,48 +21,10 @@ export interface ToolOutcome {
 const DRAIN_MS = 200;
 const KEEP_CHARS = 4000;
 
-/** Runs one LXC tool; never rejects. */
-export function runTool(argv: readonly string[], timeoutMs: number): Promise<ToolOutcome> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-KEEP_CHARS)));
-    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-KEEP_CHARS)));
-    let timedOut = false;
-    let code: number | null = null;
-    let settled = false;
-    let drain: NodeJS.Timeout | undefined;
-    const killGroup = (): void => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        /* the group is gone */
-      }
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, Math.max(1, timeoutMs));
-    const finish = (spawnError: string | null): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearTimeout(drain);
-      child.stdout.destroy();
-      child.stderr.destroy();
-      resolve({ code: timedOut ? null : code, timedOut, spawnError, stdout: out, stderr: err });
-    };
-    child.once('exit', (c) => {
-      code = c;
-      drain = setTimeout(() => finish(null), DRAIN_MS);
-    });
-    child.once('close', () => finish(null));
-    child.once('error', (e: NodeJS.ErrnoException) => {
-      code = null;
-      finish(`${argv[0]}: ${e.code ?? e.message}`);
-    });
-  });
+/** Runs one LXC tool in its own process group (killed on timeout); never rejects. */
+export async function runTool(argv: readonly string[], timeoutMs: number): Promise<ToolOutcome> {
+  const o = await runInGroup(argv[0] as string, argv.slice(1), { timeoutMs, keepStdout: KEEP_CHARS, keepStderr: KEEP_CHARS, drainMs: DRAIN_MS });
+  return { code: o.code, timedOut: o.timedOut, spawnError: o.spawnError, stdout: o.stdout, stderr: o.stderr };
 }
 
 /** The last few non-empty lines of a tool's stderr (or stdout), one line for a reason. */
