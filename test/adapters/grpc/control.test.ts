@@ -2,12 +2,15 @@
 // stale socket removal, status and command round trips, refusals, the watch stream, and the clear
 // error the CLI prints when no agent listens.
 import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import * as grpc from '@grpc/grpc-js';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, linkSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ControlServer, ControlSocketError, resolveGroup } from '../../../src/adapters/grpc/control-server.js';
+import { codec, rawServiceDefinition } from '../../../src/adapters/grpc/proto.js';
 import { AgentUnreachableError, ControlClient, ControlRequestError, unreachableReason } from '../../../src/adapters/grpc/control-client.js';
 import type { ClusterStatus, ControlHandlers, NodeCommandRequest, ResourceCommandRequest } from '../../../src/ports/control.js';
 import { ControlCommandError } from '../../../src/ports/control.js';
@@ -267,4 +270,55 @@ describe('CLI plumbing', () => {
     const missing = join(tempDir(), 'none.sock');
     await expect(withControlClient(missing, (c) => c.status())).rejects.toThrow(`no tsha agent reachable at ${missing}: the socket does not exist; is tsha-agent running?`);
   });
+});
+
+describe('control requests from outside: malformed bytes', () => {
+  /** One unary call with raw request bytes; resolves to the gRPC status code (0: OK). */
+  function rawCall(client: grpc.Client, path: string, bytes: Buffer): Promise<number> {
+    return new Promise((resolve) => {
+      client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err) => resolve(err ? (err.code ?? -1) : 0));
+    });
+  }
+
+  it('random and mutated request bytes are refused with INVALID_ARGUMENT or decoded whole; the handlers see only valid requests and the server stays up', async () => {
+    const { socketPath, rt, client } = await startServer();
+    const raw = new grpc.Client(`unix:${socketPath}`, grpc.credentials.createInsecure());
+    cleanups.push(() => raw.close());
+    const def = rawServiceDefinition('tsha.control.v1.Control');
+    const methods = [
+      { path: def.ResourceCommand!.path, type: 'tsha.control.v1.ResourceCommandRequest' },
+      { path: def.NodeCommand!.path, type: 'tsha.control.v1.NodeCommandRequest' },
+      { path: def.Status!.path, type: 'tsha.control.v1.StatusRequest' },
+    ];
+    const valid = [
+      codec<ResourceCommandRequest>(methods[0]!.type).encode({ resource: 'web', requestedBy: 'root', command: 'ban', ban: { node: 'b', lifetimeMs: 0, promotedOnly: false } }),
+      codec<NodeCommandRequest>(methods[1]!.type).encode({ node: 'b', action: 'standby', requestedBy: 'root' }),
+    ];
+    // random bytes, or a valid request with bytes flipped, cut or appended
+    const mutated = fc.tuple(fc.constantFrom(...valid), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.nat(), fc.uint8Array({ maxLength: 8 })).map(([v, flips, cut, extra]) => {
+      const b = Buffer.from(v);
+      for (const [i, x] of flips) b[i % b.length] = x;
+      return Buffer.concat([b.subarray(0, b.length - (cut % 4)), Buffer.from(extra)]);
+    });
+    const input = fc.tuple(fc.constantFrom(...methods), fc.oneof(fc.uint8Array({ maxLength: 64 }).map((u) => Buffer.from(u)), mutated));
+    const codes = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(input, async ([m, bytes]) => {
+        const code = await rawCall(raw, m.path, bytes);
+        codes.set(code, (codes.get(code) ?? 0) + 1);
+        // decoded whole (then the handler answered: OK, or its refusal) or refused as malformed
+        expect([grpc.status.OK, grpc.status.INVALID_ARGUMENT, grpc.status.NOT_FOUND, grpc.status.FAILED_PRECONDITION]).toContain(code);
+        if (code === grpc.status.INVALID_ARGUMENT) return;
+        // anything the server accepted decodes with the same codec: nothing half-read reached a handler
+        expect(() => codec(m.type).decode(bytes)).not.toThrow();
+      }),
+      { numRuns: 300, seed: 7 },
+    );
+    console.log(`[control fuzz] status codes over 300 calls: ${JSON.stringify([...codes])}`);
+    expect(codes.get(grpc.status.INVALID_ARGUMENT) ?? 0, JSON.stringify([...codes])).toBeGreaterThan(50);
+    // every command a handler saw has the shape the port promises
+    for (const c of rt.commands) expect(typeof ('resource' in c ? c.resource : c.node)).toBe('string');
+    // and the server still answers a well-formed request
+    expect(await client.status({ includeInactive: true })).toEqual(SAMPLE.clusterStatus);
+  }, 60_000);
 });
