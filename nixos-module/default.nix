@@ -10,7 +10,8 @@ let
   configFile = pkgs.writeText "tsha-${cfg.cluster.id}.json" (builtins.toJSON (toConfig cfg));
 
   # The build fails, listing every error as `path: reason`, when the configuration is invalid.
-  checkedConfig = pkgs.runCommand "tsha-${cfg.cluster.id}-checked.json" { nativeBuildInputs = [ cfg.package ]; } ''
+  # (passthru.configFile: the unchecked file, for reading the JSON at evaluation time)
+  checkedConfig = pkgs.runCommand "tsha-${cfg.cluster.id}-checked.json" { nativeBuildInputs = [ cfg.package ]; passthru = { inherit configFile; }; } ''
     tsha config check ${configFile}
     cp ${configFile} $out
   '';

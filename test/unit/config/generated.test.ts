@@ -1,18 +1,19 @@
 // The options table feeds docs/configuration.md and nixos-module/generated-options.nix; these
 // tests fail when the committed files are out of date (run `npm run docs:config`), when a .nix
 // file does not parse, or when the NixOS options and the table disagree on any option, its
-// description or its default. nixpkgs cannot be fetched here, so the module's options are
-// evaluated with Debian's nix-instantiate against a small stand-in for nixpkgs' lib
-// (test/fixtures/nix/stub-lib.nix).
+// description or its default. nixos-module/ is evaluated by nixpkgs' real module system
+// (lib.evalModules from ../shared/nixpkgs-lib, or $TSHA_SHARED_DIR/nixpkgs-lib) with Debian's
+// nix-instantiate; the NixOS options it sets are stand-in declarations typed as nixpkgs types them
+// (test/nix/nixos-stubs.nix), so setting an undeclared option or a wrong type fails the evaluation.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GENERATED_FILES } from '../../../src/config/generate.js';
 import { listOptions } from '../../../src/config/option-list.js';
 import { rawConfigSpec } from '../../../src/config/options.js';
 import { validate } from '../../../src/config/index.js';
 import { INFINITY } from '../../../src/config/types.js';
-import type { AnySpec } from '../../../src/config/spec.js';
 import { type Cfg, loadExample, PLANNED_EXAMPLES, VALID_EXAMPLES } from './helpers.js';
 
 const ROOT = new URL('../../../', import.meta.url);
@@ -37,7 +38,20 @@ function evalJson(expr: string): Cfg {
   return JSON.parse(nix(['--eval', '--strict', '--json', '-E', expr]));
 }
 
-const STUB = `import ./test/fixtures/nix/stub-lib.nix`;
+/** nixpkgs' lib: $TSHA_SHARED_DIR/nixpkgs-lib, else shared/ beside the repository (CI's clean clone) or beside one of its ancestors (a worktree). */
+function nixpkgsLib(): string {
+  const candidates: string[] = [];
+  if (process.env.TSHA_SHARED_DIR) candidates.push(join(process.env.TSHA_SHARED_DIR, 'nixpkgs-lib/lib'));
+  for (let d = resolve(rootPath); ; d = dirname(d)) {
+    candidates.push(join(dirname(d), 'shared/nixpkgs-lib/lib'));
+    if (dirname(d) === d) break;
+  }
+  const found = candidates.find((p) => existsSync(join(p, 'default.nix')));
+  if (!found) throw new Error(`nixpkgs' lib not found (looked in ${candidates.join(', ')}): set TSHA_SHARED_DIR to the folder holding nixpkgs-lib/`);
+  return found;
+}
+const NIXPKGS_LIB = nixpkgsLib();
+const LIB = `(import ${JSON.stringify(NIXPKGS_LIB)})`;
 
 describe('generated files', () => {
   it.each(Object.keys(GENERATED_FILES))('%s is up to date with the options table (npm run docs:config)', (file) => {
@@ -51,38 +65,27 @@ describe('generated files', () => {
   });
 });
 
+
 describe('nixos-module', () => {
   const nixFiles = [
     'flake.nix',
     ...readdirSync(new URL('nixos-module/', ROOT)).filter((f) => f.endsWith('.nix')).map((f) => `nixos-module/${f}`),
     ...readdirSync(new URL('examples/nixos/', ROOT)).map((f) => `examples/nixos/${f}`),
-    'test/fixtures/nix/stub-lib.nix',
-    'test/fixtures/nix/stub-pkgs.nix',
+    ...readdirSync(new URL('test/nix/', ROOT)).map((f) => `test/nix/${f}`),
   ];
 
   it.each(nixFiles)('%s parses (nix-instantiate --parse)', (file) => {
     expect(nix(['--parse', file]).length).toBeGreaterThan(0);
   });
 
-  // services.tsha as evaluated from options.nix with the stand-in lib
-  const tree: Cfg = evalJson(`(import ./nixos-module/options.nix { lib = ${STUB}; pkgs = { }; config.networking.hostName = "n1"; }).options.services.tsha`);
-
-  /** Every option of the Nix tree as a path in the table's notation (map keys as <*>). */
-  function nixOptions(node: Cfg, path: string, out: Map<string, Cfg>): Map<string, Cfg> {
-    if (node._option) {
-      out.set(path, node);
-      walkType(node.type, path, out);
-    } else for (const [k, v] of Object.entries<Cfg>(node)) nixOptions(v, path ? `${path}.${k}` : k, out);
-    return out;
-  }
-  function walkType(type: Cfg, path: string, out: Map<string, Cfg>): void {
-    if (type.name === 'nullOr') walkType(type.of, path, out);
-    else if (type.name === 'attrsOf') walkType(type.of, `${path}.<*>`, out);
-    else if (type.name === 'listOf') walkType(type.of, `${path}[]`, out);
-    else if (type.name === 'submodule') for (const [k, v] of Object.entries<Cfg>(type.options)) nixOptions(v, `${path}.${k}`, out);
-  }
+  // every option under services.tsha, flattened through submodules by the module system itself
+  const declared: { loc: string[]; description: string; default?: unknown }[] = JSON.parse(
+    nix(['--eval', '--strict', '--json', '-E', `import ./test/nix/options.nix { lib = ${LIB}; }`]),
+  );
+  /** services.tsha.nodes.<name>.attributes / …colocation.*.score → the table's notation, map keys as <*> */
+  const pathOf = (loc: string[]) => loc.slice(2).reduce((p, s) => (s === '*' ? `${p}[]` : p ? `${p}.${s}` : s), '').replace(/<[a-z]+>/g, '<*>');
+  const nixTree = new Map(declared.map((o) => [pathOf(o.loc), o]));
   const normalize = (p: string) => p.replace(/<[a-z]+>/g, '<*>');
-  const nixTree = nixOptions(tree, '', new Map());
   const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable'];
 
   it('has an option for every option of the table, and nothing else but the module\'s own', () => {
@@ -95,9 +98,11 @@ describe('nixos-module', () => {
   });
 
   it('says what the table says: descriptions and defaults', () => {
+    let compared = 0;
     for (const row of listOptions()) {
       const opt = nixTree.get(normalize(row.path));
       if (!opt) continue; // top-level option sets (cluster, timing, …) are not options themselves
+      compared++;
       const spec = row.spec;
       expect(opt.description, row.path).toBe(spec.defaultText ? `${spec.doc} Default: ${spec.defaultText}.` : spec.doc);
       const topNullable = row.path.startsWith('witness.');
@@ -108,109 +113,94 @@ describe('nixos-module', () => {
       } else if (spec.kind === 'object' && spec.defaultsWhenAbsent) expect(opt.default, row.path).toEqual({});
       else expect(opt, row.path).not.toHaveProperty('default'); // required: Nix makes the user set it
     }
+    expect(compared).toBeGreaterThan(100);
   });
 
-  /** What the module system makes of a value: every unset option takes its Nix default (null for optional ones). */
-  function withNixDefaults(spec: AnySpec, value: Cfg): Cfg {
-    if (value === null || value === undefined) return value;
-    if (spec.kind === 'object') {
-      const out: Cfg = {};
-      for (const [key, field] of Object.entries(spec.fields)) {
-        let v = value[key];
-        if (v === undefined) {
-          if (field.optional) v = null;
-          else if (field.kind === 'score' && field.default === INFINITY) v = 'INFINITY';
-          else if (field.default !== undefined) v = structuredClone(field.default);
-          else if (field.kind === 'object' && field.defaultsWhenAbsent) v = {};
-        }
-        out[key] = withNixDefaults(field, v);
-      }
-      return out;
-    }
-    if (spec.kind === 'map') return Object.fromEntries(Object.entries<Cfg>(value).map(([k, v]) => [k, withNixDefaults(spec.of, v)]));
-    if (spec.kind === 'list') return value.map((v: Cfg) => withNixDefaults(spec.of, v));
-    return value;
+  interface Machine {
+    hostName: string;
+    /** a JSON configuration from examples/ as services.tsha */
+    example?: string;
+    /** services.tsha on top of the example (lib.recursiveUpdate) */
+    tsha?: Cfg;
+    /** more of the machine's configuration, a Nix module expression */
+    module?: string;
+    /** microvm.nix's host module imported (microvm.vms declared) */
+    microvm?: boolean;
   }
 
+  function machineExpr(m: Machine): string {
+    const example: Cfg = m.example ? loadExample(m.example) : {};
+    if (example.witness === null) delete example.witness;
+    const json = (v: unknown) => `(builtins.fromJSON ${JSON.stringify(JSON.stringify(v))})`;
+    return `import ./test/nix/eval.nix {
+      lib = ${LIB};
+      microvm = ${m.microvm ? 'true' : 'false'};
+      modules = [
+        ({ lib, pkgs, ... }: {
+          networking.hostName = ${JSON.stringify(m.hostName)};
+          services.tsha = lib.recursiveUpdate ${json(example)} ${json(m.tsha ?? {})} // { package = pkgs.tsha; };
+        })
+        ${m.module ?? ''}
+      ];
+    }`;
+  }
+
+  /** What nixos-module/ configures on one machine, as the module system merged it. */
+  function machine(m: Machine): Cfg {
+    return evalJson(machineExpr(m));
+  }
+
+  /** The evaluation error of a machine whose configuration the module system must refuse. */
+  function refused(m: Machine): string {
+    try {
+      machine(m);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('the evaluation succeeded');
+  }
+
+  it('the stand-in NixOS options refuse what NixOS refuses: an undeclared option, a wrong type, a bad unit name', () => {
+    const base = { hostName: 'left', example: 'two-node.json', tsha: { enable: true } };
+    expect(refused({ ...base, module: '{ networking.nosuchoption = true; }' })).toMatch(/The option `networking\.nosuchoption' does not exist/);
+    expect(refused({ ...base, module: '{ systemd.services.tsha-agent.serviceConfig.Restart = "sometimes"; }' })).toMatch(/systemd\.services\.tsha-agent\.serviceConfig/);
+    expect(refused({ ...base, module: '{ systemd.services.tsha-agent.after = [ "network-online" ]; }' })).toMatch(/systemd\.services\.tsha-agent\.after/);
+    expect(refused({ ...base, module: '{ networking.firewall.allowedTCPPorts = [ 70000 ]; }' })).toMatch(/allowedTCPPorts/);
+    expect(refused({ ...base, tsha: { enable: true, logLevel: 'loud' } })).toMatch(/services\.tsha\.logLevel/);
+  });
+
   // the planned examples too: their options (storage, promotable clones) go through Nix the same way, errors and all
-  it.each([...VALID_EXAMPLES, ...PLANNED_EXAMPLES])('config-json.nix turns services.tsha for %s into a JSON configuration tsha reads the same way', (name) => {
+  it.each([...VALID_EXAMPLES, ...PLANNED_EXAMPLES])('%s as services.tsha evaluates, and the JSON the module writes means what the example means', (name) => {
     const example: Cfg = loadExample(name);
-    // services.tsha as the module system would hand it over: every option present with its Nix
-    // default (nulls included), the witness as an option set with its own enable, and the
-    // module's own options.
-    const cfg: Cfg = { enable: true, nodeName: 'x', logLevel: 'info', systemdWatchdogSec: 10, openFirewall: false, ...withNixDefaults(rawConfigSpec, example) };
-    cfg.witness = { enable: false, name: null, address: null, publicKey: null, ...(example.witness ?? {}) };
-    expect(JSON.stringify(cfg)).toContain('null'); // the nulls of unset options really are there
-    const json = evalJson(
-      `let g = import ./nixos-module/generated-options.nix { lib = ${STUB}; }; in import ./nixos-module/config-json.nix { inherit (g) jsonKeys; } (builtins.fromJSON ${JSON.stringify(JSON.stringify(cfg))})`,
-    );
-    expect(Object.keys(json).sort()).toEqual(Object.keys(rawConfigSpec.fields).sort());
-    const fromNix = validate(json);
+    const nodeName = Object.keys(example.nodes)[0]!;
+    const m = machine({ hostName: nodeName, example: name, tsha: { enable: true } });
+    if (VALID_EXAMPLES.includes(name)) expect(m.failedAssertions).toEqual([]);
+    expect(Object.keys(m.config).sort()).toEqual(Object.keys(rawConfigSpec.fields).sort());
+    expect(JSON.stringify(m.config)).toContain('null'); // the nulls of unset options really are written
+    const fromNix = validate(m.config);
     const direct = validate(example);
     expect(fromNix.ok ? fromNix.config : fromNix.errors).toEqual(direct.ok ? direct.config : direct.errors);
   });
 
-  it('examples/nixos/two-node-witness.nix means the same configuration as examples/two-node-witness.json', () => {
-    const set: Cfg = evalJson(`(import ./examples/nixos/two-node-witness.nix { lib = ${STUB}; config.networking.hostName = "alpha"; }).services.tsha`);
-    expect(set).toMatchObject({ enable: true, witness: { enable: false } });
-    const { enable, witness, openFirewall, ...rest } = set;
-    void enable;
-    void openFirewall;
-    const { enable: _w, ...witnessDecl } = witness;
-    void _w;
-    const cfg: Cfg = { ...withNixDefaults(rawConfigSpec, { ...rest, witness: witnessDecl }), witness: { enable: false, publicKey: null, ...witnessDecl } };
-    const json = evalJson(
-      `let g = import ./nixos-module/generated-options.nix { lib = ${STUB}; }; in import ./nixos-module/config-json.nix { inherit (g) jsonKeys; } (builtins.fromJSON ${JSON.stringify(JSON.stringify(cfg))})`,
-    );
-    const fromNix = validate(json);
-    const direct = validate(loadExample('two-node-witness.json'));
-    expect(fromNix.ok ? fromNix.config : fromNix.errors).toEqual(direct.ok ? direct.config : direct.errors);
+  it('examples/nixos/two-node-witness.nix means the same configuration as examples/two-node-witness.json, on every machine', () => {
+    for (const hostName of ['alpha', 'beta', 'nas']) {
+      const m = evalJson(`import ./test/nix/eval.nix {
+        lib = ${LIB};
+        modules = [ ./examples/nixos/two-node-witness.nix ({ pkgs, ... }: { networking.hostName = "${hostName}"; services.tsha.package = pkgs.tsha; }) ];
+      }`);
+      expect(m.failedAssertions, hostName).toEqual([]);
+      expect(Object.keys(m.services), hostName).toEqual([hostName === 'nas' ? 'tsha-witness' : 'tsha-agent']);
+      const fromNix = validate(m.config);
+      const direct = validate(loadExample('two-node-witness.json'));
+      expect(fromNix.ok ? fromNix.config : fromNix.errors, hostName).toEqual(direct.ok ? direct.config : direct.errors);
+    }
   });
 
-  /** default.nix evaluated with stand-ins for lib and pkgs: what it would configure on one machine. */
-  function moduleConfig(example: string, machine: Cfg): Cfg {
-    const cfg: Cfg = {
-      ...withNixDefaults(rawConfigSpec, { ...loadExample(example), witness: null }),
-      package: { outPath: '/nix/store/stub-tsha' },
-      nodeName: machine.hostName,
-      logLevel: 'info',
-      systemdWatchdogSec: 10,
-      softdog: false,
-      controlSocketGroup: null,
-      metricsAddress: null,
-      ocfRoot: null,
-      openFirewall: true,
-      ...machine.options,
-    };
-    cfg.witness = { name: null, address: null, publicKey: null, ...(loadExample(example).witness ?? {}), enable: machine.options.witness?.enable ?? false };
-    const expr = `(import ./nixos-module/default.nix {
-      lib = ${STUB};
-      pkgs = import ./test/fixtures/nix/stub-pkgs.nix;
-      config = { networking.hostName = ${JSON.stringify(machine.hostName)}; services.tsha = builtins.fromJSON ${JSON.stringify(JSON.stringify(cfg))}; } // builtins.fromJSON ${JSON.stringify(JSON.stringify(machine.config ?? {}))};
-    }).config`;
-    const merged = evalJson(expr);
-    // flatten mkMerge/mkIf: keep what applies
-    const out: Cfg = { assertions: [], systemd: { services: {}, tmpfiles: [] as string[] }, ports: [] as number[], etc: {}, boot: {}, warnings: [] };
-    for (const part of merged.contents) {
-      if (!part.condition) continue;
-      const c = part.content;
-      out.assertions.push(...(c.assertions ?? []));
-      Object.assign(out.systemd.services, c.systemd?.services ?? {});
-      out.systemd.tmpfiles.push(...(c.systemd?.tmpfiles?.rules ?? []));
-      Object.assign(out.etc, c.environment?.etc ?? {});
-      Object.assign(out.boot, c.boot ?? {});
-      out.warnings.push(...(c.warnings ?? []));
-      const ports = c.networking?.firewall?.allowedTCPPorts;
-      if (ports?.condition) out.ports.push(...ports.content);
-    }
-    return out;
-  }
-
   it('default.nix runs tsha-agent on a node: notify service with watchdog, state and runtime directories, checked config', () => {
-    const c = moduleConfig('two-node.json', { hostName: 'left', options: { enable: true, controlSocketGroup: 'wheel' } });
-    expect(c.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
-    expect(Object.keys(c.systemd.services)).toEqual(['tsha-agent']);
-    const unit = c.systemd.services['tsha-agent'];
+    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, controlSocketGroup: 'wheel', openFirewall: true } });
+    expect(c.failedAssertions).toEqual([]);
+    expect(Object.keys(c.services)).toEqual(['tsha-agent']);
+    const unit = c.services['tsha-agent'];
     expect(unit.serviceConfig).toMatchObject({
       Type: 'notify',
       NotifyAccess: 'all',
@@ -226,88 +216,90 @@ describe('nixos-module', () => {
     expect(unit.restartTriggers).toEqual(['/nix/store/stub-tsha-edge-2n-checked.json']);
     expect(unit.path).toEqual(['/nix/store/stub-systemd']);
     expect(c.etc['tsha/config.json'].source).toBe('/nix/store/stub-tsha-edge-2n-checked.json');
-    expect(c.ports).toEqual([7400]);
+    expect(c.firewall.allowedTCPPorts).toEqual([7400]);
+    expect(c.systemPackages).toEqual(['/nix/store/stub-tsha']);
+  });
+
+  it('default.nix checks the generated JSON with tsha config check while building', () => {
+    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } });
+    expect(c.checkScript).toMatch(/^tsha config check \/nix\/store\/stub-tsha-edge-2n\.json\n/);
   });
 
   it('default.nix puts ip and arping on the agent\'s PATH when the configuration has virtual IPs', () => {
-    const c = moduleConfig('virtual-ip.json', { hostName: 'db1', options: { enable: true } });
-    expect(c.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
-    expect(c.systemd.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-iproute2', '/nix/store/stub-iputils']);
-    const without = moduleConfig('two-node.json', { hostName: 'left', options: { enable: true } });
-    expect(without.systemd.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd']);
+    const c = machine({ hostName: 'db1', example: 'virtual-ip.json', tsha: { enable: true } });
+    expect(c.failedAssertions).toEqual([]);
+    expect(c.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-iproute2', '/nix/store/stub-iputils']);
+    const without = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } });
+    expect(without.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd']);
   });
 
   it('default.nix puts LXC\'s tools on the agent\'s PATH when a resource is an LXC container', () => {
-    const twoNode = loadExample('two-node.json');
-    const c = moduleConfig('two-node.json', {
-      hostName: 'left',
-      options: { enable: true, resources: { ...withNixDefaults(rawConfigSpec, twoNode).resources, dns: withNixDefaults(rawConfigSpec, { ...twoNode, resources: { dns: { kind: 'lxc', params: { name: 'dns' } } } }).resources.dns } },
-    });
-    expect(c.systemd.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-lxc']);
+    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { dns: { kind: 'lxc', params: { name: 'dns' } } } } });
+    expect(c.failedAssertions).toEqual([]);
+    expect(c.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-lxc']);
   });
 
   it('default.nix gives the agent nixpkgs\' OCF agents when an ocf resource needs them, or the ocfRoot given, and /run/resource-agents', () => {
-    const withOcf = (o: Cfg) => {
-      const base = withNixDefaults(rawConfigSpec, loadExample('two-node.json'));
-      return moduleConfig('two-node.json', { hostName: 'left', options: { enable: true, resources: { ...base.resources, vip: { ...base.resources[Object.keys(base.resources)[0]!], kind: 'ocf', params: { agent: 'heartbeat:IPaddr2', ip: '10.0.0.9' } } }, ...o } });
-    };
-    expect(withOcf({}).systemd.services['tsha-agent'].serviceConfig.ExecStart).toMatch(/ --ocf-root \/nix\/store\/stub-ocf-resource-agents\/usr\/lib\/ocf$/);
-    expect(withOcf({}).systemd.tmpfiles).toEqual(['d /run/resource-agents 1755 root root -']);
-    expect(withOcf({ ocfRoot: '/srv/ocf' }).systemd.services['tsha-agent'].serviceConfig.ExecStart).toMatch(/ --ocf-root \/srv\/ocf$/);
-    const without = moduleConfig('two-node.json', { hostName: 'left', options: { enable: true } });
-    expect(without.systemd.services['tsha-agent'].serviceConfig.ExecStart).not.toContain('--ocf-root');
-    expect(without.systemd.tmpfiles).toEqual([]);
+    const withOcf = (o: Cfg) => machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { vip: { kind: 'ocf', params: { agent: 'heartbeat:IPaddr2', ip: '10.0.0.9' } } }, ...o } });
+    expect(withOcf({}).services['tsha-agent'].serviceConfig.ExecStart).toMatch(/ --ocf-root \/nix\/store\/stub-ocf-resource-agents\/usr\/lib\/ocf$/);
+    expect(withOcf({}).tmpfiles).toEqual(['d /run/resource-agents 1755 root root -']);
+    expect(withOcf({ ocfRoot: '/srv/ocf' }).services['tsha-agent'].serviceConfig.ExecStart).toMatch(/ --ocf-root \/srv\/ocf$/);
+    const without = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } });
+    expect(without.services['tsha-agent'].serviceConfig.ExecStart).not.toContain('--ocf-root');
+    expect(without.tmpfiles).toEqual([]);
   });
 
   it('default.nix with softdog: loads it with soft_margin = timing.watchdogMs in seconds, and asserts watchdog fencing', () => {
-    const threeNode = withNixDefaults(rawConfigSpec, loadExample('three-node.json'));
-    const c = moduleConfig('three-node.json', {
-      hostName: 'n1',
-      options: { enable: true, softdog: true, fencing: { ...threeNode.fencing, watchdog: true }, timing: { ...threeNode.timing, watchdogMs: 7000 } },
-    });
-    expect(c.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
+    const c = machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, softdog: true, fencing: { watchdog: true }, timing: { watchdogMs: 7000 } } });
+    expect(c.failedAssertions).toEqual([]);
     expect(c.boot).toEqual({ kernelModules: ['softdog'], extraModprobeConfig: 'options softdog soft_margin=7' });
-    const off = moduleConfig('three-node.json', { hostName: 'n1', options: { enable: true, softdog: true } });
-    expect(off.assertions.filter((a: Cfg) => !a.assertion).map((a: Cfg) => a.message)).toEqual([
+    expect(c.config.fencing.watchdogDevice).toBe('/dev/watchdog');
+    const off = machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, softdog: true } });
+    expect(off.failedAssertions).toEqual([
       'services.tsha.softdog: the watchdog device is fed by watchdog fencing; set services.tsha.fencing.watchdog = true (and fencing.enabled).',
     ]);
     expect(off.boot).toEqual({ kernelModules: ['softdog'], extraModprobeConfig: 'options softdog soft_margin=5' });
   });
 
-  it('default.nix asserts that microvm.nix does not autostart a VM the cluster runs, naming the resource', () => {
-    const three: Cfg = loadExample('three-node.json');
-    const withVm = { enable: true, resources: withNixDefaults(rawConfigSpec, { ...three, resources: { ...three.resources, mail: { kind: 'microvm', params: { name: 'mail' } } } }).resources };
-    const failing = (config: Cfg) => moduleConfig('three-node.json', { hostName: 'n1', options: withVm, config }).assertions.filter((a: Cfg) => !a.assertion).map((a: Cfg) => a.message);
-    expect(failing({ microvm: { vms: { mail: { autostart: true } } } })).toEqual([
-      'services.tsha.resources.mail: microvm.vms.mail.autostart must be false: tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.',
+  it('default.nix warns when systemd itself holds the watchdog device tsha is given', () => {
+    const m = { hostName: 'n1', example: 'three-node.json', tsha: { enable: true, fencing: { watchdog: true, watchdogDevice: '/dev/watchdog0' } } };
+    expect(machine(m).warnings).toEqual([]);
+    expect(machine({ ...m, module: '{ systemd.watchdog.runtimeTime = "30s"; }' }).warnings).toEqual([
+      'services.tsha.fencing.watchdogDevice = /dev/watchdog0 while systemd.watchdog.runtimeTime is set: systemd holds a watchdog device open, and the agent cannot open that same one (EBUSY); give tsha another device (services.tsha.softdog) or leave runtimeTime unset.',
     ]);
-    expect(failing({ microvm: { vms: { mail: { autostart: false } } } })).toEqual([]);
-    expect(failing({})).toEqual([]); // microvm.nix not imported on this machine (or the VM declared imperatively)
   });
 
-  it('default.nix checks the generated JSON with tsha config check while building', () => {
-    const script = nix([
-      '--eval',
-      '-E',
-      `let m = (import ./nixos-module/default.nix { lib = ${STUB}; pkgs = import ./test/fixtures/nix/stub-pkgs.nix; config = { networking.hostName = "x"; services.tsha = { enable = true; nodeName = "x"; package = "/nix/store/stub-tsha"; cluster.id = "c"; cluster.name = "c"; nodes = { x.address = "a:1"; }; witness = { enable = false; name = null; address = null; publicKey = null; }; }; }; }).config; in (builtins.elemAt m.contents 0).content.environment.etc."tsha/config.json".source.script`,
+  it('default.nix asserts that microvm.nix does not autostart a VM the cluster runs, naming the resource', () => {
+    const vm = (module: string) => machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, resources: { mail: { kind: 'microvm', params: { name: 'mail' } } } }, microvm: true, module });
+    expect(vm('{ microvm.vms.mail.autostart = true; }').failedAssertions).toEqual([
+      'services.tsha.resources.mail: microvm.vms.mail.autostart must be false: tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.',
     ]);
-    expect(script).toMatch(/tsha config check \/nix\/store\/stub-tsha-c\.json/);
+    expect(vm('{ microvm.vms.mail = { }; }').failedAssertions).toHaveLength(1); // microvm.nix's default is true
+    expect(vm('{ microvm.vms.mail.autostart = false; }').failedAssertions).toEqual([]);
+    expect(vm('{ }').failedAssertions).toEqual([]); // the VM declared imperatively (not in microvm.vms)
   });
 
   it('default.nix runs tsha-witness on the witness machine, and its assertions name their subject', () => {
-    const w = moduleConfig('two-node-witness.json', { hostName: 'nas', options: { enable: false, witness: { enable: true } } });
-    expect(w.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
-    expect(Object.keys(w.systemd.services)).toEqual(['tsha-witness']);
-    expect(w.systemd.services['tsha-witness'].serviceConfig).toMatchObject({ Type: 'notify', DynamicUser: true, StateDirectory: 'tsha-witness' });
-    expect(w.ports).toEqual([7400]);
+    const w = machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true }, openFirewall: true } });
+    expect(w.failedAssertions).toEqual([]);
+    expect(Object.keys(w.services)).toEqual(['tsha-witness']);
+    expect(w.services['tsha-witness'].serviceConfig).toMatchObject({ Type: 'notify', DynamicUser: true, StateDirectory: 'tsha-witness' });
+    expect(w.firewall.allowedTCPPorts).toEqual([7400]);
 
-    const wrongNode = moduleConfig('two-node.json', { hostName: 'middle', options: { enable: true } });
-    expect(wrongNode.assertions.filter((a: Cfg) => !a.assertion).map((a: Cfg) => a.message)).toEqual([
-      'services.tsha.nodeName "middle" is not one of services.tsha.nodes (left, right).',
-    ]);
-    const both = moduleConfig('two-node-witness.json', { hostName: 'alpha', options: { enable: true, witness: { enable: true } } });
-    expect(both.assertions.filter((a: Cfg) => !a.assertion).map((a: Cfg) => a.message)).toEqual([
+    const wrongNode = machine({ hostName: 'middle', example: 'two-node.json', tsha: { enable: true } });
+    expect(wrongNode.failedAssertions).toEqual(['services.tsha.nodeName "middle" is not one of services.tsha.nodes (left, right).']);
+    const both = machine({ hostName: 'alpha', example: 'two-node-witness.json', tsha: { enable: true, witness: { enable: true } } });
+    expect(both.failedAssertions).toEqual([
       'services.tsha: this machine is both a node (services.tsha.enable) and the witness (services.tsha.witness.enable); the witness must run on a third machine.',
     ]);
+    const nameless = machine({ hostName: 'nas', example: 'two-node.json', tsha: { witness: { enable: true } } });
+    expect(nameless.failedAssertions).toEqual(['services.tsha.witness.enable: the witness needs services.tsha.witness.name and services.tsha.witness.address.']);
+    const threeAndWitness = machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, witness: { name: 'nas', address: '10.0.0.9:7400' } } });
+    expect(threeAndWitness.failedAssertions).toEqual(['services.tsha.witness: a witness breaks ties between exactly two nodes; services.tsha.nodes has 3.']);
+  });
+
+  it('configures nothing when neither the agent nor the witness is enabled', () => {
+    const c = machine({ hostName: 'left', example: 'two-node.json' });
+    expect(c).toMatchObject({ failedAssertions: [], services: {}, etc: {}, systemPackages: [], config: null });
   });
 });
