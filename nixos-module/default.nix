@@ -28,6 +28,15 @@ let
   # LXC resources are run with LXC's tools (lxc-start, lxc-info, …), which the agent finds on PATH.
   runsLxc = builtins.any (r: r.kind == "lxc") (builtins.attrValues cfg.resources);
 
+  # The services the cluster runs (kind "systemd", a .service unit): systemd.services names them
+  # without the suffix. Template instances (name@instance.service) are left out: a NixOS
+  # definition of an instance would be a unit file of its own that hides the template's.
+  resourceServices = lib.unique (map (u: lib.removeSuffix ".service" u) (builtins.filter
+    (u: lib.hasSuffix ".service" u && !(lib.hasInfix "@" u))
+    (map (r: r.params.unit) (builtins.filter (r: r.kind == "systemd" && r.params ? unit) (builtins.attrValues cfg.resources)))));
+  # microVMs the cluster runs, by microvm.nix name
+  resourceVms = lib.mapAttrs (_: r: r.params.name or "") (lib.filterAttrs (_: r: r.kind == "microvm") cfg.resources);
+
   # What the agent and the witness units share: started at boot once the network is up, restarted
   # when the checked configuration changes, systemd-notify on PATH.
   commonUnit = {
@@ -80,11 +89,12 @@ in
         }
       ]
       # A microVM the cluster runs is started by tsha on one node only: microvm.nix's autostart
-      # (on by default) would start it at boot on every node that declares it.
-      ++ map (id: let name = cfg.resources.${id}.params.name or ""; in {
-        assertion = !cfg.enable || !(config.microvm.vms.${name}.autostart or false);
-        message = "services.tsha.resources.${id}: microvm.vms.${name}.autostart must be false: tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.";
-      }) (builtins.filter (id: cfg.resources.${id}.kind == "microvm") (builtins.attrNames cfg.resources));
+      # (on by default for microvm.vms, and any name in the microvm.autostart list) would start it
+      # at boot, through microvms.target, on every node that declares it.
+      ++ lib.mapAttrsToList (id: name: {
+        assertion = !cfg.enable || !(config.microvm.vms.${name}.autostart or false || builtins.elem name (config.microvm.autostart or [ ]));
+        message = "services.tsha.resources.${id}: microvm.vms.${name}.autostart must be false (and \"${name}\" not in microvm.autostart): tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.";
+      }) resourceVms;
       warnings = lib.optional (cfg.enable && cfg.fencing.watchdogDevice != null && (config.systemd.watchdog.runtimeTime or null) != null)
         "services.tsha.fencing.watchdogDevice = ${cfg.fencing.watchdogDevice} while systemd.watchdog.runtimeTime is set: systemd holds a watchdog device open, and the agent cannot open that same one (EBUSY); give tsha another device (services.tsha.softdog) or leave runtimeTime unset.";
       environment.systemPackages = [ cfg.package ];
@@ -118,6 +128,18 @@ in
       networking.firewall.allowedTCPPorts = lib.mkIf (cfg.openFirewall && builtins.elem cfg.nodeName nodeNames) [
         (portOf cfg.nodes.${cfg.nodeName}.address)
       ];
+    })
+
+    # The cluster owns its services: they are not started at boot (NixOS modules commonly want
+    # them from multi-user.target, so wantedBy is forced empty), and nixos-rebuild switch neither
+    # restarts nor stops a changed one, which would move it under the agent's feet. The agent
+    # starts and stops them on the node the plan places them on.
+    (lib.mkIf cfg.enable {
+      systemd.services = lib.genAttrs resourceServices (_: {
+        wantedBy = lib.mkForce [ ];
+        restartIfChanged = lib.mkForce false;
+        stopIfChanged = lib.mkForce false;
+      });
     })
 
     # OCF agents from resource-agents keep their state in /run/resource-agents (IPaddr2's send_arp

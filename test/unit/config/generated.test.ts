@@ -189,7 +189,7 @@ describe('nixos-module', () => {
         modules = [ ./examples/nixos/two-node-witness.nix ({ pkgs, ... }: { networking.hostName = "${hostName}"; services.tsha.package = pkgs.tsha; }) ];
       }`);
       expect(m.failedAssertions, hostName).toEqual([]);
-      expect(Object.keys(m.services), hostName).toEqual([hostName === 'nas' ? 'tsha-witness' : 'tsha-agent']);
+      expect(Object.keys(m.services).sort(), hostName).toEqual(hostName === 'nas' ? ['tsha-witness'] : ['home-assistant', 'mosquitto', 'tsha-agent']);
       const fromNix = validate(m.config);
       const direct = validate(loadExample('two-node-witness.json'));
       expect(fromNix.ok ? fromNix.config : fromNix.errors, hostName).toEqual(direct.ok ? direct.config : direct.errors);
@@ -199,7 +199,7 @@ describe('nixos-module', () => {
   it('default.nix runs tsha-agent on a node: notify service with watchdog, state and runtime directories, checked config', () => {
     const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, controlSocketGroup: 'wheel', openFirewall: true } });
     expect(c.failedAssertions).toEqual([]);
-    expect(Object.keys(c.services)).toEqual(['tsha-agent']);
+    expect(Object.keys(c.services).sort()).toEqual(['frr', 'kea-dhcp4-server', 'tsha-agent']); // the agent and its resources
     const unit = c.services['tsha-agent'];
     expect(unit.serviceConfig).toMatchObject({
       Type: 'notify',
@@ -271,12 +271,30 @@ describe('nixos-module', () => {
 
   it('default.nix asserts that microvm.nix does not autostart a VM the cluster runs, naming the resource', () => {
     const vm = (module: string) => machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, resources: { mail: { kind: 'microvm', params: { name: 'mail' } } } }, microvm: true, module });
-    expect(vm('{ microvm.vms.mail.autostart = true; }').failedAssertions).toEqual([
-      'services.tsha.resources.mail: microvm.vms.mail.autostart must be false: tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.',
-    ]);
-    expect(vm('{ microvm.vms.mail = { }; }').failedAssertions).toHaveLength(1); // microvm.nix's default is true
+    const message = 'services.tsha.resources.mail: microvm.vms.mail.autostart must be false (and "mail" not in microvm.autostart): tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.';
+    expect(vm('{ microvm.vms.mail.autostart = true; }').failedAssertions).toEqual([message]);
+    expect(vm('{ microvm.vms.mail = { }; }').failedAssertions).toEqual([message]); // microvm.nix's default is true
+    expect(vm('{ microvm.autostart = [ "mail" ]; }').failedAssertions).toEqual([message]); // a VM made with the microvm command
     expect(vm('{ microvm.vms.mail.autostart = false; }').failedAssertions).toEqual([]);
-    expect(vm('{ }').failedAssertions).toEqual([]); // the VM declared imperatively (not in microvm.vms)
+    expect(vm('{ microvm.vms.other = { }; }').failedAssertions).toEqual([]);
+    expect(vm('{ }').failedAssertions).toEqual([]);
+    // microvm.nix not imported on this machine: nothing to assert, nothing set
+    expect(machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, resources: { mail: { kind: 'microvm', params: { name: 'mail' } } } } }).failedAssertions).toEqual([]);
+  });
+
+  it('default.nix leaves the cluster\'s services to the agent: not wanted at boot, neither restarted nor stopped by a switch', () => {
+    // as a NixOS service module would declare them: wanted by multi-user.target, restarted when changed
+    const services = '{ systemd.services.frr = { wantedBy = [ "multi-user.target" ]; restartIfChanged = true; serviceConfig.ExecStart = "/run/current-system/sw/bin/frr"; }; }';
+    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { web: { kind: 'systemd', params: { unit: 'getty@tty1.service' } }, boot: { kind: 'systemd', params: { unit: 'boot.mount' } } } }, module: services });
+    expect(c.failedAssertions).toEqual([]);
+    expect(Object.keys(c.services).sort()).toEqual(['frr', 'kea-dhcp4-server', 'tsha-agent']); // not the template instance, not the mount
+    for (const name of ['frr', 'kea-dhcp4-server']) {
+      expect(c.services[name], name).toMatchObject({ wantedBy: [], restartIfChanged: false, stopIfChanged: false });
+    }
+    expect(c.services.frr.serviceConfig).toEqual({ ExecStart: '/run/current-system/sw/bin/frr' });
+    // the witness machine runs no resources: their units are left alone
+    const w = machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true } }, module: '{ systemd.services.mosquitto.wantedBy = [ "multi-user.target" ]; }' });
+    expect(w.services.mosquitto).toMatchObject({ wantedBy: ['multi-user.target'], restartIfChanged: true, stopIfChanged: true });
   });
 
   it('default.nix runs tsha-witness on the witness machine, and its assertions name their subject', () => {
