@@ -37,14 +37,26 @@ let
   # microVMs the cluster runs, by microvm.nix name
   resourceVms = lib.mapAttrs (_: r: r.params.name or "") (lib.filterAttrs (_: r: r.kind == "microvm") cfg.resources);
 
-  # What the agent and the witness units share: started at boot once the network is up, restarted
-  # when the checked configuration changes, systemd-notify on PATH.
+  # The checked configuration as the daemons read it: a path in /etc that a switch points at the
+  # new file before it reloads the units, so SIGHUP re-reads the new configuration.
+  configPath = "/etc/tsha/config.json";
+
+  # What the agent and the witness units share: started at boot once the network is up; a switch
+  # that changes only the configuration reloads them (ExecReload: SIGHUP, the daemon applies the new
+  # file or refuses it and keeps running), and any other change of the unit (a new package, other
+  # flags) restarts them in one step (stopIfChanged = false: the old daemon is stopped only once
+  # the new system is in place, and a restarted agent re-adopts its resources). What the daemon
+  # cannot take from a reload (the cluster id, its own mesh address) is a restart trigger.
   commonUnit = {
     wantedBy = [ "multi-user.target" ];
     wants = [ "network-online.target" ];
     after = [ "network-online.target" ];
-    restartTriggers = [ checkedConfig ];
+    reloadTriggers = [ checkedConfig ];
+    stopIfChanged = false;
     path = [ pkgs.systemd ]; # systemd-notify
+    # systemd gives up on a unit restarted 5 times in 10 s (its defaults); a node whose mesh or
+    # tunnel takes longer to come up must not end with its agent given up for good
+    startLimitIntervalSec = 0;
   };
   commonService = {
     Type = "notify";
@@ -53,8 +65,12 @@ let
     # credentials, and NotifyAccess=all also covers an agent that does not run as root.
     NotifyAccess = "all";
     WatchdogSec = "${toString cfg.systemdWatchdogSec}s";
+    ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
     Restart = "on-failure";
+    # 1 s after the first failure, growing to 10 s over 5 restarts while it keeps failing
     RestartSec = "1s";
+    RestartSteps = 5;
+    RestartMaxDelaySec = "10s";
     # V8's young generation capped at 1 MiB per semi-space: the agent allocates little but steadily,
     # and with the default (up to 16 MiB) its RSS drifted from 65 to 100 MiB between collections
     # (npm run bench:failover, idle: 65 to 71 MiB with the cap, no measurable CPU cost).
@@ -98,11 +114,12 @@ in
       warnings = lib.optional (cfg.enable && cfg.fencing.watchdogDevice != null && (config.systemd.watchdog.runtimeTime or null) != null)
         "services.tsha.fencing.watchdogDevice = ${cfg.fencing.watchdogDevice} while systemd.watchdog.runtimeTime is set: systemd holds a watchdog device open, and the agent cannot open that same one (EBUSY); give tsha another device (services.tsha.softdog) or leave runtimeTime unset.";
       environment.systemPackages = [ cfg.package ];
-      environment.etc."tsha/config.json".source = checkedConfig;
+      environment.etc."tsha/config.json".source = checkedConfig; # configPath
     })
 
     (lib.mkIf cfg.enable {
       systemd.services.tsha-agent = commonUnit // {
+        restartTriggers = [ cfg.cluster.id (cfg.nodes.${cfg.nodeName}.address or null) ];
         description = "tsha high-availability agent (node ${cfg.nodeName} of ${cfg.cluster.name})";
         path = commonUnit.path ++ (if hasVirtualIps then [ pkgs.iproute2 pkgs.iputils ] else [ ]) ++ lib.optional runsLxc pkgs.lxc;
         # A restarted agent re-adopts the resources its node runs: stopping or restarting this unit
@@ -111,7 +128,7 @@ in
         serviceConfig = commonService // {
           ExecStart = lib.concatStringsSep " " ([
             "${cfg.package}/bin/tsha --log-level ${cfg.logLevel} agent"
-            "--config ${checkedConfig} --node ${cfg.nodeName}"
+            "--config ${configPath} --node ${cfg.nodeName}"
             "--state-dir /var/lib/tsha --socket /run/tsha/control.sock"
           ]
           ++ lib.optional (cfg.controlSocketGroup != null) "--socket-group ${cfg.controlSocketGroup}"
@@ -157,9 +174,10 @@ in
 
     (lib.mkIf cfg.witness.enable {
       systemd.services.tsha-witness = commonUnit // {
+        restartTriggers = [ cfg.cluster.id cfg.witness.address ];
         description = "tsha witness for cluster ${cfg.cluster.name}";
         serviceConfig = commonService // {
-          ExecStart = "${cfg.package}/bin/tsha --log-level ${cfg.logLevel} witness --config ${checkedConfig} --state-dir /var/lib/tsha-witness";
+          ExecStart = "${cfg.package}/bin/tsha --log-level ${cfg.logLevel} witness --config ${configPath} --state-dir /var/lib/tsha-witness";
           DynamicUser = true;
           StateDirectory = "tsha-witness";
           StateDirectoryMode = "0700";

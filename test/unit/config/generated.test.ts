@@ -211,13 +211,30 @@ describe('nixos-module', () => {
       RuntimeDirectory: 'tsha',
     });
     expect(unit.serviceConfig.ExecStart).toBe(
-      '/nix/store/stub-tsha/bin/tsha --log-level info agent --config /nix/store/stub-tsha-edge-2n-checked.json --node left --state-dir /var/lib/tsha --socket /run/tsha/control.sock --socket-group wheel',
+      '/nix/store/stub-tsha/bin/tsha --log-level info agent --config /etc/tsha/config.json --node left --state-dir /var/lib/tsha --socket /run/tsha/control.sock --socket-group wheel',
     );
-    expect(unit.restartTriggers).toEqual(['/nix/store/stub-tsha-edge-2n-checked.json']);
     expect(unit.path).toEqual(['/nix/store/stub-systemd']);
     expect(c.etc['tsha/config.json'].source).toBe('/nix/store/stub-tsha-edge-2n-checked.json');
     expect(c.firewall.allowedTCPPorts).toEqual([7400]);
     expect(c.systemPackages).toEqual(['/nix/store/stub-tsha']);
+  });
+
+  it('default.nix makes a switch reload the daemons for a new configuration, and restart them (in one step) for anything else', () => {
+    const agent = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } }).services['tsha-agent'];
+    const witness = machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true } } }).services['tsha-witness'];
+    for (const [unit, checked] of [[agent, '/nix/store/stub-tsha-edge-2n-checked.json'], [witness, '/nix/store/stub-tsha-home-checked.json']] as const) {
+      // the daemon reads /etc/tsha/config.json, which the switch points at the new file before reloading
+      expect(unit.serviceConfig.ExecStart).toContain(' --config /etc/tsha/config.json ');
+      expect(unit.reloadTriggers).toEqual([checked]);
+      expect(unit.serviceConfig.ExecReload).toBe('/nix/store/stub-coreutils/bin/kill -HUP $MAINPID');
+      expect(unit).toMatchObject({ restartIfChanged: true, reloadIfChanged: false, stopIfChanged: false });
+      // restarted, never given up on, while the mesh below it comes up slowly
+      expect(unit.startLimitIntervalSec).toBe(0);
+      expect(unit.serviceConfig).toMatchObject({ Restart: 'on-failure', RestartSec: '1s', RestartSteps: 5, RestartMaxDelaySec: '10s' });
+    }
+    // what a reload cannot change restarts the daemon
+    expect(agent.restartTriggers).toEqual(['edge-2n', '10.90.0.1:7400']);
+    expect(witness.restartTriggers).toEqual(['home', '10.90.0.9:7400']);
   });
 
   it('default.nix checks the generated JSON with tsha config check while building', () => {
