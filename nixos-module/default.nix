@@ -28,6 +28,15 @@ let
   # LXC resources are run with LXC's tools (lxc-start, lxc-info, …), which the agent finds on PATH.
   runsLxc = builtins.any (r: r.kind == "lxc") (builtins.attrValues cfg.resources);
 
+  # one argument of ExecStart=: quoted as systemd reads it, with its % specifiers and $ variables
+  # kept literal (as nixpkgs' utils.escapeSystemdExecArg)
+  escapeExecArg = arg: lib.replaceStrings [ "%" "$" ] [ "%%" "$$" ] (builtins.toJSON arg);
+
+  # fence devices, and the parameters of theirs that would put a secret into the store
+  fenceDevices = cfg.fencing.devices;
+  secretKeys = [ "password" "passwd" "snmp_priv_passwd" ];
+  devicesWithSecrets = lib.filterAttrs (_: d: builtins.any (k: d.parameters ? ${k}) secretKeys) fenceDevices;
+
   # The services the cluster runs (kind "systemd", a .service unit): systemd.services names them
   # without the suffix. Template instances (name@instance.service) are left out: a NixOS
   # definition of an instance would be a unit file of its own that hides the template's.
@@ -110,9 +119,16 @@ in
       ++ lib.mapAttrsToList (id: name: {
         assertion = !cfg.enable || !(config.microvm.vms.${name}.autostart or false || builtins.elem name (config.microvm.autostart or [ ]));
         message = "services.tsha.resources.${id}: microvm.vms.${name}.autostart must be false (and \"${name}\" not in microvm.autostart): tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.";
-      }) resourceVms;
+      }) resourceVms
+      ++ lib.mapAttrsToList (name: file: {
+        assertion = !cfg.enable || (builtins.match "[A-Za-z0-9_.-]+" name != null && lib.hasPrefix "/" file && !(lib.hasPrefix builtins.storeDir file));
+        message = "services.tsha.fenceCredentials.${name} = \"${file}\": a credential is a name of letters, digits, '_', '.' and '-', and an absolute path outside the Nix store (a file in the store is readable by anyone on the machine).";
+      }) cfg.fenceCredentials;
       warnings = lib.optional (cfg.enable && cfg.fencing.watchdogDevice != null && (config.systemd.watchdog.runtimeTime or null) != null)
-        "services.tsha.fencing.watchdogDevice = ${cfg.fencing.watchdogDevice} while systemd.watchdog.runtimeTime is set: systemd holds a watchdog device open, and the agent cannot open that same one (EBUSY); give tsha another device (services.tsha.softdog) or leave runtimeTime unset.";
+        "services.tsha.fencing.watchdogDevice = ${cfg.fencing.watchdogDevice} while systemd.watchdog.runtimeTime is set: systemd holds a watchdog device open, and the agent cannot open that same one (EBUSY); give tsha another device (services.tsha.softdog) or leave runtimeTime unset."
+      ++ lib.mapAttrsToList (id: _: "services.tsha.fencing.devices.${id}.parameters: a password given in the configuration ends up in the Nix store, readable by anyone on the machine; use passwd_script with services.tsha.fenceCredentials instead.") devicesWithSecrets
+      ++ lib.optional (cfg.enable && cfg.selfFence == "exit" && !cfg.fencing.watchdog)
+        "services.tsha.selfFence = \"exit\" without fencing.watchdog: a node that must fence itself only kills its agent, and its resources keep running; use \"sysrq-reboot\" or watchdog fencing.";
       environment.systemPackages = [ cfg.package ];
       environment.etc."tsha/config.json".source = checkedConfig; # configPath
     })
@@ -121,7 +137,8 @@ in
       systemd.services.tsha-agent = commonUnit // {
         restartTriggers = [ cfg.cluster.id (cfg.nodes.${cfg.nodeName}.address or null) ];
         description = "tsha high-availability agent (node ${cfg.nodeName} of ${cfg.cluster.name})";
-        path = commonUnit.path ++ (if hasVirtualIps then [ pkgs.iproute2 pkgs.iputils ] else [ ]) ++ lib.optional runsLxc pkgs.lxc;
+        path = commonUnit.path ++ (if hasVirtualIps then [ pkgs.iproute2 pkgs.iputils ] else [ ]) ++ lib.optional runsLxc pkgs.lxc
+          ++ lib.optional (fenceDevices != { } && cfg.fenceAgentsPackage != null) cfg.fenceAgentsPackage;
         # A restarted agent re-adopts the resources its node runs: stopping or restarting this unit
         # must not stop them. Resources are their own units; KillMode=process also spares what an
         # exec resource started.
@@ -130,11 +147,13 @@ in
             "${cfg.package}/bin/tsha --log-level ${cfg.logLevel} agent"
             "--config ${configPath} --node ${cfg.nodeName}"
             "--state-dir /var/lib/tsha --socket /run/tsha/control.sock"
+            "--self-fence ${escapeExecArg cfg.selfFence}"
           ]
           ++ lib.optional (cfg.controlSocketGroup != null) "--socket-group ${cfg.controlSocketGroup}"
           ++ lib.optional (cfg.metricsAddress != null) "--metrics-address ${cfg.metricsAddress}"
           ++ lib.optional (ocfRoot != null) "--ocf-root ${ocfRoot}");
           KillMode = "process";
+          LoadCredential = lib.mapAttrsToList (name: file: "${name}:${file}") cfg.fenceCredentials;
           StateDirectory = "tsha";
           StateDirectoryMode = "0700";
           # the control socket (tsha status, tsha resource …) lives in /run/tsha

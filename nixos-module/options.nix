@@ -69,6 +69,44 @@ in
       description = "OCF_ROOT of the OCF resource agents the agent runs (kind \"ocf\": resource.d/<provider>/<type> under it); null: pkgs.ocf-resource-agents (resource-agents, pacemaker's and DRBD's agents) when the configuration has an ocf resource. The agents find their tools on the agent's PATH: add what they need (e.g. iproute2 for IPaddr2) to systemd.services.tsha-agent.path.";
     };
 
+    selfFence = mkOption {
+      type = types.either (types.enum [ "sysrq-reboot" "exit" ]) (types.strMatching "command:.+");
+      default = "sysrq-reboot";
+      example = "command:systemctl reboot --force --force";
+      description = ''
+        What the agent does when it must fence itself (lost quorum with noQuorumPolicy "fence", or a
+        fence action aimed at its own node): "sysrq-reboot" resets the machine at once through
+        /proc/sysrq-trigger (falling back to killing the agent, so a fed watchdog resets it);
+        "exit" kills the agent only, which resets the machine only when watchdog fencing
+        (fencing.watchdog) feeds a watchdog device; "command:CMD" runs CMD with /bin/sh, then kills
+        the agent (tsha agent --self-fence).
+      '';
+    };
+
+    fenceAgentsPackage = mkOption {
+      type = types.nullOr types.package;
+      default = pkgs.fence-agents;
+      defaultText = lib.literalExpression "pkgs.fence-agents";
+      description = ''
+        The fence agents (fence_ipmilan, fence_redfish, …) on the agent's PATH, when
+        fencing.devices has a device; null: none (name the agents by absolute path, or add them to
+        systemd.services.tsha-agent.path).
+      '';
+    };
+
+    fenceCredentials = mkOption {
+      type = types.attrsOf types.str;
+      default = { };
+      example = { bmc-password = "/run/keys/bmc-password"; };
+      description = ''
+        Secrets of the fence devices, credential name → file outside the Nix store, handed to the
+        agent by systemd (LoadCredential=: readable by the agent's unit only, never copied into the
+        store, which anyone on the machine can read). A device reads one through fence-agents'
+        passwd_script, which runs in a shell with the agent's environment:
+        parameters.passwd_script = "cat $CREDENTIALS_DIRECTORY/bmc-password".
+      '';
+    };
+
     openFirewall = mkOption {
       type = types.bool;
       default = false;

@@ -86,7 +86,7 @@ describe('nixos-module', () => {
   const pathOf = (loc: string[]) => loc.slice(2).reduce((p, s) => (s === '*' ? `${p}[]` : p ? `${p}.${s}` : s), '').replace(/<[a-z]+>/g, '<*>');
   const nixTree = new Map(declared.map((o) => [pathOf(o.loc), o]));
   const normalize = (p: string) => p.replace(/<[a-z]+>/g, '<*>');
-  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable'];
+  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable', 'selfFence', 'fenceAgentsPackage', 'fenceCredentials'];
 
   it('has an option for every option of the table, and nothing else but the module\'s own', () => {
     const tablePaths = listOptions()
@@ -211,9 +211,9 @@ describe('nixos-module', () => {
       RuntimeDirectory: 'tsha',
     });
     expect(unit.serviceConfig.ExecStart).toBe(
-      '/nix/store/stub-tsha/bin/tsha --log-level info agent --config /etc/tsha/config.json --node left --state-dir /var/lib/tsha --socket /run/tsha/control.sock --socket-group wheel',
+      '/nix/store/stub-tsha/bin/tsha --log-level info agent --config /etc/tsha/config.json --node left --state-dir /var/lib/tsha --socket /run/tsha/control.sock --self-fence "sysrq-reboot" --socket-group wheel',
     );
-    expect(unit.path).toEqual(['/nix/store/stub-systemd']);
+    expect(unit.path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-fence-agents']);
     expect(c.etc['tsha/config.json'].source).toBe('/nix/store/stub-tsha-edge-2n-checked.json');
     expect(c.firewall.allowedTCPPorts).toEqual([7400]);
     expect(c.systemPackages).toEqual(['/nix/store/stub-tsha']);
@@ -237,6 +237,42 @@ describe('nixos-module', () => {
     expect(witness.restartTriggers).toEqual(['home', '10.90.0.9:7400']);
   });
 
+  it('default.nix puts fence-agents on the agent\'s PATH when there are fence devices, and hands it secrets with LoadCredential', () => {
+    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, fenceCredentials: { 'bmc-password': '/run/keys/bmc-password' } } });
+    expect(c.failedAssertions).toEqual([]);
+    expect(c.warnings).toEqual([]); // passwd_script: no password in the store
+    expect(c.services['tsha-agent'].path).toContain('/nix/store/stub-fence-agents');
+    expect(c.services['tsha-agent'].serviceConfig.LoadCredential).toEqual(['bmc-password:/run/keys/bmc-password']);
+    expect(machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, fenceAgentsPackage: null } }).services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd']);
+    const witnessOnly = machine({ hostName: 'alpha', example: 'two-node-witness.json', tsha: { enable: true }, module: '({ lib, ... }: { services.tsha.fencing.devices = lib.mkForce { }; })' });
+    expect(witnessOnly.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd']);
+
+    const inStore = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, fenceCredentials: { 'bmc-password': '/nix/store/abc-pw', 'a/b': '/run/keys/x', rel: 'keys/x' } } });
+    expect(inStore.failedAssertions.sort()).toEqual([
+      'services.tsha.fenceCredentials.a/b = "/run/keys/x": a credential is a name of letters, digits, \'_\', \'.\' and \'-\', and an absolute path outside the Nix store (a file in the store is readable by anyone on the machine).',
+      'services.tsha.fenceCredentials.bmc-password = "/nix/store/abc-pw": a credential is a name of letters, digits, \'_\', \'.\' and \'-\', and an absolute path outside the Nix store (a file in the store is readable by anyone on the machine).',
+      'services.tsha.fenceCredentials.rel = "keys/x": a credential is a name of letters, digits, \'_\', \'.\' and \'-\', and an absolute path outside the Nix store (a file in the store is readable by anyone on the machine).',
+    ]);
+    const plain = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, fencing: { devices: { 'ipmi-right': { parameters: { passwd: 'hunter2' } } } } } });
+    expect(plain.warnings).toEqual([
+      'services.tsha.fencing.devices.ipmi-right.parameters: a password given in the configuration ends up in the Nix store, readable by anyone on the machine; use passwd_script with services.tsha.fenceCredentials instead.',
+    ]);
+  });
+
+  it('default.nix makes a node fence itself with a real reset (sysrq-reboot) unless told otherwise, and warns about exit without a watchdog', () => {
+    const exec = (selfFence?: string, fencing: Cfg = {}) => machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, fencing, ...(selfFence ? { selfFence } : {}) } });
+    expect(exec().services['tsha-agent'].serviceConfig.ExecStart).toContain(' --self-fence "sysrq-reboot"');
+    // one ExecStart argument, with systemd's % and $ kept literal
+    expect(exec('command:echo b > /proc/sysrq-trigger; logger "$HOME 100%"').services['tsha-agent'].serviceConfig.ExecStart).toContain(
+      String.raw` --self-fence "command:echo b > /proc/sysrq-trigger; logger \"$$HOME 100%%\""`,
+    );
+    expect(exec('exit').warnings).toEqual([
+      'services.tsha.selfFence = "exit" without fencing.watchdog: a node that must fence itself only kills its agent, and its resources keep running; use "sysrq-reboot" or watchdog fencing.',
+    ]);
+    expect(exec('exit', { watchdog: true, watchdogDevice: '/dev/watchdog' }).warnings).toEqual([]);
+    expect(refused({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, selfFence: 'reboot' } })).toMatch(/services\.tsha\.selfFence/);
+  });
+
   it('default.nix checks the generated JSON with tsha config check while building', () => {
     const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } });
     expect(c.checkScript).toMatch(/^tsha config check \/nix\/store\/stub-tsha-edge-2n\.json\n/);
@@ -245,15 +281,15 @@ describe('nixos-module', () => {
   it('default.nix puts ip and arping on the agent\'s PATH when the configuration has virtual IPs', () => {
     const c = machine({ hostName: 'db1', example: 'virtual-ip.json', tsha: { enable: true } });
     expect(c.failedAssertions).toEqual([]);
-    expect(c.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-iproute2', '/nix/store/stub-iputils']);
+    expect(c.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-iproute2', '/nix/store/stub-iputils', '/nix/store/stub-fence-agents']);
     const without = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } });
-    expect(without.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd']);
+    expect(without.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-fence-agents']);
   });
 
   it('default.nix puts LXC\'s tools on the agent\'s PATH when a resource is an LXC container', () => {
     const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { dns: { kind: 'lxc', params: { name: 'dns' } } } } });
     expect(c.failedAssertions).toEqual([]);
-    expect(c.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-lxc']);
+    expect(c.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-lxc', '/nix/store/stub-fence-agents']);
   });
 
   it('default.nix gives the agent nixpkgs\' OCF agents when an ocf resource needs them, or the ocfRoot given, and /run/resource-agents', () => {
