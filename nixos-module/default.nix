@@ -37,6 +37,21 @@ let
   secretKeys = [ "password" "passwd" "snmp_priv_passwd" ];
   devicesWithSecrets = lib.filterAttrs (_: d: builtins.any (k: d.parameters ? ${k}) secretKeys) fenceDevices;
 
+  # The WireGuard mesh: every member (the nodes, and the witness when declared) by name, this
+  # machine's own name among them, and each member's mesh address as a host route.
+  members = lib.mapAttrs (_: n: { inherit (n) address publicKey; }) cfg.nodes
+    // lib.optionalAttrs witnessDeclared { ${cfg.witness.name} = { inherit (cfg.witness) address publicKey; }; };
+  self = if cfg.enable then cfg.nodeName else cfg.witness.name;
+  hostRoute = address:
+    let bracketed = builtins.match "[[](.*)[]]:[0-9]+" address; in
+    if bracketed != null then "${builtins.head bracketed}/128"
+    else "${builtins.head (builtins.match "(.*):[0-9]+" address)}/32";
+  isMember = self != null && members ? ${self};
+  peers = lib.filterAttrs (name: _: name != self) members;
+  meshPort = if cfg.enable then (if builtins.elem cfg.nodeName nodeNames then portOf cfg.nodes.${cfg.nodeName}.address else null)
+    else if cfg.witness.address != null then portOf cfg.witness.address else null;
+  wgUnit = "wireguard-${cfg.meshInterface}.service";
+
   # The services the cluster runs (kind "systemd", a .service unit): systemd.services names them
   # without the suffix. Template instances (name@instance.service) are left out: a NixOS
   # definition of an instance would be a unit file of its own that hides the template's.
@@ -123,7 +138,24 @@ in
       ++ lib.mapAttrsToList (name: file: {
         assertion = !cfg.enable || (builtins.match "[A-Za-z0-9_.-]+" name != null && lib.hasPrefix "/" file && !(lib.hasPrefix builtins.storeDir file));
         message = "services.tsha.fenceCredentials.${name} = \"${file}\": a credential is a name of letters, digits, '_', '.' and '-', and an absolute path outside the Nix store (a file in the store is readable by anyone on the machine).";
-      }) cfg.fenceCredentials;
+      }) cfg.fenceCredentials
+      ++ lib.optionals cfg.wireguard.enable ([
+        {
+          assertion = cfg.meshInterface != null;
+          message = "services.tsha.wireguard.enable: the interface needs a name (services.tsha.meshInterface).";
+        }
+        {
+          assertion = cfg.wireguard.privateKeyFile != null && !(lib.hasPrefix builtins.storeDir cfg.wireguard.privateKeyFile);
+          message = "services.tsha.wireguard.privateKeyFile: set it to this machine's WireGuard private key, a file outside the Nix store.";
+        }
+        {
+          assertion = isMember;
+          message = "services.tsha.wireguard.enable: this machine (${self}) is not a member of the cluster (services.tsha.nodes, services.tsha.witness).";
+        }
+      ] ++ lib.mapAttrsToList (name: m: {
+        assertion = m.publicKey != null && cfg.wireguard.endpoints ? ${name};
+        message = "services.tsha.wireguard: the peer ${name} needs its publicKey (services.tsha.${if cfg.nodes ? ${name} then "nodes.${name}" else "witness"}.publicKey) and its underlay address (services.tsha.wireguard.endpoints.${name}).";
+      }) peers);
       warnings = lib.optional (cfg.enable && cfg.fencing.watchdogDevice != null && (config.systemd.watchdog.runtimeTime or null) != null)
         "services.tsha.fencing.watchdogDevice = ${cfg.fencing.watchdogDevice} while systemd.watchdog.runtimeTime is set: systemd holds a watchdog device open, and the agent cannot open that same one (EBUSY); give tsha another device (services.tsha.softdog) or leave runtimeTime unset."
       ++ lib.mapAttrsToList (id: _: "services.tsha.fencing.devices.${id}.parameters: a password given in the configuration ends up in the Nix store, readable by anyone on the machine; use passwd_script with services.tsha.fenceCredentials instead.") devicesWithSecrets
@@ -161,9 +193,6 @@ in
           RuntimeDirectoryMode = "0750";
         };
       };
-      networking.firewall.allowedTCPPorts = lib.mkIf (cfg.openFirewall && builtins.elem cfg.nodeName nodeNames) [
-        (portOf cfg.nodes.${cfg.nodeName}.address)
-      ];
     })
 
     # The cluster owns its services: they are not started at boot (NixOS modules commonly want
@@ -202,7 +231,32 @@ in
           StateDirectoryMode = "0700";
         };
       };
-      networking.firewall.allowedTCPPorts = lib.mkIf (cfg.openFirewall && cfg.witness.address != null) [ (portOf cfg.witness.address) ];
+    })
+
+    # The mesh port: on the mesh interface only when there is one
+    (lib.mkIf ((cfg.enable || cfg.witness.enable) && cfg.openFirewall && meshPort != null && cfg.meshInterface != null) {
+      networking.firewall.interfaces.${cfg.meshInterface}.allowedTCPPorts = [ meshPort ];
+    })
+    (lib.mkIf ((cfg.enable || cfg.witness.enable) && cfg.openFirewall && meshPort != null && cfg.meshInterface == null) {
+      networking.firewall.allowedTCPPorts = [ meshPort ];
+    })
+
+    (lib.mkIf ((cfg.enable || cfg.witness.enable) && cfg.wireguard.enable && cfg.meshInterface != null && isMember) {
+      networking.wireguard.interfaces.${cfg.meshInterface} = {
+        ips = [ (hostRoute members.${self}.address) ];
+        inherit (cfg.wireguard) listenPort privateKeyFile;
+        peers = lib.mapAttrsToList (name: m: {
+          publicKey = m.publicKey;
+          endpoint = cfg.wireguard.endpoints.${name} or null;
+          allowedIPs = [ (hostRoute m.address) ];
+          inherit (cfg.wireguard) persistentKeepalive;
+        }) (lib.filterAttrs (_: m: m.publicKey != null) peers);
+      };
+      networking.firewall.allowedUDPPorts = lib.mkIf cfg.openFirewall [ cfg.wireguard.listenPort ];
+      systemd.services.${if cfg.enable then "tsha-agent" else "tsha-witness"} = {
+        wants = [ wgUnit ];
+        after = [ wgUnit ];
+      };
     })
   ];
 }

@@ -110,7 +110,59 @@ in
     openFirewall = mkOption {
       type = types.bool;
       default = false;
-      description = "Open the mesh port of this node (or of the witness) in the firewall.";
+      description = ''
+        Open the mesh port of this node (or of the witness) in the firewall: on meshInterface only
+        when it is set, else on every interface; with wireguard.enable, also WireGuard's UDP port
+        (wireguard.listenPort) on every interface, for the peers' underlay.
+      '';
+    };
+
+    meshInterface = mkOption {
+      type = types.nullOr types.str;
+      default = if config.services.tsha.wireguard.enable then "tsha0" else null;
+      defaultText = lib.literalExpression ''if config.services.tsha.wireguard.enable then "tsha0" else null'';
+      example = "wg0";
+      description = ''
+        The network interface the mesh addresses (nodes.<name>.address) are on: the module's own
+        WireGuard interface (wireguard.enable), or one this machine's configuration brings
+        (networking.wireguard, systemd.network, …; order tsha-agent after it yourself). openFirewall
+        opens the mesh port on it only. null: the mesh port is opened on every interface.
+      '';
+    };
+
+    wireguard = {
+      enable = mkEnableOption ''
+        the mesh's WireGuard interface (networking.wireguard.interfaces.<meshInterface>) made from
+        the node table: this machine's mesh address, and every other member (node or witness) as a
+        peer with its publicKey, its wireguard.endpoints entry and its mesh address /32 (/128) as
+        allowed IPs. The agent (or witness) is started after the interface'';
+
+      listenPort = mkOption {
+        type = types.port;
+        default = 51820;
+        description = "UDP port of the WireGuard interface, on every member (the peers' endpoints use it unless they say otherwise).";
+      };
+
+      privateKeyFile = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "/run/keys/tsha-wireguard.key";
+        description = "This machine's WireGuard private key, a file outside the Nix store (the store is readable by anyone on the machine); its public key is this member's publicKey.";
+      };
+
+      endpoints = mkOption {
+        type = types.attrsOf types.str;
+        default = { };
+        example = { alpha = "192.0.2.1:51820"; beta = "192.0.2.2:51820"; nas = "nas.example.net:51820"; };
+        description = "The underlay address (host:port) at which each member, node or witness, is reached; every member other than this machine needs one.";
+      };
+
+      persistentKeepalive = mkOption {
+        type = types.nullOr types.ints.positive;
+        default = null;
+        example = 25;
+        description = "Seconds between keepalives to every peer (for members behind NAT); null: none.";
+      };
     };
 
     witness = generated.options.witness // {

@@ -86,7 +86,7 @@ describe('nixos-module', () => {
   const pathOf = (loc: string[]) => loc.slice(2).reduce((p, s) => (s === '*' ? `${p}[]` : p ? `${p}.${s}` : s), '').replace(/<[a-z]+>/g, '<*>');
   const nixTree = new Map(declared.map((o) => [pathOf(o.loc), o]));
   const normalize = (p: string) => p.replace(/<[a-z]+>/g, '<*>');
-  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable', 'selfFence', 'fenceAgentsPackage', 'fenceCredentials'];
+  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable', 'selfFence', 'fenceAgentsPackage', 'fenceCredentials', 'meshInterface', 'wireguard.enable', 'wireguard.listenPort', 'wireguard.privateKeyFile', 'wireguard.endpoints', 'wireguard.persistentKeepalive'];
 
   it('has an option for every option of the table, and nothing else but the module\'s own', () => {
     const tablePaths = listOptions()
@@ -271,6 +271,69 @@ describe('nixos-module', () => {
     ]);
     expect(exec('exit', { watchdog: true, watchdogDevice: '/dev/watchdog' }).warnings).toEqual([]);
     expect(refused({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, selfFence: 'reboot' } })).toMatch(/services\.tsha\.selfFence/);
+  });
+
+  it('default.nix makes the WireGuard mesh from the node table: every other member a peer, the daemon after the interface, the mesh port open on it only', () => {
+    const wireguard = { enable: true, privateKeyFile: '/run/keys/wg.key', endpoints: { alpha: '192.0.2.1:51820', beta: '192.0.2.2:51820', nas: 'nas.example.net:51820' } };
+    const alpha = machine({ hostName: 'alpha', example: 'two-node-witness.json', tsha: { enable: true, openFirewall: true, wireguard } });
+    expect(alpha.failedAssertions).toEqual([]);
+    expect(alpha.wireguard).toEqual({
+      tsha0: {
+        ips: ['10.90.0.1/32'],
+        listenPort: 51820,
+        privateKey: null,
+        privateKeyFile: '/run/keys/wg.key',
+        generatePrivateKeyFile: false,
+        allowedIPsAsRoutes: true,
+        peers: [
+          { publicKey: 'rttUAZIEHDTigK2iS6ZXFKjGadNBMopM6eSj+E4q8ww=', endpoint: '192.0.2.2:51820', allowedIPs: ['10.90.0.2/32'], persistentKeepalive: null, presharedKeyFile: null },
+          { publicKey: 'Mb97lVMZFnpbKEDEwT2JUF9uqrvp0tzg9+7BVmVKh3M=', endpoint: 'nas.example.net:51820', allowedIPs: ['10.90.0.9/32'], persistentKeepalive: null, presharedKeyFile: null },
+        ],
+      },
+    });
+    expect(alpha.services['tsha-agent'].wants.sort()).toEqual(['network-online.target', 'wireguard-tsha0.service']);
+    expect(alpha.services['tsha-agent'].after.sort()).toEqual(['network-online.target', 'wireguard-tsha0.service']);
+    expect(alpha.firewall).toEqual({ allowedTCPPorts: [], allowedUDPPorts: [51820], interfaces: { tsha0: { allowedTCPPorts: [7400], allowedUDPPorts: [] } } });
+
+    // the witness machine: both nodes as peers, the witness daemon after the interface
+    const nas = machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true }, wireguard: { ...wireguard, persistentKeepalive: 25 } } });
+    expect(nas.failedAssertions).toEqual([]);
+    expect(nas.wireguard.tsha0.ips).toEqual(['10.90.0.9/32']);
+    expect(nas.wireguard.tsha0.peers.map((p: Cfg) => [p.endpoint, p.allowedIPs, p.persistentKeepalive])).toEqual([['192.0.2.1:51820', ['10.90.0.1/32'], 25], ['192.0.2.2:51820', ['10.90.0.2/32'], 25]]);
+    expect(nas.services['tsha-witness'].after).toContain('wireguard-tsha0.service');
+    expect(nas.firewall.allowedUDPPorts).toEqual([]); // openFirewall not set
+
+    // IPv6 mesh addresses
+    const v6 = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, nodes: { left: { address: '[fd00::1]:7400' }, right: { address: '[fd00::2]:7400' } }, wireguard: { ...wireguard, endpoints: { right: '[2001:db8::2]:51820' } } } });
+    expect(v6.failedAssertions).toEqual([]);
+    expect(v6.wireguard.tsha0.ips).toEqual(['fd00::1/128']);
+    expect(v6.wireguard.tsha0.peers[0]).toMatchObject({ endpoint: '[2001:db8::2]:51820', allowedIPs: ['fd00::2/128'] });
+
+    // an interface the machine brings itself: the mesh port on it only, no interface made
+    const own = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, openFirewall: true, meshInterface: 'wg0' } });
+    expect(own.wireguard).toEqual({});
+    expect(own.firewall).toEqual({ allowedTCPPorts: [], allowedUDPPorts: [], interfaces: { wg0: { allowedTCPPorts: [7400], allowedUDPPorts: [] } } });
+  });
+
+  it('default.nix asserts what the WireGuard mesh needs: a private key outside the store, every peer\'s key and endpoint, this machine a member', () => {
+    const m = (wireguard: Cfg, extra: Cfg = {}) => machine({ hostName: 'alpha', example: 'two-node-witness.json', tsha: { enable: true, wireguard: { enable: true, ...wireguard }, ...extra } }).failedAssertions;
+    expect(m({ endpoints: { beta: 'b:1', nas: 'n:1' } })).toEqual(['services.tsha.wireguard.privateKeyFile: set it to this machine\'s WireGuard private key, a file outside the Nix store.']);
+    expect(m({ privateKeyFile: '/nix/store/abc-wg.key', endpoints: { beta: 'b:1', nas: 'n:1' } })).toEqual(['services.tsha.wireguard.privateKeyFile: set it to this machine\'s WireGuard private key, a file outside the Nix store.']);
+    expect(m({ privateKeyFile: '/run/keys/wg', endpoints: { beta: 'b:1' } })).toEqual([
+      'services.tsha.wireguard: the peer nas needs its publicKey (services.tsha.witness.publicKey) and its underlay address (services.tsha.wireguard.endpoints.nas).',
+    ]);
+    expect(m({ privateKeyFile: '/run/keys/wg', endpoints: { beta: 'b:1', nas: 'n:1' } }, { nodes: { beta: { publicKey: null } } })).toEqual([
+      'services.tsha.wireguard: the peer beta needs its publicKey (services.tsha.nodes.beta.publicKey) and its underlay address (services.tsha.wireguard.endpoints.beta).',
+    ]);
+    expect(m({ privateKeyFile: '/run/keys/wg', endpoints: { beta: 'b:1', nas: 'n:1' } }, { meshInterface: null })).toEqual([
+      'services.tsha.wireguard.enable: the interface needs a name (services.tsha.meshInterface).',
+    ]);
+    const stranger = machine({ hostName: 'other', example: 'two-node-witness.json', tsha: { enable: true, wireguard: { enable: true, privateKeyFile: '/run/keys/wg', endpoints: { alpha: 'a:1', beta: 'b:1', nas: 'n:1' } } } });
+    expect(stranger.failedAssertions).toEqual([
+      'services.tsha.nodeName "other" is not one of services.tsha.nodes (alpha, beta).',
+      'services.tsha.wireguard.enable: this machine (other) is not a member of the cluster (services.tsha.nodes, services.tsha.witness).',
+    ]);
+    expect(stranger.wireguard).toEqual({});
   });
 
   it('default.nix checks the generated JSON with tsha config check while building', () => {
