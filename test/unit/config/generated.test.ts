@@ -432,6 +432,26 @@ describe('nixos-module', () => {
     expect(threeAndWitness.failedAssertions).toEqual(['services.tsha.witness: a witness breaks ties between exactly two nodes; services.tsha.nodes has 3.']);
   });
 
+  it('package.nix builds with buildNpmPackage from package-lock.json (importNpmLock), on Node.js 24, with package.json\'s version', () => {
+    // nixpkgs' builders stand in as functions that return what they were given
+    const args = evalJson(`let lib = ${LIB}; in import ./nixos-module/package.nix {
+      inherit lib;
+      buildNpmPackage = args: args;
+      importNpmLock = { __functor = _: a: { lock = a.npmRoot; }; npmConfigHook = "importNpmLock.npmConfigHook"; };
+      nodejs_24 = "nodejs_24";
+      src = toString ./.;
+    }`);
+    expect(args).toMatchObject({
+      pname: 'tsha',
+      version: JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')).version,
+      nodejs: 'nodejs_24',
+      npmDeps: { lock: rootPath.replace(/\/$/, '') },
+      npmConfigHook: 'importNpmLock.npmConfigHook',
+      npmBuildScript: 'build',
+      meta: { mainProgram: 'tsha', license: { spdxId: 'MIT' } },
+    });
+  });
+
   it('configures nothing when neither the agent nor the witness is enabled', () => {
     const c = machine({ hostName: 'left', example: 'two-node.json' });
     expect(c).toMatchObject({ failedAssertions: [], services: {}, etc: {}, systemPackages: [], config: null });
