@@ -16,6 +16,8 @@ let
     cp ${configFile} $out
   '';
 
+  alertRules = pkgs.writeText "tsha-alert-rules.yml" (builtins.toJSON (import ./alert-rules.nix));
+
   nodeNames = builtins.attrNames cfg.nodes;
   # virtual IP resources run iproute2's ip and iputils' arping (the agent, as root, has
   # CAP_NET_ADMIN and CAP_NET_RAW for them)
@@ -211,6 +213,16 @@ in
     # pid file, Dummy's state), which their own tmpfiles.d makes on other distributions
     (lib.mkIf (cfg.enable && ocfRoot != null) {
       systemd.tmpfiles.rules = [ "d /run/resource-agents 1755 root root -" ];
+    })
+
+    # the alert rules, checked by Prometheus' own checker as the configuration is by tsha's
+    (lib.mkIf cfg.prometheusRules {
+      services.prometheus.ruleFiles = [
+        (pkgs.runCommand "tsha-alert-rules.yml" { nativeBuildInputs = [ pkgs.prometheus.cli ]; passthru = { inherit alertRules; }; } ''
+          promtool check rules ${alertRules}
+          cp ${alertRules} $out
+        '')
+      ];
     })
 
     # softdog as the watchdog device: its timeout (soft_margin, seconds) is timing.watchdogMs

@@ -117,6 +117,13 @@ in
       '';
     };
 
+    prometheusRules = mkEnableOption ''
+      tsha's alert rules (nixos-module/alert-rules.nix: a node out of quorum, a silent peer, no
+      coordinator, a failed fence, failing resource operations, event-loop lag) in this machine's
+      Prometheus (services.prometheus.ruleFiles), checked with promtool while building. Independent
+      of enable: set it on the machine that runs Prometheus and scrapes the agents'
+      metricsAddress'';
+
     meshInterface = mkOption {
       type = types.nullOr types.str;
       default = if config.services.tsha.wireguard.enable then "tsha0" else null;

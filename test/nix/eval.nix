@@ -26,6 +26,7 @@ in
   wireguard = c.networking.wireguard.interfaces;
   etc = builtins.mapAttrs (_: f: { inherit (f) source mode; }) c.environment.etc;
   systemPackages = c.environment.systemPackages;
+  prometheusRuleFiles = map (f: { inherit (f) buildCommand; rules = builtins.fromJSON f.alertRules.text; }) c.services.prometheus.ruleFiles;
   # the JSON written for tsha, and the build step that checks it
   config = if configSource == null then null else builtins.fromJSON configSource.configFile.text;
   checkScript = if configSource == null then null else configSource.buildCommand;

@@ -103,6 +103,8 @@ in
     boot.kernelModules = mkOption { type = types.listOf types.str; default = [ ]; };
     boot.extraModprobeConfig = mkOption { type = types.lines; default = ""; };
 
+    services.prometheus.ruleFiles = mkOption { type = types.listOf (types.nullOr types.path); default = [ ]; };
+
     systemd.services = mkOption { type = types.attrsOf (types.submodule serviceModule); default = { }; };
     systemd.tmpfiles.rules = mkOption { type = types.listOf types.str; default = [ ]; };
     systemd.watchdog.runtimeTime = mkOption { type = types.nullOr types.str; default = null; };

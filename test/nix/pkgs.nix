@@ -17,4 +17,5 @@ in
   lxc = package "lxc";
   ocf-resource-agents = package "ocf-resource-agents";
   fence-agents = package "fence-agents";
+  prometheus = package "prometheus" // { cli = package "prometheus-cli"; };
 }

@@ -86,7 +86,7 @@ describe('nixos-module', () => {
   const pathOf = (loc: string[]) => loc.slice(2).reduce((p, s) => (s === '*' ? `${p}[]` : p ? `${p}.${s}` : s), '').replace(/<[a-z]+>/g, '<*>');
   const nixTree = new Map(declared.map((o) => [pathOf(o.loc), o]));
   const normalize = (p: string) => p.replace(/<[a-z]+>/g, '<*>');
-  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable', 'selfFence', 'fenceAgentsPackage', 'fenceCredentials', 'meshInterface', 'wireguard.enable', 'wireguard.listenPort', 'wireguard.privateKeyFile', 'wireguard.endpoints', 'wireguard.persistentKeepalive'];
+  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable', 'selfFence', 'fenceAgentsPackage', 'fenceCredentials', 'meshInterface', 'wireguard.enable', 'wireguard.listenPort', 'wireguard.privateKeyFile', 'wireguard.endpoints', 'wireguard.persistentKeepalive', 'prometheusRules'];
 
   it('has an option for every option of the table, and nothing else but the module\'s own', () => {
     const tablePaths = listOptions()
@@ -430,6 +430,16 @@ describe('nixos-module', () => {
     expect(nameless.failedAssertions).toEqual(['services.tsha.witness.enable: the witness needs services.tsha.witness.name and services.tsha.witness.address.']);
     const threeAndWitness = machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, witness: { name: 'nas', address: '10.0.0.9:7400' } } });
     expect(threeAndWitness.failedAssertions).toEqual(['services.tsha.witness: a witness breaks ties between exactly two nodes; services.tsha.nodes has 3.']);
+  });
+
+  it('default.nix gives this machine\'s Prometheus tsha\'s alert rules, checked by promtool while building', () => {
+    const m = machine({ hostName: 'mon', example: 'two-node.json', tsha: { prometheusRules: true } });
+    expect(m.failedAssertions).toEqual([]);
+    expect(m.prometheusRuleFiles).toHaveLength(1);
+    expect(m.prometheusRuleFiles[0].buildCommand).toMatch(/^promtool check rules \/nix\/store\/stub-tsha-alert-rules\.yml\n/);
+    expect(m.prometheusRuleFiles[0].rules.groups[0].rules.map((r: Cfg) => r.alert)).toContain('TshaFenceFailed');
+    expect(m.services).toEqual({}); // not a node
+    expect(machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } }).prometheusRuleFiles).toEqual([]);
   });
 
   it('package.nix builds with buildNpmPackage from package-lock.json (importNpmLock), on Node.js 24, with package.json\'s version', () => {
