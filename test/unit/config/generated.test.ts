@@ -190,6 +190,8 @@ describe('nixos-module', () => {
       }`);
       expect(m.failedAssertions, hostName).toEqual([]);
       expect(Object.keys(m.services).sort(), hostName).toEqual(hostName === 'nas' ? ['tsha-witness'] : ['home-assistant', 'mosquitto', 'tsha-agent']);
+      expect(m.wireguard.tsha0.peers, hostName).toHaveLength(2);
+      expect(m.firewall.interfaces.tsha0.allowedTCPPorts, hostName).toEqual([7400]);
       const fromNix = validate(m.config);
       const direct = validate(loadExample('two-node-witness.json'));
       expect(fromNix.ok ? fromNix.config : fromNix.errors, hostName).toEqual(direct.ok ? direct.config : direct.errors);
