@@ -60,6 +60,9 @@ let
   resourceServices = lib.unique (map (u: lib.removeSuffix ".service" u) (builtins.filter
     (u: lib.hasSuffix ".service" u && !(lib.hasInfix "@" u))
     (map (r: r.params.unit) (builtins.filter (r: r.kind == "systemd" && r.params ? unit) (builtins.attrValues cfg.resources)))));
+  # NixOS containers the cluster runs (container@NAME.service), by container name
+  resourceContainers = lib.mapAttrs (_: r: builtins.head (builtins.match "container@(.+)[.]service" r.params.unit))
+    (lib.filterAttrs (_: r: r.kind == "systemd" && builtins.match "container@(.+)[.]service" (r.params.unit or "") != null) cfg.resources);
   # microVMs the cluster runs, by microvm.nix name
   resourceVms = lib.mapAttrs (_: r: r.params.name or "") (lib.filterAttrs (_: r: r.kind == "microvm") cfg.resources);
 
@@ -137,6 +140,11 @@ in
         assertion = !cfg.enable || !(config.microvm.vms.${name}.autostart or false || builtins.elem name (config.microvm.autostart or [ ]));
         message = "services.tsha.resources.${id}: microvm.vms.${name}.autostart must be false (and \"${name}\" not in microvm.autostart): tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.";
       }) resourceVms
+      # likewise a NixOS container: autoStart would start it at boot (machines.target) everywhere
+      ++ lib.mapAttrsToList (id: name: {
+        assertion = !cfg.enable || !(config.containers.${name}.autoStart or false);
+        message = "services.tsha.resources.${id}: containers.${name}.autoStart must be false: tsha starts the container on one node, and autoStart would start it at boot on every node that declares it.";
+      }) resourceContainers
       ++ lib.mapAttrsToList (name: file: {
         assertion = !cfg.enable || (builtins.match "[A-Za-z0-9_.-]+" name != null && lib.hasPrefix "/" file && !(lib.hasPrefix builtins.storeDir file));
         message = "services.tsha.fenceCredentials.${name} = \"${file}\": a credential is a name of letters, digits, '_', '.' and '-', and an absolute path outside the Nix store (a file in the store is readable by anyone on the machine).";

@@ -103,6 +103,12 @@ in
     boot.kernelModules = mkOption { type = types.listOf types.str; default = [ ]; };
     boot.extraModprobeConfig = mkOption { type = types.lines; default = ""; };
 
+    # nixos/modules/virtualisation/nixos-containers.nix
+    containers = mkOption {
+      type = types.attrsOf (types.submodule { options.autoStart = mkOption { type = types.bool; default = false; }; });
+      default = { };
+    };
+
     services.prometheus.ruleFiles = mkOption { type = types.listOf (types.nullOr types.path); default = [ ]; };
 
     systemd.services = mkOption { type = types.attrsOf (types.submodule serviceModule); default = { }; };

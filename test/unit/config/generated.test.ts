@@ -400,6 +400,15 @@ describe('nixos-module', () => {
     expect(machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, resources: { mail: { kind: 'microvm', params: { name: 'mail' } } } } }).failedAssertions).toEqual([]);
   });
 
+  it('default.nix asserts that a NixOS container the cluster runs is not autoStarted, naming the resource', () => {
+    const ct = (module: string) => machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true }, module }).failedAssertions;
+    expect(ct('{ containers.dns.autoStart = true; }')).toEqual([
+      'services.tsha.resources.dns: containers.dns.autoStart must be false: tsha starts the container on one node, and autoStart would start it at boot on every node that declares it.',
+    ]);
+    expect(ct('{ containers.dns = { }; }')).toEqual([]); // nixpkgs' default: false
+    expect(ct('{ containers.other.autoStart = true; }')).toEqual([]);
+  });
+
   it('default.nix leaves the cluster\'s services to the agent: not wanted at boot, neither restarted nor stopped by a switch', () => {
     // as a NixOS service module would declare them: wanted by multi-user.target, restarted when changed
     const services = '{ systemd.services.frr = { wantedBy = [ "multi-user.target" ]; restartIfChanged = true; serviceConfig.ExecStart = "/run/current-system/sw/bin/frr"; }; }';
