@@ -57,7 +57,8 @@ switch: the agent starts them. Module-only options: \`enable\`, \`package\`, \`n
 \`selfFence\` (default \`sysrq-reboot\`: a real reset), \`fenceAgentsPackage\` (default \`pkgs.fence-agents\`, on the agent's PATH),
 \`fenceCredentials\` (secrets by systemd's \`LoadCredential=\`, never in the store: \`parameters.passwd_script = "cat $CREDENTIALS_DIRECTORY/NAME"\`),
 \`meshInterface\` and \`wireguard.{enable,listenPort,privateKeyFile,endpoints,persistentKeepalive}\` (the mesh's WireGuard
-interface made from the node table, every other member a peer; the mesh port opened on that interface only).
+interface made from the node table, every other member a peer; the mesh port opened on that interface only),
+\`prometheusRules\` (tsha's alert rules in this machine's Prometheus). What each does: [nixos.md](nixos.md).
 
 Conventions:
 
