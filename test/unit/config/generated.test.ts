@@ -97,6 +97,11 @@ describe('nixos-module', () => {
     for (const p of MODULE_ONLY) expect(nixTree.has(p), p).toBe(true);
   });
 
+  it('docs/nixos.md lists every option of the module\'s own', () => {
+    const doc = readFileSync(new URL('docs/nixos.md', ROOT), 'utf8');
+    for (const p of MODULE_ONLY) expect(doc, p).toContain(`| \`${p}\` |`);
+  });
+
   it('says what the table says: descriptions and defaults', () => {
     let compared = 0;
     for (const row of listOptions()) {
