@@ -42,7 +42,7 @@ let
   # The WireGuard mesh: every member (the nodes, and the witness when declared) by name, this
   # machine's own name among them, and each member's mesh address as a host route.
   members = lib.mapAttrs (_: n: { inherit (n) address publicKey; }) cfg.nodes
-    // lib.optionalAttrs witnessDeclared { ${cfg.witness.name} = { inherit (cfg.witness) address publicKey; }; };
+    // lib.optionalAttrs (cfg.witness.name != null && cfg.witness.address != null) { ${cfg.witness.name} = { inherit (cfg.witness) address publicKey; }; };
   self = if cfg.enable then cfg.nodeName else cfg.witness.name;
   hostRoute = address:
     let bracketed = builtins.match "[[](.*)[]]:[0-9]+" address; in
