@@ -10,10 +10,13 @@ let
   configFile = pkgs.writeText "tsha-${cfg.cluster.id}.json" (builtins.toJSON (toConfig cfg));
 
   # The build fails, listing every error as `path: reason`, when the configuration is invalid.
-  checkedConfig = pkgs.runCommand "tsha-${cfg.cluster.id}-checked.json" { nativeBuildInputs = [ cfg.package ]; } ''
+  # (passthru.configFile: the unchecked file, for reading the JSON at evaluation time)
+  checkedConfig = pkgs.runCommand "tsha-${cfg.cluster.id}-checked.json" { nativeBuildInputs = [ cfg.package ]; passthru = { inherit configFile; }; } ''
     tsha config check ${configFile}
     cp ${configFile} $out
   '';
+
+  alertRules = pkgs.writeText "tsha-alert-rules.yml" (builtins.toJSON (import ./alert-rules.nix));
 
   nodeNames = builtins.attrNames cfg.nodes;
   # virtual IP resources run iproute2's ip and iputils' arping (the agent, as root, has
@@ -27,14 +30,62 @@ let
   # LXC resources are run with LXC's tools (lxc-start, lxc-info, …), which the agent finds on PATH.
   runsLxc = builtins.any (r: r.kind == "lxc") (builtins.attrValues cfg.resources);
 
-  # What the agent and the witness units share: started at boot once the network is up, restarted
-  # when the checked configuration changes, systemd-notify on PATH.
+  # one argument of ExecStart=: quoted as systemd reads it, with its % specifiers and $ variables
+  # kept literal (as nixpkgs' utils.escapeSystemdExecArg)
+  escapeExecArg = arg: lib.replaceStrings [ "%" "$" ] [ "%%" "$$" ] (builtins.toJSON arg);
+
+  # fence devices, and the parameters of theirs that would put a secret into the store
+  fenceDevices = cfg.fencing.devices;
+  secretKeys = [ "password" "passwd" "snmp_priv_passwd" ];
+  devicesWithSecrets = lib.filterAttrs (_: d: builtins.any (k: d.parameters ? ${k}) secretKeys) fenceDevices;
+
+  # The WireGuard mesh: every member (the nodes, and the witness when declared) by name, this
+  # machine's own name among them, and each member's mesh address as a host route.
+  members = lib.mapAttrs (_: n: { inherit (n) address publicKey; }) cfg.nodes
+    // lib.optionalAttrs (cfg.witness.name != null && cfg.witness.address != null) { ${cfg.witness.name} = { inherit (cfg.witness) address publicKey; }; };
+  self = if cfg.enable then cfg.nodeName else cfg.witness.name;
+  hostRoute = address:
+    let bracketed = builtins.match "[[](.*)[]]:[0-9]+" address; in
+    if bracketed != null then "${builtins.head bracketed}/128"
+    else "${builtins.head (builtins.match "(.*):[0-9]+" address)}/32";
+  isMember = self != null && members ? ${self};
+  peers = lib.filterAttrs (name: _: name != self) members;
+  meshPort = if cfg.enable then (if builtins.elem cfg.nodeName nodeNames then portOf cfg.nodes.${cfg.nodeName}.address else null)
+    else if cfg.witness.address != null then portOf cfg.witness.address else null;
+  wgUnit = "wireguard-${cfg.meshInterface}.service";
+
+  # The services the cluster runs (kind "systemd", a .service unit): systemd.services names them
+  # without the suffix. Template instances (name@instance.service) are left out: a NixOS
+  # definition of an instance would be a unit file of its own that hides the template's.
+  resourceServices = lib.unique (map (u: lib.removeSuffix ".service" u) (builtins.filter
+    (u: lib.hasSuffix ".service" u && !(lib.hasInfix "@" u))
+    (map (r: r.params.unit) (builtins.filter (r: r.kind == "systemd" && r.params ? unit) (builtins.attrValues cfg.resources)))));
+  # NixOS containers the cluster runs (container@NAME.service), by container name
+  resourceContainers = lib.mapAttrs (_: r: builtins.head (builtins.match "container@(.+)[.]service" r.params.unit))
+    (lib.filterAttrs (_: r: r.kind == "systemd" && builtins.match "container@(.+)[.]service" (r.params.unit or "") != null) cfg.resources);
+  # microVMs the cluster runs, by microvm.nix name
+  resourceVms = lib.mapAttrs (_: r: r.params.name or "") (lib.filterAttrs (_: r: r.kind == "microvm") cfg.resources);
+
+  # The checked configuration as the daemons read it: a path in /etc that a switch points at the
+  # new file before it reloads the units, so SIGHUP re-reads the new configuration.
+  configPath = "/etc/tsha/config.json";
+
+  # What the agent and the witness units share: started at boot once the network is up; a switch
+  # that changes only the configuration reloads them (ExecReload: SIGHUP, the daemon applies the new
+  # file or refuses it and keeps running), and any other change of the unit (a new package, other
+  # flags) restarts them in one step (stopIfChanged = false: the old daemon is stopped only once
+  # the new system is in place, and a restarted agent re-adopts its resources). What the daemon
+  # cannot take from a reload (the cluster id, its own mesh address) is a restart trigger.
   commonUnit = {
     wantedBy = [ "multi-user.target" ];
     wants = [ "network-online.target" ];
     after = [ "network-online.target" ];
-    restartTriggers = [ checkedConfig ];
+    reloadTriggers = [ checkedConfig ];
+    stopIfChanged = false;
     path = [ pkgs.systemd ]; # systemd-notify
+    # systemd gives up on a unit restarted 5 times in 10 s (its defaults); a node whose mesh or
+    # tunnel takes longer to come up must not end with its agent given up for good
+    startLimitIntervalSec = 0;
   };
   commonService = {
     Type = "notify";
@@ -43,8 +94,12 @@ let
     # credentials, and NotifyAccess=all also covers an agent that does not run as root.
     NotifyAccess = "all";
     WatchdogSec = "${toString cfg.systemdWatchdogSec}s";
+    ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
     Restart = "on-failure";
+    # 1 s after the first failure, growing to 10 s over 5 restarts while it keeps failing
     RestartSec = "1s";
+    RestartSteps = 5;
+    RestartMaxDelaySec = "10s";
     # V8's young generation capped at 1 MiB per semi-space: the agent allocates little but steadily,
     # and with the default (up to 16 MiB) its RSS drifted from 65 to 100 MiB between collections
     # (npm run bench:failover, idle: 65 to 71 MiB with the cap, no measurable CPU cost).
@@ -79,34 +134,68 @@ in
         }
       ]
       # A microVM the cluster runs is started by tsha on one node only: microvm.nix's autostart
-      # (on by default) would start it at boot on every node that declares it.
-      ++ map (id: let name = cfg.resources.${id}.params.name or ""; in {
-        assertion = !cfg.enable || !(config.microvm.vms.${name}.autostart or false);
-        message = "services.tsha.resources.${id}: microvm.vms.${name}.autostart must be false: tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.";
-      }) (builtins.filter (id: cfg.resources.${id}.kind == "microvm") (builtins.attrNames cfg.resources));
+      # (on by default for microvm.vms, and any name in the microvm.autostart list) would start it
+      # at boot, through microvms.target, on every node that declares it.
+      ++ lib.mapAttrsToList (id: name: {
+        assertion = !cfg.enable || !(config.microvm.vms.${name}.autostart or false || builtins.elem name (config.microvm.autostart or [ ]));
+        message = "services.tsha.resources.${id}: microvm.vms.${name}.autostart must be false (and \"${name}\" not in microvm.autostart): tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.";
+      }) resourceVms
+      # likewise a NixOS container: autoStart would start it at boot (machines.target) everywhere
+      ++ lib.mapAttrsToList (id: name: {
+        assertion = !cfg.enable || !(config.containers.${name}.autoStart or false);
+        message = "services.tsha.resources.${id}: containers.${name}.autoStart must be false: tsha starts the container on one node, and autoStart would start it at boot on every node that declares it.";
+      }) resourceContainers
+      ++ lib.mapAttrsToList (name: file: {
+        assertion = !cfg.enable || (builtins.match "[A-Za-z0-9_.-]+" name != null && lib.hasPrefix "/" file && !(lib.hasPrefix builtins.storeDir file));
+        message = "services.tsha.fenceCredentials.${name} = \"${file}\": a credential is a name of letters, digits, '_', '.' and '-', and an absolute path outside the Nix store (a file in the store is readable by anyone on the machine).";
+      }) cfg.fenceCredentials
+      ++ lib.optionals cfg.wireguard.enable ([
+        {
+          assertion = cfg.meshInterface != null;
+          message = "services.tsha.wireguard.enable: the interface needs a name (services.tsha.meshInterface).";
+        }
+        {
+          assertion = cfg.wireguard.privateKeyFile != null && !(lib.hasPrefix builtins.storeDir cfg.wireguard.privateKeyFile);
+          message = "services.tsha.wireguard.privateKeyFile: set it to this machine's WireGuard private key, a file outside the Nix store.";
+        }
+        {
+          assertion = isMember;
+          message = "services.tsha.wireguard.enable: this machine (${self}) is not a member of the cluster (services.tsha.nodes, services.tsha.witness).";
+        }
+      ] ++ lib.mapAttrsToList (name: m: {
+        assertion = m.publicKey != null && cfg.wireguard.endpoints ? ${name};
+        message = "services.tsha.wireguard: the peer ${name} needs its publicKey (services.tsha.${if cfg.nodes ? ${name} then "nodes.${name}" else "witness"}.publicKey) and its underlay address (services.tsha.wireguard.endpoints.${name}).";
+      }) peers);
       warnings = lib.optional (cfg.enable && cfg.fencing.watchdogDevice != null && (config.systemd.watchdog.runtimeTime or null) != null)
-        "services.tsha.fencing.watchdogDevice = ${cfg.fencing.watchdogDevice} while systemd.watchdog.runtimeTime is set: systemd holds a watchdog device open, and the agent cannot open that same one (EBUSY); give tsha another device (services.tsha.softdog) or leave runtimeTime unset.";
+        "services.tsha.fencing.watchdogDevice = ${cfg.fencing.watchdogDevice} while systemd.watchdog.runtimeTime is set: systemd holds a watchdog device open, and the agent cannot open that same one (EBUSY); give tsha another device (services.tsha.softdog) or leave runtimeTime unset."
+      ++ lib.mapAttrsToList (id: _: "services.tsha.fencing.devices.${id}.parameters: a password given in the configuration ends up in the Nix store, readable by anyone on the machine; use passwd_script with services.tsha.fenceCredentials instead.") devicesWithSecrets
+      ++ lib.optional (cfg.enable && cfg.selfFence == "exit" && !cfg.fencing.watchdog)
+        "services.tsha.selfFence = \"exit\" without fencing.watchdog: a node that must fence itself only kills its agent, and its resources keep running; use \"sysrq-reboot\" or watchdog fencing.";
       environment.systemPackages = [ cfg.package ];
-      environment.etc."tsha/config.json".source = checkedConfig;
+      environment.etc."tsha/config.json".source = checkedConfig; # configPath
     })
 
     (lib.mkIf cfg.enable {
       systemd.services.tsha-agent = commonUnit // {
+        restartTriggers = [ cfg.cluster.id (cfg.nodes.${cfg.nodeName}.address or null) ];
         description = "tsha high-availability agent (node ${cfg.nodeName} of ${cfg.cluster.name})";
-        path = commonUnit.path ++ (if hasVirtualIps then [ pkgs.iproute2 pkgs.iputils ] else [ ]) ++ lib.optional runsLxc pkgs.lxc;
+        path = commonUnit.path ++ (if hasVirtualIps then [ pkgs.iproute2 pkgs.iputils ] else [ ]) ++ lib.optional runsLxc pkgs.lxc
+          ++ lib.optional (fenceDevices != { } && cfg.fenceAgentsPackage != null) cfg.fenceAgentsPackage;
         # A restarted agent re-adopts the resources its node runs: stopping or restarting this unit
         # must not stop them. Resources are their own units; KillMode=process also spares what an
         # exec resource started.
         serviceConfig = commonService // {
           ExecStart = lib.concatStringsSep " " ([
             "${cfg.package}/bin/tsha --log-level ${cfg.logLevel} agent"
-            "--config ${checkedConfig} --node ${cfg.nodeName}"
+            "--config ${configPath} --node ${cfg.nodeName}"
             "--state-dir /var/lib/tsha --socket /run/tsha/control.sock"
+            "--self-fence ${escapeExecArg cfg.selfFence}"
           ]
           ++ lib.optional (cfg.controlSocketGroup != null) "--socket-group ${cfg.controlSocketGroup}"
           ++ lib.optional (cfg.metricsAddress != null) "--metrics-address ${cfg.metricsAddress}"
           ++ lib.optional (ocfRoot != null) "--ocf-root ${ocfRoot}");
           KillMode = "process";
+          LoadCredential = lib.mapAttrsToList (name: file: "${name}:${file}") cfg.fenceCredentials;
           StateDirectory = "tsha";
           StateDirectoryMode = "0700";
           # the control socket (tsha status, tsha resource …) lives in /run/tsha
@@ -114,15 +203,34 @@ in
           RuntimeDirectoryMode = "0750";
         };
       };
-      networking.firewall.allowedTCPPorts = lib.mkIf (cfg.openFirewall && builtins.elem cfg.nodeName nodeNames) [
-        (portOf cfg.nodes.${cfg.nodeName}.address)
-      ];
+    })
+
+    # The cluster owns its services: they are not started at boot (NixOS modules commonly want
+    # them from multi-user.target, so wantedBy is forced empty), and nixos-rebuild switch neither
+    # restarts nor stops a changed one, which would move it under the agent's feet. The agent
+    # starts and stops them on the node the plan places them on.
+    (lib.mkIf cfg.enable {
+      systemd.services = lib.genAttrs resourceServices (_: {
+        wantedBy = lib.mkForce [ ];
+        restartIfChanged = lib.mkForce false;
+        stopIfChanged = lib.mkForce false;
+      });
     })
 
     # OCF agents from resource-agents keep their state in /run/resource-agents (IPaddr2's send_arp
     # pid file, Dummy's state), which their own tmpfiles.d makes on other distributions
     (lib.mkIf (cfg.enable && ocfRoot != null) {
       systemd.tmpfiles.rules = [ "d /run/resource-agents 1755 root root -" ];
+    })
+
+    # the alert rules, checked by Prometheus' own checker as the configuration is by tsha's
+    (lib.mkIf cfg.prometheusRules {
+      services.prometheus.ruleFiles = [
+        (pkgs.runCommand "tsha-alert-rules.yml" { nativeBuildInputs = [ pkgs.prometheus.cli ]; passthru = { inherit alertRules; }; } ''
+          promtool check rules ${alertRules}
+          cp ${alertRules} $out
+        '')
+      ];
     })
 
     # softdog as the watchdog device: its timeout (soft_margin, seconds) is timing.watchdogMs
@@ -134,15 +242,41 @@ in
 
     (lib.mkIf cfg.witness.enable {
       systemd.services.tsha-witness = commonUnit // {
+        restartTriggers = [ cfg.cluster.id cfg.witness.address ];
         description = "tsha witness for cluster ${cfg.cluster.name}";
         serviceConfig = commonService // {
-          ExecStart = "${cfg.package}/bin/tsha --log-level ${cfg.logLevel} witness --config ${checkedConfig} --state-dir /var/lib/tsha-witness";
+          ExecStart = "${cfg.package}/bin/tsha --log-level ${cfg.logLevel} witness --config ${configPath} --state-dir /var/lib/tsha-witness";
           DynamicUser = true;
           StateDirectory = "tsha-witness";
           StateDirectoryMode = "0700";
         };
       };
-      networking.firewall.allowedTCPPorts = lib.mkIf (cfg.openFirewall && cfg.witness.address != null) [ (portOf cfg.witness.address) ];
+    })
+
+    # The mesh port: on the mesh interface only when there is one
+    (lib.mkIf ((cfg.enable || cfg.witness.enable) && cfg.openFirewall && meshPort != null && cfg.meshInterface != null) {
+      networking.firewall.interfaces.${cfg.meshInterface}.allowedTCPPorts = [ meshPort ];
+    })
+    (lib.mkIf ((cfg.enable || cfg.witness.enable) && cfg.openFirewall && meshPort != null && cfg.meshInterface == null) {
+      networking.firewall.allowedTCPPorts = [ meshPort ];
+    })
+
+    (lib.mkIf ((cfg.enable || cfg.witness.enable) && cfg.wireguard.enable && cfg.meshInterface != null && isMember) {
+      networking.wireguard.interfaces.${cfg.meshInterface} = {
+        ips = [ (hostRoute members.${self}.address) ];
+        inherit (cfg.wireguard) listenPort privateKeyFile;
+        peers = lib.mapAttrsToList (name: m: {
+          publicKey = m.publicKey;
+          endpoint = cfg.wireguard.endpoints.${name} or null;
+          allowedIPs = [ (hostRoute m.address) ];
+          inherit (cfg.wireguard) persistentKeepalive;
+        }) (lib.filterAttrs (_: m: m.publicKey != null) peers);
+      };
+      networking.firewall.allowedUDPPorts = lib.mkIf cfg.openFirewall [ cfg.wireguard.listenPort ];
+      systemd.services.${if cfg.enable then "tsha-agent" else "tsha-witness"} = {
+        wants = [ wgUnit ];
+        after = [ wgUnit ];
+      };
     })
   ];
 }

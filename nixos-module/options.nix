@@ -69,10 +69,107 @@ in
       description = "OCF_ROOT of the OCF resource agents the agent runs (kind \"ocf\": resource.d/<provider>/<type> under it); null: pkgs.ocf-resource-agents (resource-agents, pacemaker's and DRBD's agents) when the configuration has an ocf resource. The agents find their tools on the agent's PATH: add what they need (e.g. iproute2 for IPaddr2) to systemd.services.tsha-agent.path.";
     };
 
+    selfFence = mkOption {
+      type = types.either (types.enum [ "sysrq-reboot" "exit" ]) (types.strMatching "command:.+");
+      default = "sysrq-reboot";
+      example = "command:systemctl reboot --force --force";
+      description = ''
+        What the agent does when it must fence itself (lost quorum with noQuorumPolicy "fence", or a
+        fence action aimed at its own node): "sysrq-reboot" resets the machine at once through
+        /proc/sysrq-trigger (falling back to killing the agent, so a fed watchdog resets it);
+        "exit" kills the agent only, which resets the machine only when watchdog fencing
+        (fencing.watchdog) feeds a watchdog device; "command:CMD" runs CMD with /bin/sh, then kills
+        the agent (tsha agent --self-fence).
+      '';
+    };
+
+    fenceAgentsPackage = mkOption {
+      type = types.nullOr types.package;
+      default = pkgs.fence-agents;
+      defaultText = lib.literalExpression "pkgs.fence-agents";
+      description = ''
+        The fence agents (fence_ipmilan, fence_redfish, …) on the agent's PATH, when
+        fencing.devices has a device; null: none (name the agents by absolute path, or add them to
+        systemd.services.tsha-agent.path).
+      '';
+    };
+
+    fenceCredentials = mkOption {
+      type = types.attrsOf types.str;
+      default = { };
+      example = { bmc-password = "/run/keys/bmc-password"; };
+      description = ''
+        Secrets of the fence devices, credential name → file outside the Nix store, handed to the
+        agent by systemd (LoadCredential=: readable by the agent's unit only, never copied into the
+        store, which anyone on the machine can read). A device reads one through fence-agents'
+        passwd_script, which runs in a shell with the agent's environment:
+        parameters.passwd_script = "cat $CREDENTIALS_DIRECTORY/bmc-password".
+      '';
+    };
+
     openFirewall = mkOption {
       type = types.bool;
       default = false;
-      description = "Open the mesh port of this node (or of the witness) in the firewall.";
+      description = ''
+        Open the mesh port of this node (or of the witness) in the firewall: on meshInterface only
+        when it is set, else on every interface; with wireguard.enable, also WireGuard's UDP port
+        (wireguard.listenPort) on every interface, for the peers' underlay.
+      '';
+    };
+
+    prometheusRules = mkEnableOption ''
+      tsha's alert rules (nixos-module/alert-rules.nix: a node out of quorum, a silent peer, no
+      coordinator, a failed fence, failing resource operations, event-loop lag) in this machine's
+      Prometheus (services.prometheus.ruleFiles), checked with promtool while building. Independent
+      of enable: set it on the machine that runs Prometheus and scrapes the agents'
+      metricsAddress'';
+
+    meshInterface = mkOption {
+      type = types.nullOr types.str;
+      default = if config.services.tsha.wireguard.enable then "tsha0" else null;
+      defaultText = lib.literalExpression ''if config.services.tsha.wireguard.enable then "tsha0" else null'';
+      example = "wg0";
+      description = ''
+        The network interface the mesh addresses (nodes.<name>.address) are on: the module's own
+        WireGuard interface (wireguard.enable), or one this machine's configuration brings
+        (networking.wireguard, systemd.network, …; order tsha-agent after it yourself). openFirewall
+        opens the mesh port on it only. null: the mesh port is opened on every interface.
+      '';
+    };
+
+    wireguard = {
+      enable = mkEnableOption ''
+        the mesh's WireGuard interface (networking.wireguard.interfaces.<meshInterface>) made from
+        the node table: this machine's mesh address, and every other member (node or witness) as a
+        peer with its publicKey, its wireguard.endpoints entry and its mesh address /32 (/128) as
+        allowed IPs. The agent (or witness) is started after the interface'';
+
+      listenPort = mkOption {
+        type = types.port;
+        default = 51820;
+        description = "UDP port of the WireGuard interface, on every member (the peers' endpoints use it unless they say otherwise).";
+      };
+
+      privateKeyFile = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "/run/keys/tsha-wireguard.key";
+        description = "This machine's WireGuard private key, a file outside the Nix store (the store is readable by anyone on the machine); its public key is this member's publicKey.";
+      };
+
+      endpoints = mkOption {
+        type = types.attrsOf types.str;
+        default = { };
+        example = { alpha = "192.0.2.1:51820"; beta = "192.0.2.2:51820"; nas = "nas.example.net:51820"; };
+        description = "The underlay address (host:port) at which each member, node or witness, is reached; every member other than this machine needs one.";
+      };
+
+      persistentKeepalive = mkOption {
+        type = types.nullOr types.ints.positive;
+        default = null;
+        example = 25;
+        description = "Seconds between keepalives to every peer (for members behind NAT); null: none.";
+      };
     };
 
     witness = generated.options.witness // {

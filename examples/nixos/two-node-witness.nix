@@ -18,6 +18,14 @@ in
     };
     witness = { name = "nas"; address = "10.90.0.9:7400"; publicKey = "Mb97lVMZFnpbKEDEwT2JUF9uqrvp0tzg9+7BVmVKh3M="; };
 
+    # the mesh's WireGuard interface (tsha0) from the table above: each machine's private key stays
+    # outside the store, the peers are reached at their LAN addresses
+    wireguard = {
+      enable = true;
+      privateKeyFile = "/run/keys/tsha-wireguard.key";
+      endpoints = { alpha = "192.168.1.11:51820"; beta = "192.168.1.12:51820"; nas = "192.168.1.20:51820"; };
+    };
+
     fencing.devices = {
       redfish-alpha = {
         agent = "fence_redfish";

@@ -46,10 +46,19 @@ services.tsha = {
 };
 \`\`\`
 
-The module writes the JSON, runs \`tsha config check\` on it while building (an invalid cluster
-fails \`nixos-rebuild\` with every error listed), and runs \`tsha-agent.service\` (or
-\`tsha-witness.service\`). Module-only options: \`enable\`, \`package\`, \`nodeName\`, \`logLevel\`,
-\`systemdWatchdogSec\`, \`softdog\` (loads softdog with \`soft_margin = timing.watchdogMs / 1000\`; \`fencing.watchdogDevice\` defaults to /dev/watchdog), \`controlSocketGroup\`, \`metricsAddress\`, \`openFirewall\`, \`witness.enable\`.
+The module writes the JSON to \`/etc/tsha/config.json\`, runs \`tsha config check\` on it while
+building (an invalid cluster fails \`nixos-rebuild\` with every error listed), and runs
+\`tsha-agent.service\` (or \`tsha-witness.service\`). A switch that changes only the configuration
+reloads the daemon (SIGHUP: it applies the new file, or refuses it and keeps running); a new package
+restarts it in one step, and the agent re-adopts its resources. The services the cluster runs
+(\`kind = "systemd"\`, \`.service\` units) are not started at boot and not restarted or stopped by a
+switch: the agent starts them. Module-only options: \`enable\`, \`package\`, \`nodeName\`, \`logLevel\`,
+\`systemdWatchdogSec\`, \`softdog\` (loads softdog with \`soft_margin = timing.watchdogMs / 1000\`; \`fencing.watchdogDevice\` defaults to /dev/watchdog), \`controlSocketGroup\`, \`metricsAddress\`, \`openFirewall\`, \`witness.enable\`,
+\`selfFence\` (default \`sysrq-reboot\`: a real reset), \`fenceAgentsPackage\` (default \`pkgs.fence-agents\`, on the agent's PATH),
+\`fenceCredentials\` (secrets by systemd's \`LoadCredential=\`, never in the store: \`parameters.passwd_script = "cat $CREDENTIALS_DIRECTORY/NAME"\`),
+\`meshInterface\` and \`wireguard.{enable,listenPort,privateKeyFile,endpoints,persistentKeepalive}\` (the mesh's WireGuard
+interface made from the node table, every other member a peer; the mesh port opened on that interface only),
+\`prometheusRules\` (tsha's alert rules in this machine's Prometheus). What each does: [nixos.md](nixos.md).
 
 Conventions:
 

@@ -1,18 +1,19 @@
 // The options table feeds docs/configuration.md and nixos-module/generated-options.nix; these
 // tests fail when the committed files are out of date (run `npm run docs:config`), when a .nix
 // file does not parse, or when the NixOS options and the table disagree on any option, its
-// description or its default. nixpkgs cannot be fetched here, so the module's options are
-// evaluated with Debian's nix-instantiate against a small stand-in for nixpkgs' lib
-// (test/fixtures/nix/stub-lib.nix).
+// description or its default. nixos-module/ is evaluated by nixpkgs' real module system
+// (lib.evalModules from ../shared/nixpkgs-lib, or $TSHA_SHARED_DIR/nixpkgs-lib) with Debian's
+// nix-instantiate; the NixOS options it sets are stand-in declarations typed as nixpkgs types them
+// (test/nix/nixos-stubs.nix), so setting an undeclared option or a wrong type fails the evaluation.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GENERATED_FILES } from '../../../src/config/generate.js';
 import { listOptions } from '../../../src/config/option-list.js';
 import { rawConfigSpec } from '../../../src/config/options.js';
 import { validate } from '../../../src/config/index.js';
 import { INFINITY } from '../../../src/config/types.js';
-import type { AnySpec } from '../../../src/config/spec.js';
 import { type Cfg, loadExample, PLANNED_EXAMPLES, VALID_EXAMPLES } from './helpers.js';
 
 const ROOT = new URL('../../../', import.meta.url);
@@ -37,7 +38,20 @@ function evalJson(expr: string): Cfg {
   return JSON.parse(nix(['--eval', '--strict', '--json', '-E', expr]));
 }
 
-const STUB = `import ./test/fixtures/nix/stub-lib.nix`;
+/** nixpkgs' lib: $TSHA_SHARED_DIR/nixpkgs-lib, else shared/ beside the repository (CI's clean clone) or beside one of its ancestors (a worktree). */
+function nixpkgsLib(): string {
+  const candidates: string[] = [];
+  if (process.env.TSHA_SHARED_DIR) candidates.push(join(process.env.TSHA_SHARED_DIR, 'nixpkgs-lib/lib'));
+  for (let d = resolve(rootPath); ; d = dirname(d)) {
+    candidates.push(join(dirname(d), 'shared/nixpkgs-lib/lib'));
+    if (dirname(d) === d) break;
+  }
+  const found = candidates.find((p) => existsSync(join(p, 'default.nix')));
+  if (!found) throw new Error(`nixpkgs' lib not found (looked in ${candidates.join(', ')}): set TSHA_SHARED_DIR to the folder holding nixpkgs-lib/`);
+  return found;
+}
+const NIXPKGS_LIB = nixpkgsLib();
+const LIB = `(import ${JSON.stringify(NIXPKGS_LIB)})`;
 
 describe('generated files', () => {
   it.each(Object.keys(GENERATED_FILES))('%s is up to date with the options table (npm run docs:config)', (file) => {
@@ -51,39 +65,28 @@ describe('generated files', () => {
   });
 });
 
+
 describe('nixos-module', () => {
   const nixFiles = [
     'flake.nix',
     ...readdirSync(new URL('nixos-module/', ROOT)).filter((f) => f.endsWith('.nix')).map((f) => `nixos-module/${f}`),
     ...readdirSync(new URL('examples/nixos/', ROOT)).map((f) => `examples/nixos/${f}`),
-    'test/fixtures/nix/stub-lib.nix',
-    'test/fixtures/nix/stub-pkgs.nix',
+    ...readdirSync(new URL('test/nix/', ROOT)).map((f) => `test/nix/${f}`),
   ];
 
   it.each(nixFiles)('%s parses (nix-instantiate --parse)', (file) => {
     expect(nix(['--parse', file]).length).toBeGreaterThan(0);
   });
 
-  // services.tsha as evaluated from options.nix with the stand-in lib
-  const tree: Cfg = evalJson(`(import ./nixos-module/options.nix { lib = ${STUB}; pkgs = { }; config.networking.hostName = "n1"; }).options.services.tsha`);
-
-  /** Every option of the Nix tree as a path in the table's notation (map keys as <*>). */
-  function nixOptions(node: Cfg, path: string, out: Map<string, Cfg>): Map<string, Cfg> {
-    if (node._option) {
-      out.set(path, node);
-      walkType(node.type, path, out);
-    } else for (const [k, v] of Object.entries<Cfg>(node)) nixOptions(v, path ? `${path}.${k}` : k, out);
-    return out;
-  }
-  function walkType(type: Cfg, path: string, out: Map<string, Cfg>): void {
-    if (type.name === 'nullOr') walkType(type.of, path, out);
-    else if (type.name === 'attrsOf') walkType(type.of, `${path}.<*>`, out);
-    else if (type.name === 'listOf') walkType(type.of, `${path}[]`, out);
-    else if (type.name === 'submodule') for (const [k, v] of Object.entries<Cfg>(type.options)) nixOptions(v, `${path}.${k}`, out);
-  }
+  // every option under services.tsha, flattened through submodules by the module system itself
+  const declared: { loc: string[]; description: string; default?: unknown }[] = JSON.parse(
+    nix(['--eval', '--strict', '--json', '-E', `import ./test/nix/options.nix { lib = ${LIB}; }`]),
+  );
+  /** services.tsha.nodes.<name>.attributes / …colocation.*.score → the table's notation, map keys as <*> */
+  const pathOf = (loc: string[]) => loc.slice(2).reduce((p, s) => (s === '*' ? `${p}[]` : p ? `${p}.${s}` : s), '').replace(/<[a-z]+>/g, '<*>');
+  const nixTree = new Map(declared.map((o) => [pathOf(o.loc), o]));
   const normalize = (p: string) => p.replace(/<[a-z]+>/g, '<*>');
-  const nixTree = nixOptions(tree, '', new Map());
-  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable'];
+  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable', 'selfFence', 'fenceAgentsPackage', 'fenceCredentials', 'meshInterface', 'wireguard.enable', 'wireguard.listenPort', 'wireguard.privateKeyFile', 'wireguard.endpoints', 'wireguard.persistentKeepalive', 'prometheusRules'];
 
   it('has an option for every option of the table, and nothing else but the module\'s own', () => {
     const tablePaths = listOptions()
@@ -94,10 +97,17 @@ describe('nixos-module', () => {
     for (const p of MODULE_ONLY) expect(nixTree.has(p), p).toBe(true);
   });
 
+  it('docs/nixos.md lists every option of the module\'s own', () => {
+    const doc = readFileSync(new URL('docs/nixos.md', ROOT), 'utf8');
+    for (const p of MODULE_ONLY) expect(doc, p).toContain(`| \`${p}\` |`);
+  });
+
   it('says what the table says: descriptions and defaults', () => {
+    let compared = 0;
     for (const row of listOptions()) {
       const opt = nixTree.get(normalize(row.path));
       if (!opt) continue; // top-level option sets (cluster, timing, …) are not options themselves
+      compared++;
       const spec = row.spec;
       expect(opt.description, row.path).toBe(spec.defaultText ? `${spec.doc} Default: ${spec.defaultText}.` : spec.doc);
       const topNullable = row.path.startsWith('witness.');
@@ -108,109 +118,96 @@ describe('nixos-module', () => {
       } else if (spec.kind === 'object' && spec.defaultsWhenAbsent) expect(opt.default, row.path).toEqual({});
       else expect(opt, row.path).not.toHaveProperty('default'); // required: Nix makes the user set it
     }
+    expect(compared).toBeGreaterThan(100);
   });
 
-  /** What the module system makes of a value: every unset option takes its Nix default (null for optional ones). */
-  function withNixDefaults(spec: AnySpec, value: Cfg): Cfg {
-    if (value === null || value === undefined) return value;
-    if (spec.kind === 'object') {
-      const out: Cfg = {};
-      for (const [key, field] of Object.entries(spec.fields)) {
-        let v = value[key];
-        if (v === undefined) {
-          if (field.optional) v = null;
-          else if (field.kind === 'score' && field.default === INFINITY) v = 'INFINITY';
-          else if (field.default !== undefined) v = structuredClone(field.default);
-          else if (field.kind === 'object' && field.defaultsWhenAbsent) v = {};
-        }
-        out[key] = withNixDefaults(field, v);
-      }
-      return out;
-    }
-    if (spec.kind === 'map') return Object.fromEntries(Object.entries<Cfg>(value).map(([k, v]) => [k, withNixDefaults(spec.of, v)]));
-    if (spec.kind === 'list') return value.map((v: Cfg) => withNixDefaults(spec.of, v));
-    return value;
+  interface Machine {
+    hostName: string;
+    /** a JSON configuration from examples/ as services.tsha */
+    example?: string;
+    /** services.tsha on top of the example (lib.recursiveUpdate) */
+    tsha?: Cfg;
+    /** more of the machine's configuration, a Nix module expression */
+    module?: string;
+    /** microvm.nix's host module imported (microvm.vms declared) */
+    microvm?: boolean;
   }
 
+  function machineExpr(m: Machine): string {
+    const example: Cfg = m.example ? loadExample(m.example) : {};
+    if (example.witness === null) delete example.witness;
+    const json = (v: unknown) => `(builtins.fromJSON ${JSON.stringify(JSON.stringify(v))})`;
+    return `import ./test/nix/eval.nix {
+      lib = ${LIB};
+      microvm = ${m.microvm ? 'true' : 'false'};
+      modules = [
+        ({ lib, pkgs, ... }: {
+          networking.hostName = ${JSON.stringify(m.hostName)};
+          services.tsha = lib.recursiveUpdate ${json(example)} ${json(m.tsha ?? {})} // { package = pkgs.tsha; };
+        })
+        ${m.module ?? ''}
+      ];
+    }`;
+  }
+
+  /** What nixos-module/ configures on one machine, as the module system merged it. */
+  function machine(m: Machine): Cfg {
+    return evalJson(machineExpr(m));
+  }
+
+  /** The evaluation error of a machine whose configuration the module system must refuse. */
+  function refused(m: Machine): string {
+    try {
+      machine(m);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('the evaluation succeeded');
+  }
+
+  it('the stand-in NixOS options refuse what NixOS refuses: an undeclared option, a wrong type, a bad unit name', () => {
+    const base = { hostName: 'left', example: 'two-node.json', tsha: { enable: true } };
+    expect(refused({ ...base, module: '{ networking.nosuchoption = true; }' })).toMatch(/The option `networking\.nosuchoption' does not exist/);
+    expect(refused({ ...base, module: '{ systemd.services.tsha-agent.serviceConfig.Restart = "sometimes"; }' })).toMatch(/systemd\.services\.tsha-agent\.serviceConfig/);
+    expect(refused({ ...base, module: '{ systemd.services.tsha-agent.after = [ "network-online" ]; }' })).toMatch(/systemd\.services\.tsha-agent\.after/);
+    expect(refused({ ...base, module: '{ networking.firewall.allowedTCPPorts = [ 70000 ]; }' })).toMatch(/allowedTCPPorts/);
+    expect(refused({ ...base, tsha: { enable: true, logLevel: 'loud' } })).toMatch(/services\.tsha\.logLevel/);
+  });
+
   // the planned examples too: their options (storage, promotable clones) go through Nix the same way, errors and all
-  it.each([...VALID_EXAMPLES, ...PLANNED_EXAMPLES])('config-json.nix turns services.tsha for %s into a JSON configuration tsha reads the same way', (name) => {
+  it.each([...VALID_EXAMPLES, ...PLANNED_EXAMPLES])('%s as services.tsha evaluates, and the JSON the module writes means what the example means', (name) => {
     const example: Cfg = loadExample(name);
-    // services.tsha as the module system would hand it over: every option present with its Nix
-    // default (nulls included), the witness as an option set with its own enable, and the
-    // module's own options.
-    const cfg: Cfg = { enable: true, nodeName: 'x', logLevel: 'info', systemdWatchdogSec: 10, openFirewall: false, ...withNixDefaults(rawConfigSpec, example) };
-    cfg.witness = { enable: false, name: null, address: null, publicKey: null, ...(example.witness ?? {}) };
-    expect(JSON.stringify(cfg)).toContain('null'); // the nulls of unset options really are there
-    const json = evalJson(
-      `let g = import ./nixos-module/generated-options.nix { lib = ${STUB}; }; in import ./nixos-module/config-json.nix { inherit (g) jsonKeys; } (builtins.fromJSON ${JSON.stringify(JSON.stringify(cfg))})`,
-    );
-    expect(Object.keys(json).sort()).toEqual(Object.keys(rawConfigSpec.fields).sort());
-    const fromNix = validate(json);
+    const nodeName = Object.keys(example.nodes)[0]!;
+    const m = machine({ hostName: nodeName, example: name, tsha: { enable: true } });
+    if (VALID_EXAMPLES.includes(name)) expect(m.failedAssertions).toEqual([]);
+    expect(Object.keys(m.config).sort()).toEqual(Object.keys(rawConfigSpec.fields).sort());
+    expect(JSON.stringify(m.config)).toContain('null'); // the nulls of unset options really are written
+    const fromNix = validate(m.config);
     const direct = validate(example);
     expect(fromNix.ok ? fromNix.config : fromNix.errors).toEqual(direct.ok ? direct.config : direct.errors);
   });
 
-  it('examples/nixos/two-node-witness.nix means the same configuration as examples/two-node-witness.json', () => {
-    const set: Cfg = evalJson(`(import ./examples/nixos/two-node-witness.nix { lib = ${STUB}; config.networking.hostName = "alpha"; }).services.tsha`);
-    expect(set).toMatchObject({ enable: true, witness: { enable: false } });
-    const { enable, witness, openFirewall, ...rest } = set;
-    void enable;
-    void openFirewall;
-    const { enable: _w, ...witnessDecl } = witness;
-    void _w;
-    const cfg: Cfg = { ...withNixDefaults(rawConfigSpec, { ...rest, witness: witnessDecl }), witness: { enable: false, publicKey: null, ...witnessDecl } };
-    const json = evalJson(
-      `let g = import ./nixos-module/generated-options.nix { lib = ${STUB}; }; in import ./nixos-module/config-json.nix { inherit (g) jsonKeys; } (builtins.fromJSON ${JSON.stringify(JSON.stringify(cfg))})`,
-    );
-    const fromNix = validate(json);
-    const direct = validate(loadExample('two-node-witness.json'));
-    expect(fromNix.ok ? fromNix.config : fromNix.errors).toEqual(direct.ok ? direct.config : direct.errors);
+  it('examples/nixos/two-node-witness.nix means the same configuration as examples/two-node-witness.json, on every machine', () => {
+    for (const hostName of ['alpha', 'beta', 'nas']) {
+      const m = evalJson(`import ./test/nix/eval.nix {
+        lib = ${LIB};
+        modules = [ ./examples/nixos/two-node-witness.nix ({ pkgs, ... }: { networking.hostName = "${hostName}"; services.tsha.package = pkgs.tsha; }) ];
+      }`);
+      expect(m.failedAssertions, hostName).toEqual([]);
+      expect(Object.keys(m.services).sort(), hostName).toEqual(hostName === 'nas' ? ['tsha-witness'] : ['home-assistant', 'mosquitto', 'tsha-agent']);
+      expect(m.wireguard.tsha0.peers, hostName).toHaveLength(2);
+      expect(m.firewall.interfaces.tsha0.allowedTCPPorts, hostName).toEqual([7400]);
+      const fromNix = validate(m.config);
+      const direct = validate(loadExample('two-node-witness.json'));
+      expect(fromNix.ok ? fromNix.config : fromNix.errors, hostName).toEqual(direct.ok ? direct.config : direct.errors);
+    }
   });
 
-  /** default.nix evaluated with stand-ins for lib and pkgs: what it would configure on one machine. */
-  function moduleConfig(example: string, machine: Cfg): Cfg {
-    const cfg: Cfg = {
-      ...withNixDefaults(rawConfigSpec, { ...loadExample(example), witness: null }),
-      package: { outPath: '/nix/store/stub-tsha' },
-      nodeName: machine.hostName,
-      logLevel: 'info',
-      systemdWatchdogSec: 10,
-      softdog: false,
-      controlSocketGroup: null,
-      metricsAddress: null,
-      ocfRoot: null,
-      openFirewall: true,
-      ...machine.options,
-    };
-    cfg.witness = { name: null, address: null, publicKey: null, ...(loadExample(example).witness ?? {}), enable: machine.options.witness?.enable ?? false };
-    const expr = `(import ./nixos-module/default.nix {
-      lib = ${STUB};
-      pkgs = import ./test/fixtures/nix/stub-pkgs.nix;
-      config = { networking.hostName = ${JSON.stringify(machine.hostName)}; services.tsha = builtins.fromJSON ${JSON.stringify(JSON.stringify(cfg))}; } // builtins.fromJSON ${JSON.stringify(JSON.stringify(machine.config ?? {}))};
-    }).config`;
-    const merged = evalJson(expr);
-    // flatten mkMerge/mkIf: keep what applies
-    const out: Cfg = { assertions: [], systemd: { services: {}, tmpfiles: [] as string[] }, ports: [] as number[], etc: {}, boot: {}, warnings: [] };
-    for (const part of merged.contents) {
-      if (!part.condition) continue;
-      const c = part.content;
-      out.assertions.push(...(c.assertions ?? []));
-      Object.assign(out.systemd.services, c.systemd?.services ?? {});
-      out.systemd.tmpfiles.push(...(c.systemd?.tmpfiles?.rules ?? []));
-      Object.assign(out.etc, c.environment?.etc ?? {});
-      Object.assign(out.boot, c.boot ?? {});
-      out.warnings.push(...(c.warnings ?? []));
-      const ports = c.networking?.firewall?.allowedTCPPorts;
-      if (ports?.condition) out.ports.push(...ports.content);
-    }
-    return out;
-  }
-
   it('default.nix runs tsha-agent on a node: notify service with watchdog, state and runtime directories, checked config', () => {
-    const c = moduleConfig('two-node.json', { hostName: 'left', options: { enable: true, controlSocketGroup: 'wheel' } });
-    expect(c.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
-    expect(Object.keys(c.systemd.services)).toEqual(['tsha-agent']);
-    const unit = c.systemd.services['tsha-agent'];
+    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, controlSocketGroup: 'wheel', openFirewall: true } });
+    expect(c.failedAssertions).toEqual([]);
+    expect(Object.keys(c.services).sort()).toEqual(['frr', 'kea-dhcp4-server', 'tsha-agent']); // the agent and its resources
+    const unit = c.services['tsha-agent'];
     expect(unit.serviceConfig).toMatchObject({
       Type: 'notify',
       NotifyAccess: 'all',
@@ -221,93 +218,268 @@ describe('nixos-module', () => {
       RuntimeDirectory: 'tsha',
     });
     expect(unit.serviceConfig.ExecStart).toBe(
-      '/nix/store/stub-tsha/bin/tsha --log-level info agent --config /nix/store/stub-tsha-edge-2n-checked.json --node left --state-dir /var/lib/tsha --socket /run/tsha/control.sock --socket-group wheel',
+      '/nix/store/stub-tsha/bin/tsha --log-level info agent --config /etc/tsha/config.json --node left --state-dir /var/lib/tsha --socket /run/tsha/control.sock --self-fence "sysrq-reboot" --socket-group wheel',
     );
-    expect(unit.restartTriggers).toEqual(['/nix/store/stub-tsha-edge-2n-checked.json']);
-    expect(unit.path).toEqual(['/nix/store/stub-systemd']);
+    expect(unit.path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-fence-agents']);
     expect(c.etc['tsha/config.json'].source).toBe('/nix/store/stub-tsha-edge-2n-checked.json');
-    expect(c.ports).toEqual([7400]);
+    expect(c.firewall.allowedTCPPorts).toEqual([7400]);
+    expect(c.systemPackages).toEqual(['/nix/store/stub-tsha']);
+  });
+
+  it('default.nix makes a switch reload the daemons for a new configuration, and restart them (in one step) for anything else', () => {
+    const agent = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } }).services['tsha-agent'];
+    const witness = machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true } } }).services['tsha-witness'];
+    for (const [unit, checked] of [[agent, '/nix/store/stub-tsha-edge-2n-checked.json'], [witness, '/nix/store/stub-tsha-home-checked.json']] as const) {
+      // the daemon reads /etc/tsha/config.json, which the switch points at the new file before reloading
+      expect(unit.serviceConfig.ExecStart).toContain(' --config /etc/tsha/config.json ');
+      expect(unit.reloadTriggers).toEqual([checked]);
+      expect(unit.serviceConfig.ExecReload).toBe('/nix/store/stub-coreutils/bin/kill -HUP $MAINPID');
+      expect(unit).toMatchObject({ restartIfChanged: true, reloadIfChanged: false, stopIfChanged: false });
+      // restarted, never given up on, while the mesh below it comes up slowly
+      expect(unit.startLimitIntervalSec).toBe(0);
+      expect(unit.serviceConfig).toMatchObject({ Restart: 'on-failure', RestartSec: '1s', RestartSteps: 5, RestartMaxDelaySec: '10s' });
+    }
+    // what a reload cannot change restarts the daemon
+    expect(agent.restartTriggers).toEqual(['edge-2n', '10.90.0.1:7400']);
+    expect(witness.restartTriggers).toEqual(['home', '10.90.0.9:7400']);
+  });
+
+  it('default.nix puts fence-agents on the agent\'s PATH when there are fence devices, and hands it secrets with LoadCredential', () => {
+    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, fenceCredentials: { 'bmc-password': '/run/keys/bmc-password' } } });
+    expect(c.failedAssertions).toEqual([]);
+    expect(c.warnings).toEqual([]); // passwd_script: no password in the store
+    expect(c.services['tsha-agent'].path).toContain('/nix/store/stub-fence-agents');
+    expect(c.services['tsha-agent'].serviceConfig.LoadCredential).toEqual(['bmc-password:/run/keys/bmc-password']);
+    expect(machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, fenceAgentsPackage: null } }).services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd']);
+    const witnessOnly = machine({ hostName: 'alpha', example: 'two-node-witness.json', tsha: { enable: true }, module: '({ lib, ... }: { services.tsha.fencing.devices = lib.mkForce { }; })' });
+    expect(witnessOnly.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd']);
+
+    const inStore = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, fenceCredentials: { 'bmc-password': '/nix/store/abc-pw', 'a/b': '/run/keys/x', rel: 'keys/x' } } });
+    expect(inStore.failedAssertions.sort()).toEqual([
+      'services.tsha.fenceCredentials.a/b = "/run/keys/x": a credential is a name of letters, digits, \'_\', \'.\' and \'-\', and an absolute path outside the Nix store (a file in the store is readable by anyone on the machine).',
+      'services.tsha.fenceCredentials.bmc-password = "/nix/store/abc-pw": a credential is a name of letters, digits, \'_\', \'.\' and \'-\', and an absolute path outside the Nix store (a file in the store is readable by anyone on the machine).',
+      'services.tsha.fenceCredentials.rel = "keys/x": a credential is a name of letters, digits, \'_\', \'.\' and \'-\', and an absolute path outside the Nix store (a file in the store is readable by anyone on the machine).',
+    ]);
+    const plain = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, fencing: { devices: { 'ipmi-right': { parameters: { passwd: 'hunter2' } } } } } });
+    expect(plain.warnings).toEqual([
+      'services.tsha.fencing.devices.ipmi-right.parameters: a password given in the configuration ends up in the Nix store, readable by anyone on the machine; use passwd_script with services.tsha.fenceCredentials instead.',
+    ]);
+  });
+
+  it('default.nix makes a node fence itself with a real reset (sysrq-reboot) unless told otherwise, and warns about exit without a watchdog', () => {
+    const exec = (selfFence?: string, fencing: Cfg = {}) => machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, fencing, ...(selfFence ? { selfFence } : {}) } });
+    expect(exec().services['tsha-agent'].serviceConfig.ExecStart).toContain(' --self-fence "sysrq-reboot"');
+    // one ExecStart argument, with systemd's % and $ kept literal
+    expect(exec('command:echo b > /proc/sysrq-trigger; logger "$HOME 100%"').services['tsha-agent'].serviceConfig.ExecStart).toContain(
+      String.raw` --self-fence "command:echo b > /proc/sysrq-trigger; logger \"$$HOME 100%%\""`,
+    );
+    expect(exec('exit').warnings).toEqual([
+      'services.tsha.selfFence = "exit" without fencing.watchdog: a node that must fence itself only kills its agent, and its resources keep running; use "sysrq-reboot" or watchdog fencing.',
+    ]);
+    expect(exec('exit', { watchdog: true, watchdogDevice: '/dev/watchdog' }).warnings).toEqual([]);
+    expect(refused({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, selfFence: 'reboot' } })).toMatch(/services\.tsha\.selfFence/);
+  });
+
+  it('default.nix makes the WireGuard mesh from the node table: every other member a peer, the daemon after the interface, the mesh port open on it only', () => {
+    const wireguard = { enable: true, privateKeyFile: '/run/keys/wg.key', endpoints: { alpha: '192.0.2.1:51820', beta: '192.0.2.2:51820', nas: 'nas.example.net:51820' } };
+    const alpha = machine({ hostName: 'alpha', example: 'two-node-witness.json', tsha: { enable: true, openFirewall: true, wireguard } });
+    expect(alpha.failedAssertions).toEqual([]);
+    expect(alpha.wireguard).toEqual({
+      tsha0: {
+        ips: ['10.90.0.1/32'],
+        listenPort: 51820,
+        privateKey: null,
+        privateKeyFile: '/run/keys/wg.key',
+        generatePrivateKeyFile: false,
+        allowedIPsAsRoutes: true,
+        peers: [
+          { publicKey: 'rttUAZIEHDTigK2iS6ZXFKjGadNBMopM6eSj+E4q8ww=', endpoint: '192.0.2.2:51820', allowedIPs: ['10.90.0.2/32'], persistentKeepalive: null, presharedKeyFile: null },
+          { publicKey: 'Mb97lVMZFnpbKEDEwT2JUF9uqrvp0tzg9+7BVmVKh3M=', endpoint: 'nas.example.net:51820', allowedIPs: ['10.90.0.9/32'], persistentKeepalive: null, presharedKeyFile: null },
+        ],
+      },
+    });
+    expect(alpha.services['tsha-agent'].wants.sort()).toEqual(['network-online.target', 'wireguard-tsha0.service']);
+    expect(alpha.services['tsha-agent'].after.sort()).toEqual(['network-online.target', 'wireguard-tsha0.service']);
+    expect(alpha.firewall).toEqual({ allowedTCPPorts: [], allowedUDPPorts: [51820], interfaces: { tsha0: { allowedTCPPorts: [7400], allowedUDPPorts: [] } } });
+
+    // the witness machine: both nodes as peers, the witness daemon after the interface
+    const nas = machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true }, wireguard: { ...wireguard, persistentKeepalive: 25 } } });
+    expect(nas.failedAssertions).toEqual([]);
+    expect(nas.wireguard.tsha0.ips).toEqual(['10.90.0.9/32']);
+    expect(nas.wireguard.tsha0.peers.map((p: Cfg) => [p.endpoint, p.allowedIPs, p.persistentKeepalive])).toEqual([['192.0.2.1:51820', ['10.90.0.1/32'], 25], ['192.0.2.2:51820', ['10.90.0.2/32'], 25]]);
+    expect(nas.services['tsha-witness'].after).toContain('wireguard-tsha0.service');
+    expect(nas.firewall.allowedUDPPorts).toEqual([]); // openFirewall not set
+
+    // IPv6 mesh addresses
+    const v6 = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, nodes: { left: { address: '[fd00::1]:7400' }, right: { address: '[fd00::2]:7400' } }, wireguard: { ...wireguard, endpoints: { right: '[2001:db8::2]:51820' } } } });
+    expect(v6.failedAssertions).toEqual([]);
+    expect(v6.wireguard.tsha0.ips).toEqual(['fd00::1/128']);
+    expect(v6.wireguard.tsha0.peers[0]).toMatchObject({ endpoint: '[2001:db8::2]:51820', allowedIPs: ['fd00::2/128'] });
+
+    // an interface the machine brings itself: the mesh port on it only, no interface made
+    const own = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, openFirewall: true, meshInterface: 'wg0' } });
+    expect(own.wireguard).toEqual({});
+    expect(own.firewall).toEqual({ allowedTCPPorts: [], allowedUDPPorts: [], interfaces: { wg0: { allowedTCPPorts: [7400], allowedUDPPorts: [] } } });
+  });
+
+  it('default.nix asserts what the WireGuard mesh needs: a private key outside the store, every peer\'s key and endpoint, this machine a member', () => {
+    const m = (wireguard: Cfg, extra: Cfg = {}) => machine({ hostName: 'alpha', example: 'two-node-witness.json', tsha: { enable: true, wireguard: { enable: true, ...wireguard }, ...extra } }).failedAssertions;
+    expect(m({ endpoints: { beta: 'b:1', nas: 'n:1' } })).toEqual(['services.tsha.wireguard.privateKeyFile: set it to this machine\'s WireGuard private key, a file outside the Nix store.']);
+    expect(m({ privateKeyFile: '/nix/store/abc-wg.key', endpoints: { beta: 'b:1', nas: 'n:1' } })).toEqual(['services.tsha.wireguard.privateKeyFile: set it to this machine\'s WireGuard private key, a file outside the Nix store.']);
+    expect(m({ privateKeyFile: '/run/keys/wg', endpoints: { beta: 'b:1' } })).toEqual([
+      'services.tsha.wireguard: the peer nas needs its publicKey (services.tsha.witness.publicKey) and its underlay address (services.tsha.wireguard.endpoints.nas).',
+    ]);
+    expect(m({ privateKeyFile: '/run/keys/wg', endpoints: { beta: 'b:1', nas: 'n:1' } }, { nodes: { beta: { publicKey: null } } })).toEqual([
+      'services.tsha.wireguard: the peer beta needs its publicKey (services.tsha.nodes.beta.publicKey) and its underlay address (services.tsha.wireguard.endpoints.beta).',
+    ]);
+    expect(m({ privateKeyFile: '/run/keys/wg', endpoints: { beta: 'b:1', nas: 'n:1' } }, { meshInterface: null })).toEqual([
+      'services.tsha.wireguard.enable: the interface needs a name (services.tsha.meshInterface).',
+    ]);
+    const stranger = machine({ hostName: 'other', example: 'two-node-witness.json', tsha: { enable: true, wireguard: { enable: true, privateKeyFile: '/run/keys/wg', endpoints: { alpha: 'a:1', beta: 'b:1', nas: 'n:1' } } } });
+    expect(stranger.failedAssertions).toEqual([
+      'services.tsha.nodeName "other" is not one of services.tsha.nodes (alpha, beta).',
+      'services.tsha.wireguard.enable: this machine (other) is not a member of the cluster (services.tsha.nodes, services.tsha.witness).',
+    ]);
+    expect(stranger.wireguard).toEqual({});
+  });
+
+  it('default.nix checks the generated JSON with tsha config check while building', () => {
+    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } });
+    expect(c.checkScript).toMatch(/^tsha config check \/nix\/store\/stub-tsha-edge-2n\.json\n/);
   });
 
   it('default.nix puts ip and arping on the agent\'s PATH when the configuration has virtual IPs', () => {
-    const c = moduleConfig('virtual-ip.json', { hostName: 'db1', options: { enable: true } });
-    expect(c.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
-    expect(c.systemd.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-iproute2', '/nix/store/stub-iputils']);
-    const without = moduleConfig('two-node.json', { hostName: 'left', options: { enable: true } });
-    expect(without.systemd.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd']);
+    const c = machine({ hostName: 'db1', example: 'virtual-ip.json', tsha: { enable: true } });
+    expect(c.failedAssertions).toEqual([]);
+    expect(c.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-iproute2', '/nix/store/stub-iputils', '/nix/store/stub-fence-agents']);
+    const without = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } });
+    expect(without.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-fence-agents']);
   });
 
   it('default.nix puts LXC\'s tools on the agent\'s PATH when a resource is an LXC container', () => {
-    const twoNode = loadExample('two-node.json');
-    const c = moduleConfig('two-node.json', {
-      hostName: 'left',
-      options: { enable: true, resources: { ...withNixDefaults(rawConfigSpec, twoNode).resources, dns: withNixDefaults(rawConfigSpec, { ...twoNode, resources: { dns: { kind: 'lxc', params: { name: 'dns' } } } }).resources.dns } },
-    });
-    expect(c.systemd.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-lxc']);
+    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { dns: { kind: 'lxc', params: { name: 'dns' } } } } });
+    expect(c.failedAssertions).toEqual([]);
+    expect(c.services['tsha-agent'].path).toEqual(['/nix/store/stub-systemd', '/nix/store/stub-lxc', '/nix/store/stub-fence-agents']);
   });
 
   it('default.nix gives the agent nixpkgs\' OCF agents when an ocf resource needs them, or the ocfRoot given, and /run/resource-agents', () => {
-    const withOcf = (o: Cfg) => {
-      const base = withNixDefaults(rawConfigSpec, loadExample('two-node.json'));
-      return moduleConfig('two-node.json', { hostName: 'left', options: { enable: true, resources: { ...base.resources, vip: { ...base.resources[Object.keys(base.resources)[0]!], kind: 'ocf', params: { agent: 'heartbeat:IPaddr2', ip: '10.0.0.9' } } }, ...o } });
-    };
-    expect(withOcf({}).systemd.services['tsha-agent'].serviceConfig.ExecStart).toMatch(/ --ocf-root \/nix\/store\/stub-ocf-resource-agents\/usr\/lib\/ocf$/);
-    expect(withOcf({}).systemd.tmpfiles).toEqual(['d /run/resource-agents 1755 root root -']);
-    expect(withOcf({ ocfRoot: '/srv/ocf' }).systemd.services['tsha-agent'].serviceConfig.ExecStart).toMatch(/ --ocf-root \/srv\/ocf$/);
-    const without = moduleConfig('two-node.json', { hostName: 'left', options: { enable: true } });
-    expect(without.systemd.services['tsha-agent'].serviceConfig.ExecStart).not.toContain('--ocf-root');
-    expect(without.systemd.tmpfiles).toEqual([]);
+    const withOcf = (o: Cfg) => machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { vip: { kind: 'ocf', params: { agent: 'heartbeat:IPaddr2', ip: '10.0.0.9' } } }, ...o } });
+    expect(withOcf({}).services['tsha-agent'].serviceConfig.ExecStart).toMatch(/ --ocf-root \/nix\/store\/stub-ocf-resource-agents\/usr\/lib\/ocf$/);
+    expect(withOcf({}).tmpfiles).toEqual(['d /run/resource-agents 1755 root root -']);
+    expect(withOcf({ ocfRoot: '/srv/ocf' }).services['tsha-agent'].serviceConfig.ExecStart).toMatch(/ --ocf-root \/srv\/ocf$/);
+    const without = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } });
+    expect(without.services['tsha-agent'].serviceConfig.ExecStart).not.toContain('--ocf-root');
+    expect(without.tmpfiles).toEqual([]);
   });
 
   it('default.nix with softdog: loads it with soft_margin = timing.watchdogMs in seconds, and asserts watchdog fencing', () => {
-    const threeNode = withNixDefaults(rawConfigSpec, loadExample('three-node.json'));
-    const c = moduleConfig('three-node.json', {
-      hostName: 'n1',
-      options: { enable: true, softdog: true, fencing: { ...threeNode.fencing, watchdog: true }, timing: { ...threeNode.timing, watchdogMs: 7000 } },
-    });
-    expect(c.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
+    const c = machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, softdog: true, fencing: { watchdog: true }, timing: { watchdogMs: 7000 } } });
+    expect(c.failedAssertions).toEqual([]);
     expect(c.boot).toEqual({ kernelModules: ['softdog'], extraModprobeConfig: 'options softdog soft_margin=7' });
-    const off = moduleConfig('three-node.json', { hostName: 'n1', options: { enable: true, softdog: true } });
-    expect(off.assertions.filter((a: Cfg) => !a.assertion).map((a: Cfg) => a.message)).toEqual([
+    expect(c.config.fencing.watchdogDevice).toBe('/dev/watchdog');
+    const off = machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, softdog: true } });
+    expect(off.failedAssertions).toEqual([
       'services.tsha.softdog: the watchdog device is fed by watchdog fencing; set services.tsha.fencing.watchdog = true (and fencing.enabled).',
     ]);
     expect(off.boot).toEqual({ kernelModules: ['softdog'], extraModprobeConfig: 'options softdog soft_margin=5' });
   });
 
-  it('default.nix asserts that microvm.nix does not autostart a VM the cluster runs, naming the resource', () => {
-    const three: Cfg = loadExample('three-node.json');
-    const withVm = { enable: true, resources: withNixDefaults(rawConfigSpec, { ...three, resources: { ...three.resources, mail: { kind: 'microvm', params: { name: 'mail' } } } }).resources };
-    const failing = (config: Cfg) => moduleConfig('three-node.json', { hostName: 'n1', options: withVm, config }).assertions.filter((a: Cfg) => !a.assertion).map((a: Cfg) => a.message);
-    expect(failing({ microvm: { vms: { mail: { autostart: true } } } })).toEqual([
-      'services.tsha.resources.mail: microvm.vms.mail.autostart must be false: tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.',
+  it('default.nix warns when systemd itself holds the watchdog device tsha is given', () => {
+    const m = { hostName: 'n1', example: 'three-node.json', tsha: { enable: true, fencing: { watchdog: true, watchdogDevice: '/dev/watchdog0' } } };
+    expect(machine(m).warnings).toEqual([]);
+    expect(machine({ ...m, module: '{ systemd.watchdog.runtimeTime = "30s"; }' }).warnings).toEqual([
+      'services.tsha.fencing.watchdogDevice = /dev/watchdog0 while systemd.watchdog.runtimeTime is set: systemd holds a watchdog device open, and the agent cannot open that same one (EBUSY); give tsha another device (services.tsha.softdog) or leave runtimeTime unset.',
     ]);
-    expect(failing({ microvm: { vms: { mail: { autostart: false } } } })).toEqual([]);
-    expect(failing({})).toEqual([]); // microvm.nix not imported on this machine (or the VM declared imperatively)
   });
 
-  it('default.nix checks the generated JSON with tsha config check while building', () => {
-    const script = nix([
-      '--eval',
-      '-E',
-      `let m = (import ./nixos-module/default.nix { lib = ${STUB}; pkgs = import ./test/fixtures/nix/stub-pkgs.nix; config = { networking.hostName = "x"; services.tsha = { enable = true; nodeName = "x"; package = "/nix/store/stub-tsha"; cluster.id = "c"; cluster.name = "c"; nodes = { x.address = "a:1"; }; witness = { enable = false; name = null; address = null; publicKey = null; }; }; }; }).config; in (builtins.elemAt m.contents 0).content.environment.etc."tsha/config.json".source.script`,
+  it('default.nix asserts that microvm.nix does not autostart a VM the cluster runs, naming the resource', () => {
+    const vm = (module: string) => machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, resources: { mail: { kind: 'microvm', params: { name: 'mail' } } } }, microvm: true, module });
+    const message = 'services.tsha.resources.mail: microvm.vms.mail.autostart must be false (and "mail" not in microvm.autostart): tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.';
+    expect(vm('{ microvm.vms.mail.autostart = true; }').failedAssertions).toEqual([message]);
+    expect(vm('{ microvm.vms.mail = { }; }').failedAssertions).toEqual([message]); // microvm.nix's default is true
+    expect(vm('{ microvm.autostart = [ "mail" ]; }').failedAssertions).toEqual([message]); // a VM made with the microvm command
+    expect(vm('{ microvm.vms.mail.autostart = false; }').failedAssertions).toEqual([]);
+    expect(vm('{ microvm.vms.other = { }; }').failedAssertions).toEqual([]);
+    expect(vm('{ }').failedAssertions).toEqual([]);
+    // microvm.nix not imported on this machine: nothing to assert, nothing set
+    expect(machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, resources: { mail: { kind: 'microvm', params: { name: 'mail' } } } } }).failedAssertions).toEqual([]);
+  });
+
+  it('default.nix asserts that a NixOS container the cluster runs is not autoStarted, naming the resource', () => {
+    const ct = (module: string) => machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true }, module }).failedAssertions;
+    expect(ct('{ containers.dns.autoStart = true; }')).toEqual([
+      'services.tsha.resources.dns: containers.dns.autoStart must be false: tsha starts the container on one node, and autoStart would start it at boot on every node that declares it.',
     ]);
-    expect(script).toMatch(/tsha config check \/nix\/store\/stub-tsha-c\.json/);
+    expect(ct('{ containers.dns = { }; }')).toEqual([]); // nixpkgs' default: false
+    expect(ct('{ containers.other.autoStart = true; }')).toEqual([]);
+  });
+
+  it('default.nix leaves the cluster\'s services to the agent: not wanted at boot, neither restarted nor stopped by a switch', () => {
+    // as a NixOS service module would declare them: wanted by multi-user.target, restarted when changed
+    const services = '{ systemd.services.frr = { wantedBy = [ "multi-user.target" ]; restartIfChanged = true; serviceConfig.ExecStart = "/run/current-system/sw/bin/frr"; }; }';
+    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { web: { kind: 'systemd', params: { unit: 'getty@tty1.service' } }, boot: { kind: 'systemd', params: { unit: 'boot.mount' } } } }, module: services });
+    expect(c.failedAssertions).toEqual([]);
+    expect(Object.keys(c.services).sort()).toEqual(['frr', 'kea-dhcp4-server', 'tsha-agent']); // not the template instance, not the mount
+    for (const name of ['frr', 'kea-dhcp4-server']) {
+      expect(c.services[name], name).toMatchObject({ wantedBy: [], restartIfChanged: false, stopIfChanged: false });
+    }
+    expect(c.services.frr.serviceConfig).toEqual({ ExecStart: '/run/current-system/sw/bin/frr' });
+    // the witness machine runs no resources: their units are left alone
+    const w = machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true } }, module: '{ systemd.services.mosquitto.wantedBy = [ "multi-user.target" ]; }' });
+    expect(w.services.mosquitto).toMatchObject({ wantedBy: ['multi-user.target'], restartIfChanged: true, stopIfChanged: true });
   });
 
   it('default.nix runs tsha-witness on the witness machine, and its assertions name their subject', () => {
-    const w = moduleConfig('two-node-witness.json', { hostName: 'nas', options: { enable: false, witness: { enable: true } } });
-    expect(w.assertions.filter((a: Cfg) => !a.assertion)).toEqual([]);
-    expect(Object.keys(w.systemd.services)).toEqual(['tsha-witness']);
-    expect(w.systemd.services['tsha-witness'].serviceConfig).toMatchObject({ Type: 'notify', DynamicUser: true, StateDirectory: 'tsha-witness' });
-    expect(w.ports).toEqual([7400]);
+    const w = machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true }, openFirewall: true } });
+    expect(w.failedAssertions).toEqual([]);
+    expect(Object.keys(w.services)).toEqual(['tsha-witness']);
+    expect(w.services['tsha-witness'].serviceConfig).toMatchObject({ Type: 'notify', DynamicUser: true, StateDirectory: 'tsha-witness' });
+    expect(w.firewall.allowedTCPPorts).toEqual([7400]);
 
-    const wrongNode = moduleConfig('two-node.json', { hostName: 'middle', options: { enable: true } });
-    expect(wrongNode.assertions.filter((a: Cfg) => !a.assertion).map((a: Cfg) => a.message)).toEqual([
-      'services.tsha.nodeName "middle" is not one of services.tsha.nodes (left, right).',
-    ]);
-    const both = moduleConfig('two-node-witness.json', { hostName: 'alpha', options: { enable: true, witness: { enable: true } } });
-    expect(both.assertions.filter((a: Cfg) => !a.assertion).map((a: Cfg) => a.message)).toEqual([
+    const wrongNode = machine({ hostName: 'middle', example: 'two-node.json', tsha: { enable: true } });
+    expect(wrongNode.failedAssertions).toEqual(['services.tsha.nodeName "middle" is not one of services.tsha.nodes (left, right).']);
+    const both = machine({ hostName: 'alpha', example: 'two-node-witness.json', tsha: { enable: true, witness: { enable: true } } });
+    expect(both.failedAssertions).toEqual([
       'services.tsha: this machine is both a node (services.tsha.enable) and the witness (services.tsha.witness.enable); the witness must run on a third machine.',
     ]);
+    const nameless = machine({ hostName: 'nas', example: 'two-node.json', tsha: { witness: { enable: true } } });
+    expect(nameless.failedAssertions).toEqual(['services.tsha.witness.enable: the witness needs services.tsha.witness.name and services.tsha.witness.address.']);
+    const threeAndWitness = machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, witness: { name: 'nas', address: '10.0.0.9:7400' } } });
+    expect(threeAndWitness.failedAssertions).toEqual(['services.tsha.witness: a witness breaks ties between exactly two nodes; services.tsha.nodes has 3.']);
+  });
+
+  it('default.nix gives this machine\'s Prometheus tsha\'s alert rules, checked by promtool while building', () => {
+    const m = machine({ hostName: 'mon', example: 'two-node.json', tsha: { prometheusRules: true } });
+    expect(m.failedAssertions).toEqual([]);
+    expect(m.prometheusRuleFiles).toHaveLength(1);
+    expect(m.prometheusRuleFiles[0].buildCommand).toMatch(/^promtool check rules \/nix\/store\/stub-tsha-alert-rules\.yml\n/);
+    expect(m.prometheusRuleFiles[0].rules.groups[0].rules.map((r: Cfg) => r.alert)).toContain('TshaFenceFailed');
+    expect(m.services).toEqual({}); // not a node
+    expect(machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } }).prometheusRuleFiles).toEqual([]);
+  });
+
+  it('package.nix builds with buildNpmPackage from package-lock.json (importNpmLock), on Node.js 24, with package.json\'s version', () => {
+    // nixpkgs' builders stand in as functions that return what they were given
+    const args = evalJson(`let lib = ${LIB}; in import ./nixos-module/package.nix {
+      inherit lib;
+      buildNpmPackage = args: args;
+      importNpmLock = { __functor = _: a: { lock = a.npmRoot; }; npmConfigHook = "importNpmLock.npmConfigHook"; };
+      nodejs_24 = "nodejs_24";
+      src = toString ./.;
+    }`);
+    expect(args).toMatchObject({
+      pname: 'tsha',
+      version: JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')).version,
+      nodejs: 'nodejs_24',
+      npmDeps: { lock: rootPath.replace(/\/$/, '') },
+      npmConfigHook: 'importNpmLock.npmConfigHook',
+      npmBuildScript: 'build',
+      meta: { mainProgram: 'tsha', license: { spdxId: 'MIT' } },
+    });
+  });
+
+  it('configures nothing when neither the agent nor the witness is enabled', () => {
+    const c = machine({ hostName: 'left', example: 'two-node.json' });
+    expect(c).toMatchObject({ failedAssertions: [], services: {}, etc: {}, systemPackages: [], config: null });
   });
 });

@@ -1,0 +1,118 @@
+# Stand-in declarations of the NixOS options nixos-module/ sets or reads, typed as nixpkgs declares
+# them (nixos/lib/systemd-unit-options.nix, nixos/modules/services/networking/firewall.nix,
+# nixos/modules/services/networking/wireguard.nix, nixos/modules/system/etc/etc.nix, …), for
+# evaluating the module with nixpkgs' real lib.evalModules where nixpkgs' nixos/ tree is absent.
+# Only the attributes the module uses are declared: a definition of anything else fails the
+# evaluation ("The option … does not exist"), as a wrong type does, so the tests catch both.
+{ lib, ... }:
+let
+  inherit (lib) mkOption types;
+  # nixpkgs: systemdUtils.lib.unitNameType
+  unitNameType = types.strMatching "[a-zA-Z0-9@%:_.\\-]+[.](service|socket|device|mount|automount|swap|target|path|timer|scope|slice)";
+  # nixpkgs: systemdUtils.unitOptions.unitOption (lists concatenate, scalars must agree)
+  unitOption = lib.mkOptionType {
+    name = "systemd option";
+    description = "systemd option";
+    check = v: builtins.isBool v || builtins.isInt v || builtins.isString v || builtins.isPath v || lib.isDerivation v || builtins.isList v;
+    merge = loc: defs:
+      let defs' = lib.filterOverrides defs; in
+      if builtins.isList (builtins.head defs').value
+      then lib.concatMap (def: if builtins.isList def.value then def.value else throw "${lib.showOption loc}: a mix of list and non-list definitions") defs'
+      else lib.mergeEqualOption loc defs';
+  };
+  # nixpkgs: checkService (assertValueOneOf "Type" …, "Restart" …)
+  checkService = cfg:
+    let oneOf = name: values: !(cfg ? ${name}) || builtins.elem cfg.${name} values; in
+    oneOf "Type" [ "exec" "simple" "forking" "oneshot" "dbus" "notify" "notify-reload" "idle" ]
+    && oneOf "Restart" [ "no" "on-success" "on-failure" "on-abnormal" "on-abort" "on-watchdog" "always" ];
+  unitNames = mkOption { type = types.listOf unitNameType; default = [ ]; };
+  serviceModule = {
+    options = {
+      enable = mkOption { type = types.bool; default = true; };
+      description = mkOption { type = types.singleLineStr; default = ""; };
+      wantedBy = unitNames;
+      requiredBy = unitNames;
+      wants = unitNames;
+      requires = unitNames;
+      after = unitNames;
+      before = unitNames;
+      bindsTo = unitNames;
+      partOf = unitNames;
+      unitConfig = mkOption { type = types.attrsOf unitOption; default = { }; };
+      serviceConfig = mkOption { type = types.addCheck (types.attrsOf unitOption) checkService; default = { }; };
+      environment = mkOption { type = with types; attrsOf (nullOr (oneOf [ str path package ])); default = { }; };
+      path = mkOption { type = with types; listOf (oneOf [ package str ]); default = [ ]; };
+      restartTriggers = mkOption { type = types.listOf types.unspecified; default = [ ]; };
+      reloadTriggers = mkOption { type = types.listOf unitOption; default = [ ]; };
+      restartIfChanged = mkOption { type = types.bool; default = true; };
+      reloadIfChanged = mkOption { type = types.bool; default = false; };
+      stopIfChanged = mkOption { type = types.bool; default = true; };
+      # nixpkgs declares these without a default: unset, the unit has no such line
+      startLimitBurst = mkOption { type = types.int; };
+      startLimitIntervalSec = mkOption { type = types.int; };
+    };
+  };
+  firewallPorts = {
+    allowedTCPPorts = mkOption { type = types.listOf types.port; default = [ ]; };
+    allowedUDPPorts = mkOption { type = types.listOf types.port; default = [ ]; };
+  };
+  wireguardPeer = {
+    options = {
+      publicKey = mkOption { type = types.singleLineStr; };
+      endpoint = mkOption { type = types.nullOr types.str; default = null; };
+      allowedIPs = mkOption { type = types.listOf types.str; default = [ ]; };
+      persistentKeepalive = mkOption { type = types.nullOr types.int; default = null; };
+      presharedKeyFile = mkOption { type = types.nullOr types.str; default = null; };
+    };
+  };
+  wireguardInterface = {
+    options = {
+      ips = mkOption { type = types.listOf types.str; default = [ ]; };
+      listenPort = mkOption { type = types.nullOr types.int; default = null; };
+      privateKey = mkOption { type = types.nullOr types.str; default = null; };
+      privateKeyFile = mkOption { type = types.nullOr types.str; default = null; };
+      generatePrivateKeyFile = mkOption { type = types.bool; default = false; };
+      peers = mkOption { type = types.listOf (types.submodule wireguardPeer); default = [ ]; };
+      allowedIPsAsRoutes = mkOption { type = types.bool; default = true; };
+    };
+  };
+  etcFile = { name, ... }: {
+    options = {
+      enable = mkOption { type = types.bool; default = true; };
+      target = mkOption { type = types.str; default = name; };
+      source = mkOption { type = types.path; };
+      text = mkOption { type = types.nullOr types.lines; default = null; };
+      mode = mkOption { type = types.str; default = "symlink"; };
+    };
+  };
+in
+{
+  options = {
+    assertions = mkOption { type = types.listOf types.unspecified; internal = true; default = [ ]; };
+    warnings = mkOption { type = types.listOf types.str; internal = true; default = [ ]; };
+
+    networking.hostName = mkOption { type = types.strMatching "^$|^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?$"; default = "nixos"; };
+    networking.firewall = firewallPorts // {
+      interfaces = mkOption { type = types.attrsOf (types.submodule { options = firewallPorts; }); default = { }; };
+    };
+    networking.wireguard.interfaces = mkOption { type = types.attrsOf (types.submodule wireguardInterface); default = { }; };
+
+    environment.etc = mkOption { type = types.attrsOf (types.submodule etcFile); default = { }; };
+    environment.systemPackages = mkOption { type = types.listOf types.package; default = [ ]; };
+
+    boot.kernelModules = mkOption { type = types.listOf types.str; default = [ ]; };
+    boot.extraModprobeConfig = mkOption { type = types.lines; default = ""; };
+
+    # nixos/modules/virtualisation/nixos-containers.nix
+    containers = mkOption {
+      type = types.attrsOf (types.submodule { options.autoStart = mkOption { type = types.bool; default = false; }; });
+      default = { };
+    };
+
+    services.prometheus.ruleFiles = mkOption { type = types.listOf (types.nullOr types.path); default = [ ]; };
+
+    systemd.services = mkOption { type = types.attrsOf (types.submodule serviceModule); default = { }; };
+    systemd.tmpfiles.rules = mkOption { type = types.listOf types.str; default = [ ]; };
+    systemd.watchdog.runtimeTime = mkOption { type = types.nullOr types.str; default = null; };
+  };
+}
