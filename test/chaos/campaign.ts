@@ -138,7 +138,7 @@ class Campaign {
     const { c, t } = this;
     const nodes = c.nodes;
     const holder = this.holder();
-    const rec = (at: number, ns: readonly ClusterNode[]): FaultRecord => ({ i: pf.i, kind: pf.kind, nodes: ns.map((n) => n.name), at });
+    const rec = (at: number, ns: readonly ClusterNode[], fenceable = ns): FaultRecord => ({ i: pf.i, kind: pf.kind, nodes: ns.map((n) => n.name), fenceable: fenceable.map((n) => n.name), at });
     switch (pf.kind) {
       case 'power-loss-holder':
       case 'power-loss-other': {
@@ -173,11 +173,11 @@ class Campaign {
         p.kill(pf.kind === 'kill-agent' ? 'SIGKILL' : 'SIGTERM');
         await p.exited;
         // A graceful exit touches nothing: fencing that node would be a violation.
-        return rec(at, pf.kind === 'kill-agent' ? [n] : []);
+        return rec(at, [n], pf.kind === 'kill-agent' ? [n] : []);
       }
       case 'witness-loss': {
         if (!c.witness) throw new Error('chaos: witness-loss needs a witness (--nodes 2w)');
-        return rec((await c.witnessLoss()).t, []);
+        return rec((await c.witnessLoss()).t, [c.witness], []);
       }
     }
   }

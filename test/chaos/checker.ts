@@ -25,8 +25,13 @@ export interface Violation {
 export interface FaultRecord {
   readonly i: number;
   readonly kind: string;
-  /** the nodes the fault touched: fencing one of them while the fault and its recovery last is legitimate */
+  /** the nodes (or the witness) the fault touched */
   readonly nodes: readonly string[];
+  /**
+   * those whose fencing is legitimate while the fault and its recovery last: powered off, cut off,
+   * paused or killed. Not a node whose agent exited gracefully (SIGTERM), not the witness.
+   */
+  readonly fenceable: readonly string[];
   /** when the fault took effect */
   readonly at: number;
   /** when its undo (heal, SIGCONT, power-on and agent start) was complete */
@@ -156,10 +161,10 @@ export function check(inp: CheckInput): CheckResult {
 
   for (const e of inp.fenceLog) {
     if (e.action !== 'off' && e.action !== 'reboot') continue;
-    const ok = inp.faults.some((f) => e.plug !== undefined && f.nodes.includes(e.plug) && e.t >= f.at && e.t <= (f.settledAt ?? Infinity));
+    const ok = inp.faults.some((f) => e.plug !== undefined && f.fenceable.includes(e.plug) && e.t >= f.at && e.t <= (f.settledAt ?? Infinity));
     if (!ok) {
       const fi = faultAt(inp.faults, e.t);
-      violations.push({ seed: inp.seed, fault: fi, rule: 'fence-target', at: rel(e.t), detail: `${e.action} of ${e.plug ?? '?'}, not touched by ${fi === null ? 'any fault' : `fault ${fi} (${inp.faults[fi]!.kind} on ${inp.faults[fi]!.nodes.join(',')})`}` });
+      violations.push({ seed: inp.seed, fault: fi, rule: 'fence-target', at: rel(e.t), detail: `${e.action} of ${e.plug ?? '?'}, not touched by ${fi === null ? 'any fault' : `fault ${fi} (${inp.faults[fi]!.kind} on ${inp.faults[fi]!.nodes.join(',')}, fenceable ${inp.faults[fi]!.fenceable.join(',') || 'none'})`}` });
     }
   }
   return { violations: violations.sort((a, b) => a.at - b.at), recoveryMs, overlapMs: Math.round(ov.ms) };

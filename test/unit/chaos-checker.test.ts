@@ -21,7 +21,7 @@ const base = { seed: 7, boots: [], cuts: [], t0: 0, recoveryBoundMs: 15_000 };
 describe('chaos checker', () => {
   it('one-copy: two running nodes at one tick are a violation, attributed to the fault before it', () => {
     const tl = timeline([['active', 'inactive', 'inactive', 10], ['active', 'activating', 'inactive', 2], ['inactive', 'active', 'inactive', 60]]);
-    const faults: FaultRecord[] = [{ i: 0, kind: 'cut-link', nodes: ['n1'], at: 100, undoneAt: 300 }];
+    const faults: FaultRecord[] = [{ i: 0, kind: 'cut-link', nodes: ['n1'], fenceable: ['n1'], at: 100, undoneAt: 300 }];
     const r = check({ ...base, timeline: tl, fenceLog: [], faults });
     expect(r.violations.map((v) => [v.rule, v.fault, v.at])).toEqual([['one-copy', 0, 200]]);
     expect(r.overlapMs).toBe(40);
@@ -40,20 +40,20 @@ describe('chaos checker', () => {
   it('recovery: one stable copy after the undo within the bound, else a violation', () => {
     const tl = timeline([['unknown', 'inactive', 'inactive', 50], ['inactive', 'active', 'inactive', 60]]);
     expect(recoveredAt(tl, 0)).toBe(1000);
-    const ok = check({ ...base, timeline: tl, fenceLog: [], faults: [{ i: 0, kind: 'cut-link', nodes: ['n1'], at: 0, undoneAt: 0 }] });
+    const ok = check({ ...base, timeline: tl, fenceLog: [], faults: [{ i: 0, kind: 'cut-link', nodes: ['n1'], fenceable: ['n1'], at: 0, undoneAt: 0 }] });
     expect(ok.recoveryMs).toEqual([1000]);
     expect(ok.violations.filter((v) => v.rule === 'recovery')).toEqual([]);
-    const late = check({ ...base, recoveryBoundMs: 500, timeline: tl, fenceLog: [], faults: [{ i: 0, kind: 'cut-link', nodes: ['n1'], at: 0, undoneAt: 0 }] });
+    const late = check({ ...base, recoveryBoundMs: 500, timeline: tl, fenceLog: [], faults: [{ i: 0, kind: 'cut-link', nodes: ['n1'], fenceable: ['n1'], at: 0, undoneAt: 0 }] });
     expect(late.violations.map((v) => v.rule)).toContain('recovery');
     const never = timeline([['inactive', 'inactive', 'inactive', 100]]);
-    expect(check({ ...base, timeline: never, fenceLog: [], faults: [{ i: 0, kind: 'cut-link', nodes: ['n1'], at: 0, undoneAt: 0 }] }).recoveryMs).toEqual([null]);
+    expect(check({ ...base, timeline: never, fenceLog: [], faults: [{ i: 0, kind: 'cut-link', nodes: ['n1'], fenceable: ['n1'], at: 0, undoneAt: 0 }] }).recoveryMs).toEqual([null]);
   });
 
   it('fence-target: a fence of a node the running fault did not touch is a violation', () => {
     const tl = timeline([['inactive', 'active', 'inactive', 100]]);
     const faults: FaultRecord[] = [
-      { i: 0, kind: 'pause-member', nodes: ['n1'], at: 0, undoneAt: 500, settledAt: 1000 },
-      { i: 1, kind: 'term-agent', nodes: [], at: 1200, undoneAt: 1500, settledAt: 1900 },
+      { i: 0, kind: 'pause-member', nodes: ['n1'], fenceable: ['n1'], at: 0, undoneAt: 500, settledAt: 1000 },
+      { i: 1, kind: 'term-agent', nodes: ['n1'], fenceable: [], at: 1200, undoneAt: 1500, settledAt: 1900 },
     ];
     const r = check({ ...base, timeline: tl, fenceLog: [fence(300, 'n1'), fence(1300, 'n1'), fence(400, 'n3')], faults });
     expect(r.violations.filter((v) => v.rule === 'fence-target').map((v) => [v.at, v.fault])).toEqual([[400, 0], [1300, 1]]);
