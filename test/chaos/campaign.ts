@@ -33,6 +33,8 @@ export interface RanFault extends PlannedFault {
   readonly nodes: readonly string[];
   readonly atMs: number;
   readonly recoveryMs: number | null;
+  /** sampled time from the fault until it was settled without exactly one copy (checker.CheckResult.unsettledMs) */
+  readonly unsettledMs: number;
 }
 
 export interface CampaignResult {
@@ -65,7 +67,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     const run = new Campaign(c, t, s, log);
     const t0 = now();
     const records: FaultRecord[] = [];
-    const ran: Omit<RanFault, 'recoveryMs'>[] = [];
+    const ran: Omit<RanFault, 'recoveryMs' | 'unsettledMs'>[] = [];
     const liveViolations: Violation[] = [];
     for (const pf of plan) {
       if (opts.maxMs !== undefined && now() - t0 > opts.maxMs) break;
@@ -98,7 +100,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     const tl = await s.stop();
     const res = check({ seed: opts.seed, timeline: tl, fenceLog: c.fenceLog, faults: records, boots: run.boots, cuts: run.cuts(), t0, recoveryBoundMs: bound });
     const violations = [...res.violations, ...liveViolations].sort((a, b) => a.at - b.at);
-    const schedule = ran.map((r, k) => ({ ...r, recoveryMs: res.recoveryMs[k] ?? null }));
+    const schedule = ran.map((r, k) => ({ ...r, recoveryMs: res.recoveryMs[k] ?? null, unsettledMs: res.unsettledMs[k] ?? 0 }));
     const fences = c.fenceLog.filter((e) => e.action === 'off' || e.action === 'reboot').length;
     let keptIn: string | undefined;
     if (violations.length > 0) {

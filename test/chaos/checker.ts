@@ -136,6 +136,11 @@ export interface CheckResult {
   readonly violations: Violation[];
   /** per fault: ms from its undo to exactly one copy (null: not within the timeline) */
   readonly recoveryMs: (number | null)[];
+  /**
+   * per fault: sampled time between the fault and the campaign settling it in which the unit was
+   * not on exactly one node (stopped everywhere, moving, or unknown): what the fault cost the service
+   */
+  readonly unsettledMs: number[];
   readonly overlapMs: number;
 }
 
@@ -159,6 +164,15 @@ export function check(inp: CheckInput): CheckResult {
     return ms;
   });
 
+  const unsettledMs = inp.faults.map((f) => {
+    let ms = 0;
+    tl.ticks.forEach((k, i) => {
+      if (k.t < f.at || k.t > (f.settledAt ?? Infinity) || exactlyOne(k)) return;
+      ms += (tl.ticks[i + 1]?.t ?? k.t + tl.everyMs) - k.t;
+    });
+    return Math.round(ms);
+  });
+
   for (const e of inp.fenceLog) {
     if (e.action !== 'off' && e.action !== 'reboot') continue;
     const ok = inp.faults.some((f) => e.plug !== undefined && f.fenceable.includes(e.plug) && e.t >= f.at && e.t <= (f.settledAt ?? Infinity));
@@ -167,5 +181,5 @@ export function check(inp: CheckInput): CheckResult {
       violations.push({ seed: inp.seed, fault: fi, rule: 'fence-target', at: rel(e.t), detail: `${e.action} of ${e.plug ?? '?'}, not touched by ${fi === null ? 'any fault' : `fault ${fi} (${inp.faults[fi]!.kind} on ${inp.faults[fi]!.nodes.join(',')}, fenceable ${inp.faults[fi]!.fenceable.join(',') || 'none'})`}` });
     }
   }
-  return { violations: violations.sort((a, b) => a.at - b.at), recoveryMs, overlapMs: Math.round(ov.ms) };
+  return { violations: violations.sort((a, b) => a.at - b.at), recoveryMs, unsettledMs, overlapMs: Math.round(ov.ms) };
 }

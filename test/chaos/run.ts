@@ -9,6 +9,7 @@
 // minutes of a run. See test/chaos/checker.ts for the rules and docs/chaos.md for figures.
 // Progress goes to stderr; the LAST line of stdout is one JSON object
 // { runs, faults, violations: [{ seed, fault, rule, at, detail }], recovery_ms: { p50, p99, max },
+//   unsettled_ms: { p50, p99, max },
 //   schedule (per seed), ... }. A failing seed's schedule is printed in full: the same --seed replays it.
 import { option } from '../bench/args.js';
 import { clusterPrerequisites } from '../cluster/harness.js';
@@ -54,6 +55,7 @@ for (let r = 0; r < runs; r++) {
 }
 
 const recovery = results.flatMap((r) => r.schedule.flatMap((f) => (f.recoveryMs === null ? [] : [f.recoveryMs])));
+const unsettled = results.flatMap((r) => r.schedule.map((f) => f.unsettledMs));
 const summary = {
   bench: 'chaos',
   topology: topology === '2w' ? '2 nodes + witness' : '3 nodes',
@@ -61,11 +63,13 @@ const summary = {
   faults: results.reduce((a, r) => a + r.schedule.length, 0),
   violations: results.flatMap((r) => r.violations),
   recovery_ms: { p50: quantile(recovery, 0.5), p99: quantile(recovery, 0.99), max: recovery.length ? Math.max(...recovery) : null, bound: recoveryBoundMs },
+  // per fault, sampled time without exactly one copy from the fault until the cluster settled again
+  unsettled_ms: { p50: quantile(unsettled, 0.5), p99: quantile(unsettled, 0.99), max: unsettled.length ? Math.max(...unsettled) : null },
   overlap_ms: results.reduce((a, r) => a + r.overlapMs, 0),
   fences: results.reduce((a, r) => a + r.fences, 0),
   duration_s: results.map((r) => Math.round(r.durationMs / 1000)),
   evidence: results.flatMap((r) => (r.keptIn ? [r.keptIn] : [])),
-  schedule: Object.fromEntries(results.map((r) => [r.seed, r.schedule.map((f) => ({ i: f.i, kind: f.kind, nodes: f.nodes, at_ms: f.atMs, hold_ms: f.holdMs, gap_ms: f.gapMs, recovery_ms: f.recoveryMs }))])),
+  schedule: Object.fromEntries(results.map((r) => [r.seed, r.schedule.map((f) => ({ i: f.i, kind: f.kind, nodes: f.nodes, at_ms: f.atMs, hold_ms: f.holdMs, gap_ms: f.gapMs, recovery_ms: f.recoveryMs, unsettled_ms: f.unsettledMs }))])),
 };
 if (!jsonOnly) {
   console.log(`${summary.runs} runs, ${summary.faults} faults, ${summary.violations.length} violations, recovery p50 ${summary.recovery_ms.p50} ms p99 ${summary.recovery_ms.p99} ms, ${summary.fences} fences`);

@@ -42,6 +42,7 @@ describe('chaos checker', () => {
     expect(recoveredAt(tl, 0)).toBe(1000);
     const ok = check({ ...base, timeline: tl, fenceLog: [], faults: [{ i: 0, kind: 'cut-link', nodes: ['n1'], fenceable: ['n1'], at: 0, undoneAt: 0 }] });
     expect(ok.recoveryMs).toEqual([1000]);
+    expect(ok.unsettledMs).toEqual([1000]); // no settledAt: up to the end; the 50 unknown ticks
     expect(ok.violations.filter((v) => v.rule === 'recovery')).toEqual([]);
     const late = check({ ...base, recoveryBoundMs: 500, timeline: tl, fenceLog: [], faults: [{ i: 0, kind: 'cut-link', nodes: ['n1'], fenceable: ['n1'], at: 0, undoneAt: 0 }] });
     expect(late.violations.map((v) => v.rule)).toContain('recovery');
