@@ -28,9 +28,16 @@ export interface PlannedFault {
   readonly gapMs: number;
 }
 
-/** mulberry32: a small, well-mixed 32-bit generator; returns floats in [0, 1). */
+/**
+ * mulberry32, a small 32-bit generator, returning floats in [0, 1). Its state starts from the seed
+ * through murmur3's finalizer: mulberry32's first outputs for neighbouring seeds (1, 2, 3) are
+ * alike, and campaigns of seeds seed, seed+1, … should differ from their first fault.
+ */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
+  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b) >>> 0;
+  a = Math.imul(a ^ (a >>> 13), 0xc2b2ae35) >>> 0;
+  a = (a ^ (a >>> 16)) >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
