@@ -11,6 +11,7 @@
 // { runs, faults, violations: [{ seed, fault, rule, at, detail }], recovery_ms: { p50, p99, max },
 //   unsettled_ms: { p50, p99, max },
 //   schedule (per seed), ... }. A failing seed's schedule is printed in full: the same --seed replays it.
+import os from 'node:os';
 import { option } from '../bench/args.js';
 import { clusterPrerequisites } from '../cluster/harness.js';
 import { ensureBuilt } from '../cluster/tsha-cluster.js';
@@ -68,6 +69,8 @@ const summary = {
   overlap_ms: results.reduce((a, r) => a + r.overlapMs, 0),
   fences: results.reduce((a, r) => a + r.fences, 0),
   duration_s: results.map((r) => Math.round(r.durationMs / 1000)),
+  // the machine is shared: timing figures (and any timing-dependent violation) are read against its load
+  host: { cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 10) / 10) },
   evidence: results.flatMap((r) => (r.keptIn ? [r.keptIn] : [])),
   schedule: Object.fromEntries(results.map((r) => [r.seed, r.schedule.map((f) => ({ i: f.i, kind: f.kind, nodes: f.nodes, at_ms: f.atMs, hold_ms: f.holdMs, gap_ms: f.gapMs, recovery_ms: f.recoveryMs, unsettled_ms: f.unsettledMs }))])),
 };
