@@ -26,6 +26,8 @@ export interface CampaignOptions {
   /** every node in one quorate partition within this long after each undo (default 30 s) */
   readonly rejoinBoundMs?: number;
   readonly log?: (line: string) => void;
+  /** keep the evidence even without a violation */
+  readonly keep?: boolean;
 }
 
 /** A planned fault as it ran: the nodes it hit and when (ms since the first fault). */
@@ -45,7 +47,7 @@ export interface CampaignResult {
   readonly overlapMs: number;
   readonly fences: number;
   readonly durationMs: number;
-  /** where the evidence was kept (only when there is a violation) */
+  /** where the evidence was kept (when there is a violation, or with keep) */
   readonly keptIn?: string;
 }
 
@@ -103,7 +105,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     const schedule = ran.map((r, k) => ({ ...r, recoveryMs: res.recoveryMs[k] ?? null, unsettledMs: res.unsettledMs[k] ?? 0 }));
     const fences = c.fenceLog.filter((e) => e.action === 'off' || e.action === 'reboot').length;
     let keptIn: string | undefined;
-    if (violations.length > 0) {
+    if (violations.length > 0 || opts.keep) {
       keptIn = fs.mkdtempSync(path.join(os.tmpdir(), `tsha-chaos-seed${opts.seed}-`));
       fs.writeFileSync(path.join(keptIn, 'report.json'), JSON.stringify({ seed: opts.seed, topology: opts.topology, t0, violations, schedule, records, boots: run.boots, fenceLog: c.fenceLog, events: c.events }, null, 1));
       fs.writeFileSync(path.join(keptIn, 'timeline.json'), JSON.stringify(outsideView(tl, run.boots, run.cuts())));

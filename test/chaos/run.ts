@@ -1,4 +1,4 @@
-// npm run chaos -- --seed N --faults K [--runs R] [--minutes M] [--nodes 3|2w] [--recovery-bound-ms MS] [--json]
+// npm run chaos -- --seed N --faults K [--runs R] [--minutes M] [--nodes 3|2w] [--recovery-bound-ms MS] [--keep] [--json]
 //
 // A randomized fault campaign on the real-cluster harness, judged by an outside checker (like
 // Pacemaker's CTS or Jepsen). Real agents from dist/ (built first when stale), namespaced nodes on a
@@ -6,7 +6,7 @@
 // scripts/fence_tsha_test as the fence device. Each run is a fresh cluster and the schedule of
 // seed, seed+1, … (--runs, default 1): K faults drawn from the seed (kinds, node picks, holds,
 // 1–4 s gaps), one at a time, each undone after its hold. --minutes M: start no new fault after M
-// minutes of a run. See test/chaos/checker.ts for the rules and docs/chaos.md for figures.
+// minutes of a run. --keep: keep the evidence (agent logs, timeline) of passing runs too. See test/chaos/checker.ts for the rules and docs/chaos.md for figures.
 // Progress goes to stderr; the LAST line of stdout is one JSON object
 // { runs, faults, violations: [{ seed, fault, rule, at, detail }], recovery_ms: { p50, p99, max },
 //   unsettled_ms: { p50, p99, max },
@@ -48,7 +48,7 @@ ensureBuilt();
 
 const results: CampaignResult[] = [];
 for (let r = 0; r < runs; r++) {
-  const res = await runCampaign({ seed: seed + r, faults, topology, maxMs: minutes === undefined ? undefined : minutes * 60_000, recoveryBoundMs, log });
+  const res = await runCampaign({ seed: seed + r, faults, topology, maxMs: minutes === undefined ? undefined : minutes * 60_000, recoveryBoundMs, log, keep: args.includes('--keep') });
   results.push(res);
   log(`[chaos seed ${res.seed}] ${res.schedule.length} faults in ${Math.round(res.durationMs / 1000)} s, ${res.fences} fences, overlap ${res.overlapMs} ms, ${res.violations.length} violations${res.keptIn ? `; evidence in ${res.keptIn}` : ''}`);
   for (const v of res.violations) log(`  VIOLATION ${v.rule} seed ${v.seed} fault ${v.fault ?? '-'} at +${v.at} ms: ${v.detail}`);
