@@ -6,7 +6,8 @@
 // scripts/fence_tsha_test as the fence device. Each run is a fresh cluster and the schedule of
 // seed, seed+1, … (--runs, default 1): K faults drawn from the seed (kinds, node picks, holds,
 // 1–4 s gaps), one at a time, each undone after its hold. --minutes M: start no new fault after M
-// minutes of a run. --keep: keep the evidence (agent logs, timeline) of passing runs too. See test/chaos/checker.ts for the rules and docs/chaos.md for figures.
+// minutes of a run. --keep: keep the evidence (agent logs, timeline) of passing runs too.
+// See test/chaos/checker.ts for the rules and docs/chaos.md for figures.
 // Progress goes to stderr; the LAST line of stdout is one JSON object
 // { runs, faults, violations: [{ seed, fault, rule, at, detail }], recovery_ms: { p50, p99, max },
 //   unsettled_ms: { p50, p99, max },
