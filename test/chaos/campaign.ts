@@ -159,6 +159,11 @@ class Campaign {
         const [a, b] = choose(pairs, pf.pick);
         return rec(await c.cutPair(a, b), [a, b]);
       }
+      case 'cut-one-way': {
+        const pairs = nodes.flatMap((a) => nodes.filter((b) => b !== a).map((b) => [a, b] as const));
+        const [a, b] = choose(pairs, pf.pick);
+        return rec(await c.cutPair(a, b, { oneWay: true }), [a, b]);
+      }
       case 'pause-coordinator':
       case 'pause-member': {
         const coord = nodes.find((n) => n.name === coordinator);

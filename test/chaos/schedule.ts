@@ -7,13 +7,14 @@ export type FaultKind =
   | 'power-loss-other' // a node not running the unit loses power; same undo
   | 'cut-link' // a node's bridge port goes down; up again after the hold
   | 'cut-pair' // frames between two nodes dropped at the switch (both still reach the rest); healed after the hold
+  | 'cut-one-way' // frames from one node to another dropped, the other way passes (asymmetric); healed after the hold
   | 'pause-coordinator' // the coordinator's agent SIGSTOPped; SIGCONT after the hold
   | 'pause-member' // a non-coordinator's agent SIGSTOPped; SIGCONT after the hold
   | 'kill-agent' // an agent SIGKILLed; started again after the hold
   | 'term-agent' // an agent SIGTERMed (graceful exit); started again after the hold
   | 'witness-loss'; // the witness loses power (2 nodes + witness only); powered on and restarted after the hold
 
-export const KINDS_3: readonly FaultKind[] = ['power-loss-holder', 'power-loss-other', 'cut-link', 'cut-pair', 'pause-coordinator', 'pause-member', 'kill-agent', 'term-agent'];
+export const KINDS_3: readonly FaultKind[] = ['power-loss-holder', 'power-loss-other', 'cut-link', 'cut-pair', 'cut-one-way', 'pause-coordinator', 'pause-member', 'kill-agent', 'term-agent'];
 export const KINDS_2W: readonly FaultKind[] = [...KINDS_3, 'witness-loss'];
 
 export interface PlannedFault {
@@ -53,6 +54,7 @@ const HOLD_MS: Record<FaultKind, readonly [number, number]> = {
   'power-loss-other': [1000, 5000],
   'cut-link': [500, 6000],
   'cut-pair': [500, 6000],
+  'cut-one-way': [500, 6000],
   'pause-coordinator': [300, 6000],
   'pause-member': [300, 6000],
   'kill-agent': [200, 4000],
