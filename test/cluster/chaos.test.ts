@@ -1,7 +1,7 @@
 // A short chaos campaign (test/chaos/) in CI: 3 real agents on the real-cluster harness, a fixed
-// seed's 10 faults (power loss, link and pairwise and one-way cuts, agent SIGSTOP, kill -9, SIGTERM), judged by
-// the outside checker: never two copies, one copy within 15 s of each undo, fences only of faulted
-// nodes, every node quorate again. The full campaign is `npm run chaos` (docs/chaos.md).
+// seed's 10 faults (power loss, link, pairwise and one-way cuts, agent SIGSTOP, kill -9, SIGTERM),
+// judged by the outside checker: never two copies, one copy within 15 s of each undo, fences only
+// of faulted nodes, every node quorate again. The full campaign is `npm run chaos` (docs/chaos.md).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clusterPrerequisites } from './harness.js';
 import { ensureBuilt } from './tsha-cluster.js';
