@@ -101,7 +101,13 @@ function recoverLostNodes(st: NodeState, out: Out, now: number, pending: boolean
   const t = st.config.timing;
   const cmds: Command[] = [];
   for (const p of hostNodes(st)) {
-    if (p === st.self || st.cluster.down[p]) continue;
+    if (p === st.self) continue;
+    if (st.cluster.down[p]) {
+      // a fenced node was reset: a crash after it rejoins is a new incident, not the crash loop of
+      // the agent that had its grace before the fence
+      lead.crashGraceGiven.delete(p);
+      continue;
+    }
     if (st.fencedConfirmed.has(p)) {
       if (!pending) cmds.push({ type: 'nodeDown', node: p, cause: 'fenced', term: st.term, at: clusterNow(st, now) });
       continue;

@@ -39,6 +39,22 @@ describe('crash grace: peerAgentDown evidence', () => {
     expect(effects.some((x) => x.type === 'crashGraceDecision' && x.node === holder && x.decision === 'grace')).toBe(true);
   });
 
+  it('a node fenced since its last grace starts afresh: the crash-loop rule counts crashes of one boot', () => {
+    const { leader, holder, t0 } = settled(3);
+    // a grace given 10 s ago, then the node was fenced (reset) and rejoined
+    leader.lead!.crashGraceGiven.set(holder, t0 - 10_000);
+    leader.cluster.down[holder] = { node: holder, cause: 'fenced', term: leader.term, index: 0, at: 0 };
+    step(leader, { type: 'tick', now: t0 + 10 });
+    expect(leader.lead!.crashGraceGiven.has(holder)).toBe(false);
+    // without the fence the record stays, and a second crash within 60 s is a crash loop
+    const other = settled(3);
+    other.leader.lead!.crashGraceGiven.set(other.holder, other.t0 - 10_000);
+    step(other.leader, { type: 'peerAgentDown', node: other.holder, seenAt: other.t0 + 250, now: other.t0 + 250 });
+    const { effects } = step(other.leader, { type: 'tick', now: other.t0 + 320 });
+    expect(graceProposed(other.leader, other.holder)).toBe(false);
+    expect(effects.some((x) => x.type === 'crashGraceDecision' && x.node === other.holder && x.decision === 'fence')).toBe(true);
+  });
+
   it('evidence older than the failure timeout does not count: the lost holder is fenced', () => {
     const { leader, holder, t0 } = settled(3);
     step(leader, { type: 'peerAgentDown', node: holder, seenAt: t0 + 10, now: t0 + 10 });
