@@ -283,7 +283,12 @@ describe.skipIf(!pre.ok)('the agents carry out the scheduler\'s plan on the real
       const st = await Promise.all(cl.nodes.map((n) => n.unitState(unit)));
       return st.every((x) => x === 'inactive' || x === 'failed') ? true : null;
     }, LIVENESS_MS, 100);
-    expect((await t.status(holder))?.resources.find((r) => r.id === 'e')).toMatchObject({ state: 'stopped', targetRole: 'stopped' });
+    // the status says so once the stop's result is committed: it follows the unit by one commit
+    const stopped = await t.waitFor('status: e stopped', async () => {
+      const r = (await t.status(holder))?.resources.find((x) => x.id === 'e');
+      return r?.state === 'stopped' ? r : null;
+    }, 5000, 50);
+    expect(stopped).toMatchObject({ state: 'stopped', targetRole: 'stopped' });
     cli(t, holder, ['resource', 'enable', 'e']);
     const again = await waitActive(cl, unit);
     cli(t, again, ['node', 'maintenance', again.name, 'on']);
