@@ -123,19 +123,22 @@ function resolveSelf(config: CompiledConfig, o: DaemonOptions): NodeName {
 
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const log = o.logger;
-  const self = resolveSelf(await loadConfig(o.configFile), o); // throws ConfigError with every issue
   // OCF resources: one driver, which also reads the agents' meta-data (once per agent); the
-  // operations the configuration leaves without a timeout get the one their agent advises.
-  const ocf = o.role === 'agent' ? new OcfAgent({ node: self, ...(o.ocfRoot ? { ocfRoot: o.ocfRoot } : {}) }) : null;
+  // operations the configuration leaves without a timeout get the one their agent advises. An
+  // agent's node is named as resolveSelf names it (checked against the configuration just below).
+  const agentNode = o.node ?? hostname();
+  const ocfOptions = { node: agentNode, ...(o.ocfRoot ? { ocfRoot: o.ocfRoot } : {}) };
+  const ocf = o.role === 'agent' ? new OcfAgent(ocfOptions) : null;
   const load = (): Promise<CompiledConfig> => loadConfig(o.configFile, {
     advise: async (c) => {
       if (!ocf) return undefined;
       const advice = await ocfAdvice(c, ocf);
-      for (const u of advice.unread) log.warn({ node: self, agent: u.agent, reason: u.reason }, 'OCF agent meta-data not read: its operations without a configured timeout keep the default');
+      for (const u of advice.unread) log.warn({ node: agentNode, agent: u.agent, reason: u.reason }, 'OCF agent meta-data not read: its operations without a configured timeout keep the default');
       return advice.read.length > 0 ? advice.advised : undefined;
     },
   });
-  const config = await load();
+  const config = await load(); // throws ConfigError with every issue
+  const self = resolveSelf(config, o);
   // prom-client's process metrics sample on a timer of their own: only when someone can scrape them
   const metrics = new AgentMetrics({ processMetrics: Boolean(o.metricsAddress) });
   const undo: (() => Promise<void>)[] = [];
@@ -176,7 +179,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       exec: () => new ExecAgent({ env: { TSHA_NODE: self } }),
       ip: () => new IpAgent(),
       lxc: () => new LxcAgent({ logDir: join(o.stateDir, 'lxc') }),
-      ocf: () => ocf ?? new OcfAgent({ node: self }),
+      ocf: () => ocf ?? new OcfAgent(ocfOptions),
     };
     const agents = new DriversOnDemand((k) => (o.role === 'agent' && kindHasDriver(k) ? drivers[k]() : null));
     const fencer = o.role === 'agent' ? new FenceAgentFencer(() => agentRef?.currentConfig().fencing ?? config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;

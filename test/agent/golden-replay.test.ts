@@ -32,7 +32,7 @@ const SCENARIOS = resolve(import.meta.dirname, '../scenarios');
 const names = readdirSync(SCENARIOS, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
 
 const REFUSED_UNFENCEABLE = 'the configuration is refused: a node no fence device covers, without watchdog fencing';
-const REFUSED_MIGRATE = 'the configuration is refused: allowMigrate needs a microvm or ocf resource; loopback agents run exec resources';
+const REFUSED_MIGRATE = 'the configuration is refused: live migration (allowMigrate) is planned, not built';
 const TWO_NODE_PEER_LOST = 'two_node with its peer lost: the survivor is quorate only once it fenced the peer, so it never schedules with the peer unclean';
 const STORAGE = 'storage takeover (storage_* actions) is not built in the agent: local-actions answers notInstalled';
 
