@@ -497,6 +497,21 @@ in
                   default = null;
                   description = "rbd: path of ceph.conf (default: Ceph's own).";
                 };
+                user = mkOption {
+                  type = types.nullOr (types.str);
+                  default = null;
+                  description = "rbd: the Ceph user the agent acts as, without \"client.\" (default: Ceph's own, admin).";
+                };
+                keyring = mkOption {
+                  type = types.nullOr (types.str);
+                  default = null;
+                  description = "rbd: path of that user's keyring file (default: Ceph's own); the agent passes the path, never the key, and neither shows in logs or tsha status.";
+                };
+                blocklistExpirySeconds = mkOption {
+                  type = types.nullOr (types.ints.between 60 31536000);
+                  default = null;
+                  description = "rbd: how long a lost node's Ceph client stays blocklisted after a takeover (Ceph's osd blocklist expiry), in seconds; default 3600.";
+                };
               };
             });
             default = null;

@@ -18,6 +18,7 @@ import type {
   ResourceMeta,
   StorageSpec,
 } from './types.js';
+import { DEFAULT_BLOCKLIST_EXPIRY_S } from './types.js';
 import {
   DEFAULT_MONITOR_INTERVAL_MS,
   DEFAULT_OPERATION_TIMEOUT_MS,
@@ -165,7 +166,13 @@ function compileOperations(r: RawPrimitive, fencingEnabled: boolean, promotable:
 function compileStorage(s: RawPrimitive['storage']): StorageSpec | null {
   if (!s) return null;
   if (s.type === 'drbd') return { type: 'drbd', resource: s.resource!, ...(s.volume !== null ? { volume: s.volume } : {}) };
-  return { type: 'rbd', pool: s.pool!, image: s.image!, ...(s.cephConf !== null ? { cephConf: s.cephConf } : {}) };
+  return {
+    type: 'rbd', pool: s.pool!, image: s.image!,
+    ...(s.cephConf !== null ? { cephConf: s.cephConf } : {}),
+    ...(s.user !== null ? { user: s.user } : {}),
+    ...(s.keyring !== null ? { keyring: s.keyring } : {}),
+    blocklistExpirySeconds: s.blocklistExpirySeconds ?? DEFAULT_BLOCKLIST_EXPIRY_S,
+  };
 }
 
 function compileConstraints(base: string, id: string, r: Declared, out: CompiledConfig['constraints']): void {

@@ -106,12 +106,16 @@ export function agentLabel(r: Pick<PrimitiveResource, 'id' | 'kind' | 'params'>)
   return entry.agent(r.params, r.id);
 }
 
+type Storages = typeof STORAGE_DRIVERS;
+/** The storage types this build takes over: the daemon's storage driver table is keyed by exactly these. */
+export type BuiltStorage = { [K in keyof Storages]: Storages[K]['driver'] extends 'built' ? K : never }[keyof Storages];
+
 export function kindHasDriver(kind: ResourceKind): kind is BuiltKind {
   const entry: Entry = KIND_DRIVERS[kind];
   return entry.driver === 'built';
 }
 
-export function storageHasDriver(type: StorageType): boolean {
+export function storageHasDriver(type: StorageType): type is BuiltStorage {
   const entry: Entry = STORAGE_DRIVERS[type];
   return entry.driver === 'built';
 }

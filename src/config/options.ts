@@ -9,7 +9,7 @@
 // Shape, for Nix users: attribute sets keyed by name (nodes, resources, groups, clones, fence
 // devices); constraints are declared on the resource they constrain.
 
-import { DEFAULT_OPERATION_TIMEOUT_MS, DEFAULT_TIMING, INFINITY } from './types.js';
+import { DEFAULT_BLOCKLIST_EXPIRY_S, DEFAULT_OPERATION_TIMEOUT_MS, DEFAULT_TIMING, INFINITY } from './types.js';
 import { BUILT_KINDS, KIND_PARAMS, kindLabels, migrationText, PLANNED_KINDS, PLANNED_STORAGE, storageLabels } from './drivers.js';
 import { bool, int, list, map, obj, oneOf, optional, score, str, stringMap, type Optional, type SpecType } from './spec.js';
 
@@ -177,6 +177,9 @@ const storage = obj(
     pool: optional(str('rbd: the Ceph pool.')),
     image: optional(str('rbd: the image name.')),
     cephConf: optional(str('rbd: path of ceph.conf (default: Ceph\'s own).')),
+    user: optional(str('rbd: the Ceph user the agent acts as, without "client." (default: Ceph\'s own, admin).')),
+    keyring: optional(str('rbd: path of that user\'s keyring file (default: Ceph\'s own); the agent passes the path, never the key, and neither shows in logs or tsha status.')),
+    blocklistExpirySeconds: optional(int(`rbd: how long a lost node's Ceph client stays blocklisted after a takeover (Ceph's osd blocklist expiry), in seconds; default ${DEFAULT_BLOCKLIST_EXPIRY_S}.`, { min: 60, max: 31536000 })),
   },
   'Storage this resource holds; it is taken from a lost node (DRBD demoted/outdated, RBD lock broken and its client blocklisted) before the resource starts elsewhere. Implies stateful.' +
     (PLANNED_STORAGE.length > 0 ? ` Planned: storage takeover (${storageLabels(PLANNED_STORAGE).join(', ')}) has no driver in this build, which refuses a resource that holds such storage.` : ''),

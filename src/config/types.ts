@@ -40,6 +40,9 @@ export interface CompiledWitness {
 /** Default operation timeout (Pacemaker's: 20 s): for an operation the configuration leaves without one, in config and core alike. */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 20_000;
 
+/** How long a lost node's Ceph client stays blocklisted after an RBD takeover, unless configured (Ceph's own default: 1 h). */
+export const DEFAULT_BLOCKLIST_EXPIRY_S = 3600;
+
 // Default timing (the options table's defaults). Milliseconds.
 export const DEFAULT_TIMING = {
   heartbeatIntervalMs: 150,
@@ -135,7 +138,18 @@ export interface ResourceMeta {
 
 export type StorageSpec =
   | { type: 'drbd'; resource: string; volume?: number }
-  | { type: 'rbd'; pool: string; image: string; cephConf?: string };
+  | {
+      type: 'rbd';
+      pool: string;
+      image: string;
+      cephConf?: string;
+      /** the Ceph user the agent acts as ("admin" for client.admin); absent: Ceph's default */
+      user?: string;
+      /** keyring file of that user; never logged or shown */
+      keyring?: string;
+      /** how long a lost node's client stays blocklisted (compiled configurations always set it) */
+      blocklistExpirySeconds?: number;
+    };
 
 export interface PrimitiveResource {
   type: 'primitive';

@@ -53,6 +53,15 @@ export class AgentMetrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [this.registry],
   });
+  /** every storage step this node ran: a takeover from a lost node (blocklist, break_lock, outdate_peer), acquire before a start, release after a stop */
+  readonly storageSteps = new Counter({ name: 'tsha_storage_steps_total', help: 'storage steps run on this node, by storage type (rbd, drbd), step (blocklist, break_lock, outdate_peer, acquire, release) and status', labelNames: ['type', 'step', 'status'] as const, registers: [this.registry] });
+  readonly storageStepDuration = new Histogram({
+    name: 'tsha_storage_step_duration_seconds',
+    help: 'duration of storage steps on this node, by storage type and step',
+    labelNames: ['type', 'step'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
   readonly stepDuration = new Histogram({
     name: 'tsha_step_duration_seconds',
     help: 'time to run one core step and carry out its effects (persist included, sends handed over)',

@@ -34,6 +34,7 @@ import type { Logger } from '../observability/logger.js';
 import { AgentMetrics, serveMetrics } from '../observability/metrics.js';
 import type { Fencer } from '../ports/fencer.js';
 import type { PeerProbe } from '../ports/peer-probe.js';
+import type { StorageDriver, StorageType } from '../ports/storage.js';
 import type { ResourceAgent } from '../ports/resource-agent.js';
 import type { WatchdogDevice } from '../ports/watchdog.js';
 import { FEATURE_TYPED_APPEND } from '../ports/mesh-messages.js';
@@ -63,6 +64,8 @@ export interface AgentOptions {
   transport: Transport;
   /** resource adapters by kind (none for the witness) */
   resourceAgents: ReadonlyMap<ResourceKind, ResourceAgent>;
+  /** storage drivers by type (none for the witness; absent: none) */
+  storage?: ReadonlyMap<StorageType, StorageDriver>;
   fencer: Fencer | null;
   /** carries out probePeer (TCP connect to a silent peer's mesh port); null: no crash evidence */
   probe?: PeerProbe | null;
@@ -175,6 +178,7 @@ export class Agent {
       node: opts.self,
       config: () => this.currentConfig(),
       agents: opts.resourceAgents,
+      storage: opts.storage ?? new Map(),
       logger: opts.logger,
       metrics: this.metrics,
       result: (transition, actionId, result) => void this.submit((now) => ({ type: 'actionResult', transition, actionId, result, now })),
@@ -303,6 +307,7 @@ export class Agent {
       await this.resources.close();
       await this.opts.transport.stop();
       for (const a of new Set(this.opts.resourceAgents.values())) await a.close().catch(() => undefined);
+      for (const d of this.opts.storage?.values() ?? []) await d.close().catch(() => undefined);
       if (this.metricsServer) await new Promise<void>((r) => this.metricsServer!.close(() => r()));
       await this.writer.close().catch(() => undefined);
       this.lifecycle.tryTransition('stopped', cause);

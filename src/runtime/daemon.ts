@@ -23,12 +23,13 @@ import { ConfigError } from '../config/validate.js';
 import { formatIssue } from '../config/issues.js';
 import { describeConfigChange } from '../config/diff.js';
 import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
-import { type BuiltKind, kindHasDriver } from '../config/drivers.js';
+import { type BuiltKind, type BuiltStorage, kindHasDriver, storageHasDriver } from '../config/drivers.js';
 import type { Command } from '../core/cluster/commands.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
 import type { Logger } from '../observability/logger.js';
 import { AgentMetrics } from '../observability/metrics.js';
 import type { ResourceAgent } from '../ports/resource-agent.js';
+import type { StorageDriver, StorageType } from '../ports/storage.js';
 import { TcpProbe } from '../adapters/probe/index.js';
 import { LinuxWatchdog } from '../adapters/watchdog/index.js';
 import { Agent, transportCounters, type SelfFenceAction } from './agent.js';
@@ -74,12 +75,12 @@ export interface DaemonOptions {
   logger: Logger;
 }
 
-/** The resource drivers by kind, each made on first use (and then kept, to be closed with the agent). */
-class DriversOnDemand extends Map<ResourceKind, ResourceAgent> {
-  constructor(private readonly make: (kind: ResourceKind) => ResourceAgent | null) {
+/** Drivers (resource agents by kind, storage drivers by type), each made on first use (and then kept, to be closed with the agent). */
+class DriversOnDemand<K, D> extends Map<K, D> {
+  constructor(private readonly make: (kind: K) => D | null) {
     super();
   }
-  override get(kind: ResourceKind): ResourceAgent | undefined {
+  override get(kind: K): D | undefined {
     let a = super.get(kind);
     if (a === undefined) {
       const made = this.make(kind);
@@ -181,7 +182,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       lxc: () => new LxcAgent({ logDir: join(o.stateDir, 'lxc') }),
       ocf: () => ocf ?? new OcfAgent(ocfOptions),
     };
-    const agents = new DriversOnDemand((k) => (o.role === 'agent' && kindHasDriver(k) ? drivers[k]() : null));
+    const agents = new DriversOnDemand<ResourceKind, ResourceAgent>((k) => (o.role === 'agent' && kindHasDriver(k) ? drivers[k]() : null));
+    // One storage driver per storage type this build takes over, made when first needed as above.
+    const storageDrivers: Record<BuiltStorage, () => StorageDriver> = {};
+    const storage = new DriversOnDemand<StorageType, StorageDriver>((t) => (o.role === 'agent' && storageHasDriver(t) ? (storageDrivers[t] as () => StorageDriver)() : null));
     const fencer = o.role === 'agent' ? new FenceAgentFencer(() => agentRef?.currentConfig().fencing ?? config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;
     if (!config.fencing.enabled) log.warn({ node: self }, 'FENCING IS DISABLED by configuration: lost nodes are recovered only after lease and watchdog time');
 
@@ -203,7 +207,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     };
     let agentRef: Agent | null = null;
     const agent = new Agent({
-      config, self, logger: log, store, transport, resourceAgents: agents, fencer, probe: o.role === 'agent' ? new TcpProbe() : null, selfFence: o.selfFence, metrics,
+      config, self, logger: log, store, transport, resourceAgents: agents, storage, fencer, probe: o.role === 'agent' ? new TcpProbe() : null, selfFence: o.selfFence, metrics,
       metricsAddress: o.metricsAddress ?? null, notifier: o.notifier, joinTimeoutMs: o.joinTimeoutMs, onScheduled: onInput, watchdog,
     });
     agentRef = agent;

@@ -16,8 +16,13 @@
 //   A cancelled action (its timeout passed in the core) is still answered; the core ignores it.
 // - A stop ends the resource's recurring monitor before it runs.
 // - Probes (re-adoption at start) only read: a resource found running is kept, never restarted.
-// - Storage actions (DRBD, Ceph RBD) have no adapter yet: they fail with notInstalled, and the
-//   configuration check refuses storage before it gets here.
+// - Storage (a Ceph RBD image, a DRBD resource; src/ports/storage.ts) goes with the primitive that
+//   holds it: the takeover steps from a lost node are plan actions of their own (storage_blocklist,
+//   storage_break_lock, storage_outdate_peer), the storage is acquired right before the holder's
+//   start (promote, in a promotable clone) and released right after its stop (demote), in the same
+//   operation: a storage that cannot be acquired fails the start, one that cannot be released
+//   fails the stop (whose on-fail policy fences by default). What the storage looks like is read
+//   every few seconds for `tsha status`.
 
 import { availableParallelism } from 'node:os';
 import type { CloneResource, CompiledConfig, NodeName, Operation, OperationName, PrimitiveResource, ResourceId, ResourceKind } from '../config/types.js';
@@ -26,6 +31,8 @@ import type { ActionResult, PlanAction } from '../core/scheduler/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { AgentMetrics } from '../observability/metrics.js';
 import type { MonitorResult, ResourceAgent, ResourceRef } from '../ports/resource-agent.js';
+import type { StorageDriver, StorageType, StorageView, TakeoverStep } from '../ports/storage.js';
+import { storageName } from '../ports/storage.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS } from '../config/types.js';
 
 export interface FailedAction {
@@ -51,11 +58,22 @@ export interface MonitorChange {
 }
 
 const FAILED_ACTIONS_KEPT = 50;
+/** How often the storage views of `tsha status` are read again. */
+const STORAGE_VIEW_INTERVAL_MS = 5000;
+
+/** What the storage of one resource looked like from this node, and when it was read. */
+export interface StorageReading {
+  resource: ResourceId;
+  view: StorageView;
+  readAtUnixMs: number;
+}
 
 export interface LocalActionsOptions {
   node: NodeName;
   config: () => CompiledConfig;
   agents: ReadonlyMap<ResourceKind, ResourceAgent>;
+  /** one driver per storage type this build takes over */
+  storage: ReadonlyMap<StorageType, StorageDriver>;
   logger: Logger;
   metrics: AgentMetrics;
   /** hands an action's outcome to the core's step queue */
@@ -100,6 +118,8 @@ export class LocalActions {
   private closed = false;
   private readonly log: Logger;
   private readonly slots: Slots;
+  private readonly storageReadings = new Map<ResourceId, StorageReading>();
+  private storageTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: LocalActionsOptions) {
     this.log = opts.logger.child({ component: 'resources', node: opts.node });
@@ -177,32 +197,52 @@ export class LocalActions {
   }
 
   private async run(a: PlanAction, id: ResourceId): Promise<ActionResult> {
-    if (a.type.startsWith('storage_')) return this.record(a, id, { status: 'notInstalled', reason: `${a.type}: storage takeover (DRBD, Ceph RBD) is not built in this agent yet` }, 0);
     const r = this.primitive(id);
     if (!r) return this.record(a, id, { status: 'errorFatal', reason: `${id} is not a primitive resource of the configuration` }, 0);
+    if (a.type === 'storage_blocklist' || a.type === 'storage_break_lock' || a.type === 'storage_outdate_peer') return this.takeOver(a, id, r);
     const agent = this.opts.agents.get(r.kind);
     if (!agent) return this.record(a, id, { status: 'notInstalled', reason: `no resource agent for kind "${r.kind}" on this node (resources.${r.id}.kind)` }, 0);
     const ref = this.ref(id, r);
+    // the storage goes with the start and stop of its holder, or with the promote and demote of a promotable one
+    const storageWith = r.storage ? (this.cloneOf(r)?.promotable ? { acquire: 'promote', release: 'demote' } : { acquire: 'start', release: 'stop' }) : null;
     switch (a.type) {
       case 'start': {
-        const res = await this.timed(a, id, r.kind, () => agent.start(ref, { timeoutMs: a.timeoutMs }));
+        const res = await this.timed(a, id, r.kind, async () => {
+          if (storageWith?.acquire === 'start') {
+            const got = await this.storageStep(a, id, r, 'acquire');
+            if (got.status !== 'ok') return got;
+          }
+          return agent.start(ref, { timeoutMs: a.timeoutMs });
+        });
         if (res.status === 'ok') this.watch(id, r, false);
         return res;
       }
       case 'stop':
         this.unwatch(id);
-        return this.timed(a, id, r.kind, () => agent.stop(ref, { timeoutMs: a.timeoutMs }));
+        return this.timed(a, id, r.kind, async () => {
+          const res = await agent.stop(ref, { timeoutMs: a.timeoutMs });
+          if (res.status !== 'ok' || storageWith?.release !== 'stop') return res;
+          return this.storageStep(a, id, r, 'release');
+        });
       case 'promote':
       case 'demote': {
         const op = a.type === 'promote' ? agent.promote : agent.demote;
-        if (!op) return this.record(a, id, { status: 'errorHard', reason: `a ${r.kind} resource has no ${a.type} (it cannot be in a promotable clone)` }, 0);
-        const res = await this.timed(a, id, r.kind, () => op.call(agent, ref, { timeoutMs: a.timeoutMs }));
+        if (!op && !storageWith) return this.record(a, id, { status: 'errorHard', reason: `a ${r.kind} resource has no ${a.type} (it cannot be in a promotable clone)` }, 0);
+        const res = await this.timed(a, id, r.kind, async () => {
+          if (a.type === 'promote' && storageWith?.acquire === 'promote') {
+            const got = await this.storageStep(a, id, r, 'acquire');
+            if (got.status !== 'ok' || !op) return got;
+          }
+          const done = op ? await op.call(agent, ref, { timeoutMs: a.timeoutMs }) : { status: 'ok' as const };
+          if (a.type === 'demote' && done.status === 'ok' && storageWith?.release === 'demote') return this.storageStep(a, id, r, 'release');
+          return done;
+        });
         this.watch(id, r, a.type === 'promote' && res.status === 'ok');
         return res;
       }
       case 'monitor': {
         const expectPromoted = this.monitors.get(id)?.promoted ?? false;
-        const m = await this.check(agent, ref, a.timeoutMs, a.intervalMs ?? 0);
+        const m = await this.checkWithStorage(agent, ref, r, a.timeoutMs, a.intervalMs ?? 0);
         const res = verdict(m, expectPromoted);
         if (res.status !== 'ok') this.record(a, id, res, 0);
         this.watch(id, r, expectPromoted, a.intervalMs);
@@ -222,6 +262,106 @@ export class LocalActions {
   }
 
   /**
+   * A check, with the role read from the storage when the resource's agent has none of its own (a
+   * DRBD resource in a promotable clone run by a plain unit: Primary here is promoted).
+   */
+  private async checkWithStorage(agent: ResourceAgent, ref: ResourceRef, r: PrimitiveResource, timeoutMs: number, intervalMs: number, probe = false): Promise<MonitorResult> {
+    const m = probe ? await agent.probe(ref, { timeoutMs, intervalMs }) : await this.check(agent, ref, timeoutMs, intervalMs);
+    if (!r.storage || agent.promote || m.status !== 'ok' || !m.running || !this.cloneOf(r)?.promotable) return m;
+    const driver = this.opts.storage.get(r.storage.type);
+    if (!driver) return m;
+    const view = await driver.inspect(r.storage, { timeoutMs });
+    this.keepReading(ref.id, view);
+    if (view.error) return { status: 'error', state: 'failed', running: true, reason: `storage ${storageName(r.storage)}: ${view.error}` };
+    return { ...m, role: storageRole(view) };
+  }
+
+  // ---- storage --------------------------------------------------------------------------------------
+
+  /** A takeover step from a lost node: a plan action of its own, on the node that takes the storage over. */
+  private async takeOver(a: PlanAction, id: ResourceId, r: PrimitiveResource): Promise<ActionResult> {
+    const step = a.type.slice('storage_'.length) as TakeoverStep;
+    if (!r.storage) return this.record(a, id, { status: 'errorFatal', reason: `${a.type}: resources.${r.id} holds no storage` }, 0);
+    if (!a.target) return this.record(a, id, { status: 'errorFatal', reason: `${a.key}: the plan names no lost node` }, 0);
+    const driver = this.opts.storage.get(r.storage.type);
+    if (!driver) return this.record(a, id, { status: 'notInstalled', reason: `${a.type}: no ${r.storage.type} storage driver on this node` }, 0);
+    const spec = r.storage;
+    const lost = a.target;
+    return this.storageTimed(a, id, r, step, () => driver.takeOver(spec, step, { lost, timeoutMs: a.timeoutMs }));
+  }
+
+  /** Acquire or release the storage of a resource, inside its start/stop (promote/demote). */
+  private storageStep(a: PlanAction, id: ResourceId, r: PrimitiveResource, step: 'acquire' | 'release'): Promise<ActionResult> {
+    const spec = r.storage!;
+    const driver = this.opts.storage.get(spec.type);
+    if (!driver) return Promise.resolve({ status: 'notInstalled', reason: `${step} ${storageName(spec)}: no ${spec.type} storage driver on this node` });
+    return this.storageTimed(a, id, r, step, () => driver[step](spec, { timeoutMs: a.timeoutMs }), false);
+  }
+
+  private async storageTimed(a: PlanAction, id: ResourceId, r: PrimitiveResource, step: TakeoverStep | 'acquire' | 'release', fn: () => Promise<ActionResult>, own = true): Promise<ActionResult> {
+    const spec = r.storage!;
+    const t0 = performance.now();
+    let res: ActionResult;
+    try {
+      res = await fn();
+    } catch (e) {
+      res = { status: 'error', reason: e instanceof Error ? e.message : String(e) };
+    }
+    const ms = Math.round(performance.now() - t0);
+    this.opts.metrics.storageSteps.inc({ type: spec.type, step, status: res.status });
+    this.opts.metrics.storageStepDuration.observe({ type: spec.type, step }, ms / 1000);
+    const fields = { resource: id, storage: storageName(spec), type: spec.type, step, ms, ...(a.target ? { lost: a.target } : {}), status: res.status, reason: res.reason };
+    if (res.status === 'ok') this.log.info(fields, `storage ${step} ok`);
+    else if (own) this.record(a, id, res, ms);
+    else this.log.warn(fields, `storage ${step} failed`);
+    if (res.status !== 'ok' && !own) res = { ...res, reason: `storage ${storageName(spec)} ${step}: ${res.reason ?? res.status}` };
+    this.refreshStorage(id, r);
+    return res;
+  }
+
+  /** Read one resource's storage again (after a step of it), in the background. */
+  private refreshStorage(id: ResourceId, r: PrimitiveResource): void {
+    const spec = r.storage;
+    const driver = spec && this.opts.storage.get(spec.type);
+    if (!spec || !driver || this.closed) return;
+    void driver.inspect(spec, { timeoutMs: 5000 }).then((v) => this.keepReading(id, v), () => undefined);
+  }
+
+  private keepReading(id: ResourceId, view: StorageView): void {
+    this.storageReadings.set(id.replace(/:\d+$/, ''), { resource: id.replace(/:\d+$/, ''), view, readAtUnixMs: Date.now() });
+  }
+
+  /** What each storage resource looked like from here when last read (for `tsha status`), in id order. */
+  storageViews(): StorageReading[] {
+    this.armStorageViews();
+    const ids = new Set(Object.values(this.opts.config().resources).filter((r) => r.type === 'primitive' && r.storage).map((r) => r.id));
+    for (const id of this.storageReadings.keys()) if (!ids.has(id)) this.storageReadings.delete(id);
+    return [...this.storageReadings.values()].sort((a, b) => (a.resource < b.resource ? -1 : 1));
+  }
+
+  /** Storage views are read every few seconds once someone asked for them (and at once the first time). */
+  private armStorageViews(): void {
+    if (this.storageTimer || this.closed) return;
+    const tick = async (): Promise<void> => {
+      const rs = Object.values(this.opts.config().resources).filter((r): r is PrimitiveResource => r.type === 'primitive' && r.storage !== null);
+      await Promise.all(rs.map(async (r) => {
+        const driver = this.opts.storage.get(r.storage!.type);
+        if (!driver) return;
+        try {
+          this.keepReading(r.id, await driver.inspect(r.storage!, { timeoutMs: STORAGE_VIEW_INTERVAL_MS }));
+        } catch (e) {
+          this.log.warn({ resource: r.id, err: e instanceof Error ? e.message : String(e) }, 'storage view not read (a bug in its driver)');
+        }
+      }));
+      if (this.closed) return;
+      this.storageTimer = setTimeout(() => void tick(), STORAGE_VIEW_INTERVAL_MS);
+      this.storageTimer.unref();
+    };
+    this.storageTimer = setTimeout(() => void tick(), 0);
+    this.storageTimer.unref();
+  }
+
+  /**
    * Probe every configured primitive (one-shot, read-only): what runs here, in which role. A clone
    * child is reported by its own id (the coordinator gives it an instance number).
    */
@@ -235,7 +375,7 @@ export class LocalActions {
       if (!agent) return;
       let res: MonitorResult;
       try {
-        res = await agent.probe(this.ref(id, r), { timeoutMs: r.operations.find((o) => o.name === 'monitor')?.timeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS });
+        res = await this.checkWithStorage(agent, this.ref(id, r), r, r.operations.find((o) => o.name === 'monitor')?.timeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS, 0, true);
       } catch (e) {
         res = { status: 'error', state: 'failed', running: false, reason: e instanceof Error ? e.message : String(e) };
       }
@@ -294,7 +434,7 @@ export class LocalActions {
         const agent = r && this.opts.agents.get(r.kind);
         if (!r || !agent) return;
         const t0 = performance.now();
-        const res = await this.slots.run(() => this.check(agent, this.ref(id, r), m.op.timeoutMs, m.op.intervalMs));
+        const res = await this.slots.run(() => this.checkWithStorage(agent, this.ref(id, r), r, m.op.timeoutMs, m.op.intervalMs));
         if (this.closed || this.monitors.get(id) !== m) return;
         this.opts.metrics.resourceActions.inc({ kind: r.kind, operation: 'monitor', status: res.status });
         const v = verdict(res, m.promoted);
@@ -354,6 +494,7 @@ export class LocalActions {
   /** Stop monitors and wait for operations in flight; resources keep running (re-adopted next start). */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.storageTimer) clearTimeout(this.storageTimer);
     for (const id of [...this.monitors.keys()]) this.unwatch(id);
     await Promise.race([Promise.all([...this.chains.values()]), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
@@ -362,6 +503,11 @@ export class LocalActions {
 /** Now on the monotonic clock, as epoch milliseconds (the clock's origin is the process's start on the wall clock). */
 function monotonicEpochMs(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/** The role a storage view gives a promotable resource: Primary here is promoted. */
+function storageRole(v: StorageView): 'promoted' | 'unpromoted' {
+  return v.type === 'drbd' ? (v.role === 'Primary' ? 'promoted' : 'unpromoted') : v.holders.some((h) => h.local) ? 'promoted' : 'unpromoted';
 }
 
 /** A monitor's reading as an action outcome: ok only when the resource runs (in the role expected). */

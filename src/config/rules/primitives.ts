@@ -118,9 +118,9 @@ export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
   if (st) {
     const sp = joinPath(base, 'storage');
     const need = st.type === 'drbd' ? ['resource'] : ['pool', 'image'];
-    const allowed = st.type === 'drbd' ? ['resource', 'volume'] : ['pool', 'image', 'cephConf'];
+    const allowed = st.type === 'drbd' ? ['resource', 'volume'] : ['pool', 'image', 'cephConf', 'user', 'keyring', 'blocklistExpirySeconds'];
     for (const key of need) if (st[key as keyof typeof st] === null) ctx.error(joinPath(sp, key), `is required for ${st.type} storage`);
-    for (const key of ['resource', 'volume', 'pool', 'image', 'cephConf'] as const) {
+    for (const key of ['resource', 'volume', 'pool', 'image', 'cephConf', 'user', 'keyring', 'blocklistExpirySeconds'] as const) {
       if (st[key] !== null && !allowed.includes(key)) ctx.error(joinPath(sp, key), `does not apply to ${st.type} storage (${st.type} takes ${allowed.join(', ')})`);
     }
     const clone = cloneOf(m, id);
