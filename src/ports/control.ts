@@ -115,6 +115,52 @@ export interface ClusterStatus {
   failedActions: FailedAction[];
   fenceHistory: FenceEvent[];
   commitIndex: number;
+  storage: StorageStatus[];
+  storageHistory: StorageEvent[];
+}
+
+export interface StorageClient {
+  client: string;
+  address: string;
+  node: string;
+}
+
+export interface BlocklistEntry {
+  address: string;
+  until: string;
+}
+
+export interface DrbdPeerStatus {
+  node: string;
+  connection: string;
+  role: string;
+  disk: string;
+}
+
+export interface StorageStatus {
+  resource: string;
+  type: string;
+  name: string;
+  seenFrom: string;
+  readAtUnixMs: number;
+  error: string;
+  lockHolders: StorageClient[];
+  watchers: StorageClient[];
+  blocklisted: BlocklistEntry[];
+  role: string;
+  disk: string;
+  peers: DrbdPeerStatus[];
+}
+
+export interface StorageEvent {
+  resource: string;
+  step: string;
+  node: string;
+  lost: string;
+  status: ActionStatus;
+  reason: string;
+  timeUnixMs: number;
+  transition: number;
 }
 
 export interface Ban {

@@ -14,9 +14,10 @@ import type { ClusterState } from '../core/cluster/state-machine.js';
 import { agentLabel } from '../config/drivers.js';
 import type {
   ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
-  ResourceState, ResourceStatus, StatusRequest, StatusSubscription,
+  ResourceState, ResourceStatus, StatusRequest, StatusSubscription, StorageClient, StorageEvent, StorageStatus,
 } from '../ports/control.js';
 import { ControlCommandError } from '../ports/control.js';
+import type { RbdClient } from '../ports/storage.js';
 import type { Agent } from './agent.js';
 import { VERSION } from '../version.js';
 
@@ -35,6 +36,7 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     clusterName: cfg.clusterName, clusterId: cfg.clusterId, nodeSelf: agent.self, coordinator: '', term: 0, quorum: null,
     lastChangeUnixMs: 0, lastChangeBy: '', generatedAtUnixMs, agentVersion: VERSION, maintenanceMode: cfg.maintenanceMode,
     fencingEnabled: cfg.fencing.enabled, nodes: [], resources: [], failedActions: [], fenceHistory: [], commitIndex: 0,
+    storage: storageStatus(agent), storageHistory: [],
   };
   if (!view) return base;
   const { node: st, now } = view;
@@ -139,7 +141,22 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     maintenanceMode: st.config.maintenanceMode,
     fencingEnabled: st.config.fencing.enabled,
     nodes, resources, failedActions, fenceHistory, commitIndex: st.commitIndex,
+    storageHistory: (c.storageHistory ?? []).map((h): StorageEvent => ({
+      resource: h.resource, step: h.step, node: h.node, lost: h.lost, status: h.status, reason: h.reason, timeUnixMs: wall(h.at), transition: h.transition,
+    })),
   };
+}
+
+/** The storage views this node's agent last read (Ceph's view of an RBD image, this node's view of a DRBD resource). */
+function storageStatus(agent: Agent): StorageStatus[] {
+  return agent.resources.storageViews().map(({ resource, view: v, readAtUnixMs }): StorageStatus => {
+    const client = (c: RbdClient): StorageClient => ({ client: c.client, address: c.address, node: c.local ? agent.self : '' });
+    const base = { resource, type: v.type, name: v.name, seenFrom: agent.self, readAtUnixMs, error: v.error ?? '' };
+    if (v.type === 'rbd') {
+      return { ...base, lockHolders: v.holders.map(client), watchers: v.watchers.map(client), blocklisted: v.blocklisted, role: '', disk: '', peers: [] };
+    }
+    return { ...base, lockHolders: [], watchers: [], blocklisted: [], role: v.role, disk: v.disk, peers: v.peers };
+  });
 }
 
 /** Propose `cmds` and wait until this node applied a state where `done` holds. */

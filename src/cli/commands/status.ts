@@ -5,7 +5,7 @@
 import { outputOption, type Output } from '../output-option.js';
 import type { Command } from 'commander';
 import { AgentUnreachableError, ControlRequestError } from '../../adapters/grpc/control-client.js';
-import type { ClusterStatus, ResourceStatus } from '../../ports/control.js';
+import type { ClusterStatus, ResourceStatus, StorageClient, StorageStatus } from '../../ports/control.js';
 import { renderStatusText } from '../format/status-text.js';
 import type { CloneView, FailedActionView, NodeView, PrimitiveView, ResourceView, StatusView } from '../format/status-view.js';
 import { addSocketOption, withControlClient } from '../control-socket.js';
@@ -107,7 +107,33 @@ export function renderStatus(s: ClusterStatus): string {
     body += '\nFencing History:\n';
     for (const f of s.fenceHistory) body += `  * ${f.action} of ${f.target} ${f.status === 'ok' ? 'successful' : f.status}: ${f.reason}${f.device ? ` (${f.device})` : ''}\n`;
   }
+  if (s.storage.length > 0) {
+    body += `\nStorage (as ${s.nodeSelf} reads it):\n`;
+    for (const st of s.storage) body += `  * ${st.resource} (${st.type}:${st.name}): ${storageLine(st)}\n`;
+  }
+  if (s.storageHistory.length > 0) {
+    body += '\nStorage History:\n';
+    for (const h of s.storageHistory) {
+      body += `  * ${STEP_LABEL[h.step] ?? h.step} ${h.lost} for ${h.resource} on ${h.node}: ${h.status === 'ok' ? 'done' : `${h.status}${h.reason ? ` (${h.reason})` : ''}`} at ${new Date(h.timeUnixMs).toISOString()} (transition ${h.transition})\n`;
+    }
+  }
   return `${head.join('\n')}\n${body}`;
+}
+
+const STEP_LABEL: Record<string, string> = { blocklist: 'blocklisted the Ceph client of', break_lock: 'broke the RBD lock of', outdate_peer: 'outdated the DRBD disk of' };
+
+/** One storage resource in a line: who holds an RBD image (and who is blocklisted), or DRBD's roles. */
+function storageLine(st: StorageStatus): string {
+  if (st.error) return `UNKNOWN (${st.error})`;
+  const who = (c: StorageClient): string => `${c.client} at ${c.address}${c.node ? ` (${c.node})` : ''}`;
+  if (st.type === 'rbd') {
+    const lock = st.lockHolders.length > 0 ? `locked by ${st.lockHolders.map(who).join(', ')}` : 'not locked';
+    const watch = st.watchers.length > 0 ? `; open by ${st.watchers.map(who).join(', ')}` : '';
+    const bl = st.blocklisted.length > 0 ? `; blocklisted: ${st.blocklisted.map((b) => `${b.address} until ${b.until}`).join(', ')}` : '';
+    return `${lock}${watch}${bl}`;
+  }
+  const peers = st.peers.map((p) => `${p.node} ${p.connection} ${p.role}/${p.disk}`).join(', ');
+  return `${st.role}/${st.disk} on ${st.seenFrom}${peers ? `; peers: ${peers}` : ''}`;
 }
 
 export function register(program: Command): void {

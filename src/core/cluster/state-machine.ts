@@ -44,6 +44,22 @@ export interface FailureEntry {
   reason: string;
 }
 
+/** A storage takeover step of a committed transition (RBD blocklist / break lock, DRBD outdate peer) and its outcome. */
+export interface StorageRecord {
+  resource: ResourceId;
+  step: 'blocklist' | 'break_lock' | 'outdate_peer';
+  /** the node that took the storage over */
+  node: NodeName;
+  /** the lost node it was taken from */
+  lost: NodeName;
+  status: ActionStatus;
+  reason: string;
+  /** the transition (its log index) */
+  transition: number;
+  /** cluster time the result was committed */
+  at: number;
+}
+
 export interface TransitionRecord {
   /** the log index of its `transition` entry */
   id: number;
@@ -89,6 +105,8 @@ export interface ClusterState {
   transition: TransitionRecord | null;
   /** the last fence records, newest last (bounded) */
   fenceHistory: FenceRecord[];
+  /** the last storage takeover steps, newest last (bounded); absent in states written before storage takeover existed */
+  storageHistory?: StorageRecord[];
   /** agents that announced a restart (or whose crash the coordinator rides out) */
   restarting: Record<NodeName, RestartRecord>;
   /** bumped by every committed change of the scheduler's input (not by a transition's own results) */
@@ -98,11 +116,12 @@ export interface ClusterState {
 }
 
 const FENCE_HISTORY = 32;
+const STORAGE_HISTORY = 32;
 
 export function initialClusterState(voters: NodeName[]): ClusterState {
   return {
     voters: [...voters], down: {}, standby: [], maintenance: [], bans: [], overrides: {}, failures: [], failureAck: {}, active: {},
-    transition: null, fenceHistory: [], restarting: {}, inputs: 0, clock: 0,
+    transition: null, fenceHistory: [], storageHistory: [], restarting: {}, inputs: 0, clock: 0,
   };
 }
 
@@ -122,6 +141,7 @@ export function cloneClusterState(s: ClusterState): ClusterState {
     active,
     transition: s.transition && { ...s.transition, results: { ...s.transition.results } },
     fenceHistory: [...s.fenceHistory],
+    storageHistory: [...(s.storageHistory ?? [])],
     restarting: { ...s.restarting },
     inputs: s.inputs,
     clock: s.clock,
@@ -254,6 +274,14 @@ export function applyCommand(s: ClusterState, cmd: Command, index: number): void
         if (!a) continue;
         t.results[r.action] = r;
         if (a.resource !== null && r.role !== undefined) setRole(s, a.node, a.resource, r.role);
+        if (a.resource !== null && a.target !== undefined && (a.type === 'storage_blocklist' || a.type === 'storage_break_lock' || a.type === 'storage_outdate_peer')) {
+          const h = (s.storageHistory ??= []);
+          h.push({
+            resource: a.resource, step: a.type.slice('storage_'.length) as StorageRecord['step'], node: a.node, lost: a.target,
+            status: r.status, reason: r.reason ?? '', transition: t.id, at: cmd.at,
+          });
+          if (h.length > STORAGE_HISTORY) h.shift();
+        }
         if (r.status !== 'ok' && a.resource !== null && a.type !== 'fence') {
           addFailure(s, {
             resource: a.resource, node: a.node, operation: a.type, intervalMs: a.intervalMs ?? 0, at: cmd.at,

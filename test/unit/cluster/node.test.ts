@@ -283,6 +283,28 @@ describe('replicated state machine', () => {
     void plan;
   });
 
+  it('records every committed storage takeover step, with its outcome, in a bounded history', () => {
+    const s = initialClusterState(['n1', 'n2', 'n3']);
+    const steps: PlanAction[] = [
+      action(0, 'fence', null, 'n1'),
+      { ...action(1, 'storage_blocklist', 'r0', 'n2'), target: 'n1' },
+      { ...action(2, 'storage_break_lock', 'r0', 'n2'), target: 'n1' },
+      action(3, 'start', 'r0', 'n2'),
+    ];
+    applyCommand(s, { ...transition, plan: { ...plan, actions: steps } } as Command, 7);
+    applyCommand(s, { type: 'results', transition: 7, at: 20, results: [{ action: 1, status: 'ok' }, { action: 2, status: 'error', reason: 'rbd: timed out' }, { action: 3, status: 'ok', role: 'started' }] }, 8);
+    expect(s.storageHistory).toEqual([
+      { resource: 'r0', step: 'blocklist', node: 'n2', lost: 'n1', status: 'ok', reason: '', transition: 7, at: 20 },
+      { resource: 'r0', step: 'break_lock', node: 'n2', lost: 'n1', status: 'error', reason: 'rbd: timed out', transition: 7, at: 20 },
+    ]);
+    // a state written before storage takeover existed has no history: the first step starts one
+    const old = initialClusterState(['n1', 'n2', 'n3']);
+    delete old.storageHistory;
+    applyCommand(old, { ...transition, plan: { ...plan, actions: steps } } as Command, 7);
+    applyCommand(old, { type: 'results', transition: 7, at: 20, results: [{ action: 1, status: 'ok' }] }, 8);
+    expect(old.storageHistory).toHaveLength(1);
+  });
+
   it('taking a node down clears what it ran and its failures', () => {
     const s = initialClusterState(['n1', 'n2', 'n3']);
     applyCommand(s, transition, 1);

@@ -109,12 +109,28 @@ const fenceEvent: C.FenceEvent = {
   target: 'c', action: 'reboot', status: 'ok', device: 'ipmi-c', executor: 'b', requestedBy: 'a',
   reason: 'node lost', timeUnixMs: 1_790_000_001_000,
 };
+const storageClient: C.StorageClient = { client: 'client.4123', address: '10.213.0.2:0/2039488231', node: 'b' };
+const blocklistEntry: C.BlocklistEntry = { address: '10.213.0.1:0/1234', until: '2026-12-06T15:00:00.000000+0000' };
+const drbdPeer: C.DrbdPeerStatus = { node: 'b', connection: 'Connected', role: 'Secondary', disk: 'UpToDate' };
+const rbdStatus: C.StorageStatus = {
+  resource: 'vm-disk', type: 'rbd', name: 'rbd/vm-web', seenFrom: 'a', readAtUnixMs: 1_790_000_001_500, error: 'timeout',
+  lockHolders: [storageClient], watchers: [storageClient], blocklisted: [blocklistEntry], role: '', disk: '', peers: [],
+};
+const drbdStatus: C.StorageStatus = {
+  resource: 'drbd-r0:0', type: 'drbd', name: 'r0', seenFrom: 'a', readAtUnixMs: 1_790_000_001_500, error: '',
+  lockHolders: [], watchers: [], blocklisted: [], role: 'Primary', disk: 'UpToDate', peers: [drbdPeer],
+};
+const storageEvent: C.StorageEvent = {
+  resource: 'vm-disk', step: 'blocklist', node: 'b', lost: 'a', status: 'ok', reason: 'blocklisted 10.213.0.1:0/1234', timeUnixMs: 1_790_000_001_200, transition: 812,
+};
 const clusterStatus: C.ClusterStatus = {
   clusterName: 'prod', clusterId: 'prod-7f3a', nodeSelf: 'a', coordinator: 'a', term: 6, quorum,
   lastChangeUnixMs: 1_790_000_000_000, lastChangeBy: 'root via tsha on a', generatedAtUnixMs: 1_790_000_002_000,
   agentVersion: '0.1.0', maintenanceMode: true, fencingEnabled: true,
   nodes: [nodeStatus, { ...nodeStatus, name: 'c', state: 'unclean', isSelf: false, isCoordinator: false }],
   resources: [resourceStatus], failedActions: [failedAction], fenceHistory: [fenceEvent], commitIndex: 4242,
+  storage: [rbdStatus, drbdStatus],
+  storageHistory: [storageEvent],
 };
 const ban: C.Ban = { node: 'b', lifetimeMs: 3_600_000, promotedOnly: true };
 const clear: C.Clear = { node: 'b' };
@@ -185,6 +201,11 @@ export const FIXTURES: Record<string, unknown[]> = {
     ...fenceEvent, status, action: i % 2 ? 'off' : 'reboot',
   })),
   'tsha.control.v1.ClusterStatus': [clusterStatus],
+  'tsha.control.v1.StorageStatus': [rbdStatus, drbdStatus],
+  'tsha.control.v1.StorageClient': [storageClient],
+  'tsha.control.v1.BlocklistEntry': [blocklistEntry],
+  'tsha.control.v1.DrbdPeerStatus': [drbdPeer],
+  'tsha.control.v1.StorageEvent': (['ok', 'error', 'errorHard', 'errorFatal', 'timeout', 'notInstalled'] as const).map((status) => ({ ...storageEvent, status })),
   'tsha.control.v1.Ban': [ban],
   'tsha.control.v1.Clear': [clear],
   'tsha.control.v1.Move': [move],
