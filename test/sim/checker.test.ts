@@ -27,6 +27,11 @@ describe('the checker catches each safeguard switched off', () => {
     expect(s.violations.map((v) => v.rule)).toContain('one-active-copy');
   }, 60_000);
 
+  it('skip the fence wait → an RBD image writable from a paused holder and its successor', () => {
+    const s = runSeeds({ seeds: 20, scenario: 'rbd-holder-pause', unsafe: { skipFenceWait: true } });
+    expect(s.violations.map((v) => v.rule)).toContain('one-writer-per-storage');
+  }, 60_000);
+
   it('start before the lease ran out → recovery while the lost node still runs them', () => {
     const v = firstViolation('watchdog-only-recovery', { startBeforeLeaseExpiry: true }, 20);
     expect(v).not.toBeNull();

@@ -81,6 +81,23 @@ export function clone(id: string, child: string, max: number, promotable = false
   };
 }
 
+/** The primitive `resource` holds the RBD image `image` (the simulator's storage is SIMULATED: engine.ts). */
+export function rbd(resource: string, image = resource) {
+  return (c: CompiledConfig): void => {
+    const p = c.resources[resource];
+    if (p?.type === 'primitive') p.storage = { type: 'rbd', pool: 'rbd', image, blocklistExpirySeconds: 3600 };
+  };
+}
+
+/** A promotable clone `id` of a new primitive `child` that holds the DRBD resource `child`: one Primary. */
+export function drbdClone(id: string, child: string, max: number) {
+  return (c: CompiledConfig): void => {
+    clone(id, child, max, true)(c);
+    const p = c.resources[child];
+    if (p?.type === 'primitive') c.resources[child] = { ...p, stateful: true, storage: { type: 'drbd', resource: child } };
+  };
+}
+
 /** `then` starts only after `first` (mandatory, symmetric) and runs on another node (anti-colocation). */
 export function orderedApart(first: string, then: string) {
   return (c: CompiledConfig): void => {

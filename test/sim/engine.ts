@@ -15,6 +15,7 @@ import type { Message } from '../../src/core/cluster/messages.js';
 import type { ActionResult, PlanAction } from '../../src/core/scheduler/types.js';
 import { nextTickAt, unsettledTickMs, startNode, step, termAt, quorumSpec, restartAnnounced, type NodeState } from '../../src/core/cluster/node.js';
 import { hasQuorum } from '../../src/core/cluster/quorum.js';
+import { storageName } from '../../src/ports/storage.js';
 import { Rng } from '../../src/core/cluster/rng.js';
 import type { Durable, Effect, Input, UnsafeSwitches } from '../../src/core/cluster/types.js';
 
@@ -160,6 +161,13 @@ export class Sim {
   readonly electedAt = new Map<number, number>();
   /** directed links that are cut: "a>b" */
   readonly cut = new Set<string>();
+  /**
+   * SIMULATED storage (an RBD image, a DRBD resource, by name): the machines a takeover step cut
+   * off from it (blocklisted, outdated) since they last powered on. A machine's client of the
+   * storage lives as long as the machine is powered, agent restarts included.
+   */
+  readonly storageCut = new Map<string, Set<NodeName>>();
+  private readonly storageDoubled = new Set<string>();
   net: NetParams;
   readonly params: Required<Omit<SimParams, 'unsafe' | 'net' | 'rebootMs' | 'initialConfig' | 'offAtStart' | 'startFailRate' | 'stopFailRate'>> & {
     rebootMs: number | null;
@@ -271,6 +279,9 @@ export class Sim {
     // not know its instance number after a restart; the coordinator gives it one)
     const active = [...m.phys.entries()].filter(([, s]) => s !== 'stopping')
       .map(([resource]) => ({ resource: resource.replace(/:\d+$/, ''), role: (m.promoted.has(resource) ? 'promoted' : this.roleOfStarted(resource)) as ActiveRole }));
+    // the machine's copy of a clone instance has no number of its own: the agent that held it is
+    // gone, and the number the coordinator gives it (rename) may be another one
+    for (const r of [...m.phys.keys()]) if (/:\d+$/.test(r)) this.rename(m, r, r.replace(/:\d+$/, ''));
     const core = startNode(this.agentConfig, m.name, m.disk, this.local(m), this.rng.int(1, 2 ** 30), {
       unsafe: this.params.unsafe,
       snapshotEvery: this.params.snapshotEvery,
@@ -526,6 +537,7 @@ export class Sim {
         }
         m.phys.set(r, 'starting');
         this.checkOneCopy(r);
+        this.checkOneWriter(r);
         this.after(this.params.startMs, () => {
           if (!m.power) return;
           if (m.phys.get(r) !== 'starting') {
@@ -577,15 +589,43 @@ export class Sim {
         }
         m.promoted.add(r);
         this.checkPromoted(r);
+        this.checkOneWriter(r);
         reply(1, { status: 'ok' });
         return;
       case 'demote':
         m.promoted.delete(r);
         reply(1, { status: 'ok' });
         return;
+      case 'storage_blocklist':
+      case 'storage_break_lock':
+      case 'storage_outdate_peer': {
+        const lost = a.target!;
+        const st = this.storageOf(r);
+        // the takeover acts against a machine whose holder of the storage is gone (fenced, reset or
+        // stopped): never against one that still runs it
+        const victim = this.machines.get(lost);
+        const live = st && victim?.power ? [...victim.phys.keys()].filter((x) => this.storageOf(x)?.name === st.name) : [];
+        if (live.length > 0) this.violate('storage-before-fence', `${m.name} ran ${a.key} while ${lost} still runs ${live.join(', ')}`);
+        if (st) {
+          const cut = this.storageCut.get(st.name) ?? new Set<NodeName>();
+          cut.add(lost);
+          this.storageCut.set(st.name, cut);
+        }
+        reply(1, { status: 'ok' });
+        return;
+      }
       default:
         reply(1, { status: 'ok' });
     }
+  }
+
+  /** The storage a resource instance holds (by name), and whether only its promoted instance writes. */
+  private storageOf(r: ResourceId): { name: string; promotable: boolean } | null {
+    const base = r.replace(/:\d+$/, '');
+    const p = this.config.resources[base];
+    if (!p || p.type !== 'primitive' || !p.storage) return null;
+    const promotable = Object.values(this.config.resources).some((c) => c.type === 'clone' && c.promotable && c.child === base);
+    return { name: storageName(p.storage), promotable };
   }
 
   /** a running resource dies on its own (process crash): its recurring monitor reports it */
@@ -620,6 +660,7 @@ export class Sim {
   powerOn(m: Machine) {
     if (m.power) return;
     m.power = true;
+    for (const cut of this.storageCut.values()) cut.delete(m.name); // a new boot, a new storage client
     m.lastFeed = this.now;
     this.startAgent(m);
   }
@@ -757,6 +798,16 @@ export class Sim {
   /** one active copy per resource instance, counted from each machine's own state (paused ones included) */
   private doubled = new Set<ResourceId>();
   private checkOneCopy(r: ResourceId) {
+    const clone = Object.values(this.config.resources).find((c) => c.type === 'clone' && c.child === r.replace(/:\d+$/, ''));
+    if (clone?.type === 'clone') {
+      // a clone's copies: a number once (below), and never more copies than the clone has instances
+      const copies = [...this.machines.values()].filter((m) => m.power).flatMap((m) => [...m.phys.keys()].filter((x) => x.replace(/:\d+$/, '') === clone.child).map((x) => `${x}@${m.name}`));
+      if (copies.length > clone.max && !this.doubled.has(clone.id)) {
+        this.doubled.add(clone.id);
+        this.violate('clone-max', `${clone.id}: ${copies.length} copies (${copies.join(', ')}), at most ${clone.max}`);
+      }
+      if (r === clone.child) return; // a copy whose agent restarted has no number until the coordinator gives it one
+    }
     const holders: NodeName[] = [];
     for (const m of this.machines.values()) if (m.power && m.phys.has(r)) holders.push(m.name);
     if (holders.length > 1 && !this.doubled.has(r)) {
@@ -765,11 +816,33 @@ export class Sim {
     }
   }
 
+  /**
+   * At most one writer per storage: powered machines that may write to it (running its holder; the
+   * promoted instance, for a promotable one) and that no takeover step cut off.
+   */
+  private checkOneWriter(r: ResourceId) {
+    const st = this.storageOf(r);
+    if (!st || this.storageDoubled.has(st.name)) return;
+    const writers: string[] = [];
+    for (const m of this.machines.values()) {
+      if (!m.power || this.storageCut.get(st.name)?.has(m.name)) continue;
+      for (const x of m.phys.keys()) {
+        const xs = this.storageOf(x);
+        if (xs?.name === st.name && (!xs.promotable || m.promoted.has(x))) writers.push(`${x}@${m.name}`);
+      }
+    }
+    if (writers.length > 1) {
+      this.storageDoubled.add(st.name);
+      this.violate('one-writer-per-storage', `${st.name} writable from ${writers.join(', ')}`);
+    }
+  }
+
   private checkAlways() {
     const seen = new Set<ResourceId>();
     for (const m of this.machines.values()) for (const r of m.phys.keys()) if (!seen.has(r)) {
       seen.add(r);
       this.checkOneCopy(r);
+      this.checkOneWriter(r);
     }
   }
 

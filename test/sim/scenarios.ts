@@ -5,7 +5,7 @@
 
 import type { NodeName } from '../../src/config/types.js';
 import type { Rng } from '../../src/core/cluster/rng.js';
-import { clone, group, makeConfig, nodeName, orderedApart, type ConfigSpec } from './config.js';
+import { clone, drbdClone, group, makeConfig, nodeName, orderedApart, rbd, shapes, type ConfigSpec } from './config.js';
 import type { Sim, SimParams } from './engine.js';
 
 export interface Scenario {
@@ -897,6 +897,74 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
         sim.changeConfig(sim.config);
       });
     },
+  },
+  {
+    name: 'rbd-holder-crash',
+    description: '3 nodes, r0 holds an RBD image: its machine loses power; a survivor writes only after the fence, the blocklist and the broken lock',
+    config: { nodes: 3, resources: 2, shape: rbd('r0') },
+    durationMs: 8000,
+    script: (sim, rng, t0) => sim.at(t0 + rng.int(0, 500), () => crashHolder(sim, 2500)),
+    measureFailover: true,
+  },
+  {
+    name: 'rbd-holder-pause',
+    description: '3 nodes, r0 holds an RBD image: its machine freezes for 4 s and resumes after the takeover; never two writers',
+    config: { nodes: 3, resources: 1, shape: rbd('r0') },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      let h = 'n1';
+      sim.at(t0 + rng.int(0, 300), () => {
+        h = holder(sim);
+        sim.pause(sim.machine(h));
+      });
+      sim.at(t0 + 4300, () => sim.resume(sim.machine(h)));
+    },
+  },
+  {
+    name: 'rbd-watchdog-paused-holder',
+    description: '3 nodes without a fence device, r0 holds an RBD image: the holder freezes for 9 s; the takeover waits for its lease and watchdog',
+    config: { nodes: 3, resources: 1, fenceDevice: false, watchdog: true, shape: rbd('r0') },
+    durationMs: 15000,
+    script: (sim, rng, t0) => {
+      let h = 'n1';
+      sim.at(t0 + rng.int(0, 300), () => {
+        h = holder(sim);
+        sim.pause(sim.machine(h));
+      });
+      sim.at(t0 + 9000, () => sim.resume(sim.machine(h)));
+    },
+  },
+  {
+    name: 'drbd-primary-crash',
+    description: '2 nodes and a witness, a DRBD promotable clone: the Primary loses power; the survivor is promoted only after the fence and the peer outdated',
+    config: { nodes: 2, witness: true, resources: 0, shape: drbdClone('d', 'r0d', 2) },
+    durationMs: 9000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 500), () => {
+        const primary = [...sim.machines.values()].find((m) => m.power && [...m.promoted].some((x) => x.startsWith('r0d:')));
+        sim.powerOff(primary ?? sim.machine('n1'), 'crash', 2500);
+      });
+      sim.at(8900, () => {
+        const promoted = [...sim.machines.values()].filter((m) => m.power && [...m.promoted].some((x) => x.startsWith('r0d:')));
+        if (promoted.length !== 1) sim.violate('liveness', `DRBD clone: ${promoted.length} Primary at the end, want 1`);
+      });
+    },
+  },
+  {
+    name: 'chaos-storage-3',
+    description: '3 nodes, an RBD-backed resource and a DRBD promotable clone: a random mix of crashes, pauses, partitions and agent restarts for 6 s, then calm',
+    config: { nodes: 3, resources: 2, shape: shapes(rbd('r0'), drbdClone('d', 'r0d', 3)) },
+    params: { net: { loss: 0.05, dup: 0.05, delayMin: 1, delayMax: 20 } },
+    durationMs: 16000,
+    script: (sim, rng, t0) => chaos(sim, rng, t0, 3, 6000),
+  },
+  {
+    name: 'chaos-clones-3',
+    description: '3 nodes, a clone on every node and a promotable clone: a random mix of crashes, pauses, partitions and agent restarts for 6 s, then calm; instance numbers stay unique',
+    config: { nodes: 3, resources: 1, shape: shapes(clone('c', 'cc', 3), clone('p', 'pr', 3, true)) },
+    params: { net: { loss: 0.05, dup: 0.05, delayMin: 1, delayMax: 20 } },
+    durationMs: 16000,
+    script: (sim, rng, t0) => chaos(sim, rng, t0, 3, 6000),
   },
   {
     name: 'chaos-3',

@@ -7,7 +7,8 @@
 // committed its result (`results` entries, relayed by the coordinator from that node's report), so
 // an order across nodes (stop on n1, then start on n2) holds as committed. The rules:
 //   - the lease gate: a node carries out an action only while it holds its lease, outside the
-//     no-quorum margin (leases.ts, mayAct); a gated action waits, it has not started;
+//     no-quorum margin (leases.ts, mayAct); a gated action waits, it has not started; a storage
+//     takeover also waits while its lost node is not held down (a node back up keeps its storage);
 //   - a new transition supersedes the previous one: its in-flight actions finish, nothing more of it
 //     starts; so does the transition's end;
 //   - the outcome of each own action is reported to the coordinator (NodeReport.run) until the
@@ -57,6 +58,12 @@ function gateFor(st: NodeState, transition: number, now: number): RunGate {
   const t = st.cluster.transition;
   return (a) => {
     if (a.type === 'fence') return st.role === 'leader' && t !== null && t.id === transition && st.term === t.term;
+    // a storage takeover acts against a lost node: only while the cluster holds it down (fenced or
+    // its lease expired); a node back up meanwhile keeps its storage, and the transition that
+    // planned the takeover is superseded
+    if (a.type === 'storage_blocklist' || a.type === 'storage_break_lock' || a.type === 'storage_outdate_peer') {
+      if (a.target === undefined || st.cluster.down[a.target] === undefined) return false;
+    }
     return mayAct(st, now);
   };
 }
@@ -352,7 +359,7 @@ function stopWithoutLease(st: NodeState, out: Out, now: number): void {
     failures: [], bans: [], fenced: [],
   };
   const plan = schedule(snapshot, st.config, now);
-  const own: Plan = restrictTo(plan, (a) => a.node === st.self && (a.type === 'stop' || a.type === 'demote'));
+  const own: Plan = keepLocalNames(st, restrictTo(plan, (a) => a.node === st.self && (a.type === 'stop' || a.type === 'demote')));
   if (own.actions.length === 0) return;
   out.trace('no-quorum-stop', `stopping ${own.actions.filter((a) => a.type === 'stop').map((a) => a.resource).join(',')}`);
   const run: SliceRun = { transition: LOCAL_RUN, exec: null as unknown as SliceRun['exec'], results: [], ended: true };
@@ -361,6 +368,21 @@ function stopWithoutLease(st: NodeState, out: Out, now: number): void {
   st.runs = st.runs.filter((r) => r.transition !== LOCAL_RUN);
   st.runs.push(run);
   handle(st, out, run, first.effects, now);
+}
+
+/**
+ * A clone copy found running at start has no instance number until the coordinator gives it one
+ * (adoptNumber); the local plan numbers it on its own, and that number may be another node's
+ * instance. The local stop acts on the copy by the name this node holds it under.
+ */
+function keepLocalNames(st: NodeState, plan: Plan): Plan {
+  const actions = plan.actions.map((a) => {
+    if (a.resource === null) return a;
+    const base = a.resource.replace(/:\d+$/, '');
+    if (base === a.resource || st.local.has(a.resource) || !st.local.has(base)) return a;
+    return { ...a, resource: base, key: a.key.replace(a.resource, base) };
+  });
+  return { ...plan, actions };
 }
 
 /** The plan's actions that `keep` selects, renumbered, with the edges among them. */
