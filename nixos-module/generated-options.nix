@@ -119,7 +119,7 @@ in
       enabled = mkOption {
         type = types.bool;
         default = true;
-        description = "Fencing (STONITH). false is an explicit, loudly reported choice, refused when a resource is stateful or holds storage, and when two nodes run without a witness.";
+        description = "Fencing (STONITH). false is an explicit, loudly reported choice, refused for DRBD storage and for a stateful resource (unless it starts after a resource holding Ceph RBD storage, whose takeover blocklists the lost node), and when two nodes run without a witness.";
       };
       watchdog = mkOption {
         type = types.bool;
@@ -463,7 +463,7 @@ in
           stateful = mkOption {
             type = types.bool;
             default = false;
-            description = "The resource holds state that must never be written from two nodes: refused without fencing.";
+            description = "The resource holds state that must never be written from two nodes: refused without fencing, unless its data is on Ceph RBD storage held by a resource it starts after.";
           };
           storage = mkOption {
             type = types.nullOr (types.submodule {

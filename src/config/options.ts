@@ -203,7 +203,7 @@ const primitive = obj(
     ),
     operations,
     meta: metaOverrides,
-    stateful: bool('The resource holds state that must never be written from two nodes: refused without fencing.', { default: false }),
+    stateful: bool('The resource holds state that must never be written from two nodes: refused without fencing, unless its data is on Ceph RBD storage held by a resource it starts after.', { default: false }),
     storage: optional(storage),
     ...constraintFields,
   },
@@ -307,7 +307,7 @@ export const rawConfigSpec = obj(
     fencing: obj(
       {
         enabled: bool(
-          'Fencing (STONITH). false is an explicit, loudly reported choice, refused when a resource is stateful or holds storage, and when two nodes run without a witness.',
+          'Fencing (STONITH). false is an explicit, loudly reported choice, refused for DRBD storage and for a stateful resource (unless it starts after a resource holding Ceph RBD storage, whose takeover blocklists the lost node), and when two nodes run without a witness.',
           { default: true },
         ),
         watchdog: bool('Watchdog self-fencing (sbd-like): a node without quorum or lease stops feeding its watchdog and is reset; its peers recover after lease + drift + watchdogMs.', {

@@ -15,6 +15,7 @@ import { checkDrivers } from './drivers.js';
 import { checkConstraints } from './constraints.js';
 import { checkColocationCycles, checkOrderCycles } from './cycles.js';
 import { checkVirtualIpAddresses } from './virtual-ip.js';
+import { checkSharedStorage, checkStatefulWithoutFencing } from './storage.js';
 
 export { cloneOf, type Model, type Sections } from './model.js';
 
@@ -40,6 +41,8 @@ export function applyRules(s: Sections, ctx: CheckContext): Model {
   }
   checkClones(m);
   checkVirtualIpAddresses(m);
+  checkSharedStorage(m);
+  checkStatefulWithoutFencing(m);
   checkResourceDefaults(m);
   checkOrderCycles(m);
   checkColocationCycles(m);

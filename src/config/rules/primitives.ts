@@ -130,10 +130,4 @@ export function checkPrimitive(m: Model, id: string, r: RawPrimitive): void {
       ctx.error(sp, `RBD storage is held by one node at a time: it cannot be in the non-promotable clone ${JSON.stringify(clone)}`);
     }
   }
-  if ((r.stateful || st) && m.fencingEnabled === false) {
-    ctx.error(
-      joinPath(base, st ? 'storage' : 'stateful'),
-      `${st ? 'holds storage' : 'is stateful'} but fencing is disabled (fencing.enabled = false): refused, a lost node could still write to it while it starts elsewhere`,
-    );
-  }
 }
