@@ -117,6 +117,14 @@ export interface ClusterStatus {
   commitIndex: number;
   storage: StorageStatus[];
   storageHistory: StorageEvent[];
+  operatorConstraints: OperatorConstraint[];
+}
+
+export interface OperatorConstraint {
+  resource: string;
+  node: string;
+  score: number;
+  remainingMs: number;
 }
 
 export interface StorageClient {

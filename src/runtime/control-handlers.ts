@@ -8,13 +8,13 @@
 
 import type { CompiledConfig, NodeName, ResourceId, TargetRole } from '../config/types.js';
 import { INFINITY } from '../config/types.js';
-import { clusterNow, statusOf } from '../core/cluster/node.js';
+import { clusterNow, statusOf, stoppedReasons } from '../core/cluster/node.js';
 import type { OperatorCommand } from '../core/cluster/commands.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
 import { agentLabel } from '../config/drivers.js';
 import type {
   ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
-  ResourceState, ResourceStatus, StatusRequest, StatusSubscription, StorageClient, StorageEvent, StorageStatus,
+  ResourceState, ResourceStatus, StatusRequest, StatusSubscription, OperatorConstraint, StorageClient, StorageEvent, StorageStatus,
 } from '../ports/control.js';
 import { ControlCommandError } from '../ports/control.js';
 import type { RbdClient } from '../ports/storage.js';
@@ -36,7 +36,7 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     clusterName: cfg.clusterName, clusterId: cfg.clusterId, nodeSelf: agent.self, coordinator: '', term: 0, quorum: null,
     lastChangeUnixMs: 0, lastChangeBy: '', generatedAtUnixMs, agentVersion: VERSION, maintenanceMode: cfg.maintenanceMode,
     fencingEnabled: cfg.fencing.enabled, nodes: [], resources: [], failedActions: [], fenceHistory: [], commitIndex: 0,
-    storage: storageStatus(agent), storageHistory: [],
+    storage: storageStatus(agent), storageHistory: [], operatorConstraints: [],
   };
   if (!view) return base;
   const { node: st, now } = view;
@@ -78,6 +78,7 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     return { targetRole, managed };
   };
 
+  const why = stoppedReasons(st, now);
   const resources: ResourceStatus[] = [];
   for (const id of Object.keys(st.config.resources).sort()) {
     const r = st.config.resources[id]!;
@@ -100,10 +101,11 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
         .filter((f) => f.resource === inst || f.resource.replace(/:\d+$/, '') === inst)
         .map((f) => ({ node: f.node, operation: f.operation, count: f.count, lastFailureUnixMs: wall(f.at) }));
       const eff = effective(id);
+      const reason = state !== 'stopped' ? '' : !eff.managed ? 'unmanaged' : eff.targetRole === 'stopped' ? 'disabled' : (why.get(inst) ?? why.get(id) ?? '');
       resources.push({
         id: inst, kind: r.kind, agent: agentLabel(r), group: groupOf.get(id) ?? '', clone: clone?.id ?? '', promotable: clone?.promotable ?? false,
         state, nodes: [...new Set(copies.map((x) => x.node))].sort(), targetRole: eff.targetRole, managed: eff.managed,
-        reason: state === 'stopped' && !eff.managed ? 'unmanaged' : '', failCounts, blocked: false,
+        reason, failCounts, blocked: reason.startsWith('blocked'),
       });
     }
   }
@@ -141,6 +143,9 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     maintenanceMode: st.config.maintenanceMode,
     fencingEnabled: st.config.fencing.enabled,
     nodes, resources, failedActions, fenceHistory, commitIndex: st.commitIndex,
+    operatorConstraints: c.bans
+      .filter((b) => b.until === null || b.until > cnow)
+      .map((b): OperatorConstraint => ({ resource: b.resource, node: b.node, score: Math.max(-INFINITY, Math.min(INFINITY, b.score)), remainingMs: b.until === null ? 0 : Math.max(1, Math.round(b.until - cnow)) })),
     storageHistory: (c.storageHistory ?? []).map((h): StorageEvent => ({
       resource: h.resource, step: h.step, node: h.node, lost: h.lost, status: h.status, reason: h.reason, timeUnixMs: wall(h.at), transition: h.transition,
     })),

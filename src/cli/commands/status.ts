@@ -33,6 +33,8 @@ export function statusViewOf(s: ClusterStatus): StatusView {
     if (r.targetRole === 'stopped') flags.push('(disabled)');
     if (r.nodes.some((n) => s.nodes.find((x) => x.name === n)?.maintenance)) flags.push('(maintenance)');
     const running = r.state !== 'stopped';
+    // why a resource that should run is stopped (the scheduler's words), unless a flag says it
+    if (!running && r.reason && r.reason !== 'unmanaged' && r.reason !== 'disabled') flags.push(`(${r.reason})`);
     return { type: 'primitive', id: r.id, agent: r.agent, state: STATE_LABEL[r.state], nodes: running ? r.nodes : [], flags };
   };
   const resources: ResourceView[] = [];
@@ -106,6 +108,13 @@ export function renderStatus(s: ClusterStatus): string {
   if (s.fenceHistory.length > 0) {
     body += '\nFencing History:\n';
     for (const f of s.fenceHistory) body += `  * ${f.action} of ${f.target} ${f.status === 'ok' ? 'successful' : f.status}: ${f.reason}${f.device ? ` (${f.device})` : ''}\n`;
+  }
+  if (s.operatorConstraints.length > 0) {
+    body += '\nOperator Constraints:\n';
+    for (const c of s.operatorConstraints) {
+      const left = c.remainingMs > 0 ? `${Math.ceil(c.remainingMs / 1000)} s left` : 'until cleared';
+      body += c.score <= -1_000_000 ? `  * ${c.resource} banned from ${c.node} (${left})\n` : `  * ${c.resource} prefers ${c.node} (score ${c.score >= 1_000_000 ? 'INFINITY' : c.score}, ${left})\n`;
+    }
   }
   if (s.storage.length > 0) {
     body += `\nStorage (as ${s.nodeSelf} reads it):\n`;

@@ -11,7 +11,8 @@
 import type { NodeName, QuorumMode, ResourceId } from '../../config/types.js';
 import { clusterNow } from './clock.js';
 import type { ActiveRole } from './commands.js';
-import { runsSomething } from './coordination.js';
+import { buildSnapshot, runsSomething } from './coordination.js';
+import { schedule } from '../scheduler/schedule.js';
 import { peerLost, restartGrace } from './liveness.js';
 import type { NodeState } from './state.js';
 import { hostNodes } from './state.js';
@@ -150,4 +151,16 @@ export function statusOf(st: NodeState, now: number): CoreStatus {
       id: tr.id, outcome: tr.outcome, actions: tr.plan.actions.length, done: Object.values(tr.results).filter((r) => r.status === 'ok').length, reason: tr.reason,
     },
   };
+}
+
+/**
+ * Why each managed resource that should run is stopped, as the scheduler explains it from the
+ * committed state ("blocked: node n1 must be fenced but no fence device covers it", "no node can
+ * run it: …"). Computed on demand (a status request), not on every step: it runs the scheduler.
+ */
+export function stoppedReasons(st: NodeState, now: number): Map<ResourceId, string> {
+  if (st.isWitness) return new Map();
+  const snapshot = { ...buildSnapshot(st, now), quorate: isQuorate(st, now) };
+  const plan = schedule(snapshot, st.config, snapshot.now);
+  return new Map(plan.stopped.map((s) => [s.resource, s.reason]));
 }

@@ -42,3 +42,27 @@ describe('tsha status: storage', () => {
     expect(text).not.toContain('Storage');
   });
 });
+
+describe('tsha status: why stopped, operator constraints', () => {
+  const base: ClusterStatus = { ...SAMPLE.clusterStatus, storage: [], storageHistory: [], operatorConstraints: [] };
+  const web = { ...SAMPLE.clusterStatus.resources[0]!, id: 'web', group: '', clone: '', promotable: false, agent: 'systemd:nginx.service', failCounts: [] };
+
+  it('says why a resource that should run is stopped, and marks it blocked', () => {
+    const text = renderStatus({
+      ...base,
+      resources: [{ ...web, state: 'stopped', nodes: [], reason: 'blocked: node a must be fenced (lost) but no fence device covers it', blocked: true }],
+    });
+    expect(text).toContain('  * web (systemd:nginx.service): Stopped (blocked: node a must be fenced (lost) but no fence device covers it)');
+  });
+
+  it('lists bans and preferences with what is left of their lifetime', () => {
+    const text = renderStatus({
+      ...base,
+      operatorConstraints: [
+        { resource: 'web', node: 'a', score: -1_000_000, remainingMs: 0 },
+        { resource: 'db', node: 'b', score: 1_000_000, remainingMs: 59_500 },
+      ],
+    });
+    expect(text).toContain('Operator Constraints:\n  * web banned from a (until cleared)\n  * db prefers b (score INFINITY, 60 s left)\n');
+  });
+});

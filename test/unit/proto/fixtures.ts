@@ -123,6 +123,7 @@ const drbdStatus: C.StorageStatus = {
 const storageEvent: C.StorageEvent = {
   resource: 'vm-disk', step: 'blocklist', node: 'b', lost: 'a', status: 'ok', reason: 'blocklisted 10.213.0.1:0/1234', timeUnixMs: 1_790_000_001_200, transition: 812,
 };
+const operatorConstraint: C.OperatorConstraint = { resource: 'web', node: 'b', score: -1_000_000, remainingMs: 60_000 };
 const clusterStatus: C.ClusterStatus = {
   clusterName: 'prod', clusterId: 'prod-7f3a', nodeSelf: 'a', coordinator: 'a', term: 6, quorum,
   lastChangeUnixMs: 1_790_000_000_000, lastChangeBy: 'root via tsha on a', generatedAtUnixMs: 1_790_000_002_000,
@@ -131,6 +132,7 @@ const clusterStatus: C.ClusterStatus = {
   resources: [resourceStatus], failedActions: [failedAction], fenceHistory: [fenceEvent], commitIndex: 4242,
   storage: [rbdStatus, drbdStatus],
   storageHistory: [storageEvent],
+  operatorConstraints: [operatorConstraint],
 };
 const ban: C.Ban = { node: 'b', lifetimeMs: 3_600_000, promotedOnly: true };
 const clear: C.Clear = { node: 'b' };
@@ -203,6 +205,7 @@ export const FIXTURES: Record<string, unknown[]> = {
   'tsha.control.v1.ClusterStatus': [clusterStatus],
   'tsha.control.v1.StorageStatus': [rbdStatus, drbdStatus],
   'tsha.control.v1.StorageClient': [storageClient],
+  'tsha.control.v1.OperatorConstraint': [operatorConstraint, { ...operatorConstraint, score: 50, remainingMs: 0 }],
   'tsha.control.v1.BlocklistEntry': [blocklistEntry],
   'tsha.control.v1.DrbdPeerStatus': [drbdPeer],
   'tsha.control.v1.StorageEvent': (['ok', 'error', 'errorHard', 'errorFatal', 'timeout', 'notInstalled'] as const).map((status) => ({ ...storageEvent, status })),
