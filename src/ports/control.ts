@@ -229,7 +229,19 @@ export const CONTROL_TYPES = {
   resourceCommandRequest: 'tsha.control.v1.ResourceCommandRequest',
   nodeCommandRequest: 'tsha.control.v1.NodeCommandRequest',
   commandResult: 'tsha.control.v1.CommandResult',
+  schedulerInputRequest: 'tsha.control.v1.SchedulerInputRequest',
+  schedulerInputResponse: 'tsha.control.v1.SchedulerInputResponse',
 } as const;
+
+export interface SchedulerInputRequest {
+  assumeQuorum: boolean;
+}
+
+export interface SchedulerInputResponse {
+  inputJson: string;
+  nodeSelf: string;
+  coordinator: string;
+}
 
 /** Why a command was refused; mapped onto a gRPC status code by the server and back by the client. */
 export type ControlErrorCode = 'notFound' | 'failedPrecondition' | 'invalidArgument' | 'unavailable' | 'internal';
@@ -258,6 +270,7 @@ export interface ControlHandlers {
   status(req: StatusRequest): Promise<ClusterStatus>;
   resourceCommand(req: ResourceCommandRequest): Promise<CommandResult>;
   nodeCommand(req: NodeCommandRequest): Promise<CommandResult>;
+  schedulerInput(req: SchedulerInputRequest): Promise<SchedulerInputResponse>;
   /**
    * Calls `onChange` whenever the status may have changed (the server fetches a fresh status via
    * `status()`, coalesced to at most one per `minIntervalMs`). Returns the subscription to close.

@@ -8,13 +8,14 @@
 
 import type { CompiledConfig, NodeName, ResourceId, TargetRole } from '../config/types.js';
 import { INFINITY } from '../config/types.js';
-import { clusterNow, statusOf, stoppedReasons } from '../core/cluster/node.js';
+import { buildSnapshot, clusterNow, isQuorate, statusOf, stoppedReasons } from '../core/cluster/node.js';
+import { serializeSchedulerInput } from '../core/scheduler/record.js';
 import type { OperatorCommand } from '../core/cluster/commands.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
 import { agentLabel } from '../config/drivers.js';
 import type {
   ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
-  ResourceState, ResourceStatus, StatusRequest, StatusSubscription, OperatorConstraint, StorageClient, StorageEvent, StorageStatus,
+  ResourceState, ResourceStatus, StatusRequest, StatusSubscription, OperatorConstraint, SchedulerInputRequest, SchedulerInputResponse, StorageClient, StorageEvent, StorageStatus,
 } from '../ports/control.js';
 import { ControlCommandError } from '../ports/control.js';
 import type { RbdClient } from '../ports/storage.js';
@@ -211,6 +212,19 @@ export function controlHandlers(agent: Agent): ControlHandlers {
   };
   return {
     status: (req) => Promise.resolve(buildClusterStatus(agent, req)),
+
+    schedulerInput(req: SchedulerInputRequest): Promise<SchedulerInputResponse> {
+      const v = agent.view();
+      if (!v || agent.isWitness) throw new ControlCommandError('unavailable', v ? 'a witness schedules nothing' : 'the agent is still starting');
+      const built = buildSnapshot(v.node, v.now);
+      // a member hears only the coordinator: the other members are as the committed state records
+      // them (up unless recorded down), not lost
+      const following = v.node.role !== 'leader' && agent.coordinator() !== null;
+      const nodes = following ? built.nodes.map((n) => (n.state === 'unclean' ? { ...n, state: 'online' as const, leaseExpiredAt: null } : n)) : built.nodes;
+      const snapshot = { ...built, nodes, quorate: req.assumeQuorum || isQuorate(v.node, v.now) };
+      const input = serializeSchedulerInput({ snapshot, config: cfg(), now: snapshot.now });
+      return Promise.resolve({ inputJson: input, nodeSelf: agent.self, coordinator: agent.coordinator() ?? '' });
+    },
 
     async resourceCommand(req: ResourceCommandRequest): Promise<CommandResult> {
       const id = req.resource;

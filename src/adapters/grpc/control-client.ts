@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { codec, CONTROL_PACKAGE, rawServiceDefinition } from './proto.js';
 import type {
-  ClusterStatus, CommandResult, ControlErrorCode, NodeCommandRequest, ResourceCommandRequest, StatusRequest, WatchRequest,
+  ClusterStatus, CommandResult, ControlErrorCode, NodeCommandRequest, ResourceCommandRequest, SchedulerInputRequest, SchedulerInputResponse, StatusRequest, WatchRequest,
 } from '../../ports/control.js';
 import { CONTROL_TYPES } from '../../ports/control.js';
 
@@ -97,6 +97,11 @@ export class ControlClient {
   nodeCommand(req: NodeCommandRequest): Promise<CommandResult> {
     const bytes = codec<NodeCommandRequest>(CONTROL_TYPES.nodeCommandRequest).encode(req);
     return this.unary('NodeCommand', bytes, CONTROL_TYPES.commandResult, this.commandTimeoutMs, true);
+  }
+
+  schedulerInput(req: Partial<SchedulerInputRequest> = {}): Promise<SchedulerInputResponse> {
+    const bytes = codec<SchedulerInputRequest>(CONTROL_TYPES.schedulerInputRequest).encode({ assumeQuorum: false, ...req });
+    return this.unary('SchedulerInput', bytes, CONTROL_TYPES.schedulerInputResponse, this.timeoutMs, false);
   }
 
   /**

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { codec, CONTROL_PACKAGE, rawServiceDefinition } from './proto.js';
 import type {
   ClusterStatus, CommandResult, ControlErrorCode, ControlHandlers, NodeCommandRequest, ResourceCommandRequest,
-  StatusRequest, StatusSubscription, WatchRequest,
+  SchedulerInputRequest, SchedulerInputResponse, StatusRequest, StatusSubscription, WatchRequest,
 } from '../../ports/control.js';
 import { CONTROL_TYPES, ControlCommandError } from '../../ports/control.js';
 
@@ -83,6 +83,8 @@ const statusCodec = codec<ClusterStatus>(CONTROL_TYPES.clusterStatus);
 const resourceReq = codec<ResourceCommandRequest>(CONTROL_TYPES.resourceCommandRequest);
 const nodeReq = codec<NodeCommandRequest>(CONTROL_TYPES.nodeCommandRequest);
 const resultCodec = codec<CommandResult>(CONTROL_TYPES.commandResult);
+const inputReq = codec<SchedulerInputRequest>(CONTROL_TYPES.schedulerInputRequest);
+const inputCodec = codec<SchedulerInputResponse>(CONTROL_TYPES.schedulerInputResponse);
 
 const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
@@ -118,6 +120,7 @@ export class ControlServer {
       ResourceCommand: this.unary(resourceReq, resultCodec, (r) => this.opts.handlers.resourceCommand(r)),
       NodeCommand: this.unary(nodeReq, resultCodec, (r) => this.opts.handlers.nodeCommand(r)),
       Watch: this.handleWatch,
+      SchedulerInput: this.unary(inputReq, inputCodec, (r) => this.opts.handlers.schedulerInput(r)),
     });
     await new Promise<number>((resolve, reject) => {
       server.bindAsync(`unix:${path}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));

@@ -45,6 +45,7 @@ function fakeRuntime() {
       commands.push(req);
       return { message: `${req.action} ${req.node}`, committedIndex: 11, warnings: ['drains 3 resources'] };
     },
+    schedulerInput: async (req) => ({ inputJson: `{"assumeQuorum":${req.assumeQuorum}}`, nodeSelf: 'a', coordinator: 'b' }),
     subscribe: (onChange) => {
       listeners.add(onChange);
       return { close: () => listeners.delete(onChange) };

@@ -203,6 +203,8 @@ export const FIXTURES: Record<string, unknown[]> = {
     ...fenceEvent, status, action: i % 2 ? 'off' : 'reboot',
   })),
   'tsha.control.v1.ClusterStatus': [clusterStatus],
+  'tsha.control.v1.SchedulerInputRequest': [{ assumeQuorum: true }],
+  'tsha.control.v1.SchedulerInputResponse': [{ inputJson: '{"format":"tsha-scheduler-input/1"}', nodeSelf: 'a', coordinator: 'b' }],
   'tsha.control.v1.StorageStatus': [rbdStatus, drbdStatus],
   'tsha.control.v1.StorageClient': [storageClient],
   'tsha.control.v1.OperatorConstraint': [operatorConstraint, { ...operatorConstraint, score: 50, remainingMs: 0 }],

@@ -1,0 +1,91 @@
+// `tsha plan FILE` against a running loopback cluster (real agents, real gRPC mesh and control
+// socket): what a new configuration would do, without changing anything, and a non-zero exit when
+// it would stop a running resource the file keeps enabled.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execResource, LoopbackCluster } from './loopback-cluster.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+describe('tsha plan on loopback', () => {
+  let c: LoopbackCluster;
+  let base: Record<string, unknown>;
+  beforeAll(async () => {
+    c = new LoopbackCluster({ nodes: 3, resources: ['web'] });
+    c.startAll();
+    base = JSON.parse(readFileSync(c.configFile, 'utf8')) as Record<string, unknown>;
+    await c.waitFor('web running on one node', () => (c.runningOn('web').length === 1 ? true : null), 40_000);
+    await c.waitFor('the status shows web started', async () => ((await c.status('n1'))?.resources.find((r) => r.id === 'web')?.state === 'started' ? true : null), 10_000, 100);
+  }, 60_000);
+  afterAll(async () => {
+    await c?.destroy();
+  });
+
+  const plan = (edit: (cfg: Record<string, any>) => void, ...args: string[]) => {
+    const cfg = structuredClone(base) as Record<string, any>;
+    edit(cfg);
+    const file = join(c.dir, `plan-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify(cfg, null, 2));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'plan', file, '--socket', c.node('n2').socket, ...args], { cwd: ROOT, encoding: 'utf8' });
+    return { status: r.status, out: r.stdout, err: r.stderr };
+  };
+
+  it('the running configuration plans nothing', () => {
+    const r = plan(() => {});
+    expect(r.err).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.out).toContain('Configuration changes:\n  * none');
+    expect(r.out).not.toMatch(/\bstart web\b|\bstop web\b/);
+  }, 30_000);
+
+  it('a new resource is started; nothing running stops', () => {
+    const r = plan((cfg) => (cfg.resources.db = execResource(c.dir, 'db', 500)));
+    expect(r.status).toBe(0);
+    expect(r.out).toMatch(/resources added: db/);
+    expect(r.out).toMatch(/start db on n\d/);
+  }, 30_000);
+
+  it('a removed resource is left running as an orphan (its stop went with its definition), and the plan says so', () => {
+    const on = c.runningOn('web')[0]!;
+    const r = plan((cfg) => {
+      delete cfg.resources.web;
+      cfg.resources.db = execResource(c.dir, 'db', 500);
+    });
+    expect(r.status).toBe(0);
+    expect(r.out).toContain('resources removed: web');
+    expect(r.out).toContain(`orphan resource web observed on ${on} has no definition: left alone`);
+    expect(r.out).not.toContain('stop web');
+  }, 30_000);
+
+  it('a resource set to targetRole stopped is stopped: asked for, exit 0', () => {
+    const on = c.runningOn('web')[0]!;
+    const r = plan((cfg) => (cfg.resources.web.meta = { targetRole: 'stopped' }));
+    expect(r.status).toBe(0);
+    expect(r.out).toContain(`stop web on ${on}`);
+    expect(r.out).not.toContain('REFUSED');
+  }, 30_000);
+
+  it('a change that leaves a kept resource nowhere to run is refused with exit 3, accepted with --allow-stops', () => {
+    const on = c.runningOn('web')[0]!;
+    const edit = (cfg: Record<string, any>) => (cfg.resources.web.location = [{ rule: { attribute: 'gpu', op: 'defined' }, score: 'INFINITY' }, { rule: { attribute: 'gpu', op: 'not_defined' }, score: '-INFINITY' }]);
+    const r = plan(edit);
+    expect(r.status).toBe(3);
+    expect(r.out).toContain('REFUSED: the plan stops running resources the file keeps enabled');
+    expect(r.out).toContain(`  * web (running on ${on})`);
+    expect(plan(edit, '--allow-stops').status).toBe(0);
+    const json = JSON.parse(plan(edit, '--output', 'json').out) as { ok: boolean; unrequestedStops: unknown[]; actions: { key: string }[] };
+    expect(json.ok).toBe(false);
+    expect(json.unrequestedStops).toEqual([{ resource: 'web', nodes: [on] }]);
+    expect(json.actions.map((a) => a.key)).toContain(`stop web ${on}`);
+    // nothing changed: web still runs where it ran
+    expect(c.runningOn('web')).toEqual([on]);
+  }, 30_000);
+
+  it('an invalid file is refused with its errors, exit 1', () => {
+    const r = plan((cfg) => (cfg.resources.web.kind = 'sytemd'));
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/resources\.web\.kind: /);
+  }, 30_000);
+});
