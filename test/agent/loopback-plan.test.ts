@@ -9,13 +9,19 @@ import { execResource, LoopbackCluster } from './loopback-cluster.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
+/** The loopback configuration as a test edits it. */
+interface Cfg {
+  resources: Record<string, unknown> & { web: { kind?: string; meta?: Record<string, unknown>; location?: unknown[] } };
+  [key: string]: unknown;
+}
+
 describe('tsha plan on loopback', () => {
   let c: LoopbackCluster;
-  let base: Record<string, unknown>;
+  let base: Cfg;
   beforeAll(async () => {
     c = new LoopbackCluster({ nodes: 3, resources: ['web'] });
     c.startAll();
-    base = JSON.parse(readFileSync(c.configFile, 'utf8')) as Record<string, unknown>;
+    base = JSON.parse(readFileSync(c.configFile, 'utf8')) as Cfg;
     await c.waitFor('web running on one node', () => (c.runningOn('web').length === 1 ? true : null), 40_000);
     await c.waitFor('the status shows web started', async () => ((await c.status('n1'))?.resources.find((r) => r.id === 'web')?.state === 'started' ? true : null), 10_000, 100);
   }, 60_000);
@@ -23,8 +29,8 @@ describe('tsha plan on loopback', () => {
     await c?.destroy();
   });
 
-  const plan = (edit: (cfg: Record<string, any>) => void, ...args: string[]) => {
-    const cfg = structuredClone(base) as Record<string, any>;
+  const plan = (edit: (cfg: Cfg) => void, ...args: string[]) => {
+    const cfg = structuredClone(base) as Cfg;
     edit(cfg);
     const file = join(c.dir, `plan-${Math.random().toString(36).slice(2)}.json`);
     writeFileSync(file, JSON.stringify(cfg, null, 2));
@@ -50,7 +56,7 @@ describe('tsha plan on loopback', () => {
   it('a removed resource is left running as an orphan (its stop went with its definition), and the plan says so', () => {
     const on = c.runningOn('web')[0]!;
     const r = plan((cfg) => {
-      delete cfg.resources.web;
+      delete (cfg.resources as Record<string, unknown>).web;
       cfg.resources.db = execResource(c.dir, 'db', 500);
     });
     expect(r.status).toBe(0);
@@ -69,7 +75,7 @@ describe('tsha plan on loopback', () => {
 
   it('a change that leaves a kept resource nowhere to run is refused with exit 3, accepted with --allow-stops', () => {
     const on = c.runningOn('web')[0]!;
-    const edit = (cfg: Record<string, any>) => (cfg.resources.web.location = [{ rule: { attribute: 'gpu', op: 'defined' }, score: 'INFINITY' }, { rule: { attribute: 'gpu', op: 'not_defined' }, score: '-INFINITY' }]);
+    const edit = (cfg: Cfg) => (cfg.resources.web.location = [{ rule: { attribute: 'gpu', op: 'defined' }, score: 'INFINITY' }, { rule: { attribute: 'gpu', op: 'not_defined' }, score: '-INFINITY' }]);
     const r = plan(edit);
     expect(r.status).toBe(3);
     expect(r.out).toContain('REFUSED: the plan stops running resources the file keeps enabled');
