@@ -231,7 +231,27 @@ export const CONTROL_TYPES = {
   commandResult: 'tsha.control.v1.CommandResult',
   schedulerInputRequest: 'tsha.control.v1.SchedulerInputRequest',
   schedulerInputResponse: 'tsha.control.v1.SchedulerInputResponse',
+  historyRequest: 'tsha.control.v1.HistoryRequest',
+  historyResponse: 'tsha.control.v1.HistoryResponse',
 } as const;
+
+export interface HistoryRequest {
+  limit: number;
+}
+
+export interface HistoryEntry {
+  timeUnixMs: number;
+  index: number;
+  kind: string;
+  node: string;
+  resource: string;
+  text: string;
+}
+
+export interface HistoryResponse {
+  events: HistoryEntry[];
+  nodeSelf: string;
+}
 
 export interface SchedulerInputRequest {
   assumeQuorum: boolean;
@@ -271,6 +291,7 @@ export interface ControlHandlers {
   resourceCommand(req: ResourceCommandRequest): Promise<CommandResult>;
   nodeCommand(req: NodeCommandRequest): Promise<CommandResult>;
   schedulerInput(req: SchedulerInputRequest): Promise<SchedulerInputResponse>;
+  history(req: HistoryRequest): Promise<HistoryResponse>;
   /**
    * Calls `onChange` whenever the status may have changed (the server fetches a fresh status via
    * `status()`, coalesced to at most one per `minIntervalMs`). Returns the subscription to close.

@@ -15,7 +15,7 @@ import type { ClusterState } from '../core/cluster/state-machine.js';
 import { agentLabel } from '../config/drivers.js';
 import type {
   ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
-  ResourceState, ResourceStatus, StatusRequest, StatusSubscription, OperatorConstraint, SchedulerInputRequest, SchedulerInputResponse, StorageClient, StorageEvent, StorageStatus,
+  ResourceState, ResourceStatus, StatusRequest, StatusSubscription, HistoryEntry, HistoryRequest, HistoryResponse, OperatorConstraint, SchedulerInputRequest, SchedulerInputResponse, StorageClient, StorageEvent, StorageStatus,
 } from '../ports/control.js';
 import { ControlCommandError } from '../ports/control.js';
 import type { RbdClient } from '../ports/storage.js';
@@ -212,6 +212,18 @@ export function controlHandlers(agent: Agent): ControlHandlers {
   };
   return {
     status: (req) => Promise.resolve(buildClusterStatus(agent, req)),
+
+    history(req: HistoryRequest): Promise<HistoryResponse> {
+      const v = agent.view();
+      if (!v) throw new ControlCommandError('unavailable', 'the agent is still starting');
+      const cnow = clusterNow(v.node, v.now);
+      const wallNow = Date.now();
+      const all = v.node.cluster.history ?? [];
+      const events = (req.limit > 0 ? all.slice(-req.limit) : all).map((e): HistoryEntry => ({
+        timeUnixMs: wallOf(e.at, cnow, wallNow), index: e.index, kind: e.kind, node: e.node ?? '', resource: e.resource ?? '', text: e.text,
+      }));
+      return Promise.resolve({ events, nodeSelf: agent.self });
+    },
 
     schedulerInput(req: SchedulerInputRequest): Promise<SchedulerInputResponse> {
       const v = agent.view();

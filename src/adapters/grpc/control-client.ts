@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { codec, CONTROL_PACKAGE, rawServiceDefinition } from './proto.js';
 import type {
-  ClusterStatus, CommandResult, ControlErrorCode, NodeCommandRequest, ResourceCommandRequest, SchedulerInputRequest, SchedulerInputResponse, StatusRequest, WatchRequest,
+  ClusterStatus, CommandResult, ControlErrorCode, HistoryRequest, HistoryResponse, NodeCommandRequest, ResourceCommandRequest, SchedulerInputRequest, SchedulerInputResponse, StatusRequest, WatchRequest,
 } from '../../ports/control.js';
 import { CONTROL_TYPES } from '../../ports/control.js';
 
@@ -102,6 +102,11 @@ export class ControlClient {
   schedulerInput(req: Partial<SchedulerInputRequest> = {}): Promise<SchedulerInputResponse> {
     const bytes = codec<SchedulerInputRequest>(CONTROL_TYPES.schedulerInputRequest).encode({ assumeQuorum: false, ...req });
     return this.unary('SchedulerInput', bytes, CONTROL_TYPES.schedulerInputResponse, this.timeoutMs, false);
+  }
+
+  history(req: Partial<HistoryRequest> = {}): Promise<HistoryResponse> {
+    const bytes = codec<HistoryRequest>(CONTROL_TYPES.historyRequest).encode({ limit: 0, ...req });
+    return this.unary('History', bytes, CONTROL_TYPES.historyResponse, this.timeoutMs, false);
   }
 
   /**

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { codec, CONTROL_PACKAGE, rawServiceDefinition } from './proto.js';
 import type {
   ClusterStatus, CommandResult, ControlErrorCode, ControlHandlers, NodeCommandRequest, ResourceCommandRequest,
-  SchedulerInputRequest, SchedulerInputResponse, StatusRequest, StatusSubscription, WatchRequest,
+  HistoryRequest, HistoryResponse, SchedulerInputRequest, SchedulerInputResponse, StatusRequest, StatusSubscription, WatchRequest,
 } from '../../ports/control.js';
 import { CONTROL_TYPES, ControlCommandError } from '../../ports/control.js';
 
@@ -85,6 +85,8 @@ const nodeReq = codec<NodeCommandRequest>(CONTROL_TYPES.nodeCommandRequest);
 const resultCodec = codec<CommandResult>(CONTROL_TYPES.commandResult);
 const inputReq = codec<SchedulerInputRequest>(CONTROL_TYPES.schedulerInputRequest);
 const inputCodec = codec<SchedulerInputResponse>(CONTROL_TYPES.schedulerInputResponse);
+const historyReq = codec<HistoryRequest>(CONTROL_TYPES.historyRequest);
+const historyCodec = codec<HistoryResponse>(CONTROL_TYPES.historyResponse);
 
 const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
@@ -121,6 +123,7 @@ export class ControlServer {
       NodeCommand: this.unary(nodeReq, resultCodec, (r) => this.opts.handlers.nodeCommand(r)),
       Watch: this.handleWatch,
       SchedulerInput: this.unary(inputReq, inputCodec, (r) => this.opts.handlers.schedulerInput(r)),
+      History: this.unary(historyReq, historyCodec, (r) => this.opts.handlers.history(r)),
     });
     await new Promise<number>((resolve, reject) => {
       server.bindAsync(`unix:${path}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));

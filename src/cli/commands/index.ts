@@ -7,6 +7,7 @@ import { register as registerStatus } from './status.js';
 import { register as registerResource } from './resource.js';
 import { register as registerNode } from './node.js';
 import { register as registerPlan } from './plan.js';
+import { register as registerHistory } from './history.js';
 
 /** Every command module exports `register(program)`; add new ones here, one line each. */
 export function registerCommands(program: Command): void {
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerResource(program);
   registerNode(program);
   registerPlan(program);
+  registerHistory(program);
 }

@@ -60,6 +60,18 @@ export interface StorageRecord {
   at: number;
 }
 
+/** One thing the cluster did, as `tsha history` shows it: what the committed entry changed, in words. */
+export interface HistoryEvent {
+  /** cluster time of the entry (the last committed time before it, for entries without one) */
+  at: number;
+  /** its log index */
+  index: number;
+  kind: 'node-down' | 'node-up' | 'restarting' | 'standby' | 'maintenance' | 'constraint' | 'override' | 'cleanup' | 'failure' | 'transition' | 'failover' | 'transition-end' | 'storage' | 'voters';
+  node?: NodeName;
+  resource?: ResourceId;
+  text: string;
+}
+
 export interface TransitionRecord {
   /** the log index of its `transition` entry */
   id: number;
@@ -107,6 +119,10 @@ export interface ClusterState {
   fenceHistory: FenceRecord[];
   /** the last storage takeover steps, newest last (bounded); absent in states written before storage takeover existed */
   storageHistory?: StorageRecord[];
+  /** what the cluster did, newest last (bounded): `tsha history`; absent in states written before it existed */
+  history?: HistoryEvent[];
+  /** resources that ran on a node when it went down, until a transition starts them again (history's failovers) */
+  recovering?: Record<ResourceId, NodeName>;
   /** agents that announced a restart (or whose crash the coordinator rides out) */
   restarting: Record<NodeName, RestartRecord>;
   /** bumped by every committed change of the scheduler's input (not by a transition's own results) */
@@ -117,11 +133,24 @@ export interface ClusterState {
 
 const FENCE_HISTORY = 32;
 const STORAGE_HISTORY = 32;
+const HISTORY = 200;
+/** a transition's actions named in its history line, at most */
+const HISTORY_ACTIONS = 8;
+
+function remember(s: ClusterState, e: Omit<HistoryEvent, 'at' | 'index'>, index: number, at: number = s.clock): void {
+  const h = (s.history ??= []);
+  h.push({ at, index, ...e });
+  if (h.length > HISTORY) h.shift();
+}
+
+function lifetime(until: number | null | undefined, at: number): string {
+  return until === null || until === undefined ? '' : ` for ${Math.max(0, Math.round((until - at) / 1000))} s`;
+}
 
 export function initialClusterState(voters: NodeName[]): ClusterState {
   return {
     voters: [...voters], down: {}, standby: [], maintenance: [], bans: [], overrides: {}, failures: [], failureAck: {}, active: {},
-    transition: null, fenceHistory: [], storageHistory: [], restarting: {}, inputs: 0, clock: 0,
+    transition: null, fenceHistory: [], storageHistory: [], history: [], recovering: {}, restarting: {}, inputs: 0, clock: 0,
   };
 }
 
@@ -142,6 +171,8 @@ export function cloneClusterState(s: ClusterState): ClusterState {
     transition: s.transition && { ...s.transition, results: { ...s.transition.results } },
     fenceHistory: [...s.fenceHistory],
     storageHistory: [...(s.storageHistory ?? [])],
+    history: [...(s.history ?? [])],
+    recovering: { ...(s.recovering ?? {}) },
     restarting: { ...s.restarting },
     inputs: s.inputs,
     clock: s.clock,
@@ -171,6 +202,104 @@ const isHard = (status: ActionStatus): boolean => status === 'errorHard' || stat
 /** Apply one committed command. Mutates `s` (the caller owns a private copy). */
 export function applyCommand(s: ClusterState, cmd: Command, index: number): void {
   if ('at' in cmd && typeof cmd.at === 'number' && cmd.at > s.clock) s.clock = cmd.at;
+  recordHistory(s, cmd, index);
+  applyChange(s, cmd, index);
+}
+
+/** What `cmd` does, in words, before it is applied (a transition's end names the transition it ends). */
+function recordHistory(s: ClusterState, cmd: Command, index: number): void {
+  switch (cmd.type) {
+    case 'nodeDown': {
+      const ran = Object.keys(s.active[cmd.node] ?? {}).sort();
+      const rec = (s.recovering ??= {});
+      for (const r of ran) rec[r] = cmd.node;
+      const what = ran.length > 0 ? ` (it ran ${ran.join(', ')})` : '';
+      remember(s, { kind: 'node-down', node: cmd.node, text: cmd.cause === 'fenced' ? `${cmd.node} fenced${what}` : `${cmd.node} down: its lease expired (and its watchdog reset it)${what}` }, index);
+      return;
+    }
+    case 'nodeUp':
+      if (s.down[cmd.node]) remember(s, { kind: 'node-up', node: cmd.node, text: `${cmd.node} rejoined` }, index);
+      return;
+    case 'restarting':
+      if (cmd.cause === 'stop' && s.restarting[cmd.node]?.incarnation === cmd.incarnation) return;
+      remember(s, {
+        kind: 'restarting', node: cmd.node,
+        text: cmd.cause === 'stop' ? `${cmd.node}'s agent restarting: resources kept for ${cmd.graceMs} ms` : `${cmd.node}'s agent crashed, host up: resources kept for ${cmd.graceMs} ms`,
+      }, index);
+      return;
+    case 'standby':
+      remember(s, { kind: 'standby', node: cmd.node, text: `${cmd.node} ${cmd.on ? 'in standby' : 'out of standby'}` }, index);
+      return;
+    case 'maintenance':
+      remember(s, { kind: 'maintenance', node: cmd.node, text: `${cmd.node} ${cmd.on ? 'in maintenance' : 'out of maintenance'}` }, index);
+      return;
+    case 'ban': {
+      const score = cmd.score ?? -1_000_000;
+      const text = !cmd.on ? `${cmd.resource}: ban or preference on ${cmd.node} cleared`
+        : score <= -1_000_000 ? `${cmd.resource} banned from ${cmd.node}${lifetime(cmd.until, s.clock)}`
+        : `${cmd.resource} prefers ${cmd.node}${lifetime(cmd.until, s.clock)}`;
+      remember(s, { kind: 'constraint', node: cmd.node, resource: cmd.resource, text }, index);
+      return;
+    }
+    case 'override': {
+      const parts: string[] = [];
+      if (cmd.targetRole !== undefined) parts.push(cmd.targetRole === null ? 'target role back to the configuration\'s' : `target role ${cmd.targetRole}`);
+      if (cmd.managed !== undefined) parts.push(cmd.managed === null ? 'managed as configured' : cmd.managed ? 'managed' : 'unmanaged');
+      remember(s, { kind: 'override', resource: cmd.resource, text: `${cmd.resource}: ${parts.join(', ')}` }, index);
+      return;
+    }
+    case 'cleanup':
+      remember(s, { kind: 'cleanup', resource: cmd.resource, ...(cmd.node ? { node: cmd.node } : {}), text: `${cmd.resource}: failures${cmd.operation ? ` of ${cmd.operation}` : ''} cleaned up${cmd.node ? ` on ${cmd.node}` : ''}` }, index);
+      return;
+    case 'failure':
+      remember(s, { kind: 'failure', node: cmd.node, resource: cmd.resource, text: `${cmd.resource} ${cmd.operation} failed on ${cmd.node}: ${cmd.status}${cmd.reason ? ` (${cmd.reason})` : ''}` }, index, cmd.at);
+      return;
+    case 'transition': {
+      const keys = cmd.plan.actions.filter((a) => a.type !== 'monitor').map((a) => a.key);
+      const named = keys.slice(0, HISTORY_ACTIONS).join(', ') + (keys.length > HISTORY_ACTIONS ? `, … (${keys.length - HISTORY_ACTIONS} more)` : '');
+      remember(s, { kind: 'transition', text: `transition ${index} by ${cmd.coordinator} (term ${cmd.term}): ${keys.length === 0 ? 'monitors only' : named}` }, index, cmd.at);
+      // a start of what a lost node ran (in this plan, after its fence, or in a later one)
+      const rec = s.recovering ?? {};
+      for (const a of cmd.plan.actions) {
+        if (a.resource === null || (a.type !== 'start' && a.type !== 'migrate_from')) continue;
+        const from = rec[a.resource] ?? (a.reason.startsWith('recover from lost node ') ? a.reason.slice('recover from lost node '.length) : undefined);
+        if (from === undefined) continue;
+        delete rec[a.resource];
+        remember(s, { kind: 'failover', node: a.node, resource: a.resource, text: `${a.resource} recovered on ${a.node}, lost with ${from}` }, index, cmd.at);
+      }
+      return;
+    }
+    case 'results': {
+      const t = s.transition;
+      if (!t || t.id !== cmd.transition) return;
+      for (const r of cmd.results) {
+        const a = t.plan.actions[r.action];
+        if (!a || t.results[r.action]) continue;
+        // a resource that runs again is no longer waiting to be recovered (its fence may have come after the plan that restarted it)
+        if ((a.type === 'start' || a.type === 'migrate_from') && r.status === 'ok' && a.resource !== null && s.recovering) delete s.recovering[a.resource];
+        if (a.type === 'storage_blocklist' || a.type === 'storage_break_lock' || a.type === 'storage_outdate_peer') {
+          remember(s, { kind: 'storage', node: a.node, ...(a.resource ? { resource: a.resource } : {}), text: `${a.key}: ${r.status}${r.reason ? ` (${r.reason})` : ''}` }, index, cmd.at);
+        } else if (r.status !== 'ok' && a.type !== 'fence') {
+          remember(s, { kind: 'failure', node: a.node, ...(a.resource ? { resource: a.resource } : {}), text: `${a.key} failed: ${r.status}${r.reason ? ` (${r.reason})` : ''}` }, index, cmd.at);
+        }
+      }
+      return;
+    }
+    case 'transitionEnd': {
+      const t = s.transition;
+      if (!t || t.id !== cmd.transition || t.outcome !== 'running') return;
+      remember(s, { kind: 'transition-end', text: `transition ${cmd.transition} ${cmd.outcome}${cmd.reason ? `: ${cmd.reason}` : ''}` }, index);
+      return;
+    }
+    case 'voters':
+      remember(s, { kind: 'voters', text: `voters: ${cmd.voters.join(', ')}` }, index);
+      return;
+    default:
+      return;
+  }
+}
+
+function applyChange(s: ClusterState, cmd: Command, index: number): void {
   switch (cmd.type) {
     case 'noop':
       return;

@@ -45,6 +45,7 @@ function fakeRuntime() {
       commands.push(req);
       return { message: `${req.action} ${req.node}`, committedIndex: 11, warnings: ['drains 3 resources'] };
     },
+    history: async (req) => ({ events: [{ timeUnixMs: 1, index: 2, kind: 'node-down', node: 'a', resource: '', text: `limit ${req.limit}` }], nodeSelf: 'a' }),
     schedulerInput: async (req) => ({ inputJson: `{"assumeQuorum":${req.assumeQuorum}}`, nodeSelf: 'a', coordinator: 'b' }),
     subscribe: (onChange) => {
       listeners.add(onChange);

@@ -305,6 +305,24 @@ describe('replicated state machine', () => {
     expect(old.storageHistory).toHaveLength(1);
   });
 
+  it('history: a failover is told once, whether the fence came before the plan or within it', () => {
+    const s = initialClusterState(['n1', 'n2', 'n3']);
+    applyCommand(s, { type: 'observed', node: 'n1', active: { r0: 'started' } } as Command, 1);
+    // the fence within the plan: fence n1, then start r0 on n2 (the scheduler says why)
+    const recover = { ...action(1, 'start', 'r0', 'n2'), reason: 'recover from lost node n1' };
+    applyCommand(s, { ...transition, plan: { ...plan, actions: [action(0, 'fence', null, 'n1'), recover] } } as Command, 2);
+    applyCommand(s, { type: 'nodeDown', node: 'n1', cause: 'fenced', term: 1 }, 3);
+    applyCommand(s, { type: 'results', transition: 2, at: 9, results: [{ action: 0, status: 'ok' }, { action: 1, status: 'ok', role: 'started' }] }, 4);
+    // a later, ordinary move of r0 is no failover
+    applyCommand(s, { ...transition, plan: { ...plan, actions: [action(0, 'stop', 'r0', 'n2'), action(1, 'start', 'r0', 'n3')] } } as Command, 5);
+    expect(s.history?.filter((e) => e.kind === 'failover').map((e) => e.text)).toEqual(['r0 recovered on n2, lost with n1']);
+    expect(s.history?.find((e) => e.kind === 'node-down')?.text).toBe('n1 fenced (it ran r0)');
+    // the fence before the plan: the next start of what n3 ran is its failover
+    applyCommand(s, { type: 'nodeDown', node: 'n3', cause: 'lease-expired', term: 1 }, 6);
+    applyCommand(s, { ...transition, plan: { ...plan, actions: [action(0, 'start', 'r0', 'n1')] } } as Command, 7);
+    expect(s.history?.filter((e) => e.kind === 'failover').map((e) => e.text)).toEqual(['r0 recovered on n2, lost with n1', 'r0 recovered on n1, lost with n3']);
+  });
+
   it('taking a node down clears what it ran and its failures', () => {
     const s = initialClusterState(['n1', 'n2', 'n3']);
     applyCommand(s, transition, 1);

@@ -123,6 +123,7 @@ const drbdStatus: C.StorageStatus = {
 const storageEvent: C.StorageEvent = {
   resource: 'vm-disk', step: 'blocklist', node: 'b', lost: 'a', status: 'ok', reason: 'blocklisted 10.213.0.1:0/1234', timeUnixMs: 1_790_000_001_200, transition: 812,
 };
+const historyEntry: C.HistoryEntry = { timeUnixMs: 1_790_000_001_000, index: 812, kind: 'failover', node: 'b', resource: 'web', text: 'web recovered on b (recover from lost node a)' };
 const operatorConstraint: C.OperatorConstraint = { resource: 'web', node: 'b', score: -1_000_000, remainingMs: 60_000 };
 const clusterStatus: C.ClusterStatus = {
   clusterName: 'prod', clusterId: 'prod-7f3a', nodeSelf: 'a', coordinator: 'a', term: 6, quorum,
@@ -204,6 +205,9 @@ export const FIXTURES: Record<string, unknown[]> = {
   })),
   'tsha.control.v1.ClusterStatus': [clusterStatus],
   'tsha.control.v1.SchedulerInputRequest': [{ assumeQuorum: true }],
+  'tsha.control.v1.HistoryRequest': [{ limit: 50 }],
+  'tsha.control.v1.HistoryEntry': [historyEntry],
+  'tsha.control.v1.HistoryResponse': [{ events: [historyEntry], nodeSelf: 'a' }],
   'tsha.control.v1.SchedulerInputResponse': [{ inputJson: '{"format":"tsha-scheduler-input/1"}', nodeSelf: 'a', coordinator: 'b' }],
   'tsha.control.v1.StorageStatus': [rbdStatus, drbdStatus],
   'tsha.control.v1.StorageClient': [storageClient],
