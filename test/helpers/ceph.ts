@@ -36,6 +36,8 @@ export interface CephOptions {
   netns?: string;
   /** require cephx, and make client.tsha's keyring (default false: auth none) */
   cephx?: boolean;
+  /** wraps each daemon's argv (after the netns): e.g. enterCgroupArgv, to start it in a cgroup of its own */
+  wrapDaemon?: (argv: string[]) => string[];
 }
 
 export interface CephCluster {
@@ -113,7 +115,7 @@ log file = /dev/null
   const daemons: ChildProcess[] = [];
   const daemon = (name: string, argv: string[]): void => {
     const out = fs.openSync(path.join(D, 'log', `${name}.out`), 'a');
-    const [file, ...args] = ns(argv);
+    const [file, ...args] = (o.wrapDaemon ?? ((a: string[]) => a))(ns(argv));
     daemons.push(spawn(file!, args, { stdio: ['ignore', out, out] }));
     fs.closeSync(out);
   };

@@ -23,6 +23,8 @@ export interface WriterLog {
   id: string;
   /** the slot it found free when it opened the image */
   startSlot: number;
+  /** its Ceph client's address (what a takeover blocklists) */
+  address?: string;
   /** wall-clock seconds of its open and of its first acknowledged write */
   openT?: number;
   firstAckT?: number;
@@ -67,6 +69,8 @@ export function parseAckLog(text: string): WriterLog[] {
     const f = line.split(' ');
     if (f[0] === 'open') {
       cur = { id: f[1]!, startSlot: Number(/start_slot=(\d+)/.exec(line)?.[1] ?? NaN), acked: [], done: false };
+      const addr = /addr=(\S+)/.exec(line)?.[1];
+      if (addr) cur.address = addr;
       const t = /t=([\d.]+)/.exec(line)?.[1];
       if (t) cur.openT = Number(t);
       out.push(cur);

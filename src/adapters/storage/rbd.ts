@@ -113,6 +113,8 @@ export class RbdStorage implements StorageDriver {
   private readonly local: () => readonly string[];
   /** per image: addresses of its clients seen by this driver (most recent last) */
   private readonly seen = new Map<string, string[]>();
+  /** addresses this driver put on the blocklist, and until when (performance.now() ms) */
+  private readonly blocklistedHere = new Map<string, number>();
 
   constructor(private readonly opts: RbdStorageOptions = {}) {
     this.local = opts.localAddresses ?? defaultLocalAddresses;
@@ -208,6 +210,7 @@ export class RbdStorage implements StorageDriver {
     for (const c of others.values()) {
       const r = await this.run('ceph', ['osd', 'blocklist', 'add', c.address, expiry], s, deadline, false);
       if (!r.ok) return r.timedOut ? { status: 'timeout', reason: `ceph osd blocklist add ${c.address}: no answer from Ceph in time` } : { status: 'error', reason: `ceph osd blocklist add ${c.address}: ${r.reason}` };
+      this.blocklistedHere.set(c.address, performance.now() + Number(expiry) * 1000);
       this.opts.logger?.info({ storage: name, lost, client: c.client, address: c.address, expirySeconds: Number(expiry) }, 'rbd: blocklisted a client of another node');
     }
     return { status: 'ok', reason: others.size === 0 ? `${name}: no client of another node` : `${name}: blocklisted ${[...others.values()].map((c) => `${c.client} (${c.address})`).join(', ')}` };
@@ -220,7 +223,11 @@ export class RbdStorage implements StorageDriver {
     if ('error' in locks) return locks.error;
     const others = locks.clients.filter((c) => !c.local);
     for (const c of others) {
-      const r = await this.run('rbd', ['lock', 'rm', name, c.lockId!, c.client], s, deadline, false);
+      // `rbd lock rm` blocklists the locker first (rbd_blocklist_on_break_lock) and waits for the
+      // new OSD map, about a second: skipped only for an address the blocklist step of this
+      // driver put on the blocklist itself and whose entry has not expired
+      const listed = (this.blocklistedHere.get(c.address) ?? 0) > performance.now() + 60_000;
+      const r = await this.run('rbd', ['lock', 'rm', name, c.lockId!, c.client, ...(listed ? ['--rbd-blocklist-on-break-lock=false'] : [])], s, deadline, false);
       // gone meanwhile (its client's watch expired, or librbd broke it): what this step wants
       if (!r.ok && !missing(r)) return r.timedOut ? { status: 'timeout', reason: `rbd lock rm ${name}: no answer from Ceph in time` } : { status: 'error', reason: `rbd lock rm ${name} ${c.client}: ${r.reason}` };
       this.opts.logger?.info({ storage: name, lost, client: c.client, address: c.address, lockId: c.lockId }, 'rbd: broke the lock of a client of another node');
