@@ -25,7 +25,8 @@ export interface WriterLog {
   startSlot: number;
   /** its Ceph client's address (what a takeover blocklists) */
   address?: string;
-  /** wall-clock seconds of its open and of its first acknowledged write */
+  /** wall-clock seconds of its process start, its open (lock taken, free slot found) and its first acknowledged write */
+  startedT?: number;
   openT?: number;
   firstAckT?: number;
   acked: { seq: number; slot: number; t: number }[];
@@ -71,7 +72,9 @@ export function parseAckLog(text: string): WriterLog[] {
       cur = { id: f[1]!, startSlot: Number(/start_slot=(\d+)/.exec(line)?.[1] ?? NaN), acked: [], done: false };
       const addr = /addr=(\S+)/.exec(line)?.[1];
       if (addr) cur.address = addr;
-      const t = /t=([\d.]+)/.exec(line)?.[1];
+      const started = /started=([\d.]+)/.exec(line)?.[1];
+      if (started) cur.startedT = Number(started);
+      const t = / t=([\d.]+)/.exec(line)?.[1];
       if (t) cur.openT = Number(t);
       out.push(cur);
     } else if (f[0] === 'ack' && cur) {

@@ -11,7 +11,11 @@
 #
 # usage: rbd-writer.py --pool P --image I --id WRITER --acks FILE [--conf F] [--user U]
 #        [--keyring K] [--every-ms N] [--count N]
-import argparse, os, signal, struct, sys, time, zlib
+import time
+
+STARTED = time.time()  # before librados is loaded: the open time counts from the process start
+
+import argparse, os, signal, struct, sys, zlib
 
 import rados, rbd
 
@@ -68,7 +72,7 @@ def main():
     img.lock_acquire(rbd.RBD_LOCK_MODE_EXCLUSIVE)
     size = img.size()
     slot = first_free(img, size)
-    log("open %s start_slot=%s addr=%s t=%.3f" % (a.id, slot, cluster.get_addrs() if hasattr(cluster, "get_addrs") else "?", time.time()))
+    log("open %s start_slot=%s addr=%s started=%.6f t=%.6f" % (a.id, slot, cluster.get_addrs(), STARTED, time.time()))
     print("writer %s: lock held, first free slot %s" % (a.id, slot), flush=True)
     # SIGTERM (the unit's stop) ends the loop between writes; the image is then closed, which
     # releases the lock cleanly: a clean stop leaves no lock to break
