@@ -35,6 +35,22 @@ describe('rbd output parsing', () => {
   });
 });
 
+describe('RbdStorage without Ceph', () => {
+  it('refuses a takeover step that is not RBD\'s, and a spec that is not rbd (a bug)', async () => {
+    const d = new RbdStorage();
+    const spec: StorageSpec = { type: 'rbd', pool: 'p', image: 'i' };
+    expect(await d.takeOver(spec, 'outdate_peer', { ...T, lost: 'n1' })).toMatchObject({ status: 'errorFatal' });
+    await expect(d.acquire({ type: 'drbd', resource: 'r0' }, T)).rejects.toThrow(/given a drbd storage spec/);
+  });
+
+  it('reports a missing rbd tool as the reason, in time', async () => {
+    const d = new RbdStorage({ binDir: '/nonexistent' });
+    const r = await d.acquire({ type: 'rbd', pool: 'p', image: 'i' }, T);
+    expect(r.status).toBe('error');
+    expect(r.reason).toMatch(/rbd not found .*install ceph-common/);
+  });
+});
+
 describe.skipIf(missing.length > 0)('RbdStorage with a real Ceph', () => {
   let ceph: CephCluster;
   let dir: string;

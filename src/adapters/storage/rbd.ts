@@ -106,7 +106,7 @@ function firstJsonArray(text: string): string {
   return '[]';
 }
 
-const missing = (r: Ran): boolean => /\(2\) No such file or directory|No such file or directory/.test(r.reason);
+const missing = (r: Ran): boolean => /No such file or directory/.test(r.reason);
 
 export class RbdStorage implements StorageDriver {
   readonly type = 'rbd' as const;
@@ -134,7 +134,8 @@ export class RbdStorage implements StorageDriver {
     const s = rbdSpec(spec);
     const name = imageName(s);
     const deadline = performance.now() + o.timeoutMs;
-    const info = await this.run('rbd', ['info', name], s, deadline);
+    // both reads at once: this runs on the failover's path, between the takeover and the start
+    const [info, locks] = await Promise.all([this.run('rbd', ['info', name], s, deadline), this.locks(s, deadline)]);
     if (!info.ok) {
       if (info.timedOut) return { status: 'timeout', reason: `rbd info ${name}: no answer from Ceph in time` };
       if (missing(info)) return { status: 'notInstalled', reason: `image ${name} does not exist in Ceph (rbd info: ${info.reason}); create it with rbd create --image-feature layering,exclusive-lock` };
@@ -144,7 +145,6 @@ export class RbdStorage implements StorageDriver {
     if (!features.includes('exclusive-lock')) {
       return { status: 'errorFatal', reason: `image ${name} has no exclusive-lock feature, so nothing keeps two nodes from writing it: rbd feature enable ${name} exclusive-lock` };
     }
-    const locks = await this.locks(s, deadline);
     if ('error' in locks) return locks.error;
     const other = locks.clients.find((c) => !c.local);
     if (other) {
