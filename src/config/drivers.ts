@@ -90,7 +90,7 @@ export const KIND_DRIVERS = {
 
 export const STORAGE_DRIVERS = {
   drbd: { driver: 'planned', label: 'DRBD' },
-  rbd: { driver: 'planned', label: 'Ceph RBD' },
+  rbd: { driver: 'built', label: 'Ceph RBD' },
 } as const satisfies Record<StorageType, Entry>;
 
 type Kinds = typeof KIND_DRIVERS;

@@ -18,6 +18,7 @@ import { LxcAgent } from '../adapters/lxc/index.js';
 import { OcfAgent, ocfAdvice } from '../adapters/ocf/index.js';
 import { SystemdAgent } from '../adapters/systemd/index.js';
 import { MicrovmAgent } from '../adapters/microvm/index.js';
+import { RbdStorage } from '../adapters/storage/index.js';
 import { loadConfig } from '../config/parse.js';
 import { ConfigError } from '../config/validate.js';
 import { formatIssue } from '../config/issues.js';
@@ -184,8 +185,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     };
     const agents = new DriversOnDemand<ResourceKind, ResourceAgent>((k) => (o.role === 'agent' && kindHasDriver(k) ? drivers[k]() : null));
     // One storage driver per storage type this build takes over, made when first needed as above.
-    const storageDrivers: Record<BuiltStorage, () => StorageDriver> = {};
-    const storage = new DriversOnDemand<StorageType, StorageDriver>((t) => (o.role === 'agent' && storageHasDriver(t) ? (storageDrivers[t] as () => StorageDriver)() : null));
+    const storageDrivers: Record<BuiltStorage, () => StorageDriver> = {
+      rbd: () => new RbdStorage({ logger: log.child({ component: 'storage', node: self }) }),
+    };
+    const storage = new DriversOnDemand<StorageType, StorageDriver>((t) => (o.role === 'agent' && storageHasDriver(t) ? storageDrivers[t]() : null));
     const fencer = o.role === 'agent' ? new FenceAgentFencer(() => agentRef?.currentConfig().fencing ?? config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;
     if (!config.fencing.enabled) log.warn({ node: self }, 'FENCING IS DISABLED by configuration: lost nodes are recovered only after lease and watchdog time');
 

@@ -24,6 +24,9 @@
 // host.bare_timer_cpu_pct: a bare node process waking 10 times a second, measured beside the
 // settled idle window: idle CPU is mostly wake-ups, whose cost differs between machines of this
 // kind by 2x and more (0.1 % on some, 0.27 % on others).
+// --cases rbd-power-loss (on its own, never by default): the holder of a Ceph RBD workload loses
+// power; the figure is fault → the new holder's first write Ceph acknowledged, with the storage
+// steps apart and the data check (test/bench/rbd.ts). No idle measurement in this mode.
 // --cases none: only the idle measurement. --node-args: extra node arguments for every agent (e.g.
 // "--max-semi-space-size=2"). --timing: the configuration's timing section (default: the defaults),
 // e.g. '{"heartbeatIntervalMs":150}'.
@@ -79,9 +82,12 @@ import { clockTicks, procUsage } from './proc.js';
 import { benchKind, type BenchKind, type PreparedWorkload } from './kinds.js';
 import { WorkloadSampler } from '../cluster/workload-sampler.js';
 import { option } from './args.js';
+import { rbdCaseOut, rbdRun, type RbdRun } from './rbd.js';
 
 type CaseName = 'power-loss' | 'link-cut' | 'witness-split';
 const ALL_CASES: CaseName[] = ['power-loss', 'link-cut', 'witness-split'];
+/** cases run only when named, each on its own (no idle measurement, no Pacemaker side) */
+const OWN_CASES = ['rbd-power-loss'];
 
 const args = process.argv.slice(2);
 const runs = Number(option('runs') ?? 10);
@@ -100,7 +106,9 @@ const groupSize = Number(option('group-size') ?? 3);
 const groups = Number(option('groups') ?? Math.min(10, Math.floor((scaleN ?? 0) / groupSize)));
 const scaleSampleMs = Number(option('scale-sample-ms') ?? 20);
 const pcmkClass = option('pcmk-class') ?? 'systemd';
-for (const c of cases) if (!ALL_CASES.includes(c)) throw new Error(`--cases: unknown case ${c} (have ${ALL_CASES.join(', ')})`);
+const ownCase: string | undefined = (cases as string[]).find((c) => OWN_CASES.includes(c));
+if (ownCase && cases.length > 1) throw new Error(`--cases ${ownCase} runs on its own`);
+for (const c of cases) if (!ALL_CASES.includes(c) && !OWN_CASES.includes(c)) throw new Error(`--cases: unknown case ${c} (have ${[...ALL_CASES, ...OWN_CASES].join(', ')})`);
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: want a positive integer');
 if (scaleN !== undefined) {
   if (!Number.isInteger(scaleN) || scaleN < 1) throw new Error('--resources: want a positive integer');
@@ -864,6 +872,26 @@ async function kindsBench(list: readonly BenchKind[]): Promise<void> {
 
 if (kinds) {
   await kindsBench(kinds);
+  process.exit(0);
+}
+
+if (ownCase === 'rbd-power-loss') {
+  const rs: RbdRun[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await rbdRun(log, timing);
+    rs.push(r);
+    log(`rbd-power-loss run ${i + 1}/${runs}: first acknowledged write of the new holder ${r.ms ?? 'none'} ms (unit active ${r.unitActiveMs ?? 'none'} ms; fence ${r.fenceMs} ms, blocklist ${r.blocklistMs} ms, break lock ${r.lockMs} ms, acquire ${r.acquireMs} ms, writer start → first acked write ${r.openMs} ms), overlap ${r.overlapMs} ms, acked_lost ${r.ackedLost}, writes_after_takeover ${r.writesAfterTakeover}${r.note ? ` (${r.note})` : ''}`);
+  }
+  console.log(JSON.stringify({
+    bench: 'failover',
+    mode: 'rbd',
+    agent: 'tsha agent from dist/ (node), 3 nodes, harness namespaces + wireguard-go, systemd --user units, fence_tsha_test',
+    sampler: 'harness D-Bus sampler, every 20 ms, from outside the nodes; the writers\' ack logs',
+    runs,
+    timing: timing ?? 'defaults',
+    cases: [rbdCaseOut(rs)],
+    host: { cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 10) / 10) },
+  }));
   process.exit(0);
 }
 

@@ -61,6 +61,19 @@ export interface ClusterTimings {
   teardownMs?: number;
 }
 
+/**
+ * A machine on the nodes' LAN that is not a cluster member (a Ceph cluster, a client): its own
+ * network namespace `<prefix>-x<name>` with a veth port on the bridge and one underlay address,
+ * and a cgroup of the same name for its processes (enter it with enterCgroupArgv). No systemd, no
+ * WireGuard, no fault injection; destroy() (and cleanupStale after a killed run) removes it.
+ */
+export interface LanHost {
+  readonly name: string;
+  readonly netns: string;
+  readonly ip: string;
+  readonly cgroup: string;
+}
+
 export const RUN_ID_RE = /^(?=[a-z0-9]*[0-9])[a-z0-9]{2,6}$/;
 const WG_SOCK_DIR = '/var/run/wireguard';
 /** Live runs, one `<prefix>.json` each ({ pid, start, dir }): how cleanupStale tells live from dead, wherever the run dir is. */
@@ -175,6 +188,8 @@ export class Cluster {
   private readonly paused = new Set<number>();
   private readonly samplers = new Set<{ stop(): Promise<unknown> }>();
   private readonly made = { runDir: false, nsDirMount: false, switchNs: false, netns: new Set<string>(), mountNs: new Set<string>(), cgroups: new Set<string>() };
+  /** Extra hosts on the LAN (attachHost): their cgroups are killed with the nodes'. */
+  readonly hosts: LanHost[] = [];
   private destroyed = false;
 
   private constructor(
@@ -482,6 +497,24 @@ export class Cluster {
     );
   }
 
+  /** Attaches a host to the LAN at underlay address `<underlayNet>.<octet>` (see LanHost). */
+  async attachHost(name: string, octet: number): Promise<LanHost> {
+    if (!/^[a-z0-9]{1,8}$/.test(name)) throw new Error(`attachHost: name "${name}": want 1 to 8 of [a-z0-9]`);
+    if (this.all.some((n) => n.ordinal === octet) || this.hosts.some((h) => h.ip.endsWith(`.${octet}`))) throw new Error(`attachHost: .${octet} is taken`);
+    const h: LanHost = { name, netns: `${this.prefix}-x${name}`, ip: `${this.opts.underlayNet}.${octet}`, cgroup: `${this.prefix}-x${name}` };
+    const ifHost = `${this.prefix}-x${name}`.slice(0, 15);
+    const port = `${this.prefix}-p${name}`.slice(0, 15);
+    await runOk(['ip', 'netns', 'add', h.netns]);
+    this.made.netns.add(h.netns);
+    createCgroup(h.cgroup);
+    this.made.cgroups.add(h.cgroup);
+    this.hosts.push(h);
+    await runOk(['ip', 'link', 'add', ifHost, 'netns', h.netns, 'type', 'veth', 'peer', 'name', port, 'netns', this.switchNs]);
+    await runOk(['ip', '-n', h.netns, '-batch', '-'], { input: `link set lo up\naddr add ${h.ip}/24 dev ${ifHost}\nlink set ${ifHost} up\n` });
+    await runOk(['ip', '-n', this.switchNs, 'link', 'set', port, 'master', this.bridge, 'up']);
+    return h;
+  }
+
   // ---- faults -------------------------------------------------------------------------------
 
   /**
@@ -675,6 +708,11 @@ export class Cluster {
         await Promise.race([Promise.all(n.tracked().map((p) => p.exited)), sleep(3000)]);
       }),
     );
+    for (const h of this.hosts) {
+      await killCgroup(h.cgroup).catch((e: Error) => problems.push(e.message));
+      // a host's processes may be this process's children (zombies until reaped): give them a moment
+      for (const deadline = now() + 3000; removeCgroup(h.cgroup).length > 0 && now() < deadline; ) await sleep(20);
+    }
     for (const cg of this.made.cgroups) problems.push(...removeCgroup(cg).map((d) => `cgroup left: ${d}`));
     if (lxcAvailable()) removeLxcPivot();
     for (const f of this.made.mountNs) {
@@ -712,6 +750,7 @@ export class Cluster {
       if (this.made.netns.has(n.netns)) killNodeContainersSync(n);
       if (this.made.cgroups.has(n.cgroup)) killCgroupSync(n.cgroup);
     }
+    for (const h of this.hosts) killCgroupSync(h.cgroup);
     const busy: string[] = [];
     for (const cg of this.made.cgroups) busy.push(...removeCgroup(cg));
     for (const f of this.made.mountNs) runSync(['umount', f]);

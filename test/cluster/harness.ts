@@ -1,6 +1,6 @@
 // Public surface of the real-cluster harness (see README.md in this folder).
 export { createCluster, clusterPrerequisites, Cluster, RUN_ID_RE, RUN_REGISTRY, FENCE_AGENT, LAN_IF } from './cluster.js';
-export type { ClusterOptions, ClusterTimings, FaultEvent, PowerLossResult } from './cluster.js';
+export type { ClusterOptions, ClusterTimings, FaultEvent, LanHost, PowerLossResult } from './cluster.js';
 export { ClusterNode, NodeDownError } from './node.js';
 export type { NodeProcess, NodeProcessExit, NodeRole, PowerState } from './node.js';
 export { sampleUnits, UnitSampler, overlap, firstActiveAfter, lastRunningOn, samplingStats, RUNNING_STATES } from './sampler.js';

@@ -15,7 +15,7 @@ export interface StaleReport {
   readonly problems: string[];
 }
 
-const NAME_RE = /^(tsh[a-z0-9]+)-(n[0-9]{1,2}|witness|sw)$/;
+const NAME_RE = /^(tsh[a-z0-9]+)-(n[0-9]{1,2}|witness|sw|x[a-z0-9]{1,8})$/;
 const WG_SOCK_RE = /^(tsh[a-z0-9]+)-w[0-9]{1,2}\.sock$/;
 /** LXC's cgroups of a container named after its run (`<prefix>-…`, as test/cluster/lxc.test.ts names them). */
 const LXC_CGROUP_RE = /^lxc\.(?:payload|monitor)\.(tsh[a-z0-9]+)-/;

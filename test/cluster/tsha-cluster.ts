@@ -96,7 +96,9 @@ export interface TshaClusterOptions {
    * same operations unless it gives its own (e.g. `{ kind: 'lxc', params: { name } }`); the unit
    * helpers apply when `unit` names the systemd unit it runs (a microvm's microvm@NAME.service).
    */
-  primitive?: { kind: string; params: Record<string, string>; operations?: Record<string, unknown> };
+  primitive?: { kind: string; params: Record<string, string>; operations?: Record<string, unknown>; storage?: Record<string, unknown> };
+  /** extra arguments for every agent (after `agent`), e.g. --metrics-address */
+  agentArgs?: (n: ClusterNode) => string[];
   monitorIntervalMs?: number;
   logLevel?: string;
   timing?: Record<string, number>;
@@ -237,6 +239,7 @@ export class TshaCluster {
         '--state-dir', path.join(node.dir, 'state'), '--socket', this.socket(node), '--systemd-bus', node.busAddress,
         '--fence-path', path.join(ROOT, 'scripts'),
         ...(wd ? ['--watchdog-device', wd] : []),
+        ...(this.opts.agentArgs?.(node) ?? []),
       ],
       { name: 'agent', env: { ...this.opts.agentEnv, NOTIFY_SOCKET: '' } },
     );
