@@ -160,6 +160,14 @@ const accepted: [rule: string, example: string, change: (c: Cfg) => void, check?
   ['five nodes → majority', 'three-node.json', (c) => { for (const n of ['n4', 'n5']) { c.nodes[n] = { address: `10.90.0.${n.slice(1)}:7400` }; c.fencing.devices.pdu.hosts.push(n); } }, (r) => expect(r.ok && r.config.quorumMode).toBe('majority')],
   ['votes 2 + 1 → majority', 'two-node.json', (c) => (c.nodes.left.votes = 2), (r) => expect(r.ok && r.config.quorumMode).toBe('majority')],
   ['fencing disabled without stateful resources: allowed, loudly', 'three-node.json', (c) => { c.fencing.enabled = false; c.resources.db.stateful = false; }, (r) => { expect(r.ok && r.config.resources['web']?.type === 'primitive' && r.config.resources['web'].operations[1]?.onFail).toBe('block'); expect(r.warnings.map((w) => w.path)).toContain('fencing.enabled'); expect(r.warnings[0]?.message).toMatch(/FENCING IS DISABLED/); }],
+  ['fencing disabled: RBD storage fences the lost node, and a stateful resource after it is accepted', 'three-node.json', (c) => {
+    c.fencing.enabled = false;
+    c.resources['db-disk'] = { kind: 'exec', params: { start: 'true', stop: 'true', monitor: 'true' }, storage: { type: 'rbd', pool: 'rbd', image: 'db' } };
+    c.groups.database = { members: ['db-disk', 'db'] };
+  }, (r) => {
+    expect(r.ok && r.config.resources['db']?.type === 'primitive' && r.config.resources['db'].stateful).toBe(true);
+    expect(r.warnings.find((w) => w.path === 'resources.db-disk.storage')?.message).toMatch(/only the RBD image is protected from the lost node/);
+  }],
   ['on-fail ignore on a monitor', 'three-node.json', (c) => (c.resources.web.operations = { monitor: { onFail: 'ignore' } }), (r) => expect(r.ok && r.config.resources['web']?.type === 'primitive' && r.config.resources['web'].operations.find((o) => o.name === 'monitor')?.onFail).toBe('ignore')],
   ['on-fail standby on a start', 'three-node.json', (c) => (c.resources.web.operations = { start: { onFail: 'standby' } }), (r) => expect(r.ok && r.config.resources['web']?.type === 'primitive' && r.config.resources['web'].operations.find((o) => o.name === 'start')?.onFail).toBe('standby')],
   ['symmetric start order and its stop order are not a cycle', 'three-node.json', (c) => (c.resources.dns.order = [{ after: 'mail' }, { before: 'mail', firstAction: 'stop', thenAction: 'stop' }])],
