@@ -195,6 +195,13 @@ in
           ++ lib.optional (cfg.metricsAddress != null) "--metrics-address ${cfg.metricsAddress}"
           ++ lib.optional (ocfRoot != null) "--ocf-root ${ocfRoot}");
           KillMode = "process";
+          # The agent runs the cluster's resources as its children (exec commands, OCF agents that
+          # mount filesystems and add addresses, lxc-start with its namespaces and cgroups, fence
+          # agents, drbdadm that loads its module): whatever sandbox it had, they would inherit.
+          # So it runs as root, unconfined like Pacemaker's daemons, but for what no resource
+          # needs: other architectures' system calls and personality changes.
+          SystemCallArchitectures = "native";
+          LockPersonality = true;
           LoadCredential = lib.mapAttrsToList (name: file: "${name}:${file}") cfg.fenceCredentials;
           StateDirectory = "tsha";
           StateDirectoryMode = "0700";
@@ -249,6 +256,41 @@ in
           DynamicUser = true;
           StateDirectory = "tsha-witness";
           StateDirectoryMode = "0700";
+          # The witness only answers the mesh and keeps its state file: locked down. Not set:
+          # MemoryDenyWriteExecute (V8 compiles to executable memory), PrivateNetwork and
+          # IPAddressDeny (it serves the mesh), AF_UNIX is kept for systemd-notify.
+          CapabilityBoundingSet = "";
+          AmbientCapabilities = "";
+          NoNewPrivileges = true;
+          PrivateTmp = true;
+          PrivateDevices = true;
+          PrivateUsers = true;
+          PrivateMounts = true;
+          ProtectSystem = "strict";
+          ProtectHome = true;
+          ProtectKernelTunables = true;
+          ProtectKernelModules = true;
+          ProtectKernelLogs = true;
+          ProtectControlGroups = true;
+          ProtectClock = true;
+          ProtectHostname = true;
+          ProtectProc = "invisible";
+          ProcSubset = "pid";
+          RestrictAddressFamilies = [ "AF_INET" "AF_INET6" "AF_UNIX" ];
+          RestrictNamespaces = true;
+          RestrictRealtime = true;
+          RestrictSUIDSGID = true;
+          LockPersonality = true;
+          SystemCallArchitectures = "native";
+          # V8 protects its compiled code with memory protection keys (pkey_*), outside
+          # @system-service; any other call left out fails with EPERM (libuv falls back) rather
+          # than killing the witness
+          SystemCallFilter = [ "@system-service" "pkey_alloc" "pkey_free" "pkey_mprotect" "~@privileged" ];
+          SystemCallErrorNumber = "EPERM";
+          RemoveIPC = true;
+          UMask = "0077";
+          DevicePolicy = "closed";
+          KeyringMode = "private";
         };
       };
     })

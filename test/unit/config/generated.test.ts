@@ -5,8 +5,9 @@
 // (lib.evalModules from ../shared/nixpkgs-lib, or $TSHA_SHARED_DIR/nixpkgs-lib) with Debian's
 // nix-instantiate; the NixOS options it sets are stand-in declarations typed as nixpkgs types them
 // (test/nix/nixos-stubs.nix), so setting an undeclared option or a wrong type fails the evaluation.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GENERATED_FILES } from '../../../src/config/generate.js';
@@ -51,6 +52,30 @@ function nixpkgsLib(): string {
   return found;
 }
 const NIXPKGS_LIB = nixpkgsLib();
+
+/** A [Service] section as nixpkgs renders serviceConfig: a list is one line per value, a boolean true/false. */
+function renderService(serviceConfig: Record<string, unknown>): string {
+  const lines = ['[Service]'];
+  for (const [k, v] of Object.entries(serviceConfig)) {
+    for (const x of Array.isArray(v) ? v : [v]) lines.push(`${k}=${typeof x === 'boolean' ? (x ? 'true' : 'false') : String(x)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** systemd-analyze security --offline=yes of a rendered unit: its overall exposure (0 to 10). */
+function exposure(name: string, serviceConfig: Record<string, unknown>): number {
+  const dir = mkdtempSync(join(tmpdir(), 'tsha-unit-'));
+  try {
+    const file = join(dir, name);
+    writeFileSync(file, renderService(serviceConfig));
+    const r = spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', file], { encoding: 'utf8' });
+    const m = /Overall exposure level for \S+: (\d+\.\d)/.exec(r.stdout);
+    if (!m) throw new Error(`systemd-analyze security ${name}: no exposure level in its output\n${r.stdout}${r.stderr}`);
+    return Number(m[1]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 const LIB = `(import ${JSON.stringify(NIXPKGS_LIB)})`;
 
 describe('generated files', () => {
@@ -242,6 +267,15 @@ describe('nixos-module', () => {
     // what a reload cannot change restarts the daemon
     expect(agent.restartTriggers).toEqual(['edge-2n', '10.90.0.1:7400']);
     expect(witness.restartTriggers).toEqual(['home', '10.90.0.9:7400']);
+  });
+
+  it('the rendered units\' sandbox, as systemd-analyze security --offline=yes scores it: the witness locked down, the agent as its resources need', () => {
+    const agent = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } }).services['tsha-agent'];
+    const witness = machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true } } }).services['tsha-witness'];
+    const scores = { agent: exposure('tsha-agent.service', agent.serviceConfig), witness: exposure('tsha-witness.service', witness.serviceConfig) };
+    // the witness: 8.4 with DynamicUser alone; the agent runs its resources as children (see default.nix)
+    expect(scores.witness).toBeLessThanOrEqual(1.5);
+    expect(scores.agent).toBeLessThanOrEqual(9.6);
   });
 
   it('default.nix puts fence-agents on the agent\'s PATH when there are fence devices, and hands it secrets with LoadCredential', () => {
