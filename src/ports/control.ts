@@ -167,6 +167,22 @@ export interface CommandResult {
   warnings: string[];
 }
 
+export interface DrbdFencePeerRequest {
+  resource: string;
+  peerNode: string;
+  peerAddress: string;
+  timeoutMs: number;
+  unfence: boolean;
+}
+
+export type DrbdFenceOutcome = 'fenced' | 'outdated' | 'peerPrimary' | 'failed' | 'unfenced';
+
+export interface DrbdFencePeerResult {
+  outcome: DrbdFenceOutcome;
+  peer: string;
+  message: string;
+}
+
 /** Control message type names as the .proto declares them, for codec lookups. */
 export const CONTROL_TYPES = {
   statusRequest: 'tsha.control.v1.StatusRequest',
@@ -175,6 +191,8 @@ export const CONTROL_TYPES = {
   resourceCommandRequest: 'tsha.control.v1.ResourceCommandRequest',
   nodeCommandRequest: 'tsha.control.v1.NodeCommandRequest',
   commandResult: 'tsha.control.v1.CommandResult',
+  drbdFencePeerRequest: 'tsha.control.v1.DrbdFencePeerRequest',
+  drbdFencePeerResult: 'tsha.control.v1.DrbdFencePeerResult',
 } as const;
 
 /** Why a command was refused; mapped onto a gRPC status code by the server and back by the client. */
@@ -209,4 +227,9 @@ export interface ControlHandlers {
    * `status()`, coalesced to at most one per `minIntervalMs`). Returns the subscription to close.
    */
   subscribe(onChange: () => void): StatusSubscription;
+  /**
+   * DRBD's fence-peer (and after-resync-target) handler on this node; absent on an agent without
+   * DRBD fencing (the witness), which then refuses the call.
+   */
+  drbdFencePeer?(req: DrbdFencePeerRequest): Promise<DrbdFencePeerResult>;
 }

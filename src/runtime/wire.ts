@@ -231,6 +231,7 @@ function checkClusterState(s: unknown): string | null {
   for (const k of ['down', 'overrides', 'failureAck', 'active', 'restarting'] as const) if (!isObj(s[k])) return `state.${k}`;
   for (const k of ['standby', 'maintenance', 'bans', 'failures', 'fenceHistory'] as const) if (!Array.isArray(s[k])) return `state.${k}`;
   if (!isCount(s.inputs) || !isNum(s.clock)) return 'state.inputs or state.clock';
+  if (s.outdateRequests !== undefined && !Array.isArray(s.outdateRequests)) return 'state.outdateRequests';
   for (const [n, m] of Object.entries(s.active as Record<string, unknown>)) if (!isObj(m) || !Object.values(m).every(isStr)) return `state.active.${n}`;
   if (s.transition !== null && !(isObj(s.transition) && isCount(s.transition.id) && isObj(s.transition.plan) && isObj(s.transition.results))) return 'state.transition';
   for (const [n, r] of Object.entries(s.restarting as Record<string, unknown>)) {

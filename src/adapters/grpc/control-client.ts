@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { codec, CONTROL_PACKAGE, rawServiceDefinition } from './proto.js';
 import type {
-  ClusterStatus, CommandResult, ControlErrorCode, NodeCommandRequest, ResourceCommandRequest, StatusRequest, WatchRequest,
+  ClusterStatus, CommandResult, ControlErrorCode, DrbdFencePeerRequest, DrbdFencePeerResult, NodeCommandRequest, ResourceCommandRequest, StatusRequest, WatchRequest,
 } from '../../ports/control.js';
 import { CONTROL_TYPES } from '../../ports/control.js';
 
@@ -97,6 +97,12 @@ export class ControlClient {
   nodeCommand(req: NodeCommandRequest): Promise<CommandResult> {
     const bytes = codec<NodeCommandRequest>(CONTROL_TYPES.nodeCommandRequest).encode(req);
     return this.unary('NodeCommand', bytes, CONTROL_TYPES.commandResult, this.commandTimeoutMs, true);
+  }
+
+  /** DRBD's fence-peer handler: answered within req.timeoutMs (plus a second for the answer to travel). */
+  drbdFencePeer(req: DrbdFencePeerRequest): Promise<DrbdFencePeerResult> {
+    const bytes = codec<DrbdFencePeerRequest>(CONTROL_TYPES.drbdFencePeerRequest).encode(req);
+    return this.unary('DrbdFencePeer', bytes, CONTROL_TYPES.drbdFencePeerResult, req.timeoutMs + 1000, true);
   }
 
   /**

@@ -15,7 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { codec, CONTROL_PACKAGE, rawServiceDefinition } from './proto.js';
 import type {
-  ClusterStatus, CommandResult, ControlErrorCode, ControlHandlers, NodeCommandRequest, ResourceCommandRequest,
+  ClusterStatus, CommandResult, ControlErrorCode, ControlHandlers, DrbdFencePeerRequest, DrbdFencePeerResult, NodeCommandRequest, ResourceCommandRequest,
   StatusRequest, StatusSubscription, WatchRequest,
 } from '../../ports/control.js';
 import { CONTROL_TYPES, ControlCommandError } from '../../ports/control.js';
@@ -83,6 +83,8 @@ const statusCodec = codec<ClusterStatus>(CONTROL_TYPES.clusterStatus);
 const resourceReq = codec<ResourceCommandRequest>(CONTROL_TYPES.resourceCommandRequest);
 const nodeReq = codec<NodeCommandRequest>(CONTROL_TYPES.nodeCommandRequest);
 const resultCodec = codec<CommandResult>(CONTROL_TYPES.commandResult);
+const drbdReq = codec<DrbdFencePeerRequest>(CONTROL_TYPES.drbdFencePeerRequest);
+const drbdResult = codec<DrbdFencePeerResult>(CONTROL_TYPES.drbdFencePeerResult);
 
 const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
@@ -118,6 +120,11 @@ export class ControlServer {
       ResourceCommand: this.unary(resourceReq, resultCodec, (r) => this.opts.handlers.resourceCommand(r)),
       NodeCommand: this.unary(nodeReq, resultCodec, (r) => this.opts.handlers.nodeCommand(r)),
       Watch: this.handleWatch,
+      DrbdFencePeer: this.unary(drbdReq, drbdResult, (r) => {
+        const h = this.opts.handlers.drbdFencePeer;
+        if (!h) return Promise.reject(new ControlCommandError('failedPrecondition', 'this process runs no DRBD fencing (a witness?)'));
+        return h.call(this.opts.handlers, r);
+      }),
     });
     await new Promise<number>((resolve, reject) => {
       server.bindAsync(`unix:${path}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
