@@ -8,7 +8,7 @@ import { type Cfg, loadExample, PLANNED_EXAMPLES, VALID_EXAMPLES, variant } from
 
 describe('examples/', () => {
   it('ships the examples the README promises', () => {
-    expect(VALID_EXAMPLES).toEqual(['three-node.json', 'two-node-witness.json', 'two-node.json', 'virtual-ip.json']);
+    expect(VALID_EXAMPLES).toEqual(['drbd.json', 'three-node.json', 'two-node-witness.json', 'two-node.json', 'virtual-ip.json']);
     expect(PLANNED_EXAMPLES).toEqual(['planned/storage.json']);
   });
 
@@ -120,19 +120,36 @@ describe('examples/', () => {
     });
   });
 
+  it('drbd.json: a DRBD promotable clone whose child is an exec (drbdadm up/down) or a systemd unit, and nothing else holding it', () => {
+    for (const child of [
+      null,
+      { kind: 'systemd', params: { unit: 'drbd@r0.service' } },
+    ]) {
+      const result = validate(variant('drbd.json', (c: Cfg) => {
+        if (child) c.resources.r0 = { ...child, storage: { type: 'drbd', resource: 'r0' } };
+      }));
+      if (!result.ok) throw new Error(`must be valid: ${JSON.stringify(result.errors)}`);
+      expect(result.config.resources.r0).toMatchObject({ type: 'primitive', kind: child?.kind ?? 'exec', stateful: true, storage: { type: 'drbd', resource: 'r0' } });
+    }
+    // outside a promotable clone it is refused, naming why
+    const lone = validate(variant('drbd.json', (c: Cfg) => {
+      c.clones = {};
+      c.groups.files.colocation = [];
+      c.groups.files.order = [];
+    }));
+    expect(lone.ok ? [] : lone.errors.map((e) => `${e.path}: ${e.message}`)).toContain('resources.r0.storage: DRBD runs on every node with one primary: put this resource in a clone with promotable = true');
+  });
+
   it('planned/storage.json is refused with exactly the errors of its planned drivers', () => {
     const result = validate(loadExample('planned/storage.json'));
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.errors.map((e) => `${e.path}: ${e.message}`).sort()).toEqual(
-      [
-        `resources.drbd-r0.storage: ${storageNotBuilt('drbd')}`,
-        `resources.vm-disk.storage: ${storageNotBuilt('rbd')}`,
-      ].sort(),
+      [`resources.vm-disk.storage: ${storageNotBuilt('rbd')}`],
     );
     expect(result.warnings).toEqual([]);
     expect(PLANNED_KINDS).toEqual([]); // every resource kind has its driver: only storage is refused
-    expect(storageNotBuilt('drbd')).toBe('DRBD storage cannot be taken over yet: storage takeover (DRBD, Ceph RBD) is planned, not built');
+    expect(storageNotBuilt('rbd')).toBe('Ceph RBD storage cannot be taken over yet: this build takes over DRBD storage only (Ceph RBD is planned)');
   });
 
   it('planned/storage.json with runnable stand-ins compiles: promotable clone with role monitors, promoted colocation, promote order', () => {
