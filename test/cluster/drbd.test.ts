@@ -87,6 +87,10 @@ describe.skipIf(!pre.ok)('DRBD (FAKE DRBD 9) promotion and fence-peer hook on th
     }, LIVENESS_MS, 100);
     await sleep(1000);
     expect(primaries()).toEqual([holder]);
+    // the FAKE does not hear of a fence the harness carried out: a node fenced while the cluster
+    // formed would leave its DRBD side "up" there, and the test would not test what it says
+    expect(cl.fenceLog, `a node was fenced while the cluster formed:\n${t.logs(60)}`).toEqual([]);
+    expect(cl.nodes.every((n) => n.power === 'up')).toBe(true);
     return cl.node(holder!);
   }
 
