@@ -9,6 +9,9 @@
 // - Power loss of the Primary's node: the survivor promotes only after the fence (the FAKE's history
 //   against the harness's fence log: its handler answered 7, then it became Primary), and web starts
 //   there after the promote; never two Primaries, web never on two nodes.
+// - The Secondary's node cut off: the Primary's DRBD runs its handler at once; the peer is lost but
+//   not fenced yet, so the handler waits for the cluster's own fencing and answers 7 after it; the
+//   workload on the Primary never stops.
 // - The replication link cut while both nodes live: the Primary's handler gets the peer outdated
 //   through the cluster (exit 4), the peer's disk shows Outdated, and once the Primary's node goes
 //   to standby the peer refuses to be promoted, with the reason in `tsha status` failed actions.
@@ -138,6 +141,41 @@ describe.skipIf(!pre.ok)('DRBD (FAKE DRBD 9) promotion and fence-peer hook on th
       const st = await t.status(survivor);
       expect(st?.resources.filter((r) => r.clone === 'r0-clone' && r.state === 'promoted').flatMap((r) => r.nodes)).toEqual([survivor.name]);
       console.log(`[itest drbd-power-loss] ${primary.name} (Primary) off → fenced after ${Math.round(fence!.t - faultT)} ms, ${survivor.name}'s fence-peer handler answered 7 after ${Math.round(handled[0]!.t - faultT)} ms (${handled[0]!.stdout ?? ''}), Primary after ${Math.round(promoted!.t - faultT)} ms, web active after ${Math.round(first.ms)} ms (sampling ${JSON.stringify(samplingStats(tl))})`);
+    } finally {
+      await s.stop();
+    }
+  }, 120_000);
+
+  it('the Secondary\'s node cut off (network down): the Primary\'s handler waits for the cluster to fence it and answers 7; web never stops', async () => {
+    const { t, cl } = await up();
+    const primary = await steady(t, cl);
+    const secondary = cl.nodes.find((n) => n !== primary)!;
+    const s = cl.sampleUnits(t.unit);
+    try {
+      await sleep(300);
+      const t0 = now();
+      // its only network goes: the mesh and DRBD's replication link; the Primary's DRBD runs its
+      // handler at once, which finds the peer not answering and not fenced yet, and waits for the
+      // cluster's own fencing (the peer cannot answer an outdate request)
+      await cl.cutLink(secondary);
+      await ctl('cut', 'r0', primary.name, secondary.name);
+      const h = fake().history.filter((e) => e.t >= t0);
+      const started = h.find((e) => e.event === 'fence-peer-start');
+      const handled = h.filter((e) => e.event === 'fence-peer-done');
+      expect(handled.map((e) => [e.node, e.peer, e.exit, e.outcome]), JSON.stringify(handled)).toEqual([[primary.name, secondary.name, 7, 'peer was stonithed']]);
+      const fence = cl.fenceLog.find((e) => e.action === 'off' && e.plug === secondary.name && e.t >= t0);
+      expect(fence, JSON.stringify(cl.fenceLog)).toBeDefined();
+      // the handler was waiting when the fence was confirmed, and answered after it
+      expect(started!.t).toBeLessThan(fence!.t);
+      expect(handled[0]!.t).toBeGreaterThan(fence!.t);
+      expect(handled[0]!.stdout).toMatch(new RegExp(`r0 ${secondary.name}: fenced \\(exit 7\\): ${secondary.name} is down \\(fenced, log index \\d+\\) after [1-9]\\d* ms`));
+      await sleep(1000);
+      const tl = await s.stop();
+      expect(tl.ticks.filter((k) => k.t >= t0).every((k) => k.states[primary.name] === 'active')).toBe(true);
+      expect(fake().resources.r0.nodes[primary.name]).toMatchObject({ role: 'Primary', disk: 'UpToDate' });
+      expect(fake().resources.r0.nodes[primary.name]).not.toHaveProperty('suspended');
+      expect(twoPrimaries(fake().history)).toEqual([]);
+      console.log(`[itest drbd-secondary-cut-off] ${secondary.name} (Secondary) cut off; ${primary.name}'s handler waited from ${Math.round(started!.t - t0)} ms, fence confirmed at ${Math.round(fence!.t - t0)} ms, handler answered 7 at ${Math.round(handled[0]!.t - t0)} ms; web kept running on ${primary.name}`);
     } finally {
       await s.stop();
     }
