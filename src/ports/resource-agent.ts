@@ -93,14 +93,14 @@ export interface ResourceAgent {
   probe(res: ResourceRef, op: OperationOptions): Promise<MonitorResult>;
   /** make a running resource the primary (promotable clones); absent: the kind has no roles */
   promote?(res: ResourceRef, op: OperationOptions): Promise<ActionResult>;
+  /** back to secondary */
+  demote?(res: ResourceRef, op: OperationOptions): Promise<ActionResult>;
   /**
    * Whether this resource has roles of its own when the kind may (an exec resource with promote and
    * demote commands); absent: every resource of a kind with promote has them. One without roles in a
    * promotable clone gets its role from its storage (DRBD Primary here: promoted).
    */
   hasRoles?(res: ResourceRef): boolean;
-  /** back to secondary */
-  demote?(res: ResourceRef, op: OperationOptions): Promise<ActionResult>;
   /** release connections; the agent's resources keep running */
   close(): Promise<void>;
 }
