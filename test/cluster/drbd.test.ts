@@ -9,9 +9,10 @@
 // - Power loss of the Primary's node: the survivor promotes only after the fence (the FAKE's history
 //   against the harness's fence log: its handler answered 7, then it became Primary), and web starts
 //   there after the promote; never two Primaries, web never on two nodes.
-// - The Secondary's node cut off: the Primary's DRBD runs its handler at once; the peer is lost but
-//   not fenced yet, so the handler waits for the cluster's own fencing and answers 7 after it; the
-//   workload on the Primary never stops.
+// - The Secondary's DRBD stuck (the FAKE's freeze: it cannot outdate itself), the replication link
+//   cut: the Primary's handler asks its agent, then the Secondary's node drops off the network; the
+//   peer is lost but not fenced yet, so the handler waits for the cluster's own fencing and answers
+//   7 after it; the workload on the Primary never stops.
 // - The replication link cut while both nodes live: the Primary's handler gets the peer outdated
 //   through the cluster (exit 4), the peer's disk shows Outdated, and once the Primary's node goes
 //   to standby the peer refuses to be promoted, with the reason in `tsha status` failed actions.
@@ -146,7 +147,7 @@ describe.skipIf(!pre.ok)('DRBD (FAKE DRBD 9) promotion and fence-peer hook on th
     }
   }, 120_000);
 
-  it('the Secondary\'s node cut off (network down): the Primary\'s handler waits for the cluster to fence it and answers 7; web never stops', async () => {
+  it('the Secondary\'s DRBD stuck, then its node cut off: the Primary\'s handler waits for the cluster to fence it and answers 7; web never stops', async () => {
     const { t, cl } = await up();
     const primary = await steady(t, cl);
     const secondary = cl.nodes.find((n) => n !== primary)!;
@@ -154,11 +155,19 @@ describe.skipIf(!pre.ok)('DRBD (FAKE DRBD 9) promotion and fence-peer hook on th
     try {
       await sleep(300);
       const t0 = now();
-      // its only network goes: the mesh and DRBD's replication link; the Primary's DRBD runs its
-      // handler at once, which finds the peer not answering and not fenced yet, and waits for the
-      // cluster's own fencing (the peer cannot answer an outdate request)
+      // the Secondary's DRBD is stuck (its commands wait), so it cannot carry out an outdate request;
+      // the replication link goes and the Primary's DRBD runs its handler, which asks the agent
+      const frozen = await ctl('freeze', secondary.name).then(() => now());
+      const primaryLog = t.agents.get(primary.name)!;
+      const askedCount = (): number => primaryLog.output().split('DRBD fence-peer handler: settling the peer').length - 1;
+      const before = askedCount(); // a promotion while the cluster formed may have run the handler too
+      const cut = ctl('cut', 'r0', primary.name, secondary.name);
+      await t.waitFor('the Primary\'s agent asked by its handler', async () => askedCount() > before, LIVENESS_MS, 20);
+      const asked = now();
+      // then the Secondary's node drops off the network: lost, not fenced yet; the handler waits for
+      // the cluster's own fencing, which powers the node off
       await cl.cutLink(secondary);
-      await ctl('cut', 'r0', primary.name, secondary.name);
+      await cut;
       const h = fake().history.filter((e) => e.t >= t0);
       const started = h.find((e) => e.event === 'fence-peer-start');
       const handled = h.filter((e) => e.event === 'fence-peer-done');
@@ -166,7 +175,8 @@ describe.skipIf(!pre.ok)('DRBD (FAKE DRBD 9) promotion and fence-peer hook on th
       const fence = cl.fenceLog.find((e) => e.action === 'off' && e.plug === secondary.name && e.t >= t0);
       expect(fence, JSON.stringify(cl.fenceLog)).toBeDefined();
       // the handler was waiting when the fence was confirmed, and answered after it
-      expect(started!.t).toBeLessThan(fence!.t);
+      expect(started!.t).toBeGreaterThan(frozen);
+      expect(asked).toBeLessThan(fence!.t);
       expect(handled[0]!.t).toBeGreaterThan(fence!.t);
       expect(handled[0]!.stdout).toMatch(new RegExp(`r0 ${secondary.name}: fenced \\(exit 7\\): ${secondary.name} is down \\(fenced, log index \\d+\\) after [1-9]\\d* ms`));
       await sleep(1000);
@@ -175,7 +185,7 @@ describe.skipIf(!pre.ok)('DRBD (FAKE DRBD 9) promotion and fence-peer hook on th
       expect(fake().resources.r0.nodes[primary.name]).toMatchObject({ role: 'Primary', disk: 'UpToDate' });
       expect(fake().resources.r0.nodes[primary.name]).not.toHaveProperty('suspended');
       expect(twoPrimaries(fake().history)).toEqual([]);
-      console.log(`[itest drbd-secondary-cut-off] ${secondary.name} (Secondary) cut off; ${primary.name}'s handler waited from ${Math.round(started!.t - t0)} ms, fence confirmed at ${Math.round(fence!.t - t0)} ms, handler answered 7 at ${Math.round(handled[0]!.t - t0)} ms; web kept running on ${primary.name}`);
+      console.log(`[itest drbd-secondary-cut-off] ${secondary.name} (Secondary) cut off; ${primary.name}'s handler asked its agent at ${Math.round(asked - t0)} ms, fence confirmed at ${Math.round(fence!.t - t0)} ms, handler answered 7 at ${Math.round(handled[0]!.t - t0)} ms; web kept running on ${primary.name}`);
     } finally {
       await s.stop();
     }

@@ -461,16 +461,39 @@ function ctl(args) {
         record(st, name, node, 'set', { set: kvs.join(' ') });
       });
     }
+    case 'freeze':
+    case 'thaw': {
+      // freeze NODE: every drbdadm/drbdsetup command run as NODE waits until thaw NODE
+      const node = rest[0];
+      return locked((st) => {
+        st.frozen = { ...st.frozen, [node]: cmd === 'freeze' };
+        st.history.push({ t: now(), node, event: cmd });
+      });
+    }
     case 'show':
       return process.stdout.write(`${JSON.stringify(locked((st) => ({ write: false, value: st })), null, 2)}\n`);
     default:
-      throw new DrbdError('fake-drbdctl (FAKE DRBD control) init|cut|heal|power-off|power-on|set|show …', 20);
+      throw new DrbdError('fake-drbdctl (FAKE DRBD control) init|cut|heal|power-off|power-on|freeze|thaw|set|show …', 20);
   }
+}
+
+/** A node's commands wait while it is frozen (`fake-drbdctl freeze`): its DRBD stuck, its agent up. */
+function waitWhileFrozen() {
+  const me = self();
+  const frozen = () => {
+    try {
+      return JSON.parse(fs.readFileSync(stateFile(), 'utf8')).frozen?.[me] === true;
+    } catch {
+      return false;
+    }
+  };
+  while (frozen()) sleepMs(20);
 }
 
 function main() {
   const [tool, ...args] = process.argv.slice(2);
   try {
+    if (tool === 'drbdsetup' || tool === 'drbdadm') waitWhileFrozen();
     if (tool === 'drbdsetup') {
       if (args[0] === 'status') return drbdsetupStatus(args.slice(1));
       if (['primary', 'secondary', 'outdate'].includes(args[0] ?? '')) return drbdadm(args);
