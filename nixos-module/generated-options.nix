@@ -515,7 +515,7 @@ in
               };
             });
             default = null;
-            description = "Storage this resource holds; it is taken from a lost node (DRBD demoted/outdated, RBD lock broken and its client blocklisted) before the resource starts elsewhere. Implies stateful. Planned: storage takeover (DRBD) has no driver in this build, which refuses a resource that holds such storage.";
+            description = "Storage this resource holds; it is taken from a lost node (DRBD demoted/outdated, RBD lock broken and its client blocklisted) before the resource starts elsewhere. Implies stateful.";
           };
           location = mkOption {
             type = types.listOf (types.submodule {

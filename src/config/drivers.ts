@@ -89,7 +89,7 @@ export const KIND_DRIVERS = {
 } as const satisfies Record<ResourceKind, KindEntry>;
 
 export const STORAGE_DRIVERS = {
-  drbd: { driver: 'planned', label: 'DRBD' },
+  drbd: { driver: 'built', label: 'DRBD' },
   rbd: { driver: 'built', label: 'Ceph RBD' },
 } as const satisfies Record<StorageType, Entry>;
 

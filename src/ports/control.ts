@@ -221,6 +221,22 @@ export interface CommandResult {
   warnings: string[];
 }
 
+export interface DrbdFencePeerRequest {
+  resource: string;
+  peerNode: string;
+  peerAddress: string;
+  timeoutMs: number;
+  unfence: boolean;
+}
+
+export type DrbdFenceOutcome = 'fenced' | 'outdated' | 'peerPrimary' | 'failed' | 'unfenced';
+
+export interface DrbdFencePeerResult {
+  outcome: DrbdFenceOutcome;
+  peer: string;
+  message: string;
+}
+
 /** Control message type names as the .proto declares them, for codec lookups. */
 export const CONTROL_TYPES = {
   statusRequest: 'tsha.control.v1.StatusRequest',
@@ -233,6 +249,8 @@ export const CONTROL_TYPES = {
   schedulerInputResponse: 'tsha.control.v1.SchedulerInputResponse',
   historyRequest: 'tsha.control.v1.HistoryRequest',
   historyResponse: 'tsha.control.v1.HistoryResponse',
+  drbdFencePeerRequest: 'tsha.control.v1.DrbdFencePeerRequest',
+  drbdFencePeerResult: 'tsha.control.v1.DrbdFencePeerResult',
 } as const;
 
 export interface HistoryRequest {
@@ -297,4 +315,9 @@ export interface ControlHandlers {
    * `status()`, coalesced to at most one per `minIntervalMs`). Returns the subscription to close.
    */
   subscribe(onChange: () => void): StatusSubscription;
+  /**
+   * DRBD's fence-peer (and after-resync-target) handler on this node; absent on an agent without
+   * DRBD fencing (the witness), which then refuses the call.
+   */
+  drbdFencePeer?(req: DrbdFencePeerRequest): Promise<DrbdFencePeerResult>;
 }

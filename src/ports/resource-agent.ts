@@ -95,6 +95,12 @@ export interface ResourceAgent {
   promote?(res: ResourceRef, op: OperationOptions): Promise<ActionResult>;
   /** back to secondary */
   demote?(res: ResourceRef, op: OperationOptions): Promise<ActionResult>;
+  /**
+   * Whether this resource has roles of its own when the kind may (an exec resource with promote and
+   * demote commands); absent: every resource of a kind with promote has them. One without roles in a
+   * promotable clone gets its role from its storage (DRBD Primary here: promoted).
+   */
+  hasRoles?(res: ResourceRef): boolean;
   /** release connections; the agent's resources keep running */
   close(): Promise<void>;
 }

@@ -28,7 +28,7 @@ import { writeFileSync } from 'node:fs';
 import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
 import { coordinatorOf, isQuorate, nextTickAt, restartAnnounced, startNode, step, type NodeState } from '../core/cluster/node.js';
 import type { Effect, Input } from '../core/cluster/types.js';
-import type { OperatorCommand } from '../core/cluster/commands.js';
+import type { LocalCommand } from '../core/cluster/commands.js';
 import type { SchedulerInput } from '../core/scheduler/types.js';
 import type { Logger } from '../observability/logger.js';
 import { AgentMetrics, serveMetrics } from '../observability/metrics.js';
@@ -365,8 +365,8 @@ export class Agent {
   /** The last configuration reload on this node and what it changed (for `tsha status`). */
   lastReload: { timeUnixMs: number; changes: string[] } | null = null;
 
-  /** An operator command (control socket); resolves once the step that proposed it ran. */
-  command(cmd: OperatorCommand): Promise<void> {
+  /** An operator command (control socket) or a DRBD fence-peer request/answer; resolves once the step that proposed it ran. */
+  command(cmd: LocalCommand): Promise<void> {
     return this.submit((now) => ({ type: 'command', cmd, now }));
   }
 

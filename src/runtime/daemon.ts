@@ -18,7 +18,7 @@ import { LxcAgent } from '../adapters/lxc/index.js';
 import { OcfAgent, ocfAdvice } from '../adapters/ocf/index.js';
 import { SystemdAgent } from '../adapters/systemd/index.js';
 import { MicrovmAgent } from '../adapters/microvm/index.js';
-import { RbdStorage } from '../adapters/storage/index.js';
+import { DrbdStorage, RbdStorage } from '../adapters/storage/index.js';
 import { loadConfig } from '../config/parse.js';
 import { ConfigError } from '../config/validate.js';
 import { formatIssue } from '../config/issues.js';
@@ -35,6 +35,7 @@ import { TcpProbe } from '../adapters/probe/index.js';
 import { LinuxWatchdog } from '../adapters/watchdog/index.js';
 import { Agent, transportCounters, type SelfFenceAction } from './agent.js';
 import { controlHandlers } from './control-handlers.js';
+import { DrbdFencing } from './drbd-fencing.js';
 import type { Notifier } from './notifier.js';
 import { needsSourceRelay, SourceRelay } from './source-relay.js';
 import { SchedulerRecorder } from './scheduler-recorder.js';
@@ -110,6 +111,8 @@ export interface Daemon {
   reload(): Promise<boolean>;
   stop(cause: string): Promise<void>;
 }
+
+const drbdDriver = (d: StorageDriver | undefined): DrbdStorage | null => (d instanceof DrbdStorage ? d : null);
 
 function resolveSelf(config: CompiledConfig, o: DaemonOptions): NodeName {
   if (o.role === 'witness') {
@@ -187,6 +190,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     // One storage driver per storage type this build takes over, made when first needed as above.
     const storageDrivers: Record<BuiltStorage, () => StorageDriver> = {
       rbd: () => new RbdStorage({ logger: log.child({ component: 'storage', node: self }) }),
+      // the fences the outdate_peer takeover confirmed are kept beside the agent's state
+      drbd: () => new DrbdStorage({ env: { TSHA_NODE: self }, recordDir: join(o.stateDir, 'drbd') }),
     };
     const storage = new DriversOnDemand<StorageType, StorageDriver>((t) => (o.role === 'agent' && storageHasDriver(t) ? storageDrivers[t]() : null));
     const fencer = o.role === 'agent' ? new FenceAgentFencer(() => agentRef?.currentConfig().fencing ?? config.fencing, { searchPath: o.fenceSearchPath ?? [], env: { TSHA_NODE: self } }) : null;
@@ -217,9 +222,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     await agent.start();
     undo.push(() => agent.stop('setup failed'));
 
+    // DRBD's fence-peer handler (`tsha drbd fence-peer`) is answered by this agent over the control socket
+    const drbdFencing = o.role === 'agent' ? new DrbdFencing({ agent, drbd: () => drbdDriver(storage.get('drbd')), logger: log }) : null;
     let control: ControlServer | null = null;
     if (o.socketPath) {
-      control = new ControlServer({ socketPath: o.socketPath, group: o.socketGroup ?? null, handlers: controlHandlers(agent), logger: log.child({ node: self }) });
+      const handlers = { ...controlHandlers(agent), ...(drbdFencing ? { drbdFencePeer: drbdFencing.fencePeer.bind(drbdFencing) } : {}) };
+      control = new ControlServer({ socketPath: o.socketPath, group: o.socketGroup ?? null, handlers, logger: log.child({ node: self }) });
       await control.start();
     }
     let current = config;
@@ -251,6 +259,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     };
     const stop = async (cause: string): Promise<void> => {
       if (control) await control.stop().catch(() => undefined);
+      drbdFencing?.close();
       await agent.stop(cause);
       undo.pop(); // agent already stopped
       await cleanup();

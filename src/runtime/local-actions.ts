@@ -226,7 +226,7 @@ export class LocalActions {
         });
       case 'promote':
       case 'demote': {
-        const op = a.type === 'promote' ? agent.promote : agent.demote;
+        const op = hasRoles(agent, ref) ? (a.type === 'promote' ? agent.promote : agent.demote) : undefined;
         if (!op && !storageWith) return this.record(a, id, { status: 'errorHard', reason: `a ${r.kind} resource has no ${a.type} (it cannot be in a promotable clone)` }, 0);
         const res = await this.timed(a, id, r.kind, async () => {
           if (a.type === 'promote' && storageWith?.acquire === 'promote') {
@@ -267,7 +267,7 @@ export class LocalActions {
    */
   private async checkWithStorage(agent: ResourceAgent, ref: ResourceRef, r: PrimitiveResource, timeoutMs: number, intervalMs: number, probe = false): Promise<MonitorResult> {
     const m = probe ? await agent.probe(ref, { timeoutMs, intervalMs }) : await this.check(agent, ref, timeoutMs, intervalMs);
-    if (!r.storage || agent.promote || m.status !== 'ok' || !m.running || !this.cloneOf(r)?.promotable) return m;
+    if (!r.storage || hasRoles(agent, ref) || m.status !== 'ok' || !m.running || !this.cloneOf(r)?.promotable) return m;
     const driver = this.opts.storage.get(r.storage.type);
     if (!driver) return m;
     const view = await driver.inspect(r.storage, { timeoutMs });
@@ -503,6 +503,11 @@ export class LocalActions {
 /** Now on the monotonic clock, as epoch milliseconds (the clock's origin is the process's start on the wall clock). */
 function monotonicEpochMs(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/** The resource has roles of its own (its agent promotes and demotes it), else its storage gives it its role. */
+function hasRoles(agent: ResourceAgent, ref: ResourceRef): boolean {
+  return agent.promote !== undefined && (agent.hasRoles?.(ref) ?? true);
 }
 
 /** The role a storage view gives a promotable resource: Primary here is promoted. */

@@ -233,6 +233,7 @@ function checkClusterState(s: unknown): string | null {
   if (s.storageHistory !== undefined && !Array.isArray(s.storageHistory)) return 'state.storageHistory';
   if (s.history !== undefined && !Array.isArray(s.history)) return 'state.history';
   if (!isCount(s.inputs) || !isNum(s.clock)) return 'state.inputs or state.clock';
+  if (s.outdateRequests !== undefined && !Array.isArray(s.outdateRequests)) return 'state.outdateRequests';
   for (const [n, m] of Object.entries(s.active as Record<string, unknown>)) if (!isObj(m) || !Object.values(m).every(isStr)) return `state.active.${n}`;
   if (s.transition !== null && !(isObj(s.transition) && isCount(s.transition.id) && isObj(s.transition.plan) && isObj(s.transition.results))) return 'state.transition';
   for (const [n, r] of Object.entries(s.restarting as Record<string, unknown>)) {

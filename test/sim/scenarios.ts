@@ -882,6 +882,44 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     },
   },
   {
+    name: 'drbd-outdate-request',
+    description: "3 nodes: a DRBD fence-peer handler's outdate request and the peer's answer go through the log across a coordinator crash; every live node ends with the answer, placements untouched",
+    config: { nodes: 3, resources: 2 },
+    durationMs: 9000,
+    script: (sim, rng, t0) => {
+      // the runtime's part (src/runtime/drbd-fencing.ts), played here: the asking node proposes its
+      // request until it is committed; the asked node answers once it applied it, until committed
+      const id = `sim-${rng.int(0, 1_000_000)}`;
+      const coord = sim.coordinator() ?? 'n1';
+      const others = ['n1', 'n2', 'n3'].filter((n) => n !== coord);
+      const [by, target] = rng.chance(0.5) ? [others[0]!, others[1]!] : [others[1]!, others[0]!];
+      const request = (m: ReturnType<Sim['machine']>) => (m.core?.cluster.outdateRequests ?? []).find((r) => r.id === id);
+      const tick = (k: number) => {
+        if (k > 60) return;
+        const asker = sim.machine(by);
+        const asked = sim.machine(target);
+        if (asker.core && !asker.paused && !request(asker)) {
+          sim.input(asker, { type: 'command', cmd: { type: 'outdateRequest', id, resource: 'r0', node: target, by }, now: sim.local(asker) });
+        }
+        const seen = asked.core && !asked.paused ? request(asked) : undefined;
+        if (asked.core && seen && seen.answer === null) {
+          sim.input(asked, { type: 'command', cmd: { type: 'outdateAnswer', id, node: target, outcome: 'outdated', reason: 'r0: local disk outdated' }, now: sim.local(asked) });
+        }
+        sim.after(100, () => tick(k + 1));
+      };
+      sim.at(t0 + rng.int(0, 300), () => tick(0));
+      sim.at(t0 + 150 + rng.int(0, 300), () => sim.powerOff(sim.machine(coord), 'crash', 1500));
+      sim.at(t0 + 6000, () => {
+        for (const n of ['n1', 'n2', 'n3']) {
+          const m = sim.machine(n);
+          if (!m.core) continue;
+          const r = request(m);
+          if (r?.answer?.outcome !== 'outdated' || r.node !== target || r.by !== by) sim.violate('drbd-outdate', `${n}: request ${id} is ${JSON.stringify(r ?? null)}, not answered "outdated" by ${target}`);
+        }
+      });
+    },
+  },
+  {
     name: 'maintenance-mode',
     description: '3 nodes: the cluster goes into maintenance, resources fail and nothing acts; after maintenance they are recovered',
     config: { nodes: 3, resources: 2 },

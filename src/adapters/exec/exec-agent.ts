@@ -185,6 +185,11 @@ export class ExecAgent implements ResourceAgent {
     return this.monitor(res, op);
   }
 
+  /** an exec resource has roles when it has promote and demote commands (else a DRBD one takes its role from DRBD) */
+  hasRoles(res: ResourceRef): boolean {
+    return Boolean(res.params.promote || res.params.demote);
+  }
+
   promote(res: ResourceRef, op: OperationOptions): Promise<ActionResult> {
     return this.roleChange(res, op, 'promote');
   }

@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { codec, CONTROL_PACKAGE, rawServiceDefinition } from './proto.js';
 import type {
-  ClusterStatus, CommandResult, ControlErrorCode, HistoryRequest, HistoryResponse, NodeCommandRequest, ResourceCommandRequest, SchedulerInputRequest, SchedulerInputResponse, StatusRequest, WatchRequest,
+  ClusterStatus, CommandResult, ControlErrorCode, DrbdFencePeerRequest, DrbdFencePeerResult, HistoryRequest, HistoryResponse, NodeCommandRequest, ResourceCommandRequest, SchedulerInputRequest, SchedulerInputResponse, StatusRequest, WatchRequest,
 } from '../../ports/control.js';
 import { CONTROL_TYPES } from '../../ports/control.js';
 
@@ -107,6 +107,12 @@ export class ControlClient {
   history(req: Partial<HistoryRequest> = {}): Promise<HistoryResponse> {
     const bytes = codec<HistoryRequest>(CONTROL_TYPES.historyRequest).encode({ limit: 0, ...req });
     return this.unary('History', bytes, CONTROL_TYPES.historyResponse, this.timeoutMs, false);
+  }
+
+  /** DRBD's fence-peer handler: answered within req.timeoutMs (plus a second for the answer to travel). */
+  drbdFencePeer(req: DrbdFencePeerRequest): Promise<DrbdFencePeerResult> {
+    const bytes = codec<DrbdFencePeerRequest>(CONTROL_TYPES.drbdFencePeerRequest).encode(req);
+    return this.unary('DrbdFencePeer', bytes, CONTROL_TYPES.drbdFencePeerResult, req.timeoutMs + 1000, true);
   }
 
   /**

@@ -15,7 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { codec, CONTROL_PACKAGE, rawServiceDefinition } from './proto.js';
 import type {
-  ClusterStatus, CommandResult, ControlErrorCode, ControlHandlers, NodeCommandRequest, ResourceCommandRequest,
+  ClusterStatus, CommandResult, ControlErrorCode, ControlHandlers, DrbdFencePeerRequest, DrbdFencePeerResult, NodeCommandRequest, ResourceCommandRequest,
   HistoryRequest, HistoryResponse, SchedulerInputRequest, SchedulerInputResponse, StatusRequest, StatusSubscription, WatchRequest,
 } from '../../ports/control.js';
 import { CONTROL_TYPES, ControlCommandError } from '../../ports/control.js';
@@ -87,6 +87,8 @@ const inputReq = codec<SchedulerInputRequest>(CONTROL_TYPES.schedulerInputReques
 const inputCodec = codec<SchedulerInputResponse>(CONTROL_TYPES.schedulerInputResponse);
 const historyReq = codec<HistoryRequest>(CONTROL_TYPES.historyRequest);
 const historyCodec = codec<HistoryResponse>(CONTROL_TYPES.historyResponse);
+const drbdReq = codec<DrbdFencePeerRequest>(CONTROL_TYPES.drbdFencePeerRequest);
+const drbdResult = codec<DrbdFencePeerResult>(CONTROL_TYPES.drbdFencePeerResult);
 
 const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
@@ -124,6 +126,11 @@ export class ControlServer {
       Watch: this.handleWatch,
       SchedulerInput: this.unary(inputReq, inputCodec, (r) => this.opts.handlers.schedulerInput(r)),
       History: this.unary(historyReq, historyCodec, (r) => this.opts.handlers.history(r)),
+      DrbdFencePeer: this.unary(drbdReq, drbdResult, (r) => {
+        const h = this.opts.handlers.drbdFencePeer;
+        if (!h) return Promise.reject(new ControlCommandError('failedPrecondition', 'this process runs no DRBD fencing (a witness?)'));
+        return h.call(this.opts.handlers, r);
+      }),
     });
     await new Promise<number>((resolve, reject) => {
       server.bindAsync(`unix:${path}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));

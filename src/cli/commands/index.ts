@@ -8,6 +8,7 @@ import { register as registerResource } from './resource.js';
 import { register as registerNode } from './node.js';
 import { register as registerPlan } from './plan.js';
 import { register as registerHistory } from './history.js';
+import { register as registerDrbd } from './drbd.js';
 
 /** Every command module exports `register(program)`; add new ones here, one line each. */
 export function registerCommands(program: Command): void {
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerNode(program);
   registerPlan(program);
   registerHistory(program);
+  registerDrbd(program);
 }

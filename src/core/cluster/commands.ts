@@ -80,12 +80,26 @@ export type Command =
    */
   | { type: 'restarting'; node: NodeName; incarnation: number; graceMs: number; cause: 'stop' | 'crash' }
   /** membership: the node voters (the witness is always a voter when configured) */
-  | { type: 'voters'; voters: NodeName[] };
+  | { type: 'voters'; voters: NodeName[] }
+  /**
+   * DRBD's fence-peer handler on `by` (a Primary that lost its replication link to `node`, or a
+   * node promoting without it) asks the live member `node` to outdate its disk of the DRBD
+   * resource `resource`. `id` names the request. The target carries it out once it applied this
+   * entry (src/runtime/drbd-fencing.ts) and answers with `outdateAnswer`. Not a scheduler input.
+   */
+  | { type: 'outdateRequest'; id: string; resource: string; node: NodeName; by: NodeName }
+  /** `node`'s answer to the outdate request `id`: its disk is outdated, or it is Primary (refused), or it failed */
+  | { type: 'outdateAnswer'; id: string; node: NodeName; outcome: OutdateOutcome; reason: string };
+
+export type OutdateOutcome = 'outdated' | 'primary' | 'failed';
 
 export type CommandType = Command['type'];
 
 /** Commands an operator may issue (`tsha node standby`, `tsha resource ban` …). */
 export type OperatorCommand = Extract<Command, { type: 'standby' | 'maintenance' | 'ban' | 'override' | 'cleanup' }>;
+
+/** Commands the runtime of a node proposes on its own: operator commands, and DRBD fence-peer requests and answers. */
+export type LocalCommand = OperatorCommand | Extract<Command, { type: 'outdateRequest' | 'outdateAnswer' }>;
 
 // ---- shape checks -------------------------------------------------------------------------------
 
@@ -142,6 +156,8 @@ const FIELDS: { [T in CommandType]: Record<Exclude<keyof Extract<Command, { type
   transitionEnd: { transition: isCount, outcome: oneOf('complete', 'aborted'), reason: (v) => v === null || isStr(v) },
   restarting: { node: isStr, incarnation: isNum, graceMs: isCount, cause: oneOf('stop', 'crash') },
   voters: { voters: (v) => Array.isArray(v) && v.every(isStr) },
+  outdateRequest: { id: isStr, resource: isStr, node: isStr, by: isStr },
+  outdateAnswer: { id: isStr, node: isStr, outcome: oneOf('outdated', 'primary', 'failed'), reason: isStr },
 };
 
 export const COMMAND_TYPES: readonly CommandType[] = Object.keys(FIELDS) as CommandType[];

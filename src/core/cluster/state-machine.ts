@@ -6,7 +6,7 @@
 
 import type { NodeName, ResourceId, TargetRole } from '../../config/types.js';
 import type { ActionStatus } from '../scheduler/types.js';
-import type { ActiveRole, Command, CommittedResult, TransitionPlan } from './commands.js';
+import type { ActiveRole, Command, CommittedResult, OutdateOutcome, TransitionPlan } from './commands.js';
 
 export interface FenceRecord {
   node: NodeName;
@@ -98,6 +98,20 @@ export interface RestartRecord {
   cause: 'stop' | 'crash';
 }
 
+/** A DRBD fence-peer handler's request that a live peer outdate its disk, and the peer's answer once committed. */
+export interface OutdateRequestRecord {
+  id: string;
+  /** the DRBD resource name */
+  resource: string;
+  /** the node asked to outdate its disk */
+  node: NodeName;
+  /** the node whose handler asked */
+  by: NodeName;
+  /** log index of the request */
+  index: number;
+  answer: { outcome: OutdateOutcome; reason: string } | null;
+}
+
 export interface ClusterState {
   voters: NodeName[];
   /** nodes down (fenced or lease expired) and not yet back: they run nothing */
@@ -129,6 +143,8 @@ export interface ClusterState {
   inputs: number;
   /** the highest cluster time committed (clock.ts) */
   clock: number;
+  /** the last DRBD outdate requests, newest last (bounded); absent in states written before they existed */
+  outdateRequests?: OutdateRequestRecord[];
 }
 
 const FENCE_HISTORY = 32;
@@ -146,11 +162,12 @@ function remember(s: ClusterState, e: Omit<HistoryEvent, 'at' | 'index'>, index:
 function lifetime(until: number | null | undefined, at: number): string {
   return until === null || until === undefined ? '' : ` for ${Math.max(0, Math.round((until - at) / 1000))} s`;
 }
+const OUTDATE_REQUESTS = 32;
 
 export function initialClusterState(voters: NodeName[]): ClusterState {
   return {
     voters: [...voters], down: {}, standby: [], maintenance: [], bans: [], overrides: {}, failures: [], failureAck: {}, active: {},
-    transition: null, fenceHistory: [], storageHistory: [], history: [], recovering: {}, restarting: {}, inputs: 0, clock: 0,
+    transition: null, fenceHistory: [], storageHistory: [], history: [], recovering: {}, restarting: {}, inputs: 0, clock: 0, outdateRequests: [],
   };
 }
 
@@ -176,6 +193,7 @@ export function cloneClusterState(s: ClusterState): ClusterState {
     restarting: { ...s.restarting },
     inputs: s.inputs,
     clock: s.clock,
+    outdateRequests: [...(s.outdateRequests ?? [])],
   };
 }
 
@@ -430,6 +448,20 @@ function applyChange(s: ClusterState, cmd: Command, index: number): void {
       s.voters = [...cmd.voters];
       s.inputs++;
       return;
+    // DRBD fence-peer requests and answers: recorded for the nodes that act on them, not scheduler inputs
+    case 'outdateRequest': {
+      const rs = s.outdateRequests ?? [];
+      if (rs.some((r) => r.id === cmd.id)) return; // proposed again while the first was in flight
+      s.outdateRequests = [...rs, { id: cmd.id, resource: cmd.resource, node: cmd.node, by: cmd.by, index, answer: null }].slice(-OUTDATE_REQUESTS);
+      return;
+    }
+    case 'outdateAnswer': {
+      const rs = s.outdateRequests ?? [];
+      const i = rs.findIndex((r) => r.id === cmd.id && r.node === cmd.node && r.answer === null);
+      if (i < 0) return;
+      s.outdateRequests = rs.map((r, j) => (j === i ? { ...r, answer: { outcome: cmd.outcome, reason: cmd.reason } } : r));
+      return;
+    }
   }
 }
 

@@ -16,7 +16,7 @@
 //      hardware or soft watchdog (only emitted while the node may keep its resources).
 
 import type { CompiledConfig, NoQuorumPolicy, NodeName, ResourceId } from '../../config/types.js';
-import type { OperatorCommand } from './commands.js';
+import type { LocalCommand } from './commands.js';
 import type { Entry, Message, Snapshot } from './messages.js';
 import type { ActionResult, PlanAction, SchedulerInput } from '../scheduler/types.js';
 
@@ -24,7 +24,7 @@ export type Input =
   | { type: 'tick'; now: number }
   | { type: 'message'; from: NodeName; msg: Message; now: number }
   /** an operator command issued on this node; forwarded to the coordinator */
-  | { type: 'command'; cmd: OperatorCommand; now: number }
+  | { type: 'command'; cmd: LocalCommand; now: number }
   /** the outcome of an `execute` effect (transition 0: this node's own no-quorum stop) */
   | { type: 'actionResult'; transition: number; actionId: number; result: ActionResult; now: number }
   /**

@@ -58,13 +58,10 @@ describe('tsha config check', () => {
     expect(JSON.parse(bad.stdout).errors).toContainEqual({ path: 'resources.web.colocation[0].with', message: 'no resource named "db"' });
   });
 
-  it('refuses storage this build cannot take over, naming the resource', () => {
-    const r = tsha('config', 'check', 'examples/planned/storage.json');
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain('resources.drbd-r0.storage: DRBD storage cannot be taken over yet');
-    // Ceph RBD has its driver: the RBD image under the microVM is accepted
-    expect(r.stdout).not.toContain('resources.vm-disk.storage');
-    expect(r.stdout.trim().split('\n').at(-1)).toBe('examples/planned/storage.json: 1 error');
+  it('accepts storage this build takes over: DRBD and Ceph RBD', () => {
+    const r = tsha('config', 'check', 'examples/storage.json');
+    expect(r.stdout).not.toContain('cannot be taken over');
+    expect(r.code, r.stdout).toBe(0);
   });
 
   it('exits 1 with line and column on a JSON syntax error', () => {

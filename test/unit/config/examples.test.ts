@@ -1,15 +1,18 @@
 // The shipped examples: every valid one passes with the quorum mode it demonstrates,
-// invalid.json reports exactly the errors it was written to contain, and the planned ones
-// (examples/planned/) are refused with exactly one error for each kind or storage without a driver.
+// invalid.json reports exactly the errors it was written to contain; examples/planned/ would hold
+// configurations waiting for a driver (none does).
 import { describe, expect, it } from 'vitest';
 import { validate } from '../../../src/config/index.js';
-import { PLANNED_KINDS, storageNotBuilt } from '../../../src/config/drivers.js';
+import { PLANNED_KINDS, PLANNED_STORAGE } from '../../../src/config/drivers.js';
 import { type Cfg, loadExample, PLANNED_EXAMPLES, VALID_EXAMPLES, variant } from './helpers.js';
 
 describe('examples/', () => {
   it('ships the examples the README promises', () => {
-    expect(VALID_EXAMPLES).toEqual(['three-node.json', 'two-node-witness.json', 'two-node.json', 'virtual-ip.json']);
-    expect(PLANNED_EXAMPLES).toEqual(['planned/storage.json']);
+    expect(VALID_EXAMPLES).toEqual(['drbd.json', 'storage.json', 'three-node.json', 'two-node-witness.json', 'two-node.json', 'virtual-ip.json']);
+    // every resource kind and storage type has its driver: no example waits for one
+    expect(PLANNED_EXAMPLES).toEqual([]);
+    expect(PLANNED_KINDS).toEqual([]);
+    expect(PLANNED_STORAGE).toEqual([]);
   });
 
   it.each(VALID_EXAMPLES)('%s is valid and has no warnings', (name) => {
@@ -120,21 +123,38 @@ describe('examples/', () => {
     });
   });
 
-  it('planned/storage.json is refused with exactly the errors of its planned drivers', () => {
-    const result = validate(loadExample('planned/storage.json'));
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    // Ceph RBD has its driver (vm-disk passes); DRBD is still planned
-    expect(result.errors.map((e) => `${e.path}: ${e.message}`).sort()).toEqual([`resources.drbd-r0.storage: ${storageNotBuilt('drbd')}`]);
-    expect(result.warnings).toEqual([]);
-    expect(PLANNED_KINDS).toEqual([]); // every resource kind has its driver: only storage is refused
-    expect(storageNotBuilt('drbd')).toBe('DRBD storage cannot be taken over yet: this build takes over Ceph RBD storage only (DRBD is planned)');
+  it('drbd.json: a DRBD promotable clone whose child is an exec (drbdadm up/down) or a systemd unit, and nothing else holding it', () => {
+    for (const child of [
+      null,
+      { kind: 'systemd', params: { unit: 'drbd@r0.service' } },
+    ]) {
+      const result = validate(variant('drbd.json', (c: Cfg) => {
+        if (child) c.resources.r0 = { ...child, storage: { type: 'drbd', resource: 'r0' } };
+      }));
+      if (!result.ok) throw new Error(`must be valid: ${JSON.stringify(result.errors)}`);
+      expect(result.config.resources.r0).toMatchObject({ type: 'primitive', kind: child?.kind ?? 'exec', stateful: true, storage: { type: 'drbd', resource: 'r0' } });
+    }
+    // outside a promotable clone it is refused, naming why
+    const lone = validate(variant('drbd.json', (c: Cfg) => {
+      c.clones = {};
+      c.groups.files.colocation = [];
+      c.groups.files.order = [];
+    }));
+    expect(lone.ok ? [] : lone.errors.map((e) => `${e.path}: ${e.message}`)).toContain('resources.r0.storage: DRBD runs on every node with one primary: put this resource in a clone with promotable = true');
   });
 
-  it('planned/storage.json with runnable stand-ins compiles: promotable clone with role monitors, promoted colocation, promote order', () => {
+  it('storage.json: a DRBD promotable clone under a filesystem and PostgreSQL, and an RBD image under a microVM, both taken over by this build', () => {
+    const result = validate(loadExample('storage.json'));
+    if (!result.ok) throw new Error(`must be valid: ${JSON.stringify(result.errors)}`);
+    const r = result.config.resources;
+    expect(r['drbd-r0']).toMatchObject({ stateful: true, storage: { type: 'drbd', resource: 'r0', volume: 0 } });
+    expect(r['vm-disk']).toMatchObject({ stateful: true, storage: { type: 'rbd', pool: 'rbd', image: 'vm-web', cephConf: '/etc/ceph/ceph.conf', blocklistExpirySeconds: 3600 } });
+  });
+
+  it('storage.json with runnable stand-ins compiles: promotable clone with role monitors, promoted colocation, promote order', () => {
     // the same clone, groups and constraints, each resource swapped for one this build runs
     const result = validate(
-      variant('planned/storage.json', (c: Cfg) => {
+      variant('storage.json', (c: Cfg) => {
         const drbd = c.resources['drbd-r0'];
         delete drbd.storage;
         Object.assign(drbd, {

@@ -225,6 +225,13 @@ export const FIXTURES: Record<string, unknown[]> = {
   'tsha.control.v1.ResourceCommandRequest': resourceCommands,
   'tsha.control.v1.NodeCommandRequest': nodeCommands,
   'tsha.control.v1.CommandResult': [commandResult],
+  'tsha.control.v1.DrbdFencePeerRequest': [
+    { resource: 'r0', peerNode: 'b', peerAddress: '10.0.0.2', timeoutMs: 60_000, unfence: false },
+    { resource: 'r0', peerNode: '', peerAddress: '10.0.0.2', timeoutMs: 5000, unfence: true },
+  ],
+  'tsha.control.v1.DrbdFencePeerResult': (['fenced', 'outdated', 'peerPrimary', 'failed', 'unfenced'] as const).map(
+    (outcome) => ({ outcome, peer: 'b', message: `b: ${outcome}` }),
+  ),
 };
 
 export const SAMPLE = { clusterStatus, heartbeat, header, appendEntries };
