@@ -447,7 +447,7 @@ export class Agent {
           this.opts.onScheduled?.(e.input);
           break;
         case 'fence':
-          this.runFence(e.target, e.requestId);
+          this.runFence(e.target, e.requestId, e.action);
           break;
         case 'selfFence':
           this.doSelfFence(e.cause);
@@ -483,7 +483,7 @@ export class Agent {
     }
   }
 
-  private runFence(target: NodeName, requestId: string): void {
+  private runFence(target: NodeName, requestId: string, action: 'off' | 'reboot'): void {
     const fencer = this.opts.fencer;
     const report = (ok: boolean): void => {
       this.metrics.fenceActions.inc({ result: ok ? 'confirmed' : 'failed' });
@@ -494,10 +494,10 @@ export class Agent {
       report(false);
       return;
     }
-    this.log.warn({ target, requestId }, 'fencing');
-    void fencer.fence(target, 'off').then((o) => {
+    this.log.warn({ target, requestId, action }, 'fencing');
+    void fencer.fence(target, action).then((o) => {
       this.log[o.confirmed ? 'warn' : 'error']({ target, requestId, confirmed: o.confirmed, attempts: o.attempts }, o.confirmed ? 'fence confirmed' : 'fence NOT confirmed');
-      this.lastFence.push({ target, confirmed: o.confirmed, device: o.attempts.at(-1)?.device ?? '', reason: o.attempts.at(-1)?.reason ?? 'no device', timeUnixMs: Date.now() });
+      this.lastFence.push({ target, action, confirmed: o.confirmed, device: o.attempts.at(-1)?.device ?? '', reason: o.attempts.at(-1)?.reason ?? 'no device', timeUnixMs: Date.now() });
       if (this.lastFence.length > 32) this.lastFence.shift();
       report(o.confirmed);
     });
@@ -523,7 +523,7 @@ export class Agent {
     });
   }
 
-  readonly lastFence: { target: NodeName; confirmed: boolean; device: string; reason: string; timeUnixMs: number }[] = [];
+  readonly lastFence: { target: NodeName; action: 'off' | 'reboot'; confirmed: boolean; device: string; reason: string; timeUnixMs: number }[] = [];
 
   private doSelfFence(cause: string): void {
     const a = this.opts.selfFence;

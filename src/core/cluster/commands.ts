@@ -80,12 +80,19 @@ export type Command =
    */
   | { type: 'restarting'; node: NodeName; incarnation: number; graceMs: number; cause: 'stop' | 'crash' }
   /** membership: the node voters (the witness is always a voter when configured) */
-  | { type: 'voters'; voters: NodeName[] };
+  | { type: 'voters'; voters: NodeName[] }
+  /**
+   * An operator asks the cluster to fence `node` (`tsha fence NODE`, like stonith_admin --fence):
+   * the scheduler fences it in the next transition, as for on-fail=fence, so the fence is recorded
+   * (nodeDown) and its resources recovered as for any fence. `on: false` withdraws a request the
+   * cluster has not carried out yet. `by`: who asked, for the fence history.
+   */
+  | { type: 'fenceRequest'; node: NodeName; on: boolean; action: 'off' | 'reboot'; by: string; at?: number };
 
 export type CommandType = Command['type'];
 
 /** Commands an operator may issue (`tsha node standby`, `tsha resource ban` …). */
-export type OperatorCommand = Extract<Command, { type: 'standby' | 'maintenance' | 'ban' | 'override' | 'cleanup' }>;
+export type OperatorCommand = Extract<Command, { type: 'standby' | 'maintenance' | 'ban' | 'override' | 'cleanup' | 'fenceRequest' }>;
 
 // ---- shape checks -------------------------------------------------------------------------------
 
@@ -142,6 +149,7 @@ const FIELDS: { [T in CommandType]: Record<Exclude<keyof Extract<Command, { type
   transitionEnd: { transition: isCount, outcome: oneOf('complete', 'aborted'), reason: (v) => v === null || isStr(v) },
   restarting: { node: isStr, incarnation: isNum, graceMs: isCount, cause: oneOf('stop', 'crash') },
   voters: { voters: (v) => Array.isArray(v) && v.every(isStr) },
+  fenceRequest: { node: isStr, on: isBool, action: oneOf('off', 'reboot'), by: isStr, at: optional(isNum) },
 };
 
 export const COMMAND_TYPES: readonly CommandType[] = Object.keys(FIELDS) as CommandType[];

@@ -15,6 +15,19 @@ export interface FenceRecord {
   index: number;
   /** cluster time it was committed */
   at: number;
+  /** an operator's fence (`tsha fence`): who asked, and the action asked for */
+  by?: string;
+  action?: 'off' | 'reboot';
+}
+
+/** A fence an operator asked for (`tsha fence NODE`) that the cluster has not carried out yet. */
+export interface FenceRequestRecord {
+  action: 'off' | 'reboot';
+  by: string;
+  /** log index of the request */
+  index: number;
+  /** cluster time it was committed */
+  at: number;
 }
 
 /** An operator location override: -INFINITY bans, a positive score prefers (move). */
@@ -107,6 +120,8 @@ export interface ClusterState {
   fenceHistory: FenceRecord[];
   /** the last storage takeover steps, newest last (bounded); absent in states written before storage takeover existed */
   storageHistory?: StorageRecord[];
+  /** operator fence requests not carried out yet, by node; absent in states written before `tsha fence` existed */
+  fenceRequests?: Record<NodeName, FenceRequestRecord>;
   /** agents that announced a restart (or whose crash the coordinator rides out) */
   restarting: Record<NodeName, RestartRecord>;
   /** bumped by every committed change of the scheduler's input (not by a transition's own results) */
@@ -141,6 +156,7 @@ export function cloneClusterState(s: ClusterState): ClusterState {
     active,
     transition: s.transition && { ...s.transition, results: { ...s.transition.results } },
     fenceHistory: [...s.fenceHistory],
+    ...(s.fenceRequests ? { fenceRequests: { ...s.fenceRequests } } : {}),
     storageHistory: [...(s.storageHistory ?? [])],
     restarting: { ...s.restarting },
     inputs: s.inputs,
@@ -176,6 +192,14 @@ export function applyCommand(s: ClusterState, cmd: Command, index: number): void
       return;
     case 'nodeDown': {
       const rec: FenceRecord = { node: cmd.node, cause: cmd.cause, term: cmd.term, index, at: cmd.at ?? s.clock };
+      // the node is down: an operator's request for it is done (or moot)
+      const asked = s.fenceRequests?.[cmd.node];
+      if (asked) {
+        if (cmd.cause === 'fenced') Object.assign(rec, { by: asked.by, action: asked.action });
+        const rest = { ...s.fenceRequests };
+        delete rest[cmd.node];
+        s.fenceRequests = rest;
+      }
       s.down[cmd.node] = rec;
       delete s.restarting[cmd.node];
       delete s.active[cmd.node];
@@ -301,6 +325,14 @@ export function applyCommand(s: ClusterState, cmd: Command, index: number): void
       s.voters = [...cmd.voters];
       s.inputs++;
       return;
+    case 'fenceRequest': {
+      const rest = { ...(s.fenceRequests ?? {}) };
+      if (cmd.on) rest[cmd.node] = { action: cmd.action, by: cmd.by, index, at: cmd.at ?? s.clock };
+      else delete rest[cmd.node];
+      s.fenceRequests = rest;
+      s.inputs++;
+      return;
+    }
   }
 }
 
