@@ -207,6 +207,14 @@ export interface NodeCommandRequest {
   requestedBy: string;
 }
 
+export interface FenceCommandRequest {
+  node: string;
+  action: FenceAction;
+  requestedBy: string;
+  cancel: boolean;
+  waitMs: number;
+}
+
 export interface CommandResult {
   message: string;
   committedIndex: number;
@@ -220,6 +228,7 @@ export const CONTROL_TYPES = {
   clusterStatus: 'tsha.control.v1.ClusterStatus',
   resourceCommandRequest: 'tsha.control.v1.ResourceCommandRequest',
   nodeCommandRequest: 'tsha.control.v1.NodeCommandRequest',
+  fenceCommandRequest: 'tsha.control.v1.FenceCommandRequest',
   commandResult: 'tsha.control.v1.CommandResult',
 } as const;
 
@@ -250,6 +259,7 @@ export interface ControlHandlers {
   status(req: StatusRequest): Promise<ClusterStatus>;
   resourceCommand(req: ResourceCommandRequest): Promise<CommandResult>;
   nodeCommand(req: NodeCommandRequest): Promise<CommandResult>;
+  fenceCommand(req: FenceCommandRequest): Promise<CommandResult>;
   /**
    * Calls `onChange` whenever the status may have changed (the server fetches a fresh status via
    * `status()`, coalesced to at most one per `minIntervalMs`). Returns the subscription to close.

@@ -103,8 +103,10 @@ export function runFenceAgentAction(
   });
 }
 
+/** The last non-empty line, without the timestamp fence-agents' logging puts first. */
 function lastLine(text: string): string {
-  return text.trim().split('\n').filter((l) => l.trim() !== '').slice(-1)[0]?.trim() ?? '';
+  const line = text.trim().split('\n').filter((l) => l.trim() !== '').slice(-1)[0]?.trim() ?? '';
+  return line.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[,.]\d+ /, '');
 }
 
 /** Run one fence agent once to fence `target`; never throws. */

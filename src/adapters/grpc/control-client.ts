@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { codec, CONTROL_PACKAGE, rawServiceDefinition } from './proto.js';
 import type {
-  ClusterStatus, CommandResult, ControlErrorCode, NodeCommandRequest, ResourceCommandRequest, StatusRequest, WatchRequest,
+  ClusterStatus, CommandResult, ControlErrorCode, FenceCommandRequest, NodeCommandRequest, ResourceCommandRequest, StatusRequest, WatchRequest,
 } from '../../ports/control.js';
 import { CONTROL_TYPES } from '../../ports/control.js';
 
@@ -97,6 +97,12 @@ export class ControlClient {
   nodeCommand(req: NodeCommandRequest): Promise<CommandResult> {
     const bytes = codec<NodeCommandRequest>(CONTROL_TYPES.nodeCommandRequest).encode(req);
     return this.unary('NodeCommand', bytes, CONTROL_TYPES.commandResult, this.commandTimeoutMs, true);
+  }
+
+  /** waits for the fence itself: the deadline is the request's wait plus the command deadline */
+  fenceCommand(req: FenceCommandRequest): Promise<CommandResult> {
+    const bytes = codec<FenceCommandRequest>(CONTROL_TYPES.fenceCommandRequest).encode(req);
+    return this.unary('FenceCommand', bytes, CONTROL_TYPES.commandResult, req.waitMs + this.commandTimeoutMs, true);
   }
 
   /**

@@ -15,7 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { codec, CONTROL_PACKAGE, rawServiceDefinition } from './proto.js';
 import type {
-  ClusterStatus, CommandResult, ControlErrorCode, ControlHandlers, NodeCommandRequest, ResourceCommandRequest,
+  ClusterStatus, CommandResult, ControlErrorCode, ControlHandlers, FenceCommandRequest, NodeCommandRequest, ResourceCommandRequest,
   StatusRequest, StatusSubscription, WatchRequest,
 } from '../../ports/control.js';
 import { CONTROL_TYPES, ControlCommandError } from '../../ports/control.js';
@@ -82,6 +82,7 @@ const watchReq = codec<WatchRequest>(CONTROL_TYPES.watchRequest);
 const statusCodec = codec<ClusterStatus>(CONTROL_TYPES.clusterStatus);
 const resourceReq = codec<ResourceCommandRequest>(CONTROL_TYPES.resourceCommandRequest);
 const nodeReq = codec<NodeCommandRequest>(CONTROL_TYPES.nodeCommandRequest);
+const fenceReq = codec<FenceCommandRequest>(CONTROL_TYPES.fenceCommandRequest);
 const resultCodec = codec<CommandResult>(CONTROL_TYPES.commandResult);
 
 const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -117,6 +118,7 @@ export class ControlServer {
       Status: this.unary(statusReq, statusCodec, (r) => this.opts.handlers.status(r)),
       ResourceCommand: this.unary(resourceReq, resultCodec, (r) => this.opts.handlers.resourceCommand(r)),
       NodeCommand: this.unary(nodeReq, resultCodec, (r) => this.opts.handlers.nodeCommand(r)),
+      FenceCommand: this.unary(fenceReq, resultCodec, (r) => this.opts.handlers.fenceCommand(r)),
       Watch: this.handleWatch,
     });
     await new Promise<number>((resolve, reject) => {

@@ -6,6 +6,7 @@ import { register as registerWitness } from './witness.js';
 import { register as registerStatus } from './status.js';
 import { register as registerResource } from './resource.js';
 import { register as registerNode } from './node.js';
+import { register as registerFence } from './fence.js';
 
 /** Every command module exports `register(program)`; add new ones here, one line each. */
 export function registerCommands(program: Command): void {
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerStatus(program);
   registerResource(program);
   registerNode(program);
+  registerFence(program);
 }

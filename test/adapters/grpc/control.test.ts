@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { ControlServer, ControlSocketError, resolveGroup } from '../../../src/adapters/grpc/control-server.js';
 import { codec, rawServiceDefinition } from '../../../src/adapters/grpc/proto.js';
 import { AgentUnreachableError, ControlClient, ControlRequestError, unreachableReason } from '../../../src/adapters/grpc/control-client.js';
-import type { ClusterStatus, ControlHandlers, NodeCommandRequest, ResourceCommandRequest } from '../../../src/ports/control.js';
+import type { ClusterStatus, ControlHandlers, FenceCommandRequest, NodeCommandRequest, ResourceCommandRequest } from '../../../src/ports/control.js';
 import { ControlCommandError } from '../../../src/ports/control.js';
 import { SAMPLE } from '../../unit/proto/fixtures.js';
 import { captureLogger, eventually } from './helpers.js';
@@ -32,7 +32,7 @@ function tempDir(): string {
 function fakeRuntime() {
   let status: ClusterStatus = structuredClone(SAMPLE.clusterStatus);
   const listeners = new Set<() => void>();
-  const commands: (ResourceCommandRequest | NodeCommandRequest)[] = [];
+  const commands: (ResourceCommandRequest | NodeCommandRequest | FenceCommandRequest)[] = [];
   const handlers: ControlHandlers = {
     status: async () => status,
     resourceCommand: async (req) => {
@@ -44,6 +44,11 @@ function fakeRuntime() {
     nodeCommand: async (req) => {
       commands.push(req);
       return { message: `${req.action} ${req.node}`, committedIndex: 11, warnings: ['drains 3 resources'] };
+    },
+    fenceCommand: async (req) => {
+      if (req.node === 'q') throw new ControlCommandError('failedPrecondition', 'no quorum');
+      commands.push(req);
+      return { message: `fenced: ${req.node} (${req.action})`, committedIndex: 12, warnings: [] };
     },
     subscribe: (onChange) => {
       listeners.add(onChange);
@@ -166,7 +171,10 @@ describe('control requests', () => {
     expect(await client.resourceCommand(ban)).toEqual({ message: 'ban web', committedIndex: 10, warnings: [] });
     const standby: NodeCommandRequest = { node: 'b', action: 'standby', requestedBy: 'root' };
     expect(await client.nodeCommand(standby)).toEqual({ message: 'standby b', committedIndex: 11, warnings: ['drains 3 resources'] });
-    expect(rt.commands).toEqual([ban, standby]);
+    const fence: FenceCommandRequest = { node: 'c', action: 'reboot', requestedBy: 'root', cancel: false, waitMs: 500 };
+    expect(await client.fenceCommand(fence)).toEqual({ message: 'fenced: c (reboot)', committedIndex: 12, warnings: [] });
+    await expect(client.fenceCommand({ ...fence, node: 'q' })).rejects.toMatchObject({ code: 'failedPrecondition', message: 'no quorum' });
+    expect(rt.commands).toEqual([ban, standby, fence]);
   });
 
   it('reports refusals with their code, and handler bugs as internal errors', async () => {

@@ -152,6 +152,10 @@ const resourceCommands: C.ResourceCommandRequest[] = [
 const nodeCommands: C.NodeCommandRequest[] = (['standby', 'online', 'maintenanceOn', 'maintenanceOff'] as const).map(
   (action) => ({ node: 'b', action, requestedBy: 'alice' }),
 );
+const fenceCommands: C.FenceCommandRequest[] = [
+  { node: 'b', action: 'off', requestedBy: 'cli:alice', cancel: false, waitMs: 120_000 },
+  { node: 'c', action: 'reboot', requestedBy: 'cli:root', cancel: true, waitMs: 0 },
+];
 const commandResult: C.CommandResult = { message: 'web banned on b for 1h', committedIndex: 4243, warnings: ['b is in standby'] };
 
 /** fixtures by fully qualified message type name */
@@ -215,6 +219,7 @@ export const FIXTURES: Record<string, unknown[]> = {
   'tsha.control.v1.Restart': [restart],
   'tsha.control.v1.ResourceCommandRequest': resourceCommands,
   'tsha.control.v1.NodeCommandRequest': nodeCommands,
+  'tsha.control.v1.FenceCommandRequest': fenceCommands,
   'tsha.control.v1.CommandResult': [commandResult],
 };
 

@@ -1,0 +1,86 @@
+// `tsha fence NODE --yes` against a live loopback cluster (three `tsha agent` processes, real gRPC
+// mesh and control sockets, the loopback fence agent scripts/fence_tsha_loopback, which "powers a
+// node off" by killing its agent and resources): the request is committed through the coordinator,
+// the node is fenced, its resource recovered on a survivor, and `tsha status` shows the fence in
+// its history with who asked. Refusals: an unknown node, a node already down, no quorum.
+
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LoopbackCluster } from './loopback-cluster.js';
+
+const execFileP = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+
+async function tshaCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await execFileP(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, timeout: 60_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  }
+}
+
+describe('tsha fence NODE on a loopback cluster', () => {
+  let c: LoopbackCluster;
+  beforeAll(() => {
+    c = new LoopbackCluster({ nodes: 3, resources: ['web'], monitorIntervalMs: 500 });
+    c.startAll();
+  });
+  afterAll(async () => {
+    await c?.destroy();
+  });
+
+  it('fences the holder through the coordinator; web recovers elsewhere; the fence history shows it', async () => {
+    await c.waitFor('a quorate cluster every node agrees on', async () => {
+      const all = await Promise.all(c.nodes.map((n) => c.status(n.name)));
+      const names = new Set(all.map((s) => s?.coordinator ?? ''));
+      return names.size === 1 && !names.has('') && all.every((s) => s?.quorum?.quorate);
+    }, 30_000, 100);
+    const holder = await c.waitFor('web running on one node', () => {
+      const on = c.runningOn('web');
+      return on.length === 1 ? on[0] : null;
+    }, 20_000);
+    const asker = c.nodes.find((n) => n.name !== holder)!;
+
+    const unknown = await tshaCli(['fence', 'n9', '--yes', '--socket', asker.socket]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no node named "n9"');
+
+    const r = await tshaCli(['fence', holder, '--yes', '--socket', asker.socket]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^fenced: ${holder} confirmed powered off \\(log index \\d+\\) \\(commit index \\d+\\)$`, 'm'));
+    // the holder's agent is gone (the loopback "power off"), web runs on a survivor
+    expect(c.node(holder).proc?.exitCode !== null || c.node(holder).proc?.signalCode !== null).toBe(true);
+    const survivor = await c.waitFor('web running on a survivor', () => {
+      const on = c.runningOn('web');
+      return on.length === 1 && on[0] !== holder ? on[0] : null;
+    }, 20_000);
+    expect(survivor).not.toBe(holder);
+
+    const text = await tshaCli(['status', '--socket', asker.socket]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('Fencing History:');
+    expect(text.stdout).toMatch(new RegExp(`\\* off of ${holder} successful \\(requested by cli:[^)]+\\): operator request; fenced`));
+    const json = await tshaCli(['status', '--socket', asker.socket, '--output', 'json']);
+    const s = JSON.parse(json.stdout) as { fenceHistory: { target: string; status: string; requestedBy: string }[]; nodes: { name: string; state: string }[] };
+    expect(s.fenceHistory).toContainEqual(expect.objectContaining({ target: holder, status: 'ok', requestedBy: expect.stringMatching(/^cli:/) }));
+    expect(s.nodes.find((n) => n.name === holder)?.state).toBe('offline');
+
+    // a node already down is not fenced again
+    const again = await tshaCli(['fence', holder, '--yes', '--socket', asker.socket]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`${holder} is already down`);
+
+    // the asker alone (one vote of three): no quorum, so no fence
+    const third = c.nodes.find((n) => n.name !== holder && n.name !== asker.name)!;
+    c.killAgent(third.name);
+    await c.waitFor(`${asker.name} without quorum`, async () => (await c.status(asker.name))?.quorum?.quorate === false, 30_000, 100);
+    const nq = await tshaCli(['fence', third.name, '--yes', '--socket', asker.socket]);
+    expect(nq.code).toBe(1);
+    expect(nq.stderr).toMatch(/no quorum: .* cannot fence/);
+  }, 120_000);
+});
