@@ -18,7 +18,7 @@ const rejected: Row[] = [
   ['fence race delay > 0 in two_node', 'two-node.json', (c) => (c.timing.fenceRaceDelayMs = 0), 'timing.fenceRaceDelayMs', /must be > 0 in two_node mode/],
   // quorum
   ['even voters without witness', 'three-node.json', (c) => (c.nodes.n3.votes = 2), 'nodes', /4 votes in all \(even\)/],
-  ['four nodes', 'three-node.json', (c) => { c.nodes.n4 = { address: '10.90.0.4:7400' }; c.fencing.devices.pdu.hosts.push('n4'); }, 'nodes', /4 voting node\(s\) with 4 votes/],
+  ['four nodes', 'three-node.json', (c) => { c.nodes.n4 = { address: '10.90.0.4:7400' }; c.fencing.devices.pdu.hosts.push('n4'); c.fencing.devices.pdu.hostMap.n4 = '4'; }, 'nodes', /4 voting node\(s\) with 4 votes/],
   ['two nodes without fencing', 'two-node.json', (c) => (c.fencing.enabled = false), 'nodes', /two nodes without a witness need fencing/],
   ['two nodes, one not fenceable', 'two-node.json', (c) => delete c.fencing.devices['ipmi-right'], 'nodes', /no fence device lists "right"/],
   ['witness only with exactly two nodes', 'three-node.json', (c) => (c.witness = { name: 'nas', address: '10.90.0.9:7400' }), 'witness', /exactly two nodes/],
@@ -164,7 +164,7 @@ const accepted: [rule: string, example: string, change: (c: Cfg) => void, check?
   ['watchdog fencing with a device: compiled, no warning', 'three-node.json', (c) => { c.fencing.watchdog = true; c.fencing.watchdogDevice = '/dev/watchdog'; }, (r) => { expect(r.ok && r.config.fencing.watchdogDevice).toBe('/dev/watchdog'); expect(r.warnings.map((w) => w.path)).not.toContain('fencing.watchdogDevice'); }],
   ['watchdog fencing without a device: allowed, with a warning', 'three-node.json', (c) => (c.fencing.watchdog = true), (r) => { expect(r.ok && r.config.fencing.watchdogDevice).toBeNull(); expect(r.warnings.find((w) => w.path === 'fencing.watchdogDevice')?.message).toMatch(/nothing resets a node whose agent hangs/); }],
   ['a non-voting third node keeps two_node', 'two-node.json', (c) => { c.nodes.gw = { address: '10.90.0.3:7400', votes: 0 }; c.fencing.devices['ipmi-right'].hosts.push('gw'); }, (r) => expect(r.ok ? r.config.quorumMode : r.errors).toBe('two_node')],
-  ['five nodes → majority', 'three-node.json', (c) => { for (const n of ['n4', 'n5']) { c.nodes[n] = { address: `10.90.0.${n.slice(1)}:7400` }; c.fencing.devices.pdu.hosts.push(n); } }, (r) => expect(r.ok && r.config.quorumMode).toBe('majority')],
+  ['five nodes → majority', 'three-node.json', (c) => { for (const n of ['n4', 'n5']) { c.nodes[n] = { address: `10.90.0.${n.slice(1)}:7400` }; c.fencing.devices.pdu.hosts.push(n); c.fencing.devices.pdu.hostMap[n] = n.slice(1); } }, (r) => expect(r.ok && r.config.quorumMode).toBe('majority')],
   ['votes 2 + 1 → majority', 'two-node.json', (c) => (c.nodes.left.votes = 2), (r) => expect(r.ok && r.config.quorumMode).toBe('majority')],
   ['fencing disabled without stateful resources: allowed, loudly', 'three-node.json', (c) => { c.fencing.enabled = false; c.resources.db.stateful = false; }, (r) => { expect(r.ok && r.config.resources['web']?.type === 'primitive' && r.config.resources['web'].operations[1]?.onFail).toBe('block'); expect(r.warnings.map((w) => w.path)).toContain('fencing.enabled'); expect(r.warnings[0]?.message).toMatch(/FENCING IS DISABLED/); }],
   ['on-fail ignore on a monitor', 'three-node.json', (c) => (c.resources.web.operations = { monitor: { onFail: 'ignore' } }), (r) => expect(r.ok && r.config.resources['web']?.type === 'primitive' && r.config.resources['web'].operations.find((o) => o.name === 'monitor')?.onFail).toBe('ignore')],
