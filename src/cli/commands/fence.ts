@@ -12,6 +12,7 @@
 // fence history, the node's resources recovered once the fence is confirmed. Refused without
 // quorum or with fencing disabled.
 
+import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import { checkFencing, type FenceCheckReport } from '../../adapters/fence/index.js';
@@ -99,6 +100,15 @@ async function fenceCheck(node: string | undefined, opts: CheckOpts): Promise<nu
   return report.ok ? 0 : 1;
 }
 
+/** Who runs the CLI, for the fence history ($USER is unset under sudo -i, systemd-run, ssh commands). */
+function userName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? '?');
+  }
+}
+
 async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -129,7 +139,7 @@ async function fenceNode(node: string | undefined, opts: FenceOpts): Promise<num
       return 2;
     }
   }
-  const requestedBy = `cli:${process.env.USER ?? process.getuid?.() ?? '?'}`;
+  const requestedBy = `cli:${process.env.USER ?? userName()}`;
   try {
     const r = await withControlClient(opts.socket, (client) =>
       client.fenceCommand({ node, action: opts.action, requestedBy, cancel: opts.cancel, waitMs: Math.round(waitS * 1000) }));
