@@ -4,6 +4,8 @@
 // answers; the CLI uses src/adapters/grpc/control-client.ts. Field comments live in the .proto
 // file; test/unit/proto-roundtrip.test.ts fails if the two drift apart.
 
+import type { FenceCheckReport } from './fencer.js';
+
 export type QuorumMode = 'majority' | 'witness' | 'twoNode';
 export type NodeState = 'online' | 'offline' | 'unclean' | 'pending';
 export type ResourceState = 'started' | 'stopped' | 'failed' | 'promoted' | 'unpromoted' | 'starting' | 'stopping';
@@ -215,6 +217,12 @@ export interface FenceCommandRequest {
   waitMs: number;
 }
 
+export interface FenceCheckRequest {
+  node: string;
+}
+
+export type { FenceCheckNode, FenceCheckReport, FenceCheckRow } from './fencer.js';
+
 export interface CommandResult {
   message: string;
   committedIndex: number;
@@ -229,6 +237,8 @@ export const CONTROL_TYPES = {
   resourceCommandRequest: 'tsha.control.v1.ResourceCommandRequest',
   nodeCommandRequest: 'tsha.control.v1.NodeCommandRequest',
   fenceCommandRequest: 'tsha.control.v1.FenceCommandRequest',
+  fenceCheckRequest: 'tsha.control.v1.FenceCheckRequest',
+  fenceCheckReport: 'tsha.control.v1.FenceCheckReport',
   commandResult: 'tsha.control.v1.CommandResult',
 } as const;
 
@@ -260,6 +270,7 @@ export interface ControlHandlers {
   resourceCommand(req: ResourceCommandRequest): Promise<CommandResult>;
   nodeCommand(req: NodeCommandRequest): Promise<CommandResult>;
   fenceCommand(req: FenceCommandRequest): Promise<CommandResult>;
+  fenceCheck(req: FenceCheckRequest): Promise<FenceCheckReport>;
   /**
    * Calls `onChange` whenever the status may have changed (the server fetches a fresh status via
    * `status()`, coalesced to at most one per `minIntervalMs`). Returns the subscription to close.

@@ -32,7 +32,7 @@ import type { OperatorCommand } from '../core/cluster/commands.js';
 import type { SchedulerInput } from '../core/scheduler/types.js';
 import type { Logger } from '../observability/logger.js';
 import { AgentMetrics, serveMetrics } from '../observability/metrics.js';
-import type { Fencer } from '../ports/fencer.js';
+import type { FenceCheckReport, Fencer } from '../ports/fencer.js';
 import type { PeerProbe } from '../ports/peer-probe.js';
 import type { StorageDriver, StorageType } from '../ports/storage.js';
 import type { ResourceAgent } from '../ports/resource-agent.js';
@@ -366,6 +366,11 @@ export class Agent {
   lastReload: { timeUnixMs: number; changes: string[] } | null = null;
 
   /** An operator command (control socket); resolves once the step that proposed it ran. */
+  /** `tsha fence check` through this agent: its fencer, its fence path, its credentials; null without a fencer */
+  checkFencing(nodes: NodeName[]): Promise<FenceCheckReport> | null {
+    return this.opts.fencer?.check(nodes) ?? null;
+  }
+
   command(cmd: OperatorCommand): Promise<void> {
     return this.submit((now) => ({ type: 'command', cmd, now }));
   }

@@ -13,7 +13,7 @@ import type { OperatorCommand } from '../core/cluster/commands.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
 import { agentLabel } from '../config/drivers.js';
 import type {
-  ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceCommandRequest, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
+  ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceCheckReport, FenceCheckRequest, FenceCommandRequest, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
   ResourceState, ResourceStatus, StatusRequest, StatusSubscription, StorageClient, StorageEvent, StorageStatus,
 } from '../ports/control.js';
 import { ControlCommandError } from '../ports/control.js';
@@ -349,6 +349,13 @@ export function controlHandlers(agent: Agent): ControlHandlers {
     },
 
     fenceCommand: (req) => fenceCommand(agent, req),
+
+    async fenceCheck(req: FenceCheckRequest): Promise<FenceCheckReport> {
+      const nodes = req.node ? [needNode(req.node)] : nodeNames();
+      const report = agent.checkFencing(nodes);
+      if (!report) throw new ControlCommandError('failedPrecondition', `the agent on ${agent.self} has no fencer`);
+      return report;
+    },
 
     subscribe(onChange: () => void): StatusSubscription {
       const off = agent.subscribe(onChange);

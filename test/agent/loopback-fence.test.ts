@@ -2,7 +2,7 @@
 // mesh and control sockets, the loopback fence agent scripts/fence_tsha_loopback, which "powers a
 // node off" by killing its agent and resources): the request is committed through the coordinator,
 // the node is fenced, its resource recovered on a survivor, and `tsha status` shows the fence in
-// its history with who asked. Refusals: an unknown node, a node already down, no quorum.
+// its history with who asked; `tsha fence check` answered by an agent. Refusals: an unknown node, a node already down, no quorum.
 
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -44,6 +44,16 @@ describe('tsha fence NODE on a loopback cluster', () => {
       return on.length === 1 ? on[0] : null;
     }, 20_000);
     const asker = c.nodes.find((n) => n.name !== holder)!;
+
+    // the preflight, run by the asker's agent (its fence path): every node can be fenced
+    const check = await tshaCli(['fence', 'check', '--socket', asker.socket]);
+    expect(check.stderr).toBe('');
+    expect(check.code).toBe(0);
+    expect(check.stdout).toMatch(new RegExp(`^${holder} +1 +power +fence_tsha_loopback +${holder} +ok +on +ok +\\d+ ms$`, 'm'));
+    expect(check.stdout).toContain(`checked from ${asker.name} (its path to the devices)`);
+    expect(check.stdout).toContain('every node checked can be fenced (3)');
+    const one = await tshaCli(['fence', 'check', 'n9', '--socket', asker.socket]);
+    expect(one).toMatchObject({ code: 2, stderr: expect.stringContaining('no node named "n9"') });
 
     const unknown = await tshaCli(['fence', 'n9', '--yes', '--socket', asker.socket]);
     expect(unknown.code).toBe(1);

@@ -16,7 +16,8 @@
 
 import { spawn } from 'node:child_process';
 import type { FenceDevice, FencingConfig, NodeName } from '../../config/types.js';
-import type { FenceAttemptResult, FenceOutcome, Fencer } from '../../ports/fencer.js';
+import type { FenceAttemptResult, FenceCheckReport, FenceOutcome, Fencer } from '../../ports/fencer.js';
+import { checkFencing } from './fence-check.js';
 
 /** What tsha asks a fence agent: fence (off, reboot), unfence (on), or look without touching (status, monitor, list). */
 export type FenceAgentAction = 'off' | 'reboot' | 'on' | 'status' | 'monitor' | 'list';
@@ -144,6 +145,10 @@ export class FenceAgentFencer implements Fencer {
     private readonly fencing: () => FencingConfig,
     private readonly opts: FenceAgentOptions = {},
   ) {}
+
+  check(nodes: NodeName[]): Promise<FenceCheckReport> {
+    return checkFencing(this.fencing(), nodes, this.opts, this.opts.env?.TSHA_NODE ?? '');
+  }
 
   async fence(target: NodeName, action: 'off' | 'reboot'): Promise<FenceOutcome> {
     const attempts: FenceAttemptResult[] = [];

@@ -8,49 +8,15 @@
 // powers anything off: off, reboot and on are never sent.
 
 import type { FenceDevice, FencingConfig, NodeName } from '../../config/types.js';
+import type { FenceCheckNode, FenceCheckReport, FenceCheckRow } from '../../ports/fencer.js';
 import { levelsFor, parsePlugList, plugFor, runFenceAgentAction, type FenceAgentOptions, type FenceAgentRun } from './fence-agent.js';
 
-/** One device of one level of one node. */
-export interface FenceCheckRow {
-  node: NodeName;
-  /** 1-based, in the order the levels are tried */
-  level: number;
-  device: string;
-  agent: string;
-  plug: string;
-  /** monitor of the device (shared by every node it fences) */
-  monitor: 'ok' | 'error' | 'timeout' | 'notInstalled';
-  /** what the device says of the plug: its power state, listed or not, or why it could not tell */
-  target: 'on' | 'off' | 'listed' | 'notListed' | 'error' | 'timeout' | 'notInstalled' | 'skipped';
-  ok: boolean;
-  /** one line: the agent's answer or why it failed */
-  reason: string;
-  /** monitor plus status (and list) time */
-  durationMs: number;
-}
-
-export interface FenceCheckNode {
-  node: NodeName;
-  fenceable: boolean;
-  /** the first level that would fence it (0: none), and why not when none */
-  level: number;
-  reason: string;
-}
-
-export interface FenceCheckReport {
-  ok: boolean;
-  fencingEnabled: boolean;
-  watchdog: boolean;
-  nodes: FenceCheckNode[];
-  rows: FenceCheckRow[];
-  /** nodes that cannot be fenced, in configuration order */
-  unfenceable: NodeName[];
-}
+export type { FenceCheckNode, FenceCheckReport, FenceCheckRow };
 
 type Probe = Omit<FenceAgentRun, 'stdout'> & { stdout: string };
 
 /** Check every node of `nodes` (configuration order) against `fencing`; never throws, never fences. */
-export async function checkFencing(fencing: FencingConfig, nodes: NodeName[], opts: FenceAgentOptions = {}): Promise<FenceCheckReport> {
+export async function checkFencing(fencing: FencingConfig, nodes: NodeName[], opts: FenceAgentOptions = {}, checkedFrom = ''): Promise<FenceCheckReport> {
   const plan = nodes.map((node) => ({ node, levels: levelsFor(fencing, node) }));
   // every device once, in parallel with the others; each device's questions one after another
   // (BMCs and PDUs often take one session at a time)
@@ -104,7 +70,7 @@ export async function checkFencing(fencing: FencingConfig, nodes: NodeName[], op
     result.push({ node, fenceable, level: first, reason });
   }
   const unfenceable = result.filter((n) => !n.fenceable).map((n) => n.node);
-  return { ok: unfenceable.length === 0, fencingEnabled: fencing.enabled, watchdog: fencing.watchdog, nodes: result, rows, unfenceable };
+  return { ok: unfenceable.length === 0, fencingEnabled: fencing.enabled, watchdog: fencing.watchdog, nodes: result, rows, unfenceable, checkedFrom };
 }
 
 /** status for the plug (0 on, 2 off); when status fails, whether `list` names the plug. */

@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { codec, CONTROL_PACKAGE, rawServiceDefinition } from './proto.js';
 import type {
-  ClusterStatus, CommandResult, ControlErrorCode, FenceCommandRequest, NodeCommandRequest, ResourceCommandRequest, StatusRequest, WatchRequest,
+  ClusterStatus, CommandResult, ControlErrorCode, FenceCheckReport, FenceCheckRequest, FenceCommandRequest, NodeCommandRequest, ResourceCommandRequest, StatusRequest, WatchRequest,
 } from '../../ports/control.js';
 import { CONTROL_TYPES } from '../../ports/control.js';
 
@@ -103,6 +103,12 @@ export class ControlClient {
   fenceCommand(req: FenceCommandRequest): Promise<CommandResult> {
     const bytes = codec<FenceCommandRequest>(CONTROL_TYPES.fenceCommandRequest).encode(req);
     return this.unary('FenceCommand', bytes, CONTROL_TYPES.commandResult, req.waitMs + this.commandTimeoutMs, true);
+  }
+
+  /** runs every fence device's monitor and status on the agent's node: the command deadline, at least `timeoutMs` */
+  fenceCheck(req: FenceCheckRequest, timeoutMs = this.commandTimeoutMs): Promise<FenceCheckReport> {
+    const bytes = codec<FenceCheckRequest>(CONTROL_TYPES.fenceCheckRequest).encode(req);
+    return this.unary('FenceCheck', bytes, CONTROL_TYPES.fenceCheckReport, Math.max(timeoutMs, this.commandTimeoutMs), false);
   }
 
   /**

@@ -15,7 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { codec, CONTROL_PACKAGE, rawServiceDefinition } from './proto.js';
 import type {
-  ClusterStatus, CommandResult, ControlErrorCode, ControlHandlers, FenceCommandRequest, NodeCommandRequest, ResourceCommandRequest,
+  ClusterStatus, CommandResult, ControlErrorCode, ControlHandlers, FenceCheckReport, FenceCheckRequest, FenceCommandRequest, NodeCommandRequest, ResourceCommandRequest,
   StatusRequest, StatusSubscription, WatchRequest,
 } from '../../ports/control.js';
 import { CONTROL_TYPES, ControlCommandError } from '../../ports/control.js';
@@ -83,6 +83,8 @@ const statusCodec = codec<ClusterStatus>(CONTROL_TYPES.clusterStatus);
 const resourceReq = codec<ResourceCommandRequest>(CONTROL_TYPES.resourceCommandRequest);
 const nodeReq = codec<NodeCommandRequest>(CONTROL_TYPES.nodeCommandRequest);
 const fenceReq = codec<FenceCommandRequest>(CONTROL_TYPES.fenceCommandRequest);
+const fenceCheckReq = codec<FenceCheckRequest>(CONTROL_TYPES.fenceCheckRequest);
+const fenceCheckCodec = codec<FenceCheckReport>(CONTROL_TYPES.fenceCheckReport);
 const resultCodec = codec<CommandResult>(CONTROL_TYPES.commandResult);
 
 const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -119,6 +121,7 @@ export class ControlServer {
       ResourceCommand: this.unary(resourceReq, resultCodec, (r) => this.opts.handlers.resourceCommand(r)),
       NodeCommand: this.unary(nodeReq, resultCodec, (r) => this.opts.handlers.nodeCommand(r)),
       FenceCommand: this.unary(fenceReq, resultCodec, (r) => this.opts.handlers.fenceCommand(r)),
+      FenceCheck: this.unary(fenceCheckReq, fenceCheckCodec, (r) => this.opts.handlers.fenceCheck(r)),
       Watch: this.handleWatch,
     });
     await new Promise<number>((resolve, reject) => {

@@ -1,10 +1,11 @@
-// `tsha fence check [NODE] -c FILE`: the fencing preflight. It runs on any node, with or without a
-// running agent: it reads the configuration and asks every fence device of every level whether it
-// answers (monitor) and knows the node's plug (status, else list), powering nothing off. It runs
-// here, not in the agent, because what it checks is this machine's path to the devices (a node's
-// agent fences from wherever the coordinator runs, so every node should pass), and because it
-// must work before the cluster is up, which is when an operator wants to know. Exit 1 names every
-// node that cannot be fenced.
+// `tsha fence check [NODE]`: the fencing preflight. It asks every fence device of every level
+// whether it answers (monitor) and knows the node's plug (status, else list), powering nothing off.
+// By default the local agent runs it: the agent has what a fence needs and a login shell lacks
+// (the fence agents on its PATH, --fence-path, the device credentials systemd hands it with
+// LoadCredential=), and what it checks is this node's path to the devices, the path a fence takes
+// when this node coordinates; the agent answers without quorum, so it works while the cluster is
+// still forming. With --config FILE the CLI runs the agents itself from that file, for a node
+// whose agent does not run yet. Run it on every node. Exit 1 names every node that cannot be fenced.
 //
 // `tsha fence NODE [--action off|reboot] [--yes]` (stonith_admin --fence): asks the cluster, over
 // the local agent's control socket, to fence NODE. The request is committed through the
@@ -12,7 +13,7 @@
 // fence history, the node's resources recovered once the fence is confirmed. Refused without
 // quorum or with fencing disabled.
 
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import { checkFencing, type FenceCheckReport } from '../../adapters/fence/index.js';
@@ -25,9 +26,11 @@ import { outputOption, type Output } from '../output-option.js';
 const DEFAULT_CONFIG = '/etc/tsha/config.json';
 
 interface CheckOpts {
-  config: string;
+  config?: string;
+  socket: string;
   output: Output;
   fencePath?: string[];
+  timeout: string;
 }
 
 interface FenceOpts {
@@ -60,40 +63,64 @@ export function register(program: Command): void {
     process.exitCode = await fenceNode(node, opts);
   });
 
-  fence
+  const check = fence
     .command('check')
     .description('check, without fencing anything, that every node (or NODE) can be fenced: each device answers and knows the node\'s plug')
     .argument('[node]', 'check this node only')
-    .option('-c, --config <file>', 'cluster configuration (JSON, as written by the NixOS module)', DEFAULT_CONFIG)
-    .option('--fence-path <dir...>', 'directories searched for fence agents before $PATH (as tsha agent --fence-path)')
+    .option('-c, --config <file>', `run the fence agents here from this configuration instead of asking the local agent (e.g. ${DEFAULT_CONFIG})`)
+    .option('--fence-path <dir...>', 'with --config: directories searched for fence agents before $PATH (as tsha agent --fence-path)')
+    .option('--timeout <seconds>', 'how long to wait for the agent\'s answer', '120')
     .addOption(outputOption())
     .addHelpText(
       'after',
-      '\nRuns here, from the configuration, whether or not the agent runs: for every node, every fence level and\n' +
-        'every device of it, the agent\'s monitor (the device answers), then status for the node\'s plug (hostMap,\n' +
-        'else the node name), or list when status fails. Never off, reboot or on. A node can be fenced when one\n' +
-        'of its levels has every device answering. Run it on every node: the coordinator fences from wherever it runs.\n\n' +
-        'Exit status: 0 every node checked can be fenced, 1 some cannot (named), 2 unreadable or invalid configuration.',
-    )
-    .action(async (node: string | undefined, opts: CheckOpts) => {
-      process.exitCode = await fenceCheck(node, opts);
-    });
+      '\nThe local agent runs the fence agents (its PATH, --fence-path and device credentials; it answers without\n' +
+        'quorum too); with --config the CLI runs them itself. For every node, every fence level and every device of it:\n' +
+        'the agent\'s monitor (the device answers), then status for the node\'s plug (hostMap, else the node name), or\n' +
+        'list when status fails. Never off, reboot or on. A node can be fenced when one of its levels has every device\n' +
+        'answering. Run it on every node: the coordinator fences from wherever it runs.\n\n' +
+        'Exit status: 0 every node checked can be fenced, 1 some cannot (named) or no agent answered, 2 bad usage or an\n' +
+        'unreadable or invalid configuration.',
+    );
+  addSocketOption(check).action(async (node: string | undefined, opts: CheckOpts, command: Command) => {
+    // `tsha fence check --socket X`: commander hands an option both commands declare to the parent
+    const parent = command.parent;
+    if (parent?.getOptionValueSource('socket') === 'cli') opts.socket = (parent.opts() as { socket: string }).socket;
+    process.exitCode = await fenceCheck(node, opts);
+  });
 }
 
 async function fenceCheck(node: string | undefined, opts: CheckOpts): Promise<number> {
-  let config;
-  try {
-    config = await loadConfig(opts.config);
-  } catch (e) {
-    process.stderr.write(`tsha fence check: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 2;
+  let report: FenceCheckReport;
+  if (opts.config !== undefined) {
+    let config;
+    try {
+      config = await loadConfig(opts.config);
+    } catch (e) {
+      process.stderr.write(`tsha fence check: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 2;
+    }
+    const names = config.nodes.map((n) => n.name);
+    if (node !== undefined && !names.includes(node)) {
+      process.stderr.write(`tsha fence check: no node named "${node}" in ${opts.config} (nodes: ${names.join(', ')})\n`);
+      return 2;
+    }
+    report = await checkFencing(config.fencing, node === undefined ? names : [node], { searchPath: opts.fencePath ?? [] }, hostname());
+  } else {
+    const timeoutS = Number(opts.timeout);
+    if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
+      process.stderr.write(`tsha fence check: --timeout: expected a positive number of seconds, got "${opts.timeout}"\n`);
+      return 2;
+    }
+    try {
+      report = await withControlClient(opts.socket, (client) => client.fenceCheck({ node: node ?? '' }, Math.round(timeoutS * 1000)));
+    } catch (e) {
+      if (e instanceof AgentUnreachableError || e instanceof ControlRequestError) {
+        process.stderr.write(`tsha fence check: ${e.message}${e instanceof AgentUnreachableError ? ' (or run the agents from here: --config FILE)' : ''}\n`);
+        return e instanceof ControlRequestError && (e.code === 'notFound' || e.code === 'invalidArgument') ? 2 : 1;
+      }
+      throw e;
+    }
   }
-  const names = config.nodes.map((n) => n.name);
-  if (node !== undefined && !names.includes(node)) {
-    process.stderr.write(`tsha fence check: no node named "${node}" in ${opts.config} (nodes: ${names.join(', ')})\n`);
-    return 2;
-  }
-  const report: FenceCheckReport = await checkFencing(config.fencing, node === undefined ? names : [node], { searchPath: opts.fencePath ?? [] });
   if (opts.output === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(renderFenceCheck(report));
   if (!report.ok) process.stderr.write(`tsha fence check: cannot fence ${report.unfenceable.join(', ')}\n`);

@@ -31,6 +31,7 @@ export function renderFenceCheck(r: FenceCheckReport): string {
     }
     lines.push('');
   }
+  if (r.checkedFrom) lines.push(`checked from ${r.checkedFrom} (its path to the devices)`);
   for (const n of r.nodes) lines.push(`${n.fenceable ? 'ok    ' : 'CANNOT'} ${n.node}: ${n.reason}`);
   lines.push('', r.ok ? `every node checked can be fenced (${r.nodes.length})` : `cannot fence: ${r.unfenceable.join(', ')}`);
   return `${lines.join('\n')}\n`;

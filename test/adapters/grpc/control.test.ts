@@ -45,6 +45,11 @@ function fakeRuntime() {
       commands.push(req);
       return { message: `${req.action} ${req.node}`, committedIndex: 11, warnings: ['drains 3 resources'] };
     },
+    fenceCheck: async (req) => ({
+      ok: req.node !== 'n2', fencingEnabled: true, watchdog: false, checkedFrom: 'n1', unfenceable: req.node === 'n2' ? ['n2'] : [],
+      nodes: [{ node: req.node || 'n1', fenceable: req.node !== 'n2', level: req.node === 'n2' ? 0 : 1, reason: 'level 1 answers for it' }],
+      rows: [{ node: req.node || 'n1', level: 1, device: 'ipmi', agent: 'fence_ipmilan', plug: '3', monitor: 'ok', target: 'on', ok: true, reason: 'Status: ON', durationMs: 120 }],
+    }),
     fenceCommand: async (req) => {
       if (req.node === 'q') throw new ControlCommandError('failedPrecondition', 'no quorum');
       commands.push(req);
@@ -175,6 +180,8 @@ describe('control requests', () => {
     expect(await client.fenceCommand(fence)).toEqual({ message: 'fenced: c (reboot)', committedIndex: 12, warnings: [] });
     await expect(client.fenceCommand({ ...fence, node: 'q' })).rejects.toMatchObject({ code: 'failedPrecondition', message: 'no quorum' });
     expect(rt.commands).toEqual([ban, standby, fence]);
+    const report = await client.fenceCheck({ node: 'n2' });
+    expect(report).toMatchObject({ ok: false, unfenceable: ['n2'], checkedFrom: 'n1', rows: [{ plug: '3', monitor: 'ok', target: 'on', durationMs: 120 }] });
   });
 
   it('reports refusals with their code, and handler bugs as internal errors', async () => {

@@ -62,6 +62,12 @@ describe.skipIf(!HAVE_DUMMY)('tsha fence check', () => {
     expect(report).toMatchObject({ ok: false, unfenceable: ['n3'], rows: [{ node: 'n3', device: 'bmc', ok: false }] });
   });
 
+  it('without --config it asks the local agent, and says so when none answers', () => {
+    const r = tsha('fence', 'check', '--socket', join(tmp, 'none.sock'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no tsha agent reachable at .*none\.sock.*\(or run the agents from here: --config FILE\)/);
+  });
+
   it('usage errors: an unknown node, an invalid configuration (exit 2)', () => {
     const file = config('good2.json', { dummy });
     expect(tsha('fence', 'check', 'n9', '-c', file)).toMatchObject({ code: 2, stderr: expect.stringContaining('no node named "n9"') });
