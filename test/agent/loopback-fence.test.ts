@@ -5,6 +5,7 @@
 // its history with who asked; `tsha fence check` answered by an agent. Refusals: an unknown node, a node already down, no quorum.
 
 import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,5 +93,45 @@ describe('tsha fence NODE on a loopback cluster', () => {
     const nq = await tshaCli(['fence', third.name, '--yes', '--socket', asker.socket]);
     expect(nq.code).toBe(1);
     expect(nq.stderr).toMatch(/no quorum: .* cannot fence/);
+  }, 120_000);
+});
+
+describe('tsha fence NODE when the fence device fails', () => {
+  let c: LoopbackCluster;
+  beforeAll(() => {
+    c = new LoopbackCluster({ nodes: 3, resources: ['web'], monitorIntervalMs: 500 });
+    // a device that cannot fence anybody: fence_tsha_loopback without dir= fails every action
+    const cfg = JSON.parse(readFileSync(c.configFile, 'utf8')) as { fencing: { devices: { power: { parameters: Record<string, string> } } } };
+    cfg.fencing.devices.power.parameters = {};
+    writeFileSync(c.configFile, JSON.stringify(cfg, null, 2));
+    c.startAll();
+  });
+  afterAll(async () => {
+    await c?.destroy();
+  });
+
+  it('answers after --wait with the request still pending, shows it in the history, and --cancel withdraws it', async () => {
+    await c.waitFor('a quorate cluster running web', async () => (await c.status('n1'))?.quorum?.quorate && c.runningOn('web').length === 1, 30_000, 100);
+    const holder = c.runningOn('web')[0]!;
+    const asker = c.nodes.find((n) => n.name !== holder)!;
+    const check = await tshaCli(['fence', 'check', holder, '--socket', asker.socket]);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toBe(`tsha fence check: cannot fence ${holder}\n`);
+
+    const r = await tshaCli(['fence', holder, '--yes', '--wait', '3', '--socket', asker.socket]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`fence of ${holder} requested \\(log index \\d+\\) but not confirmed within 3000 ms: the cluster keeps trying`));
+    const pending = JSON.parse((await tshaCli(['status', '--socket', asker.socket, '--output', 'json'])).stdout) as { fenceHistory: { target: string; status: string }[] };
+    expect(pending.fenceHistory).toContainEqual(expect.objectContaining({ target: holder, status: 'pending' }));
+    // nothing moved: web is not started elsewhere before a confirmed fence
+    expect(c.runningOn('web')).toEqual([holder]);
+
+    const cancel = await tshaCli(['fence', holder, '--cancel', '--socket', asker.socket]);
+    expect(cancel.stderr).toBe('');
+    expect(cancel.stdout).toMatch(new RegExp(`^withdraw the fence request for ${holder}: done`));
+    const after = JSON.parse((await tshaCli(['status', '--socket', asker.socket, '--output', 'json'])).stdout) as { fenceHistory: { target: string; status: string }[] };
+    expect(after.fenceHistory.filter((f) => f.status === 'pending')).toEqual([]);
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(c.runningOn('web')).toEqual([holder]);
   }, 120_000);
 });
