@@ -16,8 +16,7 @@
 
 import { spawn } from 'node:child_process';
 import type { FenceDevice, FencingConfig, NodeName } from '../../config/types.js';
-import type { FenceAttemptResult, FenceCheckReport, FenceOutcome, Fencer } from '../../ports/fencer.js';
-import { checkFencing } from './fence-check.js';
+import type { FenceAttemptResult } from '../../ports/fencer.js';
 
 /** What tsha asks a fence agent: fence (off, reboot), unfence (on), or look without touching (status, monitor, list). */
 export type FenceAgentAction = 'off' | 'reboot' | 'on' | 'status' | 'monitor' | 'list';
@@ -138,34 +137,4 @@ export function levelsFor(fencing: FencingConfig, target: NodeName): FenceDevice
     return levels.map((l) => l.devices.map((id) => byId.get(id)).filter((d): d is FenceDevice => d !== undefined));
   }
   return fencing.devices.filter((d) => d.hosts.includes(target)).map((d) => [d]);
-}
-
-export class FenceAgentFencer implements Fencer {
-  constructor(
-    private readonly fencing: () => FencingConfig,
-    private readonly opts: FenceAgentOptions = {},
-  ) {}
-
-  check(nodes: NodeName[]): Promise<FenceCheckReport> {
-    return checkFencing(this.fencing(), nodes, this.opts, this.opts.env?.TSHA_NODE ?? '');
-  }
-
-  async fence(target: NodeName, action: 'off' | 'reboot'): Promise<FenceOutcome> {
-    const attempts: FenceAttemptResult[] = [];
-    const levels = levelsFor(this.fencing(), target);
-    for (const [i, devices] of levels.entries()) {
-      if (devices.length === 0) continue;
-      let all = true;
-      for (const d of devices) {
-        const r = await runFenceAgent(d, target, action, i + 1, this.opts);
-        attempts.push(r);
-        if (r.status !== 'ok') {
-          all = false;
-          break;
-        }
-      }
-      if (all) return { target, confirmed: true, attempts };
-    }
-    return { target, confirmed: false, attempts };
-  }
 }
