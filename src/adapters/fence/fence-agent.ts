@@ -103,9 +103,12 @@ export function runFenceAgentAction(
   });
 }
 
-/** The last non-empty line, without the timestamp fence-agents' logging puts first. */
+/**
+ * The last non-empty line, without the timestamp fence-agents' logging puts first and without the
+ * "Please use '-h' for usage" they add after the error that matters.
+ */
 function lastLine(text: string): string {
-  const line = text.trim().split('\n').filter((l) => l.trim() !== '').slice(-1)[0]?.trim() ?? '';
+  const line = text.trim().split('\n').filter((l) => l.trim() !== '' && !/Please use '-h' for usage/.test(l)).slice(-1)[0]?.trim() ?? '';
   return line.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[,.]\d+ /, '');
 }
 
