@@ -141,11 +141,21 @@ in
             parameters = mkOption {
               type = types.attrsOf scalar;
               default = { };
-              description = "key=value arguments given to the agent on stdin, e.g. ip, username, lanplus. The file is world-readable in the Nix store: give fence-agents passwd_script (a command that prints the password) rather than password.";
+              description = "key=value arguments given to the agent on stdin, e.g. ip, username, lanplus. The file is world-readable in the Nix store: give fence-agents passwd_script (a command that prints the password) rather than password. action, plug and port are refused: tsha sets action, and the plug (port) of each node comes from hostMap.";
             };
             hosts = mkOption {
               type = types.listOf (types.str);
               description = "Nodes this device can fence.";
+            };
+            hostMap = mkOption {
+              type = types.attrsOf scalar;
+              default = { };
+              description = "Each node's plug (port, outlet, VM name, BMC slot) on this device, as Pacemaker's pcmk_host_map: the agent gets plug=<value>. Empty: the plug is the node name. When not empty, it must give a plug for every node in hosts, and name only nodes.";
+            };
+            unfence = mkOption {
+              type = types.bool;
+              default = false;
+              description = "Fabric fencing (fence_scsi, fence_mpath, …) that cuts a node off its storage instead of powering it off: before a node this device fenced may run resources again, the agent runs action=on for it on this device. Planned: refused for now, the agent does not unfence yet.";
             };
             timeoutMs = mkOption {
               type = types.ints.between 1000 600000;

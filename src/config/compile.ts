@@ -122,6 +122,8 @@ export function compile(raw: RawConfig, quorumMode: QuorumMode, promotableChildr
         agent: d.agent,
         parameters: { ...d.parameters },
         hosts: [...d.hosts],
+        hostMap: { ...d.hostMap },
+        unfence: d.unfence,
         timeoutMs: d.timeoutMs,
       })),
       levels: Object.entries(raw.fencing.levels).flatMap(([node, levels]) => levels.map((devices, index) => ({ node, index: index + 1, devices: [...devices] }))),

@@ -328,10 +328,18 @@ export const rawConfigSpec = obj(
                 patternText: 'a fence agent name starting with "fence_"',
               }),
               parameters: stringMap(
-                'key=value arguments given to the agent on stdin, e.g. ip, username, lanplus. The file is world-readable in the Nix store: give fence-agents passwd_script (a command that prints the password) rather than password.',
+                'key=value arguments given to the agent on stdin, e.g. ip, username, lanplus. The file is world-readable in the Nix store: give fence-agents passwd_script (a command that prints the password) rather than password. action, plug and port are refused: tsha sets action, and the plug (port) of each node comes from hostMap.',
                 { default: {} },
               ),
               hosts: list(str('Node name.'), 'Nodes this device can fence.', { minItems: 1 }),
+              hostMap: stringMap(
+                'Each node\'s plug (port, outlet, VM name, BMC slot) on this device, as Pacemaker\'s pcmk_host_map: the agent gets plug=<value>. Empty: the plug is the node name. When not empty, it must give a plug for every node in hosts, and name only nodes.',
+                { default: {} },
+              ),
+              unfence: bool(
+                'Fabric fencing (fence_scsi, fence_mpath, …) that cuts a node off its storage instead of powering it off: before a node this device fenced may run resources again, the agent runs action=on for it on this device. Planned: refused for now, the agent does not unfence yet.',
+                { default: false },
+              ),
               timeoutMs: ms('The fence action fails when the agent takes longer.', 1000, 600_000, DEFAULT_FENCE_TIMEOUT_MS),
             },
             'A fence device.',

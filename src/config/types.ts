@@ -87,6 +87,13 @@ export interface FenceDevice {
   parameters: Record<string, string>;
   /** nodes this device can fence */
   hosts: NodeName[];
+  /**
+   * node → plug (port) on this device (Pacemaker's pcmk_host_map); a node not in it: its name.
+   * Optional so that configurations compiled before it (recorded scheduler inputs) still read.
+   */
+  hostMap?: Record<NodeName, string>;
+  /** fabric fencing: run action=on for a node this device fenced before it runs resources again */
+  unfence?: boolean;
   timeoutMs: number;
 }
 

@@ -58,4 +58,6 @@ export interface ClusterSnapshot {
   overrides?: { resource: ResourceId; targetRole?: string; managed?: boolean }[];
   /** nodes whose fencing was confirmed since they were lost (safe to recover from) */
   fenced: NodeName[];
+  /** fences an operator asked for (`tsha fence NODE`), not carried out yet; absent in older recordings */
+  fenceRequests?: { node: NodeName; action: 'off' | 'reboot'; by: string }[];
 }

@@ -4,6 +4,8 @@
 // answers; the CLI uses src/adapters/grpc/control-client.ts. Field comments live in the .proto
 // file; test/unit/proto-roundtrip.test.ts fails if the two drift apart.
 
+import type { FenceCheckReport } from './fencer.js';
+
 export type QuorumMode = 'majority' | 'witness' | 'twoNode';
 export type NodeState = 'online' | 'offline' | 'unclean' | 'pending';
 export type ResourceState = 'started' | 'stopped' | 'failed' | 'promoted' | 'unpromoted' | 'starting' | 'stopping';
@@ -215,6 +217,20 @@ export interface NodeCommandRequest {
   requestedBy: string;
 }
 
+export interface FenceCommandRequest {
+  node: string;
+  action: FenceAction;
+  requestedBy: string;
+  cancel: boolean;
+  waitMs: number;
+}
+
+export interface FenceCheckRequest {
+  node: string;
+}
+
+export type { FenceCheckNode, FenceCheckReport, FenceCheckRow } from './fencer.js';
+
 export interface CommandResult {
   message: string;
   committedIndex: number;
@@ -244,6 +260,9 @@ export const CONTROL_TYPES = {
   clusterStatus: 'tsha.control.v1.ClusterStatus',
   resourceCommandRequest: 'tsha.control.v1.ResourceCommandRequest',
   nodeCommandRequest: 'tsha.control.v1.NodeCommandRequest',
+  fenceCommandRequest: 'tsha.control.v1.FenceCommandRequest',
+  fenceCheckRequest: 'tsha.control.v1.FenceCheckRequest',
+  fenceCheckReport: 'tsha.control.v1.FenceCheckReport',
   commandResult: 'tsha.control.v1.CommandResult',
   schedulerInputRequest: 'tsha.control.v1.SchedulerInputRequest',
   schedulerInputResponse: 'tsha.control.v1.SchedulerInputResponse',
@@ -310,6 +329,8 @@ export interface ControlHandlers {
   nodeCommand(req: NodeCommandRequest): Promise<CommandResult>;
   schedulerInput(req: SchedulerInputRequest): Promise<SchedulerInputResponse>;
   history(req: HistoryRequest): Promise<HistoryResponse>;
+  fenceCommand(req: FenceCommandRequest): Promise<CommandResult>;
+  fenceCheck(req: FenceCheckRequest): Promise<FenceCheckReport>;
   /**
    * Calls `onChange` whenever the status may have changed (the server fetches a fresh status via
    * `status()`, coalesced to at most one per `minIntervalMs`). Returns the subscription to close.

@@ -22,7 +22,49 @@ export interface FenceOutcome {
   attempts: FenceAttemptResult[];
 }
 
+/** One device of one level of one node, as the fencing preflight (`tsha fence check`) saw it. */
+export interface FenceCheckRow {
+  node: NodeName;
+  /** 1-based, in the order the levels are tried */
+  level: number;
+  device: string;
+  agent: string;
+  plug: string;
+  /** monitor of the device (shared by every node it fences) */
+  monitor: 'ok' | 'error' | 'timeout' | 'notInstalled';
+  /** what the device says of the plug: its power state, listed or not, or why it could not tell */
+  target: 'on' | 'off' | 'listed' | 'notListed' | 'error' | 'timeout' | 'notInstalled' | 'skipped';
+  ok: boolean;
+  /** one line: the agent's answer or why it failed */
+  reason: string;
+  /** monitor plus status (and list) time */
+  durationMs: number;
+}
+
+export interface FenceCheckNode {
+  node: NodeName;
+  fenceable: boolean;
+  /** the first level that would fence it (0: none) */
+  level: number;
+  /** why it can or cannot be fenced */
+  reason: string;
+}
+
+export interface FenceCheckReport {
+  ok: boolean;
+  fencingEnabled: boolean;
+  watchdog: boolean;
+  nodes: FenceCheckNode[];
+  rows: FenceCheckRow[];
+  /** nodes that cannot be fenced, in configuration order */
+  unfenceable: NodeName[];
+  /** the node whose path to the devices was checked */
+  checkedFrom: NodeName;
+}
+
 export interface Fencer {
   /** power `target` off through its fence levels in order; never throws */
   fence(target: NodeName, action: 'off' | 'reboot'): Promise<FenceOutcome>;
+  /** ask every device of every level of `nodes` whether it answers for them, powering nothing off; never throws */
+  check(nodes: NodeName[]): Promise<FenceCheckReport>;
 }

@@ -32,7 +32,7 @@ import type { LocalCommand } from '../core/cluster/commands.js';
 import type { SchedulerInput } from '../core/scheduler/types.js';
 import type { Logger } from '../observability/logger.js';
 import { AgentMetrics, serveMetrics } from '../observability/metrics.js';
-import type { Fencer } from '../ports/fencer.js';
+import type { FenceCheckReport, Fencer } from '../ports/fencer.js';
 import type { PeerProbe } from '../ports/peer-probe.js';
 import type { StorageDriver, StorageType } from '../ports/storage.js';
 import type { ResourceAgent } from '../ports/resource-agent.js';
@@ -365,6 +365,11 @@ export class Agent {
   /** The last configuration reload on this node and what it changed (for `tsha status`). */
   lastReload: { timeUnixMs: number; changes: string[] } | null = null;
 
+  /** `tsha fence check` through this agent: its fencer, its fence path, its credentials; null without a fencer */
+  checkFencing(nodes: NodeName[]): Promise<FenceCheckReport> | null {
+    return this.opts.fencer?.check(nodes) ?? null;
+  }
+
   /** An operator command (control socket) or a DRBD fence-peer request/answer; resolves once the step that proposed it ran. */
   command(cmd: LocalCommand): Promise<void> {
     return this.submit((now) => ({ type: 'command', cmd, now }));
@@ -447,7 +452,7 @@ export class Agent {
           this.opts.onScheduled?.(e.input);
           break;
         case 'fence':
-          this.runFence(e.target, e.requestId);
+          this.runFence(e.target, e.requestId, e.action);
           break;
         case 'selfFence':
           this.doSelfFence(e.cause);
@@ -483,7 +488,7 @@ export class Agent {
     }
   }
 
-  private runFence(target: NodeName, requestId: string): void {
+  private runFence(target: NodeName, requestId: string, action: 'off' | 'reboot'): void {
     const fencer = this.opts.fencer;
     const report = (ok: boolean): void => {
       this.metrics.fenceActions.inc({ result: ok ? 'confirmed' : 'failed' });
@@ -494,10 +499,10 @@ export class Agent {
       report(false);
       return;
     }
-    this.log.warn({ target, requestId }, 'fencing');
-    void fencer.fence(target, 'off').then((o) => {
+    this.log.warn({ target, requestId, action }, 'fencing');
+    void fencer.fence(target, action).then((o) => {
       this.log[o.confirmed ? 'warn' : 'error']({ target, requestId, confirmed: o.confirmed, attempts: o.attempts }, o.confirmed ? 'fence confirmed' : 'fence NOT confirmed');
-      this.lastFence.push({ target, confirmed: o.confirmed, device: o.attempts.at(-1)?.device ?? '', reason: o.attempts.at(-1)?.reason ?? 'no device', timeUnixMs: Date.now() });
+      this.lastFence.push({ target, action, confirmed: o.confirmed, device: o.attempts.at(-1)?.device ?? '', reason: o.attempts.at(-1)?.reason ?? 'no device', timeUnixMs: Date.now() });
       if (this.lastFence.length > 32) this.lastFence.shift();
       report(o.confirmed);
     });
@@ -523,7 +528,7 @@ export class Agent {
     });
   }
 
-  readonly lastFence: { target: NodeName; confirmed: boolean; device: string; reason: string; timeUnixMs: number }[] = [];
+  readonly lastFence: { target: NodeName; action: 'off' | 'reboot'; confirmed: boolean; device: string; reason: string; timeUnixMs: number }[] = [];
 
   private doSelfFence(cause: string): void {
     const a = this.opts.selfFence;

@@ -14,7 +14,7 @@ import type { OperatorCommand } from '../core/cluster/commands.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
 import { agentLabel } from '../config/drivers.js';
 import type {
-  ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
+  ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceCheckReport, FenceCheckRequest, FenceCommandRequest, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
   ResourceState, ResourceStatus, StatusRequest, StatusSubscription, HistoryEntry, HistoryRequest, HistoryResponse, OperatorConstraint, SchedulerInputRequest, SchedulerInputResponse, StorageClient, StorageEvent, StorageStatus,
 } from '../ports/control.js';
 import { ControlCommandError } from '../ports/control.js';
@@ -23,6 +23,8 @@ import type { Agent } from './agent.js';
 import { VERSION } from '../version.js';
 
 const COMMIT_WAIT_MS = 5000;
+/** `tsha fence`: how long the answer waits for the fence when the request names no wait */
+const FENCE_WAIT_MS = 120_000;
 
 /** Wall-clock time of a cluster time, for display: as long ago as cluster time says. */
 function wallOf(clusterTime: number, clusterNowMs: number, wallNow: number): number {
@@ -120,11 +122,15 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
   const limit = req.fenceHistoryLimit && req.fenceHistoryLimit > 0 ? req.fenceHistoryLimit : 10;
   const fenceHistory: FenceEvent[] = [
     ...c.fenceHistory.map((f): FenceEvent => ({
-      target: f.node, action: 'off', status: 'ok', device: f.cause === 'fenced' ? 'fence agent' : 'lease expiry + watchdog', executor: '',
-      requestedBy: '', reason: `${f.cause} (term ${f.term}, log index ${f.index})`, timeUnixMs: wall(f.at),
+      target: f.node, action: f.action ?? 'off', status: 'ok', device: f.cause === 'fenced' ? 'fence agent' : 'lease expiry + watchdog', executor: '',
+      requestedBy: f.by ?? '', reason: `${f.by ? 'operator request; ' : ''}${f.cause} (term ${f.term}, log index ${f.index})`, timeUnixMs: wall(f.at),
+    })),
+    ...Object.entries(c.fenceRequests ?? {}).map(([target, r]): FenceEvent => ({
+      target, action: r.action, status: 'pending', device: '', executor: '', requestedBy: r.by,
+      reason: `operator request (log index ${r.index}): waiting for the coordinator's fence`, timeUnixMs: wall(r.at),
     })),
     ...agent.lastFence.map((f): FenceEvent => ({
-      target: f.target, action: 'off', status: f.confirmed ? 'ok' : 'failed', device: f.device, executor: agent.self, requestedBy: agent.self,
+      target: f.target, action: f.action, status: f.confirmed ? 'ok' : 'failed', device: f.device, executor: agent.self, requestedBy: agent.self,
       reason: f.reason, timeUnixMs: f.timeUnixMs,
     })),
   ].slice(-limit);
@@ -188,6 +194,73 @@ async function proposeAndWait(agent: Agent, cmds: OperatorCommand[], done: (s: C
   for (const c of cmds) await agent.command(c);
   const committedIndex = await applied;
   return { message: `${what}: done`, committedIndex, warnings: [] };
+}
+
+/** Wait until this node's view of the cluster satisfies `test` (its result), or `ms` pass (null). */
+function waitForState<T>(agent: Agent, test: (s: ClusterState) => T | null, ms: number): Promise<T | null> {
+  return new Promise((resolve) => {
+    const check = (): boolean => {
+      const v = agent.view();
+      const r = v ? test(v.node.cluster) : null;
+      if (r === null) return false;
+      clearTimeout(timer);
+      off();
+      resolve(r);
+      return true;
+    };
+    const timer = setTimeout(() => {
+      off();
+      resolve(null);
+    }, ms);
+    const off = agent.subscribe(() => void check());
+    check();
+  });
+}
+
+/**
+ * `tsha fence NODE` (stonith_admin --fence): refused without fencing, a device for the node, or
+ * quorum; otherwise the request is committed, the coordinator's next transition fences the node
+ * (scheduler: unpackFenceRequests), and the answer comes once the node's fenced node-down is
+ * applied here: the same record, recovery and fence history as any other fence.
+ */
+async function fenceCommand(agent: Agent, req: FenceCommandRequest): Promise<CommandResult> {
+  const cfg = agent.currentConfig();
+  const node = req.node;
+  if (!cfg.nodes.some((n) => n.name === node)) throw new ControlCommandError('notFound', `no node named "${node}" (nodes: ${cfg.nodes.map((n) => n.name).join(', ')})`);
+  const by = req.requestedBy || 'unknown';
+  const view = agent.view();
+  if (!view) throw new ControlCommandError('unavailable', 'the agent is still starting');
+  if (req.cancel) {
+    if (!view.node.cluster.fenceRequests?.[node]) return { message: `no pending fence request for ${node}`, committedIndex: view.node.commitIndex, warnings: [] };
+    return proposeAndWait(agent, [{ type: 'fenceRequest', node, on: false, action: 'off', by }], (s) => !s.fenceRequests?.[node], `withdraw the fence request for ${node}`);
+  }
+  if (!cfg.fencing.enabled) throw new ControlCommandError('failedPrecondition', `fencing is disabled (fencing.enabled = false): the cluster cannot fence ${node}`);
+  if (!cfg.fencing.devices.some((d) => d.hosts.includes(node))) {
+    throw new ControlCommandError('failedPrecondition', `no fence device lists ${node} in its hosts: ${cfg.fencing.watchdog ? 'watchdog self-fencing cannot shoot a live node on request' : 'it cannot be fenced'}`);
+  }
+  const s = statusOf(view.node, view.now);
+  if (!s.quorum.quorate || agent.coordinator() === null) {
+    throw new ControlCommandError('failedPrecondition', `no quorum: ${agent.self} is not in a quorate partition, so the cluster cannot fence ${node} (only a quorate partition may fence)`);
+  }
+  const down = view.node.cluster.down[node];
+  if (down) throw new ControlCommandError('failedPrecondition', `${node} is already down (${down.cause}, log index ${down.index}) and runs nothing; it rejoins when its agent is back`);
+  const action = req.action;
+  const asked = await proposeAndWait(agent, [{ type: 'fenceRequest', node, on: true, action, by }], (st) => st.fenceRequests?.[node] !== undefined || st.down[node] !== undefined,
+    `fence ${node} (${action})`);
+  const v = agent.view();
+  const index = v?.node.cluster.fenceRequests?.[node]?.index ?? asked.committedIndex;
+  const waitMs = req.waitMs > 0 ? req.waitMs : FENCE_WAIT_MS;
+  const outcome = await waitForState(agent, (st): string | null => {
+    const d = st.down[node];
+    if (d && d.index > index) return d.cause === 'fenced' ? `fenced: ${node} confirmed ${action === 'reboot' ? 'rebooted' : 'powered off'} (log index ${d.index})` : `${node} is down (${d.cause}, log index ${d.index})`;
+    if (!st.fenceRequests?.[node]) return d ? `${node} is down (${d.cause}, log index ${d.index})` : 'withdrawn';
+    return null;
+  }, waitMs);
+  if (outcome === null) {
+    throw new ControlCommandError('unavailable', `fence of ${node} requested (log index ${index}) but not confirmed within ${waitMs} ms: the cluster keeps trying (tsha status shows it pending; \`tsha fence --cancel ${node}\` withdraws it)`);
+  }
+  if (outcome === 'withdrawn') throw new ControlCommandError('failedPrecondition', `the fence request for ${node} was withdrawn before it was carried out`);
+  return { message: outcome, committedIndex: agent.view()?.node.commitIndex ?? index, warnings: [] };
 }
 
 /** Where a resource (or any instance of it) runs now, as this node sees it. */
@@ -304,6 +377,15 @@ export function controlHandlers(agent: Agent): ControlHandlers {
         case 'maintenanceOff':
           return proposeAndWait(agent, [{ type: 'maintenance', node, on: false }], (s) => !s.maintenance.includes(node), `maintenance off ${node}`);
       }
+    },
+
+    fenceCommand: (req) => fenceCommand(agent, req),
+
+    async fenceCheck(req: FenceCheckRequest): Promise<FenceCheckReport> {
+      const nodes = req.node ? [needNode(req.node)] : nodeNames();
+      const report = agent.checkFencing(nodes);
+      if (!report) throw new ControlCommandError('failedPrecondition', `the agent on ${agent.self} has no fencer`);
+      return report;
     },
 
     subscribe(onChange: () => void): StatusSubscription {

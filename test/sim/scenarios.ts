@@ -675,6 +675,25 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     expect: 'placed',
   },
   {
+    name: 'operator-fence-holder',
+    description: '3 nodes: an operator on another node asks the cluster to fence the holder (tsha fence); it is fenced, recorded, and r0 recovered',
+    config: { nodes: 3, resources: 2 },
+    durationMs: 9000,
+    script: (sim, rng, t0) => {
+      let h: NodeName = 'n1';
+      sim.at(t0 + rng.int(0, 300), () => {
+        h = holder(sim);
+        const asker = sim.machine(others(sim, h, 3)[rng.int(0, 1)]!);
+        for (const r of sim.machine(h).phys.keys()) sim.markLost(r);
+        sim.input(asker, { type: 'command', cmd: { type: 'fenceRequest', node: h, on: true, action: 'off', by: 'cli:operator' }, now: sim.local(asker) });
+      });
+      sim.at(t0 + 4000, () => {
+        if (sim.machine(h).fencedAt === null) sim.violate('liveness', `${h} was not fenced 4 s after the operator asked`);
+      });
+    },
+    expect: 'placed',
+  },
+  {
     name: 'freeze-policy-partition',
     description: '3 nodes, no-quorum-policy freeze: a cut-off holder keeps running until it is fenced',
     config: { nodes: 3, resources: 2, noQuorumPolicy: 'freeze' },

@@ -48,7 +48,7 @@ describe('proto loading', () => {
     const mesh = rawServiceDefinition('tsha.mesh.v1.Mesh');
     expect(mesh.Deliver?.path).toBe('/tsha.mesh.v1.Mesh/Deliver');
     const control = rawServiceDefinition('tsha.control.v1.Control');
-    expect(Object.keys(control).sort()).toEqual(['DrbdFencePeer', 'History', 'NodeCommand', 'ResourceCommand', 'SchedulerInput', 'Status', 'Watch']);
+    expect(Object.keys(control).sort()).toEqual(['DrbdFencePeer', 'FenceCheck', 'FenceCommand', 'History', 'NodeCommand', 'ResourceCommand', 'SchedulerInput', 'Status', 'Watch']);
     expect(control.Watch?.responseStream).toBe(true);
     expect(control.Status?.responseStream).toBe(false);
   });

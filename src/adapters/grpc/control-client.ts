@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { codec, CONTROL_PACKAGE, rawServiceDefinition } from './proto.js';
 import type {
-  ClusterStatus, CommandResult, ControlErrorCode, DrbdFencePeerRequest, DrbdFencePeerResult, HistoryRequest, HistoryResponse, NodeCommandRequest, ResourceCommandRequest, SchedulerInputRequest, SchedulerInputResponse, StatusRequest, WatchRequest,
+  ClusterStatus, CommandResult, ControlErrorCode, DrbdFencePeerRequest, DrbdFencePeerResult, FenceCheckReport, FenceCheckRequest, FenceCommandRequest, HistoryRequest, HistoryResponse, NodeCommandRequest, ResourceCommandRequest, SchedulerInputRequest, SchedulerInputResponse, StatusRequest, WatchRequest,
 } from '../../ports/control.js';
 import { CONTROL_TYPES } from '../../ports/control.js';
 
@@ -113,6 +113,18 @@ export class ControlClient {
   drbdFencePeer(req: DrbdFencePeerRequest): Promise<DrbdFencePeerResult> {
     const bytes = codec<DrbdFencePeerRequest>(CONTROL_TYPES.drbdFencePeerRequest).encode(req);
     return this.unary('DrbdFencePeer', bytes, CONTROL_TYPES.drbdFencePeerResult, req.timeoutMs + 1000, true);
+  }
+
+  /** waits for the fence itself: the deadline is the request's wait plus the command deadline */
+  fenceCommand(req: FenceCommandRequest): Promise<CommandResult> {
+    const bytes = codec<FenceCommandRequest>(CONTROL_TYPES.fenceCommandRequest).encode(req);
+    return this.unary('FenceCommand', bytes, CONTROL_TYPES.commandResult, req.waitMs + this.commandTimeoutMs, true);
+  }
+
+  /** runs every fence device's monitor and status on the agent's node: the command deadline, at least `timeoutMs` */
+  fenceCheck(req: FenceCheckRequest, timeoutMs = this.commandTimeoutMs): Promise<FenceCheckReport> {
+    const bytes = codec<FenceCheckRequest>(CONTROL_TYPES.fenceCheckRequest).encode(req);
+    return this.unary('FenceCheck', bytes, CONTROL_TYPES.fenceCheckReport, Math.max(timeoutMs, this.commandTimeoutMs), false);
   }
 
   /**

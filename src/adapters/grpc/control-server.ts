@@ -15,7 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { codec, CONTROL_PACKAGE, rawServiceDefinition } from './proto.js';
 import type {
-  ClusterStatus, CommandResult, ControlErrorCode, ControlHandlers, DrbdFencePeerRequest, DrbdFencePeerResult, NodeCommandRequest, ResourceCommandRequest,
+  ClusterStatus, CommandResult, ControlErrorCode, ControlHandlers, DrbdFencePeerRequest, DrbdFencePeerResult, FenceCheckReport, FenceCheckRequest, FenceCommandRequest, NodeCommandRequest, ResourceCommandRequest,
   HistoryRequest, HistoryResponse, SchedulerInputRequest, SchedulerInputResponse, StatusRequest, StatusSubscription, WatchRequest,
 } from '../../ports/control.js';
 import { CONTROL_TYPES, ControlCommandError } from '../../ports/control.js';
@@ -82,6 +82,9 @@ const watchReq = codec<WatchRequest>(CONTROL_TYPES.watchRequest);
 const statusCodec = codec<ClusterStatus>(CONTROL_TYPES.clusterStatus);
 const resourceReq = codec<ResourceCommandRequest>(CONTROL_TYPES.resourceCommandRequest);
 const nodeReq = codec<NodeCommandRequest>(CONTROL_TYPES.nodeCommandRequest);
+const fenceReq = codec<FenceCommandRequest>(CONTROL_TYPES.fenceCommandRequest);
+const fenceCheckReq = codec<FenceCheckRequest>(CONTROL_TYPES.fenceCheckRequest);
+const fenceCheckCodec = codec<FenceCheckReport>(CONTROL_TYPES.fenceCheckReport);
 const resultCodec = codec<CommandResult>(CONTROL_TYPES.commandResult);
 const inputReq = codec<SchedulerInputRequest>(CONTROL_TYPES.schedulerInputRequest);
 const inputCodec = codec<SchedulerInputResponse>(CONTROL_TYPES.schedulerInputResponse);
@@ -123,6 +126,8 @@ export class ControlServer {
       Status: this.unary(statusReq, statusCodec, (r) => this.opts.handlers.status(r)),
       ResourceCommand: this.unary(resourceReq, resultCodec, (r) => this.opts.handlers.resourceCommand(r)),
       NodeCommand: this.unary(nodeReq, resultCodec, (r) => this.opts.handlers.nodeCommand(r)),
+      FenceCommand: this.unary(fenceReq, resultCodec, (r) => this.opts.handlers.fenceCommand(r)),
+      FenceCheck: this.unary(fenceCheckReq, fenceCheckCodec, (r) => this.opts.handlers.fenceCheck(r)),
       Watch: this.handleWatch,
       SchedulerInput: this.unary(inputReq, inputCodec, (r) => this.opts.handlers.schedulerInput(r)),
       History: this.unary(historyReq, historyCodec, (r) => this.opts.handlers.history(r)),

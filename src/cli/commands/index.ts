@@ -9,6 +9,7 @@ import { register as registerNode } from './node.js';
 import { register as registerPlan } from './plan.js';
 import { register as registerHistory } from './history.js';
 import { register as registerDrbd } from './drbd.js';
+import { register as registerFence } from './fence.js';
 
 /** Every command module exports `register(program)`; add new ones here, one line each. */
 export function registerCommands(program: Command): void {
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerPlan(program);
   registerHistory(program);
   registerDrbd(program);
+  registerFence(program);
 }

@@ -107,7 +107,9 @@ export function renderStatus(s: ClusterStatus): string {
   let body = renderStatusText(statusViewOf(s));
   if (s.fenceHistory.length > 0) {
     body += '\nFencing History:\n';
-    for (const f of s.fenceHistory) body += `  * ${f.action} of ${f.target} ${f.status === 'ok' ? 'successful' : f.status}: ${f.reason}${f.device ? ` (${f.device})` : ''}\n`;
+    for (const f of s.fenceHistory) {
+      body += `  * ${f.action} of ${f.target} ${f.status === 'ok' ? 'successful' : f.status}${f.requestedBy ? ` (requested by ${f.requestedBy})` : ''}: ${f.reason}${f.device ? ` (${f.device})` : ''}\n`;
+    }
   }
   if (s.operatorConstraints.length > 0) {
     body += '\nOperator Constraints:\n';

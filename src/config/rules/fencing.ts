@@ -16,6 +16,7 @@ export function checkFencing(m: Model): void {
       if (seen.has(host)) ctx.error(path, `${JSON.stringify(host)} is listed twice`);
       seen.add(host);
     });
+    checkPlugs(m, id, device);
   }
   for (const [node, levels] of Object.entries(f.levels)) {
     const nodePath = joinPath('fencing.levels', node);
@@ -59,6 +60,41 @@ export function checkFencing(m: Model): void {
         );
       }
     }
+  }
+}
+
+/**
+ * Where the agent's plug comes from: hostMap, never the parameters. A `plug` or `port` parameter
+ * would fence the same outlet whichever node is meant, so it is refused (not silently dropped).
+ */
+function checkPlugs(m: Model, id: string, device: { parameters: Record<string, string>; hosts: string[]; hostMap: Record<string, string>; unfence: boolean }): void {
+  const { ctx } = m;
+  const devicePath = joinPath('fencing.devices', id);
+  for (const key of Object.keys(device.parameters)) {
+    const path = joinPath(joinPath(devicePath, 'parameters'), key);
+    if (key === 'plug' || key === 'port') {
+      ctx.error(path, `the plug is set per node: remove it and give fencing.devices.${id}.hostMap = { <node> = ${JSON.stringify(device.parameters[key])}; … } (default: the node name)`);
+    } else if (key === 'action') {
+      ctx.error(path, 'tsha sets the action itself (off, reboot, monitor, status, list): remove it');
+    }
+  }
+  const mapped = Object.keys(device.hostMap);
+  for (const node of mapped) {
+    const path = joinPath(joinPath(devicePath, 'hostMap'), node);
+    if (!refNode(m, node, path)) continue;
+    if (!device.hosts.includes(node)) ctx.error(path, `${JSON.stringify(node)} is not in fencing.devices.${id}.hosts: this device does not fence it`);
+    else if (device.hostMap[node]!.trim() === '') ctx.error(path, 'an empty plug: give the node\'s port on this device, or leave the node out of a map that is empty');
+  }
+  if (mapped.length > 0) {
+    for (const host of device.hosts) {
+      if (!Object.hasOwn(device.hostMap, host)) ctx.error(joinPath(devicePath, 'hostMap'), `no plug for ${JSON.stringify(host)}, which is in hosts: add ${host} = "<its port on this device>"`);
+    }
+  }
+  if (device.unfence) {
+    ctx.error(
+      joinPath(devicePath, 'unfence'),
+      'unfencing (action=on before a fabric-fenced node runs resources again) is planned, not built: the agent would let the node rejoin with its storage still cut off. Use a power fence device for now, or unfence by hand (e.g. fence_scsi -o on) before the node rejoins',
+    );
   }
 }
 

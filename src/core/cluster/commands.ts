@@ -89,14 +89,21 @@ export type Command =
    */
   | { type: 'outdateRequest'; id: string; resource: string; node: NodeName; by: NodeName }
   /** `node`'s answer to the outdate request `id`: its disk is outdated, or it is Primary (refused), or it failed */
-  | { type: 'outdateAnswer'; id: string; node: NodeName; outcome: OutdateOutcome; reason: string };
+  | { type: 'outdateAnswer'; id: string; node: NodeName; outcome: OutdateOutcome; reason: string }
+  /**
+   * An operator asks the cluster to fence `node` (`tsha fence NODE`, like stonith_admin --fence):
+   * the scheduler fences it in the next transition, as for on-fail=fence, so the fence is recorded
+   * (nodeDown) and its resources recovered as for any fence. `on: false` withdraws a request the
+   * cluster has not carried out yet. `by`: who asked, for the fence history.
+   */
+  | { type: 'fenceRequest'; node: NodeName; on: boolean; action: 'off' | 'reboot'; by: string; at?: number };
 
 export type OutdateOutcome = 'outdated' | 'primary' | 'failed';
 
 export type CommandType = Command['type'];
 
 /** Commands an operator may issue (`tsha node standby`, `tsha resource ban` …). */
-export type OperatorCommand = Extract<Command, { type: 'standby' | 'maintenance' | 'ban' | 'override' | 'cleanup' }>;
+export type OperatorCommand = Extract<Command, { type: 'standby' | 'maintenance' | 'ban' | 'override' | 'cleanup' | 'fenceRequest' }>;
 
 /** Commands the runtime of a node proposes on its own: operator commands, and DRBD fence-peer requests and answers. */
 export type LocalCommand = OperatorCommand | Extract<Command, { type: 'outdateRequest' | 'outdateAnswer' }>;
@@ -158,6 +165,7 @@ const FIELDS: { [T in CommandType]: Record<Exclude<keyof Extract<Command, { type
   voters: { voters: (v) => Array.isArray(v) && v.every(isStr) },
   outdateRequest: { id: isStr, resource: isStr, node: isStr, by: isStr },
   outdateAnswer: { id: isStr, node: isStr, outcome: oneOf('outdated', 'primary', 'failed'), reason: isStr },
+  fenceRequest: { node: isStr, on: isBool, action: oneOf('off', 'reboot'), by: isStr, at: optional(isNum) },
 };
 
 export const COMMAND_TYPES: readonly CommandType[] = Object.keys(FIELDS) as CommandType[];

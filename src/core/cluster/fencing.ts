@@ -16,17 +16,20 @@ export function fenceDeviceFor(st: NodeState, target: NodeName): boolean {
   return st.config.fencing.enabled && st.config.fencing.devices.some((d) => d.hosts.includes(target));
 }
 
-export function ensureFence(st: NodeState, out: Out, target: NodeName, now: number, delay: number, why: FenceAttempt['why']): void {
+export function ensureFence(st: NodeState, out: Out, target: NodeName, now: number, delay: number, why: FenceAttempt['why'], action: 'off' | 'reboot' = 'off'): void {
   if (!fenceDeviceFor(st, target) || st.fencedConfirmed.has(target)) return;
   let f = st.fencing.get(target);
   if (!f) {
-    f = { requestId: `${st.self}/${st.incarnation}/${++st.fenceSeq}`, notBefore: now + delay, inflight: false, why };
+    f = { requestId: `${st.self}/${st.incarnation}/${++st.fenceSeq}`, notBefore: now + delay, inflight: false, why, ...(action === 'reboot' ? { action } : {}) };
     st.fencing.set(target, f);
     out.trace('fence-scheduled', delay > 0 ? `fence-race delay ${delay} ms` : why === 'plan' ? 'fence action of the transition' : 'lost', undefined, target);
-  } else if (why === 'plan') f.why = 'plan';
+  } else if (why === 'plan') {
+    f.why = 'plan';
+    if (action === 'reboot') f.action = 'reboot';
+  }
   if (!f.inflight && now >= f.notBefore) {
     f.inflight = true;
-    out.effects.push({ type: 'fence', target, requestId: f.requestId });
+    out.effects.push({ type: 'fence', target, requestId: f.requestId, action: f.action ?? 'off' });
     if (st.opts.unsafe.skipFenceWait) onFenceResult(st, out, target, f.requestId, true, now);
   }
 }
@@ -36,7 +39,7 @@ export function onFenceResult(st: NodeState, out: Out, target: NodeName, request
   if (!f || f.requestId !== requestId) return;
   if (!ok) {
     out.trace('fence-failed', `retry in ${FENCE_RETRY_MS} ms`, undefined, target);
-    st.fencing.set(target, { requestId: `${st.self}/${st.incarnation}/${++st.fenceSeq}`, notBefore: now + FENCE_RETRY_MS, inflight: false, why: f.why });
+    st.fencing.set(target, { requestId: `${st.self}/${st.incarnation}/${++st.fenceSeq}`, notBefore: now + FENCE_RETRY_MS, inflight: false, why: f.why, ...(f.action ? { action: f.action } : {}) });
     return;
   }
   st.fencing.delete(target);

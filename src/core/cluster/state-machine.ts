@@ -15,6 +15,19 @@ export interface FenceRecord {
   index: number;
   /** cluster time it was committed */
   at: number;
+  /** an operator's fence (`tsha fence`): who asked, and the action asked for */
+  by?: string;
+  action?: 'off' | 'reboot';
+}
+
+/** A fence an operator asked for (`tsha fence NODE`) that the cluster has not carried out yet. */
+export interface FenceRequestRecord {
+  action: 'off' | 'reboot';
+  by: string;
+  /** log index of the request */
+  index: number;
+  /** cluster time it was committed */
+  at: number;
 }
 
 /** An operator location override: -INFINITY bans, a positive score prefers (move). */
@@ -66,7 +79,7 @@ export interface HistoryEvent {
   at: number;
   /** its log index */
   index: number;
-  kind: 'node-down' | 'node-up' | 'restarting' | 'standby' | 'maintenance' | 'constraint' | 'override' | 'cleanup' | 'failure' | 'transition' | 'failover' | 'transition-end' | 'storage' | 'voters';
+  kind: 'node-down' | 'node-up' | 'restarting' | 'standby' | 'maintenance' | 'constraint' | 'override' | 'cleanup' | 'failure' | 'transition' | 'failover' | 'transition-end' | 'storage' | 'voters' | 'fence-request';
   node?: NodeName;
   resource?: ResourceId;
   text: string;
@@ -137,6 +150,8 @@ export interface ClusterState {
   history?: HistoryEvent[];
   /** resources that ran on a node when it went down, until a transition starts them again (history's failovers) */
   recovering?: Record<ResourceId, NodeName>;
+  /** operator fence requests not carried out yet, by node; absent in states written before `tsha fence` existed */
+  fenceRequests?: Record<NodeName, FenceRequestRecord>;
   /** agents that announced a restart (or whose crash the coordinator rides out) */
   restarting: Record<NodeName, RestartRecord>;
   /** bumped by every committed change of the scheduler's input (not by a transition's own results) */
@@ -187,6 +202,7 @@ export function cloneClusterState(s: ClusterState): ClusterState {
     active,
     transition: s.transition && { ...s.transition, results: { ...s.transition.results } },
     fenceHistory: [...s.fenceHistory],
+    ...(s.fenceRequests ? { fenceRequests: { ...s.fenceRequests } } : {}),
     storageHistory: [...(s.storageHistory ?? [])],
     history: [...(s.history ?? [])],
     recovering: { ...(s.recovering ?? {}) },
@@ -312,6 +328,19 @@ function recordHistory(s: ClusterState, cmd: Command, index: number): void {
     case 'voters':
       remember(s, { kind: 'voters', text: `voters: ${cmd.voters.join(', ')}` }, index);
       return;
+    case 'fenceRequest':
+      remember(s, { kind: 'fence-request', node: cmd.node, text: cmd.on ? `${cmd.by} asked to fence ${cmd.node} (${cmd.action})` : `${cmd.by} withdrew the fence request for ${cmd.node}` }, index);
+      return;
+    case 'outdateRequest':
+      if ((s.outdateRequests ?? []).some((r) => r.id === cmd.id)) return;
+      remember(s, { kind: 'storage', node: cmd.node, text: `${cmd.by} asked ${cmd.node} to outdate its DRBD disk of ${cmd.resource}` }, index);
+      return;
+    case 'outdateAnswer': {
+      const r = (s.outdateRequests ?? []).find((x) => x.id === cmd.id && x.node === cmd.node && x.answer === null);
+      if (!r) return;
+      remember(s, { kind: 'storage', node: cmd.node, text: `${cmd.node} answered ${r.by}'s outdate request for ${r.resource}: ${cmd.outcome}${cmd.reason ? ` (${cmd.reason})` : ''}` }, index);
+      return;
+    }
     default:
       return;
   }
@@ -323,6 +352,14 @@ function applyChange(s: ClusterState, cmd: Command, index: number): void {
       return;
     case 'nodeDown': {
       const rec: FenceRecord = { node: cmd.node, cause: cmd.cause, term: cmd.term, index, at: cmd.at ?? s.clock };
+      // the node is down: an operator's request for it is done (or moot)
+      const asked = s.fenceRequests?.[cmd.node];
+      if (asked) {
+        if (cmd.cause === 'fenced') Object.assign(rec, { by: asked.by, action: asked.action });
+        const rest = { ...s.fenceRequests };
+        delete rest[cmd.node];
+        s.fenceRequests = rest;
+      }
       s.down[cmd.node] = rec;
       delete s.restarting[cmd.node];
       delete s.active[cmd.node];
@@ -460,6 +497,14 @@ function applyChange(s: ClusterState, cmd: Command, index: number): void {
       const i = rs.findIndex((r) => r.id === cmd.id && r.node === cmd.node && r.answer === null);
       if (i < 0) return;
       s.outdateRequests = rs.map((r, j) => (j === i ? { ...r, answer: { outcome: cmd.outcome, reason: cmd.reason } } : r));
+      return;
+    }
+    case 'fenceRequest': {
+      const rest = { ...(s.fenceRequests ?? {}) };
+      if (cmd.on) rest[cmd.node] = { action: cmd.action, by: cmd.by, index, at: cmd.at ?? s.clock };
+      else delete rest[cmd.node];
+      s.fenceRequests = rest;
+      s.inputs++;
       return;
     }
   }

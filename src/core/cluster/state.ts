@@ -49,6 +49,8 @@ export interface FenceAttempt {
   /** not before this time (fence-race delay, retry backoff) */
   notBefore: number;
   inflight: boolean;
+  /** off, unless a transition's fence action asks for a reboot (an operator's `tsha fence --action reboot`) */
+  action?: 'reboot';
   /** 'lost': the node went silent (cancelled when it is heard again); 'plan': a transition's fence action */
   why: 'lost' | 'plan';
 }

@@ -70,7 +70,8 @@ export type Effect =
   | { type: 'renamed'; from: ResourceId; to: ResourceId }
   /** the coordinator scheduled this input (for the recorder: `tsha simulate --input` replays it) */
   | { type: 'scheduled'; input: SchedulerInput; actions: number }
-  | { type: 'fence'; target: NodeName; requestId: string }
+  /** fence `target` through its levels: power off, or reboot when an operator asked for one */
+  | { type: 'fence'; target: NodeName; requestId: string; action: 'off' | 'reboot' }
   | { type: 'selfFence'; cause: string }
   | { type: 'feedWatchdog' }
   | { type: 'applyNoQuorumPolicy'; policy: NoQuorumPolicy; cause: string }

@@ -76,6 +76,7 @@ export function scheduleFencing(ws: WorkingSet): void {
       id: -1, key, type: 'fence', resource: null, node: n.name, timeoutMs: n.fence.timeoutMs,
       method: n.fence.method,
       ...(n.fence.method === 'device' ? { devices: n.fence.devices } : { notBefore: n.fence.notBefore! }),
+      ...(n.fence.action === 'reboot' ? { fenceAction: 'reboot' as const } : {}),
       reason: n.fence.reason,
     });
   }

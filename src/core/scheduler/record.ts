@@ -69,6 +69,13 @@ export function parseSchedulerInput(text: string): SchedulerInput {
       throw new RecordFormatError(`snapshot.observations[${i}].role`, `unknown role ${JSON.stringify(o.role)}`);
     }
   });
+  if (snap.fenceRequests !== undefined) {
+    requireArray(snap, 'fenceRequests', 'snapshot').forEach((r, i) => {
+      if (!isObject(r) || typeof r.node !== 'string' || (r.action !== 'off' && r.action !== 'reboot') || typeof r.by !== 'string') {
+        throw new RecordFormatError(`snapshot.fenceRequests[${i}]`, 'expected { node, action: off|reboot, by }');
+      }
+    });
+  }
   const cfg = raw.config;
   if (!isObject(cfg)) throw new RecordFormatError('config', 'expected an object');
   if (!isObject(cfg.resources)) throw new RecordFormatError('config.resources', 'expected an object');

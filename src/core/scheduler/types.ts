@@ -44,6 +44,8 @@ export interface PlanAction {
   notBefore?: number;
   /** fence actions: device ids in level order */
   devices?: string[];
+  /** device fence actions an operator asked to be a reboot (`tsha fence --action reboot`); absent: off */
+  fenceAction?: 'reboot';
   /** why the action is in the plan, in words */
   reason: string;
 }

@@ -31,6 +31,7 @@ export function unpackStatus(snapshot: ClusterSnapshot, config: CompiledConfig, 
   unpackResources(ws);
   unpackObservations(ws);
   unpackFailures(ws);
+  unpackFenceRequests(ws);
   applyPins(ws);
   return ws;
 }
@@ -343,6 +344,30 @@ function requestNodeFence(ws: WorkingSet, node: WNode, reason: string): boolean 
     p.active = keep;
   }
   return true;
+}
+
+/**
+ * Fences an operator asked for (`tsha fence NODE`, like stonith_admin --fence): the node is fenced
+ * as for on-fail=fence, so its resources move only after the fence is confirmed. A node lost
+ * already is fenced anyway; the request only sets the action.
+ */
+function unpackFenceRequests(ws: WorkingSet): void {
+  for (const r of ws.snapshot.fenceRequests ?? []) {
+    const idx = ws.nodeIndex.get(r.node);
+    if (idx === undefined) continue;
+    const node = ws.nodes[idx]!;
+    const reason = `operator request by ${r.by}`;
+    if (!node.lost) {
+      const ok = node.state === 'online' ? requestNodeFence(ws, node, reason) : requestFencing(ws, node, reason, false) && node.fence !== null;
+      if (!ok) {
+        const why = !ws.quorate ? 'the partition has no quorum' : !ws.config.fencing.enabled ? 'fencing is disabled' : 'no fence device covers it';
+        ws.notes.push(`node ${node.name}: fence requested by ${r.by}, but ${why}`);
+        if (node.state !== 'online') Object.assign(node, { lost: false, blockedReason: null, assumedDown: false });
+        continue;
+      }
+    }
+    if (node.fence && r.action === 'reboot') node.fence.action = 'reboot';
+  }
 }
 
 /** Pins: unmanaged units, cluster maintenance, maintenance nodes, copies on unfenceable nodes. */

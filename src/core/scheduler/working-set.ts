@@ -34,6 +34,8 @@ export interface WNode {
 
 export interface NodeFence {
   method: 'device' | 'watchdog';
+  /** what the devices do to the node: off unless an operator asked for a reboot */
+  action?: 'off' | 'reboot';
   devices: string[];
   notBefore?: number;
   timeoutMs: number;

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { ControlServer, ControlSocketError, resolveGroup } from '../../../src/adapters/grpc/control-server.js';
 import { codec, rawServiceDefinition } from '../../../src/adapters/grpc/proto.js';
 import { AgentUnreachableError, ControlClient, ControlRequestError, unreachableReason } from '../../../src/adapters/grpc/control-client.js';
-import type { ClusterStatus, ControlHandlers, NodeCommandRequest, ResourceCommandRequest } from '../../../src/ports/control.js';
+import type { ClusterStatus, ControlHandlers, FenceCommandRequest, NodeCommandRequest, ResourceCommandRequest } from '../../../src/ports/control.js';
 import { ControlCommandError } from '../../../src/ports/control.js';
 import { SAMPLE } from '../../unit/proto/fixtures.js';
 import { captureLogger, eventually } from './helpers.js';
@@ -32,7 +32,7 @@ function tempDir(): string {
 function fakeRuntime() {
   let status: ClusterStatus = structuredClone(SAMPLE.clusterStatus);
   const listeners = new Set<() => void>();
-  const commands: (ResourceCommandRequest | NodeCommandRequest)[] = [];
+  const commands: (ResourceCommandRequest | NodeCommandRequest | FenceCommandRequest)[] = [];
   const handlers: ControlHandlers = {
     status: async () => status,
     resourceCommand: async (req) => {
@@ -47,6 +47,16 @@ function fakeRuntime() {
     },
     history: async (req) => ({ events: [{ timeUnixMs: 1, index: 2, kind: 'node-down', node: 'a', resource: '', text: `limit ${req.limit}` }], nodeSelf: 'a' }),
     schedulerInput: async (req) => ({ inputJson: `{"assumeQuorum":${req.assumeQuorum}}`, nodeSelf: 'a', coordinator: 'b' }),
+    fenceCheck: async (req) => ({
+      ok: req.node !== 'n2', fencingEnabled: true, watchdog: false, checkedFrom: 'n1', unfenceable: req.node === 'n2' ? ['n2'] : [],
+      nodes: [{ node: req.node || 'n1', fenceable: req.node !== 'n2', level: req.node === 'n2' ? 0 : 1, reason: 'level 1 answers for it' }],
+      rows: [{ node: req.node || 'n1', level: 1, device: 'ipmi', agent: 'fence_ipmilan', plug: '3', monitor: 'ok', target: 'on', ok: true, reason: 'Status: ON', durationMs: 120 }],
+    }),
+    fenceCommand: async (req) => {
+      if (req.node === 'q') throw new ControlCommandError('failedPrecondition', 'no quorum');
+      commands.push(req);
+      return { message: `fenced: ${req.node} (${req.action})`, committedIndex: 12, warnings: [] };
+    },
     subscribe: (onChange) => {
       listeners.add(onChange);
       return { close: () => listeners.delete(onChange) };
@@ -168,7 +178,12 @@ describe('control requests', () => {
     expect(await client.resourceCommand(ban)).toEqual({ message: 'ban web', committedIndex: 10, warnings: [] });
     const standby: NodeCommandRequest = { node: 'b', action: 'standby', requestedBy: 'root' };
     expect(await client.nodeCommand(standby)).toEqual({ message: 'standby b', committedIndex: 11, warnings: ['drains 3 resources'] });
-    expect(rt.commands).toEqual([ban, standby]);
+    const fence: FenceCommandRequest = { node: 'c', action: 'reboot', requestedBy: 'root', cancel: false, waitMs: 500 };
+    expect(await client.fenceCommand(fence)).toEqual({ message: 'fenced: c (reboot)', committedIndex: 12, warnings: [] });
+    await expect(client.fenceCommand({ ...fence, node: 'q' })).rejects.toMatchObject({ code: 'failedPrecondition', message: 'no quorum' });
+    expect(rt.commands).toEqual([ban, standby, fence]);
+    const report = await client.fenceCheck({ node: 'n2' });
+    expect(report).toMatchObject({ ok: false, unfenceable: ['n2'], checkedFrom: 'n1', rows: [{ plug: '3', monitor: 'ok', target: 'on', durationMs: 120 }] });
   });
 
   it('reports refusals with their code, and handler bugs as internal errors', async () => {

@@ -27,6 +27,8 @@ beforeAll(async () => {
     nodeCommand: () => Promise.reject(new Error('not here')),
     schedulerInput: () => Promise.reject(new Error('not here')),
     history: () => Promise.reject(new Error('not here')),
+    fenceCommand: () => Promise.reject(new Error('not here')),
+    fenceCheck: () => Promise.reject(new Error('not here')),
     subscribe: () => ({ close: () => undefined }),
     drbdFencePeer: (req) => {
       asked.push(req);

@@ -155,6 +155,17 @@ const resourceCommands: C.ResourceCommandRequest[] = [
 const nodeCommands: C.NodeCommandRequest[] = (['standby', 'online', 'maintenanceOn', 'maintenanceOff'] as const).map(
   (action) => ({ node: 'b', action, requestedBy: 'alice' }),
 );
+const fenceCommands: C.FenceCommandRequest[] = [
+  { node: 'b', action: 'off', requestedBy: 'cli:alice', cancel: false, waitMs: 120_000 },
+  { node: 'c', action: 'reboot', requestedBy: 'cli:root', cancel: true, waitMs: 0 },
+];
+const fenceCheckRow: C.FenceCheckRow = {
+  node: 'b', level: 2, device: 'pdu', agent: 'fence_apc_snmp', plug: '12', monitor: 'ok', target: 'on', ok: true, reason: 'Status: ON', durationMs: 231,
+};
+const fenceCheckNode: C.FenceCheckNode = { node: 'b', fenceable: true, level: 2, reason: 'level 2 answers for it' };
+const fenceCheckReport: C.FenceCheckReport = {
+  ok: true, fencingEnabled: true, watchdog: true, nodes: [fenceCheckNode], rows: [fenceCheckRow], unfenceable: ['c'], checkedFrom: 'a',
+};
 const commandResult: C.CommandResult = { message: 'web banned on b for 1h', committedIndex: 4243, warnings: ['b is in standby'] };
 
 /** fixtures by fully qualified message type name */
@@ -224,6 +235,11 @@ export const FIXTURES: Record<string, unknown[]> = {
   'tsha.control.v1.Restart': [restart],
   'tsha.control.v1.ResourceCommandRequest': resourceCommands,
   'tsha.control.v1.NodeCommandRequest': nodeCommands,
+  'tsha.control.v1.FenceCommandRequest': fenceCommands,
+  'tsha.control.v1.FenceCheckRequest': [{ node: 'b' }],
+  'tsha.control.v1.FenceCheckRow': [fenceCheckRow],
+  'tsha.control.v1.FenceCheckNode': [fenceCheckNode],
+  'tsha.control.v1.FenceCheckReport': [fenceCheckReport],
   'tsha.control.v1.CommandResult': [commandResult],
   'tsha.control.v1.DrbdFencePeerRequest': [
     { resource: 'r0', peerNode: 'b', peerAddress: '10.0.0.2', timeoutMs: 60_000, unfence: false },

@@ -34,6 +34,11 @@ describe('scheduler input format', () => {
     expect(() => parseSchedulerInput('{')).toThrow(/^\$: not JSON/);
     expect(() => parseSchedulerInput(JSON.stringify({ now: 1, snapshot: {}, config: {} }))).toThrow('snapshot.quorate: expected a boolean');
     expect(() => parseSchedulerInput(JSON.stringify({ format: 'other/9', now: 1 }))).toThrow('format: unsupported format');
+    const asked = JSON.parse(serializeSchedulerInput(input()));
+    asked.snapshot.fenceRequests = [{ node: 'n1', action: 'reboot', by: 'cli:root' }];
+    expect(parseSchedulerInput(JSON.stringify(asked)).snapshot.fenceRequests).toEqual([{ node: 'n1', action: 'reboot', by: 'cli:root' }]);
+    asked.snapshot.fenceRequests[0].action = 'on';
+    expect(() => parseSchedulerInput(JSON.stringify(asked))).toThrow(new RecordFormatError('snapshot.fenceRequests[0]', 'expected { node, action: off|reboot, by }'));
   });
 });
 

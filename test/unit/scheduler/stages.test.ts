@@ -36,6 +36,24 @@ describe('unpack status', () => {
     expect(web.onLost).toEqual([{ node: 0, role: 'started' }]);
   });
 
+  it('fences a node an operator asked for (tsha fence) before its resources move, with the action asked for', () => {
+    const b = cluster().primitive('web').running('web', 'n1');
+    b.snapshot.fenceRequests = [{ node: 'n1', action: 'reboot', by: 'cli:root' }];
+    const plan = schedule(b.input().snapshot, b.input().config, b.now);
+    const fence = plan.actions.find((a) => a.type === 'fence');
+    expect(fence).toMatchObject({ node: 'n1', method: 'device', devices: ['ipmi'], fenceAction: 'reboot', reason: 'operator request by cli:root' });
+    const start = plan.actions.find((a) => a.type === 'start' && a.resource === 'web')!;
+    expect(start.node).not.toBe('n1');
+    expect(plan.edges).toContainEqual({ before: fence!.id, after: start.id });
+    // without quorum nothing is fenced; the note says why
+    const nq = cluster().primitive('web').running('web', 'n1');
+    nq.snapshot.fenceRequests = [{ node: 'n1', action: 'off', by: 'cli:root' }];
+    nq.snapshot.quorate = false;
+    const ws = unpackStatus(nq.input().snapshot, nq.input().config, nq.now);
+    expect(ws.nodes[0]!.fence).toBeNull();
+    expect(ws.notes).toContain('node n1: fence requested by cli:root, but the partition has no quorum');
+  });
+
   it('computes the watchdog fence time from the lease expiry plus the watchdog timeout', () => {
     const b = cluster().primitive('web').node('n2', { state: 'unclean', leaseExpiredAt: 900_000 });
     b.config.fencing.devices = [];
