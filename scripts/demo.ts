@@ -4,7 +4,9 @@
 // stands in for a power switch). It shows `tsha status` (the real CLI against a node's control
 // socket), powers the holder off, shows the unit active on a survivor and how long that took
 // (measured from outside over D-Bus every 20 ms), shows the status again and cleans up.
-// Not root, or packages missing: falls back to the loopback demo (scripts/demo-loopback.ts).
+// As root with Debian packages missing, it stops with the one command that installs them (the
+// real demo is the point); without root, where namespaces cannot be made at all, it says so and
+// runs the loopback demo (scripts/demo-loopback.ts) instead.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { clusterPrerequisites, createCluster, firstActiveAfter, overlap, sleep, type Cluster } from '../test/cluster/harness.js';
@@ -12,11 +14,23 @@ import { ensureBuilt, MAIN_JS, ROOT, TshaCluster } from '../test/cluster/tsha-cl
 
 const say = (s: string): void => void process.stdout.write(`\n=== ${s}\n`);
 
+/** The Debian package that brings each prerequisite the harness checks. */
+const PACKAGE_OF: Record<string, string> = {
+  ip: 'iproute2', nsenter: 'util-linux', unshare: 'util-linux', mount: 'mount', 'wireguard-go': 'wireguard-go', wg: 'wireguard-tools',
+  nft: 'nftables', ping: 'iputils-ping', systemctl: 'systemd', systemd: 'systemd', 'dbus-user-session': 'dbus-user-session dbus-daemon',
+};
+
 const pre = clusterPrerequisites();
 if (!pre.ok) {
-  say(`no namespaced cluster here (missing: ${pre.missing.join(', ')}): running the loopback demo instead (agents on 127.0.x.y, exec resources)`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/demo-loopback.ts')], { cwd: ROOT, stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  if (pre.missing.includes('root')) {
+    say('not root: the real demo needs root (network namespaces, wireguard-go, a systemd per node); running the loopback demo instead (agents on 127.0.x.y, exec resources)');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/demo-loopback.ts')], { cwd: ROOT, stdio: 'inherit' });
+    process.exit(r.status ?? 1);
+  }
+  const packages = [...new Set(pre.missing.flatMap((m) => (PACKAGE_OF[m] ?? '').split(' ').filter(Boolean)))];
+  const tun = pre.missing.includes('/dev/net/tun') ? '\n/dev/net/tun is missing too: load the tun module (modprobe tun) or give the container the device.' : '';
+  process.stderr.write(`demo: missing ${pre.missing.join(', ')}.${packages.length > 0 ? ` Install them with:\n\n    apt-get install -y ${packages.join(' ')}\n` : ''}${tun}\n(or run npm run demo:loopback for the demo without namespaces)\n`);
+  process.exit(1);
 }
 
 function status(t: TshaCluster, node: string): void {
