@@ -41,6 +41,12 @@
           annotations.summary = "{{ $labels.operation }} of {{ $labels.kind }} resources on tsha node {{ $labels.instance }} failed ({{ $labels.status }}) in the last 15 minutes.";
         }
         {
+          alert = "TshaStorageStepFailed";
+          expr = ''increase(tsha_storage_steps_total{status!="ok"}[15m]) > 0'';
+          labels.severity = "critical";
+          annotations.summary = "A {{ $labels.type }} storage step ({{ $labels.step }}) on tsha node {{ $labels.instance }} failed ({{ $labels.status }}) in the last 15 minutes: the resource holding that storage does not start until its storage is safe to write (tsha status, tsha history).";
+        }
+        {
           alert = "TshaEventLoopLag";
           expr = "tsha_event_loop_lag_seconds > 0.5";
           for = "2m";
