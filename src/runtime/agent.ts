@@ -490,9 +490,9 @@ export class Agent {
 
   private runFence(target: NodeName, requestId: string, action: 'off' | 'reboot'): void {
     const fencer = this.opts.fencer;
-    const report = (ok: boolean): void => {
+    const report = (ok: boolean, device = ''): void => {
       this.metrics.fenceActions.inc({ result: ok ? 'confirmed' : 'failed' });
-      void this.submit((now) => ({ type: 'fenceResult', requestId, target, ok, now }));
+      void this.submit((now) => ({ type: 'fenceResult', requestId, target, ok, now, ...(device ? { device } : {}) }));
     };
     if (!fencer) {
       this.log.error({ target, requestId }, 'fence requested but this agent has no fencer');
@@ -504,7 +504,9 @@ export class Agent {
       this.log[o.confirmed ? 'warn' : 'error']({ target, requestId, confirmed: o.confirmed, attempts: o.attempts }, o.confirmed ? 'fence confirmed' : 'fence NOT confirmed');
       this.lastFence.push({ target, action, confirmed: o.confirmed, device: o.attempts.at(-1)?.device ?? '', reason: o.attempts.at(-1)?.reason ?? 'no device', timeUnixMs: Date.now() });
       if (this.lastFence.length > 32) this.lastFence.shift();
-      report(o.confirmed);
+      // the level that confirmed it: its devices that answered ok
+      const level = o.attempts.at(-1)?.level;
+      report(o.confirmed, o.confirmed ? [...new Set(o.attempts.filter((a) => a.level === level && a.status === 'ok').map((a) => a.device))].join('+') : '');
     });
   }
 

@@ -122,7 +122,7 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
   const limit = req.fenceHistoryLimit && req.fenceHistoryLimit > 0 ? req.fenceHistoryLimit : 10;
   const fenceHistory: FenceEvent[] = [
     ...c.fenceHistory.map((f): FenceEvent => ({
-      target: f.node, action: f.action ?? 'off', status: 'ok', device: f.cause === 'fenced' ? 'fence agent' : 'lease expiry + watchdog', executor: '',
+      target: f.node, action: f.action ?? 'off', status: 'ok', device: f.device ?? (f.cause === 'fenced' ? 'fence agent' : 'lease expiry + watchdog'), executor: f.executor ?? '',
       requestedBy: f.by ?? '', reason: `${f.by ? 'operator request; ' : ''}${f.cause} (term ${f.term}, log index ${f.index})`, timeUnixMs: wall(f.at),
     })),
     ...Object.entries(c.fenceRequests ?? {}).map(([target, r]): FenceEvent => ({

@@ -108,7 +108,9 @@ export function renderStatus(s: ClusterStatus): string {
   if (s.fenceHistory.length > 0) {
     body += '\nFencing History:\n';
     for (const f of s.fenceHistory) {
-      body += `  * ${f.action} of ${f.target} ${f.status === 'ok' ? 'successful' : f.status}${f.requestedBy ? ` (requested by ${f.requestedBy})` : ''}: ${f.reason}${f.device ? ` (${f.device})` : ''}\n`;
+      // crm_mon: "reboot of n1 successful: delegate=n3, client=…, origin=…"
+      const how = [f.device ? `device ${f.device}` : '', f.executor ? `by ${f.executor}` : ''].filter(Boolean).join(', ');
+      body += `  * ${f.action} of ${f.target} ${f.status === 'ok' ? 'successful' : f.status}${f.requestedBy ? ` (requested by ${f.requestedBy})` : ''}: ${f.reason}${how ? ` (${how})` : ''} at ${new Date(f.timeUnixMs).toISOString()}\n`;
     }
   }
   if (s.operatorConstraints.length > 0) {

@@ -109,7 +109,7 @@ function recoverLostNodes(st: NodeState, out: Out, now: number, pending: boolean
       continue;
     }
     if (st.fencedConfirmed.has(p)) {
-      if (!pending) cmds.push({ type: 'nodeDown', node: p, cause: 'fenced', term: st.term, at: clusterNow(st, now) });
+      if (!pending) cmds.push({ type: 'nodeDown', node: p, cause: 'fenced', term: st.term, at: clusterNow(st, now), executor: st.self, ...(st.fencedConfirmed.get(p) ? { device: st.fencedConfirmed.get(p)! } : {}) });
       continue;
     }
     if (!peerLost(st, p, now)) {

@@ -34,7 +34,7 @@ export function ensureFence(st: NodeState, out: Out, target: NodeName, now: numb
   }
 }
 
-export function onFenceResult(st: NodeState, out: Out, target: NodeName, requestId: string, ok: boolean, now: number): void {
+export function onFenceResult(st: NodeState, out: Out, target: NodeName, requestId: string, ok: boolean, now: number, device = ''): void {
   const f = st.fencing.get(target);
   if (!f || f.requestId !== requestId) return;
   if (!ok) {
@@ -43,7 +43,7 @@ export function onFenceResult(st: NodeState, out: Out, target: NodeName, request
     return;
   }
   st.fencing.delete(target);
-  st.fencedConfirmed.add(target);
+  st.fencedConfirmed.set(target, device);
   out.trace('fence-confirmed', 'fence agent confirmed power off', undefined, target);
   if (st.config.quorumMode === 'two_node') st.excluded.add(target);
   if (st.role === 'leader') coordinate(st, out, now);

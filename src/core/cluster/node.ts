@@ -93,7 +93,7 @@ export function startNode(
     heard: new Map(),
     lead: null,
     fencing: new Map(),
-    fencedConfirmed: new Set(),
+    fencedConfirmed: new Map(),
     graceStart: new Map(),
     agentDownAt: new Map(),
     probedAt: new Map(),
@@ -158,7 +158,7 @@ export function step(st: NodeState, input: Input): StepResult {
       news = st.role === 'leader';
       break;
     case 'fenceResult':
-      onFenceResult(st, out, input.target, input.requestId, input.ok, now);
+      onFenceResult(st, out, input.target, input.requestId, input.ok, now, input.device);
       break;
     case 'peerAgentDown':
       onPeerAgentDown(st, out, input.node, Math.min(input.seenAt, now), now);

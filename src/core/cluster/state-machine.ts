@@ -17,6 +17,9 @@ export interface FenceRecord {
   at: number;
   /** an operator's fence (`tsha fence`): who asked, and the action asked for */
   by?: string;
+  /** the coordinator whose fencer confirmed it, and the device(s) that did (fenced only) */
+  executor?: NodeName;
+  device?: string;
   action?: 'off' | 'reboot';
 }
 
@@ -248,7 +251,8 @@ function recordHistory(s: ClusterState, cmd: Command, index: number): void {
       const rec = (s.recovering ??= {});
       for (const r of ran) rec[r] = cmd.node;
       const what = ran.length > 0 ? ` (it ran ${ran.join(', ')})` : '';
-      remember(s, { kind: 'node-down', node: cmd.node, text: cmd.cause === 'fenced' ? `${cmd.node} fenced${what}` : `${cmd.node} down: its lease expired (and its watchdog reset it)${what}` }, index);
+      const how = [cmd.device ? `device ${cmd.device}` : '', cmd.executor ? `by ${cmd.executor}` : ''].filter(Boolean).join(', ');
+      remember(s, { kind: 'node-down', node: cmd.node, text: cmd.cause === 'fenced' ? `${cmd.node} fenced${how ? ` (${how})` : ''}${what}` : `${cmd.node} down: its lease expired (and its watchdog reset it)${what}` }, index);
       return;
     }
     case 'nodeUp':
@@ -351,7 +355,10 @@ function applyChange(s: ClusterState, cmd: Command, index: number): void {
     case 'noop':
       return;
     case 'nodeDown': {
-      const rec: FenceRecord = { node: cmd.node, cause: cmd.cause, term: cmd.term, index, at: cmd.at ?? s.clock };
+      const rec: FenceRecord = {
+        node: cmd.node, cause: cmd.cause, term: cmd.term, index, at: cmd.at ?? s.clock,
+        ...(cmd.executor ? { executor: cmd.executor } : {}), ...(cmd.device ? { device: cmd.device } : {}),
+      };
       // the node is down: an operator's request for it is done (or moot)
       const asked = s.fenceRequests?.[cmd.node];
       if (asked) {

@@ -129,8 +129,8 @@ export interface NodeState {
   /** the coordinator's own state, while this node is the coordinator */
   lead: LeaderState | null;
   fencing: Map<NodeName, FenceAttempt>;
-  /** peers a fence agent confirmed powered off since we last heard them */
-  fencedConfirmed: Set<NodeName>;
+  /** peers a fence agent confirmed powered off since we last heard them, with the device(s) that did it */
+  fencedConfirmed: Map<NodeName, string>;
   /** graceful restarts: when this node applied each peer's committed `restarting` entry (own clock) */
   graceStart: Map<NodeName, { index: number; at: number }>;
   /** crash evidence: when a TCP connect to each peer's mesh port was last refused (own clock) */

@@ -33,7 +33,7 @@ export type Input =
    * recovers it, so the operator may have). Reported on changes only.
    */
   | { type: 'monitored'; resource: ResourceId; intervalMs: number; result: ActionResult; running: boolean; promoted: boolean; now: number }
-  | { type: 'fenceResult'; requestId: string; target: NodeName; ok: boolean; now: number }
+  | { type: 'fenceResult'; requestId: string; target: NodeName; ok: boolean; now: number; /** the device(s) that confirmed it, for the fence history */ device?: string }
   /**
    * Evidence "host alive, agent gone": a plain TCP connect to `node`'s mesh address (asked for by a
    * `probePeer` effect) was refused — the peer's kernel answered with RST, so its host and the path
