@@ -1,9 +1,11 @@
 // `tsha plan FILE` against a running loopback cluster (real agents, real gRPC mesh and control
 // socket): what a new configuration would do, without changing anything, and a non-zero exit when
-// it would stop a running resource the file keeps enabled.
+// it would stop a running resource the file keeps enabled. The same cluster's `tsha status
+// --output json` is checked against docs/status.schema.json.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execResource, LoopbackCluster } from './loopback-cluster.js';
 
@@ -87,6 +89,14 @@ describe('tsha plan on loopback', () => {
     expect(json.actions.map((a) => a.key)).toContain(`stop web ${on}`);
     // nothing changed: web still runs where it ran
     expect(c.runningOn('web')).toEqual([on]);
+  }, 30_000);
+
+  it('tsha status --output json of a real agent matches docs/status.schema.json', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'status', '--output', 'json', '--socket', c.node('n1').socket], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const validate = new Ajv2020({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(join(ROOT, 'docs/status.schema.json'), 'utf8')) as object);
+    const status = JSON.parse(r.stdout) as unknown;
+    expect(validate(status), JSON.stringify(validate.errors)).toBe(true);
   }, 30_000);
 
   it('an invalid file is refused with its errors, exit 1', () => {
