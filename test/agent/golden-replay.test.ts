@@ -34,7 +34,7 @@ const names = readdirSync(SCENARIOS, { withFileTypes: true }).filter((d) => d.is
 const REFUSED_UNFENCEABLE = 'the configuration is refused: a node no fence device covers, without watchdog fencing';
 const REFUSED_MIGRATE = 'the configuration is refused: live migration (allowMigrate) is planned, not built';
 const TWO_NODE_PEER_LOST = 'two_node with its peer lost: the survivor is quorate only once it fenced the peer, so it never schedules with the peer unclean';
-const STORAGE = 'storage takeover (storage_* actions) is not built in the agent: local-actions answers notInstalled';
+const STORAGE = 'storage takeover (storage_* actions) needs a Ceph cluster or DRBD, which loopback agents have not: test/cluster/rbd.test.ts and drbd.test.ts carry it out on the harness';
 
 /** Scenarios the running agents cannot reach, and why. */
 const UNREACHABLE: Record<string, string> = {

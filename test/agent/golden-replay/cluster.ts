@@ -101,8 +101,9 @@ export function rawConfig(setup: ReplaySetup, dir: string, net: ReplayNet): Reco
         delete params.demote;
       }
       Object.assign(e, {
-        // storage takeover has no adapter (the check refuses storage); scenarios whose plan needs it
-        // are skipped, and the others plan the same without it (checked against the golden plan)
+        // loopback agents have no Ceph or DRBD: scenarios whose plan takes storage over are skipped
+        // (the harness tests do it for real), the others plan the same without it (checked
+        // against the golden plan)
         kind: 'exec', params, stateful: r.stateful, storage: null,
         operations: Object.fromEntries(r.operations.map((op) => [operationKey(op), {
           ...(op.name === 'monitor' ? { intervalMs: op.intervalMs } : {}), timeoutMs: op.timeoutMs, onFail: op.onFail,
