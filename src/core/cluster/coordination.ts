@@ -315,6 +315,14 @@ function follow(st: NodeState, out: Out, t: TransitionRecord, now: number): void
       end('aborted', `${n}, which has actions left, is lost`);
       return;
     }
+    // a node runs every transition it applied until the transition ends there (execution.ts); one
+    // that applied it and runs none lost it (its agent restarted, faster than it could be missed):
+    // its outcomes will never come
+    const rep = reportOf(st, n);
+    if (rep && rep.applied >= t.id && !rep.busy && rep.run?.transition !== t.id) {
+      end('aborted', `${n}, which has actions left, does not run them (its agent restarted)`);
+      return;
+    }
   }
   // Every node times out its own actions; this only ends a transition that cannot go on (a node
   // that never gets its lease back, say) after the longest action it waits for, and a margin.

@@ -282,6 +282,9 @@ function adoptInstanceNumbers(st: NodeState, out: Out, record: Record<ResourceId
 function adoptNumber(st: NodeState, out: Out, id: ResourceId): void {
   const base = id.replace(/:\d+$/, '');
   if (base === id || st.local.has(id) || !st.local.has(base)) return;
+  // an action on the copy by its old name is running (the no-quorum stop): its outcome is for
+  // that name; the number is given by a later record, once it ended
+  if (st.runs.some((r) => r.exec.states.some((state, i) => state === 'running' && r.exec.plan.actions[i]?.resource === base))) return;
   st.local.set(id, st.local.get(base)!);
   st.local.delete(base);
   out.effects.push({ type: 'renamed', from: base, to: id });
