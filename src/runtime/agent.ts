@@ -27,7 +27,7 @@ import type { Server } from 'node:http';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
-import { coordinatorOf, isQuorate, nextTickAt, restartAnnounced, startNode, statusOf, step, stoppedReasons, type NodeState } from '../core/cluster/node.js';
+import { clusterNow, coordinatorOf, isQuorate, nextTickAt, restartAnnounced, startNode, statusOf, step, stoppedReasons, type NodeState } from '../core/cluster/node.js';
 import type { Effect, Input } from '../core/cluster/types.js';
 import type { LocalCommand } from '../core/cluster/commands.js';
 import type { SchedulerInput } from '../core/scheduler/types.js';
@@ -661,10 +661,15 @@ export class Agent {
     this.metrics.configInfo.reset();
     this.metrics.configInfo.set({ cluster: st.config.clusterName, digest: this.digested.digest }, 1);
 
-    // failures the cluster records (committed: every node shows the same), summed over operations
+    // failures the cluster records (committed: every node shows the same), summed over operations;
+    // one past its resource's failure-timeout counts no more (the coordinator drops it soon after)
     this.metrics.resourceFailCount.reset();
     const fails = new Map<string, { resource: string; node: string; count: number }>();
+    const clusterTime = clusterNow(st, now);
     for (const f of st.cluster.failures) {
+      const def = st.config.resources[f.resource] ?? st.config.resources[f.resource.replace(/:\d+$/, '')];
+      const timeout = def?.type === 'primitive' ? def.meta.failureTimeoutMs : 0;
+      if (timeout > 0 && clusterTime - f.at >= timeout) continue;
       const k = `${f.resource}\u0000${f.node}`;
       const e = fails.get(k) ?? { resource: f.resource, node: f.node, count: 0 };
       e.count += f.count;
