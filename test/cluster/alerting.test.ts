@@ -211,6 +211,11 @@ describe.skipIf(missing.length > 0)('alerting with a real Prometheus and Alertma
         return false;
       }
     }, 30_000, 250);
+    // the three agents run one configuration (one digest), and the coordinator sees every node online
+    const digests = await query('count by (cluster, digest) (tsha_config_info)');
+    expect(digests.map((r) => [r.metric.cluster, r.value[1]])).toEqual([['itest', String(cl.nodes.length)]]);
+    const online = await query('tsha_node_state{state="online"} == 1 and on (instance, job) tsha_is_coordinator == 1');
+    expect(online.map((r) => r.metric.node).sort()).toEqual(cl.nodes.map((n) => n.name));
     const rules = await api('/api/v1/rules');
     expect(rules.status).toBe('success');
     expect(notes.flatMap((n) => n.body.alerts).filter((a) => a.labels.alertname === 'TshaNodeLost')).toEqual([]);
