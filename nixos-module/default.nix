@@ -240,6 +240,21 @@ in
       ];
     })
 
+    # the Grafana dashboard, provisioned from a directory of its own (services.grafana reads it)
+    (lib.mkIf cfg.grafanaDashboard {
+      services.grafana.provision.enable = true;
+      services.grafana.provision.dashboards.settings.providers = [
+        {
+          name = "tsha";
+          type = "file";
+          options.path = pkgs.runCommand "tsha-grafana-dashboards" { passthru.dashboard = ./grafana-dashboard.json; } ''
+            mkdir $out
+            cp ${./grafana-dashboard.json} $out/tsha.json
+          '';
+        }
+      ];
+    })
+
     # softdog as the watchdog device: its timeout (soft_margin, seconds) is timing.watchdogMs
     (lib.mkIf (cfg.enable && cfg.softdog) {
       boot.kernelModules = [ "softdog" ];

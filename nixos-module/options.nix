@@ -118,11 +118,18 @@ in
     };
 
     prometheusRules = mkEnableOption ''
-      tsha's alert rules (nixos-module/alert-rules.nix: a node out of quorum, a silent peer, no
-      coordinator, a failed fence, failing resource operations, event-loop lag) in this machine's
+      tsha's alert rules (nixos-module/alert-rules.nix: a lost node, a failover, a node out of
+      quorum, a silent peer, no coordinator, a failed fence, a blocked or failed resource, an agent
+      Prometheus cannot scrape, an unreachable witness, configurations that differ, event-loop lag) in this machine's
       Prometheus (services.prometheus.ruleFiles), checked with promtool while building. Independent
       of enable: set it on the machine that runs Prometheus and scrapes the agents'
       metricsAddress'';
+
+    grafanaDashboard = mkEnableOption ''
+      tsha's Grafana dashboard (nixos-module/grafana-dashboard.json: cluster, nodes, resources,
+      failovers, fencing, storage) provisioned into this machine's Grafana
+      (services.grafana.provision.dashboards), for a Prometheus data source that scrapes the
+      agents. Independent of enable'';
 
     meshInterface = mkOption {
       type = types.nullOr types.str;

@@ -21,11 +21,51 @@ export class AgentMetrics {
    * the gauges' collect().
    */
   refreshState: (() => void) | null = null;
-  private readonly collectState = (): void => this.refreshState?.();
+  /** set while text() renders, which refreshed the state gauges once already */
+  private refreshed = false;
+  private readonly collectState = (): void => {
+    if (!this.refreshed) this.refreshState?.();
+  };
   readonly quorate = new Gauge({ name: 'tsha_quorate', help: '1 while this node is in a quorate partition (holds its lease, or leads one)', collect: this.collectState, registers: [this.registry] });
   readonly term = new Gauge({ name: 'tsha_term', help: 'current election term of this node', collect: this.collectState, registers: [this.registry] });
   readonly isCoordinator = new Gauge({ name: 'tsha_is_coordinator', help: '1 while this node is the coordinator', collect: this.collectState, registers: [this.registry] });
   readonly peerUp = new Gauge({ name: 'tsha_peer_up', help: '1 while the peer was heard from within the failure timeout', labelNames: ['peer'] as const, collect: this.collectState, registers: [this.registry] });
+  /** how this node sees each node of the cluster (tsha status' STATE column): 1 for the state it is in, 0 for the others */
+  readonly nodeState = new Gauge({
+    name: 'tsha_node_state',
+    help: 'each node as this agent sees it (as tsha status shows it): 1 for its state (online, offline = down: fenced or lease expired, unclean = lost and not yet fenced, pending = unknown here), 0 for the others',
+    labelNames: ['node', 'state'] as const,
+    collect: this.collectState,
+    registers: [this.registry],
+  });
+  readonly witnessReachable = new Gauge({
+    name: 'tsha_witness_reachable',
+    help: '1 while the configured witness was heard within the failure timeout; exported only where that is known (the coordinator, which alone hears the witness)',
+    labelNames: ['witness'] as const,
+    collect: this.collectState,
+    registers: [this.registry],
+  });
+  readonly configInfo = new Gauge({
+    name: 'tsha_config_info',
+    help: 'always 1: the configuration in force on this node, by cluster name and digest (first 16 hex digits of the SHA-256 of the compiled configuration); nodes of one cluster should show one digest',
+    labelNames: ['cluster', 'digest'] as const,
+    collect: this.collectState,
+    registers: [this.registry],
+  });
+  readonly resourceBlocked = new Gauge({
+    name: 'tsha_resource_blocked',
+    help: 'coordinator only: 1 while a resource that should run is stopped (the scheduler finds no node for it, or it waits for a fence; tsha status says why), 0 otherwise',
+    labelNames: ['resource'] as const,
+    collect: this.collectState,
+    registers: [this.registry],
+  });
+  readonly resourceFailCount = new Gauge({
+    name: 'tsha_resource_fail_count',
+    help: 'failures the cluster records for a resource on a node (all operations), until they expire or an operator cleans them up (tsha resource cleanup)',
+    labelNames: ['resource', 'node'] as const,
+    collect: this.collectState,
+    registers: [this.registry],
+  });
   readonly messagesDropped = new Counter({ name: 'tsha_messages_dropped_total', help: 'mesh messages dropped, inbound (admission, malformed) or outbound (send failures)', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly messagesReceived = new Counter({ name: 'tsha_messages_received_total', help: 'mesh messages admitted and handed to the core', registers: [this.registry] });
   readonly messagesSent = new Counter({ name: 'tsha_messages_sent_total', help: 'mesh messages delivered to a peer', registers: [this.registry] });
@@ -78,8 +118,15 @@ export class AgentMetrics {
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tsha_', eventLoopMonitoringPrecision: 2000 });
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  /** The exposition text: the state gauges are refreshed once, not once per gauge. */
+  async text(): Promise<string> {
+    this.refreshState?.();
+    this.refreshed = true;
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.refreshed = false;
+    }
   }
 }
 

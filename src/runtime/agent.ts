@@ -22,11 +22,12 @@
 // running are handed to the core as already active, with their role (startNode's localActive),
 // and monitored, never stopped and started because the agent restarted.
 
+import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
-import { coordinatorOf, isQuorate, nextTickAt, restartAnnounced, startNode, step, type NodeState } from '../core/cluster/node.js';
+import { clusterNow, coordinatorOf, isQuorate, nextTickAt, restartAnnounced, startNode, statusOf, step, stoppedReasons, type NodeState } from '../core/cluster/node.js';
 import type { Effect, Input } from '../core/cluster/types.js';
 import type { LocalCommand } from '../core/cluster/commands.js';
 import type { SchedulerInput } from '../core/scheduler/types.js';
@@ -647,7 +648,57 @@ export class Agent {
       const heard = st.heard.get(p);
       this.metrics.peerUp.set({ peer: p }, heard !== undefined && now - heard < st.config.timing.failureTimeoutMs ? 1 : 0);
     }
+
+    // each node as `tsha status` shows it from here; the witness's reachability where it is known
+    const status = statusOf(st, now);
+    this.metrics.nodeState.reset();
+    for (const n of status.nodes) for (const state of NODE_STATES) this.metrics.nodeState.set({ node: n.name, state }, n.state === state ? 1 : 0);
+    this.metrics.witnessReachable.reset();
+    if (status.quorum.witness !== null && status.quorum.witnessReachable !== null && !st.isWitness) {
+      this.metrics.witnessReachable.set({ witness: status.quorum.witness }, status.quorum.witnessReachable ? 1 : 0);
+    }
+
+    // the configuration in force, by digest (computed again only when the core's config object changes)
+    if (this.digested?.config !== st.config) this.digested = { config: st.config, digest: configDigest(st.config) };
+    this.metrics.configInfo.reset();
+    this.metrics.configInfo.set({ cluster: st.config.clusterName, digest: this.digested.digest }, 1);
+
+    // failures the cluster records (committed: every node shows the same), summed over operations;
+    // one past its resource's failure-timeout counts no more (the coordinator drops it soon after)
+    this.metrics.resourceFailCount.reset();
+    const fails = new Map<string, { resource: string; node: string; count: number }>();
+    const clusterTime = clusterNow(st, now);
+    for (const f of st.cluster.failures) {
+      const def = st.config.resources[f.resource] ?? st.config.resources[f.resource.replace(/:\d+$/, '')];
+      const timeout = def?.type === 'primitive' ? def.meta.failureTimeoutMs : 0;
+      if (timeout > 0 && clusterTime - f.at >= timeout) continue;
+      const k = `${f.resource}\u0000${f.node}`;
+      const e = fails.get(k) ?? { resource: f.resource, node: f.node, count: 0 };
+      e.count += f.count;
+      fails.set(k, e);
+    }
+    for (const e of fails.values()) this.metrics.resourceFailCount.set({ resource: e.resource, node: e.node }, e.count);
+
+    // blocked resources: only the coordinator plans, so only it runs the scheduler for them, and
+    // only when the applied state, the configuration or quorum changed (or every BLOCKED_RECHECK_MS,
+    // for bans and failures that expire): an idle cluster's scrape does not run it
+    this.metrics.resourceBlocked.reset();
+    if (st.role !== 'leader' || st.isWitness) {
+      this.blocked = null;
+      return;
+    }
+    const quorate = this.quorate();
+    const b = this.blocked;
+    if (!b || b.applied !== st.applied || b.config !== st.config || b.quorate !== quorate || now - b.at > BLOCKED_RECHECK_MS) {
+      this.blocked = { applied: st.applied, config: st.config, quorate, at: now, ids: new Set(stoppedReasons(st, now).keys()) };
+    }
+    const ids = this.blocked!.ids;
+    for (const [id, r] of Object.entries(st.config.resources)) if (r.type === 'primitive') this.metrics.resourceBlocked.set({ resource: id }, ids.has(id) ? 1 : 0);
+    for (const id of ids) if (!st.config.resources[id]) this.metrics.resourceBlocked.set({ resource: id }, 1);
   }
+
+  private digested: { config: CompiledConfig; digest: string } | null = null;
+  private blocked: { applied: number; config: CompiledConfig; quorate: boolean; at: number; ids: Set<string> } | null = null;
 
   /**
    * A resource instance that a completed transition left on another node than the one it ran on
@@ -732,6 +783,20 @@ export class Agent {
     ].filter((p) => p !== '');
     return note ? `${parts.join('; ')} (${note})` : parts.join('; ');
   }
+}
+
+const NODE_STATES = ['online', 'offline', 'unclean', 'pending'] as const;
+/** tsha_resource_blocked is recomputed at least this often on a scrape (bans and failures expire) */
+const BLOCKED_RECHECK_MS = 10_000;
+
+/** First 16 hex digits of the SHA-256 of a configuration, its keys sorted (same configuration, same digest on every node). */
+export function configDigest(config: CompiledConfig): string {
+  const canon = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(canon);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])]));
+    return v;
+  };
+  return createHash('sha256').update(JSON.stringify(canon(config))).digest('hex').slice(0, 16);
 }
 
 /** Counters the mesh transport reports to, wired to the agent's metrics. */

@@ -27,6 +27,10 @@ in
   etc = builtins.mapAttrs (_: f: { inherit (f) source mode; }) c.environment.etc;
   systemPackages = c.environment.systemPackages;
   prometheusRuleFiles = map (f: { inherit (f) buildCommand; rules = builtins.fromJSON f.alertRules.text; }) c.services.prometheus.ruleFiles;
+  grafana = {
+    inherit (c.services.grafana.provision) enable;
+    providers = map (p: p // { options = p.options // { path = { inherit (p.options.path) buildCommand; dashboard = toString p.options.path.dashboard; }; }; }) c.services.grafana.provision.dashboards.settings.providers;
+  };
   # the JSON written for tsha, and the build step that checks it
   config = if configSource == null then null else builtins.fromJSON configSource.configFile.text;
   checkScript = if configSource == null then null else configSource.buildCommand;

@@ -110,6 +110,9 @@ in
     };
 
     services.prometheus.ruleFiles = mkOption { type = types.listOf (types.nullOr types.path); default = [ ]; };
+    # nixos/modules/services/monitoring/grafana.nix (providers: a list of attribute sets there too)
+    services.grafana.provision.enable = mkOption { type = types.bool; default = false; };
+    services.grafana.provision.dashboards.settings.providers = mkOption { type = types.listOf types.attrs; default = [ ]; };
 
     systemd.services = mkOption { type = types.attrsOf (types.submodule serviceModule); default = { }; };
     systemd.tmpfiles.rules = mkOption { type = types.listOf types.str; default = [ ]; };

@@ -15,7 +15,7 @@ import { AgentMetrics, serveMetrics } from '../../src/observability/metrics.js';
 import type { Envelope, MessageHandler, OutboundMessage, SendOutcome, Transport, TransportStats } from '../../src/ports/transport.js';
 import { MESH_FEATURES } from '../../src/ports/mesh-messages.js';
 import type { HardState, StoredEntry, StoredSnapshot } from '../../src/ports/store.js';
-import { Agent } from '../../src/runtime/agent.js';
+import { Agent, configDigest } from '../../src/runtime/agent.js';
 import { NullNotifier } from '../../src/runtime/notifier.js';
 
 const config = compileOrThrow({
@@ -224,6 +224,42 @@ describe('agent runtime', () => {
     expect(on).toContain('tsha_process_cpu_seconds_total');
     expect(on).toContain('tsha_nodejs_eventloop_lag_p99_seconds');
   }, 30_000);
+
+  it('exports each node\'s state as this node sees it, and the configuration digest; blocked resources only on the coordinator', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsha-ag-rt-'));
+    dirs.push(dir);
+    const agent = new Agent({
+      config, self: 'n1', logger: capture().logger, store: new DiskStore(dir), transport: new RecordingTransport([]), resourceAgents: new Map(), fencer: null,
+      selfFence: { kind: 'exit' }, notifier: new NullNotifier(), joinTimeoutMs: 300, seed: 1,
+    });
+    await agent.start();
+    try {
+      const text = await agent.metrics.text();
+      // alone, n1 follows nobody: itself online, the others unknown here
+      expect(text).toContain('tsha_node_state{node="n1",state="online"} 1');
+      expect(text).toContain('tsha_node_state{node="n2",state="pending"} 1');
+      expect(text).toContain('tsha_node_state{node="n2",state="offline"} 0');
+      expect(text).toContain(`tsha_config_info{cluster="t",digest="${configDigest(config)}"} 1`);
+      expect(text).not.toMatch(/^tsha_witness_reachable\{/m); // no witness configured
+      expect(text).not.toMatch(/^tsha_resource_blocked\{/m); // not the coordinator
+    } finally {
+      await agent.stop('test over');
+    }
+  });
+
+  it('refreshes the state gauges once per scrape; the digest does not depend on key order', async () => {
+    const m = new AgentMetrics();
+    let calls = 0;
+    m.refreshState = () => void calls++;
+    await m.text();
+    expect(calls).toBe(1);
+    const reverse = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(reverse) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverse(x)])) : v;
+    const reordered = reverse(config) as typeof config;
+    expect(JSON.stringify(reordered)).not.toBe(JSON.stringify(config));
+    expect(configDigest(reordered)).toBe(configDigest(config));
+    expect(configDigest({ ...config, clusterName: 'other' })).not.toBe(configDigest(config));
+  });
 
   it('serves Prometheus metrics with the tsha_ names on GET /metrics', async () => {
     const m = new AgentMetrics();

@@ -31,6 +31,14 @@ describe('alert rules (nixos-module/alert-rules.nix)', () => {
     expect(run('promtool', ['check', 'rules', 'rules.yml'], dir)).toContain(`SUCCESS: ${JSON.parse(rules).groups[0].rules.length} rules found`);
   });
 
+  it('each carry a severity, a summary and a one-line runbook', () => {
+    for (const r of JSON.parse(rules).groups[0].rules as { alert: string; labels: Record<string, string>; annotations: Record<string, string> }[]) {
+      expect(['critical', 'warning'], r.alert).toContain(r.labels.severity);
+      expect(r.annotations.summary, r.alert).toBeTruthy();
+      expect(r.annotations.runbook, r.alert).toMatch(/^[^\n]+$/);
+    }
+  });
+
   it('fire on the series made to trip each of them, and not before (promtool test rules)', () => {
     expect(run('promtool', ['test', 'rules', 'alert-rules.test.yml'], dir)).toContain('SUCCESS');
     // every alert has a test case

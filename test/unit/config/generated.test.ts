@@ -111,7 +111,7 @@ describe('nixos-module', () => {
   const pathOf = (loc: string[]) => loc.slice(2).reduce((p, s) => (s === '*' ? `${p}[]` : p ? `${p}.${s}` : s), '').replace(/<[a-z]+>/g, '<*>');
   const nixTree = new Map(declared.map((o) => [pathOf(o.loc), o]));
   const normalize = (p: string) => p.replace(/<[a-z]+>/g, '<*>');
-  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable', 'selfFence', 'fenceAgentsPackage', 'fenceCredentials', 'meshInterface', 'wireguard.enable', 'wireguard.listenPort', 'wireguard.privateKeyFile', 'wireguard.endpoints', 'wireguard.persistentKeepalive', 'prometheusRules'];
+  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable', 'selfFence', 'fenceAgentsPackage', 'fenceCredentials', 'meshInterface', 'wireguard.enable', 'wireguard.listenPort', 'wireguard.privateKeyFile', 'wireguard.endpoints', 'wireguard.persistentKeepalive', 'prometheusRules', 'grafanaDashboard'];
 
   it('has an option for every option of the table, and nothing else but the module\'s own', () => {
     const tablePaths = listOptions()
@@ -490,6 +490,17 @@ describe('nixos-module', () => {
     expect(m.prometheusRuleFiles[0].rules.groups[0].rules.map((r: Cfg) => r.alert)).toContain('TshaFenceFailed');
     expect(m.services).toEqual({}); // not a node
     expect(machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } }).prometheusRuleFiles).toEqual([]);
+  });
+
+  it('default.nix provisions the Grafana dashboard into this machine\'s Grafana', () => {
+    const m = machine({ hostName: 'mon', example: 'two-node.json', tsha: { grafanaDashboard: true } });
+    expect(m.failedAssertions).toEqual([]);
+    expect(m.grafana.enable).toBe(true);
+    expect(m.grafana.providers).toHaveLength(1);
+    expect(m.grafana.providers[0]).toMatchObject({ name: 'tsha', type: 'file' });
+    expect(m.grafana.providers[0].options.path.buildCommand).toMatch(/cp \S*grafana-dashboard\.json \$out\/tsha\.json/);
+    expect(m.grafana.providers[0].options.path.dashboard).toMatch(/nixos-module\/grafana-dashboard\.json$/);
+    expect(machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } }).grafana).toEqual({ enable: false, providers: [] });
   });
 
   it('package.nix builds with buildNpmPackage from package-lock.json (importNpmLock), on Node.js 24, with package.json\'s version', () => {
