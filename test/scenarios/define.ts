@@ -171,6 +171,26 @@ def('colocation-with-group', 'a primitive colocated with a group follows the gro
 def('colocation-primary-on-lost-node', 'primary and dependent on a lost node move together after the fence', () =>
   cluster().primitive('db').primitive('web').colocate('web', 'db').order('db', 'web')
     .running('db', 'n2').running('web', 'n2').node('n2', { state: 'unclean' }));
+def('colocation-ban-travels', 'web must run with db and is banned from n1, which db prefers: db goes elsewhere so web can run', () =>
+  cluster().primitive('db').primitive('web').location('db', 'n1', 100).location('web', 'n1', -INF).colocate('web', 'db'));
+def('colocation-failure-ban-moves-primary', 'web (with db) reaches migration-threshold on n1: db moves off n1 with it, both keep running', () =>
+  cluster().primitive('db', { meta: { stickiness: 100 } }).primitive('web', { meta: { stickiness: 100, migrationThreshold: 1 } }).colocate('web', 'db')
+    .running('db', 'n1').running('web', 'n1', 'failed').failure('web', 'n1', 'monitor', 1));
+def('colocation-ban-rollback', 'web (with db) is banned everywhere db may run: the ban does not travel, db runs and web stays stopped', () =>
+  cluster().primitive('db').primitive('web').location('db', 'n1', INF).location('db', 'n2', -INF).location('db', 'n3', -INF)
+    .location('web', 'n1', -INF).colocate('web', 'db'));
+def('colocation-ban-transitive', 'a with b with c, a banned from n1 and n2: c and b go to n3, the one node a may run on', () =>
+  cluster().primitive('a').primitive('b').primitive('c').colocate('a', 'b').colocate('b', 'c').location('c', 'n1', 50)
+    .location('a', 'n1', -INF).location('a', 'n2', -INF));
+def('group-member-ban-moves-primary', 'a group with db, its last member banned from db\'s node: db moves so the whole group runs', () =>
+  cluster().primitive('db', { meta: { stickiness: 100 } }).group('site', ['ip', 'web']).colocate('site', 'db').location('web', 'n1', -INF)
+    .running('db', 'n1'));
+def('group-with-group-ban', 'group app with group data, a member of app banned from n2 where data prefers to run: data goes to the next node', () =>
+  cluster().group('data', ['vol', 'db']).group('app', ['ip', 'web']).colocate('app', 'data').location('db', 'n2', 100)
+    .location('web', 'n2', -INF));
+def('group-anti-colocation-ban', 'group app kept apart from group data (-INFINITY), web banned from n2: like Pacemaker, a ban does not cross an anti-colocation; data keeps n1, app runs its prefix', () =>
+  cluster('n1', 'n2').group('data', ['vol', 'db']).group('app', ['ip', 'web']).colocate('app', 'data', -INF).location('db', 'n1', 100)
+    .location('web', 'n2', -INF));
 
 // ── order ─────────────────────────────────────────────────────────────────────────────────────
 def('order-mandatory-start', 'db then web: web\'s start waits for db\'s', () => cluster().primitive('db').primitive('web').order('db', 'web'));

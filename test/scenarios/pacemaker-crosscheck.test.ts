@@ -28,6 +28,7 @@ const EXCLUDED: Record<string, string> = {
   'group-member-threshold-moves-group': NOT_TRANSLATED_FAILURES,
   'hard-error-bans-node': NOT_TRANSLATED_FAILURES,
   'migration-threshold-ban': NOT_TRANSLATED_FAILURES,
+  'colocation-failure-ban-moves-primary': NOT_TRANSLATED_FAILURES,
   'on-fail-ban': NOT_TRANSLATED_FAILURES,
   'on-fail-ban-holds': NOT_TRANSLATED_FAILURES,
   'on-fail-fence': NOT_TRANSLATED_FAILURES,

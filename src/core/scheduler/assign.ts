@@ -8,7 +8,7 @@
 // to the node with the fewest resources assigned so far, then to the node name.
 
 import type { ConstraintIndex } from './colocation.js';
-import { colocationForDependent, dependentPreferences, placedNodes } from './colocation.js';
+import { colocationForDependent, dependentBans, dependentPreferences, placedNodes } from './colocation.js';
 import { assignPromotion } from './promotable.js';
 import { addScores, INFINITY } from './scores.js';
 import type { WPrim, WUnit, WorkingSet } from './working-set.js';
@@ -120,6 +120,7 @@ function prepare(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit): { scores: n
   // The first member's own target-role stopped (cut to 0 everywhere by unpack) stops the unit.
   if (unit.chain.length > 0 && unit.cut.every((c) => c === 0) && unit.chain[0]!.meta.targetRole === 'stopped') stopped ??= 'target-role is stopped';
   const unsatisfied = colocationForDependent(ws, idx, unit, scores, cut);
+  dependentBans(ws, idx, unit, scores, cut);
   dependentPreferences(ws, idx, unit, scores, false);
   for (const o of idx.ordersByThen.get(unit.id) ?? []) {
     if (o.kind !== 'mandatory' || o.thenAction !== 'start') continue;
