@@ -4,6 +4,7 @@
 
 import type { SchedulerInput } from '../../src/core/scheduler/types.js';
 import type { CompiledConfig, Resource } from '../../src/config/types.js';
+import { ruleTypeOf } from '../../src/config/types.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 const score = (n: number) => (n >= 1_000_000 ? 'INFINITY' : n <= -1_000_000 ? '-INFINITY' : String(n));
@@ -81,8 +82,9 @@ export function toCib(input: SchedulerInput): { xml: string; args: string[] } {
     const role = c.role === 'promoted' ? ' role="Promoted"' : '';
     if (c.node !== null) return `<rsc_location id="${id}" rsc="${esc(c.resource)}" node="${esc(c.node)}" score="${score(c.score)}"${role}/>`;
     const r = c.rule!;
-    const op = { eq: 'eq', ne: 'ne', defined: 'defined', not_defined: 'not_defined' }[r.op];
-    return `<rsc_location id="${id}" rsc="${esc(c.resource)}"><rule id="${id}-r" score="${score(c.score)}"${role}><expression id="${id}-e" attribute="${esc(r.attribute)}" operation="${op}"${r.value !== undefined ? ` value="${esc(r.value)}"` : ''}/></rule></rsc_location>`;
+    // Pacemaker's operation names are tsha's; type="number" where tsha compares numbers.
+    const type = r.value !== undefined ? ` type="${ruleTypeOf(r)}"` : '';
+    return `<rsc_location id="${id}" rsc="${esc(c.resource)}"><rule id="${id}-r" score="${score(c.score)}"${role}><expression id="${id}-e" attribute="${esc(r.attribute)}" operation="${r.op}"${r.value !== undefined ? ` value="${esc(r.value)}"` : ''}${type}/></rule></rsc_location>`;
   });
   for (const b of snapshot.bans) loc.push(`<rsc_location id="ban${++n}" rsc="${esc(b.resource)}" node="${esc(b.node)}" score="${score(b.score)}"/>`);
   const col = config.constraints.colocation.map((c) =>
