@@ -1,6 +1,8 @@
 // Cross-check against real Pacemaker: every golden scenario is translated into a CIB
 // (test/support/pacemaker-cib.ts: ocf:pacemaker:Dummy/Stateful resources, the same constraints,
-// promotion scores as master-<child> node attributes, current state injected as probe results) and run through `crm_simulate -S`; where the two
+// promotion scores as master-<child> node attributes, current state as probe results in the
+// status with the parameter digest Pacemaker expects, failed monitors injected) and run through
+// `crm_simulate -S`; where the two
 // schedulers model the feature the same way, the end-state placements must be identical.
 // The exclusions below are the known differences, each with its reason; keep this list short
 // and honest. Needs Debian's pacemaker-cli-utils (.ci/run installs it); outside CI a missing
@@ -44,7 +46,6 @@ const EXCLUDED: Record<string, string> = {
   'on-fail-ignore-hard-error': 'deliberate: tsha never ignores a hard error (its failure record does not tell a missing agent, which Pacemaker never ignores, from the others); the CIB carries a generic error, which Pacemaker ignores',
   'promotable-stickiness': 'deliberate: stickiness also keeps the current primary promoted (no switchover for a weaker preference)',
   'two-nodes-lost': 'deliberate: a tie keeps a running resource where it is; Pacemaker moves it to balance',
-  'no-quorum-freeze': 'crm_simulate artifact: injected probes carry no parameter digest, so it restarts resources, which freeze then forbids',
   'maintenance-node-clone': 'crm_simulate artifact: "An invalid transition was produced" for a failed clone instance on a maintenance node',
 };
 
