@@ -217,6 +217,26 @@ def('order-symmetric-stop', 'a symmetric order stops then before first when both
 def('order-asymmetric-stop', 'an asymmetric order does not order the stops', () =>
   cluster().primitive('db').primitive('web').order('db', 'web', { symmetric: false }).running('db', 'n1').running('web', 'n1')
     .tap((b) => { b.snapshot.overrides!.push({ resource: 'db', targetRole: 'stopped' }, { resource: 'web', targetRole: 'stopped' }); }));
+def('order-asymmetric-first-stops', 'an asymmetric order only blocks: db is disabled and stops, the running web keeps running', () =>
+  cluster().primitive('db', { meta: { targetRole: 'stopped' } }).primitive('web').order('db', 'web', { symmetric: false })
+    .running('db', 'n1').running('web', 'n2'));
+def('order-asymmetric-then-cannot-start', 'an asymmetric order whose first is disabled: a stopped then still cannot start', () =>
+  cluster().primitive('db', { meta: { targetRole: 'stopped' } }).primitive('web').order('db', 'web', { symmetric: false }).running('db', 'n1'));
+def('order-asymmetric-then-cannot-move', 'first banned everywhere, asymmetric order: then keeps running but does not move to the node it prefers', () =>
+  cluster().primitive('db').primitive('web').order('db', 'web', { symmetric: false }).location('web', 'n3', 100)
+    .location('db', 'n1', -INF).location('db', 'n2', -INF).location('db', 'n3', -INF).running('db', 'n1').running('web', 'n2'));
+def('order-asymmetric-group-member', 'asymmetric order into a group member: the disabled first stops, the group keeps running in full', () =>
+  cluster().primitive('db', { meta: { targetRole: 'stopped' } }).group('site', ['ip', 'web']).order('db', 'web', { symmetric: false })
+    .running('db', 'n1').running('ip', 'n2').running('web', 'n2'));
+def('order-then-unmanaged-first-moves', 'db then web, web unmanaged on n1: db still moves off its banned node and web is left alone', () =>
+  cluster().primitive('db').primitive('web', { meta: { managed: false } }).order('db', 'web')
+    .running('db', 'n1').running('web', 'n1').tap((b) => { b.snapshot.bans.push({ resource: 'db', node: 'n1', score: -INF }); }));
+def('order-then-blocked-first-stays', 'db then web, web blocked on a lost node that cannot be fenced: db keeps running', () =>
+  cluster().primitive('db').primitive('web').order('db', 'web').running('db', 'n2').running('web', 'n1').node('n1', { state: 'unclean' })
+    .tap((b) => { b.config.fencing.devices[0]!.hosts = ['n2', 'n3']; }));
+def('order-then-failed-unmanaged-first-stays', 'db then web, web failed and unmanaged: db keeps running, nothing restarts', () =>
+  cluster().primitive('db').primitive('web', { meta: { managed: false } }).order('db', 'web').running('db', 'n1').running('web', 'n2', 'failed')
+    .failure('web', 'n2', 'monitor'));
 def('order-chain-three', 'a then b then c start as a chain', () =>
   cluster().primitive('a').primitive('b').primitive('c').order('a', 'b').order('b', 'c'));
 

@@ -43,6 +43,8 @@ const EXCLUDED: Record<string, string> = {
   'node-loss-no-fence-device': NEVER_WITHOUT_FENCE,
   'node-loss-watchdog-unknown-lease': NEVER_WITHOUT_FENCE,
   'storage-chain-unfenceable': NEVER_WITHOUT_FENCE,
+  'order-then-blocked-first-stays': NEVER_WITHOUT_FENCE,
+  'order-asymmetric-then-cannot-move': 'deliberate: when an asymmetric order blocks then\'s start, a running then stays where it is; Pacemaker stops it for a move to a node where it cannot start',
   'on-fail-ignore-hard-error': 'deliberate: tsha never ignores a hard error (its failure record does not tell a missing agent, which Pacemaker never ignores, from the others); the CIB carries a generic error, which Pacemaker ignores',
   'promotable-stickiness': 'deliberate: stickiness also keeps the current primary promoted (no switchover for a weaker preference)',
   'two-nodes-lost': 'deliberate: a tie keeps a running resource where it is; Pacemaker moves it to balance',
