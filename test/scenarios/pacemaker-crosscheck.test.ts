@@ -51,6 +51,15 @@ const EXCLUDED: Record<string, string> = {
   'maintenance-node-clone': 'crm_simulate artifact: "An invalid transition was produced" for a failed clone instance on a maintenance node',
 };
 
+// Deliberate differences no scenario here can show, listed so that this file names every one
+// (docs/scheduler.md gives the reasons): the CIB is written in id order and clones are compared
+// by the set of nodes they run on.
+// - new resources with equal scores: tsha places them by id, Pacemaker in the CIB's order;
+// - string eq and ne in location rules: case-sensitive in tsha, case-insensitive in Pacemaker;
+// - a clone with maxPerNode above 1: tsha spreads new instances over the nodes before doubling
+//   up; Pacemaker lets a unique clone double up on a preferred node first, and places at most
+//   one instance per node of an anonymous clone.
+
 function hasCrmSimulate(): boolean {
   try {
     execFileSync('crm_simulate', ['--version'], { stdio: 'ignore' });
