@@ -154,7 +154,7 @@ function ownPreferences(unit: WUnit): number[] {
  * Clones on either side and role-specific colocations are left to their own rules.
  */
 export function dependentBans(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit, scores: number[], cut: number[]): void {
-  if (unit.clone) return;
+  if (unit.clone || !idx.colocByPrimary.has(unit.id)) return;
   const runnable = () => {
     for (let i = 0; i < scores.length; i++) if (ws.nodes[i]!.canHost && cut[i]! >= 1 && scores[i]! >= 0) return true;
     return false;
