@@ -543,14 +543,19 @@ in
                         description = "Node attribute name (nodes.<name>.attributes).";
                       };
                       op = mkOption {
-                        type = types.enum [ "eq" "ne" "defined" "not_defined" ];
+                        type = types.enum [ "eq" "ne" "gt" "gte" "lt" "lte" "defined" "not_defined" ];
                         default = "eq";
-                        description = "Comparison.";
+                        description = "Comparison (gt, gte, lt, lte: greater than, at least, less than, at most).";
                       };
                       value = mkOption {
                         type = types.nullOr (types.str);
                         default = null;
-                        description = "Value compared with; required for eq and ne, not allowed for defined and not_defined.";
+                        description = "Value compared with; required for eq, ne, gt, gte, lt and lte, not allowed for defined and not_defined.";
+                      };
+                      type = mkOption {
+                        type = types.nullOr (types.enum [ "string" "number" ]);
+                        default = null;
+                        description = "How the node attribute and value are compared (Pacemaker's expression type): \"number\" compares them as numbers when both are numbers, as strings otherwise; \"string\" always as strings. Unset: \"number\" for gt, gte, lt and lte, \"string\" for eq and ne. Not allowed with defined and not_defined.";
                       };
                     };
                   });
@@ -702,14 +707,19 @@ in
                         description = "Node attribute name (nodes.<name>.attributes).";
                       };
                       op = mkOption {
-                        type = types.enum [ "eq" "ne" "defined" "not_defined" ];
+                        type = types.enum [ "eq" "ne" "gt" "gte" "lt" "lte" "defined" "not_defined" ];
                         default = "eq";
-                        description = "Comparison.";
+                        description = "Comparison (gt, gte, lt, lte: greater than, at least, less than, at most).";
                       };
                       value = mkOption {
                         type = types.nullOr (types.str);
                         default = null;
-                        description = "Value compared with; required for eq and ne, not allowed for defined and not_defined.";
+                        description = "Value compared with; required for eq, ne, gt, gte, lt and lte, not allowed for defined and not_defined.";
+                      };
+                      type = mkOption {
+                        type = types.nullOr (types.enum [ "string" "number" ]);
+                        default = null;
+                        description = "How the node attribute and value are compared (Pacemaker's expression type): \"number\" compares them as numbers when both are numbers, as strings otherwise; \"string\" always as strings. Unset: \"number\" for gt, gte, lt and lte, \"string\" for eq and ne. Not allowed with defined and not_defined.";
                       };
                     };
                   });
@@ -886,14 +896,19 @@ in
                         description = "Node attribute name (nodes.<name>.attributes).";
                       };
                       op = mkOption {
-                        type = types.enum [ "eq" "ne" "defined" "not_defined" ];
+                        type = types.enum [ "eq" "ne" "gt" "gte" "lt" "lte" "defined" "not_defined" ];
                         default = "eq";
-                        description = "Comparison.";
+                        description = "Comparison (gt, gte, lt, lte: greater than, at least, less than, at most).";
                       };
                       value = mkOption {
                         type = types.nullOr (types.str);
                         default = null;
-                        description = "Value compared with; required for eq and ne, not allowed for defined and not_defined.";
+                        description = "Value compared with; required for eq, ne, gt, gte, lt and lte, not allowed for defined and not_defined.";
+                      };
+                      type = mkOption {
+                        type = types.nullOr (types.enum [ "string" "number" ]);
+                        default = null;
+                        description = "How the node attribute and value are compared (Pacemaker's expression type): \"number\" compares them as numbers when both are numbers, as strings otherwise; \"string\" always as strings. Unset: \"number\" for gt, gte, lt and lte, \"string\" for eq and ne. Not allowed with defined and not_defined.";
                       };
                     };
                   });

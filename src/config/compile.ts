@@ -183,7 +183,7 @@ function compileConstraints(base: string, id: string, r: Declared, out: Compiled
       id: `${base}.location[${i}]`,
       resource: id,
       node: l.node,
-      rule: l.rule ? { attribute: l.rule.attribute, op: l.rule.op as 'eq', ...(l.rule.value !== null ? { value: l.rule.value } : {}) } : null,
+      rule: l.rule ? { attribute: l.rule.attribute, op: l.rule.op, ...(l.rule.value !== null ? { value: l.rule.value } : {}), ...(l.rule.type !== null ? { type: l.rule.type } : {}) } : null,
       score: l.score,
     };
     if (l.role) c.role = 'promoted';

@@ -72,8 +72,12 @@ const location = obj(
       obj(
         {
           attribute: str('Node attribute name (nodes.<name>.attributes).'),
-          op: oneOf(['eq', 'ne', 'defined', 'not_defined'] as const, 'Comparison.', { default: 'eq' }),
-          value: optional(str('Value compared with; required for eq and ne, not allowed for defined and not_defined.')),
+          op: oneOf(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'defined', 'not_defined'] as const, 'Comparison (gt, gte, lt, lte: greater than, at least, less than, at most).', { default: 'eq' }),
+          value: optional(str('Value compared with; required for eq, ne, gt, gte, lt and lte, not allowed for defined and not_defined.')),
+          type: optional(
+            oneOf(['string', 'number'] as const,
+              'How the node attribute and value are compared (Pacemaker\'s expression type): "number" compares them as numbers when both are numbers, as strings otherwise; "string" always as strings. Unset: "number" for gt, gte, lt and lte, "string" for eq and ne. Not allowed with defined and not_defined.'),
+          ),
         },
         'A rule over node attributes (exactly one of node and rule).',
       ),

@@ -197,14 +197,30 @@ export interface CloneResource {
 
 export type Resource = PrimitiveResource | GroupResource | CloneResource;
 
-export type RuleOp = 'eq' | 'ne' | 'defined' | 'not_defined';
+export type RuleOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'defined' | 'not_defined';
+export type RuleType = 'string' | 'number';
+
+/** A rule operand as a number: a finite decimal number (Pacemaker's type="number"), else null. */
+export function parseRuleNumber(s: string): number | null {
+  if (!/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(s)) return null;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** Rule ops that compare the node attribute with a value. */
+export const VALUE_RULE_OPS: readonly RuleOp[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte'];
+
+/** A rule's comparison type when unset: numbers for the ordering ops, strings for eq and ne. */
+export function ruleTypeOf(rule: { op: RuleOp; type?: RuleType }): RuleType {
+  return rule.type ?? (rule.op === 'eq' || rule.op === 'ne' ? 'string' : 'number');
+}
 
 export interface LocationConstraint {
   id: string;
   resource: ResourceId;
   /** either a node name or a rule over node attributes */
   node: NodeName | null;
-  rule: { attribute: string; op: RuleOp; value?: string } | null;
+  rule: { attribute: string; op: RuleOp; value?: string; type?: RuleType } | null;
   /** positive prefers, negative avoids, ±INFINITY requires/forbids */
   score: number;
   /** for promotable clones: the constraint applies to the promoted role only */

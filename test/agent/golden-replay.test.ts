@@ -41,6 +41,7 @@ const UNREACHABLE: Record<string, string> = {
   'blocked-copy-elsewhere-stopped': REFUSED_UNFENCEABLE,
   'node-loss-no-fence-device': REFUSED_UNFENCEABLE,
   'storage-chain-unfenceable': REFUSED_UNFENCEABLE,
+  'order-then-blocked-first-stays': REFUSED_UNFENCEABLE,
   'node-loss-fencing-disabled-stateful': 'the configuration is refused: a stateful resource without fencing',
   'migrate-live': REFUSED_MIGRATE,
   'migrate-not-from-lost-node': REFUSED_MIGRATE,

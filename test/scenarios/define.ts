@@ -46,6 +46,15 @@ def('location-rule-attribute', 'a location rule on a node attribute (ssd eq yes)
 def('location-rule-not-defined', 'a -INFINITY rule on a missing attribute forbids the nodes without it', () =>
   cluster().primitive('gpu-job').attr('n2', 'gpu', 'a100')
     .location('gpu-job', null, -INF, { rule: { attribute: 'gpu', op: 'not_defined' } }));
+def('location-rule-number-gt', 'a rule mem gt 10 compares numbers: n3 (16) matches, n2 (9) does not although "9" > "10" as strings', () =>
+  cluster().primitive('db').primitive('cache').attr('n1', 'mem', '4').attr('n2', 'mem', '9').attr('n3', 'mem', '16')
+    .location('db', null, 200, { rule: { attribute: 'mem', op: 'gt', value: '10' } })
+    .location('cache', null, -INF, { rule: { attribute: 'mem', op: 'lt', value: '8' } }).location('cache', 'n3', -INF));
+def('location-rule-number-eq', 'eq with type number: 8.0 equals 8; lte 8 bans n1; gte 20 matches "many" on n3 as a string (not a number), not 12 on n2', () =>
+  cluster().primitive('app').primitive('batch').attr('n1', 'cores', '8.0').attr('n2', 'cores', '12').attr('n3', 'cores', 'many')
+    .location('app', null, 100, { rule: { attribute: 'cores', op: 'eq', value: '8', type: 'number' } })
+    .location('batch', null, -INF, { rule: { attribute: 'cores', op: 'lte', value: '8' } })
+    .location('batch', null, 50, { rule: { attribute: 'cores', op: 'gte', value: '20' } }));
 def('stickiness-prevents-failback', 'stickiness 100 outweighs a 50 preference: the resource stays on n2 (no failback)', () =>
   cluster().primitive('web', { meta: { stickiness: 100 } }).location('web', 'n1', 50).running('web', 'n2'));
 def('no-stickiness-failback', 'without stickiness a resource moves back to its preferred node', () =>
@@ -171,6 +180,26 @@ def('colocation-with-group', 'a primitive colocated with a group follows the gro
 def('colocation-primary-on-lost-node', 'primary and dependent on a lost node move together after the fence', () =>
   cluster().primitive('db').primitive('web').colocate('web', 'db').order('db', 'web')
     .running('db', 'n2').running('web', 'n2').node('n2', { state: 'unclean' }));
+def('colocation-ban-travels', 'web must run with db and is banned from n1, which db prefers: db goes elsewhere so web can run', () =>
+  cluster().primitive('db').primitive('web').location('db', 'n1', 100).location('web', 'n1', -INF).colocate('web', 'db'));
+def('colocation-failure-ban-moves-primary', 'web (with db) reaches migration-threshold on n1: db moves off n1 with it, both keep running', () =>
+  cluster().primitive('db', { meta: { stickiness: 100 } }).primitive('web', { meta: { stickiness: 100, migrationThreshold: 1 } }).colocate('web', 'db')
+    .running('db', 'n1').running('web', 'n1', 'failed').failure('web', 'n1', 'monitor', 1));
+def('colocation-ban-rollback', 'web (with db) is banned everywhere db may run: the ban does not travel, db runs and web stays stopped', () =>
+  cluster().primitive('db').primitive('web').location('db', 'n1', INF).location('db', 'n2', -INF).location('db', 'n3', -INF)
+    .location('web', 'n1', -INF).colocate('web', 'db'));
+def('colocation-ban-transitive', 'a with b with c, a banned from n1 and n2: c and b go to n3, the one node a may run on', () =>
+  cluster().primitive('a').primitive('b').primitive('c').colocate('a', 'b').colocate('b', 'c').location('c', 'n1', 50)
+    .location('a', 'n1', -INF).location('a', 'n2', -INF));
+def('group-member-ban-moves-primary', 'a group with db, its last member banned from db\'s node: db moves so the whole group runs', () =>
+  cluster().primitive('db', { meta: { stickiness: 100 } }).group('site', ['ip', 'web']).colocate('site', 'db').location('web', 'n1', -INF)
+    .running('db', 'n1'));
+def('group-with-group-ban', 'group app with group data, a member of app banned from n2 where data prefers to run: data goes to the next node', () =>
+  cluster().group('data', ['vol', 'db']).group('app', ['ip', 'web']).colocate('app', 'data').location('db', 'n2', 100)
+    .location('web', 'n2', -INF));
+def('group-anti-colocation-ban', 'group app kept apart from group data (-INFINITY), web banned from n2: like Pacemaker, a ban does not cross an anti-colocation; data keeps n1, app runs its prefix', () =>
+  cluster('n1', 'n2').group('data', ['vol', 'db']).group('app', ['ip', 'web']).colocate('app', 'data', -INF).location('db', 'n1', 100)
+    .location('web', 'n2', -INF));
 
 // ── order ─────────────────────────────────────────────────────────────────────────────────────
 def('order-mandatory-start', 'db then web: web\'s start waits for db\'s', () => cluster().primitive('db').primitive('web').order('db', 'web'));
@@ -187,6 +216,26 @@ def('order-symmetric-stop', 'a symmetric order stops then before first when both
 def('order-asymmetric-stop', 'an asymmetric order does not order the stops', () =>
   cluster().primitive('db').primitive('web').order('db', 'web', { symmetric: false }).running('db', 'n1').running('web', 'n1')
     .tap((b) => { b.snapshot.overrides!.push({ resource: 'db', targetRole: 'stopped' }, { resource: 'web', targetRole: 'stopped' }); }));
+def('order-asymmetric-first-stops', 'an asymmetric order only blocks: db is disabled and stops, the running web keeps running', () =>
+  cluster().primitive('db', { meta: { targetRole: 'stopped' } }).primitive('web').order('db', 'web', { symmetric: false })
+    .running('db', 'n1').running('web', 'n2'));
+def('order-asymmetric-then-cannot-start', 'an asymmetric order whose first is disabled: a stopped then still cannot start', () =>
+  cluster().primitive('db', { meta: { targetRole: 'stopped' } }).primitive('web').order('db', 'web', { symmetric: false }).running('db', 'n1'));
+def('order-asymmetric-then-cannot-move', 'first banned everywhere, asymmetric order: then keeps running but does not move to the node it prefers', () =>
+  cluster().primitive('db').primitive('web').order('db', 'web', { symmetric: false }).location('web', 'n3', 100)
+    .location('db', 'n1', -INF).location('db', 'n2', -INF).location('db', 'n3', -INF).running('db', 'n1').running('web', 'n2'));
+def('order-asymmetric-group-member', 'asymmetric order into a group member: the disabled first stops, the group keeps running in full', () =>
+  cluster().primitive('db', { meta: { targetRole: 'stopped' } }).group('site', ['ip', 'web']).order('db', 'web', { symmetric: false })
+    .running('db', 'n1').running('ip', 'n2').running('web', 'n2'));
+def('order-then-unmanaged-first-moves', 'db then web, web unmanaged on n1: db still moves off its banned node and web is left alone', () =>
+  cluster().primitive('db').primitive('web', { meta: { managed: false } }).order('db', 'web')
+    .running('db', 'n1').running('web', 'n1').tap((b) => { b.snapshot.bans.push({ resource: 'db', node: 'n1', score: -INF }); }));
+def('order-then-blocked-first-stays', 'db then web, web blocked on a lost node that cannot be fenced: db keeps running', () =>
+  cluster().primitive('db').primitive('web').order('db', 'web').running('db', 'n2').running('web', 'n1').node('n1', { state: 'unclean' })
+    .tap((b) => { b.config.fencing.devices[0]!.hosts = ['n2', 'n3']; }));
+def('order-then-failed-unmanaged-first-stays', 'db then web, web failed and unmanaged: db keeps running, nothing restarts', () =>
+  cluster().primitive('db').primitive('web', { meta: { managed: false } }).order('db', 'web').running('db', 'n1').running('web', 'n2', 'failed')
+    .failure('web', 'n2', 'monitor'));
 def('order-chain-three', 'a then b then c start as a chain', () =>
   cluster().primitive('a').primitive('b').primitive('c').order('a', 'b').order('b', 'c'));
 

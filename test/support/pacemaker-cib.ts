@@ -4,6 +4,7 @@
 
 import type { SchedulerInput } from '../../src/core/scheduler/types.js';
 import type { CompiledConfig, Resource } from '../../src/config/types.js';
+import { ruleTypeOf } from '../../src/config/types.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 const score = (n: number) => (n >= 1_000_000 ? 'INFINITY' : n <= -1_000_000 ? '-INFINITY' : String(n));
@@ -42,6 +43,30 @@ function primitiveXml(config: CompiledConfig, id: string, ov: Map<string, { targ
 }
 
 /**
+ * Pacemaker's digest of an empty parameter set: every translated resource is a Dummy or Stateful
+ * without parameters. Probes written into the status with it are current, where probes injected
+ * with crm_simulate -i carry no digest and make Pacemaker restart the resource ("due to resource
+ * definition change"), which hides what a running resource would really do.
+ */
+const EMPTY_PARAMS_DIGEST = 'f2317cad3d54cec5d7d7aa7d0bf35cf8';
+
+/** The probe history of one online node: 0 running, 8 running promoted (a failed copy probes as running). */
+function probes(input: SchedulerInput, node: string): string {
+  const { config, snapshot } = input;
+  return snapshot.observations.filter((o) => o.node === node && o.role !== 'stopped' && config.resources[o.resource.replace(/:\d+$/, '')] !== undefined).map((o, k) => {
+    const base = o.resource.replace(/:\d+$/, '');
+    const type = isPromotableChild(config, base) ? 'Stateful' : 'Dummy';
+    const rc = o.role === 'promoted' ? 8 : 0;
+    const key = `${k + 1}:-1:${rc}:00000000-0000-0000-0000-000000000000`;
+    // Anonymous clone instances are recorded under the child's id, as Pacemaker records them.
+    return `<lrm_resource id="${esc(base)}" class="ocf" provider="pacemaker" type="${type}">` +
+      `<lrm_rsc_op id="${esc(base)}_last_0" operation_key="${esc(base)}_monitor_0" operation="monitor" crm-debug-origin="tsha" crm_feature_set="3.16.1" ` +
+      `transition-key="${key}" transition-magic="0:${rc};${key}" call-id="${k + 1}" rc-code="${rc}" op-status="0" interval="0" ` +
+      `last-rc-change="1" exec-time="0" queue-time="0" op-digest="${EMPTY_PARAMS_DIGEST}"/></lrm_resource>`;
+  }).join('');
+}
+
+/**
  * Online nodes as node_state entries whose transient attributes carry the promotion scores an
  * agent would set (master-<child>): tsha's default promotion score 0 becomes 1 (Pacemaker
  * promotes only with a positive score), plus the node's "promotion-<child>" attribute.
@@ -56,7 +81,8 @@ function status(input: SchedulerInput): string {
       return `<nvpair id="ta-${i}-${esc(c)}" name="master-${esc(c)}" value="${1 + v}"/>`;
     }).join('');
     return `<node_state id="${i}" uname="${esc(n.name)}" in_ccm="true" crmd="online" join="member" expected="member">` +
-      `<transient_attributes id="${i}"><instance_attributes id="status-${i}">${attrs}</instance_attributes></transient_attributes></node_state>`;
+      `<transient_attributes id="${i}"><instance_attributes id="status-${i}">${attrs}</instance_attributes></transient_attributes>` +
+      `<lrm id="${i}"><lrm_resources>${probes(input, n.name)}</lrm_resources></lrm></node_state>`;
   }).join('');
 }
 
@@ -81,8 +107,9 @@ export function toCib(input: SchedulerInput): { xml: string; args: string[] } {
     const role = c.role === 'promoted' ? ' role="Promoted"' : '';
     if (c.node !== null) return `<rsc_location id="${id}" rsc="${esc(c.resource)}" node="${esc(c.node)}" score="${score(c.score)}"${role}/>`;
     const r = c.rule!;
-    const op = { eq: 'eq', ne: 'ne', defined: 'defined', not_defined: 'not_defined' }[r.op];
-    return `<rsc_location id="${id}" rsc="${esc(c.resource)}"><rule id="${id}-r" score="${score(c.score)}"${role}><expression id="${id}-e" attribute="${esc(r.attribute)}" operation="${op}"${r.value !== undefined ? ` value="${esc(r.value)}"` : ''}/></rule></rsc_location>`;
+    // Pacemaker's operation names are tsha's; type="number" where tsha compares numbers.
+    const type = r.value !== undefined ? ` type="${ruleTypeOf(r)}"` : '';
+    return `<rsc_location id="${id}" rsc="${esc(c.resource)}"><rule id="${id}-r" score="${score(c.score)}"${role}><expression id="${id}-e" attribute="${esc(r.attribute)}" operation="${r.op}"${r.value !== undefined ? ` value="${esc(r.value)}"` : ''}${type}/></rule></rsc_location>`;
   });
   for (const b of snapshot.bans) loc.push(`<rsc_location id="ban${++n}" rsc="${esc(b.resource)}" node="${esc(b.node)}" score="${score(b.score)}"/>`);
   const col = config.constraints.colocation.map((c) =>
@@ -107,13 +134,14 @@ export function toCib(input: SchedulerInput): { xml: string; args: string[] } {
     `<constraints>${[...loc, ...col, ...ord].join('')}</constraints></configuration><status>${status(input)}</status></cib>\n`;
   const args: string[] = [];
   // Current state as probe results: 0 running, 8 running promoted; failed copies as a failed monitor.
+  // On online nodes the probes are in the status (probes()); elsewhere they are injected.
+  const online = new Set(snapshot.nodes.filter((n) => n.state === 'online').map((n) => n.name));
   for (const o of snapshot.observations) {
     if (o.role === 'stopped') continue;
     const rid = o.resource;
-    if (o.role === 'failed') {
-      args.push('-i', `${rid}_monitor_0@${o.node}=0`);
-      args.push('-i', `${rid}_monitor_10000@${o.node}=1`);
-    } else args.push('-i', `${rid}_monitor_0@${o.node}=${o.role === 'promoted' ? 8 : 0}`);
+    const inStatus = online.has(o.node) && config.resources[rid.replace(/:\d+$/, '')] !== undefined;
+    if (!inStatus) args.push('-i', `${rid}_monitor_0@${o.node}=${o.role === 'promoted' ? 8 : 0}`);
+    if (o.role === 'failed') args.push('-i', `${inStatus ? rid.replace(/:\d+$/, '') : rid}_monitor_10000@${o.node}=1`);
   }
   return { xml, args };
 }

@@ -1,6 +1,7 @@
 // Constraints: references, roles and shape of location, colocation and order constraints.
 
 import { joinPath } from '../issues.js';
+import { parseRuleNumber, ruleTypeOf, VALUE_RULE_OPS } from '../types.js';
 import { type Declared, type Model, cloneOf, describeId, isPromotableClone, refNode, refResource, valid } from './model.js';
 
 export function checkConstraints(m: Model, section: string, id: string, r: Declared): void {
@@ -18,9 +19,15 @@ export function checkConstraints(m: Model, section: string, id: string, r: Decla
     if ((loc.node === null) === (loc.rule === null)) ctx.error(path, 'needs exactly one of node and rule');
     if (loc.node !== null) refNode(m, loc.node, joinPath(path, 'node'));
     if (loc.rule) {
-      const needsValue = loc.rule.op === 'eq' || loc.rule.op === 'ne';
-      if (needsValue && loc.rule.value === null) ctx.error(joinPath(joinPath(path, 'rule'), 'value'), `is required with op ${JSON.stringify(loc.rule.op)}`);
-      if (!needsValue && loc.rule.value !== null) ctx.error(joinPath(joinPath(path, 'rule'), 'value'), `does not apply with op ${JSON.stringify(loc.rule.op)}`);
+      const rulePath = joinPath(path, 'rule');
+      const needsValue = VALUE_RULE_OPS.includes(loc.rule.op);
+      if (needsValue && loc.rule.value === null) ctx.error(joinPath(rulePath, 'value'), `is required with op ${JSON.stringify(loc.rule.op)}`);
+      if (!needsValue && loc.rule.value !== null) ctx.error(joinPath(rulePath, 'value'), `does not apply with op ${JSON.stringify(loc.rule.op)}`);
+      if (!needsValue && loc.rule.type !== null) ctx.error(joinPath(rulePath, 'type'), `does not apply with op ${JSON.stringify(loc.rule.op)}`);
+      if (needsValue && loc.rule.value !== null && ruleTypeOf({ op: loc.rule.op, ...(loc.rule.type !== null ? { type: loc.rule.type } : {}) }) === 'number'
+        && parseRuleNumber(loc.rule.value) === null) {
+        ctx.error(joinPath(rulePath, 'value'), `${JSON.stringify(loc.rule.value)} is not a number (op ${JSON.stringify(loc.rule.op)} compares numbers; set type = "string" to compare strings)`);
+      }
       if (valid(m.s.nodes) && !Object.values(m.s.nodes).some((n) => Object.hasOwn(n.attributes, loc.rule!.attribute))) {
         ctx.warn(joinPath(joinPath(path, 'rule'), 'attribute'), `no node has attribute ${JSON.stringify(loc.rule.attribute)}`);
       }

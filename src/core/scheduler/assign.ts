@@ -8,11 +8,11 @@
 // to the node with the fewest resources assigned so far, then to the node name.
 
 import type { ConstraintIndex } from './colocation.js';
-import { colocationForDependent, dependentPreferences, placedNodes } from './colocation.js';
+import { colocationForDependent, dependentBans, dependentPreferences, placedNodes } from './colocation.js';
 import { assignPromotion } from './promotable.js';
 import { addScores, INFINITY } from './scores.js';
 import type { WPrim, WUnit, WorkingSet } from './working-set.js';
-import { currentNode, primsOf, stickinessOf } from './working-set.js';
+import { currentNode, primsFor, primsOf, stickinessOf } from './working-set.js';
 
 /** Order units so that colocation primaries and mandatory order predecessors come first. */
 export function assignmentOrder(ws: WorkingSet, idx: ConstraintIndex): WUnit[] {
@@ -102,6 +102,16 @@ export function assignResources(ws: WorkingSet, idx: ConstraintIndex): void {
   }
 }
 
+/** Nodes where these primitives run now and may keep running without a restart. */
+function healthyNodes(prims: WPrim[]): Set<number> {
+  const out = new Set<number>();
+  for (const p of prims) {
+    const cur = currentNode(p);
+    if (cur !== null && p.active[0]!.role !== 'failed' && p.restart === null) out.add(cur);
+  }
+  return out;
+}
+
 /** Scores and chain cuts common to single units and clones. */
 function prepare(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit): { scores: number[]; cut: number[]; unsatisfied: { pos: number; reason: string }[]; stopped: string | null } {
   const scores = unit.base.slice();
@@ -120,6 +130,7 @@ function prepare(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit): { scores: n
   // The first member's own target-role stopped (cut to 0 everywhere by unpack) stops the unit.
   if (unit.chain.length > 0 && unit.cut.every((c) => c === 0) && unit.chain[0]!.meta.targetRole === 'stopped') stopped ??= 'target-role is stopped';
   const unsatisfied = colocationForDependent(ws, idx, unit, scores, cut);
+  dependentBans(ws, idx, unit, scores, cut);
   dependentPreferences(ws, idx, unit, scores, false);
   for (const o of idx.ordersByThen.get(unit.id) ?? []) {
     if (o.kind !== 'mandatory' || o.thenAction !== 'start') continue;
@@ -129,7 +140,18 @@ function prepare(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit): { scores: n
     if (placedNodes(ws, o.first, o.firstAction === 'promote').size === 0) {
       const pos = ws.posOf.get(o.then) ?? 0;
       const reason = `mandatory order: ${o.first} ${o.firstAction === 'promote' ? 'is not promoted' : 'is not running'} (${o.id})`;
-      if (pos === 0) stopped ??= reason;
+      // An asymmetric order only blocks starts: copies of `then` that run healthily may stay
+      // where they are (Pacemaker: no "stop then before first" without symmetry); they may not
+      // start anywhere else.
+      const staying = o.symmetric ? new Set<number>() : healthyNodes(primsFor(ws, o.then));
+      if (staying.size > 0) {
+        for (let n = 0; n < cut.length; n++) {
+          if (staying.has(n)) continue;
+          if (pos === 0) scores[n] = -INFINITY;
+          cut[n] = Math.min(cut[n]!, pos);
+        }
+        unsatisfied.push({ pos, reason });
+      } else if (pos === 0) stopped ??= reason;
       else { cutAll(cut, pos); unsatisfied.push({ pos, reason }); }
     }
   }

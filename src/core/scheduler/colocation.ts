@@ -92,7 +92,8 @@ export function colocationForDependent(ws: WorkingSet, idx: ConstraintIndex, uni
 /**
  * A unit's own location preferences plus, scaled by score / INFINITY, those of the units
  * positively colocated with it, transitively (pg with fs with the DRBD primary: pg's preference
- * reaches the promotion choice). Bans (-INFINITY) do not travel: they restrict only their unit.
+ * reaches the promotion choice). Bans (-INFINITY) travel separately, along mandatory colocations
+ * only (dependentBans).
  */
 function preferencesOf(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit, visiting: Set<string>): number[] {
   const cached = idx.prefCache.get(unit.id);
@@ -139,6 +140,58 @@ function ownPreferences(unit: WUnit): number[] {
     if (cur !== null) out[cur] = addScores(out[cur]!, stickinessOf(unit, p));
   }
   return out;
+}
+
+/**
+ * Bans travel along mandatory colocation (Pacemaker merges a dependent's node scores, -INFINITY
+ * included, into its primary's before placing the primary): when `dep` must run with `unit` and
+ * `dep` may not run on a node (a -INFINITY location or operator ban, a member's ban, failures past
+ * migration-threshold, a hard error), `unit` avoids that node too, so both can run. Like
+ * Pacemaker's rollback of optional scores, a dependent's bans that would leave `unit` nowhere to
+ * run are not applied (the primary is placed, the dependent stays stopped). Group members are
+ * merged one at a time, first to last, and the merge stops at the first member rolled back, as
+ * Pacemaker's chain of member colocations does; the dependent's own mandatory dependents follow.
+ * Clones on either side and role-specific colocations are left to their own rules.
+ */
+export function dependentBans(ws: WorkingSet, idx: ConstraintIndex, unit: WUnit, scores: number[], cut: number[]): void {
+  if (unit.clone || !idx.colocByPrimary.has(unit.id)) return;
+  const runnable = () => {
+    for (let i = 0; i < scores.length; i++) if (ws.nodes[i]!.canHost && cut[i]! >= 1 && scores[i]! >= 0) return true;
+    return false;
+  };
+  const visiting = new Set<string>([unit.id]);
+  const mergeDependents = (primary: WUnit): void => {
+    for (const c of idx.colocByPrimary.get(primary.id) ?? []) {
+      if (c.score < INFINITY || c.role === 'promoted' || c.withRole === 'promoted') continue;
+      const dep = ws.unitOf.get(c.resource)!;
+      if (dep === primary || dep.clone || dep.assignedDone || visiting.has(dep.id)) continue;
+      const chain = dep.instances[0]!;
+      // A dependent that will not run (disabled, unmanaged, blocked) moves nothing.
+      if (dep.targetRole === 'stopped' || chain.some((p) => p.pinned !== null || p.blocked !== null)) continue;
+      visiting.add(dep.id);
+      let merged = true;
+      const banned = new Set<number>();
+      for (const p of chain) {
+        if (p.fatal !== null) { merged = false; break; }
+        const add: number[] = [];
+        for (let n = 0; n < scores.length; n++) {
+          if (banned.has(n)) continue;
+          if (dep.cut[n]! <= p.pos || p.bans.has(n)) add.push(n);
+        }
+        const saved = add.map((n) => scores[n]!);
+        for (const n of add) scores[n] = -INFINITY;
+        if (!runnable()) {
+          add.forEach((n, k) => { scores[n] = saved[k]!; });
+          merged = false;
+          break;
+        }
+        for (const n of add) banned.add(n);
+      }
+      if (merged) mergeDependents(dep);
+      visiting.delete(dep.id);
+    }
+  };
+  mergeDependents(unit);
 }
 
 /**

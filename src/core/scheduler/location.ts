@@ -3,14 +3,35 @@
 // members before it may still run there). Constraints with role "promoted" feed promotion scores.
 
 import type { LocationConstraint, ResourceId } from '../../config/types.js';
+import { parseRuleNumber, ruleTypeOf } from '../../config/types.js';
 import { addScores, INFINITY } from './scores.js';
 import type { WNode, WorkingSet } from './working-set.js';
 
+/**
+ * Compare a node attribute with a rule's value: -1, 0 or 1. Type "number" compares numerically
+ * when both sides are numbers (Pacemaker's type="number"/"integer"), and falls back to comparing
+ * strings otherwise, as Pacemaker does; the string ordering is case-insensitive like its strcasecmp.
+ */
+function compareRuleValues(value: string, ruleValue: string, type: 'string' | 'number'): number {
+  if (type === 'number') {
+    const a = parseRuleNumber(value), b = parseRuleNumber(ruleValue);
+    if (a !== null && b !== null) return a < b ? -1 : a > b ? 1 : 0;
+  }
+  const a = value.toLowerCase(), b = ruleValue.toLowerCase();
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export function ruleMatches(rule: NonNullable<LocationConstraint['rule']>, node: WNode): boolean {
   const value = rule.attribute === '#uname' ? node.name : node.attributes[rule.attribute];
+  const type = ruleTypeOf(rule);
   switch (rule.op) {
-    case 'eq': return value !== undefined && value === rule.value;
-    case 'ne': return value !== rule.value;
+    // eq and ne on strings stay exact (case-sensitive); see docs/scheduler.md.
+    case 'eq': return value !== undefined && (type === 'string' ? value === rule.value : compareRuleValues(value, rule.value!, type) === 0);
+    case 'ne': return type === 'string' || value === undefined ? value !== rule.value : compareRuleValues(value, rule.value!, type) !== 0;
+    case 'gt': return value !== undefined && compareRuleValues(value, rule.value!, type) > 0;
+    case 'gte': return value !== undefined && compareRuleValues(value, rule.value!, type) >= 0;
+    case 'lt': return value !== undefined && compareRuleValues(value, rule.value!, type) < 0;
+    case 'lte': return value !== undefined && compareRuleValues(value, rule.value!, type) <= 0;
     case 'defined': return value !== undefined;
     case 'not_defined': return value === undefined;
   }

@@ -118,8 +118,8 @@ export function scheduleActions(ws: WorkingSet): void {
   // that is stopped or (re)started restarts the members after it, and so does the "first" of a
   // mandatory order for its "then" ("first start then start": then restarts when first stops,
   // starts, moves or is recovered, e.g. from a lost node it is started elsewhere without a stop;
-  // "first promote then start": also when first is demoted or promoted). Optional orders never
-  // restart anything.
+  // "first promote then start": also when first is demoted or promoted). An asymmetric order
+  // restarts then only when first starts or is promoted. Optional orders never restart anything.
   const mandatory = ws.config.constraints.order.filter((o) =>
     o.kind === 'mandatory' && o.thenAction === 'start' && (o.firstAction === 'start' || o.firstAction === 'promote'));
   // Which primitives start (or arrive by migration) or get promoted in the plan so far; restarts
@@ -146,8 +146,11 @@ export function scheduleActions(ws: WorkingSet): void {
       if (chain) for (const q of chain) if (q.pos > p.pos) restart(q, `restart: ${p.id} restarts before it in its group`);
     }
     for (const o of mandatory) {
-      const undone = primsFor(ws, o.first).some((q) => batch.has(q) &&
-        (pass.stopping.has(q) || starting(q) || (o.firstAction === 'promote' && (pass.demoting.has(q) || promotingSet.has(q)))));
+      // An asymmetric order implies nothing from first's stop or demote: only a (re)start or a
+      // promotion of first restarts then.
+      const undone = primsFor(ws, o.first).some((q) => batch.has(q) && (o.symmetric
+        ? pass.stopping.has(q) || starting(q) || (o.firstAction === 'promote' && (pass.demoting.has(q) || promotingSet.has(q)))
+        : starting(q) || (o.firstAction === 'promote' && promotingSet.has(q))));
       if (!undone) continue;
       for (const q of primsFor(ws, o.then)) {
         if (q.unit === ws.unitOf.get(o.first)) continue;

@@ -94,6 +94,22 @@ describe('location', () => {
     expect(ruleMatches({ attribute: '#uname', op: 'eq', value: 'n1' }, n)).toBe(true);
   });
 
+  it('compares numbers as numbers when both sides are numbers, like Pacemaker type="number"', () => {
+    const n = (v: string) => ({ name: 'n1', attributes: { mem: v } }) as never;
+    expect(ruleMatches({ attribute: 'mem', op: 'gt', value: '10' }, n('9'))).toBe(false); // "9" > "10" as strings
+    expect(ruleMatches({ attribute: 'mem', op: 'gt', value: '10' }, n('16'))).toBe(true);
+    expect(ruleMatches({ attribute: 'mem', op: 'gte', value: '16' }, n('16.0'))).toBe(true);
+    expect(ruleMatches({ attribute: 'mem', op: 'lt', value: '1e3' }, n('999'))).toBe(true);
+    expect(ruleMatches({ attribute: 'mem', op: 'lte', value: '-1' }, n('-2'))).toBe(true);
+    expect(ruleMatches({ attribute: 'mem', op: 'eq', value: '10', type: 'number' }, n('10.0'))).toBe(true);
+    expect(ruleMatches({ attribute: 'mem', op: 'eq', value: '10' }, n('10.0'))).toBe(false);
+    expect(ruleMatches({ attribute: 'mem', op: 'ne', value: '10', type: 'number' }, n('10.0'))).toBe(false);
+    // Not a number on the node: compared as strings (case-insensitive), as Pacemaker falls back.
+    expect(ruleMatches({ attribute: 'mem', op: 'gt', value: '10' }, n('abc'))).toBe(true);
+    expect(ruleMatches({ attribute: 'mem', op: 'gt', value: '10', type: 'string' }, n('9'))).toBe(true);
+    expect(ruleMatches({ attribute: 'other', op: 'gt', value: '10' }, n('16'))).toBe(false);
+  });
+
   it('a -INFINITY on a later group member cuts the chain on that node only', () => {
     const ws = unpack(cluster().group('g', ['a', 'b', 'c']).location('b', 'n2', -INF).location('g', 'n3', 10));
     applyLocation(ws);
