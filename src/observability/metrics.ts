@@ -116,6 +116,15 @@ export class AgentMetrics {
     // whatever the step, so one every 2 s (the agent's housekeeping pace) loses nothing but the
     // resolution of short delays
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tsha_', eventLoopMonitoringPrecision: 2000 });
+    // a series that appears with its first increment has no earlier sample, so Prometheus'
+    // increase() misses that first failed fence: the results start at 0
+    for (const result of ['confirmed', 'failed']) this.fenceActions.inc({ result }, 0);
+  }
+
+  /** The failure series of a storage type's steps at 0, for the same reason (when the configuration first holds such storage). */
+  initStorageSteps(type: 'rbd' | 'drbd'): void {
+    const steps = type === 'rbd' ? ['blocklist', 'break_lock', 'acquire', 'release'] : ['outdate_peer', 'acquire', 'release'];
+    for (const step of steps) for (const status of ['error', 'errorHard', 'errorFatal', 'timeout', 'notInstalled']) this.storageSteps.inc({ type, step, status }, 0);
   }
 
   /** The exposition text: the state gauges are refreshed once, not once per gauge. */

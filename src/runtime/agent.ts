@@ -185,6 +185,7 @@ export class Agent {
       result: (transition, actionId, result) => void this.submit((now) => ({ type: 'actionResult', transition, actionId, result, now })),
       monitored: (c) => void this.submit((now) => ({ type: 'monitored', ...c, now })),
     });
+    this.resources.initStorageMetrics();
     this.stopped = new Promise((r) => (this.resolveStopped = r));
     this.metrics.refreshState = () => this.refreshStateMetrics();
   }
@@ -360,7 +361,7 @@ export class Agent {
    */
   reconfigure(config: CompiledConfig, changes: string[] = []): Promise<void> {
     this.lastReload = { timeUnixMs: Date.now(), changes };
-    return this.submit((now) => ({ type: 'configChanged', config, now }));
+    return this.submit((now) => ({ type: 'configChanged', config, now })).then(() => this.resources.initStorageMetrics());
   }
 
   /** The last configuration reload on this node and what it changed (for `tsha status`). */

@@ -339,6 +339,11 @@ export class LocalActions {
     return [...this.storageReadings.values()].sort((a, b) => (a.resource < b.resource ? -1 : 1));
   }
 
+  /** The failure series of each storage type the configuration holds, at 0 (alert rules read their increase). */
+  initStorageMetrics(): void {
+    for (const r of Object.values(this.opts.config().resources)) if (r.type === 'primitive' && r.storage) this.opts.metrics.initStorageSteps(r.storage.type);
+  }
+
   /** Storage views are read every few seconds once someone asked for them (and at once the first time). */
   private armStorageViews(): void {
     if (this.storageTimer || this.closed) return;
