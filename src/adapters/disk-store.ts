@@ -291,6 +291,11 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
       repairs.push(`log discarded: entry ${snapIndex} has term ${atSnap.term}, snapshot has ${this.snap.term}`);
       entries = [];
       await this.removeSegmentsFrom(0);
+    } else if (entries.length === 0 && all.length > 0) {
+      // every entry is covered by the snapshot: a compaction (or a snapshot that superseded the
+      // log) was interrupted before it removed them; the next append must start a fresh segment
+      repairs.push(`${this.logDir}: removed ${names.length} segment(s) covered by the snapshot at index ${snapIndex} (an interrupted compaction)`);
+      await this.removeSegmentsFrom(0);
     } else if (entries.length > 0 && entries[0]!.index !== snapIndex + 1) {
       throw new StoreCorruptError(this.logDir, `log starts at index ${entries[0]!.index} but the snapshot ends at ${snapIndex}`);
     }
