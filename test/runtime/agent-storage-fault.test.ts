@@ -13,7 +13,9 @@ import { compileOrThrow } from '../../src/config/validate.js';
 import type { Command } from '../../src/core/cluster/commands.js';
 import type { ClusterState } from '../../src/core/cluster/state-machine.js';
 import type { Envelope, MessageHandler, OutboundMessage, SendOutcome, Transport, TransportStats } from '../../src/ports/transport.js';
+import type { AppendEntries, AppendEntriesResponse } from '../../src/core/cluster/messages.js';
 import { Agent, STORAGE_RETRY_MS } from '../../src/runtime/agent.js';
+import { fromEnvelope, toOutbound } from '../../src/runtime/wire.js';
 import { NullNotifier } from '../../src/runtime/notifier.js';
 
 const config = compileOrThrow({
@@ -44,6 +46,13 @@ class RecordingTransport implements Transport {
   }
   deliver(e: { from: string } & OutboundMessage): void {
     this.handler!({ clusterId: 't', to: 'n1', sentAtMs: 0, features: 0, ...e } as Envelope);
+  }
+  /** the AppendEntries responses n1 sent, decoded as the core wrote them */
+  acks(): AppendEntriesResponse[] {
+    return this.sent.flatMap(({ m }) => {
+      if (m.body !== 'appendEntriesResponse' && !(m.body === 'core' && m.core.kind === 'AppendEntriesResponse')) return [];
+      return [fromEnvelope({ clusterId: 't', from: 'n1', to: 'n2', sentAtMs: 0, features: 0, ...m } as Envelope) as AppendEntriesResponse];
+    });
   }
   votes(): { to: string; term: number; granted: boolean }[] {
     return this.sent.flatMap(({ to, m }) => (m.body === 'voteResponse' ? [{ to, term: m.term, granted: m.voteResponse.granted }] : []));
@@ -139,6 +148,32 @@ describe('agent runtime: the state directory refuses writes', () => {
       { to: 'n3', term: 7, granted: false },
       { to: 'n2', term: 7, granted: true },
     ]);
+
+    // n2 leads term 7. A heartbeat: acknowledged, with n1's incarnation (for the lease grant)
+    const append = (over: Partial<AppendEntries>): void => transport.deliver({
+      from: 'n2',
+      ...toOutbound({ type: 'AppendEntries', term: 7, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, sentAt: 1, lease: null, peerIncluded: true, ...over }, false),
+    });
+    append({});
+    await waitFor(() => transport.acks().length === 1);
+    const incarnation = transport.acks()[0]!.incarnation;
+    expect(transport.acks()[0]).toMatchObject({ success: true, matchIndex: 0 });
+    // the disk fills again; an entry arrives with a lease grant: neither acknowledged nor honoured
+    full = true;
+    const leaseAt = performance.now();
+    append({ entries: [{ index: 1, term: 7, cmd: { type: 'noop' } }], leaderCommit: 1, sentAt: 2, lease: { at: leaseAt, incarnation } });
+    await waitFor(() => agent.storage.fault !== null);
+    expect(agent.storage.fault?.file).toBe(join(dir, 'log', `${'1'.padStart(20, '0')}.seg`));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(transport.acks()).toHaveLength(1);
+    full = false;
+    await waitFor(() => agent.storage.fault === null, 3 * STORAGE_RETRY_MS);
+    // restarted from the disk: the entry is there, but the lease of that step was never granted to
+    // this incarnation (a new one: the coordinator must grant again, to an acknowledged state)
+    const node = agent.view()!.node;
+    expect(node.log.map((e) => e.index)).toEqual([1]);
+    expect(node.leaseHeld).toBe(false);
+    expect(node.incarnation).not.toBe(incarnation);
     await agent.stop('test over');
     expect(agent.fatalError).toBeNull();
   }, 30_000);
