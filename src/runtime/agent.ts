@@ -470,7 +470,8 @@ export class Agent {
    * not carried out: no vote, acknowledgement, action or watchdog feed) and it may not step on
    * from there. The agent stalls instead of exiting (an exit would only come back to the same full
    * disk, again and again): no steps, no ticks, inputs dropped, resources left as they are, the
-   * watchdog device not fed by the core (a node holding resources is reset by it, as if paused).
+   * watchdog device not fed (no core step asks for it: a stall longer than its timeout resets the
+   * node, as for a paused agent).
    * The write of the failed step is retried every STORAGE_RETRY_MS; once it is durable, the core
    * restarts from that state (see retryStorage).
    */

@@ -15,7 +15,7 @@
 //   itself replacing, is still there (or covered by the snapshot);
 // - the restarted node writes on from there.
 // Why a focused harness, not a 3-node loopback cluster: a crash point must be hit exactly, each of
-// ~70 of them, and what a node sent must be known exactly; agents on loopback hit a given fsync
+// 83 of them, and what a node sent must be known exactly; agents on loopback hit a given fsync
 // only by chance and would take minutes per point on this 2-core machine. The core's side of the
 // same rule (persist before send) is checked by the simulator and test/runtime/agent-runtime.test.ts.
 import { spawn } from 'node:child_process';
