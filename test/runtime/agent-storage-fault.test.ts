@@ -16,6 +16,7 @@ import type { Envelope, MessageHandler, OutboundMessage, SendOutcome, Transport,
 import type { AppendEntries, AppendEntriesResponse } from '../../src/core/cluster/messages.js';
 import { Agent, STORAGE_RETRY_MS } from '../../src/runtime/agent.js';
 import { fromEnvelope, toOutbound } from '../../src/runtime/wire.js';
+import { buildClusterStatus } from '../../src/runtime/control-handlers.js';
 import { NullNotifier } from '../../src/runtime/notifier.js';
 
 const config = compileOrThrow({
@@ -125,6 +126,7 @@ describe('agent runtime: the state directory refuses writes', () => {
     expect(agent.fatalError).toBeNull();
     expect(agent.lifecycle.is('stopping', 'stopped')).toBe(false);
     expect(agent.healthy().ok).toBe(true);
+    expect(buildClusterStatus(agent).stateDirFault).toMatch(new RegExp(`^ENOSPC on ${join(dir, 'hardstate')} \\(write\\) for \\d+ s: stalled, retrying$`));
     expect(agent.storage.fault?.retries).toBeGreaterThanOrEqual(1);
     await expect(agent.command({ type: 'standby', node: 'n1', on: true } as never)).rejects.toThrow(/ENOSPC on .*hardstate/);
     // still full: a second candidate's request is not answered either
@@ -139,6 +141,7 @@ describe('agent runtime: the state directory refuses writes', () => {
     await waitFor(() => agent.storage.fault === null, 3 * STORAGE_RETRY_MS);
     expect(lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('state directory takes writes again'))).toBe(true);
     expect(await metric('tsha_state_dir_writable')).toBe('tsha_state_dir_writable 1');
+    expect(buildClusterStatus(agent).stateDirFault).toBe('');
     expect(decodeBlob('hardstate', readFileSync(join(dir, 'hardstate')))).toMatchObject({ term: 7, votedFor: 'n2' });
     // its vote in term 7 is n2's, on disk before any answer: n3 is refused, n2 (asking again) granted
     transport.deliver({ from: 'n3', term: 7, body: 'voteRequest', voteRequest: { lastLogTerm: 0, lastLogIndex: 0, transfer: false } });
