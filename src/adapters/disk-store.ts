@@ -26,6 +26,7 @@ import {
   StoreCorruptError,
   StoreLockedError,
   StoreUsageError,
+  StoreWriteError,
   type HardState,
   type LoadedState,
   type Store,
@@ -42,6 +43,48 @@ const REC_HEADER = 8;
 /** refuse absurd record lengths (a corrupt length field) before allocating */
 const MAX_RECORD = 64 * 1024 * 1024;
 
+// ---- I/O points --------------------------------------------------------------------------------
+
+/**
+ * One step of a durable write, named for fault injection and for errors: which store call
+ * (`op`), which system call comes next (`step`), on which file. The steps of each call, in order:
+ *   hardstate, snapshot, segment (a new log segment's header): write → fsync → rename → fsync-dir
+ *     (the write goes to a temp file; the rename replaces the old file)
+ *   append: write → fsync (records appended in place to the last segment)
+ *   truncate: unlink → fsync-dir (whole segments, newest first), then truncate → fsync
+ *   compact (after a snapshot): unlink → fsync-dir
+ */
+export interface IoPoint {
+  op: 'hardstate' | 'snapshot' | 'segment' | 'append' | 'truncate' | 'compact';
+  step: 'write' | 'fsync' | 'rename' | 'fsync-dir' | 'unlink' | 'truncate';
+  file: string;
+}
+
+/** Called before each step (tests: crash or fail there); throwing makes that step fail. */
+export type IoHook = (p: IoPoint) => void;
+
+/** Run one step: the hook first, then the step; a system error becomes a StoreWriteError naming the file. */
+async function io<T>(hook: IoHook | undefined, p: IoPoint, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    hook?.(p);
+    return await fn();
+  } catch (e) {
+    if (e instanceof StoreWriteError || e instanceof StoreUsageError) throw e;
+    const err = e instanceof Error ? e : new Error(String(e));
+    throw new StoreWriteError(p.file, p.step, (err as NodeJS.ErrnoException).code ?? null, err);
+  }
+}
+
+/** Write all of `buf` at `position`: FileHandle.write may write less (a full disk) and says so. */
+async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    if (bytesWritten === 0) throw Object.assign(new Error(`short write: ${done} of ${buf.length} bytes`), { code: 'EIO' });
+    done += bytesWritten;
+  }
+}
+
 // ---- atomic files ----------------------------------------------------------------------------
 
 /** fsync a directory so that renames, creations and unlinks in it are durable. */
@@ -56,21 +99,31 @@ export function fsyncDir(dir: string): void {
 
 let tmpCounter = 0;
 
-/** Replace dir/name atomically and durably: temp file, write, fsync, rename, fsync dir. */
-export async function atomicWriteFile(dir: string, name: string, data: Uint8Array, mode = 0o600): Promise<void> {
+/**
+ * Replace dir/name atomically and durably: temp file, write, fsync, rename, fsync dir. On failure
+ * the temp file is removed and the old file is untouched, except after the rename (then the new
+ * file is in place but the rename may not be durable yet: a crash may still show the old one).
+ */
+export async function atomicWriteFile(dir: string, name: string, data: Uint8Array, mode = 0o600, hook?: IoHook, op: IoPoint['op'] = 'hardstate'): Promise<void> {
+  const target = join(dir, name);
   const tmp = join(dir, `.tmp-${name}-${process.pid}-${tmpCounter++}`);
-  const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, mode);
+  const fh = await io(hook, { op, step: 'write', file: target }, () => open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, mode));
   try {
-    await fh.writeFile(data);
-    await fh.sync();
+    await io(hook, { op, step: 'write', file: target }, () => writeFully(fh, Buffer.from(data.buffer, data.byteOffset, data.byteLength), 0));
+    await io(hook, { op, step: 'fsync', file: target }, () => fh.sync());
   } catch (e) {
     await fh.close();
     await rm(tmp, { force: true });
     throw e;
   }
   await fh.close();
-  await rename(tmp, join(dir, name));
-  fsyncDir(dir);
+  try {
+    await io(hook, { op, step: 'rename', file: target }, () => rename(tmp, target));
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await io(hook, { op, step: 'fsync-dir', file: target }, () => fsyncDir(dir));
 }
 
 export function encodeBlob(value: unknown): Buffer {
@@ -84,18 +137,20 @@ export function encodeBlob(value: unknown): Buffer {
 }
 
 export function decodeBlob(file: string, buf: Buffer): unknown {
-  if (buf.length < BLOB_HEADER) throw new StoreCorruptError(file, `${buf.length} bytes, shorter than the header`);
-  if (!buf.subarray(0, 4).equals(BLOB_MAGIC)) throw new StoreCorruptError(file, 'bad magic');
+  if (buf.length < BLOB_HEADER) throw new StoreCorruptError(file, `truncated at byte ${buf.length}: shorter than the ${BLOB_HEADER}-byte header`);
+  if (!buf.subarray(0, 4).equals(BLOB_MAGIC)) throw new StoreCorruptError(file, 'bad magic at byte 0');
   const version = buf.readUInt32BE(4);
-  if (version !== VERSION) throw new StoreCorruptError(file, `unknown format version ${version}`);
+  if (version !== VERSION) throw new StoreCorruptError(file, `unknown format version ${version} at byte 4`);
   const len = buf.readUInt32BE(8);
-  if (buf.length !== BLOB_HEADER + len) throw new StoreCorruptError(file, `length field ${len} but ${buf.length - BLOB_HEADER} payload bytes`);
+  if (buf.length !== BLOB_HEADER + len) {
+    throw new StoreCorruptError(file, `length field at byte 8 says ${len} payload bytes, the file has ${buf.length - BLOB_HEADER} (${buf.length < BLOB_HEADER + len ? `truncated at byte ${buf.length}` : `extra bytes from byte ${BLOB_HEADER + len}`})`);
+  }
   const payload = buf.subarray(BLOB_HEADER);
-  if (crc32(payload) !== buf.readUInt32BE(12)) throw new StoreCorruptError(file, 'checksum mismatch');
+  if (crc32(payload) !== buf.readUInt32BE(12)) throw new StoreCorruptError(file, `checksum mismatch over bytes ${BLOB_HEADER}-${buf.length - 1} (checksum at byte 12)`);
   try {
     return JSON.parse(payload.toString('utf8'));
   } catch (e) {
-    throw new StoreCorruptError(file, `invalid JSON: ${(e as Error).message}`);
+    throw new StoreCorruptError(file, `invalid JSON behind a valid checksum in bytes ${BLOB_HEADER}-${buf.length - 1}: ${(e as Error).message}`);
   }
 }
 
@@ -148,11 +203,14 @@ interface Segment {
 export interface DiskStoreOptions {
   /** roll to a new segment once the current one is at least this big (default 4 MiB) */
   segmentBytes?: number;
+  /** fault injection (tests only): called before each write, fsync, rename, truncate and unlink */
+  ioHook?: IoHook;
 }
 
 export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
   private readonly logDir: string;
   private readonly segmentBytes: number;
+  private readonly hook: IoHook | undefined;
   private loaded = false;
   private locked = false;
   private hard: HardState = INITIAL_HARD_STATE;
@@ -170,6 +228,7 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
   ) {
     this.logDir = join(dir, 'log');
     this.segmentBytes = opts.segmentBytes ?? 4 * 1024 * 1024;
+    this.hook = opts.ioHook;
   }
 
   private get firstIndex(): number {
@@ -232,6 +291,11 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
       repairs.push(`log discarded: entry ${snapIndex} has term ${atSnap.term}, snapshot has ${this.snap.term}`);
       entries = [];
       await this.removeSegmentsFrom(0);
+    } else if (entries.length === 0 && all.length > 0) {
+      // every entry is covered by the snapshot: a compaction (or a snapshot that superseded the
+      // log) was interrupted before it removed them; the next append must start a fresh segment
+      repairs.push(`${this.logDir}: removed ${names.length} segment(s) covered by the snapshot at index ${snapIndex} (an interrupted compaction)`);
+      await this.removeSegmentsFrom(0);
     } else if (entries.length > 0 && entries[0]!.index !== snapIndex + 1) {
       throw new StoreCorruptError(this.logDir, `log starts at index ${entries[0]!.index} but the snapshot ends at ${snapIndex}`);
     }
@@ -253,7 +317,7 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
         throw new StoreUsageError(`second vote in term ${hs.term}: ${this.hard.votedFor} → ${hs.votedFor}`);
       }
       const next: HardState = { term: hs.term, votedFor: hs.votedFor, commitIndex: hs.commitIndex };
-      await atomicWriteFile(this.dir, 'hardstate', encodeBlob(next));
+      await atomicWriteFile(this.dir, 'hardstate', encodeBlob(next), 0o600, this.hook, 'hardstate');
       this.hard = next;
     });
   }
@@ -287,8 +351,16 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
         }
         const fh = await this.tailHandle(seg);
         const buf = Buffer.concat(records);
-        await fh.write(buf, 0, buf.length, seg.size);
-        await fh.datasync();
+        try {
+          await io(this.hook, { op: 'append', step: 'write', file: seg.path }, () => writeFully(fh, buf, seg.size));
+          await io(this.hook, { op: 'append', step: 'fsync', file: seg.path }, () => fh.datasync());
+        } catch (e) {
+          // Undo the partial append (shrinking needs no space), so the file ends with the last
+          // acknowledged record and the next append starts there. If even that fails, load()
+          // cuts the torn tail after a restart.
+          await fh.truncate(seg.size).catch(() => undefined);
+          throw e;
+        }
         let off = seg.size;
         for (const r of records) {
           seg.offsets.push(off);
@@ -318,11 +390,11 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
       const termAt = this.termAt(snapshot.index);
       const keepLog = termAt === snapshot.term;
       // The snapshot first: once it is durable, entries it covers may go.
-      await atomicWriteFile(this.dir, 'snapshot', encodeBlob({ index: snapshot.index, term: snapshot.term, state: snapshot.state }));
+      await atomicWriteFile(this.dir, 'snapshot', encodeBlob({ index: snapshot.index, term: snapshot.term, state: snapshot.state }), 0o600, this.hook, 'snapshot');
       const oldFirst = this.firstIndex;
       this.snap = { index: snapshot.index, term: snapshot.term, state: snapshot.state };
       if (!keepLog) {
-        await this.removeSegmentsFrom(0);
+        await this.removeSegmentsFrom(0, 'compact');
         this.terms = [];
         return;
       }
@@ -335,8 +407,8 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
       if (drop > 0) {
         const gone = this.segments.splice(0, drop);
         if (this.segments.length === 0) await this.closeTail();
-        for (const s of gone) await unlink(s.path);
-        fsyncDir(this.logDir);
+        for (const s of gone) await io(this.hook, { op: 'compact', step: 'unlink', file: s.path }, () => unlink(s.path));
+        await io(this.hook, { op: 'compact', step: 'fsync-dir', file: this.logDir }, () => fsyncDir(this.logDir));
       }
     });
   }
@@ -401,7 +473,7 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
     const head = Buffer.alloc(SEG_HEADER);
     SEG_MAGIC.copy(head, 0);
     head.writeUInt32BE(VERSION, 4);
-    await atomicWriteFile(this.logDir, name, head);
+    await atomicWriteFile(this.logDir, name, head, 0o600, this.hook, 'segment');
     const seg: Segment = { first, path: join(this.logDir, name), offsets: [], size: SEG_HEADER };
     this.segments.push(seg);
     return seg;
@@ -421,10 +493,11 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
   /** Remove entries ≥ index: later segments first (newest first), then cut the containing one. */
   private async cutLog(index: number): Promise<void> {
     while (this.segments.length > 0 && this.segments[this.segments.length - 1]!.first >= index) {
-      const seg = this.segments.pop()!;
+      const seg = this.segments[this.segments.length - 1]!;
       await this.closeTail();
-      await unlink(seg.path);
-      fsyncDir(this.logDir);
+      await io(this.hook, { op: 'truncate', step: 'unlink', file: seg.path }, () => unlink(seg.path));
+      this.segments.pop();
+      await io(this.hook, { op: 'truncate', step: 'fsync-dir', file: this.logDir }, () => fsyncDir(this.logDir));
     }
     const seg = this.segments[this.segments.length - 1];
     if (!seg) return;
@@ -432,18 +505,19 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
     if (k >= seg.offsets.length) return;
     const at = seg.offsets[k]!;
     const fh = await this.tailHandle(seg);
-    await fh.truncate(at);
-    await fh.datasync();
+    await io(this.hook, { op: 'truncate', step: 'truncate', file: seg.path }, () => fh.truncate(at));
+    await io(this.hook, { op: 'truncate', step: 'fsync', file: seg.path }, () => fh.datasync());
     seg.offsets.length = k;
     seg.size = at;
   }
 
-  private async removeSegmentsFrom(i: number): Promise<void> {
+  private async removeSegmentsFrom(i: number, op: IoPoint['op'] = 'compact'): Promise<void> {
     await this.closeTail();
     while (this.segments.length > i) {
-      const seg = this.segments.pop()!;
-      await unlink(seg.path);
-      fsyncDir(this.logDir);
+      const seg = this.segments[this.segments.length - 1]!;
+      await io(this.hook, { op, step: 'unlink', file: seg.path }, () => unlink(seg.path));
+      this.segments.pop();
+      await io(this.hook, { op, step: 'fsync-dir', file: this.logDir }, () => fsyncDir(this.logDir));
     }
     // also files load() did not keep track of yet
     for (const n of await readdir(this.logDir)) if (i === 0 && n.endsWith('.seg')) await unlink(join(this.logDir, n));
@@ -471,8 +545,8 @@ function isAlive(pid: number): boolean {
 
 async function readSegment<C>(path: string, first: number, isLast: boolean): Promise<{ seg: Segment; entries: StoredEntry<C>[]; repaired: string | null }> {
   const buf = await readFile(path);
-  if (buf.length < SEG_HEADER || !buf.subarray(0, 4).equals(SEG_MAGIC)) throw new StoreCorruptError(path, 'bad segment header');
-  if (buf.readUInt32BE(4) !== VERSION) throw new StoreCorruptError(path, `unknown segment version ${buf.readUInt32BE(4)}`);
+  if (buf.length < SEG_HEADER || !buf.subarray(0, 4).equals(SEG_MAGIC)) throw new StoreCorruptError(path, `bad segment header at byte 0 (${buf.length} bytes)`);
+  if (buf.readUInt32BE(4) !== VERSION) throw new StoreCorruptError(path, `unknown segment version ${buf.readUInt32BE(4)} at byte 4`);
   const entries: StoredEntry<C>[] = [];
   const offsets: number[] = [];
   let off = SEG_HEADER;

@@ -120,6 +120,8 @@ export interface ClusterStatus {
   storage: StorageStatus[];
   storageHistory: StorageEvent[];
   operatorConstraints: OperatorConstraint[];
+  /** "" normally; the answering node's state directory refuses writes: the cause (docs/agent.md, "Durable state") */
+  stateDirFault: string;
 }
 
 export interface OperatorConstraint {

@@ -74,6 +74,26 @@ export class StoreCorruptError extends Error {
   }
 }
 
+/**
+ * A write, fsync, rename or unlink of the state directory failed (ENOSPC, EDQUOT, EIO, EROFS …).
+ * What the call was to make durable is NOT durable; what was durable before still is (the store
+ * undoes a partial append, and every other file is replaced atomically). The caller must not act
+ * as if the call had succeeded; it may retry the same call later.
+ */
+export class StoreWriteError extends Error {
+  override readonly name = 'StoreWriteError';
+  constructor(
+    readonly file: string,
+    /** what the store was doing: "write", "fsync", "rename", "fsync-dir", "truncate", "unlink" */
+    readonly operation: string,
+    /** the errno code (ENOSPC, EIO, …), or null */
+    readonly code: string | null,
+    override readonly cause: Error,
+  ) {
+    super(`cannot ${operation} ${file}: ${code ?? cause.message}${code && !cause.message.startsWith(code) ? ` (${cause.message})` : ''}`);
+  }
+}
+
 /** Another live process holds the state directory. */
 export class StoreLockedError extends Error {
   override readonly name = 'StoreLockedError';

@@ -11,8 +11,11 @@
 //   awaited until fsync'd, a send is handed to the transport, an operation is handed to its
 //   executor) before the next step runs.
 // - `persist` is awaited BEFORE any later effect of the same step, so no send that depends on it is
-//   handed to the transport before the data is on disk. A persist that fails stops the agent (its
-//   beliefs are no longer backed by the disk); the durable state stays consistent.
+//   handed to the transport before the data is on disk. A persist that fails because the state
+//   directory refuses writes (full disk, I/O error: StoreWriteError) drops the rest of that step's
+//   effects and STALLS the agent: no step runs (like a paused agent), the write is retried every
+//   STORAGE_RETRY_MS, and once it is durable the core restarts from it as after an agent restart,
+//   re-adopting what runs here (enterStorageFault). Any other persist error is a bug: it stops the agent.
 // - Plan actions (the core's `execute` effects: this node's slice of the committed transition) and
 //   fence actions take seconds; they run outside the queue (one at a time per resource, in
 //   local-actions.ts) and their outcomes come back as inputs.
@@ -28,7 +31,9 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
 import { clusterNow, coordinatorOf, isQuorate, nextTickAt, restartAnnounced, startNode, statusOf, step, stoppedReasons, type NodeState } from '../core/cluster/node.js';
-import type { Effect, Input } from '../core/cluster/types.js';
+import type { Durable, Effect, Input } from '../core/cluster/types.js';
+import { StoreWriteError } from '../ports/store.js';
+import { StorageHealth } from './storage-health.js';
 import type { LocalCommand } from '../core/cluster/commands.js';
 import type { SchedulerInput } from '../core/scheduler/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -121,6 +126,20 @@ const HOUSEKEEPING_MS = 2000;
  */
 const FEED_FRESH_MS = 20;
 
+/** How often a stalled agent retries the write the state directory refused. */
+export const STORAGE_RETRY_MS = 1000;
+
+/** A step's persist failed on the state directory; carries the durable state it was writing. */
+class PersistFailed extends Error {
+  override readonly name = 'PersistFailed';
+  constructor(
+    readonly durable: Durable,
+    override readonly cause: StoreWriteError,
+  ) {
+    super(cause.message);
+  }
+}
+
 export class Agent {
   readonly config: CompiledConfig;
   readonly self: NodeName;
@@ -163,6 +182,12 @@ export class Agent {
   watchdogKeepalives = 0;
   private watchdogWriteFailed = false;
   private watchdogStarved = false;
+  /** the state directory's health: a fault (full disk …) stalls the agent until a write succeeds */
+  readonly storage: StorageHealth;
+  /** while stalled: the durable state the failed step was writing, retried until it is on disk */
+  private pendingDurable: Durable | null = null;
+  private storageRetryTimer: NodeJS.Timeout | null = null;
+  private seed = 0;
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
@@ -188,6 +213,7 @@ export class Agent {
     this.resources.initStorageMetrics();
     this.stopped = new Promise((r) => (this.resolveStopped = r));
     this.metrics.refreshState = () => this.refreshStateMetrics();
+    this.storage = new StorageHealth(this.metrics);
   }
 
   /** The configuration in force (the last reload's, once the core applied it). */
@@ -236,6 +262,7 @@ export class Agent {
     }
 
     const seed = this.opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+    this.seed = seed;
     this.node = startNode(this.config, this.self, durable, this.clock(), seed, {}, running);
     this.lifecycle.transition('joining', durable === null ? 'first start: waiting for a quorate partition' : `restart at term ${durable.term}: waiting for a quorate partition`);
 
@@ -304,6 +331,8 @@ export class Agent {
       this.timers = [];
       if (this.tickTimer) clearTimeout(this.tickTimer);
       this.tickTimer = null;
+      if (this.storageRetryTimer) clearTimeout(this.storageRetryTimer);
+      this.storageRetryTimer = null;
       await this.queue.catch(() => undefined);
       this.closeWatchdog();
       await this.resources.close();
@@ -374,6 +403,8 @@ export class Agent {
 
   /** An operator command (control socket) or a DRBD fence-peer request/answer; resolves once the step that proposed it ran. */
   command(cmd: LocalCommand): Promise<void> {
+    const f = this.storage.fault;
+    if (f) return Promise.reject(new Error(`this node cannot take commands: its state directory refuses writes (${f.code ?? f.message} on ${f.file}); free space there, or ask another node`));
     return this.submit((now) => ({ type: 'command', cmd, now }));
   }
 
@@ -386,7 +417,9 @@ export class Agent {
 
   private async runStep(make: (now: number) => Input): Promise<void> {
     const node = this.node;
-    if (!node || this.lifecycle.is('stopping', 'stopped')) return;
+    // stalled on the state directory: inputs are dropped, as by a paused agent (the protocol
+    // resends what matters; the core restarts from disk when the write goes through)
+    if (!node || this.lifecycle.is('stopping', 'stopped') || this.storage.fault) return;
     const t0 = this.measured ? performance.now() : 0;
     const input = make(this.clock());
     const { effects } = step(node, input);
@@ -395,6 +428,10 @@ export class Agent {
     try {
       if (effects.length > 0) await this.execute(effects, input.now);
     } catch (e) {
+      if (e instanceof PersistFailed) {
+        this.enterStorageFault(e);
+        return;
+      }
       this.fatal = e instanceof Error ? e : new Error(String(e));
       this.log.fatal({ err: this.fatal }, 'cannot carry out the core\'s effects: stopping');
       void this.stop(`fatal: ${this.fatal.message}`);
@@ -427,13 +464,98 @@ export class Agent {
     }, delay);
   }
 
+  // ---- the state directory refuses writes ------------------------------------------------------
+
+  /**
+   * A persist failed (full disk, I/O error). The core has moved on in memory to a state the disk
+   * does not hold, so nothing it decided in this step may leave (the step's later effects were
+   * not carried out: no vote, acknowledgement, action or watchdog feed) and it may not step on
+   * from there. The agent stalls instead of exiting (an exit would only come back to the same full
+   * disk, again and again): no steps, no ticks, inputs dropped, resources left as they are, the
+   * watchdog device not fed (no core step asks for it: a stall longer than its timeout resets the
+   * node, as for a paused agent).
+   * The write of the failed step is retried every STORAGE_RETRY_MS; once it is durable, the core
+   * restarts from that state (see retryStorage).
+   */
+  private enterStorageFault(e: PersistFailed): void {
+    this.pendingDurable = e.durable;
+    const first = this.storage.failed(e.cause, this.clock());
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.tickTimer = null;
+    if (first) {
+      this.log.error(
+        { term: this.node?.term, file: e.cause.file, operation: e.cause.operation, code: e.cause.code, err: e.cause.message, retryEveryMs: STORAGE_RETRY_MS },
+        'state directory refuses writes: stalled (nothing voted, acknowledged or started on the unwritten state); retrying the write until it succeeds',
+      );
+      this.notifier.notify({ STATUS: `stalled: state directory refuses writes (${e.cause.code ?? 'error'} on ${e.cause.file})` });
+    }
+    this.scheduleStorageRetry();
+  }
+
+  private scheduleStorageRetry(): void {
+    if (this.lifecycle.is('stopping', 'stopped')) return;
+    this.storageRetryTimer = setTimeout(() => {
+      this.storageRetryTimer = null;
+      const run = this.queue.then(() => this.retryStorage());
+      this.queue = run.catch(() => undefined);
+    }, STORAGE_RETRY_MS);
+  }
+
+  /**
+   * Retry the write that failed. Once it is durable, the core restarts from exactly that state
+   * (startNode, as after an agent restart: new incarnation, no lease until a coordinator grants
+   * one, resources found running re-adopted and kept for one lease), so what it had in memory
+   * and never announced is forgotten the same way a crash forgets it — the case the simulator
+   * checks. Nothing is lost: the disk holds at least what was announced before the fault.
+   */
+  private async retryStorage(): Promise<void> {
+    const d = this.pendingDurable;
+    if (!d || !this.storage.fault || this.lifecycle.is('stopping', 'stopped')) return;
+    try {
+      await this.writer.write(d);
+    } catch (err) {
+      if (!(err instanceof StoreWriteError)) {
+        this.fatal = err instanceof Error ? err : new Error(String(err));
+        this.log.fatal({ err: this.fatal }, 'retrying the refused write failed with a bug: stopping');
+        void this.stop(`fatal: ${this.fatal.message}`);
+        return;
+      }
+      const f = this.storage.fault;
+      this.storage.failed(err, this.clock());
+      // once a minute while it lasts, and whenever the cause changes
+      if (f.code !== err.code || f.file !== err.file || (f.retries + 1) % Math.max(1, Math.round(60_000 / STORAGE_RETRY_MS)) === 0) {
+        this.log.error({ term: this.node?.term, file: err.file, operation: err.operation, code: err.code, retries: f.retries + 1, stalledMs: Math.round(this.clock() - f.since) }, 'state directory still refuses writes: stalled');
+      }
+      this.scheduleStorageRetry();
+      return;
+    }
+    const running = this.isWitness ? [] : await this.resources.probeAll();
+    const fault = this.storage.recovered();
+    this.pendingDurable = null;
+    this.seed = (this.seed + 1) | 0;
+    this.node = startNode(this.currentConfig(), this.self, d, this.clock(), this.seed, {}, running);
+    this.log.warn(
+      { term: d.term, stalledMs: fault ? Math.round(this.clock() - fault.since) : 0, retries: fault?.retries ?? 0, resources: running },
+      'state directory takes writes again: the core restarted from what is on disk (as after an agent restart; resources found running re-adopted)',
+    );
+    this.lastStatusLine = '';
+    this.notifyStatus();
+    this.queueTick();
+  }
+
   // ---- effects, in order ------------------------------------------------------------------------
 
   private async execute(effects: Effect[], stepNow: number): Promise<void> {
     for (const e of effects) {
       switch (e.type) {
         case 'persist':
-          await this.writer.write(e.durable); // fsync'd before anything after it
+          try {
+            await this.writer.write(e.durable); // fsync'd before anything after it
+          } catch (err) {
+            // nothing after it runs: no send, no action, no watchdog feed of this step
+            if (err instanceof StoreWriteError) throw new PersistFailed(e.durable, err);
+            throw err;
+          }
           break;
         case 'send':
           void this.opts.transport.send(e.to, toOutbound(e.msg, this.typedPeers.has(e.to))).then((r) => {
@@ -749,7 +871,9 @@ export class Agent {
     if (this.fatal) return { ok: false, why: `fatal: ${this.fatal.message}` };
     if (this.loopLagMs > MAX_LOOP_LAG_MS) return { ok: false, why: `event loop lag ${Math.round(this.loopLagMs)} ms` };
     if (now - this.lastLoopCheck > 5 * MAX_LOOP_LAG_MS) return { ok: false, why: 'loop check stalled' };
-    if (now - this.lastStepAt > 5 * t.heartbeatIntervalMs + 1000) return { ok: false, why: `core last stepped ${Math.round(now - this.lastStepAt)} ms ago` };
+    // stalled on the state directory on purpose (it retries): not a hang for systemd to kill, which
+    // would only restart the agent onto the same full disk
+    if (!this.storage.fault && now - this.lastStepAt > 5 * t.heartbeatIntervalMs + 1000) return { ok: false, why: `core last stepped ${Math.round(now - this.lastStepAt)} ms ago` };
     return { ok: true, why: '' };
   }
 
@@ -763,7 +887,7 @@ export class Agent {
 
   /** STATUS= when the line changed (each notification runs systemd-notify, in the notifier's helper shell). */
   private notifyStatus(): void {
-    if (!this.lifecycle.is('running')) return;
+    if (!this.lifecycle.is('running') || this.storage.fault) return;
     const line = this.statusLine();
     if (line === this.lastStatusLine) return;
     this.lastStatusLine = line;

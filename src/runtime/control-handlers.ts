@@ -31,6 +31,12 @@ function wallOf(clusterTime: number, clusterNowMs: number, wallNow: number): num
   return Math.round(wallNow - Math.max(0, clusterNowMs - clusterTime));
 }
 
+function stateDirFault(agent: Agent, wallNow: number): string {
+  const f = agent.storage.fault;
+  if (!f) return '';
+  return `${f.code ?? 'error'} on ${f.file} (${f.operation}) for ${Math.round((wallNow - f.sinceUnixMs) / 1000)} s: stalled, retrying`;
+}
+
 export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {}): ClusterStatus {
   const view = agent.view();
   const cfg = agent.currentConfig();
@@ -39,7 +45,7 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     clusterName: cfg.clusterName, clusterId: cfg.clusterId, nodeSelf: agent.self, coordinator: '', term: 0, quorum: null,
     lastChangeUnixMs: 0, lastChangeBy: '', generatedAtUnixMs, agentVersion: VERSION, maintenanceMode: cfg.maintenanceMode,
     fencingEnabled: cfg.fencing.enabled, nodes: [], resources: [], failedActions: [], fenceHistory: [], commitIndex: 0,
-    storage: storageStatus(agent), storageHistory: [], operatorConstraints: [],
+    storage: storageStatus(agent), storageHistory: [], operatorConstraints: [], stateDirFault: stateDirFault(agent, generatedAtUnixMs),
   };
   if (!view) return base;
   const { node: st, now } = view;

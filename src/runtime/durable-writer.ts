@@ -15,7 +15,7 @@ import type { Durable } from '../core/cluster/types.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
 import { initialDurable } from '../core/cluster/node.js';
 import type { CompiledConfig } from '../config/types.js';
-import type { LoadedState, Store } from '../ports/store.js';
+import { StoreCorruptError, type LoadedState, type Store } from '../ports/store.js';
 
 export type ClusterStore = Store<Command, ClusterState>;
 
@@ -33,6 +33,13 @@ export class DurableWriter {
   /** Read what is on disk; null on a first start (nothing was ever persisted). */
   async load(config: CompiledConfig): Promise<{ durable: Durable | null; repairs: string[] }> {
     const loaded: LoadedState<Command, ClusterState> = await this.store.load();
+    // This writer saves the term before any entry or snapshot of that term (types.ts rule 1), so
+    // a hard state behind them was lost or rolled back, and the vote it held with it: refused.
+    const newest = Math.max(loaded.entries.at(-1)?.term ?? 0, loaded.snapshot?.term ?? 0);
+    if (newest > loaded.hardState.term) {
+      const file = 'dir' in this.store && typeof this.store.dir === 'string' ? `${this.store.dir}/hardstate` : 'hardstate';
+      throw new StoreCorruptError(file, `term ${loaded.hardState.term} is behind the log and snapshot (term ${newest}): the file was lost or rolled back, and the vote it held with it`);
+    }
     this.term = loaded.hardState.term;
     this.votedFor = loaded.hardState.votedFor;
     this.snapIndex = loaded.snapshot?.index ?? 0;

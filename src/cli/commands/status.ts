@@ -102,6 +102,7 @@ export function renderStatus(s: ClusterStatus): string {
     s.quorum ? `Quorum: ${s.quorum.quorate ? 'yes' : 'NO'} (${s.quorum.mode}, ${s.quorum.votesHave} of ${s.quorum.votesTotal} votes, ${s.quorum.votesNeeded} needed${s.quorum.witness ? `; witness ${s.quorum.witness} ${WITNESS_LABEL[s.quorum.witnessState]}` : ''})` : 'Quorum: unknown',
     s.lastChangeBy ? `Last change: ${new Date(s.lastChangeUnixMs).toISOString()} ${s.lastChangeBy}` : '',
     s.fencingEnabled ? '' : 'WARNING: fencing is DISABLED',
+    s.stateDirFault ? `WARNING: ${s.nodeSelf}'s state directory refuses writes: ${s.stateDirFault}` : '',
     '',
   ].filter((l, i, all) => l !== '' || i === all.length - 1);
   let body = renderStatusText(statusViewOf(s));

@@ -134,6 +134,7 @@ const clusterStatus: C.ClusterStatus = {
   storage: [rbdStatus, drbdStatus],
   storageHistory: [storageEvent],
   operatorConstraints: [operatorConstraint],
+  stateDirFault: 'ENOSPC on /var/lib/tsha/hardstate (write) for 3 s: stalled, retrying',
 };
 const ban: C.Ban = { node: 'b', lifetimeMs: 3_600_000, promotedOnly: true };
 const clear: C.Clear = { node: 'b' };
