@@ -267,7 +267,7 @@ describe.skipIf(missing.length > 0)('alerting with a real Prometheus and Alertma
 
 
     // ---- the dashboard: every query returns at least one series ----
-    await t.waitFor('the survivor\'s storage steps scraped', async () => (await query('tsha_storage_steps_total{step="break_lock"}')).length > 0, 30_000, 250);
+    await t.waitFor('the survivor\'s storage steps scraped', async () => (await query('tsha_storage_steps_total{step="break_lock",status="ok"} > 0')).length > 0, 30_000, 250);
     const empty: string[] = [];
     for (const q of dashboardQueries()) {
       const r = await api(`/api/v1/query?query=${encodeURIComponent(q.expr)}`);
