@@ -33,6 +33,20 @@ function holder(sim: Sim, r = 'r0'): NodeName {
   return sim.holderOf(r) ?? sim.coordinator() ?? 'n1';
 }
 
+/** The powered machines where an instance of the clone child `child` is promoted. */
+function promotedOn(sim: Sim, child: string) {
+  return [...sim.machines.values()].filter((m) => m.power && [...m.promoted].some((x) => x.startsWith(`${child}:`)));
+}
+
+/** The machine running the promoted instance of `child` loses power; at the end exactly one is promoted again ({n} in `want` is the count seen). */
+function crashPrimary(sim: Sim, rng: Rng, t0: number, child: string, want: string) {
+  sim.at(t0 + rng.int(0, 500), () => sim.powerOff(promotedOn(sim, child)[0] ?? sim.machine('n1'), 'crash', 2500));
+  sim.at(8900, () => {
+    const promoted = promotedOn(sim, child);
+    if (promoted.length !== 1) sim.violate('liveness', want.replace('{n}', String(promoted.length)));
+  });
+}
+
 function crashHolder(sim: Sim, reboot: number | null = null) {
   const h = holder(sim);
   sim.markLost('r0');
@@ -823,16 +837,7 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     description: '3 nodes, a promotable clone (one promoted): the promoted node loses power; a survivor is promoted after the fence, never two at once',
     config: { nodes: 3, resources: 1, shape: clone('p', 'pr', 3, true) },
     durationMs: 9000,
-    script: (sim, rng, t0) => {
-      sim.at(t0 + rng.int(0, 500), () => {
-        const primary = [...sim.machines.values()].find((m) => m.power && [...m.promoted].some((x) => x.startsWith('pr:')));
-        sim.powerOff(primary ?? sim.machine('n1'), 'crash', 2500);
-      });
-      sim.at(8900, () => {
-        const promoted = [...sim.machines.values()].filter((m) => m.power && [...m.promoted].some((x) => x.startsWith('pr:')));
-        if (promoted.length !== 1) sim.violate('liveness', `promotable clone: ${promoted.length} promoted at the end, want 1`);
-      });
-    },
+    script: (sim, rng, t0) => crashPrimary(sim, rng, t0, 'pr', 'promotable clone: {n} promoted at the end, want 1'),
   },
   {
     name: 'promotable-agent-restarts',
@@ -852,7 +857,7 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
         // an idle 3-node cluster steps a few hundred times in 3 s; a loop (a stop retried forever,
         // a report that never matches the record) steps far more
         if (sim.stats.events - events > 3000) sim.violate('liveness', `${sim.stats.events - events} events in the last 3 s: the cluster does not settle`);
-        const promoted = [...sim.machines.values()].filter((m) => m.power && [...m.promoted].some((x) => x.startsWith('pr:')));
+        const promoted = promotedOn(sim, 'pr');
         if (promoted.length !== 1) sim.violate('liveness', `promotable clone: ${promoted.length} promoted at the end, want 1`);
         expectCloneEverywhere(sim, 'pr', 3);
       });
@@ -996,16 +1001,7 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     description: '2 nodes and a witness, a DRBD promotable clone: the Primary loses power; the survivor is promoted only after the fence and the peer outdated',
     config: { nodes: 2, witness: true, resources: 0, shape: drbdClone('d', 'r0d', 2) },
     durationMs: 9000,
-    script: (sim, rng, t0) => {
-      sim.at(t0 + rng.int(0, 500), () => {
-        const primary = [...sim.machines.values()].find((m) => m.power && [...m.promoted].some((x) => x.startsWith('r0d:')));
-        sim.powerOff(primary ?? sim.machine('n1'), 'crash', 2500);
-      });
-      sim.at(8900, () => {
-        const promoted = [...sim.machines.values()].filter((m) => m.power && [...m.promoted].some((x) => x.startsWith('r0d:')));
-        if (promoted.length !== 1) sim.violate('liveness', `DRBD clone: ${promoted.length} Primary at the end, want 1`);
-      });
-    },
+    script: (sim, rng, t0) => crashPrimary(sim, rng, t0, 'r0d', 'DRBD clone: {n} Primary at the end, want 1'),
   },
   {
     name: 'chaos-storage-3',
