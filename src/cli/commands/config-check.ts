@@ -7,6 +7,7 @@ import { outputOption, type Output } from '../output-option.js';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { validateText } from '../../config/parse.js';
+import type { ValidationResult } from '../../config/validate.js';
 import { summarize } from '../../config/summary.js';
 import { listOptions } from '../../config/option-list.js';
 import { rawConfigSpec } from '../../config/options.js';
@@ -50,6 +51,25 @@ export function register(program: Command): void {
     });
 }
 
+/**
+ * A configuration's text checked as the agent on this machine would take it: validated, the
+ * timeouts it leaves unset filled by the advice of the OCF agents installed here, and each ocf
+ * resource checked against its agent (required parameters, validate-all). `tsha config check` and
+ * `tsha plan` both read a file this way.
+ */
+export async function checkWithOcfAgents(text: string, ocfRoot?: string): Promise<{ syntax: string } | { result: ValidationResult; notInstalled: { resource: string; reason: string }[] }> {
+  let result = validateText(text);
+  if ('syntax' in result) return { syntax: result.syntax };
+  if (!result.ok || !Object.values(result.config.resources).some((r) => r.type === 'primitive' && r.kind === 'ocf')) return { result, notInstalled: [] };
+  const ocf = new OcfAgent(ocfRoot ? { ocfRoot } : {});
+  const advice = await ocfAdvice(result.config, ocf);
+  if (advice.read.length > 0) result = validateText(text, { advised: advice.advised });
+  if ('syntax' in result || !result.ok) return 'syntax' in result ? { syntax: result.syntax } : { result, notInstalled: [] };
+  const checked = await checkOcfResources(result.config, ocf);
+  const warnings = [...result.warnings, ...checked.warnings];
+  return { result: checked.errors.length > 0 ? { ok: false, errors: checked.errors, warnings } : { ...result, warnings }, notInstalled: checked.notInstalled };
+}
+
 async function check(file: string, output: Output, log: ReturnType<typeof loggerFor>, ocfRoot?: string): Promise<number> {
   const fail = (message: string) => {
     if (output === 'json') process.stdout.write(JSON.stringify({ ok: false, file, errors: [{ path: '(file)', message }], warnings: [] }, null, 2) + '\n');
@@ -62,20 +82,10 @@ async function check(file: string, output: Output, log: ReturnType<typeof logger
   } catch (err) {
     return fail(`cannot read the file: ${(err as Error).message}`);
   }
-  let result = validateText(text);
-  if ('syntax' in result) return fail(result.syntax);
-  if (result.ok && Object.values(result.config.resources).some((r) => r.type === 'primitive' && r.kind === 'ocf')) {
-    // the OCF agents installed here: their advised timeouts, their parameters, validate-all
-    const ocf = new OcfAgent(ocfRoot ? { ocfRoot } : {});
-    const advice = await ocfAdvice(result.config, ocf);
-    if (advice.read.length > 0) result = validateText(text, { advised: advice.advised });
-    if (result.ok) {
-      const checked = await checkOcfResources(result.config, ocf);
-      for (const n of checked.notInstalled) log.info({ resource: n.resource, reason: n.reason }, 'OCF agent not installed here: not checked against it');
-      const warnings = [...result.warnings, ...checked.warnings];
-      result = checked.errors.length > 0 ? { ok: false, errors: checked.errors, warnings } : { ...result, warnings };
-    }
-  }
+  const checked = await checkWithOcfAgents(text, ocfRoot);
+  if ('syntax' in checked) return fail(checked.syntax);
+  const result = checked.result;
+  for (const n of checked.notInstalled) log.info({ resource: n.resource, reason: n.reason }, 'OCF agent not installed here: not checked against it');
   log.debug({ file, ok: result.ok, errors: result.ok ? 0 : result.errors.length, warnings: result.warnings.length }, 'configuration checked');
   if (!result.ok) {
     if (output === 'json') process.stdout.write(JSON.stringify({ ok: false, file, errors: result.errors, warnings: result.warnings }, null, 2) + '\n');

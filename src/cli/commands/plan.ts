@@ -11,15 +11,14 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { checkOcfResources, OcfAgent, ocfAdvice } from '../../adapters/ocf/index.js';
 import { AgentUnreachableError, ControlRequestError } from '../../adapters/grpc/control-client.js';
 import { describeConfigChange } from '../../config/diff.js';
-import { validateText } from '../../config/parse.js';
 import type { CompiledConfig, ResourceId } from '../../config/types.js';
 import { parseSchedulerInput, serializeSchedulerInput } from '../../core/scheduler/record.js';
 import { simulate, type SimulationResult } from '../../core/scheduler/simulate.js';
 import type { ClusterSnapshot } from '../../core/snapshot.js';
 import { addSocketOption, withControlClient } from '../control-socket.js';
+import { checkWithOcfAgents } from './config-check.js';
 import { renderErrors } from '../format/config-summary.js';
 import { renderPlanText } from '../format/plan-text.js';
 import { outputOption, type Output } from '../output-option.js';
@@ -108,19 +107,10 @@ async function loadChecked(file: string, opts: { ocfRoot?: string }): Promise<Co
   } catch (e) {
     return `${file}: cannot read the file: ${(e as Error).message}\n`;
   }
-  let result = validateText(text);
-  if ('syntax' in result) return `${file}: ${result.syntax}\n`;
-  if (result.ok && Object.values(result.config.resources).some((r) => r.type === 'primitive' && r.kind === 'ocf')) {
-    const ocf = new OcfAgent(opts.ocfRoot ? { ocfRoot: opts.ocfRoot } : {});
-    const advice = await ocfAdvice(result.config, ocf);
-    if (advice.read.length > 0) result = validateText(text, { advised: advice.advised });
-    if (result.ok) {
-      const checked = await checkOcfResources(result.config, ocf);
-      if (checked.errors.length > 0) result = { ok: false, errors: checked.errors, warnings: result.warnings };
-    }
-  }
-  if (!result.ok) return renderErrors(file, result.errors, result.warnings);
-  return result.config;
+  const checked = await checkWithOcfAgents(text, opts.ocfRoot);
+  if ('syntax' in checked) return `${file}: ${checked.syntax}\n`;
+  if (!checked.result.ok) return renderErrors(file, checked.result.errors, checked.result.warnings);
+  return checked.result.config;
 }
 
 /**
