@@ -5,21 +5,12 @@
 // ProtectHome (the unit runs as the manager's user, root).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findNixpkgsLib, renderServiceSection } from '../helpers/nix.js';
 import { startSystemdUser, skipWithoutSystemd, type SystemdUser } from '../helpers/systemd-user.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-
-function nixpkgsLib(): string | null {
-  const candidates: string[] = [];
-  if (process.env.TSHA_SHARED_DIR) candidates.push(join(process.env.TSHA_SHARED_DIR, 'nixpkgs-lib/lib'));
-  for (let d = ROOT; ; d = dirname(d)) {
-    candidates.push(join(dirname(d), 'shared/nixpkgs-lib/lib'));
-    if (dirname(d) === d) break;
-  }
-  return candidates.find((p) => existsSync(join(p, 'default.nix'))) ?? null;
-}
 
 /** The witness's serviceConfig as the module sets it, for the two-node-witness example's NAS. */
 function witnessServiceConfig(lib: string): Record<string, unknown> {
@@ -36,16 +27,7 @@ function witnessServiceConfig(lib: string): Record<string, unknown> {
 // this nested one (226/NAMESPACE); the state directory is bound where NixOS has it
 const USER_MANAGER_CANNOT = ['DynamicUser', 'PrivateUsers', 'ProtectHome', 'StateDirectory', 'StateDirectoryMode', 'ExecStart', 'ExecReload'];
 
-function render(serviceConfig: Record<string, unknown>, extra: string[]): string {
-  const lines = ['[Service]'];
-  for (const [k, v] of Object.entries(serviceConfig)) {
-    if (USER_MANAGER_CANNOT.includes(k)) continue;
-    for (const x of Array.isArray(v) ? v : [v]) lines.push(`${k}=${typeof x === 'boolean' ? (x ? 'true' : 'false') : String(x)}`);
-  }
-  return [...lines, ...extra].join('\n') + '\n';
-}
-
-const lib = nixpkgsLib();
+const lib = findNixpkgsLib().found;
 let hasNix = true;
 try {
   execFileSync('nix-instantiate', ['--version'], { stdio: 'ignore' });
@@ -79,7 +61,7 @@ describe.skipIf(skip)('the witness in its NixOS sandbox, under a real systemd', 
     const state = join(sd.root, 'state');
     mkdirSync(state, { mode: 0o700 });
     // where NixOS puts them: the configuration in /etc/tsha, the state in /var/lib/tsha-witness
-    await sd.writeUnit('tsha-witness.service', render(sc, [
+    await sd.writeUnit('tsha-witness.service', renderServiceSection(sc, USER_MANAGER_CANNOT, [
       `ExecStart=${process.execPath} --import tsx ${join(ROOT, 'src/cli/main.ts')} witness --config /etc/tsha/config.json --state-dir /var/lib/tsha-witness`,
       `BindReadOnlyPaths=${config}:/etc/tsha/config.json`,
       `BindPaths=${state}:/var/lib/tsha-witness`,

@@ -6,9 +6,9 @@
 // nix-instantiate; the NixOS options it sets are stand-in declarations typed as nixpkgs types them
 // (test/nix/nixos-stubs.nix), so setting an undeclared option or a wrong type fails the evaluation.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GENERATED_FILES } from '../../../src/config/generate.js';
 import { listOptions } from '../../../src/config/option-list.js';
@@ -16,6 +16,7 @@ import { rawConfigSpec } from '../../../src/config/options.js';
 import { validate } from '../../../src/config/index.js';
 import { INFINITY } from '../../../src/config/types.js';
 import { type Cfg, loadExample, PLANNED_EXAMPLES, VALID_EXAMPLES } from './helpers.js';
+import { findNixpkgsLib, renderServiceSection } from '../../helpers/nix.js';
 
 const ROOT = new URL('../../../', import.meta.url);
 const rootPath = ROOT.pathname;
@@ -39,35 +40,20 @@ function evalJson(expr: string): Cfg {
   return JSON.parse(nix(['--eval', '--strict', '--json', '-E', expr]));
 }
 
-/** nixpkgs' lib: $TSHA_SHARED_DIR/nixpkgs-lib, else shared/ beside the repository (CI's clean clone) or beside one of its ancestors (a worktree). */
+/** nixpkgs' lib (test/helpers/nix.ts): the tests fail without it. */
 function nixpkgsLib(): string {
-  const candidates: string[] = [];
-  if (process.env.TSHA_SHARED_DIR) candidates.push(join(process.env.TSHA_SHARED_DIR, 'nixpkgs-lib/lib'));
-  for (let d = resolve(rootPath); ; d = dirname(d)) {
-    candidates.push(join(dirname(d), 'shared/nixpkgs-lib/lib'));
-    if (dirname(d) === d) break;
-  }
-  const found = candidates.find((p) => existsSync(join(p, 'default.nix')));
+  const { found, candidates } = findNixpkgsLib();
   if (!found) throw new Error(`nixpkgs' lib not found (looked in ${candidates.join(', ')}): set TSHA_SHARED_DIR to the folder holding nixpkgs-lib/`);
   return found;
 }
 const NIXPKGS_LIB = nixpkgsLib();
-
-/** A [Service] section as nixpkgs renders serviceConfig: a list is one line per value, a boolean true/false. */
-function renderService(serviceConfig: Record<string, unknown>): string {
-  const lines = ['[Service]'];
-  for (const [k, v] of Object.entries(serviceConfig)) {
-    for (const x of Array.isArray(v) ? v : [v]) lines.push(`${k}=${typeof x === 'boolean' ? (x ? 'true' : 'false') : String(x)}`);
-  }
-  return lines.join('\n') + '\n';
-}
 
 /** systemd-analyze security --offline=yes of a rendered unit: its overall exposure (0 to 10). */
 function exposure(name: string, serviceConfig: Record<string, unknown>): number {
   const dir = mkdtempSync(join(tmpdir(), 'tsha-unit-'));
   try {
     const file = join(dir, name);
-    writeFileSync(file, renderService(serviceConfig));
+    writeFileSync(file, renderServiceSection(serviceConfig));
     const r = spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', file], { encoding: 'utf8' });
     const m = /Overall exposure level for \S+: (\d+\.\d)/.exec(r.stdout);
     if (!m) throw new Error(`systemd-analyze security ${name}: no exposure level in its output\n${r.stdout}${r.stderr}`);
