@@ -5,15 +5,34 @@
 // killing its agent and its resources with SIGKILL (the stand-in for a BMC, which loopback cannot
 // have) and confirms once they are gone.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { ControlClient } from '../../src/adapters/grpc/control-client.js';
 import type { ClusterStatus } from '../../src/ports/control.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'src/cli/main.ts');
+const execFileP = promisify(execFile);
+
+/** The tsha CLI from source, as an operator runs it: exit code and output, never a throw. */
+export async function tshaCli(args: string[], timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await execFileP(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, timeout: timeoutMs });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  }
+}
+
+/** The same, waited for in place (for checks inside a waitFor callback): status null when it was killed. */
+export function tshaCliSync(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 const FENCE_DIR = join(ROOT, 'scripts');
 
 export interface LoopbackNode {

@@ -5,25 +5,10 @@
 //
 // No timing assertions beyond generous liveness bounds; the failover time is printed.
 
-import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoopbackCluster } from './loopback-cluster.js';
-
-const execFileP = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
-
-async function tshaCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await execFileP(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, timeout: 20_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
-}
+import { LoopbackCluster, tshaCli } from './loopback-cluster.js';
 
 describe('three agents on loopback (real gRPC mesh, exec resources, loopback fence agent)', () => {
   let c: LoopbackCluster;

@@ -4,25 +4,12 @@
 // the node is fenced, its resource recovered on a survivor, and `tsha status` shows the fence in
 // its history with who asked; `tsha fence check` answered by an agent. Refusals: an unknown node, a node already down, no quorum.
 
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoopbackCluster } from './loopback-cluster.js';
+import { LoopbackCluster, tshaCli } from './loopback-cluster.js';
 
-const execFileP = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
-
-async function tshaCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await execFileP(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, timeout: 60_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
-}
+/** fence commands wait for the fence itself */
+const fenceCli = (args: string[]) => tshaCli(args, 60_000);
 
 describe('tsha fence NODE on a loopback cluster', () => {
   let c: LoopbackCluster;
@@ -47,20 +34,20 @@ describe('tsha fence NODE on a loopback cluster', () => {
     const asker = c.nodes.find((n) => n.name !== holder)!;
 
     // the preflight, run by the asker's agent (its fence path): every node can be fenced
-    const check = await tshaCli(['fence', 'check', '--socket', asker.socket]);
+    const check = await fenceCli(['fence', 'check', '--socket', asker.socket]);
     expect(check.stderr).toBe('');
     expect(check.code).toBe(0);
     expect(check.stdout).toMatch(new RegExp(`^${holder} +1 +power +fence_tsha_loopback +${holder} +ok +on +ok +\\d+ ms$`, 'm'));
     expect(check.stdout).toContain(`checked from ${asker.name} (its path to the devices)`);
     expect(check.stdout).toContain('every node checked can be fenced (3)');
-    const one = await tshaCli(['fence', 'check', 'n9', '--socket', asker.socket]);
+    const one = await fenceCli(['fence', 'check', 'n9', '--socket', asker.socket]);
     expect(one).toMatchObject({ code: 2, stderr: expect.stringContaining('no node named "n9"') });
 
-    const unknown = await tshaCli(['fence', 'n9', '--yes', '--socket', asker.socket]);
+    const unknown = await fenceCli(['fence', 'n9', '--yes', '--socket', asker.socket]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no node named "n9"');
 
-    const r = await tshaCli(['fence', holder, '--yes', '--socket', asker.socket]);
+    const r = await fenceCli(['fence', holder, '--yes', '--socket', asker.socket]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^fenced: ${holder} confirmed powered off \\(log index \\d+\\) \\(commit index \\d+\\)$`, 'm'));
@@ -72,17 +59,17 @@ describe('tsha fence NODE on a loopback cluster', () => {
     }, 20_000);
     expect(survivor).not.toBe(holder);
 
-    const text = await tshaCli(['status', '--socket', asker.socket]);
+    const text = await fenceCli(['status', '--socket', asker.socket]);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('Fencing History:');
     expect(text.stdout).toMatch(new RegExp(`\\* off of ${holder} successful \\(requested by cli:[^)]+\\): operator request; fenced`));
-    const json = await tshaCli(['status', '--socket', asker.socket, '--output', 'json']);
+    const json = await fenceCli(['status', '--socket', asker.socket, '--output', 'json']);
     const s = JSON.parse(json.stdout) as { fenceHistory: { target: string; status: string; requestedBy: string }[]; nodes: { name: string; state: string }[] };
     expect(s.fenceHistory).toContainEqual(expect.objectContaining({ target: holder, status: 'ok', requestedBy: expect.stringMatching(/^cli:/) }));
     expect(s.nodes.find((n) => n.name === holder)?.state).toBe('offline');
 
     // a node already down is not fenced again
-    const again = await tshaCli(['fence', holder, '--yes', '--socket', asker.socket]);
+    const again = await fenceCli(['fence', holder, '--yes', '--socket', asker.socket]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`${holder} is already down`);
 
@@ -90,7 +77,7 @@ describe('tsha fence NODE on a loopback cluster', () => {
     const third = c.nodes.find((n) => n.name !== holder && n.name !== asker.name)!;
     c.killAgent(third.name);
     await c.waitFor(`${asker.name} without quorum`, async () => (await c.status(asker.name))?.quorum?.quorate === false, 30_000, 100);
-    const nq = await tshaCli(['fence', third.name, '--yes', '--socket', asker.socket]);
+    const nq = await fenceCli(['fence', third.name, '--yes', '--socket', asker.socket]);
     expect(nq.code).toBe(1);
     expect(nq.stderr).toMatch(/no quorum: .* cannot fence/);
   }, 120_000);
@@ -114,22 +101,22 @@ describe('tsha fence NODE when the fence device fails', () => {
     await c.waitFor('a quorate cluster running web', async () => (await c.status('n1'))?.quorum?.quorate && c.runningOn('web').length === 1, 30_000, 100);
     const holder = c.runningOn('web')[0]!;
     const asker = c.nodes.find((n) => n.name !== holder)!;
-    const check = await tshaCli(['fence', 'check', holder, '--socket', asker.socket]);
+    const check = await fenceCli(['fence', 'check', holder, '--socket', asker.socket]);
     expect(check.code).toBe(1);
     expect(check.stderr).toBe(`tsha fence check: cannot fence ${holder}\n`);
 
-    const r = await tshaCli(['fence', holder, '--yes', '--wait', '3', '--socket', asker.socket]);
+    const r = await fenceCli(['fence', holder, '--yes', '--wait', '3', '--socket', asker.socket]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`fence of ${holder} requested \\(log index \\d+\\) but not confirmed within 3000 ms: the cluster keeps trying`));
-    const pending = JSON.parse((await tshaCli(['status', '--socket', asker.socket, '--output', 'json'])).stdout) as { fenceHistory: { target: string; status: string }[] };
+    const pending = JSON.parse((await fenceCli(['status', '--socket', asker.socket, '--output', 'json'])).stdout) as { fenceHistory: { target: string; status: string }[] };
     expect(pending.fenceHistory).toContainEqual(expect.objectContaining({ target: holder, status: 'pending' }));
     // nothing moved: web is not started elsewhere before a confirmed fence
     expect(c.runningOn('web')).toEqual([holder]);
 
-    const cancel = await tshaCli(['fence', holder, '--cancel', '--socket', asker.socket]);
+    const cancel = await fenceCli(['fence', holder, '--cancel', '--socket', asker.socket]);
     expect(cancel.stderr).toBe('');
     expect(cancel.stdout).toMatch(new RegExp(`^withdraw the fence request for ${holder}: done`));
-    const after = JSON.parse((await tshaCli(['status', '--socket', asker.socket, '--output', 'json'])).stdout) as { fenceHistory: { target: string; status: string }[] };
+    const after = JSON.parse((await fenceCli(['status', '--socket', asker.socket, '--output', 'json'])).stdout) as { fenceHistory: { target: string; status: string }[] };
     expect(after.fenceHistory.filter((f) => f.status === 'pending')).toEqual([]);
     await new Promise((res) => setTimeout(res, 1000));
     expect(c.runningOn('web')).toEqual([holder]);

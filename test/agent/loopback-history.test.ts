@@ -1,12 +1,9 @@
 // `tsha history` on a loopback cluster (real agents, real gRPC mesh and control sockets): after a
 // power loss and an operator ban, every node tells the same story from the replicated state.
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoopbackCluster } from './loopback-cluster.js';
+import { LoopbackCluster, tshaCliSync } from './loopback-cluster.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const tsha = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
+const tsha = (...args: string[]) => tshaCliSync(args);
 
 describe('tsha history on loopback', () => {
   let c: LoopbackCluster;

@@ -2,12 +2,11 @@
 // socket): what a new configuration would do, without changing anything, and a non-zero exit when
 // it would stop a running resource the file keeps enabled. The same cluster's `tsha status
 // --output json` is checked against docs/status.schema.json.
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execResource, LoopbackCluster } from './loopback-cluster.js';
+import { execResource, LoopbackCluster, tshaCliSync } from './loopback-cluster.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -36,7 +35,7 @@ describe('tsha plan on loopback', () => {
     edit(cfg);
     const file = join(c.dir, `plan-${Math.random().toString(36).slice(2)}.json`);
     writeFileSync(file, JSON.stringify(cfg, null, 2));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'plan', file, '--socket', c.node('n2').socket, ...args], { cwd: ROOT, encoding: 'utf8' });
+    const r = tshaCliSync(['plan', file, '--socket', c.node('n2').socket, ...args]);
     return { status: r.status, out: r.stdout, err: r.stderr };
   };
 
@@ -92,7 +91,7 @@ describe('tsha plan on loopback', () => {
   }, 30_000);
 
   it('tsha status --output json of a real agent matches docs/status.schema.json', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'status', '--output', 'json', '--socket', c.node('n1').socket], { cwd: ROOT, encoding: 'utf8' });
+    const r = tshaCliSync(['status', '--output', 'json', '--socket', c.node('n1').socket]);
     expect(r.status, r.stderr).toBe(0);
     const validate = new Ajv2020({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(join(ROOT, 'docs/status.schema.json'), 'utf8')) as object);
     const status = JSON.parse(r.stdout) as unknown;
