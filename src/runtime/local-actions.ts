@@ -22,7 +22,7 @@
 //   start (promote, in a promotable clone) and released right after its stop (demote), in the same
 //   operation: a storage that cannot be acquired fails the start, one that cannot be released
 //   fails the stop (whose on-fail policy fences by default). What the storage looks like is read
-//   every few seconds for `tsha status`.
+//   every few seconds while `tsha status` asks for it.
 
 import { availableParallelism } from 'node:os';
 import type { CloneResource, CompiledConfig, NodeName, Operation, OperationName, PrimitiveResource, ResourceId, ResourceKind } from '../config/types.js';
@@ -58,8 +58,10 @@ export interface MonitorChange {
 }
 
 const FAILED_ACTIONS_KEPT = 50;
-/** How often the storage views of `tsha status` are read again. */
+/** How often the storage views of `tsha status` are read again, while someone asks for them. */
 const STORAGE_VIEW_INTERVAL_MS = 5000;
+/** The storage views stop being read this long after the last status asked for them (a ceph CLI call each costs a few hundred ms of CPU). */
+const STORAGE_VIEW_IDLE_MS = 60_000;
 
 /** What the storage of one resource looked like from this node, and when it was read. */
 export interface StorageReading {
@@ -120,6 +122,7 @@ export class LocalActions {
   private readonly slots: Slots;
   private readonly storageReadings = new Map<ResourceId, StorageReading>();
   private storageTimer: NodeJS.Timeout | null = null;
+  private storageAskedAt = 0;
 
   constructor(private readonly opts: LocalActionsOptions) {
     this.log = opts.logger.child({ component: 'resources', node: opts.node });
@@ -333,6 +336,7 @@ export class LocalActions {
 
   /** What each storage resource looked like from here when last read (for `tsha status`), in id order. */
   storageViews(): StorageReading[] {
+    this.storageAskedAt = performance.now();
     this.armStorageViews();
     const ids = new Set(Object.values(this.opts.config().resources).filter((r) => r.type === 'primitive' && r.storage).map((r) => r.id));
     for (const id of this.storageReadings.keys()) if (!ids.has(id)) this.storageReadings.delete(id);
@@ -344,7 +348,7 @@ export class LocalActions {
     for (const r of Object.values(this.opts.config().resources)) if (r.type === 'primitive' && r.storage) this.opts.metrics.initStorageSteps(r.storage.type);
   }
 
-  /** Storage views are read every few seconds once someone asked for them (and at once the first time). */
+  /** Storage views are read every few seconds while someone asks for them (at once the first time), not when nobody has for a minute. */
   private armStorageViews(): void {
     if (this.storageTimer || this.closed) return;
     const tick = async (): Promise<void> => {
@@ -358,7 +362,10 @@ export class LocalActions {
           this.log.warn({ resource: r.id, err: e instanceof Error ? e.message : String(e) }, 'storage view not read (a bug in its driver)');
         }
       }));
-      if (this.closed) return;
+      if (this.closed || performance.now() - this.storageAskedAt > STORAGE_VIEW_IDLE_MS) {
+        this.storageTimer = null;
+        return;
+      }
       this.storageTimer = setTimeout(() => void tick(), STORAGE_VIEW_INTERVAL_MS);
       this.storageTimer.unref();
     };
