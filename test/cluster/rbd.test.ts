@@ -128,6 +128,13 @@ describe.skipIf(missing.length > 0)('Ceph RBD failover on the real-cluster harne
     expect(first.startSlot).toBeGreaterThanOrEqual(old.acked.at(-1)!.slot + 1);
     const status = await t.status(survivor);
     expect(status?.fenceHistory.some((f) => f.target === holder.name && f.status === 'ok')).toBe(true);
+    // tsha status: the committed takeover steps, and the image as the survivor reads it (read in the
+    // background once a status asks: the first answer may come before the first reading)
+    expect(status?.storageHistory.filter((h) => h.lost === holder.name && h.status === 'ok').map((h) => `${h.step} on ${h.node}`))
+      .toEqual([`blocklist on ${survivor.name}`, `break_lock on ${survivor.name}`]);
+    const image = await t.waitFor('the image in tsha status', async () => (await t.status(survivor))?.storage.find((x) => x.type === 'rbd' && x.lockHolders.length > 0), 20_000, 250);
+    expect(image.lockHolders.map((h) => h.node)).toEqual([survivor.name]);
+    expect(image.blocklisted.map((b) => b.address)).toContain(old.address);
     console.log(`rbd power loss: unit active on ${survivor.name} ${active?.ms.toFixed(0)} ms, first acknowledged write ${(first.firstAckT! * 1000 - wall).toFixed(0)} ms after the fault; storage steps ${JSON.stringify(steps)}`);
   });
 
