@@ -1,7 +1,7 @@
 # The tsha NixOS module: writes the cluster configuration as JSON, checks it at build time with
 # tsha's own checker (`tsha config check` in a runCommand, like promtool for Prometheus rules),
 # and runs the agent (services.tsha.enable) or the witness (services.tsha.witness.enable).
-{ config, lib, pkgs, ... }:
+{ config, options, lib, pkgs, ... }:
 let
   cfg = config.services.tsha;
   generated = import ./generated-options.nix { inherit lib; };
@@ -54,12 +54,62 @@ let
     else if cfg.witness.address != null then portOf cfg.witness.address else null;
   wgUnit = "wireguard-${cfg.meshInterface}.service";
 
-  # The services the cluster runs (kind "systemd", a .service unit): systemd.services names them
-  # without the suffix. Template instances (name@instance.service) are left out: a NixOS
-  # definition of an instance would be a unit file of its own that hides the template's.
-  resourceServices = lib.unique (map (u: lib.removeSuffix ".service" u) (builtins.filter
-    (u: lib.hasSuffix ".service" u && !(lib.hasInfix "@" u))
-    (map (r: r.params.unit) (builtins.filter (r: r.kind == "systemd" && r.params ? unit) (builtins.attrValues cfg.resources)))));
+  # The units the cluster runs (kind "systemd"), by resource id: the unit's name without its
+  # suffix (as systemd.services, systemd.sockets, … name them), its type, and for a template
+  # instance (name@instance.service) the template's name ("name@", as systemd.services names it).
+  resourceUnits = lib.mapAttrs (_: r:
+    let
+      parts = builtins.match "(.+)[.]([a-z]+)" r.params.unit;
+      base = builtins.head parts;
+      instance = builtins.match "([^@]+@)(.+)" base;
+    in { inherit (r.params) unit; inherit base; type = builtins.elemAt parts 1; template = if instance == null then null else builtins.head instance; })
+    (lib.filterAttrs (_: r: r.kind == "systemd" && builtins.match "(.+)[.]([a-z]+)" (r.params.unit or "") != null) cfg.resources);
+  unitsOfType = type: lib.filter (u: u.type == type) (builtins.attrValues resourceUnits);
+  # the option set of each unit type that NixOS declares by name (systemd.mounts and
+  # systemd.automounts are lists, found by where)
+  unitSets = { service = "services"; socket = "sockets"; timer = "timers"; target = "targets"; path = "paths"; };
+
+  # Whether some module other than this one declares systemd.SET.NAME. This module sets options
+  # on the cluster's units (below); a unit no one else declares would become a unit file of its own
+  # with nothing to run (and for a template instance, one that hides the template).
+  thisFile = toString ./default.nix;
+  declaredElsewhere = set: name: builtins.any (d: d.file != thisFile && builtins.isAttrs d.value && d.value ? ${name})
+    (options.systemd.${set}.definitionsWithLocations or [ ]);
+  # a mount point as systemd names its unit (systemd-escape --path), for the characters a path in
+  # fileSystems commonly has
+  mountUnitBase = where: if where == "/" then "-" else
+    lib.replaceStrings [ "/" ] [ "-" ] (lib.replaceStrings [ "-" "\\" ] [ "\\x2d" "\\x5c" ] (lib.removeSuffix "/" (lib.removePrefix "/" where)));
+  declaredMount = set: base: builtins.any (m: mountUnitBase m.where == base) (config.systemd.${set} or [ ]);
+  fileSystemOf = base: lib.findFirst (fs: mountUnitBase fs.mountPoint == base) null (builtins.attrValues (config.fileSystems or { }));
+  # Does the unit a resource names exist in this system? A template instance exists through its
+  # template (systemd.services."name@") or as an instance declared on its own (containers.NAME
+  # declares container@NAME); a mount through systemd.mounts or fileSystems; an automount through
+  # systemd.automounts or a fileSystems entry with x-systemd.automount. Units that only a package
+  # in systemd.packages ships are invisible here: `systemd.services.NAME = { };` (sockets, …)
+  # declares them. Swap units are not looked for.
+  unitExists = u:
+    if unitSets ? ${u.type} then declaredElsewhere unitSets.${u.type} u.base || (u.template != null && declaredElsewhere unitSets.${u.type} u.template)
+    else if u.type == "mount" then declaredMount "mounts" u.base || fileSystemOf u.base != null
+    else if u.type == "automount" then declaredMount "automounts" u.base || (let fs = fileSystemOf u.base; in fs != null && builtins.elem "x-systemd.automount" fs.options)
+    else true;
+  # where a resource's unit is declared, for the assertion's message
+  declaration = u:
+    if unitSets ? ${u.type} then
+      let at = name: lib.showOption [ "systemd" unitSets.${u.type} name ]; in
+      if u.template != null then "${at u.template} (the template) or ${at u.base}; if a package in systemd.packages ships the template, say so with ${at u.template} = { }"
+      else "${at u.base}; if a package in systemd.packages ships it, say so with ${at u.base} = { }"
+    else if u.type == "mount" then "systemd.mounts or fileSystems"
+    else "systemd.automounts or fileSystems, with x-systemd.automount";
+
+  # What the agent, not NixOS, starts: every unit of the cluster, and the services that its
+  # sockets and timers start (NAME.service, or the template NAME@.service of an Accept=yes socket).
+  # NixOS must neither start them at boot (wantedBy forced empty) nor restart or stop them on a
+  # switch. Template instances are not set when only the template is declared: a NixOS definition
+  # of an instance would be a unit file of its own that hides the template's.
+  ownedServices = lib.unique (map (u: u.base) (unitsOfType "service")
+    ++ lib.concatMap (u: [ u.base "${u.base}@" ]) (unitsOfType "socket" ++ unitsOfType "timer" ++ unitsOfType "path"));
+  ownedOthers = type: lib.unique (map (u: u.base) (unitsOfType type));
+
   # NixOS containers the cluster runs (container@NAME.service), by container name
   resourceContainers = lib.mapAttrs (_: r: builtins.head (builtins.match "container@(.+)[.]service" r.params.unit))
     (lib.filterAttrs (_: r: r.kind == "systemd" && builtins.match "container@(.+)[.]service" (r.params.unit or "") != null) cfg.resources);
@@ -140,6 +190,23 @@ in
         assertion = !cfg.enable || !(config.microvm.vms.${name}.autostart or false || builtins.elem name (config.microvm.autostart or [ ]));
         message = "services.tsha.resources.${id}: microvm.vms.${name}.autostart must be false (and \"${name}\" not in microvm.autostart): tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.";
       }) resourceVms
+      # every unit the cluster runs exists in this system (see unitExists)
+      ++ lib.mapAttrsToList (id: u: {
+        assertion = !cfg.enable || unitExists u;
+        message = "services.tsha.resources.${id}: no module of this system declares the unit ${u.unit}: declare it in ${declaration u}.";
+      }) (lib.filterAttrs (_: u: u.type != "swap") resourceUnits)
+      # mounts are lists in NixOS (no option of theirs can be forced from here): asserted instead.
+      # A fileSystems entry without noauto is mounted at boot (local-fs.target) on every node.
+      ++ lib.concatLists (lib.mapAttrsToList (id: u: let fs = fileSystemOf u.base; in
+        lib.optional (fs != null) {
+          assertion = !cfg.enable || builtins.elem "noauto" fs.options;
+          message = "services.tsha.resources.${id}: fileSystems.\"${fs.mountPoint}\".options must have \"noauto\": tsha mounts ${u.unit} on one node, and without it every node mounts it at boot.";
+        }
+        ++ map (m: {
+          assertion = !cfg.enable || (m.wantedBy == [ ] && m.requiredBy == [ ]);
+          message = "services.tsha.resources.${id}: the systemd.mounts entry for ${m.where} must have no wantedBy or requiredBy: tsha mounts ${u.unit} on one node, and they would mount it on every node.";
+        }) (builtins.filter (m: mountUnitBase m.where == u.base) (config.systemd.mounts or [ ])))
+        (lib.filterAttrs (_: u: u.type == "mount") resourceUnits))
       # likewise a NixOS container: autoStart would start it at boot (machines.target) everywhere
       ++ lib.mapAttrsToList (id: name: {
         assertion = !cfg.enable || !(config.containers.${name}.autoStart or false);
@@ -212,15 +279,33 @@ in
       };
     })
 
-    # The cluster owns its services: they are not started at boot (NixOS modules commonly want
-    # them from multi-user.target, so wantedBy is forced empty), and nixos-rebuild switch neither
-    # restarts nor stops a changed one, which would move it under the agent's feet. The agent
-    # starts and stops them on the node the plan places them on.
+    # The cluster owns its units: they are not started at boot (NixOS modules commonly want
+    # services from multi-user.target, sockets from sockets.target, timers from timers.target, so
+    # wantedBy is forced empty), and nixos-rebuild switch neither restarts nor stops a changed one,
+    # which would move it under the agent's feet (a service: restartIfChanged and stopIfChanged;
+    # a timer or a path unit: X-OnlyManualStart, which the switch reads for those; a changed socket
+    # is left alone by the switch anyway). The agent starts and stops them on the node the plan
+    # places them on. Each is set only where another module declares the unit (mkIf: the name is
+    # dropped otherwise), so nothing here makes a unit of its own.
     (lib.mkIf cfg.enable {
-      systemd.services = lib.genAttrs resourceServices (_: {
+      systemd.services = lib.genAttrs ownedServices (name: lib.mkIf (declaredElsewhere "services" name) {
         wantedBy = lib.mkForce [ ];
         restartIfChanged = lib.mkForce false;
         stopIfChanged = lib.mkForce false;
+      });
+      systemd.sockets = lib.genAttrs (ownedOthers "socket") (name: lib.mkIf (declaredElsewhere "sockets" name) {
+        wantedBy = lib.mkForce [ ];
+      });
+      systemd.timers = lib.genAttrs (ownedOthers "timer") (name: lib.mkIf (declaredElsewhere "timers" name) {
+        wantedBy = lib.mkForce [ ];
+        unitConfig.X-OnlyManualStart = lib.mkForce true;
+      });
+      systemd.paths = lib.genAttrs (ownedOthers "path") (name: lib.mkIf (declaredElsewhere "paths" name) {
+        wantedBy = lib.mkForce [ ];
+        unitConfig.X-OnlyManualStart = lib.mkForce true;
+      });
+      systemd.targets = lib.genAttrs (ownedOthers "target") (name: lib.mkIf (declaredElsewhere "targets" name) {
+        wantedBy = lib.mkForce [ ];
       });
     })
 

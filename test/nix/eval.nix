@@ -6,7 +6,7 @@
 let
   pkgs = import ./pkgs.nix;
   eval = lib.evalModules {
-    modules = [ ../../nixos-module/default.nix ./nixos-stubs.nix { _module.args.pkgs = pkgs; } ]
+    modules = [ ../../nixos-module/default.nix ./nixos-stubs.nix ./service-stubs.nix { _module.args.pkgs = pkgs; } ]
       ++ lib.optional microvm ./microvm-stubs.nix
       ++ modules;
   };
@@ -21,6 +21,7 @@ in
   failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) c.assertions);
   inherit (c) warnings boot;
   services = builtins.mapAttrs (_: defined) c.systemd.services;
+  units = { inherit (c.systemd) sockets timers targets paths; };
   tmpfiles = c.systemd.tmpfiles.rules;
   firewall = { inherit (c.networking.firewall) allowedTCPPorts allowedUDPPorts interfaces; };
   wireguard = c.networking.wireguard.interfaces;

@@ -142,12 +142,42 @@ describe('nixos-module', () => {
     module?: string;
     /** microvm.nix's host module imported (microvm.vms declared) */
     microvm?: boolean;
+    /** declare the resources' units as NixOS service modules would (default: on a node, tsha.enable) */
+    units?: boolean;
+  }
+
+  /**
+   * The units of the configuration's systemd resources declared as the NixOS modules that bring
+   * them would (services.frr, services.nginx, containers.dns, fileSystems, …): a service wanted by
+   * multi-user.target, a socket by sockets.target, a timer by timers.target; a template instance
+   * through its template; container@NAME.service by containers.NAME; a mount by a fileSystems
+   * entry with noauto.
+   */
+  function unitDeclarations(resources: Record<string, Cfg>): string {
+    const lines: string[] = [];
+    for (const r of Object.values(resources)) {
+      const unit = r.kind === 'systemd' ? (r.params?.unit as string | undefined) : undefined;
+      const m = unit ? /^(.+)\.([a-z]+)$/.exec(unit) : null;
+      if (!m) continue;
+      const [, base, type] = m as unknown as [string, string, string];
+      const container = /^container@(.+)$/.exec(base);
+      const declared = base.includes('@') ? base.replace(/@.*/, '@') : base;
+      if (container) lines.push(`containers.${JSON.stringify(container[1])} = { };`);
+      else if (type === 'service') lines.push(`systemd.services.${JSON.stringify(declared)} = { wantedBy = [ "multi-user.target" ]; serviceConfig.ExecStart = "/run/current-system/sw/bin/${declared}"; };`);
+      else if (type === 'socket') lines.push(`systemd.sockets.${JSON.stringify(declared)} = { wantedBy = [ "sockets.target" ]; listenStreams = [ "/run/${declared}.sock" ]; };`);
+      else if (type === 'timer') lines.push(`systemd.timers.${JSON.stringify(declared)} = { wantedBy = [ "timers.target" ]; timerConfig.OnCalendar = "daily"; };`);
+      else if (type === 'path') lines.push(`systemd.paths.${JSON.stringify(declared)} = { wantedBy = [ "paths.target" ]; pathConfig.PathExists = "/run/${declared}"; };`);
+      else if (type === 'target') lines.push(`systemd.targets.${JSON.stringify(declared)} = { wantedBy = [ "multi-user.target" ]; };`);
+      else if (type === 'mount') lines.push(`fileSystems.${JSON.stringify('/' + base.replace(/-/g, '/').replace(/\\x2d/g, '-'))} = { device = "/dev/disk/by-label/${base}"; options = [ "noauto" ]; };`);
+    }
+    return `{ ${lines.join(' ')} }`;
   }
 
   function machineExpr(m: Machine): string {
     const example: Cfg = m.example ? loadExample(m.example) : {};
     if (example.witness === null) delete example.witness;
     const json = (v: unknown) => `(builtins.fromJSON ${JSON.stringify(JSON.stringify(v))})`;
+    const resources = { ...(example.resources ?? {}), ...(m.tsha?.resources ?? {}) };
     return `import ./test/nix/eval.nix {
       lib = ${LIB};
       microvm = ${m.microvm ? 'true' : 'false'};
@@ -156,6 +186,7 @@ describe('nixos-module', () => {
           networking.hostName = ${JSON.stringify(m.hostName)};
           services.tsha = lib.recursiveUpdate ${json(example)} ${json(m.tsha ?? {})} // { package = pkgs.tsha; };
         })
+        ${(m.units ?? m.tsha?.enable === true) ? unitDeclarations(resources) : ''}
         ${m.module ?? ''}
       ];
     }`;
@@ -437,9 +468,9 @@ describe('nixos-module', () => {
   it('default.nix leaves the cluster\'s services to the agent: not wanted at boot, neither restarted nor stopped by a switch', () => {
     // as a NixOS service module would declare them: wanted by multi-user.target, restarted when changed
     const services = '{ systemd.services.frr = { wantedBy = [ "multi-user.target" ]; restartIfChanged = true; serviceConfig.ExecStart = "/run/current-system/sw/bin/frr"; }; }';
-    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { web: { kind: 'systemd', params: { unit: 'getty@tty1.service' } }, boot: { kind: 'systemd', params: { unit: 'boot.mount' } } } }, module: services });
+    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true }, module: services });
     expect(c.failedAssertions).toEqual([]);
-    expect(Object.keys(c.services).sort()).toEqual(['frr', 'kea-dhcp4-server', 'tsha-agent']); // not the template instance, not the mount
+    expect(Object.keys(c.services).sort()).toEqual(['frr', 'kea-dhcp4-server', 'tsha-agent']);
     for (const name of ['frr', 'kea-dhcp4-server']) {
       expect(c.services[name], name).toMatchObject({ wantedBy: [], restartIfChanged: false, stopIfChanged: false });
     }
@@ -447,6 +478,82 @@ describe('nixos-module', () => {
     // the witness machine runs no resources: their units are left alone
     const w = machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true } }, module: '{ systemd.services.mosquitto.wantedBy = [ "multi-user.target" ]; }' });
     expect(w.services.mosquitto).toMatchObject({ wantedBy: ['multi-user.target'], restartIfChanged: true, stopIfChanged: true });
+  });
+
+  it('default.nix owns every kind of unit: templates through their template, sockets and timers with the services they start, targets, paths, mounts', () => {
+    const resources = {
+      tty: { kind: 'systemd', params: { unit: 'getty@tty9.service' } },
+      dns: { kind: 'systemd', params: { unit: 'container@dns.service' } },
+      web: { kind: 'systemd', params: { unit: 'web.socket' } },
+      backup: { kind: 'systemd', params: { unit: 'backup.timer' } },
+      spool: { kind: 'systemd', params: { unit: 'spool.path' } },
+      stack: { kind: 'systemd', params: { unit: 'stack.target' } },
+      data: { kind: 'systemd', params: { unit: 'srv-data.mount' } },
+    };
+    // the services the socket, the timer and the path start, as their NixOS modules declare them
+    const started = '{ systemd.services = { web = { wantedBy = [ "multi-user.target" ]; }; "web@" = { }; backup = { wantedBy = [ "multi-user.target" ]; }; spool = { }; }; }';
+    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources }, module: started });
+    expect(c.failedAssertions).toEqual([]);
+    // a template instance: the declared template only, never an instance of its own that would hide it
+    expect(c.services).not.toHaveProperty(['getty@tty9']);
+    expect(c.services['getty@'].wantedBy).toEqual(['multi-user.target']);
+    // an instance declared on its own (nixos-containers declares container@NAME): owned
+    expect(c.services['container@dns']).toMatchObject({ wantedBy: [], restartIfChanged: false, stopIfChanged: false });
+    // the socket, the timer and the path unit are not started at boot, nor the services they
+    // start (the socket's Accept=yes template too); the switch skips the timer and the path unit
+    expect(c.units.sockets.web.wantedBy).toEqual([]);
+    expect(c.units.timers.backup).toMatchObject({ wantedBy: [], unitConfig: { 'X-OnlyManualStart': true } });
+    expect(c.units.paths.spool).toMatchObject({ wantedBy: [], unitConfig: { 'X-OnlyManualStart': true } });
+    expect(c.units.targets.stack.wantedBy).toEqual([]);
+    for (const name of ['web', 'web@', 'backup', 'spool']) {
+      expect(c.services[name], name).toMatchObject({ wantedBy: [], restartIfChanged: false, stopIfChanged: false });
+    }
+    // nothing is made where no module declares a unit: no backup@, spool@, stack or mount service
+    expect(Object.keys(c.services).sort()).toEqual(['backup', 'container@dns', 'frr', 'getty@', 'kea-dhcp4-server', 'spool', 'tsha-agent', 'web', 'web@']);
+    expect(Object.keys(c.units.sockets)).toEqual(['web']);
+  });
+
+  it('default.nix asserts that the unit of every systemd resource exists, and that no mount is mounted at boot, naming the resource', () => {
+    const missing = machine({ hostName: 'left', example: 'two-node.json', units: false, tsha: { enable: true, resources: {
+      tty: { kind: 'systemd', params: { unit: 'getty@tty9.service' } },
+      web: { kind: 'systemd', params: { unit: 'web.socket' } },
+      backup: { kind: 'systemd', params: { unit: 'backup.timer' } },
+      spool: { kind: 'systemd', params: { unit: 'spool.path' } },
+      stack: { kind: 'systemd', params: { unit: 'stack.target' } },
+      data: { kind: 'systemd', params: { unit: 'srv-data.mount' } },
+      home: { kind: 'systemd', params: { unit: 'home.automount' } },
+    } } });
+    expect(missing.failedAssertions.sort()).toEqual([
+      'services.tsha.resources.backup: no module of this system declares the unit backup.timer: declare it in systemd.timers.backup; if a package in systemd.packages ships it, say so with systemd.timers.backup = { }.',
+      'services.tsha.resources.data: no module of this system declares the unit srv-data.mount: declare it in systemd.mounts or fileSystems.',
+      'services.tsha.resources.dhcp: no module of this system declares the unit kea-dhcp4-server.service: declare it in systemd.services.kea-dhcp4-server; if a package in systemd.packages ships it, say so with systemd.services.kea-dhcp4-server = { }.',
+      'services.tsha.resources.home: no module of this system declares the unit home.automount: declare it in systemd.automounts or fileSystems, with x-systemd.automount.',
+      'services.tsha.resources.router: no module of this system declares the unit frr.service: declare it in systemd.services.frr; if a package in systemd.packages ships it, say so with systemd.services.frr = { }.',
+      'services.tsha.resources.spool: no module of this system declares the unit spool.path: declare it in systemd.paths.spool; if a package in systemd.packages ships it, say so with systemd.paths.spool = { }.',
+      'services.tsha.resources.stack: no module of this system declares the unit stack.target: declare it in systemd.targets.stack; if a package in systemd.packages ships it, say so with systemd.targets.stack = { }.',
+      'services.tsha.resources.tty: no module of this system declares the unit getty@tty9.service: declare it in systemd.services."getty@" (the template) or systemd.services."getty@tty9"; if a package in systemd.packages ships the template, say so with systemd.services."getty@" = { }.',
+      'services.tsha.resources.web: no module of this system declares the unit web.socket: declare it in systemd.sockets.web; if a package in systemd.packages ships it, say so with systemd.sockets.web = { }.',
+    ]);
+    // nothing was made for them either
+    expect(Object.keys(missing.services)).toEqual(['tsha-agent']);
+    expect(missing.units).toEqual({ sockets: {}, timers: {}, targets: {}, paths: {} });
+
+    // mounts: a fileSystems entry needs noauto, a systemd.mounts entry no wantedBy/requiredBy
+    const mount = (module: string) => machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { data: { kind: 'systemd', params: { unit: 'srv-data.mount' } } } }, units: false, module: `{ systemd.services = { frr = { }; kea-dhcp4-server = { }; }; } ${module}` }).failedAssertions;
+    expect(mount('{ fileSystems."/srv/data" = { device = "/dev/drbd0"; options = [ "noauto" ]; }; }')).toEqual([]);
+    expect(mount('{ fileSystems."/srv/data".device = "/dev/drbd0"; }')).toEqual([
+      'services.tsha.resources.data: fileSystems."/srv/data".options must have "noauto": tsha mounts srv-data.mount on one node, and without it every node mounts it at boot.',
+    ]);
+    expect(mount('{ systemd.mounts = [ { where = "/srv/data"; what = "/dev/drbd0"; } ]; }')).toEqual([]);
+    expect(mount('{ systemd.mounts = [ { where = "/srv/data"; what = "/dev/drbd0"; wantedBy = [ "multi-user.target" ]; } ]; }')).toEqual([
+      'services.tsha.resources.data: the systemd.mounts entry for /srv/data must have no wantedBy or requiredBy: tsha mounts srv-data.mount on one node, and they would mount it on every node.',
+    ]);
+    // systemd's escaping of a mount point: /srv/my-data is srv-my\x2ddata.mount
+    const escaped = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { data: { kind: 'systemd', params: { unit: 'srv-my\\x2ddata.mount' } } } }, units: false, module: '{ systemd.services = { frr = { }; kea-dhcp4-server = { }; }; fileSystems."/srv/my-data" = { device = "/dev/drbd0"; options = [ "noauto" ]; }; }' });
+    expect(escaped.failedAssertions).toEqual([]);
+    // an automount from fileSystems with x-systemd.automount
+    const auto = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { home: { kind: 'systemd', params: { unit: 'home.automount' } } } }, units: false, module: '{ systemd.services = { frr = { }; kea-dhcp4-server = { }; }; fileSystems."/home" = { device = "nas:/home"; options = [ "noauto" "x-systemd.automount" ]; }; }' });
+    expect(auto.failedAssertions).toEqual([]);
   });
 
   it('default.nix runs tsha-witness on the witness machine, and its assertions name their subject', () => {
