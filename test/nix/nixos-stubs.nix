@@ -118,7 +118,9 @@ let
       allowedIPsAsRoutes = mkOption { type = types.bool; default = true; };
     };
   };
-  etcFile = { name, ... }: {
+  # nixpkgs: a file given as text becomes its source (pkgs.writeText, a store path here)
+  etcFile = { name, config, ... }: {
+    config.source = lib.mkIf (config.text != null) (lib.mkDefault "/nix/store/stub-etc-${baseNameOf name}");
     options = {
       enable = mkOption { type = types.bool; default = true; };
       target = mkOption { type = types.str; default = name; };

@@ -6,9 +6,9 @@
 // nix-instantiate; the NixOS options it sets are stand-in declarations typed as nixpkgs types them
 // (test/nix/nixos-stubs.nix), so setting an undeclared option or a wrong type fails the evaluation.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GENERATED_FILES } from '../../../src/config/generate.js';
 import { listOptions } from '../../../src/config/option-list.js';
@@ -16,7 +16,7 @@ import { rawConfigSpec } from '../../../src/config/options.js';
 import { validate } from '../../../src/config/index.js';
 import { INFINITY } from '../../../src/config/types.js';
 import { type Cfg, loadExample, PLANNED_EXAMPLES, VALID_EXAMPLES } from './helpers.js';
-import { findNixpkgsLib, renderServiceSection } from '../../helpers/nix.js';
+import { findNixpkgsLib, renderServiceSection, renderUnit } from '../../helpers/nix.js';
 
 const ROOT = new URL('../../../', import.meta.url);
 const rootPath = ROOT.pathname;
@@ -295,6 +295,34 @@ describe('nixos-module', () => {
     expect(scores.agent).toBeLessThanOrEqual(9.6);
   });
 
+  it('the rendered units pass systemd-analyze verify: the agent (with credentials and a mesh interface) and the witness', () => {
+    const wireguard = { enable: true, privateKeyFile: '/run/keys/wg.key', endpoints: { alpha: '192.0.2.1:51820', beta: '192.0.2.2:51820', nas: '192.0.2.9:51820' } };
+    const units = {
+      'tsha-agent.service': machine({ hostName: 'alpha', example: 'two-node-witness.json', tsha: { enable: true, wireguard, fenceCredentials: { 'bmc-password': '/run/keys/bmc-password' } } }).services['tsha-agent'],
+      'tsha-witness.service': machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true }, wireguard } }).services['tsha-witness'],
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'tsha-verify-'));
+    try {
+      for (const [name, service] of Object.entries(units)) {
+        const text = renderUnit(service, dir);
+        // the programs the unit runs, as stand-in executables where the store paths point
+        for (const [, path] of text.matchAll(/^Exec\w+=[-@:+!]*(\S+)/gm)) {
+          mkdirSync(dirname(path!), { recursive: true });
+          writeFileSync(path!, '#!/bin/sh\n', { mode: 0o755 });
+        }
+        writeFileSync(join(dir, name), text);
+        const r = spawnSync('systemd-analyze', ['verify', '--man=no', join(dir, name)], { encoding: 'utf8' });
+        // RestartSteps= and RestartMaxDelaySec= came with systemd 254 (NixOS has it); older ones ignore them
+        const version = Number(/systemd (\d+)/.exec(spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' }).stdout)?.[1]);
+        const diagnostics = r.stderr.split('\n').filter((l) => l && !(version < 254 && /Unknown key '(RestartSteps|RestartMaxDelaySec)'/.test(l)));
+        expect(diagnostics, `${name}\n${text}`).toEqual([]);
+        expect(r.status, name).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('default.nix puts fence-agents on the agent\'s PATH when there are fence devices, and hands it secrets with LoadCredential', () => {
     const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, fenceCredentials: { 'bmc-password': '/run/keys/bmc-password' } } });
     expect(c.failedAssertions).toEqual([]);
@@ -392,6 +420,70 @@ describe('nixos-module', () => {
       'services.tsha.wireguard.enable: this machine (other) is not a member of the cluster (services.tsha.nodes, services.tsha.witness).',
     ]);
     expect(stranger.wireguard).toEqual({});
+  });
+
+  /** `tsha config check` (the CLI, from source) on a configuration the module wrote */
+  function configCheck(config: Cfg): { status: number | null; output: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'tsha-nixos-config-'));
+    try {
+      const file = join(dir, 'config.json');
+      writeFileSync(file, JSON.stringify(config));
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'config', 'check', file], { cwd: rootPath, encoding: 'utf8' });
+      return { status: r.status, output: r.stdout + r.stderr };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** every machine, its own module (a Nix expression) evaluated with its host name */
+  function machinesOf(moduleOf: (hostName: string) => string, hostNames: readonly string[]): Record<string, Cfg> {
+    return Object.fromEntries(hostNames.map((hostName) => [hostName, evalJson(`import ./test/nix/eval.nix {
+      lib = ${LIB};
+      modules = [ ${moduleOf(hostName)} ({ pkgs, ... }: { networking.hostName = "${hostName}"; services.tsha.package = pkgs.tsha; }) ];
+    }`)]));
+  }
+
+  it.each([
+    ['examples/nixos/two-node-witness.nix', ['alpha', 'beta', 'nas']],
+    ['examples/nixos/three-node-vip.nix', ['n1', 'n2', 'n3']],
+  ] as const)('%s evaluates on every machine, asserts nothing, and its JSON passes tsha config check', (file, hostNames) => {
+    const machines = machinesOf(() => `./${file}`, hostNames);
+    for (const [hostName, m] of Object.entries(machines)) {
+      expect(m.failedAssertions, hostName).toEqual([]);
+      const check = configCheck(m.config);
+      expect(check.status, `${hostName}: ${check.output}`).toBe(0);
+    }
+    // one configuration for the whole cluster
+    expect(new Set(Object.values(machines).map((m) => JSON.stringify(m.config))).size).toBe(1);
+  });
+
+  it.each([false, true])('nixos-module/tests/failover.nix (witness %s): every machine evaluates, asserts nothing, its JSON passes tsha config check, and the web service is the cluster\'s', (witness) => {
+    const names = witness ? ['n1', 'n2', 'nas'] : ['n1', 'n2', 'n3'];
+    const test = `(import ./nixos-module/tests/failover.nix { tshaModule = ./nixos-module/default.nix; witness = ${witness}; } { lib = ${LIB}; })`;
+    expect(evalJson(`${test}.name`)).toBe(witness ? 'tsha-failover-witness' : 'tsha-failover-majority');
+    expect(evalJson(`builtins.attrNames ${test}.nodes`)).toEqual(names);
+    const script = evalJson(`${test}.testScript`) as unknown as string;
+    expect(script).toContain('.crash()');
+    expect(script).toContain('tsha status --output json');
+    const machines = machinesOf((hostName) => `${test}.nodes.${hostName}`, names);
+    for (const [hostName, m] of Object.entries(machines)) {
+      expect(m.failedAssertions, hostName).toEqual([]);
+      const check = configCheck(m.config);
+      expect(check.status, `${hostName}: ${check.output}`).toBe(0);
+      // the mesh from the node table: every other member a peer, reached at its host name
+      expect(m.wireguard.tsha0.peers.map((p: Cfg) => p.endpoint).sort(), hostName).toEqual(names.filter((n) => n !== hostName).map((n) => `${n}:51820`));
+      expect(m.wireguard.tsha0.privateKeyFile, hostName).toBe('/etc/tsha-test/wireguard.key');
+      expect(m.etc['tsha-test/wireguard.key'].mode, hostName).toBe('0400');
+    }
+    expect(new Set(Object.values(machines).map((m) => JSON.stringify(m.config))).size).toBe(1);
+    const validated = validate(machines.n1!.config);
+    expect(validated.ok && validated.config.quorumMode).toBe(witness ? 'witness' : 'majority');
+    for (const n of names.filter((x) => x !== 'nas')) {
+      // declared wanted by multi-user.target, taken off it: only the node the cluster picks runs it
+      expect(machines[n]!.services.web, n).toMatchObject({ wantedBy: [], restartIfChanged: false, stopIfChanged: false });
+      expect(machines[n]!.boot.kernelModules, n).toEqual(['softdog']);
+    }
+    if (witness) expect(Object.keys(machines.nas!.services)).toEqual(['tsha-witness']);
   });
 
   it('default.nix checks the generated JSON with tsha config check while building', () => {
