@@ -26,6 +26,8 @@ let
   hasOcf = builtins.any (r: r.kind == "ocf") (builtins.attrValues cfg.resources);
   ocfRoot = if cfg.ocfRoot != null then cfg.ocfRoot else if hasOcf then "${pkgs.ocf-resource-agents}/usr/lib/ocf" else null;
   portOf = address: lib.toInt (lib.last (lib.splitString ":" address));
+  # the host of a mesh address host:port ([v6]:port keeps its brackets, as a scrape target needs)
+  meshHost = address: builtins.head (builtins.match "(.*):[0-9]+" address);
   witnessDeclared = cfg.witness.name != null || cfg.witness.address != null;
   # LXC resources are run with LXC's tools (lxc-start, lxc-info, …), which the agent finds on PATH.
   runsLxc = builtins.any (r: r.kind == "lxc") (builtins.attrValues cfg.resources);
@@ -322,6 +324,16 @@ in
           promtool check rules ${alertRules}
           cp ${alertRules} $out
         '')
+      ];
+    })
+
+    # the scrape job of the alert rules (job="tsha"): every node's agent on its mesh host
+    (lib.mkIf cfg.prometheusScrape.enable {
+      services.prometheus.scrapeConfigs = [
+        {
+          job_name = "tsha";
+          static_configs = [ { targets = map (name: "${meshHost cfg.nodes.${name}.address}:${toString cfg.prometheusScrape.port}") nodeNames; } ];
+        }
       ];
     })
 

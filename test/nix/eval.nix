@@ -27,6 +27,7 @@ in
   wireguard = c.networking.wireguard.interfaces;
   etc = builtins.mapAttrs (_: f: { inherit (f) source mode; }) c.environment.etc;
   systemPackages = c.environment.systemPackages;
+  prometheusScrapeConfigs = c.services.prometheus.scrapeConfigs;
   prometheusRuleFiles = map (f: { inherit (f) buildCommand; rules = builtins.fromJSON f.alertRules.text; }) c.services.prometheus.ruleFiles;
   grafana = {
     inherit (c.services.grafana.provision) enable;

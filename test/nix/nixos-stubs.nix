@@ -154,6 +154,24 @@ in
     };
 
     services.prometheus.ruleFiles = mkOption { type = types.listOf (types.nullOr types.path); default = [ ]; };
+    # nixos/modules/services/monitoring/prometheus/default.nix: promTypes.scrape_config (mkOpt: nullOr, default null)
+    services.prometheus.scrapeConfigs = mkOption {
+      type = types.listOf (types.submodule {
+        options = {
+          job_name = mkOption { type = types.str; };
+          static_configs = mkOption {
+            type = types.nullOr (types.listOf (types.submodule {
+              options = {
+                targets = mkOption { type = types.listOf types.str; };
+                labels = mkOption { type = types.attrsOf types.str; default = { }; };
+              };
+            }));
+            default = null;
+          };
+        };
+      });
+      default = [ ];
+    };
     # nixos/modules/services/monitoring/grafana.nix (providers: a list of attribute sets there too)
     services.grafana.provision.enable = mkOption { type = types.bool; default = false; };
     services.grafana.provision.dashboards.settings.providers = mkOption { type = types.listOf types.attrs; default = [ ]; };

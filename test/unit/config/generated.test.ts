@@ -97,7 +97,7 @@ describe('nixos-module', () => {
   const pathOf = (loc: string[]) => loc.slice(2).reduce((p, s) => (s === '*' ? `${p}[]` : p ? `${p}.${s}` : s), '').replace(/<[a-z]+>/g, '<*>');
   const nixTree = new Map(declared.map((o) => [pathOf(o.loc), o]));
   const normalize = (p: string) => p.replace(/<[a-z]+>/g, '<*>');
-  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable', 'selfFence', 'fenceAgentsPackage', 'fenceCredentials', 'meshInterface', 'wireguard.enable', 'wireguard.listenPort', 'wireguard.privateKeyFile', 'wireguard.endpoints', 'wireguard.persistentKeepalive', 'prometheusRules', 'grafanaDashboard'];
+  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable', 'selfFence', 'fenceAgentsPackage', 'fenceCredentials', 'meshInterface', 'wireguard.enable', 'wireguard.listenPort', 'wireguard.privateKeyFile', 'wireguard.endpoints', 'wireguard.persistentKeepalive', 'prometheusRules', 'prometheusScrape.enable', 'prometheusScrape.port', 'grafanaDashboard'];
 
   it('has an option for every option of the table, and nothing else but the module\'s own', () => {
     const tablePaths = listOptions()
@@ -675,6 +675,17 @@ describe('nixos-module', () => {
     expect(m.prometheusRuleFiles[0].rules.groups[0].rules.map((r: Cfg) => r.alert)).toContain('TshaFenceFailed');
     expect(m.services).toEqual({}); // not a node
     expect(machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } }).prometheusRuleFiles).toEqual([]);
+  });
+
+  it('default.nix gives this machine\'s Prometheus the scrape job the alert rules read: every node\'s agent on its mesh host', () => {
+    const m = machine({ hostName: 'mon', example: 'three-node.json', tsha: { prometheusRules: true, prometheusScrape: { enable: true } } });
+    expect(m.failedAssertions).toEqual([]);
+    expect(m.prometheusScrapeConfigs).toEqual([{ job_name: 'tsha', static_configs: [{ targets: ['10.90.0.1:9740', '10.90.0.2:9740', '10.90.0.3:9740'], labels: {} }] }]);
+    // the job the rules name: TshaAgentDown is up{job="tsha"} == 0
+    expect(JSON.stringify(m.prometheusRuleFiles[0].rules)).toContain('up{job=\\"tsha\\"} == 0');
+    const v6 = machine({ hostName: 'mon', example: 'two-node.json', tsha: { prometheusScrape: { enable: true, port: 9100 }, nodes: { left: { address: '[fd00::1]:7400' }, right: { address: '[fd00::2]:7400' } } } });
+    expect(v6.prometheusScrapeConfigs[0].static_configs[0].targets).toEqual(['[fd00::1]:9100', '[fd00::2]:9100']);
+    expect(machine({ hostName: 'mon', example: 'two-node.json', tsha: { prometheusRules: true } }).prometheusScrapeConfigs).toEqual([]);
   });
 
   it('default.nix provisions the Grafana dashboard into this machine\'s Grafana', () => {
