@@ -724,6 +724,35 @@ describe('nixos-module', () => {
     });
   });
 
+  it('flake.nix: its outputs evaluate against a stand-in nixpkgs, every example machine is a check (assertions held), the VM tests are checks', () => {
+    const o = `(import ./test/nix/flake.nix { lib = ${LIB}; })`;
+    const out = evalJson(`let o = ${o}; lib = ${LIB}; checks = o.checks.x86_64-linux; in {
+      checks = builtins.attrNames checks;
+      examples = lib.mapAttrs (_: c: { inherit (c) buildCommand; tools = map (p: p.name) c.nativeBuildInputs; })
+        (lib.filterAttrs (n: _: lib.hasPrefix "example-" n) checks);
+      tests = map (n: (checks.\${n}.test { inherit lib; }).name) [ "failover-majority" "failover-witness" ];
+      package = o.packages.x86_64-linux.default.name;
+      modules = builtins.attrNames o.nixosModules;
+    }`);
+    expect(out.checks).toEqual([
+      'example-three-node-vip-n1', 'example-three-node-vip-n2', 'example-three-node-vip-n3',
+      'example-two-node-witness-alpha', 'example-two-node-witness-beta', 'example-two-node-witness-nas',
+      'examples', 'failover-majority', 'failover-witness', 'package',
+    ]);
+    // every example machine: its configuration file checked by the flake's own package
+    for (const [name, check] of Object.entries(out.examples as Record<string, Cfg>)) {
+      expect(check.buildCommand, name).toMatch(/^tsha config check \/nix\/store\/stub-tsha-[a-z]+\.json\n/);
+      expect(check.tools, name).toEqual(['tsha-0.1.0']);
+    }
+    expect(out.tests).toEqual(['tsha-failover-majority', 'tsha-failover-witness']);
+    expect(out.package).toBe('tsha-0.1.0');
+    expect(out.modules).toEqual(['default']);
+    // every example/nixos file has its machines among the checks
+    for (const f of readdirSync(new URL('examples/nixos/', ROOT))) {
+      expect(out.checks.some((c: string) => c.startsWith(`example-${f.replace(/\.nix$/, '')}-`)), f).toBe(true);
+    }
+  });
+
   it('configures nothing when neither the agent nor the witness is enabled', () => {
     const c = machine({ hostName: 'left', example: 'two-node.json' });
     expect(c).toMatchObject({ failedAssertions: [], services: {}, etc: {}, systemPackages: [], config: null });
