@@ -117,6 +117,8 @@ let
     (lib.filterAttrs (_: r: r.kind == "systemd" && builtins.match "container@(.+)[.]service" (r.params.unit or "") != null) cfg.resources);
   # microVMs the cluster runs, by microvm.nix name
   resourceVms = lib.mapAttrs (_: r: r.params.name or "") (lib.filterAttrs (_: r: r.kind == "microvm") cfg.resources);
+  declaredVm = name: builtins.any (d: d.file != thisFile && builtins.isAttrs d.value && d.value ? ${name})
+    (options.microvm.vms.definitionsWithLocations or [ ]);
 
   # The checked configuration as the daemons read it: a path in /etc that a switch points at the
   # new file before it reloads the units, so SIGHUP re-reads the new configuration.
@@ -187,10 +189,12 @@ in
       ]
       # A microVM the cluster runs is started by tsha on one node only: microvm.nix's autostart
       # (on by default for microvm.vms, and any name in the microvm.autostart list) would start it
-      # at boot, through microvms.target, on every node that declares it.
+      # at boot, through microvms.target, on every node that declares it, and its restartIfChanged
+      # (on by default for a declarative VM) would restart it on a switch. The module turns both
+      # off (mkDefault, below); this fires when the configuration turns them on again.
       ++ lib.mapAttrsToList (id: name: {
-        assertion = !cfg.enable || !(config.microvm.vms.${name}.autostart or false || builtins.elem name (config.microvm.autostart or [ ]));
-        message = "services.tsha.resources.${id}: microvm.vms.${name}.autostart must be false (and \"${name}\" not in microvm.autostart): tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.";
+        assertion = !cfg.enable || !(config.microvm.vms.${name}.autostart or false || config.microvm.vms.${name}.restartIfChanged or false || builtins.elem name (config.microvm.autostart or [ ]));
+        message = "services.tsha.resources.${id}: microvm.vms.${name}.autostart and .restartIfChanged must be false (and \"${name}\" not in microvm.autostart): tsha starts the VM on one node; autostart would start it at boot on every node that declares it, and restartIfChanged would restart it on a switch.";
       }) resourceVms
       # every unit the cluster runs exists in this system (see unitExists)
       ++ lib.mapAttrsToList (id: u: {
@@ -310,6 +314,16 @@ in
         wantedBy = lib.mkForce [ ];
       });
     })
+
+    # The cluster's microVMs, where this machine declares them (microvm.nix imported, and
+    # microvm.vms.NAME declared by another module: an entry made here would be a VM of its own):
+    # not started at boot, not restarted by a switch.
+    (lib.mkIf cfg.enable (lib.optionalAttrs (lib.hasAttrByPath [ "microvm" "vms" ] options) {
+      microvm.vms = lib.listToAttrs (map (name: lib.nameValuePair name (lib.mkIf (declaredVm name) {
+        autostart = lib.mkDefault false;
+        restartIfChanged = lib.mkDefault false;
+      })) (lib.unique (builtins.attrValues resourceVms)));
+    }))
 
     # OCF agents from resource-agents keep their state in /run/resource-agents (IPaddr2's send_arp
     # pid file, Dummy's state), which their own tmpfiles.d makes on other distributions

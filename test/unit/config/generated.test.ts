@@ -535,15 +535,22 @@ describe('nixos-module', () => {
     ]);
   });
 
-  it('default.nix asserts that microvm.nix does not autostart a VM the cluster runs, naming the resource', () => {
+  it('default.nix keeps microvm.nix from starting a VM the cluster runs at boot or restarting it on a switch, and asserts it, naming the resource', () => {
     const vm = (module: string) => machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, resources: { mail: { kind: 'microvm', params: { name: 'mail' } } } }, microvm: true, module });
-    const message = 'services.tsha.resources.mail: microvm.vms.mail.autostart must be false (and "mail" not in microvm.autostart): tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.';
+    const message = 'services.tsha.resources.mail: microvm.vms.mail.autostart and .restartIfChanged must be false (and "mail" not in microvm.autostart): tsha starts the VM on one node; autostart would start it at boot on every node that declares it, and restartIfChanged would restart it on a switch.';
+    // declared as microvm.nix users do (both default to true there): the module turns both off
+    const declared = vm('{ microvm.vms.mail = { }; }');
+    expect(declared.failedAssertions).toEqual([]);
+    expect(declared.microvmVms.mail).toEqual({ autostart: false, restartIfChanged: false });
+    // turned on again by the configuration: refused
     expect(vm('{ microvm.vms.mail.autostart = true; }').failedAssertions).toEqual([message]);
-    expect(vm('{ microvm.vms.mail = { }; }').failedAssertions).toEqual([message]); // microvm.nix's default is true
+    expect(vm('{ microvm.vms.mail.restartIfChanged = true; }').failedAssertions).toEqual([message]);
     expect(vm('{ microvm.autostart = [ "mail" ]; }').failedAssertions).toEqual([message]); // a VM made with the microvm command
-    expect(vm('{ microvm.vms.mail.autostart = false; }').failedAssertions).toEqual([]);
-    expect(vm('{ microvm.vms.other = { }; }').failedAssertions).toEqual([]);
-    expect(vm('{ }').failedAssertions).toEqual([]);
+    // other VMs keep microvm.nix's defaults; a VM not declared here is not made
+    const other = vm('{ microvm.vms.other = { }; }');
+    expect(other.failedAssertions).toEqual([]);
+    expect(other.microvmVms).toEqual({ other: { autostart: true, restartIfChanged: true } });
+    expect(vm('{ }').microvmVms).toEqual({});
     // microvm.nix not imported on this machine: nothing to assert, nothing set
     expect(machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, resources: { mail: { kind: 'microvm', params: { name: 'mail' } } } } }).failedAssertions).toEqual([]);
   });
