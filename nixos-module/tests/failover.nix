@@ -74,9 +74,9 @@ in
   testScript = ''
     import json
 
-    by_name = {m.name: m for m in machines}
-    nodes = [by_name[n] for n in ${builtins.toJSON nodeNames}]
-    witness = by_name.get("nas")
+    nodes = [${lib.concatStringsSep ", " nodeNames}]
+    by_name = {m.name: m for m in nodes}
+    witness = ${if witness then "nas" else "None"}
 
     def status(m):
         return json.loads(m.succeed("tsha status --output json"))
@@ -103,7 +103,7 @@ in
             return (s["quorum"] is not None and s["quorum"]["quorate"]
                     and all(n["state"] == "online" for n in s["nodes"])
                     and web["state"] == "started" and len(web["nodes"]) == 1)
-        retry(formed, timeout=180)
+        retry(formed, 180)
         holder_name = resource(status(nodes[0]), "web")["nodes"][0]
         holder = by_name[holder_name]
         # wanted by multi-user.target in its own declaration, yet running on one node only
@@ -113,7 +113,6 @@ in
             m.succeed("wg show tsha0 | grep -q 'latest handshake'")
 
     survivors = [m for m in nodes if m is not holder]
-    observers = survivors + ([witness] if witness else [])
 
     with subtest(f"{holder_name} loses power; the group runs on exactly one survivor"):
         holder.crash()
@@ -121,7 +120,7 @@ in
             web = resource(status(survivors[0]), "web")
             return web["state"] == "started" and len(web["nodes"]) == 1 and web["nodes"][0] != holder_name
         # detection, then lease + drift + watchdog time before a survivor may start it
-        retry(moved, timeout=180)
+        retry(moved, 180)
         new_name = resource(status(survivors[0]), "web")["nodes"][0]
         assert running_web(survivors) == [new_name], running_web(survivors)
         assert [m.name for m in survivors if has_vip(m)] == [new_name]
@@ -132,7 +131,7 @@ in
             assert resource(s, "vip")["nodes"] == [new_name], resource(s, "vip")
             assert next(n for n in s["nodes"] if n["name"] == holder_name)["state"] != "online"
         # the virtual IP answers from the new holder
-        for m in observers:
+        for m in survivors + ([witness] if witness else []):
             if m.name != new_name:
                 m.succeed("curl --fail --silent --max-time 5 http://${vip}:8080/ >/dev/null")
   '';

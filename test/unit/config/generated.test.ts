@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { GENERATED_FILES } from '../../../src/config/generate.js';
 import { listOptions } from '../../../src/config/option-list.js';
@@ -484,6 +485,32 @@ describe('nixos-module', () => {
       expect(machines[n]!.boot.kernelModules, n).toEqual(['softdog']);
     }
     if (witness) expect(Object.keys(machines.nas!.services)).toEqual(['tsha-witness']);
+  });
+
+  it.each([false, true])('nixos-module/tests/failover.nix (witness %s): its test script runs to the end against a fake test driver, reads tsha status as the schema has it, and fails on two copies or none', (witness) => {
+    const nodeNames = witness ? ['n1', 'n2'] : ['n1', 'n2', 'n3'];
+    const script = evalJson(`(import ./nixos-module/tests/failover.nix { tshaModule = ./nixos-module/default.nix; witness = ${witness}; } { lib = ${LIB}; }).testScript`) as unknown as string;
+    const dir = mkdtempSync(join(tmpdir(), 'tsha-vmtest-'));
+    try {
+      writeFileSync(join(dir, 'script.py'), script);
+      const run = (fault: string) => spawnSync('python3', ['test/helpers/fake-nixos-test-driver.py', join(dir, 'script.py'), nodeNames.join(','), String(witness), fault, join(dir, 'served.json')], { cwd: rootPath, encoding: 'utf8' });
+      const ok = run('none');
+      expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stdout).toContain('script passed');
+      // every status the script read is one `tsha status --output json` may print
+      const validateStatus = new Ajv2020({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(new URL('docs/status.schema.json', ROOT), 'utf8')));
+      const served = JSON.parse(readFileSync(join(dir, 'served.json'), 'utf8')) as unknown[];
+      expect(served.length).toBeGreaterThan(2);
+      for (const s of served) expect(validateStatus(s), JSON.stringify(validateStatus.errors)).toBe(true);
+      // after the crash, the service on two survivors, or on none while tsha status names one: the script fails
+      for (const fault of witness ? ['not-running'] : ['two-copies', 'not-running']) {
+        const bad = run(fault);
+        expect(bad.status, fault).not.toBe(0);
+        expect(bad.stderr, fault).toMatch(fault === 'two-copies' ? /AssertionError: \['n2', 'n3'\]/ : /AssertionError: \[\]/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('default.nix checks the generated JSON with tsha config check while building', () => {
