@@ -103,6 +103,16 @@ let
     else if u.type == "mount" then "systemd.mounts or fileSystems"
     else "systemd.automounts or fileSystems, with x-systemd.automount";
 
+  # The declared units (other than the cluster's own) whose wants, requires or upholds name a unit,
+  # as option paths: systemd.targets.multi-user.wants, …
+  clusterUnits = map (u: u.unit) (builtins.attrValues resourceUnits);
+  pullersOf = unit: lib.concatLists (lib.mapAttrsToList (type: set:
+    lib.concatLists (lib.mapAttrsToList (name: def:
+      map (dep: lib.showOption [ "systemd" set name dep ])
+        (builtins.filter (dep: builtins.elem unit (def.${dep} or [ ])) [ "wants" "requires" "upholds" ]))
+      (lib.filterAttrs (name: _: !(builtins.elem "${name}.${type}" clusterUnits)) (config.systemd.${set} or { }))))
+    unitSets);
+
   # What the agent, not NixOS, starts: every unit of the cluster, and the services that its
   # sockets and timers start (NAME.service, or the template NAME@.service of an Accept=yes socket).
   # NixOS must neither start them at boot (wantedBy forced empty) nor restart or stop them on a
@@ -201,6 +211,12 @@ in
         assertion = !cfg.enable || unitExists u;
         message = "services.tsha.resources.${id}: no module of this system declares the unit ${u.unit}: declare it in ${declaration u}.";
       }) (lib.filterAttrs (_: u: u.type != "swap") resourceUnits)
+      # nor does another unit pull one in (Wants=, Requires=, Upholds= of a target, a service, …):
+      # it would be started with that unit, on every node
+      ++ lib.mapAttrsToList (id: u: let pullers = pullersOf u.unit; in {
+        assertion = !cfg.enable || pullers == [ ];
+        message = "services.tsha.resources.${id}: ${lib.concatStringsSep ", " pullers} ${if builtins.length pullers == 1 then "names" else "name"} ${u.unit}: tsha starts it on one node, and it would be started with ${if builtins.length pullers == 1 then "that unit" else "those units"} on every node.";
+      }) resourceUnits
       # mounts are lists in NixOS (no option of theirs can be forced from here): asserted instead.
       # A fileSystems entry without noauto is mounted at boot (local-fs.target) on every node.
       ++ lib.concatLists (lib.mapAttrsToList (id: u: let fs = fileSystemOf u.base; in
@@ -287,7 +303,7 @@ in
 
     # The cluster owns its units: they are not started at boot (NixOS modules commonly want
     # services from multi-user.target, sockets from sockets.target, timers from timers.target, so
-    # wantedBy is forced empty), and nixos-rebuild switch neither restarts nor stops a changed one,
+    # wantedBy, requiredBy and upheldBy are forced empty), and nixos-rebuild switch neither restarts nor stops a changed one,
     # which would move it under the agent's feet (a service: restartIfChanged and stopIfChanged;
     # a timer or a path unit: X-OnlyManualStart, which the switch reads for those; a changed socket
     # is left alone by the switch anyway). The agent starts and stops them on the node the plan
@@ -296,22 +312,32 @@ in
     (lib.mkIf cfg.enable {
       systemd.services = lib.genAttrs ownedServices (name: lib.mkIf (declaredElsewhere "services" name) {
         wantedBy = lib.mkForce [ ];
+        requiredBy = lib.mkForce [ ];
+        upheldBy = lib.mkForce [ ];
         restartIfChanged = lib.mkForce false;
         stopIfChanged = lib.mkForce false;
       });
       systemd.sockets = lib.genAttrs (ownedOthers "socket") (name: lib.mkIf (declaredElsewhere "sockets" name) {
         wantedBy = lib.mkForce [ ];
+        requiredBy = lib.mkForce [ ];
+        upheldBy = lib.mkForce [ ];
       });
       systemd.timers = lib.genAttrs (ownedOthers "timer") (name: lib.mkIf (declaredElsewhere "timers" name) {
         wantedBy = lib.mkForce [ ];
+        requiredBy = lib.mkForce [ ];
+        upheldBy = lib.mkForce [ ];
         unitConfig.X-OnlyManualStart = lib.mkForce true;
       });
       systemd.paths = lib.genAttrs (ownedOthers "path") (name: lib.mkIf (declaredElsewhere "paths" name) {
         wantedBy = lib.mkForce [ ];
+        requiredBy = lib.mkForce [ ];
+        upheldBy = lib.mkForce [ ];
         unitConfig.X-OnlyManualStart = lib.mkForce true;
       });
       systemd.targets = lib.genAttrs (ownedOthers "target") (name: lib.mkIf (declaredElsewhere "targets" name) {
         wantedBy = lib.mkForce [ ];
+        requiredBy = lib.mkForce [ ];
+        upheldBy = lib.mkForce [ ];
       });
     })
 

@@ -32,8 +32,10 @@ let
       description = mkOption { type = types.singleLineStr; default = ""; };
       wantedBy = unitNames;
       requiredBy = unitNames;
+      upheldBy = unitNames;
       wants = unitNames;
       requires = unitNames;
+      upholds = unitNames;
       after = unitNames;
       before = unitNames;
       bindsTo = unitNames;
@@ -60,8 +62,10 @@ let
       description = mkOption { type = types.singleLineStr; default = ""; };
       wantedBy = unitNames;
       requiredBy = unitNames;
+      upheldBy = unitNames;
       wants = unitNames;
       requires = unitNames;
+      upholds = unitNames;
       after = unitNames;
       before = unitNames;
       partOf = unitNames;

@@ -15,6 +15,7 @@ import { GENERATED_FILES } from '../../../src/config/generate.js';
 import { listOptions } from '../../../src/config/option-list.js';
 import { rawConfigSpec } from '../../../src/config/options.js';
 import { validate } from '../../../src/config/index.js';
+import { checkWithOcfAgents } from '../../../src/cli/commands/config-check.js';
 import { INFINITY } from '../../../src/config/types.js';
 import { type Cfg, loadExample, PLANNED_EXAMPLES, VALID_EXAMPLES } from './helpers.js';
 import { findNixpkgsLib, renderServiceSection, renderUnit } from '../../helpers/nix.js';
@@ -423,17 +424,11 @@ describe('nixos-module', () => {
     expect(stranger.wireguard).toEqual({});
   });
 
-  /** `tsha config check` (the CLI, from source) on a configuration the module wrote */
-  function configCheck(config: Cfg): { status: number | null; output: string } {
-    const dir = mkdtempSync(join(tmpdir(), 'tsha-nixos-config-'));
-    try {
-      const file = join(dir, 'config.json');
-      writeFileSync(file, JSON.stringify(config));
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'config', 'check', file], { cwd: rootPath, encoding: 'utf8' });
-      return { status: r.status, output: r.stdout + r.stderr };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  /** what `tsha config check` runs on a file (checkWithOcfAgents: validation, then the ocf resources against the agents installed here), on a configuration the module wrote */
+  async function configCheck(config: Cfg): Promise<{ ok: boolean; output: string }> {
+    const r = await checkWithOcfAgents(JSON.stringify(config));
+    if ('syntax' in r) return { ok: false, output: r.syntax };
+    return { ok: r.result.ok, output: JSON.stringify(r.result.ok ? r.result.warnings : r.result.errors) };
   }
 
   /** every machine, its own module (a Nix expression) evaluated with its host name */
@@ -447,18 +442,18 @@ describe('nixos-module', () => {
   it.each([
     ['examples/nixos/two-node-witness.nix', ['alpha', 'beta', 'nas']],
     ['examples/nixos/three-node-vip.nix', ['n1', 'n2', 'n3']],
-  ] as const)('%s evaluates on every machine, asserts nothing, and its JSON passes tsha config check', (file, hostNames) => {
+  ] as const)('%s evaluates on every machine, asserts nothing, and its JSON passes tsha config check', async (file, hostNames) => {
     const machines = machinesOf(() => `./${file}`, hostNames);
     for (const [hostName, m] of Object.entries(machines)) {
       expect(m.failedAssertions, hostName).toEqual([]);
-      const check = configCheck(m.config);
-      expect(check.status, `${hostName}: ${check.output}`).toBe(0);
+      const check = await configCheck(m.config);
+      expect(check.ok, `${hostName}: ${check.output}`).toBe(true);
     }
     // one configuration for the whole cluster
     expect(new Set(Object.values(machines).map((m) => JSON.stringify(m.config))).size).toBe(1);
   });
 
-  it.each([false, true])('nixos-module/tests/failover.nix (witness %s): every machine evaluates, asserts nothing, its JSON passes tsha config check, and the web service is the cluster\'s', (witness) => {
+  it.each([false, true])('nixos-module/tests/failover.nix (witness %s): every machine evaluates, asserts nothing, its JSON passes tsha config check, and the web service is the cluster\'s', async (witness) => {
     const names = witness ? ['n1', 'n2', 'nas'] : ['n1', 'n2', 'n3'];
     const test = `(import ./nixos-module/tests/failover.nix { tshaModule = ./nixos-module/default.nix; witness = ${witness}; } { lib = ${LIB}; })`;
     expect(evalJson(`${test}.name`)).toBe(witness ? 'tsha-failover-witness' : 'tsha-failover-majority');
@@ -469,8 +464,8 @@ describe('nixos-module', () => {
     const machines = machinesOf((hostName) => `${test}.nodes.${hostName}`, names);
     for (const [hostName, m] of Object.entries(machines)) {
       expect(m.failedAssertions, hostName).toEqual([]);
-      const check = configCheck(m.config);
-      expect(check.status, `${hostName}: ${check.output}`).toBe(0);
+      const check = await configCheck(m.config);
+      expect(check.ok, `${hostName}: ${check.output}`).toBe(true);
       // the mesh from the node table: every other member a peer, reached at its host name
       expect(m.wireguard.tsha0.peers.map((p: Cfg) => p.endpoint).sort(), hostName).toEqual(names.filter((n) => n !== hostName).map((n) => `${n}:51820`));
       expect(m.wireguard.tsha0.privateKeyFile, hostName).toBe('/etc/tsha-test/wireguard.key');
@@ -663,6 +658,20 @@ describe('nixos-module', () => {
     // nothing was made for them either
     expect(Object.keys(missing.services)).toEqual(['tsha-agent']);
     expect(missing.units).toEqual({ sockets: {}, timers: {}, targets: {}, paths: {} });
+
+    // another unit that pulls a resource's unit in would start it on every node; the cluster's
+    // own units may (a group's members, started together on one node)
+    const pulled = (module: string) => machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true }, module }).failedAssertions;
+    expect(pulled('{ systemd.targets.multi-user.wants = [ "kea-dhcp4-server.service" ]; }')).toEqual([
+      'services.tsha.resources.dhcp: systemd.targets.multi-user.wants names kea-dhcp4-server.service: tsha starts it on one node, and it would be started with that unit on every node.',
+    ]);
+    expect(pulled('{ systemd.services.other = { wants = [ "frr.service" ]; upholds = [ "frr.service" ]; }; }')).toEqual([
+      'services.tsha.resources.router: systemd.services.other.wants, systemd.services.other.upholds name frr.service: tsha starts it on one node, and it would be started with those units on every node.',
+    ]);
+    expect(pulled('{ systemd.services.kea-dhcp4-server.wants = [ "frr.service" ]; systemd.services.other.after = [ "frr.service" ]; }')).toEqual([]);
+    // requiredBy and upheldBy start a unit at boot as wantedBy does: forced empty too
+    const required = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true }, module: '{ systemd.services.frr = { requiredBy = [ "multi-user.target" ]; upheldBy = [ "multi-user.target" ]; }; }' });
+    expect(required.services.frr).toMatchObject({ wantedBy: [], requiredBy: [], upheldBy: [] });
 
     // mounts: a fileSystems entry needs noauto, a systemd.mounts entry no wantedBy/requiredBy
     const mount = (module: string) => machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { data: { kind: 'systemd', params: { unit: 'srv-data.mount' } } } }, units: false, module: `{ systemd.services = { frr = { }; kea-dhcp4-server = { }; }; } ${module}` }).failedAssertions;
