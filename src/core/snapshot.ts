@@ -5,7 +5,8 @@
 
 import type { NodeName, ResourceId } from '../config/types.js';
 
-export type NodeState =
+/** A node as the scheduler reads it (Pacemaker's node states). */
+export type NodeSnapshotState =
   /** member of the quorate partition, heartbeating */
   | 'online'
   /** cleanly left or known powered off (fence confirmed) */
@@ -15,7 +16,7 @@ export type NodeState =
 
 export interface NodeSnapshot {
   name: NodeName;
-  state: NodeState;
+  state: NodeSnapshotState;
   standby: boolean;
   maintenance: boolean;
   attributes: Record<string, string>;

@@ -150,7 +150,7 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     coordinator: s.coordinator ?? '',
     term: s.term,
     quorum: {
-      quorate: q.quorate, mode: q.mode === 'two_node' ? 'twoNode' : q.mode, votesHave: q.votesHave, votesNeeded: q.votesNeeded, votesTotal: q.votesTotal,
+      quorate: q.quorate, mode: q.mode, votesHave: q.votesHave, votesNeeded: q.votesNeeded, votesTotal: q.votesTotal,
       witness: q.witness ?? '', witnessState: q.witness === null ? 'none' : q.witnessReachable === null ? 'unknown' : q.witnessReachable ? 'reachable' : 'unreachable',
     },
     maintenanceMode: st.config.maintenanceMode,

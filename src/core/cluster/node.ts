@@ -211,4 +211,4 @@ export { nextTickAt, unsettledTickMs } from './schedule.js';
 export { restartAnnounced, restartGrace } from './liveness.js';
 export { buildSnapshot } from './coordination.js';
 export { clusterNow } from './clock.js';
-export { statusOf, stoppedReasons, isQuorate, coordinatorOf, type CoreStatus, type NodeView, type InstanceView } from './status.js';
+export { statusOf, stoppedReasons, isQuorate, coordinatorOf, NODE_STATUS_STATES, type NodeStatusState, type CoreStatus, type CoreNodeStatus, type CoreInstanceStatus } from './status.js';
