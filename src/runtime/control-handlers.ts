@@ -131,7 +131,7 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
       target: f.node, action: f.action ?? 'off', status: 'ok', device: f.device ?? (f.cause === 'fenced' ? 'fence agent' : 'lease expiry + watchdog'), executor: f.executor ?? '',
       requestedBy: f.by ?? '', reason: `${f.by ? 'operator request; ' : ''}${f.cause} (term ${f.term}, log index ${f.index})`, timeUnixMs: wall(f.at),
     })),
-    ...Object.entries(c.fenceRequests ?? {}).map(([target, r]): FenceEvent => ({
+    ...Object.entries(c.fenceRequests).map(([target, r]): FenceEvent => ({
       target, action: r.action, status: 'pending', device: '', executor: '', requestedBy: r.by,
       reason: `operator request (log index ${r.index}): waiting for the coordinator's fence`, timeUnixMs: wall(r.at),
     })),
@@ -159,7 +159,7 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     operatorConstraints: c.bans
       .filter((b) => b.until === null || b.until > cnow)
       .map((b): OperatorConstraint => ({ resource: b.resource, node: b.node, score: Math.max(-INFINITY, Math.min(INFINITY, b.score)), remainingMs: b.until === null ? 0 : Math.max(1, Math.round(b.until - cnow)) })),
-    storageHistory: (c.storageHistory ?? []).map((h): StorageEvent => ({
+    storageHistory: c.storageHistory.map((h): StorageEvent => ({
       resource: h.resource, step: h.step, node: h.node, lost: h.lost, status: h.status, reason: h.reason, timeUnixMs: wall(h.at), transition: h.transition,
     })),
   };
@@ -237,8 +237,8 @@ async function fenceCommand(agent: Agent, req: FenceCommandRequest): Promise<Com
   const view = agent.view();
   if (!view) throw new ControlCommandError('unavailable', 'the agent is still starting');
   if (req.cancel) {
-    if (!view.node.cluster.fenceRequests?.[node]) return { message: `no pending fence request for ${node}`, committedIndex: view.node.commitIndex, warnings: [] };
-    return proposeAndWait(agent, [{ type: 'fenceRequest', node, on: false, action: 'off', by }], (s) => !s.fenceRequests?.[node], `withdraw the fence request for ${node}`);
+    if (!view.node.cluster.fenceRequests[node]) return { message: `no pending fence request for ${node}`, committedIndex: view.node.commitIndex, warnings: [] };
+    return proposeAndWait(agent, [{ type: 'fenceRequest', node, on: false, action: 'off', by }], (s) => !s.fenceRequests[node], `withdraw the fence request for ${node}`);
   }
   if (!cfg.fencing.enabled) throw new ControlCommandError('failedPrecondition', `fencing is disabled (fencing.enabled = false): the cluster cannot fence ${node}`);
   if (!cfg.fencing.devices.some((d) => d.hosts.includes(node))) {
@@ -251,15 +251,15 @@ async function fenceCommand(agent: Agent, req: FenceCommandRequest): Promise<Com
   const down = view.node.cluster.down[node];
   if (down) throw new ControlCommandError('failedPrecondition', `${node} is already down (${down.cause}, log index ${down.index}) and runs nothing; it rejoins when its agent is back`);
   const action = req.action;
-  const asked = await proposeAndWait(agent, [{ type: 'fenceRequest', node, on: true, action, by }], (st) => st.fenceRequests?.[node] !== undefined || st.down[node] !== undefined,
+  const asked = await proposeAndWait(agent, [{ type: 'fenceRequest', node, on: true, action, by }], (st) => st.fenceRequests[node] !== undefined || st.down[node] !== undefined,
     `fence ${node} (${action})`);
   const v = agent.view();
-  const index = v?.node.cluster.fenceRequests?.[node]?.index ?? asked.committedIndex;
+  const index = v?.node.cluster.fenceRequests[node]?.index ?? asked.committedIndex;
   const waitMs = req.waitMs > 0 ? req.waitMs : FENCE_WAIT_MS;
   const outcome = await waitForState(agent, (st): string | null => {
     const d = st.down[node];
     if (d && d.index > index) return d.cause === 'fenced' ? `fenced: ${node} confirmed ${action === 'reboot' ? 'rebooted' : 'powered off'} (log index ${d.index})` : `${node} is down (${d.cause}, log index ${d.index})`;
-    if (!st.fenceRequests?.[node]) return d ? `${node} is down (${d.cause}, log index ${d.index})` : 'withdrawn';
+    if (!st.fenceRequests[node]) return d ? `${node} is down (${d.cause}, log index ${d.index})` : 'withdrawn';
     return null;
   }, waitMs);
   if (outcome === null) {
@@ -297,7 +297,7 @@ export function controlHandlers(agent: Agent): ControlHandlers {
       if (!v) throw new ControlCommandError('unavailable', 'the agent is still starting');
       const cnow = clusterNow(v.node, v.now);
       const wallNow = Date.now();
-      const all = v.node.cluster.history ?? [];
+      const all = v.node.cluster.history;
       const events = (req.limit > 0 ? all.slice(-req.limit) : all).map((e): HistoryEntry => ({
         timeUnixMs: wallOf(e.at, cnow, wallNow), index: e.index, kind: e.kind, node: e.node ?? '', resource: e.resource ?? '', text: e.text,
       }));

@@ -428,7 +428,7 @@ export function buildSnapshot(st: NodeState, now: number): ClusterSnapshot {
     }
     for (const [resource, role] of [...roles].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) observations.push({ resource, node: name, role });
   }
-  const fenceRequests = Object.entries(c.fenceRequests ?? {})
+  const fenceRequests = Object.entries(c.fenceRequests)
     .filter(([n]) => !c.down[n])
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([node, r]) => ({ node, action: r.action, by: r.by }));
