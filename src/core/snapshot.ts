@@ -56,9 +56,9 @@ export interface ClusterSnapshot {
   /** operator bans (`tsha resource ban`) and moves: node-level location overrides */
   bans: { resource: ResourceId; node: NodeName; score: number }[];
   /** per-resource overrides of target role / managed set at run time */
-  overrides?: { resource: ResourceId; targetRole?: string; managed?: boolean }[];
+  overrides: { resource: ResourceId; targetRole?: string; managed?: boolean }[];
   /** nodes whose fencing was confirmed since they were lost (safe to recover from) */
   fenced: NodeName[];
-  /** fences an operator asked for (`tsha fence NODE`), not carried out yet; absent in older recordings */
-  fenceRequests?: { node: NodeName; action: 'off' | 'reboot'; by: string }[];
+  /** fences an operator asked for (`tsha fence NODE`), not carried out yet */
+  fenceRequests: { node: NodeName; action: 'off' | 'reboot'; by: string }[];
 }

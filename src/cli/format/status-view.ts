@@ -86,7 +86,7 @@ export function buildStatusView(snapshot: ClusterSnapshot, config: CompiledConfi
     l.push({ node: o.node, role: o.role });
     byRes.set(o.resource, l);
   }
-  const overrides = new Map((snapshot.overrides ?? []).map((o) => [o.resource, o]));
+  const overrides = new Map(snapshot.overrides.map((o) => [o.resource, o]));
   const maintenanceNodes = new Set(nodes.filter((n) => n.maintenance).map((n) => n.name));
   const flagsOf = (r: Resource): string[] => {
     const f: string[] = [];
