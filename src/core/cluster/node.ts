@@ -208,7 +208,7 @@ export type { NodeState, NodeOptions } from './state.js';
 export { currentVoters, quorumSpec } from './state.js';
 export { lastIndex, lastTerm, termAt } from './log.js';
 export { nextTickAt, unsettledTickMs } from './schedule.js';
-export { restartAnnounced, restartGrace } from './liveness.js';
+export { heardRecently, restartAnnounced, restartGrace } from './liveness.js';
 export { buildSnapshot } from './coordination.js';
 export { clusterNow } from './clock.js';
 export { statusOf, stoppedReasons, isQuorate, coordinatorOf, NODE_STATUS_STATES, type NodeStatusState, type CoreStatus, type CoreNodeStatus, type CoreInstanceStatus } from './status.js';

@@ -13,7 +13,7 @@ import { clusterNow } from './clock.js';
 import type { ActiveRole } from './commands.js';
 import { buildSnapshot, runsSomething } from './coordination.js';
 import { schedule } from '../scheduler/schedule.js';
-import { peerLost, restartGrace } from './liveness.js';
+import { heardRecently, peerLost, restartGrace } from './liveness.js';
 import type { NodeState } from './state.js';
 import { hostNodes } from './state.js';
 
@@ -79,19 +79,14 @@ export function coordinatorOf(st: NodeState): NodeName | null {
 
 export function statusOf(st: NodeState, now: number): CoreStatus {
   const c = st.cluster;
-  const t = st.config.timing;
   const lead = st.lead;
-  const heardRecently = (n: NodeName): boolean => {
-    if (n === st.self) return true;
-    const h = st.heard.get(n);
-    return h !== undefined && now - h < t.failureTimeoutMs;
-  };
-  const following = st.role !== 'leader' && st.leader !== null && heardRecently(st.leader);
+  const heard = (n: NodeName): boolean => heardRecently(st, n, now);
+  const following = st.role !== 'leader' && st.leader !== null && heard(st.leader);
   const votesOf = (n: NodeName): number => st.config.nodes.find((x) => x.name === n)?.votes ?? (st.config.witness?.name === n ? 1 : 0);
   const nodes: CoreNodeStatus[] = hostNodes(st).map((name) => {
     let state: NodeStatusState;
     if (c.down[name]) state = 'offline';
-    else if (heardRecently(name)) state = 'online';
+    else if (heard(name)) state = 'online';
     else if (st.role === 'leader') state = peerLost(st, name, now) && !runsSomething(st, name) ? 'offline' : 'unclean';
     else if (following && name !== st.leader) state = 'online';
     else state = 'pending';
@@ -108,7 +103,7 @@ export function statusOf(st: NodeState, now: number): CoreStatus {
   const witness = st.config.witness?.name ?? null;
   const voters = [...c.voters, ...(witness && !c.voters.includes(witness) ? [witness] : [])];
   const votesTotal = voters.reduce((s, n) => s + votesOf(n), 0);
-  const witnessReachable = witness === null ? null : st.role === 'leader' || st.isWitness ? heardRecently(witness) || st.isWitness : null;
+  const witnessReachable = witness === null ? null : st.role === 'leader' || st.isWitness ? heard(witness) || st.isWitness : null;
   const present = (n: NodeName): boolean => (n === witness ? witnessReachable === true : nodes.find((x) => x.name === n)?.state === 'online');
   const votesHave = voters.filter(present).reduce((s, n) => s + votesOf(n), 0);
 
@@ -119,7 +114,7 @@ export function statusOf(st: NodeState, now: number): CoreStatus {
   for (const [node, m] of Object.entries(c.active)) if (!c.down[node]) for (const [r, role] of Object.entries(m)) put(r, node, role);
   if (lead) {
     for (const [node, rep] of lead.reports) {
-      if (c.down[node] || !heardRecently(node)) continue;
+      if (c.down[node] || !heard(node)) continue;
       for (const [k, v] of where) if (v.node === node && !rep.report.active.includes(v.resource)) where.delete(k);
       for (const r of rep.report.active) put(r, node, rep.report.failed.includes(r) ? 'failed' : rep.report.promoted.includes(r) ? 'promoted' : (c.active[node]?.[r] ?? 'started'));
     }
