@@ -4,11 +4,10 @@
 
 import { outputOption, type Output } from '../output-option.js';
 import type { Command } from 'commander';
-import { AgentUnreachableError, ControlRequestError } from '../../adapters/grpc/control-client.js';
 import type { ClusterStatus, StorageClient, StorageStatus } from '../../ports/control.js';
 import { renderStatusText } from '../format/status-text.js';
 import { statusView } from '../format/status-view.js';
-import { addSocketOption, withControlClient } from '../control-socket.js';
+import { addSocketOption, agentError, withControlClient } from '../control-socket.js';
 
 const WITNESS_LABEL = { none: '', reachable: 'reachable', unreachable: 'UNREACHABLE', unknown: 'heard by the coordinator only' } as const;
 
@@ -87,12 +86,8 @@ export function register(program: Command): void {
         for await (const s of client.watch({ fenceHistoryLimit: 10, minIntervalMs: 500 })) show(s);
       });
     } catch (e) {
-      if (e instanceof AgentUnreachableError || e instanceof ControlRequestError) {
-        process.stderr.write(`tsha status: ${e.message}\n`);
-        process.exitCode = 1;
-        return;
-      }
-      throw e;
+      process.stderr.write(`tsha status: ${agentError(e).message}\n`);
+      process.exitCode = 1;
     }
   });
 }
