@@ -7,26 +7,22 @@ import { renderPlanText } from './plan-text.js';
 import { snapshotStatusView } from './status-view.js';
 import { renderStatusText } from './status-text.js';
 
+/** The outcome of running the plan and the status after it (crm_simulate's "Revised Cluster Status"). */
+function outcomeText(sim: SimulationResult, config: CompiledConfig): string[] {
+  return [
+    `Executed plan: ${sim.outcome}${sim.abortReason ? ` (${sim.abortReason})` : ''}`,
+    '',
+    'Revised cluster status:',
+    renderStatusText(snapshotStatusView(sim.after, config), { includeSummary: false }),
+  ];
+}
+
 export function renderStatusPair(sim: SimulationResult, config: CompiledConfig): string {
-  const out: string[] = [];
-  out.push('Current cluster status:');
-  out.push(renderStatusText(snapshotStatusView(sim.before, config), { includeSummary: false }));
-  out.push(`Executed plan: ${sim.outcome}${sim.abortReason ? ` (${sim.abortReason})` : ''}`);
-  out.push('');
-  out.push('Revised cluster status:');
-  out.push(renderStatusText(snapshotStatusView(sim.after, config), { includeSummary: false }));
-  return out.join('\n');
+  return ['Current cluster status:', renderStatusText(snapshotStatusView(sim.before, config), { includeSummary: false }), ...outcomeText(sim, config)].join('\n');
 }
 
 export function renderSimulationText(sim: SimulationResult, config: CompiledConfig): string {
-  const out: string[] = [];
-  out.push(renderStatusText(snapshotStatusView(sim.before, config)));
-  out.push(renderPlanText(sim.plan, sim.before));
-  out.push(`Executed plan: ${sim.outcome}${sim.abortReason ? ` (${sim.abortReason})` : ''}`);
-  out.push('');
-  out.push('Revised cluster status:');
-  out.push(renderStatusText(snapshotStatusView(sim.after, config), { includeSummary: false }));
-  return out.join('\n');
+  return [renderStatusText(snapshotStatusView(sim.before, config)), renderPlanText(sim.plan, sim.before), ...outcomeText(sim, config)].join('\n');
 }
 
 export function simulationJson(sim: SimulationResult, config: CompiledConfig): string {
