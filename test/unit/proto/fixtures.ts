@@ -88,7 +88,7 @@ const envelopes: M.Envelope[] = [
 const statusRequest: C.StatusRequest = { includeInactive: true, fenceHistoryLimit: 10 };
 const watchRequest: C.WatchRequest = { includeInactive: true, fenceHistoryLimit: 5, minIntervalMs: 250 };
 const quorum: C.Quorum = {
-  quorate: true, mode: 'twoNode', votesHave: 2, votesNeeded: 2, votesTotal: 3, witness: 'nas', witnessState: 'reachable',
+  quorate: true, mode: 'two_node', votesHave: 2, votesNeeded: 2, votesTotal: 3, witness: 'nas', witnessState: 'reachable',
 };
 const nodeStatus: C.NodeStatus = {
   name: 'a', state: 'online', standby: true, maintenance: true, isSelf: true, isCoordinator: true, votes: 1,
