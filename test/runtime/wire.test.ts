@@ -89,6 +89,25 @@ describe('wire: core messages ↔ mesh envelope', () => {
     expect(bad(core('InstallSnapshot', { type: 'InstallSnapshot', term: 3, sentAt: 1, snapshot: { index: 1, term: 1, state: st } }))).toThrow(/state.restarting.n1/);
   });
 
+  it('refuses a snapshot whose state is of the wrong shape anywhere in it (the core would throw applying or scheduling from it)', () => {
+    // found by test/runtime/wire-core.fuzz.test.ts: a transition's plan that is not a plan stopped the core with a TypeError
+    const transition = {
+      id: 7, term: 3, coordinator: 'n1', inputs: 2, at: 100, results: {}, outcome: 'running', reason: null, endIndex: null,
+      plan: { actions: [{ id: 0, key: 'start web on n1', type: 'start', resource: 'web', node: 'n1', timeoutMs: 1000, reason: 'placed' }], edges: [], target: [{ resource: 'web', node: 'n1', role: 'started' }] },
+    };
+    const snapshot = (over: Record<string, unknown>) => ({ type: 'InstallSnapshot', term: 3, sentAt: 1, snapshot: { index: 9, term: 3, state: { ...initialClusterState(['n1', 'n2']), transition, ...over } } });
+    const core = (data: unknown) => ({ body: 'core' as const, core: { kind: 'InstallSnapshot', data: encodeJson(data) } });
+    expect(viaWire(snapshot({}) as Message, false)).toEqual(snapshot({}));
+    expect(bad(core(snapshot({ transition: { ...transition, plan: { ...transition.plan, actions: -1 } } })))).toThrow(/state.transition/);
+    expect(bad(core(snapshot({ transition: { ...transition, plan: { ...transition.plan, edges: [{ after: 0 }] } } })))).toThrow(/state.transition/);
+    expect(bad(core(snapshot({ transition: { ...transition, results: { 0: { action: 0, status: 'fine' } } } })))).toThrow(/state.transition/);
+    expect(bad(core(snapshot({ bans: [{ resource: 'web', node: 'n1', score: -1, until: null }, 5] })))).toThrow(/state.bans\[1\]/);
+    expect(bad(core(snapshot({ active: { n1: { web: 'running' } } })))).toThrow(/state.active.n1/);
+    expect(bad(core(snapshot({ history: [{ at: 1, index: 1, kind: 'standby' }] })))).toThrow(/state.history\[0\]/);
+    expect(bad(core(snapshot({ fenceRequests: { n2: { action: 'explode', by: 'root', index: 1, at: 1 } } })))).toThrow(/state.fenceRequests.n2/);
+    expect(bad(core(snapshot({ extra: 1 })))).toThrow(/unknown field extra/);
+  });
+
   it('refuses typed append bodies of the wrong shape', () => {
     const ae = { prevLogTerm: 1, prevLogIndex: 1, entries: [], leaderCommit: 1, sentAtMs: 5, lease: null, peerIncluded: false };
     const entry = (data: string, kind = 'normal') => ({ term: 1, index: 2, data: new TextEncoder().encode(data), kind });
