@@ -187,7 +187,7 @@ function checkHardState(file: string, buf: Buffer): HardState {
   return { term: o.term!, votedFor: o.votedFor!, commitIndex: o.commitIndex! };
 }
 
-function checkSnapshot(file: string, buf: Buffer): StoredSnapshot {
+function checkSnapshot(file: string, buf: Buffer, check: StoreContentChecks | undefined): StoredSnapshot {
   const o = decodeBlob(file, buf) as Partial<StoredSnapshot> | null;
   const bad = (what: string): never => {
     throw new StoreCorruptError(file, `${payloadBytes(buf)}: ${what}`);
@@ -195,6 +195,8 @@ function checkSnapshot(file: string, buf: Buffer): StoredSnapshot {
   if (!o || typeof o !== 'object') return bad('not an object');
   if (!isIndex(o.index) || !isIndex(o.term)) bad('index/term: not non-negative integers');
   if (!('state' in o)) bad('state: missing');
+  const problem = check?.state(o.state);
+  if (problem) bad(problem);
   return { index: o.index!, term: o.term!, state: o.state };
 }
 
@@ -211,9 +213,22 @@ interface Segment {
   size: number;
 }
 
+/**
+ * Shape checks of what the files hold, by the store's user (the agent passes the core's checkCommand
+ * and checkClusterState): null when fine, else what is wrong. A checksum only proves the bytes are
+ * those written; a record or snapshot these refuse is corruption all the same, named with its file
+ * and byte offset, rather than a value that throws later in the core.
+ */
+export interface StoreContentChecks {
+  command(cmd: unknown): string | null;
+  state(state: unknown): string | null;
+}
+
 export interface DiskStoreOptions {
   /** roll to a new segment once the current one is at least this big (default 4 MiB) */
   segmentBytes?: number;
+  /** refuse records and snapshots whose content these refuse (default: none) */
+  check?: StoreContentChecks;
   /** fault injection (tests only): called before each write, fsync, rename, truncate and unlink */
   ioHook?: IoHook;
 }
@@ -222,6 +237,7 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
   private readonly logDir: string;
   private readonly segmentBytes: number;
   private readonly hook: IoHook | undefined;
+  private readonly check: StoreContentChecks | undefined;
   private loaded = false;
   private locked = false;
   private hard: HardState = INITIAL_HARD_STATE;
@@ -240,6 +256,7 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
     this.logDir = join(dir, 'log');
     this.segmentBytes = opts.segmentBytes ?? 4 * 1024 * 1024;
     this.hook = opts.ioHook;
+    this.check = opts.check;
   }
 
   private get firstIndex(): number {
@@ -271,7 +288,7 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
     this.hard = hsBuf ? checkHardState(hsFile, hsBuf) : { ...INITIAL_HARD_STATE };
     const snFile = join(this.dir, 'snapshot');
     const snBuf = await readIfExists(snFile);
-    this.snap = snBuf ? (checkSnapshot(snFile, snBuf) as StoredSnapshot<S>) : null;
+    this.snap = snBuf ? (checkSnapshot(snFile, snBuf, this.check) as StoredSnapshot<S>) : null;
 
     // Read every segment in index order; collect entries with their terms.
     const names = (await readdir(this.logDir)).filter((n) => /^\d{20}\.seg$/.test(n)).sort();
@@ -281,7 +298,7 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
       const path = join(this.logDir, name);
       const first = Number(name.slice(0, 20));
       const isLast = i === names.length - 1;
-      const { seg, entries, repaired } = await readSegment<C>(path, first, isLast);
+      const { seg, entries, repaired } = await readSegment<C>(path, first, isLast, this.check);
       if (repaired) repairs.push(repaired);
       // readSegment checked that its records start at `first` (the file's name)
       const prev = this.segments.at(-1);
@@ -561,7 +578,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function readSegment<C>(path: string, first: number, isLast: boolean): Promise<{ seg: Segment; entries: StoredEntry<C>[]; repaired: string | null }> {
+async function readSegment<C>(path: string, first: number, isLast: boolean, check: StoreContentChecks | undefined): Promise<{ seg: Segment; entries: StoredEntry<C>[]; repaired: string | null }> {
   const buf = await readFile(path);
   if (buf.length < SEG_HEADER || !buf.subarray(0, 4).equals(SEG_MAGIC)) throw new StoreCorruptError(path, `bad segment header at byte 0 (${buf.length} bytes)`);
   if (buf.readUInt32BE(4) !== VERSION) throw new StoreCorruptError(path, `unknown segment version ${buf.readUInt32BE(4)} at byte 4`);
@@ -604,6 +621,8 @@ async function readSegment<C>(path: string, first: number, isLast: boolean): Pro
     if (typeof e !== 'object' || e === null || e.index !== expected || !isIndex(e.term)) {
       throw new StoreCorruptError(path, `record at byte ${off}: not an entry with index ${expected} and a term (${payload.subarray(0, 60).toString('utf8')})`);
     }
+    const problem = check?.command(e.cmd);
+    if (problem) throw new StoreCorruptError(path, `record at byte ${off}: entry ${expected}: ${problem}`);
     entries.push(e);
     offsets.push(off);
     off += REC_HEADER + len;

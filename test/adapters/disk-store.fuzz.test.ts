@@ -11,12 +11,15 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiskStore } from '../../src/adapters/disk-store.js';
+import { DiskStore, encodeBlob, type StoreContentChecks } from '../../src/adapters/disk-store.js';
 import { compileOrThrow } from '../../src/config/validate.js';
-import type { Command } from '../../src/core/cluster/commands.js';
-import { initialDurable } from '../../src/core/cluster/node.js';
+import { checkCommand, type Command } from '../../src/core/cluster/commands.js';
+import { initialDurable, startNode, step } from '../../src/core/cluster/node.js';
+import { checkClusterState } from '../../src/core/cluster/state-check.js';
+import type { CompiledConfig } from '../../src/config/types.js';
 import type { ClusterState } from '../../src/core/cluster/state-machine.js';
 import type { Durable } from '../../src/core/cluster/types.js';
 import { StoreCorruptError, type StoredEntry } from '../../src/ports/store.js';
@@ -130,13 +133,13 @@ function loadDamaged(shape: Written, file: string, d: Damage): Promise<Loaded> {
 }
 
 /** The files written into a fresh state directory and loaded as the agent does at start; StoreCorruptError returned. */
-async function loadFiles(files: Map<string, Buffer>): Promise<Loaded> {
+async function loadFiles(files: Map<string, Buffer>, opts: { config?: CompiledConfig; check?: StoreContentChecks } = {}): Promise<Loaded> {
   const dir = join(root, `run-${runs++}`);
   mkdirSync(join(dir, 'log'), { recursive: true });
   for (const [f, bytes] of files) writeFileSync(join(dir, f), bytes);
-  const writer = new DurableWriter(new DiskStore<Command, ClusterState>(dir));
+  const writer = new DurableWriter(new DiskStore<Command, ClusterState>(dir, { check: opts.check }));
   try {
-    return await writer.load(config);
+    return await writer.load(opts.config ?? config);
   } catch (e) {
     if (e instanceof StoreCorruptError) return e;
     throw e;
@@ -230,4 +233,115 @@ describe('a damaged state directory', () => {
       { numRuns: 100, seed: 20261207 },
     );
   }, 60_000);
+
+  it('content behind a valid checksum that the core could not take is refused, naming the file and byte; what loads, the core runs on', async () => {
+    // one node, so a restart makes it coordinator at once: it commits and applies the whole log and
+    // schedules from the state, reaching every command and the snapshot's state
+    const solo = compileOrThrow({
+      cluster: { name: 't', id: 't' },
+      nodes: { n1: { address: '127.0.0.1:1' } },
+      fencing: { enabled: false },
+      resources: { web: { kind: 'systemd', params: { unit: 'nginx.service' } } },
+    });
+    const check = { command: checkCommand, state: checkClusterState };
+    const dir = join(root, 'golden-solo');
+    const store = new DiskStore<Command, ClusterState>(dir, { segmentBytes: 1 << 20, check });
+    await store.load();
+    await store.saveHardState({ term: 3, votedFor: 'n1', commitIndex: 0 });
+    const plan = {
+      actions: [{ id: 0, key: 'start web on n1', type: 'start', resource: 'web', node: 'n1', timeoutMs: 1000, reason: 'placed' }],
+      edges: [], target: [{ resource: 'web', node: 'n1', role: 'started' }],
+    };
+    const commands: Command[] = [
+      { type: 'noop', at: 1 }, { type: 'ban', resource: 'web', node: 'n1', on: true, score: -1, until: 99_000 },
+      { type: 'transition', term: 3, coordinator: 'n1', plan: plan as never, inputs: 1, at: 10 },
+      { type: 'results', transition: 3, results: [{ action: 0, status: 'ok', role: 'started' }], at: 20 },
+      { type: 'transitionEnd', transition: 3, outcome: 'complete', reason: null },
+      { type: 'observed', node: 'n1', active: { web: 'started' } }, { type: 'restarting', node: 'n1', incarnation: 4, graceMs: 5000, cause: 'stop' },
+    ];
+    const state = initialDurable(solo).snapshot.state;
+    await store.saveSnapshot({ index: 2, term: 2, state: { ...state, transition: { id: 2, term: 2, coordinator: 'n1', plan: plan as never, inputs: 0, at: 5, results: { 0: { action: 0, status: 'ok' } }, outcome: 'complete', reason: null, endIndex: 2 } } });
+    await store.append(commands.map((cmd, k) => ({ index: 3 + k, term: 3, cmd })));
+    await store.close();
+    const seg = readFileSync(join(dir, 'log', readdirSync(join(dir, 'log'))[0]!));
+    const snap = readFileSync(join(dir, 'snapshot'));
+    const hard = readFileSync(join(dir, 'hardstate'));
+    const records: Buffer[] = [];
+    for (let off = 8; off < seg.length; off += 8 + seg.readUInt32BE(off)) records.push(seg.subarray(off, off + 8 + seg.readUInt32BE(off)));
+    const recordOf = (json: string): Buffer => {
+      const payload = Buffer.from(json);
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(payload.length, 0);
+      head.writeUInt32BE(crc32(payload), 4);
+      return Buffer.concat([head, payload]);
+    };
+
+    const seen = { refused: 0, ran: 0, applied: 0 };
+    await fc.assert(
+      fc.asyncProperty(fc.nat(), fc.nat(), contentDamage, async (which, where, d) => {
+        const target = which % (records.length + 1); // a record, or the snapshot
+        const json = JSON.parse(target < records.length ? records[target]!.subarray(8).toString() : snap.subarray(16).toString()) as Json;
+        const inside = target < records.length ? (json as { cmd: Json }).cmd : (json as { state: Json }).state;
+        damageJson(inside, where, d);
+        const files = new Map([['hardstate', hard], ['snapshot', snap], [`log/${readdirSync(join(dir, 'log'))[0]!}`, seg]]);
+        const file = target < records.length ? [...files.keys()][2]! : 'snapshot';
+        if (target < records.length) files.set(file, Buffer.concat([seg.subarray(0, 8), ...records.map((r, i) => (i === target ? recordOf(JSON.stringify(json)) : r))]));
+        else files.set(file, Buffer.from(encodeBlob(json)));
+        const r = await loadFiles(files, { config: solo, check });
+        if (r instanceof StoreCorruptError) {
+          seen.refused++;
+          expect(r.message).toContain(`/${file}`);
+          expect(r.message).toMatch(/bytes? \d+/);
+          return;
+        }
+        seen.ran++;
+        // what loaded runs: the node restarts, becomes coordinator, applies the log and schedules
+        // (unless the damage took it out of the voters, say)
+        const st = startNode(solo, 'n1', r.durable, 0, 1);
+        for (const now of [100, 2000, 4000, 6000, 9000]) step(st, { type: 'tick', now });
+        if (st.role === 'leader' && st.applied >= 2 + commands.length) seen.applied++;
+      }),
+      { numRuns: 400, seed: 20261210 },
+    );
+    console.log(`[state-file content fuzz] ${JSON.stringify(seen)}`);
+    expect(seen.refused).toBeGreaterThan(50);
+    expect(seen.applied).toBeGreaterThan(30);
+  }, 60_000);
 });
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+const contentDamage = fc.oneof(
+  fc.record({ kind: fc.constant('json' as const), value: fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json> }),
+  fc.record({ kind: fc.constant('delete' as const) }),
+  fc.record({ kind: fc.constant('value' as const), value: fc.constantFrom<Json>(-1, 1.5, 2 ** 53, '', 'zz-unknown', [], {}, null, true) }),
+);
+
+/** Damage one place of `v` (chosen by its path's shape, list indexes left out). */
+function damageJson(v: Json, where: number, d: { kind: 'json' | 'value'; value: Json } | { kind: 'delete' }): void {
+  const byShape = new Map<string, { parent: Json[] | { [k: string]: Json }; key: string | number }[]>();
+  const add = (shape: string, parent: Json[] | { [k: string]: Json }, key: string | number): void => {
+    byShape.set(shape, [...(byShape.get(shape) ?? []), { parent, key }]);
+  };
+  const walk = (x: Json, shape: string): void => {
+    if (Array.isArray(x)) {
+      x.forEach((y, i) => {
+        add(`${shape}.*`, x, i);
+        walk(y, `${shape}.*`);
+      });
+    } else if (x !== null && typeof x === 'object') {
+      for (const [k, y] of Object.entries(x)) {
+        add(`${shape}.${k}`, x, k);
+        walk(y, `${shape}.${k}`);
+      }
+    }
+  };
+  walk(v, '');
+  const groups = [...byShape.values()];
+  const group = groups[where % groups.length]!;
+  const spot = group[Math.floor(where / groups.length) % group.length]!;
+  if (d.kind === 'delete') {
+    if (Array.isArray(spot.parent)) spot.parent.splice(spot.key as number, 1);
+    else delete spot.parent[spot.key as string];
+  } else (spot.parent as Record<string | number, Json>)[spot.key] = d.value;
+}

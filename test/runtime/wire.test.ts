@@ -108,6 +108,21 @@ describe('wire: core messages ↔ mesh envelope', () => {
     expect(bad(core(snapshot({ extra: 1 })))).toThrow(/unknown field extra/);
   });
 
+  it('refuses a transition whose actions lack what the core reads of them (a start without its reason stopped the core applying it)', () => {
+    // found by test/adapters/disk-store.fuzz.test.ts: the entry passed the command check and the core threw applying it
+    const action = { id: 0, key: 'start web on n1', type: 'start', resource: 'web', node: 'n1', timeoutMs: 1000, reason: 'placed' };
+    const transition = (a: Record<string, unknown>) => ({ type: 'transition', term: 3, coordinator: 'n1', inputs: 1, at: 10, plan: { actions: [a], edges: [], target: [] } });
+    const append = (cmd: unknown) => ({
+      body: 'core' as const,
+      core: { kind: 'AppendEntries', data: encodeJson({ type: 'AppendEntries', term: 3, prevLogIndex: 0, prevLogTerm: 0, leaderCommit: 1, sentAt: 0, lease: null, peerIncluded: false, entries: [{ index: 1, term: 3, cmd }] }) },
+    });
+    expect(bad(append(transition(action)))).not.toThrow();
+    const { reason: _, ...noReason } = action;
+    expect(bad(append(transition(noReason)))).toThrow(/transition: bad plan/);
+    expect(bad(append(transition({ ...action, type: 'explode' })))).toThrow(/transition: bad plan/);
+    expect(bad(append(transition({ ...action, type: 'fence', devices: 'ipmi' })))).toThrow(/transition: bad plan/);
+  });
+
   it('refuses typed append bodies of the wrong shape', () => {
     const ae = { prevLogTerm: 1, prevLogIndex: 1, entries: [], leaderCommit: 1, sentAtMs: 5, lease: null, peerIncluded: false };
     const entry = (data: string, kind = 'normal') => ({ term: 1, index: 2, data: new TextEncoder().encode(data), kind });

@@ -6,7 +6,7 @@
 // clock the whole cluster agrees on, never one machine's monotonic clock.
 
 import type { NodeName, ResourceId, TargetRole } from '../../config/types.js';
-import type { ActionStatus, PlanAction, PlanEdge } from '../scheduler/types.js';
+import type { ActionStatus, PlanAction, PlanActionType, PlanEdge } from '../scheduler/types.js';
 
 /** A resource's role on a node as the cluster records it (Pacemaker's lrm status). */
 export type ActiveRole = 'started' | 'unpromoted' | 'promoted' | 'failed';
@@ -127,8 +127,14 @@ export const isRole = oneOf(...ROLES);
 export const isStatus = oneOf(...STATUSES);
 export const isTargetRole = oneOf(...TARGET_ROLES);
 
+const ACTION_TYPES: PlanActionType[] = [
+  'start', 'stop', 'monitor', 'promote', 'demote', 'migrate_to', 'migrate_from', 'fence', 'storage_blocklist', 'storage_break_lock', 'storage_outdate_peer',
+];
+
 function isAction(v: unknown): boolean {
-  return isObj(v) && isCount(v.id) && isStr(v.key) && isStr(v.type) && (v.resource === null || isStr(v.resource)) && isStr(v.node) && isNum(v.timeoutMs);
+  return isObj(v) && isCount(v.id) && isStr(v.key) && oneOf(...ACTION_TYPES)(v.type) && (v.resource === null || isStr(v.resource)) && isStr(v.node) && isNum(v.timeoutMs) &&
+    isStr(v.reason) && optional(isCount)(v.intervalMs) && optional(isStr)(v.target) && optional(oneOf('device', 'watchdog'))(v.method) &&
+    optional(isNum)(v.notBefore) && optional((d) => Array.isArray(d) && d.every(isStr))(v.devices) && optional(oneOf('reboot'))(v.fenceAction);
 }
 
 /** A transition's plan as the executor reads it. */
