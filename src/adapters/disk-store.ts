@@ -170,21 +170,34 @@ function segName(first: number): string {
 
 const isIndex = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
-function checkHardState(file: string, v: unknown): HardState {
-  const o = v as Partial<HardState> | null;
-  if (!o || typeof o !== 'object') throw new StoreCorruptError(file, 'not an object');
-  if (!isIndex(o.term)) throw new StoreCorruptError(file, 'term: not a non-negative integer');
-  if (o.votedFor !== null && typeof o.votedFor !== 'string') throw new StoreCorruptError(file, 'votedFor: not a string or null');
-  if (!isIndex(o.commitIndex)) throw new StoreCorruptError(file, 'commitIndex: not a non-negative integer');
-  return { term: o.term, votedFor: o.votedFor, commitIndex: o.commitIndex };
+/** Where a framed blob's payload lies, for errors about its content. */
+function payloadBytes(buf: Buffer): string {
+  return `the JSON in bytes ${BLOB_HEADER}-${buf.length - 1}`;
 }
 
-function checkSnapshot(file: string, v: unknown): StoredSnapshot {
-  const o = v as Partial<StoredSnapshot> | null;
-  if (!o || typeof o !== 'object') throw new StoreCorruptError(file, 'not an object');
-  if (!isIndex(o.index) || !isIndex(o.term)) throw new StoreCorruptError(file, 'index/term: not non-negative integers');
-  if (!('state' in o)) throw new StoreCorruptError(file, 'state: missing');
-  return { index: o.index, term: o.term, state: o.state };
+function checkHardState(file: string, buf: Buffer): HardState {
+  const o = decodeBlob(file, buf) as Partial<HardState> | null;
+  const bad = (what: string): never => {
+    throw new StoreCorruptError(file, `${payloadBytes(buf)}: ${what}`);
+  };
+  if (!o || typeof o !== 'object') return bad('not an object');
+  if (!isIndex(o.term)) bad('term: not a non-negative integer');
+  if (o.votedFor !== null && typeof o.votedFor !== 'string') bad('votedFor: not a string or null');
+  if (!isIndex(o.commitIndex)) bad('commitIndex: not a non-negative integer');
+  return { term: o.term!, votedFor: o.votedFor!, commitIndex: o.commitIndex! };
+}
+
+function checkSnapshot(file: string, buf: Buffer, check: StoreContentChecks | undefined): StoredSnapshot {
+  const o = decodeBlob(file, buf) as Partial<StoredSnapshot> | null;
+  const bad = (what: string): never => {
+    throw new StoreCorruptError(file, `${payloadBytes(buf)}: ${what}`);
+  };
+  if (!o || typeof o !== 'object') return bad('not an object');
+  if (!isIndex(o.index) || !isIndex(o.term)) bad('index/term: not non-negative integers');
+  if (!('state' in o)) bad('state: missing');
+  const problem = check?.state(o.state);
+  if (problem) bad(problem);
+  return { index: o.index!, term: o.term!, state: o.state };
 }
 
 /** LOCK files held by stores in this process (a second store on the same directory is refused too) */
@@ -200,9 +213,22 @@ interface Segment {
   size: number;
 }
 
+/**
+ * Shape checks of what the files hold, by the store's user (the agent passes the core's checkCommand
+ * and checkClusterState): null when fine, else what is wrong. A checksum only proves the bytes are
+ * those written; a record or snapshot these refuse is corruption all the same, named with its file
+ * and byte offset, rather than a value that throws later in the core.
+ */
+export interface StoreContentChecks {
+  command(cmd: unknown): string | null;
+  state(state: unknown): string | null;
+}
+
 export interface DiskStoreOptions {
   /** roll to a new segment once the current one is at least this big (default 4 MiB) */
   segmentBytes?: number;
+  /** refuse records and snapshots whose content these refuse (default: none) */
+  check?: StoreContentChecks;
   /** fault injection (tests only): called before each write, fsync, rename, truncate and unlink */
   ioHook?: IoHook;
 }
@@ -211,6 +237,7 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
   private readonly logDir: string;
   private readonly segmentBytes: number;
   private readonly hook: IoHook | undefined;
+  private readonly check: StoreContentChecks | undefined;
   private loaded = false;
   private locked = false;
   private hard: HardState = INITIAL_HARD_STATE;
@@ -229,6 +256,7 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
     this.logDir = join(dir, 'log');
     this.segmentBytes = opts.segmentBytes ?? 4 * 1024 * 1024;
     this.hook = opts.ioHook;
+    this.check = opts.check;
   }
 
   private get firstIndex(): number {
@@ -257,10 +285,10 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
 
     const hsFile = join(this.dir, 'hardstate');
     const hsBuf = await readIfExists(hsFile);
-    this.hard = hsBuf ? checkHardState(hsFile, decodeBlob(hsFile, hsBuf)) : { ...INITIAL_HARD_STATE };
+    this.hard = hsBuf ? checkHardState(hsFile, hsBuf) : { ...INITIAL_HARD_STATE };
     const snFile = join(this.dir, 'snapshot');
     const snBuf = await readIfExists(snFile);
-    this.snap = snBuf ? (checkSnapshot(snFile, decodeBlob(snFile, snBuf)) as StoredSnapshot<S>) : null;
+    this.snap = snBuf ? (checkSnapshot(snFile, snBuf, this.check) as StoredSnapshot<S>) : null;
 
     // Read every segment in index order; collect entries with their terms.
     const names = (await readdir(this.logDir)).filter((n) => /^\d{20}\.seg$/.test(n)).sort();
@@ -270,13 +298,12 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
       const path = join(this.logDir, name);
       const first = Number(name.slice(0, 20));
       const isLast = i === names.length - 1;
-      const { seg, entries, repaired } = await readSegment<C>(path, first, isLast);
+      const { seg, entries, repaired } = await readSegment<C>(path, first, isLast, this.check);
       if (repaired) repairs.push(repaired);
-      if (all.length > 0 && entries.length > 0 && entries[0]!.index !== all[all.length - 1]!.index + 1) {
-        throw new StoreCorruptError(path, `starts at index ${entries[0]!.index}, previous segment ended at ${all[all.length - 1]!.index}`);
-      }
-      if (all.length > 0 && seg.first !== all[all.length - 1]!.index + 1) {
-        throw new StoreCorruptError(path, `named for index ${seg.first}, previous segment ended at ${all[all.length - 1]!.index}`);
+      // readSegment checked that its records start at `first` (the file's name)
+      const prev = this.segments.at(-1);
+      if (prev && all.length > 0 && seg.first !== all[all.length - 1]!.index + 1) {
+        throw new StoreCorruptError(path, `starts at index ${seg.first} (byte ${SEG_HEADER}), but ${prev.path} ends at index ${all[all.length - 1]!.index} (byte ${prev.size}): a hole in the log`);
       }
       this.segments.push(seg);
       all.push(...entries);
@@ -297,11 +324,13 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
       repairs.push(`${this.logDir}: removed ${names.length} segment(s) covered by the snapshot at index ${snapIndex} (an interrupted compaction)`);
       await this.removeSegmentsFrom(0);
     } else if (entries.length > 0 && entries[0]!.index !== snapIndex + 1) {
-      throw new StoreCorruptError(this.logDir, `log starts at index ${entries[0]!.index} but the snapshot ends at ${snapIndex}`);
+      const at = this.whereIs(entries[0]!.index);
+      throw new StoreCorruptError(at.path, `the log starts at index ${entries[0]!.index} (byte ${at.byte}) but the snapshot (${snFile}) ends at index ${snapIndex}: a hole in the log`);
     }
     for (let i = 1; i < entries.length; i++) {
       if (entries[i]!.term < entries[i - 1]!.term) {
-        throw new StoreCorruptError(this.logDir, `term goes backwards at index ${entries[i]!.index}`);
+        const at = this.whereIs(entries[i]!.index);
+        throw new StoreCorruptError(at.path, `term goes backwards at index ${entries[i]!.index} (record at byte ${at.byte})`);
       }
     }
     this.terms = entries.map((e) => e.term);
@@ -425,6 +454,12 @@ export class DiskStore<C = unknown, S = unknown> implements Store<C, S> {
 
   // ---- internals ----
 
+  /** The segment file and byte offset of a loaded entry's record. */
+  private whereIs(index: number): { path: string; byte: number } {
+    const seg = this.segments.find((s) => index >= s.first && index < s.first + s.offsets.length);
+    return seg ? { path: seg.path, byte: seg.offsets[index - seg.first]! } : { path: this.logDir, byte: 0 };
+  }
+
   private lastSegmentCovered(snapIndex: number): boolean {
     const seg = this.segments[this.segments.length - 1]!;
     return seg.first + seg.offsets.length - 1 <= snapIndex;
@@ -543,7 +578,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function readSegment<C>(path: string, first: number, isLast: boolean): Promise<{ seg: Segment; entries: StoredEntry<C>[]; repaired: string | null }> {
+async function readSegment<C>(path: string, first: number, isLast: boolean, check: StoreContentChecks | undefined): Promise<{ seg: Segment; entries: StoredEntry<C>[]; repaired: string | null }> {
   const buf = await readFile(path);
   if (buf.length < SEG_HEADER || !buf.subarray(0, 4).equals(SEG_MAGIC)) throw new StoreCorruptError(path, `bad segment header at byte 0 (${buf.length} bytes)`);
   if (buf.readUInt32BE(4) !== VERSION) throw new StoreCorruptError(path, `unknown segment version ${buf.readUInt32BE(4)} at byte 4`);
@@ -551,7 +586,7 @@ async function readSegment<C>(path: string, first: number, isLast: boolean): Pro
   const offsets: number[] = [];
   let off = SEG_HEADER;
   let bad: string | null = null;
-  let kind: 'short' | 'checksum' = 'short';
+  let kind: 'short' | 'checksum' | 'empty' = 'short';
   while (off < buf.length) {
     if (buf.length - off < REC_HEADER) {
       bad = `incomplete record header at byte ${off}`;
@@ -559,6 +594,13 @@ async function readSegment<C>(path: string, first: number, isLast: boolean): Pro
     }
     const len = buf.readUInt32BE(off);
     const crc = buf.readUInt32BE(off + 4);
+    // no entry is written as zero bytes of JSON; a zero header (whose checksum of nothing is 0 and
+    // would match) is where the file grew before its data reached the disk
+    if (len === 0) {
+      bad = `empty record at byte ${off}`;
+      kind = 'empty';
+      break;
+    }
     if (len > MAX_RECORD || off + REC_HEADER + len > buf.length) {
       bad = `record at byte ${off} runs past the end of the file`;
       break;
@@ -576,7 +618,11 @@ async function readSegment<C>(path: string, first: number, isLast: boolean): Pro
       throw new StoreCorruptError(path, `record at byte ${off}: invalid JSON behind a valid checksum`);
     }
     const expected = first + entries.length;
-    if (e.index !== expected || !isIndex(e.term)) throw new StoreCorruptError(path, `record at byte ${off}: index ${e.index}, expected ${expected}`);
+    if (typeof e !== 'object' || e === null || e.index !== expected || !isIndex(e.term)) {
+      throw new StoreCorruptError(path, `record at byte ${off}: not an entry with index ${expected} and a term (${payload.subarray(0, 60).toString('utf8')})`);
+    }
+    const problem = check?.command(e.cmd);
+    if (problem) throw new StoreCorruptError(path, `record at byte ${off}: entry ${expected}: ${problem}`);
     entries.push(e);
     offsets.push(off);
     off += REC_HEADER + len;
@@ -585,10 +631,10 @@ async function readSegment<C>(path: string, first: number, isLast: boolean): Pro
   if (bad) {
     // A torn tail is the only damage repaired, and only in the last segment: the record runs past
     // the end of the file (the append stopped part-way) or everything after its header is zeros
-    // (the file grew before its data reached the disk). That append never resolved, so nobody
-    // relied on it. A checksum failure over real data, or a valid record further on, is a hole in
-    // acknowledged history: corruption, reported, never cut away.
-    const torn = kind === 'short' ? !hasValidRecordAfter(buf, off) : allZero(buf, off + REC_HEADER);
+    // (the file grew before its data reached the disk; the header may be zeros too). That append
+    // never resolved, so nobody relied on it. A checksum failure over real data, or a valid record
+    // further on, is a hole in acknowledged history: corruption, reported, never cut away.
+    const torn = kind === 'short' ? !hasValidRecordAfter(buf, off) : allZero(buf, kind === 'empty' ? off : off + REC_HEADER);
     if (!isLast || !torn) throw new StoreCorruptError(path, bad);
     const fh = await open(path, 'r+');
     try {

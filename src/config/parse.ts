@@ -21,16 +21,106 @@ export function parseConfigText(text: string): ParseResult {
     const before = text.slice(0, position);
     const line = before.split('\n').length;
     const column = position - before.lastIndexOf('\n');
-    return { ok: false, message: message.replace(/\s*in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, ''), line, column };
+    // the position is said as line and column; V8's quote of the text around it is left out
+    const said = message.replace(/\s*in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '').replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '');
+    return { ok: false, message: said, line, column };
   }
 }
 
-/** V8 says "... at position N" (and sometimes "(line L column C)"); the end of input has no position. */
+/**
+ * V8 says "... at position N" (and sometimes "(line L column C)"); the end of input has no position,
+ * and "Unexpected token 'x', "…" is not valid JSON" has none either: then the text is scanned.
+ */
 function positionOf(message: string, text: string): number | null {
   const m = /at position (\d+)/.exec(message);
   if (m) return Number(m[1]);
   if (/end of (JSON )?input/i.test(message)) return text.length;
-  return null;
+  return syntaxErrorAt(text);
+}
+
+/** Where the JSON grammar (RFC 8259) first fails in `text`, or null when it does not (or nests too deep to scan). */
+export function syntaxErrorAt(text: string): number | null {
+  let i = 0;
+  const fail = (): never => {
+    throw new SyntaxAt(i);
+  };
+  const ws = (): void => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const str = (): void => {
+    i++;
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        i++;
+        return;
+      }
+      if (c < 0x20) fail();
+      if (c === 0x5c) {
+        const e = text[i + 1];
+        if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) i += 6;
+        else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
+        else {
+          i++;
+          fail();
+        }
+      } else i++;
+    }
+    fail();
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      for (;;) {
+        if (c === '{') {
+          ws();
+          if (text[i] !== '"') fail();
+          str();
+          ws();
+          if (text[i] !== ':') fail();
+          i++;
+        }
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === close) {
+          i++;
+          return;
+        } else fail();
+      }
+    }
+    if (c === '"') return str();
+    for (const literal of ['true', 'false', 'null']) {
+      if (text.startsWith(literal, i)) {
+        i += literal.length;
+        return;
+      }
+    }
+    const n = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 1000));
+    if (!n) fail();
+    i += n![0].length;
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+    return null;
+  } catch (e) {
+    if (e instanceof SyntaxAt) return e.at;
+    return null; // nested deeper than the stack: V8's message stands alone
+  }
+}
+
+class SyntaxAt {
+  constructor(readonly at: number) {}
 }
 
 /**

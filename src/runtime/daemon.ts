@@ -25,7 +25,8 @@ import { formatIssue } from '../config/issues.js';
 import { describeConfigChange } from '../config/diff.js';
 import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
 import { type BuiltKind, type BuiltStorage, kindHasDriver, storageHasDriver } from '../config/drivers.js';
-import type { Command } from '../core/cluster/commands.js';
+import { checkCommand, type Command } from '../core/cluster/commands.js';
+import { checkClusterState } from '../core/cluster/state-check.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
 import type { Logger } from '../observability/logger.js';
 import { AgentMetrics } from '../observability/metrics.js';
@@ -173,7 +174,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     if (relays.size > 0) log.info({ node: self, selfIp }, 'loopback mesh: peers dialled through source-address relays');
     const transport = new MeshTransport(meshOpts);
 
-    const store = new DiskStore<Command, ClusterState>(o.stateDir);
+    const store = new DiskStore<Command, ClusterState>(o.stateDir, { check: { command: checkCommand, state: checkClusterState } });
     // One driver per kind this build runs (src/config/drivers.ts): the configuration check refused
     // every other kind. Each is made when a resource of its kind first needs it, so a reload that
     // adds the first resource of a kind finds its driver too.

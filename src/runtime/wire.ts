@@ -12,6 +12,7 @@
 // runtime drops it and counts it as `malformed`), never passed on.
 
 import { checkCommand, type Command } from '../core/cluster/commands.js';
+import { checkClusterState } from '../core/cluster/state-check.js';
 import type { Entry, Message, NodeReport } from '../core/cluster/messages.js';
 import type { ActionStatus } from '../core/scheduler/types.js';
 import type { Envelope, OutboundMessage } from '../ports/transport.js';
@@ -180,7 +181,7 @@ export function fromEnvelope(env: Envelope): Message {
   }
 }
 
-// ---- shape checks (what the core dereferences; deeper values are checked where it reads them) ----
+// ---- shape checks (what the core dereferences: commands and cluster states deeply, by the core's own tables) ----
 
 function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -223,23 +224,6 @@ function checkReport(r: unknown): string | null {
     if (!isObj(f) || !isCount(f.seq) || !isStr(f.resource) || !isStr(f.operation) || !isCount(f.intervalMs) || !STATUSES.has(f.status as string) || !isNum(f.exitCode) || !isStr(f.reason)) {
       return 'bad report failure';
     }
-  }
-  return null;
-}
-
-function checkClusterState(s: unknown): string | null {
-  if (!isObj(s)) return 'state is not an object';
-  if (!Array.isArray(s.voters) || !s.voters.every(isStr)) return 'state.voters';
-  for (const k of ['down', 'overrides', 'failureAck', 'active', 'restarting'] as const) if (!isObj(s[k])) return `state.${k}`;
-  for (const k of ['standby', 'maintenance', 'bans', 'failures', 'fenceHistory'] as const) if (!Array.isArray(s[k])) return `state.${k}`;
-  if (s.storageHistory !== undefined && !Array.isArray(s.storageHistory)) return 'state.storageHistory';
-  if (s.history !== undefined && !Array.isArray(s.history)) return 'state.history';
-  if (!isCount(s.inputs) || !isNum(s.clock)) return 'state.inputs or state.clock';
-  if (s.outdateRequests !== undefined && !Array.isArray(s.outdateRequests)) return 'state.outdateRequests';
-  for (const [n, m] of Object.entries(s.active as Record<string, unknown>)) if (!isObj(m) || !Object.values(m).every(isStr)) return `state.active.${n}`;
-  if (s.transition !== null && !(isObj(s.transition) && isCount(s.transition.id) && isObj(s.transition.plan) && isObj(s.transition.results))) return 'state.transition';
-  for (const [n, r] of Object.entries(s.restarting as Record<string, unknown>)) {
-    if (!isObj(r) || !isNum(r.incarnation) || !isCount(r.graceMs) || !isCount(r.index) || (r.cause !== 'stop' && r.cause !== 'crash')) return `state.restarting.${n}`;
   }
   return null;
 }

@@ -4,8 +4,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DiskStore, atomicWriteFile } from '../../src/adapters/disk-store.js';
+import { DiskStore, atomicWriteFile, encodeBlob } from '../../src/adapters/disk-store.js';
 import { StoreCorruptError, StoreLockedError, StoreUsageError, type StoredEntry } from '../../src/ports/store.js';
 import type { Model } from '../helpers/disk-store-writer.js';
 
@@ -216,6 +217,45 @@ describe('DiskStore', () => {
       await s.close();
     });
 
+    it('a zero-filled tail, record header included (the file grew, its data never reached the disk), is a torn record: cut and reported', async () => {
+      const dir = await prepared();
+      const seg = join(dir, 'log', segFiles(dir)[0]!);
+      const good = readFileSync(seg);
+      // a zero header reads as length 0 with checksum 0, and the checksum of nothing is 0
+      writeFileSync(seg, Buffer.concat([good, Buffer.alloc(8)]));
+      const { s, loaded } = await reopen(dir);
+      expect(loaded.entries.at(-1)?.index).toBe(10);
+      expect(loaded.repairs[0]).toMatch(/cut 8 bytes of a torn last record \(empty record at byte \d+\)/);
+      expect(readFileSync(seg)).toEqual(good);
+      await s.close();
+      // the same zeros before a valid record are a hole in the log, not a tear
+      rmSync(join(dir, 'LOCK'), { force: true });
+      writeFileSync(seg, Buffer.concat([good.subarray(0, 8), Buffer.alloc(8), good.subarray(8)]));
+      await expect(reopen(dir)).rejects.toThrow(/empty record at byte 8/);
+    });
+
+    it('content behind a valid checksum that is not what the store writes is refused, naming the bytes', async () => {
+      const dir = await prepared();
+      const record = (json: string): Buffer => {
+        const payload = Buffer.from(json);
+        const head = Buffer.alloc(8);
+        head.writeUInt32BE(payload.length, 0);
+        head.writeUInt32BE(crc32(payload), 4);
+        return Buffer.concat([head, payload]);
+      };
+      const seg = join(dir, 'log', segFiles(dir)[0]!);
+      const good = readFileSync(seg);
+      for (const json of ['null', '7', '[]', '{"index":"11","term":7}']) {
+        writeFileSync(seg, Buffer.concat([good, record(json)]));
+        await expect(reopen(dir), json).rejects.toThrow(new RegExp(`record at byte ${good.length}: not an entry with index 11`));
+        rmSync(join(dir, 'LOCK'), { force: true });
+      }
+      writeFileSync(seg, good);
+      const hs = join(dir, 'hardstate');
+      writeFileSync(hs, encodeBlob({ term: 7, votedFor: 3, commitIndex: 2 }));
+      await expect(reopen(dir)).rejects.toThrow(/hardstate is corrupt: the JSON in bytes 16-\d+: votedFor/);
+    });
+
     it('a hole between segments', async () => {
       const dir = tmp();
       const { s } = await reopen(dir, 200);
@@ -224,7 +264,8 @@ describe('DiskStore', () => {
       const files = segFiles(dir);
       expect(files.length).toBeGreaterThan(2);
       rmSync(join(dir, 'log', files[1]!));
-      await expect(reopen(dir)).rejects.toThrow(StoreCorruptError);
+      // both sides of the hole named, with where the entries stop and start again
+      await expect(reopen(dir)).rejects.toThrow(new RegExp(`${files[2]}.*starts at index \\d+ \\(byte 8\\), but .*${files[0]} ends at index \\d+ \\(byte \\d+\\): a hole in the log`));
     });
   });
 

@@ -97,6 +97,40 @@ describe('wire: core messages ↔ mesh envelope', () => {
     expect(m.type === 'InstallSnapshot' && m.snapshot.state).toEqual(full);
   });
 
+  it('refuses a snapshot whose state is of the wrong shape anywhere in it (the core would throw applying or scheduling from it)', () => {
+    // found by test/runtime/wire-core.fuzz.test.ts: a transition's plan that is not a plan stopped the core with a TypeError
+    const transition = {
+      id: 7, term: 3, coordinator: 'n1', inputs: 2, at: 100, results: {}, outcome: 'running', reason: null, endIndex: null,
+      plan: { actions: [{ id: 0, key: 'start web on n1', type: 'start', resource: 'web', node: 'n1', timeoutMs: 1000, reason: 'placed' }], edges: [], target: [{ resource: 'web', node: 'n1', role: 'started' }] },
+    };
+    const snapshot = (over: Record<string, unknown>) => ({ type: 'InstallSnapshot', term: 3, sentAt: 1, snapshot: { index: 9, term: 3, state: { ...initialClusterState(['n1', 'n2']), transition, ...over } } });
+    const core = (data: unknown) => ({ body: 'core' as const, core: { kind: 'InstallSnapshot', data: encodeJson(data) } });
+    expect(viaWire(snapshot({}) as Message, false)).toEqual(snapshot({}));
+    expect(bad(core(snapshot({ transition: { ...transition, plan: { ...transition.plan, actions: -1 } } })))).toThrow(/state.transition/);
+    expect(bad(core(snapshot({ transition: { ...transition, plan: { ...transition.plan, edges: [{ after: 0 }] } } })))).toThrow(/state.transition/);
+    expect(bad(core(snapshot({ transition: { ...transition, results: { 0: { action: 0, status: 'fine' } } } })))).toThrow(/state.transition/);
+    expect(bad(core(snapshot({ bans: [{ resource: 'web', node: 'n1', score: -1, until: null }, 5] })))).toThrow(/state.bans\[1\]/);
+    expect(bad(core(snapshot({ active: { n1: { web: 'running' } } })))).toThrow(/state.active.n1/);
+    expect(bad(core(snapshot({ history: [{ at: 1, index: 1, kind: 'standby' }] })))).toThrow(/state.history\[0\]/);
+    expect(bad(core(snapshot({ fenceRequests: { n2: { action: 'explode', by: 'root', index: 1, at: 1 } } })))).toThrow(/state.fenceRequests.n2/);
+    expect(bad(core(snapshot({ extra: 1 })))).toThrow(/unknown field extra/);
+  });
+
+  it('refuses a transition whose actions lack what the core reads of them (a start without its reason stopped the core applying it)', () => {
+    // found by test/adapters/disk-store.fuzz.test.ts: the entry passed the command check and the core threw applying it
+    const action = { id: 0, key: 'start web on n1', type: 'start', resource: 'web', node: 'n1', timeoutMs: 1000, reason: 'placed' };
+    const transition = (a: Record<string, unknown>) => ({ type: 'transition', term: 3, coordinator: 'n1', inputs: 1, at: 10, plan: { actions: [a], edges: [], target: [] } });
+    const append = (cmd: unknown) => ({
+      body: 'core' as const,
+      core: { kind: 'AppendEntries', data: encodeJson({ type: 'AppendEntries', term: 3, prevLogIndex: 0, prevLogTerm: 0, leaderCommit: 1, sentAt: 0, lease: null, peerIncluded: false, entries: [{ index: 1, term: 3, cmd }] }) },
+    });
+    expect(bad(append(transition(action)))).not.toThrow();
+    const { reason: _, ...noReason } = action;
+    expect(bad(append(transition(noReason)))).toThrow(/transition: bad plan/);
+    expect(bad(append(transition({ ...action, type: 'explode' })))).toThrow(/transition: bad plan/);
+    expect(bad(append(transition({ ...action, type: 'fence', devices: 'ipmi' })))).toThrow(/transition: bad plan/);
+  });
+
   it('refuses typed append bodies of the wrong shape', () => {
     const ae = { prevLogTerm: 1, prevLogIndex: 1, entries: [], leaderCommit: 1, sentAtMs: 5, lease: null, peerIncluded: false };
     const entry = (data: string, kind = 'normal') => ({ term: 1, index: 2, data: new TextEncoder().encode(data), kind });

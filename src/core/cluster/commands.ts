@@ -6,7 +6,7 @@
 // clock the whole cluster agrees on, never one machine's monotonic clock.
 
 import type { NodeName, ResourceId, TargetRole } from '../../config/types.js';
-import type { ActionStatus, PlanAction, PlanEdge } from '../scheduler/types.js';
+import type { ActionStatus, PlanAction, PlanActionType, PlanEdge } from '../scheduler/types.js';
 
 /** A resource's role on a node as the cluster records it (Pacemaker's lrm status). */
 export type ActiveRole = 'started' | 'unpromoted' | 'promoted' | 'failed';
@@ -110,27 +110,35 @@ export type LocalCommand = OperatorCommand | Extract<Command, { type: 'outdateRe
 
 // ---- shape checks -------------------------------------------------------------------------------
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isStr = (v: unknown): v is string => typeof v === 'string';
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
-const optional = (check: (v: unknown) => boolean) => (v: unknown): boolean => v === undefined || check(v);
-const nullable = (check: (v: unknown) => boolean) => (v: unknown): boolean => v === undefined || v === null || check(v);
-const oneOf = (...values: unknown[]) => (v: unknown): boolean => values.includes(v);
+export type Obj = Record<string, unknown>;
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isStr = (v: unknown): v is string => typeof v === 'string';
+export const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+export const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+export const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+export const optional = (check: (v: unknown) => boolean) => (v: unknown): boolean => v === undefined || check(v);
+export const nullable = (check: (v: unknown) => boolean) => (v: unknown): boolean => v === undefined || v === null || check(v);
+export const oneOf = (...values: unknown[]) => (v: unknown): boolean => values.includes(v);
 
 const ROLES = ['started', 'unpromoted', 'promoted', 'failed'] as const;
 const STATUSES: ActionStatus[] = ['ok', 'error', 'errorHard', 'errorFatal', 'timeout', 'notInstalled'];
 const TARGET_ROLES = ['started', 'stopped', 'promoted', 'unpromoted'];
-const isRole = oneOf(...ROLES);
-const isStatus = oneOf(...STATUSES);
+export const isRole = oneOf(...ROLES);
+export const isStatus = oneOf(...STATUSES);
+export const isTargetRole = oneOf(...TARGET_ROLES);
+
+const ACTION_TYPES: PlanActionType[] = [
+  'start', 'stop', 'monitor', 'promote', 'demote', 'migrate_to', 'migrate_from', 'fence', 'storage_blocklist', 'storage_break_lock', 'storage_outdate_peer',
+];
 
 function isAction(v: unknown): boolean {
-  return isObj(v) && isCount(v.id) && isStr(v.key) && isStr(v.type) && (v.resource === null || isStr(v.resource)) && isStr(v.node) && isNum(v.timeoutMs);
+  return isObj(v) && isCount(v.id) && isStr(v.key) && oneOf(...ACTION_TYPES)(v.type) && (v.resource === null || isStr(v.resource)) && isStr(v.node) && isNum(v.timeoutMs) &&
+    isStr(v.reason) && optional(isCount)(v.intervalMs) && optional(isStr)(v.target) && optional(oneOf('device', 'watchdog'))(v.method) &&
+    optional(isNum)(v.notBefore) && optional((d) => Array.isArray(d) && d.every(isStr))(v.devices) && optional(oneOf('reboot'))(v.fenceAction);
 }
 
-function isPlan(v: unknown): boolean {
+/** A transition's plan as the executor reads it. */
+export function isPlan(v: unknown): boolean {
   if (!isObj(v) || !Array.isArray(v.actions) || !Array.isArray(v.edges) || !Array.isArray(v.target)) return false;
   const n = v.actions.length;
   if (!v.actions.every((a, i) => isAction(a) && (a as Obj).id === i)) return false;
@@ -139,7 +147,7 @@ function isPlan(v: unknown): boolean {
     v.target.every((t) => isObj(t) && isStr(t.resource) && isStr(t.node) && oneOf('started', 'unpromoted', 'promoted')(t.role));
 }
 
-function isResult(v: unknown): boolean {
+export function isResult(v: unknown): boolean {
   return isObj(v) && isCount(v.action) && isStatus(v.status) && optional(isNum)(v.exitCode) && optional(isStr)(v.reason) && nullable(isRole)(v.role);
 }
 
@@ -151,7 +159,7 @@ const FIELDS: { [T in CommandType]: Record<Exclude<keyof Extract<Command, { type
   standby: { node: isStr, on: isBool },
   maintenance: { node: isStr, on: isBool },
   ban: { resource: isStr, node: isStr, on: isBool, score: optional(isNum), until: nullable(isNum) },
-  override: { resource: isStr, targetRole: nullable(oneOf(...TARGET_ROLES)), managed: nullable(isBool) },
+  override: { resource: isStr, targetRole: nullable(isTargetRole), managed: nullable(isBool) },
   cleanup: { resource: isStr, node: (v) => v === null || isStr(v), operation: nullable(isStr), expired: optional(isBool) },
   failure: {
     node: isStr, resource: isStr, operation: isStr, intervalMs: isCount, status: isStatus, exitCode: isNum, reason: isStr,

@@ -14,6 +14,7 @@ export type {
   InstallSnapshot, Propose, LeaseGrant, NodeReport, RunReport, FailureEvent,
 } from './messages.js';
 export { checkCommand, COMMAND_TYPES, type Command, type OperatorCommand, type LocalCommand, type OutdateOutcome, type ActiveRole } from './commands.js';
+export { checkClusterState } from './state-check.js';
 export { hasQuorum, quorumIndex, quorumSize, type QuorumSpec, type Voter } from './quorum.js';
 export { Rng, nextRandom, type RngState } from './rng.js';
 export { applyCommand, initialClusterState, cloneClusterState, failCount, type ClusterState, type FenceRecord, type TransitionRecord } from './state-machine.js';
