@@ -106,8 +106,8 @@ in
       };
       crashGraceMs = mkOption {
         type = types.ints.between 0 600000;
-        default = 5000;
-        description = "Agent crash (kill -9, OOM kill) on a host that is still up: when a silent peer's mesh port refuses a TCP connect (its kernel answers with RST: host and network up, only the agent gone), the coordinator waits up to this long for the agent to come back (systemd Restart=) before it treats the node as lost (fence, then recover), instead of fencing after failureTimeoutMs. The node's units keep running and are re-adopted with the same MainPID. A powered-off host, a kernel panic or a cut link never answer with RST, so their failover is not delayed. Ignored in two_node mode. 0 disables it (needed where a power loss leaves the kernel answering, e.g. agents on loopback addresses).";
+        default = 10000;
+        description = "Agent crash (kill -9, OOM kill) on a host that is still up: when a silent peer's mesh port refuses a TCP connect (its kernel answers with RST: host and network up, only the agent gone), the coordinator waits up to this long for the agent to come back (systemd Restart= and the agent's start-up, seconds on a loaded machine) before it treats the node as lost (fence, then recover), instead of fencing after failureTimeoutMs; an agent whose port accepts again before then is waited for until it is heard (at most 2 × electionTimeoutMs + failureTimeoutMs more). The node's units keep running and are re-adopted with the same MainPID. A powered-off host, a kernel panic or a cut link never answer with RST, so their failover is not delayed. Ignored in two_node mode. 0 disables it (needed where a power loss leaves the kernel answering, e.g. agents on loopback addresses).";
       };
     };
     noQuorumPolicy = mkOption {

@@ -53,7 +53,7 @@ export const DEFAULT_TIMING = {
   watchdogMs: 5000,
   fenceRaceDelayMs: 1000,
   restartGraceMs: 10_000,
-  crashGraceMs: 5000,
+  crashGraceMs: 10_000,
 } as const;
 
 export interface Timing {

@@ -636,7 +636,9 @@ export class Agent {
 
   /**
    * probePeer: one TCP connect to the peer's configured mesh address (never through the mesh
-   * transport), one probe in flight per peer. Only a refusal is evidence (peerAgentDown).
+   * transport), one probe in flight per peer. A refusal is evidence of a crashed agent on a live
+   * host (peerAgentDown); an acceptance, of an agent listening there (peerAgentListening: after a
+   * refusal, a restarted one). A timeout or an error proves nothing.
    */
   private probePeer(target: NodeName): void {
     const probe = this.opts.probe;
@@ -647,8 +649,12 @@ export class Agent {
     void probe.probe(address, PROBE_TIMEOUT_MS).then((result) => {
       this.probing.delete(target);
       this.metrics.peerProbes.inc({ result });
-      if (result !== 'refused') return;
       const seenAt = this.clock();
+      if (result === 'accepted') {
+        void this.submit((now) => ({ type: 'peerAgentListening', node: target, seenAt, now }));
+        return;
+      }
+      if (result !== 'refused') return;
       this.log.debug({ peer: target, address }, 'probe refused: host up, agent down');
       void this.submit((now) => ({ type: 'peerAgentDown', node: target, seenAt, now }));
     });

@@ -147,9 +147,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const self = resolveSelf(config, o);
   // prom-client's process metrics sample on a timer of their own: only when someone can scrape them
   const metrics = new AgentMetrics({ processMetrics: Boolean(o.metricsAddress) });
+  // What to take down, in reverse order of setup. Each runs once: cleanup empties the list.
   const undo: (() => Promise<void>)[] = [];
   const cleanup = async (): Promise<void> => {
-    for (const f of undo.reverse()) await f().catch(() => undefined);
+    for (const f of undo.splice(0).reverse()) await f().catch(() => undefined);
   };
 
   try {
@@ -221,6 +222,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     });
     agentRef = agent;
     await agent.start();
+    // agent.stop is idempotent: after stop() below this entry only returns its promise
     undo.push(() => agent.stop('setup failed'));
 
     // DRBD's fence-peer handler (`tsha drbd fence-peer`) is answered by this agent over the control socket
@@ -258,12 +260,18 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       log.info({ node: self, file: o.configFile, changes }, 'configuration reloaded');
       return true;
     };
-    const stop = async (cause: string): Promise<void> => {
-      if (control) await control.stop().catch(() => undefined);
-      drbdFencing?.close();
-      await agent.stop(cause);
-      undo.pop(); // agent already stopped
-      await cleanup();
+    // One stop, however many callers: the signal handler and the end of `tsha agent` both ask for
+    // it, concurrently, and every setup step must be taken down exactly once (one left up, such as
+    // a source relay's listening socket, keeps the process alive after SIGTERM).
+    let stopping: Promise<void> | null = null;
+    const stop = (cause: string): Promise<void> => {
+      stopping ??= (async () => {
+        if (control) await control.stop().catch(() => undefined);
+        drbdFencing?.close();
+        await agent.stop(cause);
+        await cleanup();
+      })();
+      return stopping;
     };
     return { agent, config, self, reload, stop };
   } catch (e) {

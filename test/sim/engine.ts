@@ -272,7 +272,8 @@ export class Sim {
   }
 
   // ---- agents ----------------------------------------------------------------------------------
-  private startAgent(m: Machine) {
+  /** Starts the agent of a powered machine that has none (a crashed agent brought back by hand). */
+  startAgent(m: Machine) {
     if (!m.power || m.core) return;
     m.boot++;
     // as the runtime's probe reports them: a clone instance by its clone child's id (the agent does
@@ -468,7 +469,8 @@ export class Sim {
    * The runtime's TCP probe of a peer's mesh port (fake: the kernels are simulated). The SYN and the
    * answer cross the network (both directions must be up; loss may eat either). Only a machine that
    * is powered on with its agent process gone answers with RST (refused → peerAgentDown); a
-   * powered-off machine never answers, a running or paused agent's socket accepts (no evidence).
+   * powered-off machine never answers, a running or paused agent's socket accepts
+   * (→ peerAgentListening, which the core counts only after a refusal).
    */
   private probe(from: Machine, to: NodeName) {
     const dst = this.machines.get(to);
@@ -479,11 +481,16 @@ export class Sim {
     const lost = () => this.net.loss > 0 && this.rng.chance(this.net.loss);
     if (this.cut.has(`${from.name}>${to}`) || lost()) return;
     this.after(leg(), () => {
-      // the SYN arrives: only a live kernel without a listener answers with RST
-      if (!dst.power || dst.core) return;
+      // the SYN arrives: a live kernel without a listener answers with RST, a listener accepts
+      if (!dst.power) return;
+      const listening = dst.core !== null;
       if (this.cut.has(`${to}>${from.name}`) || lost()) return;
       this.after(leg(), () => {
         if (from.boot !== boot || !from.core || !from.power) return;
+        if (listening) {
+          this.input(from, { type: 'peerAgentListening', node: to, seenAt: this.local(from), now: this.local(from) });
+          return;
+        }
         this.stats.refused++;
         this.input(from, { type: 'peerAgentDown', node: to, seenAt: this.local(from), now: this.local(from) });
       });

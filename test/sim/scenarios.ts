@@ -451,24 +451,71 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     expect: 'placed',
   },
   {
+    name: 'agent-crash-slow-restart',
+    description: '3 nodes, 2 resources, no watchdog: the holder\'s agent is killed (host up) and comes back slowly, as a cold start on a loaded machine does: it listens only just before its crash grace runs out and is heard 0.6–1 s after that: no fence, nothing moves',
+    config: { nodes: 3, resources: 2, watchdog: false },
+    durationMs: 20000,
+    script: (sim, rng, t0) => {
+      sim.at(t0 + rng.int(0, 500), () => {
+        const v = holder(sim);
+        const m = sim.machine(v);
+        const held = [...m.phys.keys()];
+        const powerOffs = sim.stats.powerOffs;
+        const graceMs = sim.config.timing.crashGraceMs;
+        const rho = sim.config.timing.maxDriftPpm / 1e6;
+        sim.crashAgent(m, null);
+        // once the coordinator applied the grace: bring the agent back (listening) 250–500 ms before
+        // the grace ends there, and let it say nothing for 0.6–1 s (paused: its socket accepts, as a
+        // starting agent's does before the coordinator's connection to it is retried)
+        const whenGraced = () => {
+          const c = sim.coordinator();
+          const core = c !== null && c !== v ? sim.machine(c).core : null;
+          const g = core?.graceStart.get(v);
+          if (!core || !g) {
+            sim.after(10, whenGraced);
+            return;
+          }
+          const endsIn = (g.at + Math.ceil(graceMs * (1 + rho)) - sim.local(sim.machine(c!))) / sim.machine(c!).rate;
+          sim.after(endsIn - rng.int(250, 500), () => {
+            sim.startAgent(m);
+            sim.pause(m);
+            sim.after(rng.int(600, 1000), () => sim.resume(m));
+          });
+        };
+        whenGraced();
+        let reported = false;
+        const check = () => {
+          if (reported) return;
+          const gone = held.filter((r) => !m.power || !m.phys.has(r));
+          if (gone.length > 0) sim.violate('liveness', `${v}: ${gone.join(',')} no longer run there during its slow agent restart`);
+          if (sim.stats.powerOffs !== powerOffs) sim.violate('liveness', `a machine was powered off during the slow agent restart of ${v}`);
+          reported = gone.length > 0 || sim.stats.powerOffs !== powerOffs;
+        };
+        for (let t = 100; t < 16000; t += 100) sim.after(t, check);
+      });
+    },
+    expect: 'placed',
+  },
+  {
     name: 'agent-crash-no-restart',
     description: '3 nodes, no watchdog: the holder\'s agent is killed and never returns (host up): crash grace, then fenced and r0 recovered',
     config: { nodes: 3, resources: 1, watchdog: false },
-    durationMs: 12000,
+    durationMs: 17000,
     script: (sim, rng, t0) => {
       sim.at(t0 + rng.int(0, 500), () => {
         const v = holder(sim);
         const m = sim.machine(v);
         const crashAt = sim.now;
+        const graceMs = sim.config.timing.crashGraceMs;
         sim.crashAgent(m, null);
-        // the grace (5 s from its commit, which follows the failure timeout) keeps it unfenced
-        sim.after(5000, () => {
+        // the grace (from its commit, which follows the failure timeout) keeps it unfenced
+        sim.after(graceMs, () => {
           if (!m.power || !m.phys.has('r0')) sim.violate('liveness', `${v} fenced or r0 stopped inside the crash grace`);
           if (sim.stats.crashGraces.grace === 0) sim.violate('liveness', `no crash grace for ${v} although its host answered with RST`);
           sim.markLost('r0');
         });
-        sim.at(t0 + 11000, () => {
-          if (m.fencedAt === null || m.fencedAt < crashAt + 5000) sim.violate('liveness', `${v} not fenced after its crash grace expired`);
+        sim.at(crashAt + graceMs + 2000, () => {
+          if (m.fencedAt === null || m.fencedAt < crashAt + graceMs) sim.violate('liveness', `${v} not fenced after its crash grace expired`);
         });
       });
     },

@@ -19,6 +19,10 @@ export function renderStatus(s: ClusterStatus): string {
     s.lastChangeBy ? `Last change: ${new Date(s.lastChangeUnixMs).toISOString()} ${s.lastChangeBy}` : '',
     s.fencingEnabled ? '' : 'WARNING: fencing is DISABLED',
     s.stateDirFault ? `WARNING: ${s.nodeSelf}'s state directory refuses writes: ${s.stateDirFault}` : '',
+    // the consequence, which the peers draw without asking: docs/agent.md, "Durable state"
+    s.stateDirFault
+      ? `  ${s.nodeSelf} votes, acknowledges and renews nothing while stalled: its peers handle it as a failed node (fenced, or its resources recovered elsewhere after lease + watchdog); what follows is its view from before the stall`
+      : '',
     '',
   ].filter((l, i, all) => l !== '' || i === all.length - 1);
   let body = renderStatusText(statusView(s));

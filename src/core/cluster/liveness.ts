@@ -17,6 +17,14 @@
 // from then on the graceful-restart rules apply unchanged. It is given once per record (an expired
 // grace is not renewed: the node is then fenced), and at most once per CRASH_GRACE_WINDOW_MS per
 // node (a crash loop whose agent keeps coming back briefly is fenced the second time).
+//
+// Either grace is a bound on the agent's restart, measured by the coordinator; the restart itself
+// is systemd's RestartSec, a cold start of the agent (CPU-bound: seconds on a loaded machine) until
+// it listens, and then the time until the coordinator hears it. The probes go on during the grace:
+// once the port accepts again after a refusal, the new agent listens (it opens the port only after
+// it re-adopted what runs on its node), and the grace holds until it is heard, for at most
+// returnWindowMs after that — so a grace that runs out while the new agent is starting to talk does
+// not fence a node whose agent is back.
 
 import type { NodeName } from '../../config/types.js';
 import { pendingCommand } from './log.js';
@@ -88,8 +96,26 @@ export function restartGrace(st: NodeState, p: NodeName, now: number): { cause: 
   const g = st.graceStart.get(p);
   if (!g || g.index !== rec.index || restartedSince(st, p)) return null;
   const bound = Math.min(rec.graceMs, rec.cause === 'crash' ? crashGraceMs(st) : restartGraceMs(st));
-  const remainingMs = g.at + Math.ceil(bound * (1 + drift(st))) - now;
+  let remainingMs = g.at + Math.ceil(bound * (1 + drift(st))) - now;
+  // The new agent listened within the grace: it is back and its first message is near (see
+  // returnWindowMs); a grace that runs out meanwhile would fence a node that finished restarting.
+  const listening = st.agentListeningAt.get(p);
+  if (listening !== undefined && listening >= g.at && listening < now + remainingMs) {
+    remainingMs = Math.max(remainingMs, listening + Math.ceil(returnWindowMs(st) * (1 + drift(st))) - now);
+  }
   return remainingMs > 0 ? { cause: rec.cause === 'crash' ? 'crash' : 'restart', remainingMs } : null;
+}
+
+/**
+ * How long a restarted agent, once its mesh port accepts connections, may take to be heard: the
+ * coordinator's next heartbeat reaches it when the coordinator's connection to it, refused while the
+ * agent was away, is retried (the transport's reconnect backoff is capped at about a second), and an
+ * agent nobody contacts campaigns (pre-vote, to every voter) within twice the election timeout of
+ * its start. A failure timeout on top covers the message's way and a late tick.
+ */
+export function returnWindowMs(st: NodeState): number {
+  const t = st.config.timing;
+  return 2 * t.electionTimeoutMs + t.failureTimeoutMs;
 }
 
 export function gracefulStop(st: NodeState, out: Out, now: number): void {
@@ -162,7 +188,27 @@ export function onPeerAgentDown(st: NodeState, out: Out, p: NodeName, seenAt: nu
   if (seenAt < (st.heard.get(p) ?? -Infinity)) return;
   const first = !st.agentDownAt.has(p);
   st.agentDownAt.set(p, Math.max(seenAt, st.agentDownAt.get(p) ?? -Infinity));
+  // refused again after it listened: that agent is gone too (its listening no longer counts)
+  if ((st.agentListeningAt.get(p) ?? Infinity) <= seenAt) st.agentListeningAt.delete(p);
   if (first) out.trace('agent-down-evidence', 'mesh port refused the connection: host up, agent gone', undefined, p);
+  if (st.role === 'leader') coordinate(st, out, now);
+}
+
+/**
+ * A connect to p's mesh port was accepted. After a refusal of the same silence, a new agent process
+ * listens there: its restart is under way (restartGrace holds the grace until it is heard, for at
+ * most returnWindowMs). The first acceptance counts, not the latest: an agent that listens but never
+ * speaks (hung) is not waited for beyond that window. Accepts that follow no refusal prove nothing
+ * (a paused agent's socket accepts too).
+ */
+export function onPeerAgentListening(st: NodeState, out: Out, p: NodeName, seenAt: number, now: number): void {
+  if (p === st.self || !hostNodes(st).includes(p)) return;
+  const down = st.agentDownAt.get(p);
+  if (down === undefined || seenAt < down || seenAt < (st.heard.get(p) ?? -Infinity)) return;
+  const first = st.agentListeningAt.get(p);
+  if (first !== undefined && first >= down) return;
+  st.agentListeningAt.set(p, seenAt);
+  out.trace('agent-listening-evidence', 'mesh port accepts again: a new agent listens', undefined, p);
   if (st.role === 'leader') coordinate(st, out, now);
 }
 

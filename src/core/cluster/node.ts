@@ -27,7 +27,7 @@ import { coordinate } from './coordination.js';
 import { maintainLocal, onActionResult, onMonitored } from './execution.js';
 import { onFenceResult } from './fencing.js';
 import { maintainLease } from './leases.js';
-import { gracefulStop, onPeerAgentDown } from './liveness.js';
+import { gracefulStop, onPeerAgentDown, onPeerAgentListening } from './liveness.js';
 import { durable } from './log.js';
 import type { Message } from './messages.js';
 import { onAppendEntries, onAppendResponse, onInstallSnapshot, applyCommitted, broadcastAppend, propose } from './replication.js';
@@ -96,6 +96,7 @@ export function startNode(
     fencedConfirmed: new Map(),
     graceStart: new Map(),
     agentDownAt: new Map(),
+    agentListeningAt: new Map(),
     probedAt: new Map(),
     tickedAt: now,
     tickedAtCommit: d.snapshot.index,
@@ -141,6 +142,7 @@ export function step(st: NodeState, input: Input): StepResult {
     case 'message':
       st.heard.set(input.from, now);
       st.agentDownAt.delete(input.from);
+      st.agentListeningAt.delete(input.from);
       st.lead?.crashGraceRefused.delete(input.from);
       if (st.fencedConfirmed.has(input.from)) st.fencedConfirmed.delete(input.from);
       dispatch(st, out, input.from, input.msg, now);
@@ -162,6 +164,9 @@ export function step(st: NodeState, input: Input): StepResult {
       break;
     case 'peerAgentDown':
       onPeerAgentDown(st, out, input.node, Math.min(input.seenAt, now), now);
+      break;
+    case 'peerAgentListening':
+      onPeerAgentListening(st, out, input.node, Math.min(input.seenAt, now), now);
       break;
     case 'gracefulStop':
       gracefulStop(st, out, now);

@@ -135,6 +135,12 @@ export interface NodeState {
   graceStart: Map<NodeName, { index: number; at: number }>;
   /** crash evidence: when a TCP connect to each peer's mesh port was last refused (own clock) */
   agentDownAt: Map<NodeName, number>;
+  /**
+   * restart evidence: when a connect to each peer's mesh port was first accepted again after it had
+   * been refused (a new agent process listens: it opens the port only after re-adopting what runs
+   * there), on this node's clock; void once a later refusal is seen
+   */
+  agentListeningAt: Map<NodeName, number>;
   /** when this node last asked the runtime to probe each silent peer (own clock) */
   probedAt: Map<NodeName, number>;
   /** the last tick: when (own clock), and the commit index then (a commit since makes the next one due soon: nextTickAt) */

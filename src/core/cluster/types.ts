@@ -42,6 +42,14 @@ export type Input =
    * other error proves nothing and is not reported.
    */
   | { type: 'peerAgentDown'; node: NodeName; seenAt: number; now: number }
+  /**
+   * A `probePeer` connect to `node`'s mesh port was accepted (`seenAt`, own clock, ≤ now). Only
+   * counts after a refusal of the same silence: then a new agent process listens there (an agent
+   * opens the port only after it probed what runs on its node), so its restart is under way and its
+   * first message is near. Report every accepted probe; the core ignores the ones that follow no
+   * refusal (a paused agent's socket accepts too).
+   */
+  | { type: 'peerAgentListening'; node: NodeName; seenAt: number; now: number }
   /** SIGTERM: announce a graceful restart (committed `restarting` entry), leave resources running */
   | { type: 'gracefulStop'; now: number }
   /** a new compiled configuration (nixos-rebuild switch): membership follows it one node at a time */
@@ -80,8 +88,9 @@ export type Effect =
   | { type: 'lease'; holds: boolean; until: number }
   /**
    * Probe `target`'s mesh address with a plain TCP connect (short timeout): it has been silent for
-   * more than two heartbeats. Answer with a `peerAgentDown` input ONLY when the connection was
-   * refused (RST); report nothing otherwise. Emitted at most once per heartbeat per silent peer.
+   * more than two heartbeats. Answer with a `peerAgentDown` input when the connection was refused,
+   * a `peerAgentListening` input when it was accepted, nothing otherwise (a timeout proves nothing).
+   * Emitted at most once per heartbeat per silent peer.
    */
   | { type: 'probePeer'; target: NodeName }
   /**

@@ -7,7 +7,12 @@ import { SAMPLE } from '../proto/fixtures.js';
 describe('tsha status: the state directory', () => {
   it('warns with the cause while the node is stalled on it, and is silent otherwise', () => {
     const stalled = renderStatus({ ...SAMPLE.clusterStatus, stateDirFault: 'ENOSPC on /var/lib/tsha/hardstate (write) for 3 s: stalled, retrying' });
-    expect(stalled).toContain(`WARNING: ${SAMPLE.clusterStatus.nodeSelf}'s state directory refuses writes: ENOSPC on /var/lib/tsha/hardstate (write) for 3 s: stalled, retrying`);
-    expect(renderStatus({ ...SAMPLE.clusterStatus, stateDirFault: '' })).not.toContain('state directory');
+    const self = SAMPLE.clusterStatus.nodeSelf;
+    expect(stalled).toContain(`WARNING: ${self}'s state directory refuses writes: ENOSPC on /var/lib/tsha/hardstate (write) for 3 s: stalled, retrying`);
+    // and what the peers make of it: a stalled node is handled as a failed one
+    expect(stalled).toContain(`${self} votes, acknowledges and renews nothing while stalled: its peers handle it as a failed node (fenced, or its resources recovered elsewhere after lease + watchdog)`);
+    const healthy = renderStatus({ ...SAMPLE.clusterStatus, stateDirFault: '' });
+    expect(healthy).not.toContain('state directory');
+    expect(healthy).not.toContain('while stalled');
   });
 });

@@ -3,6 +3,7 @@
 // coordinator taken from a settled simulated cluster, so each rule is checked at chosen times.
 import { describe, expect, it } from 'vitest';
 import { startNode, step, type NodeState } from '../../../src/core/cluster/node.js';
+import { returnWindowMs } from '../../../src/core/cluster/liveness.js';
 import type { Effect } from '../../../src/core/cluster/types.js';
 import { makeConfig } from '../../sim/config.js';
 import { Sim } from '../../sim/engine.js';
@@ -35,7 +36,7 @@ describe('crash grace: peerAgentDown evidence', () => {
     expect(fences(effects, holder)).toEqual([]);
     expect(graceProposed(leader, holder)).toBe(true);
     const e = leader.log.find((x) => x.cmd.type === 'restarting' && x.cmd.node === holder)!.cmd;
-    expect(e).toMatchObject({ graceMs: 5000, cause: 'crash' });
+    expect(e).toMatchObject({ graceMs: 10_000, cause: 'crash' });
     expect(effects.some((x) => x.type === 'crashGraceDecision' && x.node === holder && x.decision === 'grace')).toBe(true);
   });
 
@@ -108,5 +109,71 @@ describe('crash grace: peerAgentDown evidence', () => {
 
   it('two nodes alone (two_node) never probe: the fence race runs as before', () => {
     expect(probesAfterSilence({}, 2)).toBe(0);
+  });
+
+  it('an accepted probe that follows no refusal proves nothing (a paused agent\'s socket accepts): fenced after the failure timeout', () => {
+    const { leader, holder, t0 } = settled(3);
+    step(leader, { type: 'peerAgentListening', node: holder, seenAt: t0 + 250, now: t0 + 250 });
+    expect(leader.agentListeningAt.has(holder)).toBe(false);
+    const { effects } = step(leader, { type: 'tick', now: t0 + timing.failureTimeoutMs + 1 });
+    expect(fences(effects, holder)).toHaveLength(1);
+  });
+
+  it('a refusal after the port accepted again voids the listening evidence (that agent is gone too)', () => {
+    const { leader, holder, t0 } = settled(3);
+    step(leader, { type: 'peerAgentDown', node: holder, seenAt: t0 + 210, now: t0 + 210 });
+    step(leader, { type: 'peerAgentListening', node: holder, seenAt: t0 + 220, now: t0 + 220 });
+    expect(leader.agentListeningAt.get(holder)).toBe(t0 + 220);
+    // later accepts do not move it: the first one counts (a hung listener is not waited for forever)
+    step(leader, { type: 'peerAgentListening', node: holder, seenAt: t0 + 240, now: t0 + 240 });
+    expect(leader.agentListeningAt.get(holder)).toBe(t0 + 220);
+    step(leader, { type: 'peerAgentDown', node: holder, seenAt: t0 + 260, now: t0 + 260 });
+    expect(leader.agentListeningAt.has(holder)).toBe(false);
+  });
+});
+
+/**
+ * Default timing, in the simulator: the holder's agent is killed (host up) and a new one listens
+ * shortly before the crash grace runs out on the coordinator, as a cold start on a loaded machine
+ * does (the real-cluster harness saw a throttled agent open its port 80 ms before the grace ended,
+ * and the coordinator fence the node). Whether it is fenced depends on when it is heard.
+ */
+describe('crash grace: a restart that ends just before the grace does', () => {
+  function slowRestart(seed: number, silentMs: number | null): { fencedAfterListening: number | null; listenedAt: number; windowMs: number } {
+    const sim = new Sim({ seed, config: makeConfig({ nodes: 3, resources: 3, watchdog: false }) });
+    sim.runUntil(4000);
+    const c = sim.coordinator()!;
+    const active = sim.machine(c).core!.cluster.active;
+    const v = Object.keys(active).find((n) => n !== c && Object.keys(active[n] ?? {}).length > 0)!;
+    expect(v, 'a member holds a resource').toBeDefined();
+    const m = sim.machine(v);
+    sim.crashAgent(m, null);
+    const coord = sim.machine(c);
+    for (let i = 0; i < 300 && !coord.core!.graceStart.get(v); i++) sim.runUntil(sim.now + 10);
+    const g = coord.core!.graceStart.get(v)!;
+    expect(g, 'the coordinator applied a crash grace').toBeDefined();
+    const t = sim.config.timing;
+    const endsIn = (g.at + Math.ceil(t.crashGraceMs * (1 + t.maxDriftPpm / 1e6)) - sim.local(coord)) / coord.rate;
+    // the new agent listens 300 ms before the grace ends, then says nothing for silentMs (null: never)
+    sim.runUntil(sim.now + endsIn - 300);
+    sim.startAgent(m);
+    sim.pause(m);
+    const listenedAt = sim.now;
+    if (silentMs !== null) sim.at(listenedAt + silentMs, () => sim.resume(m));
+    sim.runUntil(listenedAt + 8000);
+    return { fencedAfterListening: m.fencedAt === null ? null : m.fencedAt - listenedAt, listenedAt, windowMs: returnWindowMs(coord.core!) };
+  }
+
+  it('heard 1 s after it listened (after the grace ran out): not fenced, the node stays', () => {
+    for (const seed of [1, 2, 3, 4, 5]) expect(slowRestart(seed, 1000).fencedAfterListening, `seed ${seed}`).toBeNull();
+  });
+
+  it('listening but never heard (a hung agent): fenced once the return window after it listened has passed, not before', () => {
+    for (const seed of [1, 2, 3]) {
+      const r = slowRestart(seed, null);
+      expect(r.fencedAfterListening, `seed ${seed}`).not.toBeNull();
+      expect(r.fencedAfterListening!, `seed ${seed}`).toBeGreaterThanOrEqual(r.windowMs - 300);
+      expect(r.fencedAfterListening!, `seed ${seed}`).toBeLessThan(r.windowMs + 1500);
+    }
   });
 });

@@ -83,7 +83,7 @@ describe('examples/', () => {
       watchdogMs: 5000,
       fenceRaceDelayMs: 1000,
       restartGraceMs: 10000,
-      crashGraceMs: 5000,
+      crashGraceMs: 10000,
     });
     expect(c.noQuorumPolicy).toBe('stop');
     expect(c.fencing.levels.filter((l) => l.node === 'n1')).toEqual([
