@@ -35,6 +35,16 @@ export interface Quorum {
   votesTotal: number;
   witness: string;
   witnessState: WitnessState;
+  witnessViews: WitnessView[];
+}
+
+export interface WitnessView {
+  node: string;
+  state: WitnessState;
+  lastContactAgeMs: number;
+  heard: boolean;
+  term: number;
+  reportAgeMs: number;
 }
 
 export interface NodeStatus {

@@ -123,6 +123,14 @@ export interface NodeReport {
   busy: boolean;
   run: RunReport | null;
   failures: FailureEvent[];
+  witness: WitnessSight | null;
+}
+
+export interface WitnessSight {
+  reachable: boolean;
+  heard: boolean;
+  lastContactAgeMs: number;
+  term: number;
 }
 
 export interface AppendEntriesResponse {

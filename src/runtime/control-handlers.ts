@@ -15,7 +15,7 @@ import type { ClusterState } from '../core/cluster/state-machine.js';
 import { agentLabel } from '../config/drivers.js';
 import type {
   ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceCheckReport, FenceCheckRequest, FenceCommandRequest, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
-  ResourceState, ResourceStatus, StatusRequest, StatusSubscription, HistoryEntry, HistoryRequest, HistoryResponse, OperatorConstraint, SchedulerInputRequest, SchedulerInputResponse, StorageClient, StorageEvent, StorageStatus,
+  ResourceState, ResourceStatus, StatusRequest, StatusSubscription, HistoryEntry, HistoryRequest, HistoryResponse, OperatorConstraint, SchedulerInputRequest, SchedulerInputResponse, StorageClient, StorageEvent, StorageStatus, WitnessView,
 } from '../ports/control.js';
 import { ControlCommandError } from '../ports/control.js';
 import type { RbdClient } from '../ports/storage.js';
@@ -152,6 +152,10 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     quorum: {
       quorate: q.quorate, mode: q.mode === 'two_node' ? 'twoNode' : q.mode, votesHave: q.votesHave, votesNeeded: q.votesNeeded, votesTotal: q.votesTotal,
       witness: q.witness ?? '', witnessState: q.witness === null ? 'none' : q.witnessReachable === null ? 'unknown' : q.witnessReachable ? 'reachable' : 'unreachable',
+      witnessViews: q.witnessViews.map((v): WitnessView => ({
+        node: v.node, state: v.sight === null ? 'unknown' : v.sight.reachable ? 'reachable' : 'unreachable',
+        heard: (v.sight?.lastContactAgeMs ?? null) !== null, lastContactAgeMs: v.sight?.lastContactAgeMs ?? 0, term: v.sight?.term ?? 0, reportAgeMs: v.reportAgeMs,
+      })),
     },
     maintenanceMode: st.config.maintenanceMode,
     fencingEnabled: st.config.fencing.enabled,

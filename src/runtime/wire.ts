@@ -72,6 +72,7 @@ function toWireReport(r: NodeReport): WireReport {
     applied: r.applied, active: r.active, promoted: r.promoted, failed: r.failed, busy: r.busy,
     run: r.run && { transition: r.run.transition, results: r.run.results.map((x) => ({ action: x.action, status: x.status, exitCode: x.exitCode ?? -1, reason: x.reason ?? '' })) },
     failures: r.failures,
+    witness: r.witness ? { reachable: r.witness.reachable, heard: r.witness.lastContactAgeMs !== null, lastContactAgeMs: r.witness.lastContactAgeMs ?? 0, term: r.witness.term } : null,
   };
 }
 
@@ -86,6 +87,7 @@ function fromWireReport(r: WireReport): NodeReport {
       })),
     },
     failures: r.failures.map((f) => ({ ...f, status: f.status as ActionStatus })),
+    ...(r.witness ? { witness: { reachable: r.witness.reachable, lastContactAgeMs: r.witness.heard ? r.witness.lastContactAgeMs : null, term: r.witness.term } } : {}),
   };
 }
 
@@ -215,6 +217,11 @@ function checkReport(r: unknown): string | null {
     for (const x of run.results) {
       if (!isObj(x) || !isCount(x.action) || !STATUSES.has(x.status as string) || (x.exitCode !== undefined && !isNum(x.exitCode)) || (x.reason !== undefined && !isStr(x.reason))) return 'bad report run result';
     }
+  }
+  if (r.witness !== null && r.witness !== undefined) {
+    const w = r.witness;
+    // the core's form (JSON path: lastContactAgeMs null when never heard) or the wire's (heard flag)
+    if (!isObj(w) || typeof w.reachable !== 'boolean' || !isCount(w.term) || !(w.lastContactAgeMs === null || isCount(w.lastContactAgeMs))) return 'bad report witness';
   }
   if (!Array.isArray(r.failures)) return 'bad report failures';
   for (const f of r.failures) {

@@ -48,6 +48,9 @@ const samples: Message[] = [
       failures: [{ seq: 3, resource: 'web', operation: 'monitor', intervalMs: 10_000, status: 'error', exitCode: 7, reason: 'not running' }],
     },
   },
+  // how the member sees the witness: heard, and never heard since its start
+  { type: 'AppendEntriesResponse', term: 5, success: true, matchIndex: 12, echo: 1, nodeTime: 2, incarnation: 3, report: { applied: 12, active: [], promoted: [], failed: [], busy: false, run: null, failures: [], witness: { reachable: true, lastContactAgeMs: 40, term: 5 } } },
+  { type: 'AppendEntriesResponse', term: 5, success: true, matchIndex: 12, echo: 1, nodeTime: 2, incarnation: 3, report: { applied: 12, active: [], promoted: [], failed: [], busy: false, run: null, failures: [], witness: { reachable: false, lastContactAgeMs: null, term: 0 } } },
 ];
 
 describe('wire: core messages ↔ mesh envelope', () => {

@@ -45,6 +45,7 @@ function randomEnvelope(r: () => number): Envelope {
       // a run in progress or failures to count: the generic path writes and reads them
       run: r() < 0.2 ? { transition: count(), results: [{ action: u32(), status: 'ok', exitCode: pick([-1, 0, 7]), reason: str() }] } : null,
       failures: r() < 0.2 ? [{ seq: count(), resource: str(), operation: 'monitor', intervalMs: u32(), status: 'error', exitCode: pick([-1, 1, 7]), reason: str() }] : [],
+      witness: r() < 0.5 ? null : { reachable: r() < 0.5, heard: r() < 0.5, lastContactAgeMs: count(), term: count() },
     };
   const header = { clusterId: str(), from: str(), to: str(), term: count(), sentAtMs: count(), features: u32() };
   switch (int(2)) {

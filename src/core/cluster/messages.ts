@@ -104,6 +104,18 @@ export interface NodeReport {
   run: RunReport | null;
   /** failures not yet counted by the cluster */
   failures: FailureEvent[];
+  /** how this node sees the witness (witness quorum mode only) */
+  witness?: WitnessSight | null;
+}
+
+/** The witness as one node sees it. */
+export interface WitnessSight {
+  /** heard within the failure timeout */
+  reachable: boolean;
+  /** how long ago it was last heard (this node's clock), null: never since this agent started */
+  lastContactAgeMs: number | null;
+  /** the term of the witness's last message, 0 when never heard */
+  term: number;
 }
 
 export interface AppendEntriesResponse {

@@ -137,6 +137,9 @@ export interface NodeState {
   agentDownAt: Map<NodeName, number>;
   /** when this node last asked the runtime to probe each silent peer (own clock) */
   probedAt: Map<NodeName, number>;
+  /** the witness: the term of its last message (0: none yet), and when this member last asked it (witness.ts) */
+  witnessTerm: number;
+  witnessAskedAt: number;
   /** the last tick: when (own clock), and the commit index then (a commit since makes the next one due soon: nextTickAt) */
   tickedAt: number;
   tickedAtCommit: number;

@@ -32,6 +32,7 @@ const nodeReport: M.NodeReport = {
   applied: 121, active: ['web', 'db:0'], promoted: ['db:0'], failed: ['web'], busy: true,
   run: { transition: 117, results: [{ action: 3, status: 'ok', exitCode: 0, reason: '' }, { action: 5, status: 'error', exitCode: -1, reason: 'timed out' }] },
   failures: [{ seq: 2, resource: 'web', operation: 'monitor', intervalMs: 10_000, status: 'error', exitCode: 7, reason: 'not running' }],
+  witness: { reachable: true, heard: true, lastContactAgeMs: 42, term: 7 },
 };
 const appendEntriesResponse: M.AppendEntriesResponse = {
   success: true, matchIndex: 124, conflictTerm: 4, conflictIndex: 100, lastLogIndex: 124,
@@ -89,6 +90,10 @@ const statusRequest: C.StatusRequest = { includeInactive: true, fenceHistoryLimi
 const watchRequest: C.WatchRequest = { includeInactive: true, fenceHistoryLimit: 5, minIntervalMs: 250 };
 const quorum: C.Quorum = {
   quorate: true, mode: 'twoNode', votesHave: 2, votesNeeded: 2, votesTotal: 3, witness: 'nas', witnessState: 'reachable',
+  witnessViews: [
+    { node: 'a', state: 'reachable', lastContactAgeMs: 40, heard: true, term: 3, reportAgeMs: 0 },
+    { node: 'b', state: 'unreachable', lastContactAgeMs: 0, heard: false, term: 0, reportAgeMs: 120 },
+  ],
 };
 const nodeStatus: C.NodeStatus = {
   name: 'a', state: 'online', standby: true, maintenance: true, isSelf: true, isCoordinator: true, votes: 1,
@@ -188,6 +193,7 @@ export const FIXTURES: Record<string, unknown[]> = {
   'tsha.mesh.v1.AppendEntries': [appendEntries],
   'tsha.mesh.v1.NodeReport': [nodeReport],
   'tsha.mesh.v1.RunReport': [nodeReport.run],
+  'tsha.mesh.v1.WitnessSight': [nodeReport.witness],
   'tsha.mesh.v1.ActionOutcome': nodeReport.run!.results,
   'tsha.mesh.v1.FailureEvent': nodeReport.failures,
   'tsha.mesh.v1.AppendEntriesResponse': [appendEntriesResponse],
@@ -203,6 +209,7 @@ export const FIXTURES: Record<string, unknown[]> = {
 
   'tsha.control.v1.StatusRequest': [statusRequest],
   'tsha.control.v1.WatchRequest': [watchRequest],
+  'tsha.control.v1.WitnessView': [...quorum.witnessViews, { ...quorum.witnessViews[0]!, state: 'unknown' }],
   'tsha.control.v1.Quorum': [quorum, { ...quorum, mode: 'majority', witnessState: 'unknown' }, { ...quorum, mode: 'witness', witnessState: 'unreachable' }, { ...quorum, witness: '', witnessState: 'none' }],
   'tsha.control.v1.NodeStatus': (['online', 'offline', 'unclean', 'pending'] as const).map((state) => ({ ...nodeStatus, state })),
   'tsha.control.v1.FailCount': [failCount],
