@@ -129,7 +129,7 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
   const fenceHistory: FenceEvent[] = [
     ...c.fenceHistory.map((f): FenceEvent => ({
       target: f.node, action: f.action ?? 'off', status: 'ok', device: f.device ?? (f.cause === 'fenced' ? 'fence agent' : 'lease expiry + watchdog'), executor: f.executor ?? '',
-      requestedBy: f.by ?? '', reason: `${f.by ? 'operator request; ' : ''}${f.cause} (term ${f.term}, log index ${f.index})`, timeUnixMs: wall(f.at),
+      requestedBy: f.by ?? '', reason: `${f.by ? 'operator request; ' : ''}${f.cause === 'unfenced' ? 'unfenced at join' : f.cause} (term ${f.term}, log index ${f.index})`, timeUnixMs: wall(f.at),
     })),
     ...Object.entries(c.fenceRequests ?? {}).map(([target, r]): FenceEvent => ({
       target, action: r.action, status: 'pending', device: '', executor: '', requestedBy: r.by,
@@ -255,6 +255,7 @@ async function fenceCommand(agent: Agent, req: FenceCommandRequest): Promise<Com
   const down = view.node.cluster.down[node];
   if (down) throw new ControlCommandError('failedPrecondition', `${node} is already down (${down.cause}, log index ${down.index}) and runs nothing; it rejoins when its agent is back`);
   const action = req.action;
+  if (action === 'on') throw new ControlCommandError('invalidArgument', 'action on is unfencing, which the coordinator runs itself when a node joins: tsha fence takes off or reboot');
   const asked = await proposeAndWait(agent, [{ type: 'fenceRequest', node, on: true, action, by }], (st) => st.fenceRequests?.[node] !== undefined || st.down[node] !== undefined,
     `fence ${node} (${action})`);
   const v = agent.view();

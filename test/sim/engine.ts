@@ -406,7 +406,7 @@ export class Sim {
         if (e.actions > 0) this.stats.transitions++;
         return;
       case 'fence':
-        this.fence(m, e.target, e.requestId);
+        this.fence(m, e.target, e.requestId, e.action === 'on');
         return;
       case 'selfFence':
         this.powerOff(m, 'self-fence');
@@ -749,13 +749,14 @@ export class Sim {
     this.at(m.lastFeed + this.config.timing.watchdogMs / m.rate, check);
   }
 
-  private fence(from: Machine, target: NodeName, requestId: string) {
+  /** `unfence`: action on of a SIMULATED fabric-fencing device, which powers nothing off */
+  private fence(from: Machine, target: NodeName, requestId: string, unfence = false) {
     const victim = this.machines.get(target);
     if (!victim) return;
     const boot = from.boot;
     this.after(this.params.fenceMs, () => {
       const ok = !this.rng.chance(this.fenceFailRate);
-      if (ok) this.powerOff(victim, `fenced by ${from.name}`);
+      if (ok && !unfence) this.powerOff(victim, `fenced by ${from.name}`);
       if (from.boot === boot && from.core && from.power) this.input(from, { type: 'fenceResult', requestId, target, ok, now: this.local(from) });
     });
   }

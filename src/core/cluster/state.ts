@@ -94,6 +94,16 @@ export interface LeaderState {
   failedInARow: number;
   /** when the running transition last made progress (own clock) */
   progressAt: number;
+  /** unfencing of joined nodes (fencing.ts): the attempt per node, and the device(s) once it succeeded */
+  unfencing: Map<NodeName, UnfenceAttempt>;
+}
+
+export interface UnfenceAttempt {
+  requestId: string;
+  notBefore: number;
+  inflight: boolean;
+  /** set when the devices ran `on` successfully: the `unfenced` entry is proposed */
+  confirmedBy?: string;
 }
 
 export interface NodeState {

@@ -164,6 +164,8 @@ const nodeCommands: C.NodeCommandRequest[] = (['standby', 'online', 'maintenance
 const fenceCommands: C.FenceCommandRequest[] = [
   { node: 'b', action: 'off', requestedBy: 'cli:alice', cancel: false, waitMs: 120_000 },
   { node: 'c', action: 'reboot', requestedBy: 'cli:root', cancel: true, waitMs: 0 },
+  // the contract carries it; the agent refuses it (unfencing is the coordinator's own)
+  { node: 'c', action: 'on', requestedBy: 'cli:root', cancel: false, waitMs: 0 },
 ];
 const fenceCheckRow: C.FenceCheckRow = {
   node: 'b', level: 2, device: 'pdu', agent: 'fence_apc_snmp', plug: '12', monitor: 'ok', target: 'on', ok: true, reason: 'Status: ON', durationMs: 231,
@@ -209,7 +211,7 @@ export const FIXTURES: Record<string, unknown[]> = {
 
   'tsha.control.v1.StatusRequest': [statusRequest],
   'tsha.control.v1.WatchRequest': [watchRequest],
-  'tsha.control.v1.WitnessView': [...quorum.witnessViews, { ...quorum.witnessViews[0]!, state: 'unknown' }],
+  'tsha.control.v1.WitnessView': [...quorum.witnessViews, { ...quorum.witnessViews[0]!, state: 'unknown' }, { ...quorum.witnessViews[0]!, state: 'none' }],
   'tsha.control.v1.Quorum': [quorum, { ...quorum, mode: 'majority', witnessState: 'unknown' }, { ...quorum, mode: 'witness', witnessState: 'unreachable' }, { ...quorum, witness: '', witnessState: 'none' }],
   'tsha.control.v1.NodeStatus': (['online', 'offline', 'unclean', 'pending'] as const).map((state) => ({ ...nodeStatus, state })),
   'tsha.control.v1.FailCount': [failCount],
@@ -219,9 +221,10 @@ export const FIXTURES: Record<string, unknown[]> = {
   'tsha.control.v1.FailedAction': (['ok', 'error', 'errorHard', 'errorFatal', 'timeout', 'notInstalled'] as const).map(
     (status) => ({ ...failedAction, status }),
   ),
-  'tsha.control.v1.FenceEvent': (['pending', 'ok', 'failed', 'timeout'] as const).map((status, i) => ({
-    ...fenceEvent, status, action: i % 2 ? 'off' : 'reboot',
-  })),
+  'tsha.control.v1.FenceEvent': [
+    ...(['pending', 'ok', 'failed', 'timeout'] as const).map((status, i) => ({ ...fenceEvent, status, action: i % 2 ? 'off' as const : 'reboot' as const })),
+    { ...fenceEvent, status: 'ok', action: 'on' },
+  ],
   'tsha.control.v1.ClusterStatus': [clusterStatus],
   'tsha.control.v1.SchedulerInputRequest': [{ assumeQuorum: true }],
   'tsha.control.v1.HistoryRequest': [{ limit: 50 }],
