@@ -90,6 +90,7 @@ export interface AppendEntries {
   sentAtMs: number;
   lease: NodeLease | null;
   peerIncluded: boolean;
+  witness: WitnessSight | null;
 }
 
 export interface ActionOutcome {

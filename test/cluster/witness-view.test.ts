@@ -1,9 +1,10 @@
 // The witness as every node sees it, on the real-cluster harness: two `tsha agent` nodes and
-// `tsha witness` in their own namespaces over wireguard-go. The link between the member (the node
-// that does not coordinate) and the witness is cut with the harness's nftables bridge rules; the
-// coordinator's `tsha status --output json` (the built CLI over its control socket) must show the
-// member's view of the witness as unreachable, its own as reachable, and both reachable again
-// after the heal.
+// `tsha witness` in their own namespaces over wireguard-go. One node's link to the witness is cut
+// with the harness's nftables bridge rules; the OTHER node's `tsha status --output json` (the built
+// CLI over its control socket) must show that node's view of the witness as unreachable, its own
+// as reachable, and both reachable again after the heal. Both ways: the member's link cut, asked
+// at the coordinator (from the member's reports), and the coordinator's, asked at the member (from
+// the coordinator's heartbeats).
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -41,12 +42,12 @@ describe.skipIf(!pre.ok)('the witness as every node sees it (tsha status)', () =
     const coord = await t.waitQuorate(FORM_MS);
     const member = c.nodes.find((n) => n.name !== coord)!.name;
     const viewOf = (s: ClusterStatus, n: string): WitnessView | undefined => s.quorum?.witnessViews.find((v) => v.node === n);
-    /** polls the coordinator's status until `ok` holds for it; returns it and when it first held */
-    const until = async (what: string, ok: (s: ClusterStatus) => boolean): Promise<{ s: ClusterStatus; at: number }> => {
+    /** polls `asked`'s status until `ok` holds for it; returns it and when it first held */
+    const until = async (what: string, ok: (s: ClusterStatus) => boolean, asked = coord): Promise<{ s: ClusterStatus; at: number }> => {
       const deadline = now() + SEE_MS;
       let last: ClusterStatus | undefined;
       while (now() < deadline) {
-        last = await statusJson(t, coord);
+        last = await statusJson(t, asked);
         if (ok(last)) return { s: last, at: now() };
       }
       throw new Error(`${what}: not seen within ${SEE_MS} ms; last witness views ${JSON.stringify(last?.quorum?.witnessViews)}`);
@@ -72,5 +73,16 @@ describe.skipIf(!pre.ok)('the witness as every node sees it (tsha status)', () =
     const healed = await until(`${member}'s view reachable again`, (s) => viewOf(s, member)?.state === 'reachable');
     expect(viewOf(healed.s, member)!.lastContactAgeMs).toBeLessThan(500);
     console.log(`[itest witness-view] coordinator ${coord}: ${member}'s view unreachable ${Math.round(cut.at - cutAt)} ms after the cut, reachable ${Math.round(healed.at - healAt)} ms after the heal`);
+
+    // the other way: the coordinator's link to the witness cut, asked at the member
+    await until(`${coord}'s view reachable at ${member}`, (s) => viewOf(s, coord)?.state === 'reachable' && viewOf(s, member)?.state === 'reachable', member);
+    const cut2At = await c.cutPair(coord, 'witness');
+    const cut2 = await until(`${coord}'s view unreachable at ${member}`, (s) => viewOf(s, coord)?.state === 'unreachable', member);
+    expect(cut2.s.nodeSelf).toBe(member);
+    expect(viewOf(cut2.s, member)?.state).toBe('reachable');
+    expect(cut2.s.coordinator).toBe(coord); // still quorate with the member's vote
+    const heal2At = await c.healPair(coord, 'witness');
+    const healed2 = await until(`${coord}'s view reachable again at ${member}`, (s) => viewOf(s, coord)?.state === 'reachable', member);
+    console.log(`[itest witness-view] member ${member}: ${coord}'s view unreachable ${Math.round(cut2.at - cut2At)} ms after the cut, reachable ${Math.round(healed2.at - heal2At)} ms after the heal`);
   }, 120_000);
 });

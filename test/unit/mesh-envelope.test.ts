@@ -55,6 +55,7 @@ function randomEnvelope(r: () => number): Envelope {
         appendEntries: {
           prevLogTerm: count(), prevLogIndex: count(), entries: Array.from({ length: pick([0, 0, 1, int(5)]) }, entry), leaderCommit: count(),
           sentAtMs: double(), lease: r() < 0.3 ? null : { atMs: double(), incarnation: u32() }, peerIncluded: r() < 0.5,
+          witness: r() < 0.5 ? null : { reachable: r() < 0.5, heard: r() < 0.5, lastContactAgeMs: count(), term: count() },
         },
       };
     case 1:

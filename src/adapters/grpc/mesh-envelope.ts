@@ -156,7 +156,7 @@ function validAppendEntries(a: unknown): a is AppendEntries {
   const l = a.lease;
   return (
     isCount(a.prevLogTerm) && isCount(a.prevLogIndex) && isCount(a.leaderCommit) && typeof a.sentAtMs === 'number' &&
-    typeof a.peerIncluded === 'boolean' && validEntries(a.entries) &&
+    typeof a.peerIncluded === 'boolean' && validEntries(a.entries) && validSight(a.witness) &&
     (l === null || l === undefined || (isObj(l) && typeof l.atMs === 'number' && isU32(l.incarnation)))
   );
 }
@@ -255,7 +255,19 @@ function writeAppendEntries(w: Writer, a: AppendEntries): void {
     w.end(lm);
   }
   w.bool(0x38, a.peerIncluded);
+  writeSight(w, 0x42, a.witness);
   w.end(m);
+}
+
+function writeSight(w: Writer, key: number, ws: WitnessSight | null | undefined): void {
+  if (ws === null || ws === undefined) return;
+  w.key(key);
+  const wm = w.begin();
+  w.bool(0x08, ws.reachable);
+  w.bool(0x10, ws.heard);
+  w.uint(0x18, ws.lastContactAgeMs);
+  w.uint(0x20, ws.term);
+  w.end(wm);
 }
 
 function writeAppendEntriesResponse(w: Writer, a: AppendEntriesResponse): void {
@@ -279,16 +291,7 @@ function writeAppendEntriesResponse(w: Writer, a: AppendEntriesResponse): void {
     for (const s of r.promoted) w.string(0x22, s, true);
     for (const s of r.failed) w.string(0x2a, s, true);
     w.bool(0x30, r.busy);
-    const ws = r.witness;
-    if (ws !== null && ws !== undefined) {
-      w.key(0x4a);
-      const wm = w.begin();
-      w.bool(0x08, ws.reachable);
-      w.bool(0x10, ws.heard);
-      w.uint(0x18, ws.lastContactAgeMs);
-      w.uint(0x20, ws.term);
-      w.end(wm);
-    }
+    writeSight(w, 0x4a, r.witness);
     w.end(rm);
   }
   w.end(m);
@@ -442,7 +445,7 @@ function readEnvelope(r: Reader): Envelope | null {
 }
 
 function readAppendEntries(r: Reader, end: number): AppendEntries {
-  const a: AppendEntries = { prevLogTerm: 0, prevLogIndex: 0, entries: [], leaderCommit: 0, sentAtMs: 0, lease: null, peerIncluded: false };
+  const a: AppendEntries = { prevLogTerm: 0, prevLogIndex: 0, entries: [], leaderCommit: 0, sentAtMs: 0, lease: null, peerIncluded: false, witness: null };
   let seen = 0;
   while (r.pos < end) {
     const key = r.varint();
@@ -468,6 +471,7 @@ function readAppendEntries(r: Reader, end: number): AppendEntries {
         break;
       }
       case 0x38: seen = once(seen, 7); a.peerIncluded = r.varint() !== 0; break;
+      case 0x42: seen = once(seen, 8); a.witness = readSight(r, r.limit()); break;
       default: throw GENERIC;
     }
   }

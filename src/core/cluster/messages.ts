@@ -67,6 +67,8 @@ export interface AppendEntries {
   lease: LeaseGrant | null;
   /** two_node: the leader counts the receiver in its quorum again (ends its wait-for-all) */
   peerIncluded: boolean;
+  /** the leader's own view of the witness (witness quorum mode; not sent to the witness) */
+  witness?: WitnessSight | null;
 }
 
 /** A failure a node saw outside any transition (a recurring monitor), until the cluster counted it. */

@@ -100,6 +100,7 @@ export function startNode(
     probedAt: new Map(),
     witnessTerm: 0,
     witnessAskedAt: -Infinity,
+    coordinatorWitness: null,
     tickedAt: now,
     tickedAtCommit: d.snapshot.index,
     stopping: false,

@@ -68,6 +68,7 @@ export function onAppendEntries(st: NodeState, out: Out, from: NodeName, m: Appe
     respond(st, out, from, false, 0, m.sentAt, now);
     return;
   }
+  if (m.witness) st.coordinatorWitness = { from, sight: m.witness, at: now };
   let prev = m.prevLogIndex;
   let prevTerm = m.prevLogTerm;
   let entries = m.entries;
@@ -200,6 +201,10 @@ function sendAppend(st: NodeState, out: Out, to: NodeName, now: number, leaseUnt
     lease,
     peerIncluded: st.config.quorumMode === 'two_node' && !st.excluded.has(to),
   };
+  if (to !== st.config.witness?.name) {
+    const w = witnessSight(st, now);
+    if (w) m.witness = w;
+  }
   out.send(to, m);
 }
 

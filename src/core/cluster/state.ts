@@ -21,7 +21,7 @@ import type { CompiledConfig, NodeName, ResourceId } from '../../config/types.js
 import type { RunState } from '../scheduler/executor.js';
 import type { Plan, SchedulerInput } from '../scheduler/types.js';
 import type { ActiveRole } from './commands.js';
-import type { Entry, FailureEvent, Message, NodeReport, RunReport, Snapshot } from './messages.js';
+import type { Entry, FailureEvent, Message, NodeReport, RunReport, Snapshot, WitnessSight } from './messages.js';
 import type { QuorumSpec } from './quorum.js';
 import type { ClusterState } from './state-machine.js';
 import type { Durable, Effect, Role, UnsafeSwitches } from './types.js';
@@ -150,6 +150,8 @@ export interface NodeState {
   /** the witness: the term of its last message (0: none yet), and when this member last asked it (witness.ts) */
   witnessTerm: number;
   witnessAskedAt: number;
+  /** a member: its coordinator's view of the witness, as its last AppendEntries carried it, and when (own clock) */
+  coordinatorWitness: { from: NodeName; sight: WitnessSight; at: number } | null;
   /** the last tick: when (own clock), and the commit index then (a commit since makes the next one due soon: nextTickAt) */
   tickedAt: number;
   tickedAtCommit: number;

@@ -6,9 +6,10 @@
 // What a node can know: the coordinator hears every member (heartbeat answers); a member hears only
 // the coordinator, so for the other members it shows the committed state (online unless recorded
 // down); the witness's reachability in the quorum line as unknown, but its own view of the witness
-// in witnessViews (witness.ts), where the coordinator lists every member's as reported. Where
-// resources run comes from the record (every node applies it), this node's own state (fresher for
-// itself) and, on the coordinator, its members' reports.
+// in witnessViews (witness.ts) with its coordinator's as its heartbeats carry it, where the
+// coordinator lists every member's as reported. Where resources run comes from the record (every
+// node applies it), this node's own state (fresher for itself) and, on the coordinator, its
+// members' reports.
 
 import type { NodeName, QuorumMode, ResourceId } from '../../config/types.js';
 import { clusterNow } from './clock.js';
@@ -65,7 +66,7 @@ export interface CoreStatus {
     witness: NodeName | null;
     /** null: this node cannot know (only the coordinator hears the witness) */
     witnessReachable: boolean | null;
-    /** how each host node sees the witness: this node's own view, and on the coordinator its members' reports */
+    /** how each host node sees the witness: this node's own view, on the coordinator its members' reports, on a member its coordinator's */
     witnessViews: WitnessView[];
   };
   lease: { holds: boolean; remainingMs: number };
@@ -175,6 +176,13 @@ function witnessViewsOf(st: NodeState, now: number): WitnessView[] {
   const t = st.config.timing;
   return hostNodes(st).filter((n) => !st.cluster.down[n] || n === st.self).map((node): WitnessView => {
     if (node === st.self) return { node, sight: own, reportAgeMs: 0 };
+    const cw = st.coordinatorWitness;
+    if (!st.lead && cw && cw.from === node && node === st.leader) {
+      // a member: its coordinator's view, as its last heartbeat carried it
+      const age = Math.max(0, Math.round(now - cw.at));
+      if (age >= t.failureTimeoutMs) return { node, sight: null, reportAgeMs: age };
+      return { node, sight: { ...cw.sight, lastContactAgeMs: cw.sight.lastContactAgeMs === null ? null : cw.sight.lastContactAgeMs + age }, reportAgeMs: age };
+    }
     const rep = st.lead?.reports.get(node);
     const sight = rep?.report.witness;
     if (!rep || !sight || now - rep.at >= t.failureTimeoutMs) return { node, sight: null, reportAgeMs: rep ? Math.round(now - rep.at) : 0 };

@@ -5,8 +5,8 @@
 // term. No node grants a pre-vote for a term it already has (a real pre-vote asks for the next
 // term), and a pre-vote changes no state on the receiver, so the request changes nothing anywhere;
 // the answer proves the path both ways and carries the witness's term. A member answers its
-// coordinator with this view in every report (NodeReport.witness), so the coordinator's status
-// shows how every node sees the witness.
+// coordinator with this view in every report (NodeReport.witness), and the coordinator sends its
+// own with its heartbeats (AppendEntries.witness), so any node's status shows how the nodes see it.
 
 import type { WitnessSight } from './messages.js';
 import type { NodeState, Out } from './state.js';

@@ -26,7 +26,7 @@ const logEntryNoop: M.LogEntry = { term: 7, index: 124, data: bytes('{}'), kind:
 const nodeLease: M.NodeLease = { atMs: 81234.125, incarnation: 2 ** 31 - 1 };
 const appendEntries: M.AppendEntries = {
   prevLogTerm: 5, prevLogIndex: 121, entries: [logEntry, logEntryConfig, logEntryNoop], leaderCommit: 121,
-  sentAtMs: 83456.789, lease: nodeLease, peerIncluded: true,
+  sentAtMs: 83456.789, lease: nodeLease, peerIncluded: true, witness: { reachable: true, heard: true, lastContactAgeMs: 12, term: 4 },
 };
 const nodeReport: M.NodeReport = {
   applied: 121, active: ['web', 'db:0'], promoted: ['db:0'], failed: ['web'], busy: true,
