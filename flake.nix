@@ -33,9 +33,33 @@
       formatter = forAllSystems (pkgs: pkgs.nixfmt);
 
       checks = forAllSystems (pkgs:
-        let tsha = self.packages.${pkgs.stdenv.hostPlatform.system}.default; in
+        let
+          inherit (nixpkgs) lib;
+          tsha = self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+          # One machine of a NixOS example as a real NixOS system: its assertions must hold, and its
+          # configuration file is built (and so checked by tsha config check).
+          exampleMachine = file: hostName:
+            let
+              system = nixpkgs.lib.nixosSystem {
+                modules = [
+                  { nixpkgs.hostPlatform = pkgs.stdenv.hostPlatform.system; }
+                  self.nixosModules.default
+                  file
+                  { networking.hostName = hostName; boot.isContainer = true; system.stateVersion = "26.05"; }
+                ];
+              };
+              failed = map (a: a.message) (builtins.filter (a: !a.assertion) system.config.assertions);
+            in
+            if failed != [ ] then throw "${toString file} on ${hostName}:\n- ${lib.concatStringsSep "\n- " failed}"
+            else system.config.environment.etc."tsha/config.json".source;
+          # every example of examples/nixos/ on every one of its machines
+          nixosExamples = {
+            two-node-witness = [ "alpha" "beta" "nas" ];
+            three-node-vip = [ "n1" "n2" "n3" ];
+          };
+        in
         {
-          # The shipped examples pass tsha's own checker.
+          # The shipped JSON examples pass tsha's own checker.
           examples = pkgs.runCommand "tsha-examples-check" { nativeBuildInputs = [ tsha ]; } ''
             for f in ${./examples}/*.json; do
               case "$f" in *invalid.json) continue ;; esac
@@ -43,17 +67,14 @@
             done
             touch $out
           '';
-          # The module on a real NixOS evaluation: examples/nixos/two-node-witness.nix on node alpha,
-          # its configuration file built (and so checked by tsha config check).
-          module = (nixpkgs.lib.nixosSystem {
-            modules = [
-              { nixpkgs.hostPlatform = pkgs.stdenv.hostPlatform.system; }
-              self.nixosModules.default
-              ./examples/nixos/two-node-witness.nix
-              { networking.hostName = "alpha"; boot.isContainer = true; system.stateVersion = "26.05"; }
-            ];
-          }).config.environment.etc."tsha/config.json".source;
           package = tsha;
-        });
+          # A whole cluster in VMs (nixos-module/tests/failover.nix): the node that runs the
+          # virtual IP and the service is powered off, and they run on exactly one survivor.
+          failover-majority = pkgs.testers.runNixOSTest (import ./nixos-module/tests/failover.nix { tshaModule = self.nixosModules.default; });
+          failover-witness = pkgs.testers.runNixOSTest (import ./nixos-module/tests/failover.nix { tshaModule = self.nixosModules.default; witness = true; });
+        }
+        // lib.listToAttrs (lib.concatLists (lib.mapAttrsToList (example: hostNames:
+          map (hostName: lib.nameValuePair "example-${example}-${hostName}" (exampleMachine ./examples/nixos/${example}.nix hostName)) hostNames)
+          nixosExamples)));
     };
 }

@@ -1,7 +1,7 @@
 # The tsha NixOS module: writes the cluster configuration as JSON, checks it at build time with
 # tsha's own checker (`tsha config check` in a runCommand, like promtool for Prometheus rules),
 # and runs the agent (services.tsha.enable) or the witness (services.tsha.witness.enable).
-{ config, lib, pkgs, ... }:
+{ config, options, lib, pkgs, ... }:
 let
   cfg = config.services.tsha;
   generated = import ./generated-options.nix { inherit lib; };
@@ -26,6 +26,8 @@ let
   hasOcf = builtins.any (r: r.kind == "ocf") (builtins.attrValues cfg.resources);
   ocfRoot = if cfg.ocfRoot != null then cfg.ocfRoot else if hasOcf then "${pkgs.ocf-resource-agents}/usr/lib/ocf" else null;
   portOf = address: lib.toInt (lib.last (lib.splitString ":" address));
+  # the host of a mesh address host:port ([v6]:port keeps its brackets, as a scrape target needs)
+  meshHost = address: builtins.head (builtins.match "(.*):[0-9]+" address);
   witnessDeclared = cfg.witness.name != null || cfg.witness.address != null;
   # LXC resources are run with LXC's tools (lxc-start, lxc-info, …), which the agent finds on PATH.
   runsLxc = builtins.any (r: r.kind == "lxc") (builtins.attrValues cfg.resources);
@@ -54,17 +56,79 @@ let
     else if cfg.witness.address != null then portOf cfg.witness.address else null;
   wgUnit = "wireguard-${cfg.meshInterface}.service";
 
-  # The services the cluster runs (kind "systemd", a .service unit): systemd.services names them
-  # without the suffix. Template instances (name@instance.service) are left out: a NixOS
-  # definition of an instance would be a unit file of its own that hides the template's.
-  resourceServices = lib.unique (map (u: lib.removeSuffix ".service" u) (builtins.filter
-    (u: lib.hasSuffix ".service" u && !(lib.hasInfix "@" u))
-    (map (r: r.params.unit) (builtins.filter (r: r.kind == "systemd" && r.params ? unit) (builtins.attrValues cfg.resources)))));
+  # The units the cluster runs (kind "systemd"), by resource id: the unit's name without its
+  # suffix (as systemd.services, systemd.sockets, … name them), its type, and for a template
+  # instance (name@instance.service) the template's name ("name@", as systemd.services names it).
+  resourceUnits = lib.mapAttrs (_: r:
+    let
+      parts = builtins.match "(.+)[.]([a-z]+)" r.params.unit;
+      base = builtins.head parts;
+      instance = builtins.match "([^@]+@)(.+)" base;
+    in { inherit (r.params) unit; inherit base; type = builtins.elemAt parts 1; template = if instance == null then null else builtins.head instance; })
+    (lib.filterAttrs (_: r: r.kind == "systemd" && builtins.match "(.+)[.]([a-z]+)" (r.params.unit or "") != null) cfg.resources);
+  unitsOfType = type: lib.filter (u: u.type == type) (builtins.attrValues resourceUnits);
+  # the option set of each unit type that NixOS declares by name (systemd.mounts and
+  # systemd.automounts are lists, found by where)
+  unitSets = { service = "services"; socket = "sockets"; timer = "timers"; target = "targets"; path = "paths"; };
+
+  # Whether some module other than this one declares systemd.SET.NAME. This module sets options
+  # on the cluster's units (below); a unit no one else declares would become a unit file of its own
+  # with nothing to run (and for a template instance, one that hides the template).
+  thisFile = toString ./default.nix;
+  declaredElsewhere = set: name: builtins.any (d: d.file != thisFile && builtins.isAttrs d.value && d.value ? ${name})
+    (options.systemd.${set}.definitionsWithLocations or [ ]);
+  # a mount point as systemd names its unit (systemd-escape --path), for the characters a path in
+  # fileSystems commonly has
+  mountUnitBase = where: if where == "/" then "-" else
+    lib.replaceStrings [ "/" ] [ "-" ] (lib.replaceStrings [ "-" "\\" ] [ "\\x2d" "\\x5c" ] (lib.removeSuffix "/" (lib.removePrefix "/" where)));
+  declaredMount = set: base: builtins.any (m: mountUnitBase m.where == base) (config.systemd.${set} or [ ]);
+  fileSystemOf = base: lib.findFirst (fs: mountUnitBase fs.mountPoint == base) null (builtins.attrValues (config.fileSystems or { }));
+  # Does the unit a resource names exist in this system? A template instance exists through its
+  # template (systemd.services."name@") or as an instance declared on its own (containers.NAME
+  # declares container@NAME); a mount through systemd.mounts or fileSystems; an automount through
+  # systemd.automounts or a fileSystems entry with x-systemd.automount. Units that only a package
+  # in systemd.packages ships are invisible here: `systemd.services.NAME = { };` (sockets, …)
+  # declares them. Swap units are not looked for.
+  unitExists = u:
+    if unitSets ? ${u.type} then declaredElsewhere unitSets.${u.type} u.base || (u.template != null && declaredElsewhere unitSets.${u.type} u.template)
+    else if u.type == "mount" then declaredMount "mounts" u.base || fileSystemOf u.base != null
+    else if u.type == "automount" then declaredMount "automounts" u.base || (let fs = fileSystemOf u.base; in fs != null && builtins.elem "x-systemd.automount" fs.options)
+    else true;
+  # where a resource's unit is declared, for the assertion's message
+  declaration = u:
+    if unitSets ? ${u.type} then
+      let at = name: lib.showOption [ "systemd" unitSets.${u.type} name ]; in
+      if u.template != null then "${at u.template} (the template) or ${at u.base}; if a package in systemd.packages ships the template, say so with ${at u.template} = { }"
+      else "${at u.base}; if a package in systemd.packages ships it, say so with ${at u.base} = { }"
+    else if u.type == "mount" then "systemd.mounts or fileSystems"
+    else "systemd.automounts or fileSystems, with x-systemd.automount";
+
+  # The declared units (other than the cluster's own) whose wants, requires or upholds name a unit,
+  # as option paths: systemd.targets.multi-user.wants, …
+  clusterUnits = map (u: u.unit) (builtins.attrValues resourceUnits);
+  pullersOf = unit: lib.concatLists (lib.mapAttrsToList (type: set:
+    lib.concatLists (lib.mapAttrsToList (name: def:
+      map (dep: lib.showOption [ "systemd" set name dep ])
+        (builtins.filter (dep: builtins.elem unit (def.${dep} or [ ])) [ "wants" "requires" "upholds" ]))
+      (lib.filterAttrs (name: _: !(builtins.elem "${name}.${type}" clusterUnits)) (config.systemd.${set} or { }))))
+    unitSets);
+
+  # What the agent, not NixOS, starts: every unit of the cluster, and the services that its
+  # sockets and timers start (NAME.service, or the template NAME@.service of an Accept=yes socket).
+  # NixOS must neither start them at boot (wantedBy forced empty) nor restart or stop them on a
+  # switch. Template instances are not set when only the template is declared: a NixOS definition
+  # of an instance would be a unit file of its own that hides the template's.
+  ownedServices = lib.unique (map (u: u.base) (unitsOfType "service")
+    ++ lib.concatMap (u: [ u.base "${u.base}@" ]) (unitsOfType "socket" ++ unitsOfType "timer" ++ unitsOfType "path"));
+  ownedOthers = type: lib.unique (map (u: u.base) (unitsOfType type));
+
   # NixOS containers the cluster runs (container@NAME.service), by container name
   resourceContainers = lib.mapAttrs (_: r: builtins.head (builtins.match "container@(.+)[.]service" r.params.unit))
     (lib.filterAttrs (_: r: r.kind == "systemd" && builtins.match "container@(.+)[.]service" (r.params.unit or "") != null) cfg.resources);
   # microVMs the cluster runs, by microvm.nix name
   resourceVms = lib.mapAttrs (_: r: r.params.name or "") (lib.filterAttrs (_: r: r.kind == "microvm") cfg.resources);
+  declaredVm = name: builtins.any (d: d.file != thisFile && builtins.isAttrs d.value && d.value ? ${name})
+    (options.microvm.vms.definitionsWithLocations or [ ]);
 
   # The checked configuration as the daemons read it: a path in /etc that a switch points at the
   # new file before it reloads the units, so SIGHUP re-reads the new configuration.
@@ -135,11 +199,36 @@ in
       ]
       # A microVM the cluster runs is started by tsha on one node only: microvm.nix's autostart
       # (on by default for microvm.vms, and any name in the microvm.autostart list) would start it
-      # at boot, through microvms.target, on every node that declares it.
+      # at boot, through microvms.target, on every node that declares it, and its restartIfChanged
+      # (on by default for a declarative VM) would restart it on a switch. The module turns both
+      # off (mkDefault, below); this fires when the configuration turns them on again.
       ++ lib.mapAttrsToList (id: name: {
-        assertion = !cfg.enable || !(config.microvm.vms.${name}.autostart or false || builtins.elem name (config.microvm.autostart or [ ]));
-        message = "services.tsha.resources.${id}: microvm.vms.${name}.autostart must be false (and \"${name}\" not in microvm.autostart): tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.";
+        assertion = !cfg.enable || !(config.microvm.vms.${name}.autostart or false || config.microvm.vms.${name}.restartIfChanged or false || builtins.elem name (config.microvm.autostart or [ ]));
+        message = "services.tsha.resources.${id}: microvm.vms.${name}.autostart and .restartIfChanged must be false (and \"${name}\" not in microvm.autostart): tsha starts the VM on one node; autostart would start it at boot on every node that declares it, and restartIfChanged would restart it on a switch.";
       }) resourceVms
+      # every unit the cluster runs exists in this system (see unitExists)
+      ++ lib.mapAttrsToList (id: u: {
+        assertion = !cfg.enable || unitExists u;
+        message = "services.tsha.resources.${id}: no module of this system declares the unit ${u.unit}: declare it in ${declaration u}.";
+      }) (lib.filterAttrs (_: u: u.type != "swap") resourceUnits)
+      # nor does another unit pull one in (Wants=, Requires=, Upholds= of a target, a service, …):
+      # it would be started with that unit, on every node
+      ++ lib.mapAttrsToList (id: u: let pullers = pullersOf u.unit; in {
+        assertion = !cfg.enable || pullers == [ ];
+        message = "services.tsha.resources.${id}: ${lib.concatStringsSep ", " pullers} ${if builtins.length pullers == 1 then "names" else "name"} ${u.unit}: tsha starts it on one node, and it would be started with ${if builtins.length pullers == 1 then "that unit" else "those units"} on every node.";
+      }) resourceUnits
+      # mounts are lists in NixOS (no option of theirs can be forced from here): asserted instead.
+      # A fileSystems entry without noauto is mounted at boot (local-fs.target) on every node.
+      ++ lib.concatLists (lib.mapAttrsToList (id: u: let fs = fileSystemOf u.base; in
+        lib.optional (fs != null) {
+          assertion = !cfg.enable || builtins.elem "noauto" fs.options;
+          message = "services.tsha.resources.${id}: fileSystems.\"${fs.mountPoint}\".options must have \"noauto\": tsha mounts ${u.unit} on one node, and without it every node mounts it at boot.";
+        }
+        ++ map (m: {
+          assertion = !cfg.enable || (m.wantedBy == [ ] && m.requiredBy == [ ]);
+          message = "services.tsha.resources.${id}: the systemd.mounts entry for ${m.where} must have no wantedBy or requiredBy: tsha mounts ${u.unit} on one node, and they would mount it on every node.";
+        }) (builtins.filter (m: mountUnitBase m.where == u.base) (config.systemd.mounts or [ ])))
+        (lib.filterAttrs (_: u: u.type == "mount") resourceUnits))
       # likewise a NixOS container: autoStart would start it at boot (machines.target) everywhere
       ++ lib.mapAttrsToList (id: name: {
         assertion = !cfg.enable || !(config.containers.${name}.autoStart or false);
@@ -212,17 +301,55 @@ in
       };
     })
 
-    # The cluster owns its services: they are not started at boot (NixOS modules commonly want
-    # them from multi-user.target, so wantedBy is forced empty), and nixos-rebuild switch neither
-    # restarts nor stops a changed one, which would move it under the agent's feet. The agent
-    # starts and stops them on the node the plan places them on.
+    # The cluster owns its units: they are not started at boot (NixOS modules commonly want
+    # services from multi-user.target, sockets from sockets.target, timers from timers.target, so
+    # wantedBy, requiredBy and upheldBy are forced empty), and nixos-rebuild switch neither restarts nor stops a changed one,
+    # which would move it under the agent's feet (a service: restartIfChanged and stopIfChanged;
+    # a timer or a path unit: X-OnlyManualStart, which the switch reads for those; a changed socket
+    # is left alone by the switch anyway). The agent starts and stops them on the node the plan
+    # places them on. Each is set only where another module declares the unit (mkIf: the name is
+    # dropped otherwise), so nothing here makes a unit of its own.
     (lib.mkIf cfg.enable {
-      systemd.services = lib.genAttrs resourceServices (_: {
+      systemd.services = lib.genAttrs ownedServices (name: lib.mkIf (declaredElsewhere "services" name) {
         wantedBy = lib.mkForce [ ];
+        requiredBy = lib.mkForce [ ];
+        upheldBy = lib.mkForce [ ];
         restartIfChanged = lib.mkForce false;
         stopIfChanged = lib.mkForce false;
       });
+      systemd.sockets = lib.genAttrs (ownedOthers "socket") (name: lib.mkIf (declaredElsewhere "sockets" name) {
+        wantedBy = lib.mkForce [ ];
+        requiredBy = lib.mkForce [ ];
+        upheldBy = lib.mkForce [ ];
+      });
+      systemd.timers = lib.genAttrs (ownedOthers "timer") (name: lib.mkIf (declaredElsewhere "timers" name) {
+        wantedBy = lib.mkForce [ ];
+        requiredBy = lib.mkForce [ ];
+        upheldBy = lib.mkForce [ ];
+        unitConfig.X-OnlyManualStart = lib.mkForce true;
+      });
+      systemd.paths = lib.genAttrs (ownedOthers "path") (name: lib.mkIf (declaredElsewhere "paths" name) {
+        wantedBy = lib.mkForce [ ];
+        requiredBy = lib.mkForce [ ];
+        upheldBy = lib.mkForce [ ];
+        unitConfig.X-OnlyManualStart = lib.mkForce true;
+      });
+      systemd.targets = lib.genAttrs (ownedOthers "target") (name: lib.mkIf (declaredElsewhere "targets" name) {
+        wantedBy = lib.mkForce [ ];
+        requiredBy = lib.mkForce [ ];
+        upheldBy = lib.mkForce [ ];
+      });
     })
+
+    # The cluster's microVMs, where this machine declares them (microvm.nix imported, and
+    # microvm.vms.NAME declared by another module: an entry made here would be a VM of its own):
+    # not started at boot, not restarted by a switch.
+    (lib.mkIf cfg.enable (lib.optionalAttrs (lib.hasAttrByPath [ "microvm" "vms" ] options) {
+      microvm.vms = lib.listToAttrs (map (name: lib.nameValuePair name (lib.mkIf (declaredVm name) {
+        autostart = lib.mkDefault false;
+        restartIfChanged = lib.mkDefault false;
+      })) (lib.unique (builtins.attrValues resourceVms)));
+    }))
 
     # OCF agents from resource-agents keep their state in /run/resource-agents (IPaddr2's send_arp
     # pid file, Dummy's state), which their own tmpfiles.d makes on other distributions
@@ -237,6 +364,16 @@ in
           promtool check rules ${alertRules}
           cp ${alertRules} $out
         '')
+      ];
+    })
+
+    # the scrape job of the alert rules (job="tsha"): every node's agent on its mesh host
+    (lib.mkIf cfg.prometheusScrape.enable {
+      services.prometheus.scrapeConfigs = [
+        {
+          job_name = "tsha";
+          static_configs = [ { targets = map (name: "${meshHost cfg.nodes.${name}.address}:${toString cfg.prometheusScrape.port}") nodeNames; } ];
+        }
       ];
     })
 

@@ -125,6 +125,21 @@ in
       of enable: set it on the machine that runs Prometheus and scrapes the agents'
       metricsAddress'';
 
+    prometheusScrape = {
+      enable = mkEnableOption ''
+        a scrape job named "tsha" in this machine's Prometheus (services.prometheus.scrapeConfigs),
+        the job tsha's alert rules read: every node's agent at its mesh host and
+        prometheusScrape.port. Each node serves its metrics there with metricsAddress =
+        "<its mesh host>:<port>", and this machine reaches the mesh (a member, or routed to it).
+        Independent of enable'';
+
+      port = mkOption {
+        type = types.port;
+        default = 9740;
+        description = "Port of the agents' metricsAddress on their mesh hosts, for prometheusScrape.";
+      };
+    };
+
     grafanaDashboard = mkEnableOption ''
       tsha's Grafana dashboard (nixos-module/grafana-dashboard.json: cluster, nodes, resources,
       failovers, fencing, storage) provisioned into this machine's Grafana

@@ -6,6 +6,11 @@ let
   isWitness = config.networking.hostName == "nas";
 in
 {
+  # the services the cluster runs, declared on both nodes; tsha starts them on one (the module
+  # takes them off multi-user.target and out of the switch's restarts)
+  services.home-assistant.enable = !isWitness;
+  services.mosquitto.enable = !isWitness;
+
   services.tsha = {
     enable = !isWitness;
     witness.enable = isWitness;

@@ -3,7 +3,7 @@
 // their operator-facing messages (AgentUnreachableError: "no tsha agent reachable at ...; is
 // tsha-agent running?"); src/cli/main.ts prints them and exits non-zero.
 import type { Command } from 'commander';
-import { ControlClient, DEFAULT_CONTROL_SOCKET, type ControlClientOptions } from '../adapters/grpc/control-client.js';
+import { AgentUnreachableError, ControlClient, ControlRequestError, DEFAULT_CONTROL_SOCKET, type ControlClientOptions } from '../adapters/grpc/control-client.js';
 
 export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.TSHA_CONTROL_SOCKET || DEFAULT_CONTROL_SOCKET;
@@ -26,4 +26,13 @@ export async function withControlClient<T>(
   } finally {
     client.close();
   }
+}
+
+/**
+ * What a command tells the operator when the agent was not reached or refused the request: the
+ * error itself, whose message says why. Anything else is a bug and is thrown again.
+ */
+export function agentError(e: unknown): AgentUnreachableError | ControlRequestError {
+  if (e instanceof AgentUnreachableError || e instanceof ControlRequestError) return e;
+  throw e;
 }

@@ -5,7 +5,8 @@
 
 import type { NodeName, ResourceId } from '../config/types.js';
 
-export type NodeState =
+/** A node as the scheduler reads it (Pacemaker's node states). */
+export type NodeSnapshotState =
   /** member of the quorate partition, heartbeating */
   | 'online'
   /** cleanly left or known powered off (fence confirmed) */
@@ -15,7 +16,7 @@ export type NodeState =
 
 export interface NodeSnapshot {
   name: NodeName;
-  state: NodeState;
+  state: NodeSnapshotState;
   standby: boolean;
   maintenance: boolean;
   attributes: Record<string, string>;
@@ -57,9 +58,9 @@ export interface ClusterSnapshot {
   /** operator bans (`tsha resource ban`) and moves: node-level location overrides */
   bans: { resource: ResourceId; node: NodeName; score: number }[];
   /** per-resource overrides of target role / managed set at run time */
-  overrides?: { resource: ResourceId; targetRole?: string; managed?: boolean }[];
+  overrides: { resource: ResourceId; targetRole?: string; managed?: boolean }[];
   /** nodes whose fencing was confirmed since they were lost (safe to recover from) */
   fenced: NodeName[];
-  /** fences an operator asked for (`tsha fence NODE`), not carried out yet; absent in older recordings */
-  fenceRequests?: { node: NodeName; action: 'off' | 'reboot'; by: string }[];
+  /** fences an operator asked for (`tsha fence NODE`), not carried out yet */
+  fenceRequests: { node: NodeName; action: 'off' | 'reboot'; by: string }[];
 }

@@ -5,9 +5,10 @@
 // file; test/unit/proto-roundtrip.test.ts fails if the two drift apart.
 
 import type { FenceCheckReport } from './fencer.js';
+import type { QuorumMode } from '../config/types.js';
+import type { NodeStatusState } from '../core/cluster/status.js';
 
-export type QuorumMode = 'majority' | 'witness' | 'twoNode';
-export type NodeState = 'online' | 'offline' | 'unclean' | 'pending';
+export type { NodeStatusState, QuorumMode };
 export type ResourceState = 'started' | 'stopped' | 'failed' | 'promoted' | 'unpromoted' | 'starting' | 'stopping';
 export type TargetRole = 'started' | 'stopped' | 'promoted' | 'unpromoted';
 export type ActionStatus = 'ok' | 'error' | 'errorHard' | 'errorFatal' | 'timeout' | 'notInstalled';
@@ -49,7 +50,7 @@ export interface WitnessView {
 
 export interface NodeStatus {
   name: string;
-  state: NodeState;
+  state: NodeStatusState;
   standby: boolean;
   maintenance: boolean;
   isSelf: boolean;

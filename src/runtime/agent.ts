@@ -30,7 +30,7 @@ import type { Server } from 'node:http';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { CompiledConfig, NodeName, ResourceKind } from '../config/types.js';
-import { clusterNow, coordinatorOf, isQuorate, nextTickAt, restartAnnounced, startNode, statusOf, step, stoppedReasons, type NodeState } from '../core/cluster/node.js';
+import { NODE_STATUS_STATES, clusterNow, coordinatorOf, heardRecently, isQuorate, nextTickAt, restartAnnounced, startNode, statusOf, step, stoppedReasons, type NodeState } from '../core/cluster/node.js';
 import type { Durable, Effect, Input } from '../core/cluster/types.js';
 import { StoreWriteError } from '../ports/store.js';
 import { StorageHealth } from './storage-health.js';
@@ -768,15 +768,12 @@ export class Agent {
     }
     const now = this.clock();
     const peers = [...st.config.nodes.map((n) => n.name), ...(st.config.witness ? [st.config.witness.name] : [])].filter((n) => n !== this.self);
-    for (const p of peers) {
-      const heard = st.heard.get(p);
-      this.metrics.peerUp.set({ peer: p }, heard !== undefined && now - heard < st.config.timing.failureTimeoutMs ? 1 : 0);
-    }
+    for (const p of peers) this.metrics.peerUp.set({ peer: p }, heardRecently(st, p, now) ? 1 : 0);
 
     // each node as `tsha status` shows it from here; the witness's reachability where it is known
     const status = statusOf(st, now);
     this.metrics.nodeState.reset();
-    for (const n of status.nodes) for (const state of NODE_STATES) this.metrics.nodeState.set({ node: n.name, state }, n.state === state ? 1 : 0);
+    for (const n of status.nodes) for (const state of NODE_STATUS_STATES) this.metrics.nodeState.set({ node: n.name, state }, n.state === state ? 1 : 0);
     this.metrics.witnessReachable.reset();
     if (status.quorum.witness !== null && status.quorum.witnessReachable !== null && !st.isWitness) {
       this.metrics.witnessReachable.set({ witness: status.quorum.witness }, status.quorum.witnessReachable ? 1 : 0);
@@ -911,7 +908,6 @@ export class Agent {
   }
 }
 
-const NODE_STATES = ['online', 'offline', 'unclean', 'pending'] as const;
 /** tsha_resource_blocked is recomputed at least this often on a scrape (bans and failures expire) */
 const BLOCKED_RECHECK_MS = 10_000;
 

@@ -6,16 +6,16 @@
 //   coordinator by a member) and answered once this node applied the committed result, or refused
 //   with a clear reason (no coordinator, unknown name).
 
-import type { CompiledConfig, NodeName, ResourceId, TargetRole } from '../config/types.js';
+import type { CompiledConfig, NodeName, ResourceId } from '../config/types.js';
 import { INFINITY } from '../config/types.js';
 import { buildSnapshot, clusterNow, isQuorate, statusOf, stoppedReasons } from '../core/cluster/node.js';
 import { serializeSchedulerInput } from '../core/scheduler/record.js';
 import type { OperatorCommand } from '../core/cluster/commands.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
-import { agentLabel } from '../config/drivers.js';
+import { primitiveOf, resourceStatuses } from '../core/resource-status.js';
 import type {
   ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceCheckReport, FenceCheckRequest, FenceCommandRequest, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
-  ResourceState, ResourceStatus, StatusRequest, StatusSubscription, HistoryEntry, HistoryRequest, HistoryResponse, OperatorConstraint, SchedulerInputRequest, SchedulerInputResponse, StorageClient, StorageEvent, StorageStatus, WitnessView,
+  StatusRequest, StatusSubscription, HistoryEntry, HistoryRequest, HistoryResponse, OperatorConstraint, SchedulerInputRequest, SchedulerInputResponse, StorageClient, StorageEvent, StorageStatus, WitnessView,
 } from '../ports/control.js';
 import { ControlCommandError } from '../ports/control.js';
 import type { RbdClient } from '../ports/storage.js';
@@ -63,61 +63,10 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     };
   });
 
-  const groupOf = new Map<ResourceId, string>();
-  const cloneOf = new Map<ResourceId, { id: string; promotable: boolean }>();
-  for (const r of Object.values(st.config.resources)) {
-    if (r.type === 'group') for (const m of r.members) groupOf.set(m, r.id);
-    if (r.type === 'clone') {
-      cloneOf.set(r.child, { id: r.id, promotable: r.promotable });
-      const child = st.config.resources[r.child];
-      if (child?.type === 'group') for (const m of child.members) cloneOf.set(m, { id: r.id, promotable: r.promotable });
-    }
-  }
-  const effective = (id: ResourceId): { targetRole: TargetRole; managed: boolean } => {
-    const chain = [id, groupOf.get(id), cloneOf.get(id)?.id].filter((x): x is string => x !== undefined);
-    let targetRole: TargetRole = 'started';
-    let managed = !st.config.maintenanceMode;
-    for (const x of chain) {
-      const r = st.config.resources[x];
-      const o = c.overrides[x];
-      const role = o?.targetRole ?? r?.meta.targetRole ?? 'started';
-      if (role === 'stopped' || targetRole === 'started') targetRole = role;
-      if ((o?.managed ?? r?.meta.managed) === false) managed = false;
-    }
-    return { targetRole, managed };
-  };
-
-  const why = stoppedReasons(st, now);
-  const resources: ResourceStatus[] = [];
-  for (const id of Object.keys(st.config.resources).sort()) {
-    const r = st.config.resources[id]!;
-    if (r.type !== 'primitive') continue;
-    const clone = cloneOf.get(id);
-    // a clone's child shows one line per instance running somewhere (the CLI lists the rest as Stopped)
-    const ids = clone ? [...new Set(s.instances.filter((i) => i.resource.replace(/:\d+$/, '') === id).map((i) => i.resource))].sort() : [id];
-    if (clone && ids.length === 0) ids.push(id);
-    for (const inst of ids) {
-      const copies = s.instances.filter((i) => i.resource === inst);
-      const roles = new Set(copies.map((x) => x.role));
-      let state: ResourceState = 'stopped';
-      if (roles.has('failed')) state = 'failed';
-      else if (roles.has('stopping')) state = 'stopping';
-      else if (roles.has('starting')) state = 'starting';
-      else if (roles.has('promoted')) state = 'promoted';
-      else if (roles.has('unpromoted')) state = 'unpromoted';
-      else if (roles.has('started')) state = 'started';
-      const failCounts = c.failures
-        .filter((f) => f.resource === inst || f.resource.replace(/:\d+$/, '') === inst)
-        .map((f) => ({ node: f.node, operation: f.operation, count: f.count, lastFailureUnixMs: wall(f.at) }));
-      const eff = effective(id);
-      const reason = state !== 'stopped' ? '' : !eff.managed ? 'unmanaged' : eff.targetRole === 'stopped' ? 'disabled' : (why.get(inst) ?? why.get(id) ?? '');
-      resources.push({
-        id: inst, kind: r.kind, agent: agentLabel(r), group: groupOf.get(id) ?? '', clone: clone?.id ?? '', promotable: clone?.promotable ?? false,
-        state, nodes: [...new Set(copies.map((x) => x.node))].sort(), targetRole: eff.targetRole, managed: eff.managed,
-        reason, failCounts, blocked: reason.startsWith('blocked'),
-      });
-    }
-  }
+  const resources = resourceStatuses({
+    config: st.config, overrides: c.overrides, placements: s.instances, stoppedReasons: stoppedReasons(st, now),
+    failures: c.failures.map((f) => ({ resource: f.resource, node: f.node, operation: f.operation, count: f.count, lastFailureUnixMs: wall(f.at) })),
+  });
 
   // failures the cluster counted, on every node, with the last one's details
   const failedActions: FailedAction[] = c.failures.map((f) => ({
@@ -131,7 +80,7 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
       target: f.node, action: f.action ?? 'off', status: 'ok', device: f.device ?? (f.cause === 'fenced' ? 'fence agent' : 'lease expiry + watchdog'), executor: f.executor ?? '',
       requestedBy: f.by ?? '', reason: `${f.by ? 'operator request; ' : ''}${f.cause === 'unfenced' ? 'unfenced at join' : f.cause} (term ${f.term}, log index ${f.index})`, timeUnixMs: wall(f.at),
     })),
-    ...Object.entries(c.fenceRequests ?? {}).map(([target, r]): FenceEvent => ({
+    ...Object.entries(c.fenceRequests).map(([target, r]): FenceEvent => ({
       target, action: r.action, status: 'pending', device: '', executor: '', requestedBy: r.by,
       reason: `operator request (log index ${r.index}): waiting for the coordinator's fence`, timeUnixMs: wall(r.at),
     })),
@@ -150,7 +99,7 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     coordinator: s.coordinator ?? '',
     term: s.term,
     quorum: {
-      quorate: q.quorate, mode: q.mode === 'two_node' ? 'twoNode' : q.mode, votesHave: q.votesHave, votesNeeded: q.votesNeeded, votesTotal: q.votesTotal,
+      quorate: q.quorate, mode: q.mode, votesHave: q.votesHave, votesNeeded: q.votesNeeded, votesTotal: q.votesTotal,
       witness: q.witness ?? '', witnessState: q.witness === null ? 'none' : q.witnessReachable === null ? 'unknown' : q.witnessReachable ? 'reachable' : 'unreachable',
       witnessViews: q.witnessViews.map((v): WitnessView => ({
         node: v.node, state: v.sight === null ? 'unknown' : v.sight.reachable ? 'reachable' : 'unreachable',
@@ -163,7 +112,7 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     operatorConstraints: c.bans
       .filter((b) => b.until === null || b.until > cnow)
       .map((b): OperatorConstraint => ({ resource: b.resource, node: b.node, score: Math.max(-INFINITY, Math.min(INFINITY, b.score)), remainingMs: b.until === null ? 0 : Math.max(1, Math.round(b.until - cnow)) })),
-    storageHistory: (c.storageHistory ?? []).map((h): StorageEvent => ({
+    storageHistory: c.storageHistory.map((h): StorageEvent => ({
       resource: h.resource, step: h.step, node: h.node, lost: h.lost, status: h.status, reason: h.reason, timeUnixMs: wall(h.at), transition: h.transition,
     })),
   };
@@ -241,8 +190,8 @@ async function fenceCommand(agent: Agent, req: FenceCommandRequest): Promise<Com
   const view = agent.view();
   if (!view) throw new ControlCommandError('unavailable', 'the agent is still starting');
   if (req.cancel) {
-    if (!view.node.cluster.fenceRequests?.[node]) return { message: `no pending fence request for ${node}`, committedIndex: view.node.commitIndex, warnings: [] };
-    return proposeAndWait(agent, [{ type: 'fenceRequest', node, on: false, action: 'off', by }], (s) => !s.fenceRequests?.[node], `withdraw the fence request for ${node}`);
+    if (!view.node.cluster.fenceRequests[node]) return { message: `no pending fence request for ${node}`, committedIndex: view.node.commitIndex, warnings: [] };
+    return proposeAndWait(agent, [{ type: 'fenceRequest', node, on: false, action: 'off', by }], (s) => !s.fenceRequests[node], `withdraw the fence request for ${node}`);
   }
   if (!cfg.fencing.enabled) throw new ControlCommandError('failedPrecondition', `fencing is disabled (fencing.enabled = false): the cluster cannot fence ${node}`);
   if (!cfg.fencing.devices.some((d) => d.hosts.includes(node))) {
@@ -256,15 +205,15 @@ async function fenceCommand(agent: Agent, req: FenceCommandRequest): Promise<Com
   if (down) throw new ControlCommandError('failedPrecondition', `${node} is already down (${down.cause}, log index ${down.index}) and runs nothing; it rejoins when its agent is back`);
   const action = req.action;
   if (action === 'on') throw new ControlCommandError('invalidArgument', 'action on is unfencing, which the coordinator runs itself when a node joins: tsha fence takes off or reboot');
-  const asked = await proposeAndWait(agent, [{ type: 'fenceRequest', node, on: true, action, by }], (st) => st.fenceRequests?.[node] !== undefined || st.down[node] !== undefined,
+  const asked = await proposeAndWait(agent, [{ type: 'fenceRequest', node, on: true, action, by }], (st) => st.fenceRequests[node] !== undefined || st.down[node] !== undefined,
     `fence ${node} (${action})`);
   const v = agent.view();
-  const index = v?.node.cluster.fenceRequests?.[node]?.index ?? asked.committedIndex;
+  const index = v?.node.cluster.fenceRequests[node]?.index ?? asked.committedIndex;
   const waitMs = req.waitMs > 0 ? req.waitMs : FENCE_WAIT_MS;
   const outcome = await waitForState(agent, (st): string | null => {
     const d = st.down[node];
     if (d && d.index > index) return d.cause === 'fenced' ? `fenced: ${node} confirmed ${action === 'reboot' ? 'rebooted' : 'powered off'} (log index ${d.index})` : `${node} is down (${d.cause}, log index ${d.index})`;
-    if (!st.fenceRequests?.[node]) return d ? `${node} is down (${d.cause}, log index ${d.index})` : 'withdrawn';
+    if (!st.fenceRequests[node]) return d ? `${node} is down (${d.cause}, log index ${d.index})` : 'withdrawn';
     return null;
   }, waitMs);
   if (outcome === null) {
@@ -279,7 +228,7 @@ function runningOn(agent: Agent, id: ResourceId): NodeName[] {
   const v = agent.view();
   if (!v) return [];
   const s = statusOf(v.node, v.now);
-  return [...new Set(s.instances.filter((i) => i.resource === id || i.resource.replace(/:\d+$/, '') === id).map((i) => i.node))];
+  return [...new Set(s.instances.filter((i) => i.resource === id || primitiveOf(i.resource) === id).map((i) => i.node))];
 }
 
 export function controlHandlers(agent: Agent): ControlHandlers {
@@ -302,7 +251,7 @@ export function controlHandlers(agent: Agent): ControlHandlers {
       if (!v) throw new ControlCommandError('unavailable', 'the agent is still starting');
       const cnow = clusterNow(v.node, v.now);
       const wallNow = Date.now();
-      const all = v.node.cluster.history ?? [];
+      const all = v.node.cluster.history;
       const events = (req.limit > 0 ? all.slice(-req.limit) : all).map((e): HistoryEntry => ({
         timeUnixMs: wallOf(e.at, cnow, wallNow), index: e.index, kind: e.kind, node: e.node ?? '', resource: e.resource ?? '', text: e.text,
       }));
@@ -358,7 +307,7 @@ export function controlHandlers(agent: Agent): ControlHandlers {
           const operation = req.cleanup.operation || null;
           if (node === null || node === agent.self) agent.resources.clearFailures(id);
           const left = (s: ClusterState): boolean => !s.failures.some((f) =>
-            (f.resource === id || f.resource.replace(/:\d+$/, '') === id) && (node === null || f.node === node) && (operation === null || f.operation === operation));
+            (f.resource === id || primitiveOf(f.resource) === id) && (node === null || f.node === node) && (operation === null || f.operation === operation));
           return proposeAndWait(agent, [{ type: 'cleanup', resource: id, node, operation }], left, `cleanup ${id}${node ? ` on ${node}` : ''}${operation ? ` (${operation})` : ''}`);
         }
         case 'setTargetRole': {

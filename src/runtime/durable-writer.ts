@@ -12,12 +12,12 @@
 
 import type { Command } from '../core/cluster/commands.js';
 import type { Durable } from '../core/cluster/types.js';
-import type { ClusterState } from '../core/cluster/state-machine.js';
+import { completeClusterState, type StoredClusterState } from './stored-state.js';
 import { initialDurable } from '../core/cluster/node.js';
 import type { CompiledConfig } from '../config/types.js';
-import { StoreCorruptError, type LoadedState, type Store } from '../ports/store.js';
+import { StoreCorruptError, type Store } from '../ports/store.js';
 
-export type ClusterStore = Store<Command, ClusterState>;
+export type ClusterStore = Store<Command, StoredClusterState>;
 
 export class DurableWriter {
   private term = 0;
@@ -32,7 +32,7 @@ export class DurableWriter {
 
   /** Read what is on disk; null on a first start (nothing was ever persisted). */
   async load(config: CompiledConfig): Promise<{ durable: Durable | null; repairs: string[] }> {
-    const loaded: LoadedState<Command, ClusterState> = await this.store.load();
+    const loaded = await this.store.load();
     // This writer saves the term before any entry or snapshot of that term (types.ts rule 1), so
     // a hard state behind them was lost or rolled back, and the vote it held with it: refused.
     const newest = Math.max(loaded.entries.at(-1)?.term ?? 0, loaded.snapshot?.term ?? 0);
@@ -52,7 +52,7 @@ export class DurableWriter {
       durable: {
         term: loaded.hardState.term,
         votedFor: loaded.hardState.votedFor,
-        snapshot: loaded.snapshot ? { index: loaded.snapshot.index, term: loaded.snapshot.term, state: loaded.snapshot.state } : base.snapshot,
+        snapshot: loaded.snapshot ? { index: loaded.snapshot.index, term: loaded.snapshot.term, state: completeClusterState(loaded.snapshot.state) } : base.snapshot,
         entries: loaded.entries.map((e) => ({ index: e.index, term: e.term, cmd: e.cmd })),
       },
       repairs: loaded.repairs,

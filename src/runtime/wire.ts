@@ -16,6 +16,7 @@ import type { Entry, Message, NodeReport, WitnessSight as CoreSight } from '../c
 import type { ActionStatus } from '../core/scheduler/types.js';
 import type { Envelope, OutboundMessage } from '../ports/transport.js';
 import { decodeJson, encodeJson, type EntryKind, type LogEntry, type NodeReport as WireReport, type WitnessSight as WireSight } from '../ports/mesh-messages.js';
+import { completeClusterState } from './stored-state.js';
 
 export class MalformedMessageError extends Error {
   override readonly name = 'MalformedMessageError';
@@ -189,6 +190,7 @@ export function fromEnvelope(env: Envelope): Message {
       if (problem) bad(`core ${kind}: ${problem}`);
       const msg = value as Message;
       if (msg.term !== term) bad(`core ${kind}: term ${msg.term} differs from the envelope's ${term}`);
+      if (msg.type === 'InstallSnapshot') msg.snapshot = { ...msg.snapshot, state: completeClusterState(msg.snapshot.state) };
       return msg;
     }
     default:

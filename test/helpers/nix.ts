@@ -25,3 +25,27 @@ export function renderServiceSection(serviceConfig: Record<string, unknown>, ski
   }
   return [...lines, ...extra].join('\n') + '\n';
 }
+
+/**
+ * A whole unit file as nixpkgs writes a service (nixos/lib/systemd-lib.nix): [Unit] with its
+ * description, dependencies, start limit and the switch's triggers; [Service] with PATH from
+ * `path`, the switch's X-RestartIfChanged/X-StopIfChanged, and serviceConfig. Store paths are
+ * moved under `storeRoot` (where a test puts stand-in executables).
+ */
+export function renderUnit(service: Record<string, unknown>, storeRoot = ''): string {
+  const list = (k: string) => (service[k] as string[] | undefined) ?? [];
+  const unit = ['[Unit]'];
+  if (service.description) unit.push(`Description=${String(service.description)}`);
+  for (const [key, opt] of [['Wants', 'wants'], ['Requires', 'requires'], ['After', 'after'], ['Before', 'before'], ['BindsTo', 'bindsTo'], ['PartOf', 'partOf']] as const) {
+    if (list(opt).length) unit.push(`${key}=${list(opt).join(' ')}`);
+  }
+  if (service.startLimitIntervalSec !== undefined) unit.push(`StartLimitIntervalSec=${String(service.startLimitIntervalSec)}`);
+  if (list('reloadTriggers').length) unit.push(`X-Reload-Triggers=${list('reloadTriggers').join(' ')}`);
+  if (list('restartTriggers').length) unit.push(`X-Restart-Triggers=${list('restartTriggers').join(' ')}`);
+  for (const [k, v] of Object.entries((service.unitConfig as Record<string, unknown> | undefined) ?? {})) unit.push(`${k}=${String(v)}`);
+  const extra = [`Environment="PATH=${list('path').map((p) => `${p}/bin:${p}/sbin`).join(':')}"`];
+  if (service.restartIfChanged === false) extra.push('X-RestartIfChanged=false');
+  if (service.stopIfChanged === false) extra.push('X-StopIfChanged=false');
+  const text = unit.join('\n') + '\n' + renderServiceSection(service.serviceConfig as Record<string, unknown>, [], extra);
+  return storeRoot ? text.replaceAll('/nix/store/', `${storeRoot}/nix/store/`) : text;
+}

@@ -6,7 +6,7 @@
 let
   pkgs = import ./pkgs.nix;
   eval = lib.evalModules {
-    modules = [ ../../nixos-module/default.nix ./nixos-stubs.nix { _module.args.pkgs = pkgs; } ]
+    modules = [ ../../nixos-module/default.nix ./nixos-stubs.nix ./service-stubs.nix { _module.args.pkgs = pkgs; } ]
       ++ lib.optional microvm ./microvm-stubs.nix
       ++ modules;
   };
@@ -21,11 +21,13 @@ in
   failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) c.assertions);
   inherit (c) warnings boot;
   services = builtins.mapAttrs (_: defined) c.systemd.services;
+  units = { inherit (c.systemd) sockets timers targets paths; };
   tmpfiles = c.systemd.tmpfiles.rules;
   firewall = { inherit (c.networking.firewall) allowedTCPPorts allowedUDPPorts interfaces; };
   wireguard = c.networking.wireguard.interfaces;
   etc = builtins.mapAttrs (_: f: { inherit (f) source mode; }) c.environment.etc;
   systemPackages = c.environment.systemPackages;
+  prometheusScrapeConfigs = c.services.prometheus.scrapeConfigs;
   prometheusRuleFiles = map (f: { inherit (f) buildCommand; rules = builtins.fromJSON f.alertRules.text; }) c.services.prometheus.ruleFiles;
   grafana = {
     inherit (c.services.grafana.provision) enable;

@@ -8,6 +8,8 @@
     vms = lib.mkOption {
       type = lib.types.attrsOf (lib.types.submodule {
         options.autostart = lib.mkOption { type = lib.types.bool; default = true; };
+        # microvm.nix: true for a declarative VM (one with config), the kind a host declares here
+        options.restartIfChanged = lib.mkOption { type = lib.types.bool; default = true; };
       });
       default = { };
     };

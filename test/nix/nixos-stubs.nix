@@ -4,7 +4,7 @@
 # evaluating the module with nixpkgs' real lib.evalModules where nixpkgs' nixos/ tree is absent.
 # Only the attributes the module uses are declared: a definition of anything else fails the
 # evaluation ("The option … does not exist"), as a wrong type does, so the tests catch both.
-{ lib, ... }:
+{ config, lib, ... }:
 let
   inherit (lib) mkOption types;
   # nixpkgs: systemdUtils.lib.unitNameType
@@ -32,8 +32,10 @@ let
       description = mkOption { type = types.singleLineStr; default = ""; };
       wantedBy = unitNames;
       requiredBy = unitNames;
+      upheldBy = unitNames;
       wants = unitNames;
       requires = unitNames;
+      upholds = unitNames;
       after = unitNames;
       before = unitNames;
       bindsTo = unitNames;
@@ -50,6 +52,50 @@ let
       # nixpkgs declares these without a default: unset, the unit has no such line
       startLimitBurst = mkOption { type = types.int; };
       startLimitIntervalSec = mkOption { type = types.int; };
+    };
+  };
+  # nixpkgs: the stage-2 options of sockets, timers, targets and paths (commonUnitOptions plus
+  # their own [Socket]/[Timer]/[Path] sections)
+  otherUnitModule = section: {
+    options = {
+      enable = mkOption { type = types.bool; default = true; };
+      description = mkOption { type = types.singleLineStr; default = ""; };
+      wantedBy = unitNames;
+      requiredBy = unitNames;
+      upheldBy = unitNames;
+      wants = unitNames;
+      requires = unitNames;
+      upholds = unitNames;
+      after = unitNames;
+      before = unitNames;
+      partOf = unitNames;
+      unitConfig = mkOption { type = types.attrsOf unitOption; default = { }; };
+    } // lib.optionalAttrs (section != null) {
+      ${section} = mkOption { type = types.attrsOf unitOption; default = { }; };
+    } // lib.optionalAttrs (section == "socketConfig") {
+      listenStreams = mkOption { type = types.listOf types.str; default = [ ]; };
+    };
+  };
+  # nixpkgs: mountOptions / automountOptions (systemd.mounts and systemd.automounts are lists)
+  mountModule = section: {
+    options = {
+      where = mkOption { type = types.str; };
+      what = mkOption { type = types.str; default = ""; };
+      type = mkOption { type = types.str; default = ""; };
+      options = mkOption { type = types.commas; default = ""; };
+      wantedBy = unitNames;
+      requiredBy = unitNames;
+      unitConfig = mkOption { type = types.attrsOf unitOption; default = { }; };
+      ${section} = mkOption { type = types.attrsOf unitOption; default = { }; };
+    };
+  };
+  # nixpkgs: nixos/modules/tasks/filesystems.nix
+  fileSystemModule = { name, ... }: {
+    options = {
+      mountPoint = mkOption { type = types.str; default = name; };
+      device = mkOption { type = types.nullOr types.nonEmptyStr; default = null; };
+      fsType = mkOption { type = types.nonEmptyStr; default = "auto"; };
+      options = mkOption { type = types.nonEmptyListOf types.nonEmptyStr; default = [ "defaults" ]; };
     };
   };
   firewallPorts = {
@@ -76,7 +122,9 @@ let
       allowedIPsAsRoutes = mkOption { type = types.bool; default = true; };
     };
   };
-  etcFile = { name, ... }: {
+  # nixpkgs: a file given as text becomes its source (pkgs.writeText, a store path here)
+  etcFile = { name, config, ... }: {
+    config.source = lib.mkIf (config.text != null) (lib.mkDefault "/nix/store/stub-etc-${baseNameOf name}");
     options = {
       enable = mkOption { type = types.bool; default = true; };
       target = mkOption { type = types.str; default = name; };
@@ -110,12 +158,44 @@ in
     };
 
     services.prometheus.ruleFiles = mkOption { type = types.listOf (types.nullOr types.path); default = [ ]; };
+    # nixos/modules/services/monitoring/prometheus/default.nix: promTypes.scrape_config (mkOpt: nullOr, default null)
+    services.prometheus.scrapeConfigs = mkOption {
+      type = types.listOf (types.submodule {
+        options = {
+          job_name = mkOption { type = types.str; };
+          static_configs = mkOption {
+            type = types.nullOr (types.listOf (types.submodule {
+              options = {
+                targets = mkOption { type = types.listOf types.str; };
+                labels = mkOption { type = types.attrsOf types.str; default = { }; };
+              };
+            }));
+            default = null;
+          };
+        };
+      });
+      default = [ ];
+    };
     # nixos/modules/services/monitoring/grafana.nix (providers: a list of attribute sets there too)
     services.grafana.provision.enable = mkOption { type = types.bool; default = false; };
     services.grafana.provision.dashboards.settings.providers = mkOption { type = types.listOf types.attrs; default = [ ]; };
 
     systemd.services = mkOption { type = types.attrsOf (types.submodule serviceModule); default = { }; };
+    systemd.sockets = mkOption { type = types.attrsOf (types.submodule (otherUnitModule "socketConfig")); default = { }; };
+    systemd.timers = mkOption { type = types.attrsOf (types.submodule (otherUnitModule "timerConfig")); default = { }; };
+    systemd.targets = mkOption { type = types.attrsOf (types.submodule (otherUnitModule null)); default = { }; };
+    systemd.paths = mkOption { type = types.attrsOf (types.submodule (otherUnitModule "pathConfig")); default = { }; };
+    systemd.mounts = mkOption { type = types.listOf (types.submodule (mountModule "mountConfig")); default = [ ]; };
+    systemd.automounts = mkOption { type = types.listOf (types.submodule (mountModule "automountConfig")); default = [ ]; };
+    fileSystems = mkOption { type = types.attrsOf (types.submodule fileSystemModule); default = { }; };
     systemd.tmpfiles.rules = mkOption { type = types.listOf types.str; default = [ ]; };
     systemd.watchdog.runtimeTime = mkOption { type = types.nullOr types.str; default = null; };
   };
+
+  # nixos-containers.nix declares each container's own instance of container@.service (and the
+  # template, left out here)
+  config.systemd.services = lib.mapAttrs' (name: c: lib.nameValuePair "container@${name}" {
+    wantedBy = lib.optional c.autoStart "machines.target";
+    serviceConfig.ExecStart = "/run/current-system/sw/bin/nixos-container-start ${name}";
+  }) config.containers;
 }

@@ -7,6 +7,7 @@ let
 in
 {
   writeText = name: text: package name // { inherit text; };
+  writeTextDir = path: text: package (baseNameOf path) // { inherit text; };
   # passthru attributes end up on the derivation itself, as with mkDerivation
   runCommand = name: env: buildCommand: package name // builtins.removeAttrs env [ "passthru" ] // (env.passthru or { }) // { inherit buildCommand; };
   tsha = package "tsha";
@@ -17,5 +18,7 @@ in
   lxc = package "lxc";
   ocf-resource-agents = package "ocf-resource-agents";
   fence-agents = package "fence-agents";
+  curl = package "curl";
+  python3 = package "python3";
   prometheus = package "prometheus" // { cli = package "prometheus-cli"; };
 }

@@ -76,4 +76,19 @@ describe('DurableWriter over the real DiskStore', () => {
     expect(again.loaded).toEqual(d);
     await again.w.close();
   });
+
+  it('a snapshot written before some state fields existed loads with them empty', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsha-ag-dw-'));
+    dirs.push(dir);
+    const full = initialDurable(config).snapshot.state;
+    const { storageHistory: _s, history: _h, recovering: _r, fenceRequests: _f, outdateRequests: _o, ...older } = { ...full, standby: ['n2'] };
+    const store = new DiskStore<Command, unknown>(dir);
+    await store.load();
+    await store.saveHardState({ term: 2, votedFor: null, commitIndex: 5 });
+    await store.saveSnapshot({ index: 5, term: 2, state: older });
+    await store.close();
+    const { w, loaded } = await open(dir);
+    expect(loaded?.snapshot.state).toEqual({ ...full, standby: ['n2'] });
+    await w.close();
+  });
 });

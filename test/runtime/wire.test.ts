@@ -94,6 +94,14 @@ describe('wire: core messages ↔ mesh envelope', () => {
     expect(bad(core('InstallSnapshot', { type: 'InstallSnapshot', term: 3, sentAt: 1, snapshot: { index: 1, term: 1, state: st } }))).toThrow(/state.restarting.n1/);
   });
 
+  it('completes a snapshot state sent by an agent that predates some of its fields', () => {
+    const full = initialClusterState(['n1', 'n2']);
+    const { history: _h, fenceRequests: _f, outdateRequests: _o, ...older } = full;
+    const data = encodeJson({ type: 'InstallSnapshot', term: 3, sentAt: 1, snapshot: { index: 1, term: 1, state: older } });
+    const m = fromEnvelope({ ...base, body: 'core', core: { kind: 'InstallSnapshot', data } } as Envelope);
+    expect(m.type === 'InstallSnapshot' && m.snapshot.state).toEqual(full);
+  });
+
   it('refuses typed append bodies of the wrong shape', () => {
     const ae = { prevLogTerm: 1, prevLogIndex: 1, entries: [], leaderCommit: 1, sentAtMs: 5, lease: null, peerIncluded: false, witness: null };
     const entry = (data: string, kind = 'normal') => ({ term: 1, index: 2, data: new TextEncoder().encode(data), kind });

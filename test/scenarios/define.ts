@@ -212,10 +212,10 @@ def('order-first-disabled', 'mandatory order whose first is disabled: then canno
   cluster().primitive('db', { meta: { targetRole: 'stopped' } }).primitive('web').order('db', 'web').running('db', 'n1').running('web', 'n2'));
 def('order-symmetric-stop', 'a symmetric order stops then before first when both stop', () =>
   cluster().primitive('db').primitive('web').order('db', 'web').running('db', 'n1').running('web', 'n1')
-    .tap((b) => { b.snapshot.overrides!.push({ resource: 'db', targetRole: 'stopped' }, { resource: 'web', targetRole: 'stopped' }); }));
+    .tap((b) => { b.snapshot.overrides.push({ resource: 'db', targetRole: 'stopped' }, { resource: 'web', targetRole: 'stopped' }); }));
 def('order-asymmetric-stop', 'an asymmetric order does not order the stops', () =>
   cluster().primitive('db').primitive('web').order('db', 'web', { symmetric: false }).running('db', 'n1').running('web', 'n1')
-    .tap((b) => { b.snapshot.overrides!.push({ resource: 'db', targetRole: 'stopped' }, { resource: 'web', targetRole: 'stopped' }); }));
+    .tap((b) => { b.snapshot.overrides.push({ resource: 'db', targetRole: 'stopped' }, { resource: 'web', targetRole: 'stopped' }); }));
 def('order-asymmetric-first-stops', 'an asymmetric order only blocks: db is disabled and stops, the running web keeps running', () =>
   cluster().primitive('db', { meta: { targetRole: 'stopped' } }).primitive('web').order('db', 'web', { symmetric: false })
     .running('db', 'n1').running('web', 'n2'));
@@ -283,7 +283,7 @@ def('promotable-promotion-attribute', 'the agent\'s promotion-<child> attribute 
     .node('n1', { attributes: { 'promotion-drbd': '1' } }).node('n2', { attributes: { 'promotion-drbd': '10000' } }));
 def('promotable-target-unpromoted', 'target-role unpromoted demotes the primary and keeps both secondaries', () =>
   drbd(cluster('n1', 'n2')).running('drbd:0', 'n1', 'promoted').running('drbd:1', 'n2', 'unpromoted')
-    .tap((b) => { b.snapshot.overrides!.push({ resource: 'drbd-clone', targetRole: 'unpromoted' }); }));
+    .tap((b) => { b.snapshot.overrides.push({ resource: 'drbd-clone', targetRole: 'unpromoted' }); }));
 def('promotable-stickiness', 'the current primary stays primary against a weaker promoted-role preference', () =>
   drbd(cluster('n1', 'n2')).tap((b) => { b.config.resources['drbd-clone']!.meta.stickiness = 200; })
     .location('drbd-clone', 'n2', 100, { role: 'promoted' })
@@ -362,7 +362,7 @@ def('unmanaged-resource', 'an unmanaged resource is left where it is, even when 
   cluster().primitive('web', { meta: { managed: false } }).location('web', 'n2', 100).running('web', 'n1'));
 def('unmanaged-failed', 'an unmanaged failed resource is not recovered', () =>
   cluster().primitive('web').running('web', 'n1', 'failed').failure('web', 'n1', 'monitor')
-    .tap((b) => { b.snapshot.overrides!.push({ resource: 'web', managed: false }); }));
+    .tap((b) => { b.snapshot.overrides.push({ resource: 'web', managed: false }); }));
 def('target-role-stopped', 'target-role stopped stops a running resource', () =>
   cluster().primitive('web', { meta: { targetRole: 'stopped' } }).running('web', 'n1'));
 def('standby-drain', 'standby drains every resource off the node', () =>

@@ -929,7 +929,7 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
       const coord = sim.coordinator() ?? 'n1';
       const others = ['n1', 'n2', 'n3'].filter((n) => n !== coord);
       const [by, target] = rng.chance(0.5) ? [others[0]!, others[1]!] : [others[1]!, others[0]!];
-      const request = (m: ReturnType<Sim['machine']>) => (m.core?.cluster.outdateRequests ?? []).find((r) => r.id === id);
+      const request = (m: ReturnType<Sim['machine']>) => m.core?.cluster.outdateRequests.find((r) => r.id === id);
       const tick = (k: number) => {
         if (k > 60) return;
         const asker = sim.machine(by);

@@ -57,7 +57,7 @@ export class ClusterBuilder {
     this.snapshot = {
       now: this.now, quorate: true,
       nodes: nodes.map((n): NodeSnapshot => ({ name: n, state: 'online', standby: false, maintenance: false, attributes: {} })),
-      observations: [], failures: [], bans: [], overrides: [], fenced: [],
+      observations: [], failures: [], bans: [], overrides: [], fenced: [], fenceRequests: [],
     };
   }
 

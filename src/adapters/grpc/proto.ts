@@ -94,6 +94,12 @@ function camel(snake: string): string {
   return snake.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
+/**
+ * Enum values whose TypeScript spelling is not the camelCase of their name: the quorum mode is
+ * spelled as corosync and the configuration write it (`two_node`), the one spelling in tsha.
+ */
+const SPELLED: Record<string, string> = { 'tsha.control.v1.QuorumMode.QUORUM_MODE_TWO_NODE': 'two_node' };
+
 interface EnumMap {
   toTs: Map<number, string>;
   toWire: Map<string, number>;
@@ -110,7 +116,7 @@ export function enumMap(e: protobuf.Enum): EnumMap {
   for (const [name, num] of Object.entries(e.values)) {
     if (num === 0) continue;
     if (!name.startsWith(prefix)) throw new Error(`enum ${e.fullName}: value ${name} lacks the prefix ${prefix}`);
-    const ts = camel(name.slice(prefix.length));
+    const ts = SPELLED[`${e.fullName.replace(/^\./, '')}.${name}`] ?? camel(name.slice(prefix.length));
     map.toTs.set(num, ts);
     map.toWire.set(ts, num);
   }

@@ -9,9 +9,8 @@
 // once the cluster fenced it.
 
 import type { Command } from 'commander';
-import { AgentUnreachableError, ControlRequestError } from '../../adapters/grpc/control-client.js';
 import type { DrbdFenceOutcome, DrbdFencePeerRequest } from '../../ports/control.js';
-import { addSocketOption, withControlClient } from '../control-socket.js';
+import { addSocketOption, agentError, withControlClient } from '../control-socket.js';
 
 /** fence-peer exit codes (drbd.conf(5), DRBD's kernel conn_try_outdate_peer) */
 export const FENCE_PEER_EXIT: Record<DrbdFenceOutcome, number> = { outdated: 4, peerPrimary: 6, fenced: 7, failed: 1, unfenced: 0 };
@@ -52,12 +51,8 @@ export function register(program: Command): void {
         process.stdout.write(`tsha drbd ${name} ${req.resource} ${r.peer}: ${r.outcome} (exit ${code}): ${r.message}\n`);
         process.exitCode = code;
       } catch (e) {
-        if (e instanceof AgentUnreachableError || e instanceof ControlRequestError) {
-          process.stderr.write(`tsha drbd ${name} ${req.resource}: ${e.message} (exit 1)\n`);
-          process.exitCode = 1;
-          return;
-        }
-        throw e;
+        process.stderr.write(`tsha drbd ${name} ${req.resource}: ${agentError(e).message} (exit 1)\n`);
+        process.exitCode = 1;
       }
     });
   };

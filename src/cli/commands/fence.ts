@@ -19,7 +19,7 @@ import { Option, type Command } from 'commander';
 import { checkFencing, type FenceCheckReport } from '../../adapters/fence/index.js';
 import { AgentUnreachableError, ControlRequestError } from '../../adapters/grpc/control-client.js';
 import { loadConfig } from '../../config/parse.js';
-import { addSocketOption, withControlClient } from '../control-socket.js';
+import { addSocketOption, agentError, withControlClient } from '../control-socket.js';
 import { renderFenceCheck } from '../format/fence-check-text.js';
 import { outputOption, type Output } from '../output-option.js';
 
@@ -174,10 +174,7 @@ async function fenceNode(node: string | undefined, opts: FenceOpts): Promise<num
     for (const w of r.warnings) process.stdout.write(`warning: ${w}\n`);
     return 0;
   } catch (e) {
-    if (e instanceof AgentUnreachableError || e instanceof ControlRequestError) {
-      process.stderr.write(`tsha fence: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    process.stderr.write(`tsha fence: ${agentError(e).message}\n`);
+    return 1;
   }
 }

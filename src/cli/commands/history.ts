@@ -5,9 +5,8 @@
 // the newest 200 events.
 
 import type { Command } from 'commander';
-import { AgentUnreachableError, ControlRequestError } from '../../adapters/grpc/control-client.js';
 import type { HistoryEntry } from '../../ports/control.js';
-import { addSocketOption, withControlClient } from '../control-socket.js';
+import { addSocketOption, agentError, withControlClient } from '../control-socket.js';
 import { outputOption, type Output } from '../output-option.js';
 
 /** "90s", "15m", "2h", "1d" → milliseconds; null when it is none of these. */
@@ -67,12 +66,8 @@ export function register(program: Command): void {
       const events = filterHistory(r.events, f);
       process.stdout.write(opts.output === 'json' ? JSON.stringify({ node: r.nodeSelf, events }, null, 2) + '\n' : renderHistory(events));
     } catch (e) {
-      if (e instanceof AgentUnreachableError || e instanceof ControlRequestError) {
-        process.stderr.write(`tsha history: ${e.message}\n`);
-        process.exitCode = 1;
-        return;
-      }
-      throw e;
+      process.stderr.write(`tsha history: ${agentError(e).message}\n`);
+      process.exitCode = 1;
     }
   });
 }

@@ -1,9 +1,8 @@
 // `tsha node standby|online|maintenance NODE`: operator commands on nodes, sent to the local agent.
 
 import type { Command } from 'commander';
-import { AgentUnreachableError, ControlRequestError } from '../../adapters/grpc/control-client.js';
 import type { NodeAction } from '../../ports/control.js';
-import { addSocketOption, withControlClient } from '../control-socket.js';
+import { addSocketOption, agentError, withControlClient } from '../control-socket.js';
 
 export function register(program: Command): void {
   const node = program.command('node').description('operator commands on nodes (standby, online, maintenance)');
@@ -24,12 +23,8 @@ export function register(program: Command): void {
         process.stdout.write(`${r.message} (commit index ${r.committedIndex})\n`);
         for (const w of r.warnings) process.stdout.write(`warning: ${w}\n`);
       } catch (e) {
-        if (e instanceof AgentUnreachableError || e instanceof ControlRequestError) {
-          process.stderr.write(`tsha node ${name}: ${e.message}\n`);
-          process.exitCode = 1;
-          return;
-        }
-        throw e;
+        process.stderr.write(`tsha node ${name}: ${agentError(e).message}\n`);
+        process.exitCode = 1;
       }
     });
   };

@@ -11,13 +11,12 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { AgentUnreachableError, ControlRequestError } from '../../adapters/grpc/control-client.js';
 import { describeConfigChange } from '../../config/diff.js';
 import type { CompiledConfig, ResourceId } from '../../config/types.js';
 import { parseSchedulerInput, serializeSchedulerInput } from '../../core/scheduler/record.js';
 import { simulate, type SimulationResult } from '../../core/scheduler/simulate.js';
 import type { ClusterSnapshot } from '../../core/snapshot.js';
-import { addSocketOption, withControlClient } from '../control-socket.js';
+import { addSocketOption, agentError, withControlClient } from '../control-socket.js';
 import { checkWithOcfAgents } from './config-check.js';
 import { renderErrors } from '../format/config-summary.js';
 import { renderPlanText } from '../format/plan-text.js';
@@ -60,11 +59,8 @@ async function plan(file: string, opts: { allowStops?: boolean; ocfRoot?: string
       self = r.nodeSelf;
     });
   } catch (e) {
-    if (e instanceof AgentUnreachableError || e instanceof ControlRequestError) {
-      process.stderr.write(`tsha plan: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    process.stderr.write(`tsha plan: ${agentError(e).message}\n`);
+    return 1;
   }
   const current = input!.config;
   if (next.clusterId !== current.clusterId) {

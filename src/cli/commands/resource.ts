@@ -4,9 +4,8 @@
 // time.
 
 import type { Command } from 'commander';
-import { AgentUnreachableError, ControlRequestError } from '../../adapters/grpc/control-client.js';
 import type { CommandResult, ResourceCommand } from '../../ports/control.js';
-import { addSocketOption, withControlClient } from '../control-socket.js';
+import { addSocketOption, agentError, withControlClient } from '../control-socket.js';
 
 export async function sendResourceCommand(socket: string, resource: string, c: ResourceCommand, label: string): Promise<number> {
   try {
@@ -15,11 +14,8 @@ export async function sendResourceCommand(socket: string, resource: string, c: R
     for (const w of r.warnings) process.stdout.write(`warning: ${w}\n`);
     return 0;
   } catch (e) {
-    if (e instanceof AgentUnreachableError || e instanceof ControlRequestError) {
-      process.stderr.write(`tsha ${label}: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    process.stderr.write(`tsha ${label}: ${agentError(e).message}\n`);
+    return 1;
   }
 }
 

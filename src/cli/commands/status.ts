@@ -4,96 +4,12 @@
 
 import { outputOption, type Output } from '../output-option.js';
 import type { Command } from 'commander';
-import { AgentUnreachableError, ControlRequestError } from '../../adapters/grpc/control-client.js';
-import type { ClusterStatus, ResourceStatus, StorageClient, StorageStatus, WitnessView } from '../../ports/control.js';
+import type { ClusterStatus, StorageClient, StorageStatus, WitnessView } from '../../ports/control.js';
 import { renderStatusText } from '../format/status-text.js';
-import type { CloneView, FailedActionView, NodeView, PrimitiveView, ResourceView, StatusView } from '../format/status-view.js';
-import { addSocketOption, withControlClient } from '../control-socket.js';
-
-const STATE_LABEL: Record<ResourceStatus['state'], string> = {
-  started: 'Started', stopped: 'Stopped', failed: 'FAILED', promoted: 'Promoted', unpromoted: 'Unpromoted', starting: 'Starting', stopping: 'Stopping',
-};
+import { statusView } from '../format/status-view.js';
+import { addSocketOption, agentError, withControlClient } from '../control-socket.js';
 
 const WITNESS_LABEL = { none: '', reachable: 'reachable', unreachable: 'UNREACHABLE', unknown: 'heard by the coordinator only' } as const;
-
-/** The control API's ClusterStatus as the StatusView model the crm_mon-like renderer reads. */
-export function statusViewOf(s: ClusterStatus): StatusView {
-  const nodes: NodeView[] = s.nodes.map((n) => ({
-    name: n.name,
-    state: n.state === 'online' ? 'online' : n.state === 'unclean' ? 'unclean' : 'offline',
-    standby: n.standby,
-    maintenance: n.maintenance,
-    ...(n.restartGraceRemainingMs > 0 && n.restartGraceCause !== ''
-      ? { restartGrace: { cause: n.restartGraceCause, remainingMs: n.restartGraceRemainingMs } }
-      : {}),
-  }));
-  const prim = (r: ResourceStatus): PrimitiveView => {
-    const flags: string[] = [];
-    if (!r.managed) flags.push('(unmanaged)');
-    if (r.targetRole === 'stopped') flags.push('(disabled)');
-    if (r.nodes.some((n) => s.nodes.find((x) => x.name === n)?.maintenance)) flags.push('(maintenance)');
-    const running = r.state !== 'stopped';
-    // why a resource that should run is stopped (the scheduler's words), unless a flag says it
-    if (!running && r.reason && r.reason !== 'unmanaged' && r.reason !== 'disabled') flags.push(`(${r.reason})`);
-    return { type: 'primitive', id: r.id, agent: r.agent, state: STATE_LABEL[r.state], nodes: running ? r.nodes : [], flags };
-  };
-  const resources: ResourceView[] = [];
-  const groups = new Map<string, PrimitiveView[]>();
-  const clones = new Map<string, { view: CloneView; on: Map<string, Set<string>> }>();
-  for (const r of s.resources) {
-    if (r.clone) {
-      let c = clones.get(r.clone);
-      if (!c) {
-        const flags = [...(!r.managed ? ['(unmanaged)'] : []), ...(r.targetRole === 'stopped' ? ['(disabled)'] : [])];
-        c = { view: { type: 'clone', id: r.clone, child: r.id.replace(/:\d+$/, ''), promotable: r.promotable, roles: [], flags }, on: new Map() };
-        clones.set(r.clone, c);
-        resources.push(c.view);
-      }
-      if (r.state !== 'stopped') {
-        const label = STATE_LABEL[r.state];
-        const set = c.on.get(label) ?? new Set<string>();
-        for (const n of r.nodes) set.add(n);
-        c.on.set(label, set);
-      }
-    } else if (r.group) {
-      const g = groups.get(r.group);
-      if (g) g.push(prim(r));
-      else {
-        const members = [prim(r)];
-        groups.set(r.group, members);
-        resources.push({ type: 'group', id: r.group, members, flags: [] });
-      }
-    } else resources.push(prim(r));
-  }
-  for (const { view, on } of clones.values()) {
-    const order = ['Promoted', 'Unpromoted', 'Started', 'Starting', 'Stopping', 'FAILED'];
-    view.roles = order.filter((l) => on.has(l)).map((label) => ({ label, nodes: [...on.get(label)!].sort() }));
-    const busy = new Set([...on.values()].flatMap((x) => [...x]));
-    const stopped = s.nodes.filter((n) => !busy.has(n.name)).map((n) => n.name);
-    if (stopped.length > 0) view.roles.push({ label: 'Stopped', nodes: stopped });
-  }
-  const failedActions: FailedActionView[] = s.failedActions.map((f) => {
-    const count = s.resources.flatMap((r) => r.failCounts.filter(() => r.id === f.resource || r.id.replace(/:\d+$/, '') === f.resource.replace(/:\d+$/, '')))
-      .find((fc) => fc.node === f.node && fc.operation === f.operation)?.count ?? 1;
-    return {
-      resource: f.resource, operation: f.operation, node: f.node, count, lastFailureAt: f.timeUnixMs,
-      kind: f.status === 'errorHard' || f.status === 'notInstalled' ? 'hard' : f.status === 'errorFatal' ? 'fatal' : 'error',
-    };
-  });
-  return {
-    cluster: {
-      name: s.clusterName,
-      coordinator: s.coordinator || null,
-      quorum: s.quorum?.quorate ?? false,
-      nodesConfigured: s.nodes.length,
-      resourceInstancesConfigured: s.resources.length,
-      maintenanceMode: s.maintenanceMode,
-    },
-    nodes,
-    resources,
-    failedActions,
-  };
-}
 
 function witnessViewLine(v: WitnessView, self: string): string {
   if (v.state === 'unknown') return v.node === self ? 'unknown' : 'unknown here (no recent report from it to this node)';
@@ -112,7 +28,7 @@ export function renderStatus(s: ClusterStatus): string {
     s.stateDirFault ? `WARNING: ${s.nodeSelf}'s state directory refuses writes: ${s.stateDirFault}` : '',
     '',
   ].filter((l, i, all) => l !== '' || i === all.length - 1);
-  let body = renderStatusText(statusViewOf(s));
+  let body = renderStatusText(statusView(s));
   if (s.fenceHistory.length > 0) {
     body += '\nFencing History:\n';
     for (const f of s.fenceHistory) {
@@ -183,12 +99,8 @@ export function register(program: Command): void {
         for await (const s of client.watch({ fenceHistoryLimit: 10, minIntervalMs: 500 })) show(s);
       });
     } catch (e) {
-      if (e instanceof AgentUnreachableError || e instanceof ControlRequestError) {
-        process.stderr.write(`tsha status: ${e.message}\n`);
-        process.exitCode = 1;
-        return;
-      }
-      throw e;
+      process.stderr.write(`tsha status: ${agentError(e).message}\n`);
+      process.exitCode = 1;
     }
   });
 }

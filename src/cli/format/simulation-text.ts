@@ -4,38 +4,34 @@
 import type { CompiledConfig } from '../../config/types.js';
 import type { SimulationResult } from '../../core/scheduler/simulate.js';
 import { renderPlanText } from './plan-text.js';
-import { buildStatusView } from './status-view.js';
+import { snapshotStatusView } from './status-view.js';
 import { renderStatusText } from './status-text.js';
 
+/** The outcome of running the plan and the status after it (crm_simulate's "Revised Cluster Status"). */
+function outcomeText(sim: SimulationResult, config: CompiledConfig): string[] {
+  return [
+    `Executed plan: ${sim.outcome}${sim.abortReason ? ` (${sim.abortReason})` : ''}`,
+    '',
+    'Revised cluster status:',
+    renderStatusText(snapshotStatusView(sim.after, config), { includeSummary: false }),
+  ];
+}
+
 export function renderStatusPair(sim: SimulationResult, config: CompiledConfig): string {
-  const out: string[] = [];
-  out.push('Current cluster status:');
-  out.push(renderStatusText(buildStatusView(sim.before, config), { includeSummary: false }));
-  out.push(`Executed plan: ${sim.outcome}${sim.abortReason ? ` (${sim.abortReason})` : ''}`);
-  out.push('');
-  out.push('Revised cluster status:');
-  out.push(renderStatusText(buildStatusView(sim.after, config), { includeSummary: false }));
-  return out.join('\n');
+  return ['Current cluster status:', renderStatusText(snapshotStatusView(sim.before, config), { includeSummary: false }), ...outcomeText(sim, config)].join('\n');
 }
 
 export function renderSimulationText(sim: SimulationResult, config: CompiledConfig): string {
-  const out: string[] = [];
-  out.push(renderStatusText(buildStatusView(sim.before, config)));
-  out.push(renderPlanText(sim.plan, sim.before));
-  out.push(`Executed plan: ${sim.outcome}${sim.abortReason ? ` (${sim.abortReason})` : ''}`);
-  out.push('');
-  out.push('Revised cluster status:');
-  out.push(renderStatusText(buildStatusView(sim.after, config), { includeSummary: false }));
-  return out.join('\n');
+  return [renderStatusText(snapshotStatusView(sim.before, config)), renderPlanText(sim.plan, sim.before), ...outcomeText(sim, config)].join('\n');
 }
 
 export function simulationJson(sim: SimulationResult, config: CompiledConfig): string {
   return JSON.stringify({
-    before: buildStatusView(sim.before, config),
+    before: snapshotStatusView(sim.before, config),
     plan: sim.plan,
     outcome: sim.outcome,
     abortReason: sim.abortReason,
     results: sim.results,
-    after: buildStatusView(sim.after, config),
+    after: snapshotStatusView(sim.after, config),
   }, null, 2) + '\n';
 }

@@ -436,7 +436,7 @@ export function buildSnapshot(st: NodeState, now: number): ClusterSnapshot {
     }
     for (const [resource, role] of [...roles].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) observations.push({ resource, node: name, role });
   }
-  const fenceRequests = Object.entries(c.fenceRequests ?? {})
+  const fenceRequests = Object.entries(c.fenceRequests)
     .filter(([n]) => !c.down[n])
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([node, r]) => ({ node, action: r.action, by: r.by }));
@@ -452,7 +452,7 @@ export function buildSnapshot(st: NodeState, now: number): ClusterSnapshot {
     bans: c.bans.filter((b) => b.until === null || b.until > cnow).map((b) => ({ resource: b.resource, node: b.node, score: Math.max(-INFINITY, Math.min(INFINITY, b.score)) })),
     overrides: Object.entries(c.overrides).sort(([a], [b]) => (a < b ? -1 : 1)).map(([resource, o]) => ({ resource, ...o })),
     fenced: Object.values(c.down).filter((d) => d.cause === 'fenced').map((d) => d.node).sort(),
-    ...(fenceRequests.length > 0 ? { fenceRequests } : {}),
+    fenceRequests,
   };
 }
 

@@ -359,7 +359,7 @@ function stopWithoutLease(st: NodeState, out: Out, now: number): void {
     now, quorate: false,
     nodes: [{ name: st.self, state: 'online', standby: false, maintenance: false, attributes: {} }],
     observations: [...st.local].map(([resource, role]) => ({ resource, node: st.self, role })),
-    failures: [], bans: [], fenced: [],
+    failures: [], bans: [], overrides: [], fenced: [], fenceRequests: [],
   };
   const plan = schedule(snapshot, st.config, now);
   const own: Plan = keepLocalNames(st, restrictTo(plan, (a) => a.node === st.self && (a.type === 'stop' || a.type === 'demote')));

@@ -46,7 +46,7 @@ export function ensureFence(st: NodeState, out: Out, target: NodeName, now: numb
 /** Whether `node` must be unfenced before it runs resources: a fabric-fencing device covers it and it has not been unfenced since it joined. */
 export function mustUnfence(st: NodeState, node: NodeName): boolean {
   const f = st.config.fencing;
-  return f.enabled && st.cluster.unfenced?.[node] === undefined && f.devices.some((d) => d.unfence && d.hosts.includes(node));
+  return f.enabled && st.cluster.unfenced[node] === undefined && f.devices.some((d) => d.unfence && d.hosts.includes(node));
 }
 
 /**

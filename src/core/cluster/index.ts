@@ -6,7 +6,7 @@ export {
   startNode, step, nextTickAt, restartAnnounced, restartGrace, buildSnapshot, initialDurable, quorumSpec, currentVoters, lastIndex, lastTerm,
   termAt, clusterNow, statusOf, isQuorate, coordinatorOf,
 } from './node.js';
-export type { CoreStatus, NodeView, InstanceView } from './status.js';
+export type { CoreStatus, CoreNodeStatus, CoreInstanceStatus } from './status.js';
 export type { NodeState, NodeOptions, StepResult } from './node.js';
 export type { Input, Effect, Durable, Role, UnsafeSwitches } from './types.js';
 export type {

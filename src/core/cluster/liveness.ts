@@ -28,6 +28,13 @@ import { coordinate } from './coordination.js';
 /** a coordinator grants a peer at most one crash grace per this window (a crash loop is fenced) */
 const CRASH_GRACE_WINDOW_MS = 60_000;
 
+/** n is this node, or this node heard it within the failure timeout (what status and metrics call up). */
+export function heardRecently(st: NodeState, n: NodeName, now: number): boolean {
+  if (n === st.self) return true;
+  const h = st.heard.get(n);
+  return h !== undefined && now - h < st.config.timing.failureTimeoutMs;
+}
+
 export function peerLost(st: NodeState, p: NodeName, now: number): boolean {
   if (p === st.self || inRestartGrace(st, p, now)) return false;
   const since = Math.max(st.heard.get(p) ?? st.startedAt, st.startedAt);

@@ -148,27 +148,24 @@ export interface ClusterState {
   transition: TransitionRecord | null;
   /** the last fence records, newest last (bounded) */
   fenceHistory: FenceRecord[];
-  /** the last storage takeover steps, newest last (bounded); absent in states written before storage takeover existed */
-  storageHistory?: StorageRecord[];
-  /** what the cluster did, newest last (bounded): `tsha history`; absent in states written before it existed */
-  history?: HistoryEvent[];
+  /** the last storage takeover steps, newest last (bounded) */
+  storageHistory: StorageRecord[];
+  /** what the cluster did, newest last (bounded): `tsha history` */
+  history: HistoryEvent[];
   /** resources that ran on a node when it went down, until a transition starts them again (history's failovers) */
-  recovering?: Record<ResourceId, NodeName>;
-  /**
-   * nodes unfenced since they joined (fabric-fencing devices ran `on` for them), by node, with the
-   * record's log index; a node going down loses its entry. Absent in states written before unfencing existed
-   */
-  unfenced?: Record<NodeName, number>;
-  /** operator fence requests not carried out yet, by node; absent in states written before `tsha fence` existed */
-  fenceRequests?: Record<NodeName, FenceRequestRecord>;
+  recovering: Record<ResourceId, NodeName>;
+  /** nodes unfenced since they joined (fabric-fencing devices ran `on` for them), by node, with the record's log index; a node going down loses its entry */
+  unfenced: Record<NodeName, number>;
+  /** operator fence requests not carried out yet, by node */
+  fenceRequests: Record<NodeName, FenceRequestRecord>;
   /** agents that announced a restart (or whose crash the coordinator rides out) */
   restarting: Record<NodeName, RestartRecord>;
   /** bumped by every committed change of the scheduler's input (not by a transition's own results) */
   inputs: number;
   /** the highest cluster time committed (clock.ts) */
   clock: number;
-  /** the last DRBD outdate requests, newest last (bounded); absent in states written before they existed */
-  outdateRequests?: OutdateRequestRecord[];
+  /** the last DRBD outdate requests, newest last (bounded) */
+  outdateRequests: OutdateRequestRecord[];
 }
 
 const FENCE_HISTORY = 32;
@@ -178,7 +175,7 @@ const HISTORY = 200;
 const HISTORY_ACTIONS = 8;
 
 function remember(s: ClusterState, e: Omit<HistoryEvent, 'at' | 'index'>, index: number, at: number = s.clock): void {
-  const h = (s.history ??= []);
+  const h = s.history;
   h.push({ at, index, ...e });
   if (h.length > HISTORY) h.shift();
 }
@@ -191,7 +188,7 @@ const OUTDATE_REQUESTS = 32;
 export function initialClusterState(voters: NodeName[]): ClusterState {
   return {
     voters: [...voters], down: {}, standby: [], maintenance: [], bans: [], overrides: {}, failures: [], failureAck: {}, active: {},
-    transition: null, fenceHistory: [], storageHistory: [], history: [], recovering: {}, restarting: {}, inputs: 0, clock: 0, outdateRequests: [],
+    transition: null, fenceHistory: [], fenceRequests: {}, unfenced: {}, storageHistory: [], history: [], recovering: {}, restarting: {}, inputs: 0, clock: 0, outdateRequests: [],
   };
 }
 
@@ -211,15 +208,15 @@ export function cloneClusterState(s: ClusterState): ClusterState {
     active,
     transition: s.transition && { ...s.transition, results: { ...s.transition.results } },
     fenceHistory: [...s.fenceHistory],
-    ...(s.fenceRequests ? { fenceRequests: { ...s.fenceRequests } } : {}),
-    ...(s.unfenced ? { unfenced: { ...s.unfenced } } : {}),
-    storageHistory: [...(s.storageHistory ?? [])],
-    history: [...(s.history ?? [])],
-    recovering: { ...(s.recovering ?? {}) },
+    fenceRequests: { ...s.fenceRequests },
+    unfenced: { ...s.unfenced },
+    storageHistory: [...s.storageHistory],
+    history: [...s.history],
+    recovering: { ...s.recovering },
     restarting: { ...s.restarting },
     inputs: s.inputs,
     clock: s.clock,
-    outdateRequests: [...(s.outdateRequests ?? [])],
+    outdateRequests: [...s.outdateRequests],
   };
 }
 
@@ -255,7 +252,7 @@ function recordHistory(s: ClusterState, cmd: Command, index: number): void {
   switch (cmd.type) {
     case 'nodeDown': {
       const ran = Object.keys(s.active[cmd.node] ?? {}).sort();
-      const rec = (s.recovering ??= {});
+      const rec = s.recovering;
       for (const r of ran) rec[r] = cmd.node;
       const what = ran.length > 0 ? ` (it ran ${ran.join(', ')})` : '';
       const how = [cmd.device ? `device ${cmd.device}` : '', cmd.executor ? `by ${cmd.executor}` : ''].filter(Boolean).join(', ');
@@ -304,7 +301,7 @@ function recordHistory(s: ClusterState, cmd: Command, index: number): void {
       const named = keys.slice(0, HISTORY_ACTIONS).join(', ') + (keys.length > HISTORY_ACTIONS ? `, … (${keys.length - HISTORY_ACTIONS} more)` : '');
       remember(s, { kind: 'transition', text: `transition ${index} by ${cmd.coordinator} (term ${cmd.term}): ${keys.length === 0 ? 'monitors only' : named}` }, index, cmd.at);
       // a start of what a lost node ran (in this plan, after its fence, or in a later one)
-      const rec = s.recovering ?? {};
+      const rec = s.recovering;
       for (const a of cmd.plan.actions) {
         if (a.resource === null || (a.type !== 'start' && a.type !== 'migrate_from')) continue;
         const from = rec[a.resource] ?? (a.reason.startsWith('recover from lost node ') ? a.reason.slice('recover from lost node '.length) : undefined);
@@ -346,11 +343,11 @@ function recordHistory(s: ClusterState, cmd: Command, index: number): void {
       remember(s, { kind: 'fence-request', node: cmd.node, text: cmd.on ? `${cmd.by} asked to fence ${cmd.node} (${cmd.action})` : `${cmd.by} withdrew the fence request for ${cmd.node}` }, index);
       return;
     case 'outdateRequest':
-      if ((s.outdateRequests ?? []).some((r) => r.id === cmd.id)) return;
+      if (s.outdateRequests.some((r) => r.id === cmd.id)) return;
       remember(s, { kind: 'storage', node: cmd.node, text: `${cmd.by} asked ${cmd.node} to outdate its DRBD disk of ${cmd.resource}` }, index);
       return;
     case 'outdateAnswer': {
-      const r = (s.outdateRequests ?? []).find((x) => x.id === cmd.id && x.node === cmd.node && x.answer === null);
+      const r = s.outdateRequests.find((x) => x.id === cmd.id && x.node === cmd.node && x.answer === null);
       if (!r) return;
       remember(s, { kind: 'storage', node: cmd.node, text: `${cmd.node} answered ${r.by}'s outdate request for ${r.resource}: ${cmd.outcome}${cmd.reason ? ` (${cmd.reason})` : ''}` }, index);
       return;
@@ -370,7 +367,7 @@ function applyChange(s: ClusterState, cmd: Command, index: number): void {
         ...(cmd.executor ? { executor: cmd.executor } : {}), ...(cmd.device ? { device: cmd.device } : {}),
       };
       // the node is down: an operator's request for it is done (or moot)
-      const asked = s.fenceRequests?.[cmd.node];
+      const asked = s.fenceRequests[cmd.node];
       if (asked) {
         if (cmd.cause === 'fenced') Object.assign(rec, { by: asked.by, action: asked.action });
         const rest = { ...s.fenceRequests };
@@ -379,7 +376,7 @@ function applyChange(s: ClusterState, cmd: Command, index: number): void {
       }
       s.down[cmd.node] = rec;
       // a node that went down is unfenced again when it rejoins (Pacemaker: unfencing at join)
-      if (s.unfenced?.[cmd.node] !== undefined) {
+      if (s.unfenced[cmd.node] !== undefined) {
         const rest = { ...s.unfenced };
         delete rest[cmd.node];
         s.unfenced = rest;
@@ -482,7 +479,7 @@ function applyChange(s: ClusterState, cmd: Command, index: number): void {
         t.results[r.action] = r;
         if (a.resource !== null && r.role !== undefined) setRole(s, a.node, a.resource, r.role);
         if (a.resource !== null && a.target !== undefined && (a.type === 'storage_blocklist' || a.type === 'storage_break_lock' || a.type === 'storage_outdate_peer')) {
-          const h = (s.storageHistory ??= []);
+          const h = s.storageHistory;
           h.push({
             resource: a.resource, step: a.type.slice('storage_'.length) as StorageRecord['step'], node: a.node, lost: a.target,
             status: r.status, reason: r.reason ?? '', transition: t.id, at: cmd.at,
@@ -510,13 +507,13 @@ function applyChange(s: ClusterState, cmd: Command, index: number): void {
       return;
     // DRBD fence-peer requests and answers: recorded for the nodes that act on them, not scheduler inputs
     case 'outdateRequest': {
-      const rs = s.outdateRequests ?? [];
+      const rs = s.outdateRequests;
       if (rs.some((r) => r.id === cmd.id)) return; // proposed again while the first was in flight
       s.outdateRequests = [...rs, { id: cmd.id, resource: cmd.resource, node: cmd.node, by: cmd.by, index, answer: null }].slice(-OUTDATE_REQUESTS);
       return;
     }
     case 'outdateAnswer': {
-      const rs = s.outdateRequests ?? [];
+      const rs = s.outdateRequests;
       const i = rs.findIndex((r) => r.id === cmd.id && r.node === cmd.node && r.answer === null);
       if (i < 0) return;
       s.outdateRequests = rs.map((r, j) => (j === i ? { ...r, answer: { outcome: cmd.outcome, reason: cmd.reason } } : r));
@@ -524,14 +521,14 @@ function applyChange(s: ClusterState, cmd: Command, index: number): void {
     }
     case 'unfenced': {
       if (s.down[cmd.node]) return; // down again before it was recorded: the next join unfences it
-      s.unfenced = { ...(s.unfenced ?? {}), [cmd.node]: index };
+      s.unfenced = { ...s.unfenced, [cmd.node]: index };
       s.fenceHistory.push({ node: cmd.node, cause: 'unfenced', action: 'on', term: cmd.term, index, at: cmd.at ?? s.clock, executor: cmd.executor, device: cmd.device });
       if (s.fenceHistory.length > FENCE_HISTORY) s.fenceHistory.shift();
       s.inputs++;
       return;
     }
     case 'fenceRequest': {
-      const rest = { ...(s.fenceRequests ?? {}) };
+      const rest = { ...s.fenceRequests };
       if (cmd.on) rest[cmd.node] = { action: cmd.action, by: cmd.by, index, at: cmd.at ?? s.clock };
       else delete rest[cmd.node];
       s.fenceRequests = rest;

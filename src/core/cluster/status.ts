@@ -16,15 +16,21 @@ import { clusterNow } from './clock.js';
 import type { ActiveRole } from './commands.js';
 import { buildSnapshot, runsSomething } from './coordination.js';
 import { schedule } from '../scheduler/schedule.js';
-import { peerLost, restartGrace } from './liveness.js';
+import { heardRecently, peerLost, restartGrace } from './liveness.js';
 import type { WitnessSight } from './messages.js';
 import type { NodeState } from './state.js';
 import { hostNodes } from './state.js';
 import { witnessSight } from './witness.js';
 
-export type NodeStatusState = 'online' | 'offline' | 'unclean' | 'pending';
+/**
+ * A node as `tsha status` shows it: online (heard), offline (recorded down, or lost and running
+ * nothing), unclean (lost while it may still run something: it must be fenced), pending (this
+ * node cannot tell: it follows no coordinator).
+ */
+export const NODE_STATUS_STATES = ['online', 'offline', 'unclean', 'pending'] as const;
+export type NodeStatusState = (typeof NODE_STATUS_STATES)[number];
 
-export interface NodeView {
+export interface CoreNodeStatus {
   name: NodeName;
   state: NodeStatusState;
   standby: boolean;
@@ -36,7 +42,7 @@ export interface NodeView {
   restartGrace: { cause: 'restart' | 'crash'; remainingMs: number } | null;
 }
 
-export interface InstanceView {
+export interface CoreInstanceStatus {
   resource: ResourceId;
   node: NodeName;
   role: ActiveRole | 'starting' | 'stopping';
@@ -70,8 +76,8 @@ export interface CoreStatus {
     witnessViews: WitnessView[];
   };
   lease: { holds: boolean; remainingMs: number };
-  nodes: NodeView[];
-  instances: InstanceView[];
+  nodes: CoreNodeStatus[];
+  instances: CoreInstanceStatus[];
   transition: { id: number; outcome: 'running' | 'complete' | 'aborted'; actions: number; done: number; reason: string | null } | null;
 }
 
@@ -88,19 +94,14 @@ export function coordinatorOf(st: NodeState): NodeName | null {
 
 export function statusOf(st: NodeState, now: number): CoreStatus {
   const c = st.cluster;
-  const t = st.config.timing;
   const lead = st.lead;
-  const heardRecently = (n: NodeName): boolean => {
-    if (n === st.self) return true;
-    const h = st.heard.get(n);
-    return h !== undefined && now - h < t.failureTimeoutMs;
-  };
-  const following = st.role !== 'leader' && st.leader !== null && heardRecently(st.leader);
+  const heard = (n: NodeName): boolean => heardRecently(st, n, now);
+  const following = st.role !== 'leader' && st.leader !== null && heard(st.leader);
   const votesOf = (n: NodeName): number => st.config.nodes.find((x) => x.name === n)?.votes ?? (st.config.witness?.name === n ? 1 : 0);
-  const nodes: NodeView[] = hostNodes(st).map((name) => {
+  const nodes: CoreNodeStatus[] = hostNodes(st).map((name) => {
     let state: NodeStatusState;
     if (c.down[name]) state = 'offline';
-    else if (heardRecently(name)) state = 'online';
+    else if (heard(name)) state = 'online';
     else if (st.role === 'leader') state = peerLost(st, name, now) && !runsSomething(st, name) ? 'offline' : 'unclean';
     else if (following && name !== st.leader) state = 'online';
     else state = 'pending';
@@ -117,19 +118,19 @@ export function statusOf(st: NodeState, now: number): CoreStatus {
   const witness = st.config.witness?.name ?? null;
   const voters = [...c.voters, ...(witness && !c.voters.includes(witness) ? [witness] : [])];
   const votesTotal = voters.reduce((s, n) => s + votesOf(n), 0);
-  const witnessReachable = witness === null ? null : st.role === 'leader' || st.isWitness ? heardRecently(witness) || st.isWitness : null;
+  const witnessReachable = witness === null ? null : st.role === 'leader' || st.isWitness ? heard(witness) || st.isWitness : null;
   const present = (n: NodeName): boolean => (n === witness ? witnessReachable === true : nodes.find((x) => x.name === n)?.state === 'online');
   const votesHave = voters.filter(present).reduce((s, n) => s + votesOf(n), 0);
   const witnessViews = witnessViewsOf(st, now);
 
   // where each instance runs: the record; this node's own state for itself; the coordinator's
   // reports for its members; a running transition's unfinished starts and stops show as such
-  const where = new Map<string, InstanceView>();
-  const put = (resource: ResourceId, node: NodeName, role: InstanceView['role']): void => void where.set(`${resource}\u0000${node}`, { resource, node, role });
+  const where = new Map<string, CoreInstanceStatus>();
+  const put = (resource: ResourceId, node: NodeName, role: CoreInstanceStatus['role']): void => void where.set(`${resource}\u0000${node}`, { resource, node, role });
   for (const [node, m] of Object.entries(c.active)) if (!c.down[node]) for (const [r, role] of Object.entries(m)) put(r, node, role);
   if (lead) {
     for (const [node, rep] of lead.reports) {
-      if (c.down[node] || !heardRecently(node)) continue;
+      if (c.down[node] || !heard(node)) continue;
       for (const [k, v] of where) if (v.node === node && !rep.report.active.includes(v.resource)) where.delete(k);
       for (const r of rep.report.active) put(r, node, rep.report.failed.includes(r) ? 'failed' : rep.report.promoted.includes(r) ? 'promoted' : (c.active[node]?.[r] ?? 'started'));
     }

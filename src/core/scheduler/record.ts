@@ -83,5 +83,7 @@ export function parseSchedulerInput(text: string): SchedulerInput {
   if (!isObject(cfg.constraints)) throw new RecordFormatError('config.constraints', 'expected an object');
   for (const key of ['location', 'colocation', 'order']) requireArray(cfg.constraints, key, 'config.constraints');
   if (!isObject(cfg.fencing)) throw new RecordFormatError('config.fencing', 'expected an object');
-  return { snapshot: snap as unknown as ClusterSnapshot, config: cfg as unknown as CompiledConfig, now: raw.now };
+  // recordings made before overrides and fence requests were recorded lack them: none
+  const snapshot = { ...snap, overrides: snap.overrides ?? [], fenceRequests: snap.fenceRequests ?? [] } as unknown as ClusterSnapshot;
+  return { snapshot, config: cfg as unknown as CompiledConfig, now: raw.now };
 }

@@ -75,7 +75,7 @@ function unpackResources(ws: WorkingSet): void {
     if (r.type === 'group') for (const m of r.members) parentOf.set(m, r);
     if (r.type === 'clone') parentOf.set(r.child, r);
   }
-  const overrides = new Map((snapshot.overrides ?? []).map((o) => [o.resource, o]));
+  const overrides = new Map(snapshot.overrides.map((o) => [o.resource, o]));
   const primitive = (id: ResourceId, path: string): PrimitiveResource => {
     const r = config.resources[id];
     if (!r || r.type !== 'primitive') throw new SchedulerInputError(path, `"${id}" is not a primitive resource`);
@@ -355,7 +355,7 @@ function requestNodeFence(ws: WorkingSet, node: WNode, reason: string): boolean 
  * already is fenced anyway; the request only sets the action.
  */
 function unpackFenceRequests(ws: WorkingSet): void {
-  for (const r of ws.snapshot.fenceRequests ?? []) {
+  for (const r of ws.snapshot.fenceRequests) {
     const idx = ws.nodeIndex.get(r.node);
     if (idx === undefined) continue;
     const node = ws.nodes[idx]!;

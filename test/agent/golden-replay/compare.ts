@@ -109,7 +109,7 @@ export function snapshotFacts(s: ClusterSnapshot): string[] {
     ...s.observations.map((o) => `observed ${o.resource} on ${o.node}: ${o.role}`),
     ...s.failures.map((f) => `failure ${f.resource} on ${f.node}: ${f.operation} x${f.count}${f.hard ? ' hard' : ''}${f.fatal ? ' fatal' : ''}`),
     ...s.bans.map((b) => `ban ${b.resource} on ${b.node}: ${b.score}`),
-    ...(s.overrides ?? []).map((o) => `override ${o.resource}: targetRole=${o.targetRole ?? '-'} managed=${o.managed ?? '-'}`),
+    ...s.overrides.map((o) => `override ${o.resource}: targetRole=${o.targetRole ?? '-'} managed=${o.managed ?? '-'}`),
     ...s.fenced.map((n) => `fenced ${n}`),
   ].sort();
 }

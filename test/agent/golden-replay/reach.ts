@@ -179,7 +179,7 @@ export function reach(name: string, original: SchedulerInput, simulate: Simulate
   record.standby = snapshot.nodes.filter((n) => n.standby).map((n) => n.name);
   record.maintenance = snapshot.nodes.filter((n) => n.maintenance).map((n) => n.name);
   record.bans = snapshot.bans.map((b) => ({ resource: b.resource, node: b.node, score: b.score, until: null }));
-  for (const o of snapshot.overrides ?? []) {
+  for (const o of snapshot.overrides) {
     record.overrides[o.resource] = {
       ...(o.targetRole !== undefined ? { targetRole: o.targetRole as TargetRole } : {}),
       ...(o.managed !== undefined ? { managed: o.managed } : {}),
@@ -310,8 +310,9 @@ export function reach(name: string, original: SchedulerInput, simulate: Simulate
     observations: expectedObs,
     failures: [...snapshot.failures, ...added],
     bans: snapshot.bans.map((b) => ({ ...b, score: Math.max(-INFINITY, Math.min(INFINITY, b.score)) })),
-    overrides: sortById(snapshot.overrides ?? [], (o) => o.resource),
+    overrides: sortById(snapshot.overrides, (o) => o.resource),
     fenced: [...fenced].sort(),
+    fenceRequests: snapshot.fenceRequests,
   };
 
   let prelude: Plan | null = null;

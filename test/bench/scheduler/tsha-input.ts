@@ -144,6 +144,7 @@ export function renderTshaInput(w: Workload): TshaInput {
     bans: [],
     overrides: [],
     fenced: [],
+    fenceRequests: [],
   };
   return { config, snapshot, now: SNAPSHOT_NOW };
 }

@@ -5,6 +5,7 @@ import type { Message } from '../../../src/core/cluster/messages.js';
 import type { Effect } from '../../../src/core/cluster/types.js';
 import { applyCommand, initialClusterState } from '../../../src/core/cluster/state-machine.js';
 import type { Command } from '../../../src/core/cluster/commands.js';
+import { completeClusterState } from '../../../src/runtime/stored-state.js';
 import type { PlanAction } from '../../../src/core/scheduler/types.js';
 import { makeConfig } from '../../sim/config.js';
 
@@ -297,9 +298,10 @@ describe('replicated state machine', () => {
       { resource: 'r0', step: 'blocklist', node: 'n2', lost: 'n1', status: 'ok', reason: '', transition: 7, at: 20 },
       { resource: 'r0', step: 'break_lock', node: 'n2', lost: 'n1', status: 'error', reason: 'rbd: timed out', transition: 7, at: 20 },
     ]);
-    // a state written before storage takeover existed has no history: the first step starts one
-    const old = initialClusterState(['n1', 'n2', 'n3']);
-    delete old.storageHistory;
+    // a state written before storage takeover existed has no history: completed where it is
+    // loaded, the first step starts one
+    const { storageHistory: _absent, ...stored } = initialClusterState(['n1', 'n2', 'n3']);
+    const old = completeClusterState(stored);
     applyCommand(old, { ...transition, plan: { ...plan, actions: steps } } as Command, 7);
     applyCommand(old, { type: 'results', transition: 7, at: 20, results: [{ action: 1, status: 'ok' }] }, 8);
     expect(old.storageHistory).toHaveLength(1);
@@ -315,12 +317,12 @@ describe('replicated state machine', () => {
     applyCommand(s, { type: 'results', transition: 2, at: 9, results: [{ action: 0, status: 'ok' }, { action: 1, status: 'ok', role: 'started' }] }, 4);
     // a later, ordinary move of r0 is no failover
     applyCommand(s, { ...transition, plan: { ...plan, actions: [action(0, 'stop', 'r0', 'n2'), action(1, 'start', 'r0', 'n3')] } } as Command, 5);
-    expect(s.history?.filter((e) => e.kind === 'failover').map((e) => e.text)).toEqual(['r0 recovered on n2, lost with n1']);
-    expect(s.history?.find((e) => e.kind === 'node-down')?.text).toBe('n1 fenced (it ran r0)');
+    expect(s.history.filter((e) => e.kind === 'failover').map((e) => e.text)).toEqual(['r0 recovered on n2, lost with n1']);
+    expect(s.history.find((e) => e.kind === 'node-down')?.text).toBe('n1 fenced (it ran r0)');
     // the fence before the plan: the next start of what n3 ran is its failover
     applyCommand(s, { type: 'nodeDown', node: 'n3', cause: 'lease-expired', term: 1 }, 6);
     applyCommand(s, { ...transition, plan: { ...plan, actions: [action(0, 'start', 'r0', 'n1')] } } as Command, 7);
-    expect(s.history?.filter((e) => e.kind === 'failover').map((e) => e.text)).toEqual(['r0 recovered on n2, lost with n1', 'r0 recovered on n1, lost with n3']);
+    expect(s.history.filter((e) => e.kind === 'failover').map((e) => e.text)).toEqual(['r0 recovered on n2, lost with n1', 'r0 recovered on n1, lost with n3']);
   });
 
   it('taking a node down clears what it ran and its failures', () => {

@@ -6,17 +6,19 @@
 // nix-instantiate; the NixOS options it sets are stand-in declarations typed as nixpkgs types them
 // (test/nix/nixos-stubs.nix), so setting an undeclared option or a wrong type fails the evaluation.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { GENERATED_FILES } from '../../../src/config/generate.js';
 import { listOptions } from '../../../src/config/option-list.js';
 import { rawConfigSpec } from '../../../src/config/options.js';
 import { validate } from '../../../src/config/index.js';
+import { checkWithOcfAgents } from '../../../src/cli/commands/config-check.js';
 import { INFINITY } from '../../../src/config/types.js';
 import { type Cfg, loadExample, PLANNED_EXAMPLES, VALID_EXAMPLES } from './helpers.js';
-import { findNixpkgsLib, renderServiceSection } from '../../helpers/nix.js';
+import { findNixpkgsLib, renderServiceSection, renderUnit } from '../../helpers/nix.js';
 
 const ROOT = new URL('../../../', import.meta.url);
 const rootPath = ROOT.pathname;
@@ -97,7 +99,7 @@ describe('nixos-module', () => {
   const pathOf = (loc: string[]) => loc.slice(2).reduce((p, s) => (s === '*' ? `${p}[]` : p ? `${p}.${s}` : s), '').replace(/<[a-z]+>/g, '<*>');
   const nixTree = new Map(declared.map((o) => [pathOf(o.loc), o]));
   const normalize = (p: string) => p.replace(/<[a-z]+>/g, '<*>');
-  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable', 'selfFence', 'fenceAgentsPackage', 'fenceCredentials', 'meshInterface', 'wireguard.enable', 'wireguard.listenPort', 'wireguard.privateKeyFile', 'wireguard.endpoints', 'wireguard.persistentKeepalive', 'prometheusRules', 'grafanaDashboard'];
+  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable', 'selfFence', 'fenceAgentsPackage', 'fenceCredentials', 'meshInterface', 'wireguard.enable', 'wireguard.listenPort', 'wireguard.privateKeyFile', 'wireguard.endpoints', 'wireguard.persistentKeepalive', 'prometheusRules', 'prometheusScrape.enable', 'prometheusScrape.port', 'grafanaDashboard'];
 
   it('has an option for every option of the table, and nothing else but the module\'s own', () => {
     const tablePaths = listOptions()
@@ -142,12 +144,42 @@ describe('nixos-module', () => {
     module?: string;
     /** microvm.nix's host module imported (microvm.vms declared) */
     microvm?: boolean;
+    /** declare the resources' units as NixOS service modules would (default: on a node, tsha.enable) */
+    units?: boolean;
+  }
+
+  /**
+   * The units of the configuration's systemd resources declared as the NixOS modules that bring
+   * them would (services.frr, services.nginx, containers.dns, fileSystems, …): a service wanted by
+   * multi-user.target, a socket by sockets.target, a timer by timers.target; a template instance
+   * through its template; container@NAME.service by containers.NAME; a mount by a fileSystems
+   * entry with noauto.
+   */
+  function unitDeclarations(resources: Record<string, Cfg>): string {
+    const lines: string[] = [];
+    for (const r of Object.values(resources)) {
+      const unit = r.kind === 'systemd' ? (r.params?.unit as string | undefined) : undefined;
+      const m = unit ? /^(.+)\.([a-z]+)$/.exec(unit) : null;
+      if (!m) continue;
+      const [, base, type] = m as unknown as [string, string, string];
+      const container = /^container@(.+)$/.exec(base);
+      const declared = base.includes('@') ? base.replace(/@.*/, '@') : base;
+      if (container) lines.push(`containers.${JSON.stringify(container[1])} = { };`);
+      else if (type === 'service') lines.push(`systemd.services.${JSON.stringify(declared)} = { wantedBy = [ "multi-user.target" ]; serviceConfig.ExecStart = "/run/current-system/sw/bin/${declared}"; };`);
+      else if (type === 'socket') lines.push(`systemd.sockets.${JSON.stringify(declared)} = { wantedBy = [ "sockets.target" ]; listenStreams = [ "/run/${declared}.sock" ]; };`);
+      else if (type === 'timer') lines.push(`systemd.timers.${JSON.stringify(declared)} = { wantedBy = [ "timers.target" ]; timerConfig.OnCalendar = "daily"; };`);
+      else if (type === 'path') lines.push(`systemd.paths.${JSON.stringify(declared)} = { wantedBy = [ "paths.target" ]; pathConfig.PathExists = "/run/${declared}"; };`);
+      else if (type === 'target') lines.push(`systemd.targets.${JSON.stringify(declared)} = { wantedBy = [ "multi-user.target" ]; };`);
+      else if (type === 'mount') lines.push(`fileSystems.${JSON.stringify('/' + base.replace(/-/g, '/').replace(/\\x2d/g, '-'))} = { device = "/dev/disk/by-label/${base}"; options = [ "noauto" ]; };`);
+    }
+    return `{ ${lines.join(' ')} }`;
   }
 
   function machineExpr(m: Machine): string {
     const example: Cfg = m.example ? loadExample(m.example) : {};
     if (example.witness === null) delete example.witness;
     const json = (v: unknown) => `(builtins.fromJSON ${JSON.stringify(JSON.stringify(v))})`;
+    const resources = { ...(example.resources ?? {}), ...(m.tsha?.resources ?? {}) };
     return `import ./test/nix/eval.nix {
       lib = ${LIB};
       microvm = ${m.microvm ? 'true' : 'false'};
@@ -156,6 +188,7 @@ describe('nixos-module', () => {
           networking.hostName = ${JSON.stringify(m.hostName)};
           services.tsha = lib.recursiveUpdate ${json(example)} ${json(m.tsha ?? {})} // { package = pkgs.tsha; };
         })
+        ${(m.units ?? m.tsha?.enable === true) ? unitDeclarations(resources) : ''}
         ${m.module ?? ''}
       ];
     }`;
@@ -264,6 +297,34 @@ describe('nixos-module', () => {
     expect(scores.agent).toBeLessThanOrEqual(9.6);
   });
 
+  it('the rendered units pass systemd-analyze verify: the agent (with credentials and a mesh interface) and the witness', () => {
+    const wireguard = { enable: true, privateKeyFile: '/run/keys/wg.key', endpoints: { alpha: '192.0.2.1:51820', beta: '192.0.2.2:51820', nas: '192.0.2.9:51820' } };
+    const units = {
+      'tsha-agent.service': machine({ hostName: 'alpha', example: 'two-node-witness.json', tsha: { enable: true, wireguard, fenceCredentials: { 'bmc-password': '/run/keys/bmc-password' } } }).services['tsha-agent'],
+      'tsha-witness.service': machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true }, wireguard } }).services['tsha-witness'],
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'tsha-verify-'));
+    try {
+      for (const [name, service] of Object.entries(units)) {
+        const text = renderUnit(service, dir);
+        // the programs the unit runs, as stand-in executables where the store paths point
+        for (const [, path] of text.matchAll(/^Exec\w+=[-@:+!]*(\S+)/gm)) {
+          mkdirSync(dirname(path!), { recursive: true });
+          writeFileSync(path!, '#!/bin/sh\n', { mode: 0o755 });
+        }
+        writeFileSync(join(dir, name), text);
+        const r = spawnSync('systemd-analyze', ['verify', '--man=no', join(dir, name)], { encoding: 'utf8' });
+        // RestartSteps= and RestartMaxDelaySec= came with systemd 254 (NixOS has it); older ones ignore them
+        const version = Number(/systemd (\d+)/.exec(spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' }).stdout)?.[1]);
+        const diagnostics = r.stderr.split('\n').filter((l) => l && !(version < 254 && /Unknown key '(RestartSteps|RestartMaxDelaySec)'/.test(l)));
+        expect(diagnostics, `${name}\n${text}`).toEqual([]);
+        expect(r.status, name).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('default.nix puts fence-agents on the agent\'s PATH when there are fence devices, and hands it secrets with LoadCredential', () => {
     const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, fenceCredentials: { 'bmc-password': '/run/keys/bmc-password' } } });
     expect(c.failedAssertions).toEqual([]);
@@ -363,6 +424,90 @@ describe('nixos-module', () => {
     expect(stranger.wireguard).toEqual({});
   });
 
+  /** what `tsha config check` runs on a file (checkWithOcfAgents: validation, then the ocf resources against the agents installed here), on a configuration the module wrote */
+  async function configCheck(config: Cfg): Promise<{ ok: boolean; output: string }> {
+    const r = await checkWithOcfAgents(JSON.stringify(config));
+    if ('syntax' in r) return { ok: false, output: r.syntax };
+    return { ok: r.result.ok, output: JSON.stringify(r.result.ok ? r.result.warnings : r.result.errors) };
+  }
+
+  /** every machine, its own module (a Nix expression) evaluated with its host name */
+  function machinesOf(moduleOf: (hostName: string) => string, hostNames: readonly string[]): Record<string, Cfg> {
+    return Object.fromEntries(hostNames.map((hostName) => [hostName, evalJson(`import ./test/nix/eval.nix {
+      lib = ${LIB};
+      modules = [ ${moduleOf(hostName)} ({ pkgs, ... }: { networking.hostName = "${hostName}"; services.tsha.package = pkgs.tsha; }) ];
+    }`)]));
+  }
+
+  it.each([
+    ['examples/nixos/two-node-witness.nix', ['alpha', 'beta', 'nas']],
+    ['examples/nixos/three-node-vip.nix', ['n1', 'n2', 'n3']],
+  ] as const)('%s evaluates on every machine, asserts nothing, and its JSON passes tsha config check', async (file, hostNames) => {
+    const machines = machinesOf(() => `./${file}`, hostNames);
+    for (const [hostName, m] of Object.entries(machines)) {
+      expect(m.failedAssertions, hostName).toEqual([]);
+      const check = await configCheck(m.config);
+      expect(check.ok, `${hostName}: ${check.output}`).toBe(true);
+    }
+    // one configuration for the whole cluster
+    expect(new Set(Object.values(machines).map((m) => JSON.stringify(m.config))).size).toBe(1);
+  });
+
+  it.each([false, true])('nixos-module/tests/failover.nix (witness %s): every machine evaluates, asserts nothing, its JSON passes tsha config check, and the web service is the cluster\'s', async (witness) => {
+    const names = witness ? ['n1', 'n2', 'nas'] : ['n1', 'n2', 'n3'];
+    const test = `(import ./nixos-module/tests/failover.nix { tshaModule = ./nixos-module/default.nix; witness = ${witness}; } { lib = ${LIB}; })`;
+    expect(evalJson(`${test}.name`)).toBe(witness ? 'tsha-failover-witness' : 'tsha-failover-majority');
+    expect(evalJson(`builtins.attrNames ${test}.nodes`)).toEqual(names);
+    const script = evalJson(`${test}.testScript`) as unknown as string;
+    expect(script).toContain('.crash()');
+    expect(script).toContain('tsha status --output json');
+    const machines = machinesOf((hostName) => `${test}.nodes.${hostName}`, names);
+    for (const [hostName, m] of Object.entries(machines)) {
+      expect(m.failedAssertions, hostName).toEqual([]);
+      const check = await configCheck(m.config);
+      expect(check.ok, `${hostName}: ${check.output}`).toBe(true);
+      // the mesh from the node table: every other member a peer, reached at its host name
+      expect(m.wireguard.tsha0.peers.map((p: Cfg) => p.endpoint).sort(), hostName).toEqual(names.filter((n) => n !== hostName).map((n) => `${n}:51820`));
+      expect(m.wireguard.tsha0.privateKeyFile, hostName).toBe('/etc/tsha-test/wireguard.key');
+      expect(m.etc['tsha-test/wireguard.key'].mode, hostName).toBe('0400');
+    }
+    expect(new Set(Object.values(machines).map((m) => JSON.stringify(m.config))).size).toBe(1);
+    const validated = validate(machines.n1!.config);
+    expect(validated.ok && validated.config.quorumMode).toBe(witness ? 'witness' : 'majority');
+    for (const n of names.filter((x) => x !== 'nas')) {
+      // declared wanted by multi-user.target, taken off it: only the node the cluster picks runs it
+      expect(machines[n]!.services.web, n).toMatchObject({ wantedBy: [], restartIfChanged: false, stopIfChanged: false });
+      expect(machines[n]!.boot.kernelModules, n).toEqual(['softdog']);
+    }
+    if (witness) expect(Object.keys(machines.nas!.services)).toEqual(['tsha-witness']);
+  });
+
+  it.each([false, true])('nixos-module/tests/failover.nix (witness %s): its test script runs to the end against a fake test driver, reads tsha status as the schema has it, and fails on two copies or none', (witness) => {
+    const nodeNames = witness ? ['n1', 'n2'] : ['n1', 'n2', 'n3'];
+    const script = evalJson(`(import ./nixos-module/tests/failover.nix { tshaModule = ./nixos-module/default.nix; witness = ${witness}; } { lib = ${LIB}; }).testScript`) as unknown as string;
+    const dir = mkdtempSync(join(tmpdir(), 'tsha-vmtest-'));
+    try {
+      writeFileSync(join(dir, 'script.py'), script);
+      const run = (fault: string) => spawnSync('python3', ['test/helpers/fake-nixos-test-driver.py', join(dir, 'script.py'), nodeNames.join(','), String(witness), fault, join(dir, 'served.json')], { cwd: rootPath, encoding: 'utf8' });
+      const ok = run('none');
+      expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stdout).toContain('script passed');
+      // every status the script read is one `tsha status --output json` may print
+      const validateStatus = new Ajv2020({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(new URL('docs/status.schema.json', ROOT), 'utf8')));
+      const served = JSON.parse(readFileSync(join(dir, 'served.json'), 'utf8')) as unknown[];
+      expect(served.length).toBeGreaterThan(2);
+      for (const s of served) expect(validateStatus(s), JSON.stringify(validateStatus.errors)).toBe(true);
+      // after the crash, the service on two survivors, or on none while tsha status names one: the script fails
+      for (const fault of witness ? ['not-running'] : ['two-copies', 'not-running']) {
+        const bad = run(fault);
+        expect(bad.status, fault).not.toBe(0);
+        expect(bad.stderr, fault).toMatch(fault === 'two-copies' ? /AssertionError: \['n2', 'n3'\]/ : /AssertionError: \[\]/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('default.nix checks the generated JSON with tsha config check while building', () => {
     const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } });
     expect(c.checkScript).toMatch(/^tsha config check \/nix\/store\/stub-tsha-edge-2n\.json\n/);
@@ -412,15 +557,22 @@ describe('nixos-module', () => {
     ]);
   });
 
-  it('default.nix asserts that microvm.nix does not autostart a VM the cluster runs, naming the resource', () => {
+  it('default.nix keeps microvm.nix from starting a VM the cluster runs at boot or restarting it on a switch, and asserts it, naming the resource', () => {
     const vm = (module: string) => machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, resources: { mail: { kind: 'microvm', params: { name: 'mail' } } } }, microvm: true, module });
-    const message = 'services.tsha.resources.mail: microvm.vms.mail.autostart must be false (and "mail" not in microvm.autostart): tsha starts the VM on one node, and autostart would start it at boot on every node that declares it.';
+    const message = 'services.tsha.resources.mail: microvm.vms.mail.autostart and .restartIfChanged must be false (and "mail" not in microvm.autostart): tsha starts the VM on one node; autostart would start it at boot on every node that declares it, and restartIfChanged would restart it on a switch.';
+    // declared as microvm.nix users do (both default to true there): the module turns both off
+    const declared = vm('{ microvm.vms.mail = { }; }');
+    expect(declared.failedAssertions).toEqual([]);
+    expect(declared.microvmVms.mail).toEqual({ autostart: false, restartIfChanged: false });
+    // turned on again by the configuration: refused
     expect(vm('{ microvm.vms.mail.autostart = true; }').failedAssertions).toEqual([message]);
-    expect(vm('{ microvm.vms.mail = { }; }').failedAssertions).toEqual([message]); // microvm.nix's default is true
+    expect(vm('{ microvm.vms.mail.restartIfChanged = true; }').failedAssertions).toEqual([message]);
     expect(vm('{ microvm.autostart = [ "mail" ]; }').failedAssertions).toEqual([message]); // a VM made with the microvm command
-    expect(vm('{ microvm.vms.mail.autostart = false; }').failedAssertions).toEqual([]);
-    expect(vm('{ microvm.vms.other = { }; }').failedAssertions).toEqual([]);
-    expect(vm('{ }').failedAssertions).toEqual([]);
+    // other VMs keep microvm.nix's defaults; a VM not declared here is not made
+    const other = vm('{ microvm.vms.other = { }; }');
+    expect(other.failedAssertions).toEqual([]);
+    expect(other.microvmVms).toEqual({ other: { autostart: true, restartIfChanged: true } });
+    expect(vm('{ }').microvmVms).toEqual({});
     // microvm.nix not imported on this machine: nothing to assert, nothing set
     expect(machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true, resources: { mail: { kind: 'microvm', params: { name: 'mail' } } } } }).failedAssertions).toEqual([]);
   });
@@ -437,9 +589,9 @@ describe('nixos-module', () => {
   it('default.nix leaves the cluster\'s services to the agent: not wanted at boot, neither restarted nor stopped by a switch', () => {
     // as a NixOS service module would declare them: wanted by multi-user.target, restarted when changed
     const services = '{ systemd.services.frr = { wantedBy = [ "multi-user.target" ]; restartIfChanged = true; serviceConfig.ExecStart = "/run/current-system/sw/bin/frr"; }; }';
-    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { web: { kind: 'systemd', params: { unit: 'getty@tty1.service' } }, boot: { kind: 'systemd', params: { unit: 'boot.mount' } } } }, module: services });
+    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true }, module: services });
     expect(c.failedAssertions).toEqual([]);
-    expect(Object.keys(c.services).sort()).toEqual(['frr', 'kea-dhcp4-server', 'tsha-agent']); // not the template instance, not the mount
+    expect(Object.keys(c.services).sort()).toEqual(['frr', 'kea-dhcp4-server', 'tsha-agent']);
     for (const name of ['frr', 'kea-dhcp4-server']) {
       expect(c.services[name], name).toMatchObject({ wantedBy: [], restartIfChanged: false, stopIfChanged: false });
     }
@@ -447,6 +599,96 @@ describe('nixos-module', () => {
     // the witness machine runs no resources: their units are left alone
     const w = machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true } }, module: '{ systemd.services.mosquitto.wantedBy = [ "multi-user.target" ]; }' });
     expect(w.services.mosquitto).toMatchObject({ wantedBy: ['multi-user.target'], restartIfChanged: true, stopIfChanged: true });
+  });
+
+  it('default.nix owns every kind of unit: templates through their template, sockets and timers with the services they start, targets, paths, mounts', () => {
+    const resources = {
+      tty: { kind: 'systemd', params: { unit: 'getty@tty9.service' } },
+      dns: { kind: 'systemd', params: { unit: 'container@dns.service' } },
+      web: { kind: 'systemd', params: { unit: 'web.socket' } },
+      backup: { kind: 'systemd', params: { unit: 'backup.timer' } },
+      spool: { kind: 'systemd', params: { unit: 'spool.path' } },
+      stack: { kind: 'systemd', params: { unit: 'stack.target' } },
+      data: { kind: 'systemd', params: { unit: 'srv-data.mount' } },
+    };
+    // the services the socket, the timer and the path start, as their NixOS modules declare them
+    const started = '{ systemd.services = { web = { wantedBy = [ "multi-user.target" ]; }; "web@" = { }; backup = { wantedBy = [ "multi-user.target" ]; }; spool = { }; }; }';
+    const c = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources }, module: started });
+    expect(c.failedAssertions).toEqual([]);
+    // a template instance: the declared template only, never an instance of its own that would hide it
+    expect(c.services).not.toHaveProperty(['getty@tty9']);
+    expect(c.services['getty@'].wantedBy).toEqual(['multi-user.target']);
+    // an instance declared on its own (nixos-containers declares container@NAME): owned
+    expect(c.services['container@dns']).toMatchObject({ wantedBy: [], restartIfChanged: false, stopIfChanged: false });
+    // the socket, the timer and the path unit are not started at boot, nor the services they
+    // start (the socket's Accept=yes template too); the switch skips the timer and the path unit
+    expect(c.units.sockets.web.wantedBy).toEqual([]);
+    expect(c.units.timers.backup).toMatchObject({ wantedBy: [], unitConfig: { 'X-OnlyManualStart': true } });
+    expect(c.units.paths.spool).toMatchObject({ wantedBy: [], unitConfig: { 'X-OnlyManualStart': true } });
+    expect(c.units.targets.stack.wantedBy).toEqual([]);
+    for (const name of ['web', 'web@', 'backup', 'spool']) {
+      expect(c.services[name], name).toMatchObject({ wantedBy: [], restartIfChanged: false, stopIfChanged: false });
+    }
+    // nothing is made where no module declares a unit: no backup@, spool@, stack or mount service
+    expect(Object.keys(c.services).sort()).toEqual(['backup', 'container@dns', 'frr', 'getty@', 'kea-dhcp4-server', 'spool', 'tsha-agent', 'web', 'web@']);
+    expect(Object.keys(c.units.sockets)).toEqual(['web']);
+  });
+
+  it('default.nix asserts that the unit of every systemd resource exists, and that no mount is mounted at boot, naming the resource', () => {
+    const missing = machine({ hostName: 'left', example: 'two-node.json', units: false, tsha: { enable: true, resources: {
+      tty: { kind: 'systemd', params: { unit: 'getty@tty9.service' } },
+      web: { kind: 'systemd', params: { unit: 'web.socket' } },
+      backup: { kind: 'systemd', params: { unit: 'backup.timer' } },
+      spool: { kind: 'systemd', params: { unit: 'spool.path' } },
+      stack: { kind: 'systemd', params: { unit: 'stack.target' } },
+      data: { kind: 'systemd', params: { unit: 'srv-data.mount' } },
+      home: { kind: 'systemd', params: { unit: 'home.automount' } },
+    } } });
+    expect(missing.failedAssertions.sort()).toEqual([
+      'services.tsha.resources.backup: no module of this system declares the unit backup.timer: declare it in systemd.timers.backup; if a package in systemd.packages ships it, say so with systemd.timers.backup = { }.',
+      'services.tsha.resources.data: no module of this system declares the unit srv-data.mount: declare it in systemd.mounts or fileSystems.',
+      'services.tsha.resources.dhcp: no module of this system declares the unit kea-dhcp4-server.service: declare it in systemd.services.kea-dhcp4-server; if a package in systemd.packages ships it, say so with systemd.services.kea-dhcp4-server = { }.',
+      'services.tsha.resources.home: no module of this system declares the unit home.automount: declare it in systemd.automounts or fileSystems, with x-systemd.automount.',
+      'services.tsha.resources.router: no module of this system declares the unit frr.service: declare it in systemd.services.frr; if a package in systemd.packages ships it, say so with systemd.services.frr = { }.',
+      'services.tsha.resources.spool: no module of this system declares the unit spool.path: declare it in systemd.paths.spool; if a package in systemd.packages ships it, say so with systemd.paths.spool = { }.',
+      'services.tsha.resources.stack: no module of this system declares the unit stack.target: declare it in systemd.targets.stack; if a package in systemd.packages ships it, say so with systemd.targets.stack = { }.',
+      'services.tsha.resources.tty: no module of this system declares the unit getty@tty9.service: declare it in systemd.services."getty@" (the template) or systemd.services."getty@tty9"; if a package in systemd.packages ships the template, say so with systemd.services."getty@" = { }.',
+      'services.tsha.resources.web: no module of this system declares the unit web.socket: declare it in systemd.sockets.web; if a package in systemd.packages ships it, say so with systemd.sockets.web = { }.',
+    ]);
+    // nothing was made for them either
+    expect(Object.keys(missing.services)).toEqual(['tsha-agent']);
+    expect(missing.units).toEqual({ sockets: {}, timers: {}, targets: {}, paths: {} });
+
+    // another unit that pulls a resource's unit in would start it on every node; the cluster's
+    // own units may (a group's members, started together on one node)
+    const pulled = (module: string) => machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true }, module }).failedAssertions;
+    expect(pulled('{ systemd.targets.multi-user.wants = [ "kea-dhcp4-server.service" ]; }')).toEqual([
+      'services.tsha.resources.dhcp: systemd.targets.multi-user.wants names kea-dhcp4-server.service: tsha starts it on one node, and it would be started with that unit on every node.',
+    ]);
+    expect(pulled('{ systemd.services.other = { wants = [ "frr.service" ]; upholds = [ "frr.service" ]; }; }')).toEqual([
+      'services.tsha.resources.router: systemd.services.other.wants, systemd.services.other.upholds name frr.service: tsha starts it on one node, and it would be started with those units on every node.',
+    ]);
+    expect(pulled('{ systemd.services.kea-dhcp4-server.wants = [ "frr.service" ]; systemd.services.other.after = [ "frr.service" ]; }')).toEqual([]);
+    // requiredBy and upheldBy start a unit at boot as wantedBy does: forced empty too
+    const required = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true }, module: '{ systemd.services.frr = { requiredBy = [ "multi-user.target" ]; upheldBy = [ "multi-user.target" ]; }; }' });
+    expect(required.services.frr).toMatchObject({ wantedBy: [], requiredBy: [], upheldBy: [] });
+
+    // mounts: a fileSystems entry needs noauto, a systemd.mounts entry no wantedBy/requiredBy
+    const mount = (module: string) => machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { data: { kind: 'systemd', params: { unit: 'srv-data.mount' } } } }, units: false, module: `{ systemd.services = { frr = { }; kea-dhcp4-server = { }; }; } ${module}` }).failedAssertions;
+    expect(mount('{ fileSystems."/srv/data" = { device = "/dev/drbd0"; options = [ "noauto" ]; }; }')).toEqual([]);
+    expect(mount('{ fileSystems."/srv/data".device = "/dev/drbd0"; }')).toEqual([
+      'services.tsha.resources.data: fileSystems."/srv/data".options must have "noauto": tsha mounts srv-data.mount on one node, and without it every node mounts it at boot.',
+    ]);
+    expect(mount('{ systemd.mounts = [ { where = "/srv/data"; what = "/dev/drbd0"; } ]; }')).toEqual([]);
+    expect(mount('{ systemd.mounts = [ { where = "/srv/data"; what = "/dev/drbd0"; wantedBy = [ "multi-user.target" ]; } ]; }')).toEqual([
+      'services.tsha.resources.data: the systemd.mounts entry for /srv/data must have no wantedBy or requiredBy: tsha mounts srv-data.mount on one node, and they would mount it on every node.',
+    ]);
+    // systemd's escaping of a mount point: /srv/my-data is srv-my\x2ddata.mount
+    const escaped = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { data: { kind: 'systemd', params: { unit: 'srv-my\\x2ddata.mount' } } } }, units: false, module: '{ systemd.services = { frr = { }; kea-dhcp4-server = { }; }; fileSystems."/srv/my-data" = { device = "/dev/drbd0"; options = [ "noauto" ]; }; }' });
+    expect(escaped.failedAssertions).toEqual([]);
+    // an automount from fileSystems with x-systemd.automount
+    const auto = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true, resources: { home: { kind: 'systemd', params: { unit: 'home.automount' } } } }, units: false, module: '{ systemd.services = { frr = { }; kea-dhcp4-server = { }; }; fileSystems."/home" = { device = "nas:/home"; options = [ "noauto" "x-systemd.automount" ]; }; }' });
+    expect(auto.failedAssertions).toEqual([]);
   });
 
   it('default.nix runs tsha-witness on the witness machine, and its assertions name their subject', () => {
@@ -478,6 +720,17 @@ describe('nixos-module', () => {
     expect(machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } }).prometheusRuleFiles).toEqual([]);
   });
 
+  it('default.nix gives this machine\'s Prometheus the scrape job the alert rules read: every node\'s agent on its mesh host', () => {
+    const m = machine({ hostName: 'mon', example: 'three-node.json', tsha: { prometheusRules: true, prometheusScrape: { enable: true } } });
+    expect(m.failedAssertions).toEqual([]);
+    expect(m.prometheusScrapeConfigs).toEqual([{ job_name: 'tsha', static_configs: [{ targets: ['10.90.0.1:9740', '10.90.0.2:9740', '10.90.0.3:9740'], labels: {} }] }]);
+    // the job the rules name: TshaAgentDown is up{job="tsha"} == 0
+    expect(JSON.stringify(m.prometheusRuleFiles[0].rules)).toContain('up{job=\\"tsha\\"} == 0');
+    const v6 = machine({ hostName: 'mon', example: 'two-node.json', tsha: { prometheusScrape: { enable: true, port: 9100 }, nodes: { left: { address: '[fd00::1]:7400' }, right: { address: '[fd00::2]:7400' } } } });
+    expect(v6.prometheusScrapeConfigs[0].static_configs[0].targets).toEqual(['[fd00::1]:9100', '[fd00::2]:9100']);
+    expect(machine({ hostName: 'mon', example: 'two-node.json', tsha: { prometheusRules: true } }).prometheusScrapeConfigs).toEqual([]);
+  });
+
   it('default.nix provisions the Grafana dashboard into this machine\'s Grafana', () => {
     const m = machine({ hostName: 'mon', example: 'two-node.json', tsha: { grafanaDashboard: true } });
     expect(m.failedAssertions).toEqual([]);
@@ -489,7 +742,7 @@ describe('nixos-module', () => {
     expect(machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } }).grafana).toEqual({ enable: false, providers: [] });
   });
 
-  it('package.nix builds with buildNpmPackage from package-lock.json (importNpmLock), on Node.js 24, with package.json\'s version', () => {
+  it('package.nix builds with buildNpmPackage from package-lock.json (importNpmLock), on Node.js 24, with package.json\'s version, running no install script', () => {
     // nixpkgs' builders stand in as functions that return what they were given
     const args = evalJson(`let lib = ${LIB}; in import ./nixos-module/package.nix {
       inherit lib;
@@ -505,8 +758,42 @@ describe('nixos-module', () => {
       npmDeps: { lock: rootPath.replace(/\/$/, '') },
       npmConfigHook: 'importNpmLock.npmConfigHook',
       npmBuildScript: 'build',
+      // no install script runs (usocket's node-gyp 7 fails), usocket is pruned with the dev tools,
+      // and npm pack does not build a second time: npm run check:package runs these npm steps
+      npmRebuildFlags: ['--ignore-scripts'],
+      npmPackFlags: ['--ignore-scripts'],
+      npmPruneFlags: ['--omit=optional'],
       meta: { mainProgram: 'tsha', license: { spdxId: 'MIT' } },
     });
+  });
+
+  it('flake.nix: its outputs evaluate against a stand-in nixpkgs, every example machine is a check (assertions held), the VM tests are checks', () => {
+    const o = `(import ./test/nix/flake.nix { lib = ${LIB}; })`;
+    const out = evalJson(`let o = ${o}; lib = ${LIB}; checks = o.checks.x86_64-linux; in {
+      checks = builtins.attrNames checks;
+      examples = lib.mapAttrs (_: c: { inherit (c) buildCommand; tools = map (p: p.name) c.nativeBuildInputs; })
+        (lib.filterAttrs (n: _: lib.hasPrefix "example-" n) checks);
+      tests = map (n: (checks.\${n}.test { inherit lib; }).name) [ "failover-majority" "failover-witness" ];
+      package = o.packages.x86_64-linux.default.name;
+      modules = builtins.attrNames o.nixosModules;
+    }`);
+    expect(out.checks).toEqual([
+      'example-three-node-vip-n1', 'example-three-node-vip-n2', 'example-three-node-vip-n3',
+      'example-two-node-witness-alpha', 'example-two-node-witness-beta', 'example-two-node-witness-nas',
+      'examples', 'failover-majority', 'failover-witness', 'package',
+    ]);
+    // every example machine: its configuration file checked by the flake's own package
+    for (const [name, check] of Object.entries(out.examples as Record<string, Cfg>)) {
+      expect(check.buildCommand, name).toMatch(/^tsha config check \/nix\/store\/stub-tsha-[a-z]+\.json\n/);
+      expect(check.tools, name).toEqual(['tsha-0.1.0']);
+    }
+    expect(out.tests).toEqual(['tsha-failover-majority', 'tsha-failover-witness']);
+    expect(out.package).toBe('tsha-0.1.0');
+    expect(out.modules).toEqual(['default']);
+    // every example/nixos file has its machines among the checks
+    for (const f of readdirSync(new URL('examples/nixos/', ROOT))) {
+      expect(out.checks.some((c: string) => c.startsWith(`example-${f.replace(/\.nix$/, '')}-`)), f).toBe(true);
+    }
   });
 
   it('configures nothing when neither the agent nor the witness is enabled', () => {

@@ -89,7 +89,7 @@ const envelopes: M.Envelope[] = [
 const statusRequest: C.StatusRequest = { includeInactive: true, fenceHistoryLimit: 10 };
 const watchRequest: C.WatchRequest = { includeInactive: true, fenceHistoryLimit: 5, minIntervalMs: 250 };
 const quorum: C.Quorum = {
-  quorate: true, mode: 'twoNode', votesHave: 2, votesNeeded: 2, votesTotal: 3, witness: 'nas', witnessState: 'reachable',
+  quorate: true, mode: 'two_node', votesHave: 2, votesNeeded: 2, votesTotal: 3, witness: 'nas', witnessState: 'reachable',
   witnessViews: [
     { node: 'a', state: 'reachable', lastContactAgeMs: 40, heard: true, term: 3, reportAgeMs: 0 },
     { node: 'b', state: 'unreachable', lastContactAgeMs: 0, heard: false, term: 0, reportAgeMs: 120 },

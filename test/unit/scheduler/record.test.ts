@@ -27,6 +27,13 @@ describe('scheduler input format', () => {
     expect(serializeSchedulerInput(reordered)).toBe(serializeSchedulerInput(i));
   });
 
+  it('reads a recording made before overrides and fence requests were recorded as having none', () => {
+    const old = JSON.parse(serializeSchedulerInput(input()));
+    delete old.snapshot.overrides;
+    delete old.snapshot.fenceRequests;
+    expect(parseSchedulerInput(JSON.stringify(old))).toEqual(input());
+  });
+
   it('names the field at fault', () => {
     const bad = JSON.parse(serializeSchedulerInput(input()));
     bad.snapshot.nodes[1].state = 'dead';
