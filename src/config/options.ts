@@ -341,7 +341,7 @@ export const rawConfigSpec = obj(
                 { default: {} },
               ),
               unfence: bool(
-                'Fabric fencing (fence_scsi, fence_mpath, …) that cuts a node off its storage instead of powering it off: before a node this device fenced may run resources again, the agent runs action=on for it on this device. Planned: refused for now, the agent does not unfence yet.',
+                'Fabric fencing (fence_scsi, fence_mpath, …) that cuts a node off its storage instead of powering it off (Pacemaker: provides=unfencing). Every node in hosts is unfenced when it joins, at first and each time it comes back after it was down: the coordinator runs action=on for it on this device, and the node takes no resources until that succeeded (recorded in the fence history).',
                 { default: false },
               ),
               timeoutMs: ms('The fence action fails when the agent takes longer.', 1000, 600_000, DEFAULT_FENCE_TIMEOUT_MS),

@@ -22,6 +22,8 @@ export interface NodeSnapshot {
   attributes: Record<string, string>;
   /** time (ms, coordinator's clock) at which the node's lease surely expired, or null */
   leaseExpiredAt?: number | null;
+  /** a fabric-fencing device must unfence it (action on) before it takes resources; absent: no */
+  unfencing?: boolean;
 }
 
 export type ResourceRole = 'started' | 'unpromoted' | 'promoted' | 'stopped' | 'failed';

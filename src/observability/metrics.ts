@@ -83,7 +83,9 @@ export class AgentMetrics {
     labelNames: ['decision'] as const,
     registers: [this.registry],
   });
-  readonly fenceActions = new Counter({ name: 'tsha_fence_actions_total', help: 'fence actions run by this node, by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly fenceActions = new Counter({
+    name: 'tsha_fence_actions_total', help: 'fence actions run by this node, by action (off, reboot, or on: unfencing) and result', labelNames: ['action', 'result'] as const, registers: [this.registry],
+  });
   readonly resourceActions = new Counter({ name: 'tsha_resource_actions_total', help: 'resource operations run on this node, by resource kind, operation and status', labelNames: ['kind', 'operation', 'status'] as const, registers: [this.registry] });
   /** how long starts, stops, promotes and demotes take, by kind: a workload slow to start shows here, apart from detection and fencing */
   readonly resourceActionDuration = new Histogram({
@@ -118,7 +120,7 @@ export class AgentMetrics {
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tsha_', eventLoopMonitoringPrecision: 2000 });
     // a series that appears with its first increment has no earlier sample, so Prometheus'
     // increase() misses that first failed fence: the results start at 0
-    for (const result of ['confirmed', 'failed']) this.fenceActions.inc({ result }, 0);
+    for (const result of ['confirmed', 'failed']) this.fenceActions.inc({ action: 'off', result }, 0);
   }
 
   /** The failure series of a storage type's steps at 0, for the same reason (when the configuration first holds such storage). */

@@ -12,7 +12,7 @@ export type { NodeStatusState, QuorumMode };
 export type ResourceState = 'started' | 'stopped' | 'failed' | 'promoted' | 'unpromoted' | 'starting' | 'stopping';
 export type TargetRole = 'started' | 'stopped' | 'promoted' | 'unpromoted';
 export type ActionStatus = 'ok' | 'error' | 'errorHard' | 'errorFatal' | 'timeout' | 'notInstalled';
-export type FenceAction = 'off' | 'reboot';
+export type FenceAction = 'off' | 'reboot' | 'on';
 export type FenceStatus = 'pending' | 'ok' | 'failed' | 'timeout';
 export type NodeAction = 'standby' | 'online' | 'maintenanceOn' | 'maintenanceOff';
 export type WitnessState = 'none' | 'reachable' | 'unreachable' | 'unknown';
@@ -36,6 +36,16 @@ export interface Quorum {
   votesTotal: number;
   witness: string;
   witnessState: WitnessState;
+  witnessViews: WitnessView[];
+}
+
+export interface WitnessView {
+  node: string;
+  state: WitnessState;
+  lastContactAgeMs: number;
+  heard: boolean;
+  term: number;
+  reportAgeMs: number;
 }
 
 export interface NodeStatus {

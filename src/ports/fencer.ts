@@ -65,6 +65,11 @@ export interface FenceCheckReport {
 export interface Fencer {
   /** power `target` off through its fence levels in order; never throws */
   fence(target: NodeName, action: 'off' | 'reboot'): Promise<FenceOutcome>;
+  /**
+   * unfence `target`: action on at every fabric-fencing device (unfence) that lists it, in
+   * configuration order; confirmed only when every one succeeded (and there is one); never throws
+   */
+  unfence(target: NodeName): Promise<FenceOutcome>;
   /** ask every device of every level of `nodes` whether it answers for them, powering nothing off; never throws */
   check(nodes: NodeName[]): Promise<FenceCheckReport>;
 }

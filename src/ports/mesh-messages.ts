@@ -90,6 +90,7 @@ export interface AppendEntries {
   sentAtMs: number;
   lease: NodeLease | null;
   peerIncluded: boolean;
+  witness: WitnessSight | null;
 }
 
 export interface ActionOutcome {
@@ -123,6 +124,14 @@ export interface NodeReport {
   busy: boolean;
   run: RunReport | null;
   failures: FailureEvent[];
+  witness: WitnessSight | null;
+}
+
+export interface WitnessSight {
+  reachable: boolean;
+  heard: boolean;
+  lastContactAgeMs: number;
+  term: number;
 }
 
 export interface AppendEntriesResponse {

@@ -612,10 +612,10 @@ export class Agent {
     }
   }
 
-  private runFence(target: NodeName, requestId: string, action: 'off' | 'reboot'): void {
+  private runFence(target: NodeName, requestId: string, action: 'off' | 'reboot' | 'on'): void {
     const fencer = this.opts.fencer;
     const report = (ok: boolean, device = ''): void => {
-      this.metrics.fenceActions.inc({ result: ok ? 'confirmed' : 'failed' });
+      this.metrics.fenceActions.inc({ action, result: ok ? 'confirmed' : 'failed' });
       void this.submit((now) => ({ type: 'fenceResult', requestId, target, ok, now, ...(device ? { device } : {}) }));
     };
     if (!fencer) {
@@ -623,9 +623,10 @@ export class Agent {
       report(false);
       return;
     }
-    this.log.warn({ target, requestId, action }, 'fencing');
-    void fencer.fence(target, action).then((o) => {
-      this.log[o.confirmed ? 'warn' : 'error']({ target, requestId, confirmed: o.confirmed, attempts: o.attempts }, o.confirmed ? 'fence confirmed' : 'fence NOT confirmed');
+    const what = action === 'on' ? 'unfence' : 'fence';
+    this.log.warn({ target, requestId, action }, action === 'on' ? 'unfencing' : 'fencing');
+    void (action === 'on' ? fencer.unfence(target) : fencer.fence(target, action)).then((o) => {
+      this.log[o.confirmed ? 'warn' : 'error']({ target, requestId, action, confirmed: o.confirmed, attempts: o.attempts }, o.confirmed ? `${what} confirmed` : `${what} NOT confirmed`);
       this.lastFence.push({ target, action, confirmed: o.confirmed, device: o.attempts.at(-1)?.device ?? '', reason: o.attempts.at(-1)?.reason ?? 'no device', timeUnixMs: Date.now() });
       if (this.lastFence.length > 32) this.lastFence.shift();
       // the level that confirmed it: its devices that answered ok
@@ -660,7 +661,7 @@ export class Agent {
     });
   }
 
-  readonly lastFence: { target: NodeName; action: 'off' | 'reboot'; confirmed: boolean; device: string; reason: string; timeUnixMs: number }[] = [];
+  readonly lastFence: { target: NodeName; action: 'off' | 'reboot' | 'on'; confirmed: boolean; device: string; reason: string; timeUnixMs: number }[] = [];
 
   private doSelfFence(cause: string): void {
     const a = this.opts.selfFence;

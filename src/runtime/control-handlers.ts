@@ -15,7 +15,7 @@ import type { ClusterState } from '../core/cluster/state-machine.js';
 import { primitiveOf, resourceStatuses } from '../core/resource-status.js';
 import type {
   ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceCheckReport, FenceCheckRequest, FenceCommandRequest, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
-  StatusRequest, StatusSubscription, HistoryEntry, HistoryRequest, HistoryResponse, OperatorConstraint, SchedulerInputRequest, SchedulerInputResponse, StorageClient, StorageEvent, StorageStatus,
+  StatusRequest, StatusSubscription, HistoryEntry, HistoryRequest, HistoryResponse, OperatorConstraint, SchedulerInputRequest, SchedulerInputResponse, StorageClient, StorageEvent, StorageStatus, WitnessView,
 } from '../ports/control.js';
 import { ControlCommandError } from '../ports/control.js';
 import type { RbdClient } from '../ports/storage.js';
@@ -78,7 +78,7 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
   const fenceHistory: FenceEvent[] = [
     ...c.fenceHistory.map((f): FenceEvent => ({
       target: f.node, action: f.action ?? 'off', status: 'ok', device: f.device ?? (f.cause === 'fenced' ? 'fence agent' : 'lease expiry + watchdog'), executor: f.executor ?? '',
-      requestedBy: f.by ?? '', reason: `${f.by ? 'operator request; ' : ''}${f.cause} (term ${f.term}, log index ${f.index})`, timeUnixMs: wall(f.at),
+      requestedBy: f.by ?? '', reason: `${f.by ? 'operator request; ' : ''}${f.cause === 'unfenced' ? 'unfenced at join' : f.cause} (term ${f.term}, log index ${f.index})`, timeUnixMs: wall(f.at),
     })),
     ...Object.entries(c.fenceRequests).map(([target, r]): FenceEvent => ({
       target, action: r.action, status: 'pending', device: '', executor: '', requestedBy: r.by,
@@ -101,6 +101,10 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
     quorum: {
       quorate: q.quorate, mode: q.mode, votesHave: q.votesHave, votesNeeded: q.votesNeeded, votesTotal: q.votesTotal,
       witness: q.witness ?? '', witnessState: q.witness === null ? 'none' : q.witnessReachable === null ? 'unknown' : q.witnessReachable ? 'reachable' : 'unreachable',
+      witnessViews: q.witnessViews.map((v): WitnessView => ({
+        node: v.node, state: v.sight === null ? 'unknown' : v.sight.reachable ? 'reachable' : 'unreachable',
+        heard: (v.sight?.lastContactAgeMs ?? null) !== null, lastContactAgeMs: v.sight?.lastContactAgeMs ?? 0, term: v.sight?.term ?? 0, reportAgeMs: v.reportAgeMs,
+      })),
     },
     maintenanceMode: st.config.maintenanceMode,
     fencingEnabled: st.config.fencing.enabled,
@@ -200,6 +204,7 @@ async function fenceCommand(agent: Agent, req: FenceCommandRequest): Promise<Com
   const down = view.node.cluster.down[node];
   if (down) throw new ControlCommandError('failedPrecondition', `${node} is already down (${down.cause}, log index ${down.index}) and runs nothing; it rejoins when its agent is back`);
   const action = req.action;
+  if (action === 'on') throw new ControlCommandError('invalidArgument', 'action on is unfencing, which the coordinator runs itself when a node joins: tsha fence takes off or reboot');
   const asked = await proposeAndWait(agent, [{ type: 'fenceRequest', node, on: true, action, by }], (st) => st.fenceRequests[node] !== undefined || st.down[node] !== undefined,
     `fence ${node} (${action})`);
   const v = agent.view();

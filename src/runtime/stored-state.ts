@@ -6,7 +6,7 @@
 import type { ClusterState } from '../core/cluster/state-machine.js';
 
 /** The fields a stored cluster state may lack: each was added after states were first written. */
-type AddedLater = 'storageHistory' | 'history' | 'recovering' | 'fenceRequests' | 'outdateRequests';
+type AddedLater = 'storageHistory' | 'history' | 'recovering' | 'fenceRequests' | 'outdateRequests' | 'unfenced';
 
 export type StoredClusterState = Omit<ClusterState, AddedLater> & Partial<Pick<ClusterState, AddedLater>>;
 
@@ -19,5 +19,6 @@ export function completeClusterState(s: StoredClusterState): ClusterState {
     recovering: s.recovering ?? {},
     fenceRequests: s.fenceRequests ?? {},
     outdateRequests: s.outdateRequests ?? [],
+    unfenced: s.unfenced ?? {},
   };
 }

@@ -13,10 +13,10 @@
 
 import { checkCommand, type Command } from '../core/cluster/commands.js';
 import { checkClusterState } from '../core/cluster/state-check.js';
-import type { Entry, Message, NodeReport } from '../core/cluster/messages.js';
+import type { Entry, Message, NodeReport, WitnessSight as CoreSight } from '../core/cluster/messages.js';
 import type { ActionStatus } from '../core/scheduler/types.js';
 import type { Envelope, OutboundMessage } from '../ports/transport.js';
-import { decodeJson, encodeJson, type EntryKind, type LogEntry, type NodeReport as WireReport } from '../ports/mesh-messages.js';
+import { decodeJson, encodeJson, type EntryKind, type LogEntry, type NodeReport as WireReport, type WitnessSight as WireSight } from '../ports/mesh-messages.js';
 import { completeClusterState } from './stored-state.js';
 
 export class MalformedMessageError extends Error {
@@ -45,6 +45,7 @@ export function toOutbound(msg: Message, typed: boolean): OutboundMessage {
         appendEntries: {
           prevLogTerm: msg.prevLogTerm, prevLogIndex: msg.prevLogIndex, entries: msg.entries.map(toLogEntry), leaderCommit: msg.leaderCommit,
           sentAtMs: msg.sentAt, lease: msg.lease && { atMs: msg.lease.at, incarnation: msg.lease.incarnation }, peerIncluded: msg.peerIncluded,
+          witness: msg.witness ? toWireSight(msg.witness) : null,
         },
       };
     case 'AppendEntriesResponse':
@@ -74,7 +75,21 @@ function toWireReport(r: NodeReport): WireReport {
     applied: r.applied, active: r.active, promoted: r.promoted, failed: r.failed, busy: r.busy,
     run: r.run && { transition: r.run.transition, results: r.run.results.map((x) => ({ action: x.action, status: x.status, exitCode: x.exitCode ?? -1, reason: x.reason ?? '' })) },
     failures: r.failures,
+    witness: r.witness ? toWireSight(r.witness) : null,
   };
+}
+
+function toWireSight(w: CoreSight): WireSight {
+  return { reachable: w.reachable, heard: w.lastContactAgeMs !== null, lastContactAgeMs: w.lastContactAgeMs ?? 0, term: w.term };
+}
+
+function fromWireSight(w: WireSight): CoreSight {
+  return { reachable: w.reachable, lastContactAgeMs: w.heard ? w.lastContactAgeMs : null, term: w.term };
+}
+
+/** Either form of a witness sight (the core's JSON: lastContactAgeMs null when never heard; the wire's: a heard flag). */
+function checkSight(w: unknown): boolean {
+  return isObj(w) && typeof w.reachable === 'boolean' && isCount(w.term) && (w.lastContactAgeMs === null || isCount(w.lastContactAgeMs));
 }
 
 /** The wire's report as the core reads it (checked by checkReport first). */
@@ -88,6 +103,7 @@ function fromWireReport(r: WireReport): NodeReport {
       })),
     },
     failures: r.failures.map((f) => ({ ...f, status: f.status as ActionStatus })),
+    ...(r.witness ? { witness: fromWireSight(r.witness) } : {}),
   };
 }
 
@@ -126,6 +142,7 @@ export function fromEnvelope(env: Envelope): Message {
       if (!isCount(b.prevLogIndex) || !isCount(b.prevLogTerm) || !isCount(b.leaderCommit) || !isNum(b.sentAtMs)) bad('appendEntries: bad header fields');
       const l = b.lease;
       if (l !== null && !(isNum(l.atMs) && isNum(l.incarnation))) bad('appendEntries: bad lease');
+      if (b.witness !== null && !checkSight(b.witness)) bad('appendEntries: bad witness');
       const entries: Entry[] = [];
       for (const e of b.entries) {
         if (!isCount(e.index) || !isCount(e.term)) bad('appendEntries: bad entry');
@@ -143,6 +160,7 @@ export function fromEnvelope(env: Envelope): Message {
       return {
         type: 'AppendEntries', term, prevLogIndex: b.prevLogIndex, prevLogTerm: b.prevLogTerm, entries, leaderCommit: b.leaderCommit,
         sentAt: b.sentAtMs, lease: l && { at: l.atMs, incarnation: l.incarnation }, peerIncluded: b.peerIncluded === true,
+        ...(b.witness ? { witness: fromWireSight(b.witness) } : {}),
       };
     }
     case 'appendEntriesResponse': {
@@ -219,6 +237,7 @@ function checkReport(r: unknown): string | null {
       if (!isObj(x) || !isCount(x.action) || !STATUSES.has(x.status as string) || (x.exitCode !== undefined && !isNum(x.exitCode)) || (x.reason !== undefined && !isStr(x.reason))) return 'bad report run result';
     }
   }
+  if (r.witness !== null && r.witness !== undefined && !checkSight(r.witness)) return 'bad report witness';
   if (!Array.isArray(r.failures)) return 'bad report failures';
   for (const f of r.failures) {
     if (!isObj(f) || !isCount(f.seq) || !isStr(f.resource) || !isStr(f.operation) || !isCount(f.intervalMs) || !STATUSES.has(f.status as string) || !isNum(f.exitCode) || !isStr(f.reason)) {

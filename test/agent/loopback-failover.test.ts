@@ -77,7 +77,7 @@ describe('three agents on loopback (real gRPC mesh, exec resources, loopback fen
     expect(s?.nodes.find((n) => n.name === holder)?.state).toBe('offline');
     // the runtime counted it from the effects: one fence confirmed and one failover on the coordinator
     const coord = s!.coordinator;
-    expect(await c.metric(coord, 'tsha_fence_actions_total{result="confirmed"}')).toBe(1);
+    expect(await c.metric(coord, 'tsha_fence_actions_total{action="off",result="confirmed"}')).toBe(1);
     expect(await c.metric(coord, 'tsha_failovers_total')).toBe(1);
     expect(await c.metric(coord, 'tsha_is_coordinator')).toBe(1);
     expect(await c.metric(survivor!, 'tsha_resource_up{resource="web",kind="exec"}')).toBe(1);

@@ -108,6 +108,10 @@ export interface TshaClusterOptions {
   agentEnv?: Record<string, string>;
   /** configure the fence device fence_tsha_test for every node (default true) */
   fenceDevice?: boolean;
+  /** that device also unfences (fencing.devices.<id>.unfence: action on at every join; default false) */
+  unfence?: boolean;
+  /** the single resource runs as a clone, one copy on every node (clone id `<resourceId>-clone`; default false) */
+  clone?: boolean;
   /** fencing.watchdog: recover a lost node after lease + drift + watchdogMs when no device covers it (default false) */
   watchdogFencing?: boolean;
   /** per node: the watchdog device its agent feeds (`--watchdog-device`), e.g. a FakeWatchdog's FIFO */
@@ -149,12 +153,13 @@ export class TshaCluster {
       fencing: {
         enabled: true,
         watchdog: opts.watchdogFencing ?? false,
-        devices: opts.fenceDevice === false ? {} : { power: { agent: 'fence_tsha_test', parameters: { harness_socket: c.fenceSocket }, hosts: names, timeoutMs: 20000 } },
+        devices: opts.fenceDevice === false ? {} : { power: { agent: 'fence_tsha_test', parameters: { harness_socket: c.fenceSocket }, hosts: names, timeoutMs: 20000, ...(opts.unfence ? { unfence: true } : {}) } },
       },
       resources: set
         ? Object.fromEntries(set.primitives.map((p) => [p.id, systemdResource(p.unit)]))
         : { [this.resourceId]: opts.primitive ? { ...systemdResource(this.unit), ...opts.primitive } : systemdResource(this.unit) },
       ...(set && set.groups.length > 0 ? { groups: Object.fromEntries(set.groups.map((g) => [g.id, { members: [...g.members] }])) } : {}),
+      ...(opts.clone ? { clones: { [`${this.resourceId}-clone`]: { child: this.resourceId } } } : {}),
       ...(opts.timing ? { timing: opts.timing } : {}),
     };
     this.config = config;

@@ -36,7 +36,9 @@ def cluster_status(self_name):
         "clusterName": "vmtest", "clusterId": "vmtest", "nodeSelf": self_name, "coordinator": names[-1],
         "term": 1, "quorum": {"quorate": True, "mode": "witness" if witness_mode == "true" else "majority",
                               "votesHave": 2, "votesNeeded": 2, "votesTotal": 3,
-                              "witness": "nas" if witness_mode == "true" else "", "witnessState": "reachable" if witness_mode == "true" else "none"},
+                              "witness": "nas" if witness_mode == "true" else "", "witnessState": "reachable" if witness_mode == "true" else "none",
+                              "witnessViews": [{"node": n, "state": "reachable", "lastContactAgeMs": 40, "heard": True, "term": 1, "reportAgeMs": 0 if n == self_name else 60}
+                                               for n in names] if witness_mode == "true" else []},
         "lastChangeUnixMs": 0, "lastChangeBy": "", "generatedAtUnixMs": 0, "agentVersion": "0.1.0",
         "maintenanceMode": False, "fencingEnabled": True,
         "nodes": [node_status(n) for n in names],

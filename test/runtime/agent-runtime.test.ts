@@ -265,12 +265,12 @@ describe('agent runtime', () => {
     const m = new AgentMetrics();
     m.term.set(7);
     m.peerUp.set({ peer: 'n2' }, 1);
-    m.fenceActions.inc({ result: 'confirmed' });
+    m.fenceActions.inc({ action: 'off', result: 'confirmed' });
     const port = 23000 + Math.floor(Math.random() * 20000);
     const server = await serveMetrics(m, `127.0.0.1:${port}`);
     try {
       const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      for (const name of ['tsha_quorate', 'tsha_term 7', 'tsha_is_coordinator', 'tsha_peer_up{peer="n2"} 1', 'tsha_messages_dropped_total', 'tsha_resource_up', 'tsha_failovers_total', 'tsha_fence_actions_total{result="confirmed"} 1', 'tsha_step_duration_seconds_bucket']) {
+      for (const name of ['tsha_quorate', 'tsha_term 7', 'tsha_is_coordinator', 'tsha_peer_up{peer="n2"} 1', 'tsha_messages_dropped_total', 'tsha_resource_up', 'tsha_failovers_total', 'tsha_fence_actions_total{action="off",result="confirmed"} 1', 'tsha_step_duration_seconds_bucket']) {
         expect(body).toContain(name);
       }
       expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);

@@ -48,6 +48,11 @@ const samples: Message[] = [
       failures: [{ seq: 3, resource: 'web', operation: 'monitor', intervalMs: 10_000, status: 'error', exitCode: 7, reason: 'not running' }],
     },
   },
+  // how the member sees the witness: heard, and never heard since its start
+  { type: 'AppendEntriesResponse', term: 5, success: true, matchIndex: 12, echo: 1, nodeTime: 2, incarnation: 3, report: { applied: 12, active: [], promoted: [], failed: [], busy: false, run: null, failures: [], witness: { reachable: true, lastContactAgeMs: 40, term: 5 } } },
+  { type: 'AppendEntriesResponse', term: 5, success: true, matchIndex: 12, echo: 1, nodeTime: 2, incarnation: 3, report: { applied: 12, active: [], promoted: [], failed: [], busy: false, run: null, failures: [], witness: { reachable: false, lastContactAgeMs: null, term: 0 } } },
+  // the coordinator's own view of the witness, sent to its members
+  { type: 'AppendEntries', term: 5, prevLogIndex: 9, prevLogTerm: 3, leaderCommit: 9, sentAt: 12.5, lease: null, peerIncluded: false, entries: [], witness: { reachable: false, lastContactAgeMs: 730, term: 5 } },
 ];
 
 describe('wire: core messages ↔ mesh envelope', () => {
@@ -132,12 +137,13 @@ describe('wire: core messages ↔ mesh envelope', () => {
   });
 
   it('refuses typed append bodies of the wrong shape', () => {
-    const ae = { prevLogTerm: 1, prevLogIndex: 1, entries: [], leaderCommit: 1, sentAtMs: 5, lease: null, peerIncluded: false };
+    const ae = { prevLogTerm: 1, prevLogIndex: 1, entries: [], leaderCommit: 1, sentAtMs: 5, lease: null, peerIncluded: false, witness: null };
     const entry = (data: string, kind = 'normal') => ({ term: 1, index: 2, data: new TextEncoder().encode(data), kind });
     const typedAe = (over: Record<string, unknown>) => ({ body: 'appendEntries' as const, appendEntries: { ...ae, ...over } });
     expect(bad(typedAe({}))).not.toThrow();
     expect(bad(typedAe({ sentAtMs: Number.NaN }))).toThrow(/bad header fields/);
     expect(bad(typedAe({ lease: { atMs: Infinity, incarnation: 1 } }))).toThrow(/bad lease/);
+    expect(bad(typedAe({ witness: { reachable: true, heard: true, lastContactAgeMs: -1, term: 2 } }))).toThrow(/bad witness/);
     expect(bad(typedAe({ entries: [entry('{nope')] }))).toThrow(/entry 2 is not JSON/);
     expect(bad(typedAe({ entries: [entry('{"type":"rm -rf"}')] }))).toThrow(/entry 2: bad command/);
     expect(bad(typedAe({ entries: [entry('{"type":"noop"}', 'normal')] }))).toThrow(/kind normal for a noop command/);

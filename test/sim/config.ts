@@ -10,6 +10,8 @@ export interface ConfigSpec {
   timing?: Partial<Timing>;
   /** a fence device that can fence every node */
   fenceDevice?: boolean;
+  /** that device is fabric fencing: it unfences (action on) every node at its join */
+  unfence?: boolean;
   watchdog?: boolean;
   noQuorumPolicy?: CompiledConfig['noQuorumPolicy'];
   migrationThreshold?: number;
@@ -49,7 +51,7 @@ export function makeConfig(spec: ConfigSpec): CompiledConfig {
     noQuorumPolicy: spec.noQuorumPolicy ?? 'stop',
     fencing: {
       enabled: fence,
-      devices: fence ? [{ id: 'pdu', agent: 'fence_tsha_test', parameters: {}, hosts: names, timeoutMs: 5000 }] : [],
+      devices: fence ? [{ id: 'pdu', agent: 'fence_tsha_test', parameters: {}, hosts: names, timeoutMs: 5000, ...(spec.unfence ? { unfence: true } : {}) }] : [],
       levels: [],
       watchdog: spec.watchdog ?? true,
       watchdogDevice: null,

@@ -407,7 +407,7 @@ export class Sim {
         if (e.actions > 0) this.stats.transitions++;
         return;
       case 'fence':
-        this.fence(m, e.target, e.requestId);
+        this.fence(m, e.target, e.requestId, e.action === 'on');
         return;
       case 'selfFence':
         this.powerOff(m, 'self-fence');
@@ -756,13 +756,16 @@ export class Sim {
     this.at(m.lastFeed + this.config.timing.watchdogMs / m.rate, check);
   }
 
-  private fence(from: Machine, target: NodeName, requestId: string) {
+  /** `unfence`: action on of a SIMULATED fabric-fencing device, which powers nothing off */
+  private fence(from: Machine, target: NodeName, requestId: string, unfence = false) {
     const victim = this.machines.get(target);
     if (!victim) return;
     const boot = from.boot;
     this.after(this.params.fenceMs, () => {
       const ok = !this.rng.chance(this.fenceFailRate);
-      if (ok) this.powerOff(victim, `fenced by ${from.name}`);
+      if (ok && !unfence) this.powerOff(victim, `fenced by ${from.name}`);
+      // a fabric fence cuts the node off until an unfence (on) that follows it
+      if (ok) (unfence ? this.unfencedAt : this.fencedAt).set(target, this.now);
       if (from.boot === boot && from.core && from.power) this.input(from, { type: 'fenceResult', requestId, target, ok, now: this.local(from) });
     });
   }
@@ -892,7 +895,18 @@ export class Sim {
    * with the member before it running on the same machine, and the `then` of a mandatory order only
    * with its `first` running somewhere.
    */
+  /** when a device last fenced each machine, and when one last unfenced it (engine time) */
+  private readonly fencedAt = new Map<NodeName, number>();
+  private readonly unfencedAt = new Map<NodeName, number>();
+
   private checkStart(m: Machine, r: ResourceId, _transition: number, _a: PlanAction) {
+    // unfencing (Pacemaker's provides=unfencing): a machine a fabric-fencing device fenced starts
+    // nothing before a device unfenced it again
+    const fabric = this.config.fencing.devices.some((d) => d.unfence && d.hosts.includes(m.name));
+    const fenced = this.fencedAt.get(m.name);
+    if (fabric && fenced !== undefined && !((this.unfencedAt.get(m.name) ?? -Infinity) > fenced)) {
+      this.violate('unfence-before-start', `${m.name} started ${r} after its fence at ${fenced.toFixed(1)} without an unfence since`);
+    }
     const g = m.grant;
     if (!g) {
       this.violate('start-outside-quorum', `${m.name} started ${r} without a lease grant`);

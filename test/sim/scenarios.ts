@@ -112,6 +112,18 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     expect: 'placed',
   },
   {
+    name: 'unfence-rejoin-3',
+    description: '3 nodes, a fabric-fencing device (unfence), a clone on every node: a member crashes, is fenced and reboots; it starts its copy only after it was unfenced',
+    config: { nodes: 3, resources: 1, unfence: true, shape: clone('c', 'cc', 3) },
+    durationMs: 8000,
+    script: (sim, rng, t0) =>
+      sim.at(t0 + rng.int(0, 500), () => {
+        const c = sim.coordinator() ?? 'n1';
+        sim.powerOff(sim.machine(rng.pick(others(sim, c, 3))), 'crash', 1500);
+      }),
+    expect: 'placed',
+  },
+  {
     name: 'coordinator-crash-5',
     description: '5 nodes, 3 resources: the coordinator crashes; a new one continues from the committed state',
     config: { nodes: 5, resources: 3 },

@@ -45,6 +45,7 @@ function randomEnvelope(r: () => number): Envelope {
       // a run in progress or failures to count: the generic path writes and reads them
       run: r() < 0.2 ? { transition: count(), results: [{ action: u32(), status: 'ok', exitCode: pick([-1, 0, 7]), reason: str() }] } : null,
       failures: r() < 0.2 ? [{ seq: count(), resource: str(), operation: 'monitor', intervalMs: u32(), status: 'error', exitCode: pick([-1, 1, 7]), reason: str() }] : [],
+      witness: r() < 0.5 ? null : { reachable: r() < 0.5, heard: r() < 0.5, lastContactAgeMs: count(), term: count() },
     };
   const header = { clusterId: str(), from: str(), to: str(), term: count(), sentAtMs: count(), features: u32() };
   switch (int(2)) {
@@ -54,6 +55,7 @@ function randomEnvelope(r: () => number): Envelope {
         appendEntries: {
           prevLogTerm: count(), prevLogIndex: count(), entries: Array.from({ length: pick([0, 0, 1, int(5)]) }, entry), leaderCommit: count(),
           sentAtMs: double(), lease: r() < 0.3 ? null : { atMs: double(), incarnation: u32() }, peerIncluded: r() < 0.5,
+          witness: r() < 0.5 ? null : { reachable: r() < 0.5, heard: r() < 0.5, lastContactAgeMs: count(), term: count() },
         },
       };
     case 1:

@@ -7,8 +7,8 @@ import { AgentMetrics } from '../../src/observability/metrics.js';
 describe('AgentMetrics', () => {
   it('exports the failed fence series at 0 before any fence', async () => {
     const text = await new AgentMetrics().text();
-    expect(text).toContain('tsha_fence_actions_total{result="failed"} 0');
-    expect(text).toContain('tsha_fence_actions_total{result="confirmed"} 0');
+    expect(text).toContain('tsha_fence_actions_total{action="off",result="failed"} 0');
+    expect(text).toContain('tsha_fence_actions_total{action="off",result="confirmed"} 0');
   });
 
   it('exports the failure series of a storage type\'s steps at 0 once the configuration holds it', async () => {

@@ -3,7 +3,7 @@
 
 import type { FencingConfig, NodeName } from '../../config/types.js';
 import type { FenceAttemptResult, FenceCheckReport, FenceOutcome, Fencer } from '../../ports/fencer.js';
-import { levelsFor, runFenceAgent, type FenceAgentOptions } from './fence-agent.js';
+import { levelsFor, runFenceAgent, unfence, type FenceAgentOptions } from './fence-agent.js';
 import { checkFencing } from './fence-check.js';
 
 export class FenceAgentFencer implements Fencer {
@@ -33,5 +33,16 @@ export class FenceAgentFencer implements Fencer {
       if (all) return { target, confirmed: true, attempts };
     }
     return { target, confirmed: false, attempts };
+  }
+
+  async unfence(target: NodeName): Promise<FenceOutcome> {
+    const attempts: FenceAttemptResult[] = [];
+    const devices = this.fencing().devices.filter((d) => d.unfence && d.hosts.includes(target));
+    for (const d of devices) {
+      const r = await unfence(d, target, this.opts);
+      attempts.push(r);
+      if (r.status !== 'ok') return { target, confirmed: false, attempts };
+    }
+    return { target, confirmed: attempts.length > 0, attempts };
   }
 }

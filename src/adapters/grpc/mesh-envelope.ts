@@ -17,7 +17,7 @@
 // an unknown field, a repeated field, a number beyond 2^53, text that is not UTF-8 or anything
 // truncated (the generic decoder then skips, merges or reports it as protobuf says).
 import { isUtf8 } from 'node:buffer';
-import type { AppendEntries, AppendEntriesResponse, Envelope, EnvelopeHeader, EntryKind, LogEntry, NodeReport } from '../../ports/mesh-messages.js';
+import type { AppendEntries, AppendEntriesResponse, Envelope, EnvelopeHeader, EntryKind, LogEntry, NodeReport, WitnessSight } from '../../ports/mesh-messages.js';
 import type { OutboundMessage } from '../../ports/transport.js';
 
 // ---- encoding ----
@@ -156,7 +156,7 @@ function validAppendEntries(a: unknown): a is AppendEntries {
   const l = a.lease;
   return (
     isCount(a.prevLogTerm) && isCount(a.prevLogIndex) && isCount(a.leaderCommit) && typeof a.sentAtMs === 'number' &&
-    typeof a.peerIncluded === 'boolean' && validEntries(a.entries) &&
+    typeof a.peerIncluded === 'boolean' && validEntries(a.entries) && validSight(a.witness) &&
     (l === null || l === undefined || (isObj(l) && typeof l.atMs === 'number' && isU32(l.incarnation)))
   );
 }
@@ -167,7 +167,12 @@ const isStrs = (v: unknown): v is string[] => Array.isArray(v) && (v as unknown[
 function validReport(r: unknown): r is NodeReport | null | undefined {
   if (r === null || r === undefined) return true;
   return isObj(r) && isCount(r.applied) && isStrs(r.active) && isStrs(r.promoted) && isStrs(r.failed) && typeof r.busy === 'boolean' &&
-    (r.run === null || r.run === undefined) && Array.isArray(r.failures) && r.failures.length === 0;
+    (r.run === null || r.run === undefined) && Array.isArray(r.failures) && r.failures.length === 0 && validSight(r.witness);
+}
+
+function validSight(w: unknown): boolean {
+  if (w === null || w === undefined) return true;
+  return isObj(w) && typeof w.reachable === 'boolean' && typeof w.heard === 'boolean' && isCount(w.lastContactAgeMs) && isCount(w.term);
 }
 
 function validAppendEntriesResponse(a: unknown): a is AppendEntriesResponse {
@@ -250,7 +255,19 @@ function writeAppendEntries(w: Writer, a: AppendEntries): void {
     w.end(lm);
   }
   w.bool(0x38, a.peerIncluded);
+  writeSight(w, 0x42, a.witness);
   w.end(m);
+}
+
+function writeSight(w: Writer, key: number, ws: WitnessSight | null | undefined): void {
+  if (ws === null || ws === undefined) return;
+  w.key(key);
+  const wm = w.begin();
+  w.bool(0x08, ws.reachable);
+  w.bool(0x10, ws.heard);
+  w.uint(0x18, ws.lastContactAgeMs);
+  w.uint(0x20, ws.term);
+  w.end(wm);
 }
 
 function writeAppendEntriesResponse(w: Writer, a: AppendEntriesResponse): void {
@@ -274,6 +291,7 @@ function writeAppendEntriesResponse(w: Writer, a: AppendEntriesResponse): void {
     for (const s of r.promoted) w.string(0x22, s, true);
     for (const s of r.failed) w.string(0x2a, s, true);
     w.bool(0x30, r.busy);
+    writeSight(w, 0x4a, r.witness);
     w.end(rm);
   }
   w.end(m);
@@ -427,7 +445,7 @@ function readEnvelope(r: Reader): Envelope | null {
 }
 
 function readAppendEntries(r: Reader, end: number): AppendEntries {
-  const a: AppendEntries = { prevLogTerm: 0, prevLogIndex: 0, entries: [], leaderCommit: 0, sentAtMs: 0, lease: null, peerIncluded: false };
+  const a: AppendEntries = { prevLogTerm: 0, prevLogIndex: 0, entries: [], leaderCommit: 0, sentAtMs: 0, lease: null, peerIncluded: false, witness: null };
   let seen = 0;
   while (r.pos < end) {
     const key = r.varint();
@@ -453,6 +471,7 @@ function readAppendEntries(r: Reader, end: number): AppendEntries {
         break;
       }
       case 0x38: seen = once(seen, 7); a.peerIncluded = r.varint() !== 0; break;
+      case 0x42: seen = once(seen, 8); a.witness = readSight(r, r.limit()); break;
       default: throw GENERIC;
     }
   }
@@ -506,7 +525,7 @@ function readAppendEntriesResponse(r: Reader, end: number): AppendEntriesRespons
 }
 
 function readReport(r: Reader, end: number): NodeReport {
-  const report: NodeReport = { applied: 0, active: [], promoted: [], failed: [], busy: false, run: null, failures: [] };
+  const report: NodeReport = { applied: 0, active: [], promoted: [], failed: [], busy: false, run: null, failures: [], witness: null };
   let seen = 0;
   while (r.pos < end) {
     const key = r.varint();
@@ -522,10 +541,30 @@ function readReport(r: Reader, end: number): NodeReport {
     } else if (key === 0x30) {
       seen = once(seen, 6);
       report.busy = r.varint() !== 0;
+    } else if (key === 0x4a) {
+      seen = once(seen, 9);
+      report.witness = readSight(r, r.limit());
     } else {
       throw GENERIC; // a run in progress or failures to count: the generic decoder reads those
     }
   }
   if (r.pos !== end) throw GENERIC;
   return report;
+}
+
+function readSight(r: Reader, end: number): WitnessSight {
+  const w: WitnessSight = { reachable: false, heard: false, lastContactAgeMs: 0, term: 0 };
+  let seen = 0;
+  while (r.pos < end) {
+    const key = r.varint();
+    switch (key) {
+      case 0x08: seen = once(seen, 1); w.reachable = r.varint() !== 0; break;
+      case 0x10: seen = once(seen, 2); w.heard = r.varint() !== 0; break;
+      case 0x18: seen = once(seen, 3); w.lastContactAgeMs = r.varint(); break;
+      case 0x20: seen = once(seen, 4); w.term = r.varint(); break;
+      default: throw GENERIC;
+    }
+  }
+  if (r.pos !== end) throw GENERIC;
+  return w;
 }

@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option('--since <duration>', 'only events of the last DURATION (90s, 15m, 2h, 1d)')
     .option('--resource <id>', 'only events about this resource (and its clone instances)')
     .option('--node <name>', 'only events about this node')
-    .option('--kind <kind>', 'only events of this kind: node-down, node-up, restarting, standby, maintenance, constraint, override, cleanup, failure, transition, failover, transition-end, storage, voters, fence-request')
+    .option('--kind <kind>', 'only events of this kind: node-down, node-up, restarting, standby, maintenance, constraint, override, cleanup, failure, transition, failover, transition-end, storage, voters, fence-request, unfence')
     .addOption(outputOption());
   addSocketOption(cmd).action(async (opts: { since?: string; resource?: string; node?: string; kind?: string; output: Output; socket: string }) => {
     const f: HistoryFilter = {};

@@ -4,12 +4,19 @@
 
 import { outputOption, type Output } from '../output-option.js';
 import type { Command } from 'commander';
-import type { ClusterStatus, StorageClient, StorageStatus } from '../../ports/control.js';
+import type { ClusterStatus, StorageClient, StorageStatus, WitnessView } from '../../ports/control.js';
 import { renderStatusText } from '../format/status-text.js';
 import { statusView } from '../format/status-view.js';
 import { addSocketOption, agentError, withControlClient } from '../control-socket.js';
 
 const WITNESS_LABEL = { none: '', reachable: 'reachable', unreachable: 'UNREACHABLE', unknown: 'heard by the coordinator only' } as const;
+
+function witnessViewLine(v: WitnessView, self: string): string {
+  if (v.state === 'unknown') return v.node === self ? 'unknown' : 'unknown here (no recent report from it to this node)';
+  const contact = v.heard ? `last heard ${v.lastContactAgeMs} ms ago` : 'never heard since its agent started';
+  const from = v.node === self ? '' : `, reported ${v.reportAgeMs} ms ago`;
+  return `${v.state === 'reachable' ? 'reachable' : 'UNREACHABLE'} (${contact}${v.term > 0 ? `, witness term ${v.term}` : ''}${from})`;
+}
 
 /** crm_mon's header lines, then the shared renderer, then tsha's own details (term, fencing). */
 export function renderStatus(s: ClusterStatus): string {
@@ -33,6 +40,12 @@ export function renderStatus(s: ClusterStatus): string {
       const how = [f.device ? `device ${f.device}` : '', f.executor ? `by ${f.executor}` : ''].filter(Boolean).join(', ');
       body += `  * ${f.action} of ${f.target} ${f.status === 'ok' ? 'successful' : f.status}${f.requestedBy ? ` (requested by ${f.requestedBy})` : ''}: ${f.reason}${how ? ` (${how})` : ''} at ${new Date(f.timeUnixMs).toISOString()}\n`;
     }
+  }
+  const views = s.quorum?.witnessViews ?? [];
+  if (views.length > 0) {
+    // crm_mon shows the quorum device; tsha shows how each node sees its witness
+    body += `\nWitness ${s.quorum!.witness} (as each node sees it):\n`;
+    for (const v of views) body += `  * ${v.node}: ${witnessViewLine(v, s.nodeSelf)}\n`;
   }
   if (s.operatorConstraints.length > 0) {
     body += '\nOperator Constraints:\n';

@@ -90,12 +90,6 @@ function checkPlugs(m: Model, id: string, device: { parameters: Record<string, s
       if (!Object.hasOwn(device.hostMap, host)) ctx.error(joinPath(devicePath, 'hostMap'), `no plug for ${JSON.stringify(host)}, which is in hosts: add ${host} = "<its port on this device>"`);
     }
   }
-  if (device.unfence) {
-    ctx.error(
-      joinPath(devicePath, 'unfence'),
-      'unfencing (action=on before a fabric-fenced node runs resources again) is planned, not built: the agent would let the node rejoin with its storage still cut off. Use a power fence device for now, or unfence by hand (e.g. fence_scsi -o on) before the node rejoins',
-    );
-  }
 }
 
 export function checkQuorum(m: Model): void {

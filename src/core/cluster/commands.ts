@@ -37,6 +37,8 @@ export type Command =
   | { type: 'nodeDown'; node: NodeName; cause: 'fenced' | 'lease-expired'; term: number; at?: number; /** the coordinator whose fencer confirmed it, and the device(s) */ executor?: NodeName; device?: string }
   /** a down node came back (it rebooted empty, or stopped everything when its lease ran out) */
   | { type: 'nodeUp'; node: NodeName }
+  /** a joined node was unfenced: the fabric-fencing devices that cover it ran `on` for it (by `executor`'s fencer) */
+  | { type: 'unfenced'; node: NodeName; device: string; executor: NodeName; term: number; at?: number }
   | { type: 'standby'; node: NodeName; on: boolean }
   /** node maintenance: nothing on the node is started, stopped or recovered; monitors only report */
   | { type: 'maintenance'; node: NodeName; on: boolean }
@@ -156,6 +158,7 @@ const FIELDS: { [T in CommandType]: Record<Exclude<keyof Extract<Command, { type
   noop: { at: optional(isNum) },
   nodeDown: { node: isStr, cause: oneOf('fenced', 'lease-expired'), term: isCount, at: optional(isNum), executor: optional(isStr), device: optional(isStr) },
   nodeUp: { node: isStr },
+  unfenced: { node: isStr, device: isStr, executor: isStr, term: isCount, at: optional(isNum) },
   standby: { node: isStr, on: isBool },
   maintenance: { node: isStr, on: isBool },
   ban: { resource: isStr, node: isStr, on: isBool, score: optional(isNum), until: nullable(isNum) },

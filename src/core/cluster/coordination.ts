@@ -23,7 +23,7 @@ import type { ClusterSnapshot, NodeSnapshot, ResourceObservation } from '../snap
 import { clusterNow } from './clock.js';
 import type { ActiveRole, Command, CommittedResult } from './commands.js';
 import { ownerOf, roleAfter, selfReport } from './execution.js';
-import { ensureFence, fenceDeviceFor } from './fencing.js';
+import { ensureFence, fenceDeviceFor, mustUnfence, unfenceJoined } from './fencing.js';
 import { leaderLeaseUntil } from './leases.js';
 import { crashGraceFor, crashGraceMs, inRestartGrace, peerLost, restartedSince } from './liveness.js';
 import { lastIndex } from './log.js';
@@ -90,6 +90,11 @@ export function coordinate(st: NodeState, out: Out, now: number): void {
   if (m) {
     out.trace('membership', `voters → ${m.voters.join(',')}`);
     propose(st, out, [m], now);
+    return;
+  }
+  const unfenced = unfenceJoined(st, out, now);
+  if (unfenced.length > 0) {
+    propose(st, out, unfenced, now);
     return;
   }
   driveTransitions(st, out, now);
@@ -419,6 +424,9 @@ export function buildSnapshot(st: NodeState, now: number): ClusterSnapshot {
       maintenance: c.maintenance.includes(name) || grace,
       attributes: cfg?.attributes ?? {},
       leaseExpiredAt: state === 'unclean' && lead ? lostLeaseEnd(st, name) + st.clockOffset : null,
+      // not unfenced since it joined: it takes nothing (what it already runs, when unfencing was
+      // configured while it ran it, stays until it is unfenced a moment later)
+      ...(state === 'online' && mustUnfence(st, name) && !runsSomething(st, name) ? { unfencing: true } : {}),
     });
     if (state === 'offline') continue;
     const roles = new Map<ResourceId, ActiveRole>(Object.entries(c.active[name] ?? {}));

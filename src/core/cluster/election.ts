@@ -97,7 +97,7 @@ function becomeLeader(st: NodeState, out: Out, now: number): void {
   const lead = (st.lead = {
     since: now, startIndex: 0, nextHeartbeatAt: 0, next: new Map(), match: new Map(), acked: new Map(), echoes: new Map(),
     grantExpiry: new Map(), reports: new Map(), crashGraceGiven: new Map(), crashGraceRefused: new Set(),
-    scheduled: null, plannedWith: null, retryAt: 0, failedInARow: 0, progressAt: now,
+    scheduled: null, plannedWith: null, retryAt: 0, failedInARow: 0, progressAt: now, unfencing: new Map(),
   });
   st.fencing = new Map();
   for (const p of peers(st)) {

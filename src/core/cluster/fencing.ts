@@ -3,8 +3,17 @@
 // (a failed stop, on-fail=fence: execution.ts), and the two-node fence race (below). The core
 // never lets anyone start a lost node's resources before a confirmed fence (or the lease, drift and
 // watchdog bound); the runtime must never report ok for an unconfirmed fence.
+//
+// Unfencing (Pacemaker's provides=unfencing): fabric fencing (fence_scsi, fence_mpath) cuts a node
+// off its storage rather than powering it off, so a node it covers must get its storage back
+// (action on) before it runs resources. Like Pacemaker, the coordinator's fencer unfences every
+// such node when it joins: at first, and each time it comes back after it was down. Until the
+// `unfenced` entry for it is committed the node takes no resources (buildSnapshot's `unfencing`,
+// the scheduler's node-eligibility rule).
 
 import type { NodeName } from '../../config/types.js';
+import { clusterNow } from './clock.js';
+import type { Command } from './commands.js';
 import { coordinate } from './coordination.js';
 import { peerLost } from './liveness.js';
 import type { FenceAttempt, NodeState, Out } from './state.js';
@@ -34,7 +43,58 @@ export function ensureFence(st: NodeState, out: Out, target: NodeName, now: numb
   }
 }
 
+/** Whether `node` must be unfenced before it runs resources: a fabric-fencing device covers it and it has not been unfenced since it joined. */
+export function mustUnfence(st: NodeState, node: NodeName): boolean {
+  const f = st.config.fencing;
+  return f.enabled && st.cluster.unfenced[node] === undefined && f.devices.some((d) => d.unfence && d.hosts.includes(node));
+}
+
+/**
+ * Coordinator: unfence every joined node that must be (one attempt per node at a time, retried
+ * until the devices confirm), and return the `unfenced` entries of those confirmed.
+ */
+export function unfenceJoined(st: NodeState, out: Out, now: number): Command[] {
+  const lead = st.lead!;
+  const cmds: Command[] = [];
+  for (const n of hostNodes(st)) {
+    const u = lead.unfencing.get(n);
+    const joined = !st.cluster.down[n] && (n === st.self || !peerLost(st, n, now));
+    if (!joined || !mustUnfence(st, n)) {
+      if (u && !u.inflight) lead.unfencing.delete(n);
+      continue;
+    }
+    if (u?.confirmedBy !== undefined) {
+      cmds.push({ type: 'unfenced', node: n, device: u.confirmedBy, executor: st.self, term: st.term, at: clusterNow(st, now) });
+      lead.unfencing.delete(n);
+      continue;
+    }
+    const a = u ?? { requestId: `${st.self}/${st.incarnation}/${++st.fenceSeq}`, notBefore: now, inflight: false };
+    if (!u) {
+      lead.unfencing.set(n, a);
+      out.trace('unfence-scheduled', 'joined: a fabric-fencing device must give it its storage back before it runs resources', undefined, n);
+    }
+    if (!a.inflight && now >= a.notBefore) {
+      a.inflight = true;
+      out.effects.push({ type: 'fence', target: n, requestId: a.requestId, action: 'on' });
+    }
+  }
+  return cmds;
+}
+
 export function onFenceResult(st: NodeState, out: Out, target: NodeName, requestId: string, ok: boolean, now: number, device = ''): void {
+  const u = st.lead?.unfencing.get(target);
+  if (u && u.requestId === requestId) {
+    u.inflight = false;
+    if (ok) {
+      u.confirmedBy = device;
+      out.trace('unfence-confirmed', `device ${device} ran on`, undefined, target);
+    } else {
+      st.lead!.unfencing.set(target, { requestId: `${st.self}/${st.incarnation}/${++st.fenceSeq}`, notBefore: now + FENCE_RETRY_MS, inflight: false });
+      out.trace('unfence-failed', `retry in ${FENCE_RETRY_MS} ms`, undefined, target);
+    }
+    coordinate(st, out, now);
+    return;
+  }
   const f = st.fencing.get(target);
   if (!f || f.requestId !== requestId) return;
   if (!ok) {

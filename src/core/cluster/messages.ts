@@ -67,6 +67,8 @@ export interface AppendEntries {
   lease: LeaseGrant | null;
   /** two_node: the leader counts the receiver in its quorum again (ends its wait-for-all) */
   peerIncluded: boolean;
+  /** the leader's own view of the witness (witness quorum mode; not sent to the witness) */
+  witness?: WitnessSight | null;
 }
 
 /** A failure a node saw outside any transition (a recurring monitor), until the cluster counted it. */
@@ -104,6 +106,18 @@ export interface NodeReport {
   run: RunReport | null;
   /** failures not yet counted by the cluster */
   failures: FailureEvent[];
+  /** how this node sees the witness (witness quorum mode only) */
+  witness?: WitnessSight | null;
+}
+
+/** The witness as one node sees it. */
+export interface WitnessSight {
+  /** heard within the failure timeout */
+  reachable: boolean;
+  /** how long ago it was last heard (this node's clock), null: never since this agent started */
+  lastContactAgeMs: number | null;
+  /** the term of the witness's last message, 0 when never heard */
+  term: number;
 }
 
 export interface AppendEntriesResponse {

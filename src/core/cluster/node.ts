@@ -34,6 +34,7 @@ import { onAppendEntries, onAppendResponse, onInstallSnapshot, applyCommitted, b
 import { onPreVoteRequest, onPreVoteResponse, onVoteRequest, onVoteResponse, randomElectionTimeout } from './election.js';
 import { nextRandom } from './rng.js';
 import { tick } from './schedule.js';
+import { askWitness } from './witness.js';
 import type { NodeOptions, NodeState, Out as OutT } from './state.js';
 import { Out, touch } from './state.js';
 import { cloneClusterState, initialClusterState } from './state-machine.js';
@@ -98,6 +99,9 @@ export function startNode(
     agentDownAt: new Map(),
     agentListeningAt: new Map(),
     probedAt: new Map(),
+    witnessTerm: 0,
+    witnessAskedAt: -Infinity,
+    coordinatorWitness: null,
     tickedAt: now,
     tickedAtCommit: d.snapshot.index,
     stopping: false,
@@ -145,6 +149,7 @@ export function step(st: NodeState, input: Input): StepResult {
       st.agentListeningAt.delete(input.from);
       st.lead?.crashGraceRefused.delete(input.from);
       if (st.fencedConfirmed.has(input.from)) st.fencedConfirmed.delete(input.from);
+      if (input.from === st.config.witness?.name) st.witnessTerm = input.msg.term;
       dispatch(st, out, input.from, input.msg, now);
       news = newsFor(st, input.msg);
       break;
@@ -180,6 +185,7 @@ export function step(st: NodeState, input: Input): StepResult {
   }
   maintainLease(st, out, now);
   maintainLocal(st, out, now);
+  askWitness(st, out, now);
   // the coordinator acts on committed entries and reported outcomes at once, not at its next tick
   if (st.role === 'leader' && (news || st.applied > appliedBefore) && input.type !== 'tick') coordinate(st, out, now);
   if (out.commitAdvanced && st.role === 'leader') broadcastAppend(st, out, now);

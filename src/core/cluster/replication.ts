@@ -7,6 +7,7 @@ import { observeClock, observeEntries } from './clock.js';
 import type { Command } from './commands.js';
 import { stepDown, becomeFollower, randomElectionTimeout } from './election.js';
 import { afterApply, afterStateReplaced, selfReport } from './execution.js';
+import { witnessSight } from './witness.js';
 import { leaderLeaseUntil, mayGrantLease, renewLease } from './leases.js';
 import { appendCommands, entryAt, lastIndex, maybeCompact, termAt } from './log.js';
 import type { AppendEntries, AppendEntriesResponse, InstallSnapshot } from './messages.js';
@@ -30,6 +31,12 @@ export function propose(st: NodeState, out: Out, cmds: Command[], now: number): 
 }
 
 function respond(st: NodeState, out: Out, to: NodeName, success: boolean, matchIndex: number, echo: number, now: number): void {
+  let report = null;
+  if (!st.isWitness) {
+    report = selfReport(st);
+    const w = witnessSight(st, now);
+    if (w) report.witness = w;
+  }
   const r: AppendEntriesResponse = {
     type: 'AppendEntriesResponse',
     term: st.term,
@@ -38,7 +45,7 @@ function respond(st: NodeState, out: Out, to: NodeName, success: boolean, matchI
     echo,
     nodeTime: now,
     incarnation: st.incarnation,
-    report: st.isWitness ? null : selfReport(st),
+    report,
   };
   out.send(to, r);
 }
@@ -61,6 +68,7 @@ export function onAppendEntries(st: NodeState, out: Out, from: NodeName, m: Appe
     respond(st, out, from, false, 0, m.sentAt, now);
     return;
   }
+  if (m.witness) st.coordinatorWitness = { from, sight: m.witness, at: now };
   let prev = m.prevLogIndex;
   let prevTerm = m.prevLogTerm;
   let entries = m.entries;
@@ -193,6 +201,10 @@ function sendAppend(st: NodeState, out: Out, to: NodeName, now: number, leaseUnt
     lease,
     peerIncluded: st.config.quorumMode === 'two_node' && !st.excluded.has(to),
   };
+  if (to !== st.config.witness?.name) {
+    const w = witnessSight(st, now);
+    if (w) m.witness = w;
+  }
   out.send(to, m);
 }
 

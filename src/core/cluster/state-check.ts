@@ -18,8 +18,8 @@ const mapOf = (item: Check): Check => Object.assign((v: unknown) => isObj(v) && 
 const optionalOf = (check: Check): Check => Object.assign(optional(check), { item: check.item });
 
 const fenceRecord = record({
-  node: isStr, cause: oneOf('fenced', 'lease-expired'), term: isCount, index: isCount, at: isNum,
-  by: optional(isStr), executor: optional(isStr), device: optional(isStr), action: optional(oneOf('off', 'reboot')),
+  node: isStr, cause: oneOf('fenced', 'lease-expired', 'unfenced'), term: isCount, index: isCount, at: isNum,
+  by: optional(isStr), executor: optional(isStr), device: optional(isStr), action: optional(oneOf('off', 'reboot', 'on')),
 });
 const fenceRequestRecord = record({ action: oneOf('off', 'reboot'), by: isStr, index: isCount, at: isNum });
 const banRecord = record({ resource: isStr, node: isStr, score: isNum, until: nullable(isNum) });
@@ -59,6 +59,7 @@ const FIELDS: Record<keyof ClusterState, Check> = {
   recovering: optionalOf(mapOf(isStr)),
   fenceRequests: optionalOf(mapOf(fenceRequestRecord)),
   restarting: mapOf(restartRecord),
+  unfenced: optionalOf(mapOf(isCount)),
   inputs: isCount,
   clock: isNum,
   outdateRequests: optionalOf(listOf(outdateRequestRecord)),

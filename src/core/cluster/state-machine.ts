@@ -10,7 +10,8 @@ import type { ActiveRole, Command, CommittedResult, OutdateOutcome, TransitionPl
 
 export interface FenceRecord {
   node: NodeName;
-  cause: 'fenced' | 'lease-expired';
+  /** unfenced: a fence history record only (action on), never a reason a node is down */
+  cause: 'fenced' | 'lease-expired' | 'unfenced';
   term: number;
   index: number;
   /** cluster time it was committed */
@@ -20,7 +21,7 @@ export interface FenceRecord {
   /** the coordinator whose fencer confirmed it, and the device(s) that did (fenced only) */
   executor?: NodeName;
   device?: string;
-  action?: 'off' | 'reboot';
+  action?: 'off' | 'reboot' | 'on';
 }
 
 /** A fence an operator asked for (`tsha fence NODE`) that the cluster has not carried out yet. */
@@ -82,7 +83,7 @@ export interface HistoryEvent {
   at: number;
   /** its log index */
   index: number;
-  kind: 'node-down' | 'node-up' | 'restarting' | 'standby' | 'maintenance' | 'constraint' | 'override' | 'cleanup' | 'failure' | 'transition' | 'failover' | 'transition-end' | 'storage' | 'voters' | 'fence-request';
+  kind: 'node-down' | 'node-up' | 'restarting' | 'standby' | 'maintenance' | 'constraint' | 'override' | 'cleanup' | 'failure' | 'transition' | 'failover' | 'transition-end' | 'storage' | 'voters' | 'fence-request' | 'unfence';
   node?: NodeName;
   resource?: ResourceId;
   text: string;
@@ -153,6 +154,8 @@ export interface ClusterState {
   history: HistoryEvent[];
   /** resources that ran on a node when it went down, until a transition starts them again (history's failovers) */
   recovering: Record<ResourceId, NodeName>;
+  /** nodes unfenced since they joined (fabric-fencing devices ran `on` for them), by node, with the record's log index; a node going down loses its entry */
+  unfenced: Record<NodeName, number>;
   /** operator fence requests not carried out yet, by node */
   fenceRequests: Record<NodeName, FenceRequestRecord>;
   /** agents that announced a restart (or whose crash the coordinator rides out) */
@@ -185,7 +188,7 @@ const OUTDATE_REQUESTS = 32;
 export function initialClusterState(voters: NodeName[]): ClusterState {
   return {
     voters: [...voters], down: {}, standby: [], maintenance: [], bans: [], overrides: {}, failures: [], failureAck: {}, active: {},
-    transition: null, fenceHistory: [], fenceRequests: {}, storageHistory: [], history: [], recovering: {}, restarting: {}, inputs: 0, clock: 0, outdateRequests: [],
+    transition: null, fenceHistory: [], fenceRequests: {}, unfenced: {}, storageHistory: [], history: [], recovering: {}, restarting: {}, inputs: 0, clock: 0, outdateRequests: [],
   };
 }
 
@@ -206,6 +209,7 @@ export function cloneClusterState(s: ClusterState): ClusterState {
     transition: s.transition && { ...s.transition, results: { ...s.transition.results } },
     fenceHistory: [...s.fenceHistory],
     fenceRequests: { ...s.fenceRequests },
+    unfenced: { ...s.unfenced },
     storageHistory: [...s.storageHistory],
     history: [...s.history],
     recovering: { ...s.recovering },
@@ -332,6 +336,9 @@ function recordHistory(s: ClusterState, cmd: Command, index: number): void {
     case 'voters':
       remember(s, { kind: 'voters', text: `voters: ${cmd.voters.join(', ')}` }, index);
       return;
+    case 'unfenced':
+      remember(s, { kind: 'unfence', node: cmd.node, text: `${cmd.node} unfenced (device ${cmd.device}, by ${cmd.executor}): it may run resources` }, index);
+      return;
     case 'fenceRequest':
       remember(s, { kind: 'fence-request', node: cmd.node, text: cmd.on ? `${cmd.by} asked to fence ${cmd.node} (${cmd.action})` : `${cmd.by} withdrew the fence request for ${cmd.node}` }, index);
       return;
@@ -368,6 +375,12 @@ function applyChange(s: ClusterState, cmd: Command, index: number): void {
         s.fenceRequests = rest;
       }
       s.down[cmd.node] = rec;
+      // a node that went down is unfenced again when it rejoins (Pacemaker: unfencing at join)
+      if (s.unfenced[cmd.node] !== undefined) {
+        const rest = { ...s.unfenced };
+        delete rest[cmd.node];
+        s.unfenced = rest;
+      }
       delete s.restarting[cmd.node];
       delete s.active[cmd.node];
       // a node that was reset starts afresh: its failures went with it (Pacemaker's transient attributes)
@@ -504,6 +517,14 @@ function applyChange(s: ClusterState, cmd: Command, index: number): void {
       const i = rs.findIndex((r) => r.id === cmd.id && r.node === cmd.node && r.answer === null);
       if (i < 0) return;
       s.outdateRequests = rs.map((r, j) => (j === i ? { ...r, answer: { outcome: cmd.outcome, reason: cmd.reason } } : r));
+      return;
+    }
+    case 'unfenced': {
+      if (s.down[cmd.node]) return; // down again before it was recorded: the next join unfences it
+      s.unfenced = { ...s.unfenced, [cmd.node]: index };
+      s.fenceHistory.push({ node: cmd.node, cause: 'unfenced', action: 'on', term: cmd.term, index, at: cmd.at ?? s.clock, executor: cmd.executor, device: cmd.device });
+      if (s.fenceHistory.length > FENCE_HISTORY) s.fenceHistory.shift();
+      s.inputs++;
       return;
     }
     case 'fenceRequest': {

@@ -21,7 +21,7 @@ import type { CompiledConfig, NodeName, ResourceId } from '../../config/types.js
 import type { RunState } from '../scheduler/executor.js';
 import type { Plan, SchedulerInput } from '../scheduler/types.js';
 import type { ActiveRole } from './commands.js';
-import type { Entry, FailureEvent, Message, NodeReport, RunReport, Snapshot } from './messages.js';
+import type { Entry, FailureEvent, Message, NodeReport, RunReport, Snapshot, WitnessSight } from './messages.js';
 import type { QuorumSpec } from './quorum.js';
 import type { ClusterState } from './state-machine.js';
 import type { Durable, Effect, Role, UnsafeSwitches } from './types.js';
@@ -94,6 +94,16 @@ export interface LeaderState {
   failedInARow: number;
   /** when the running transition last made progress (own clock) */
   progressAt: number;
+  /** unfencing of joined nodes (fencing.ts): the attempt per node, and the device(s) once it succeeded */
+  unfencing: Map<NodeName, UnfenceAttempt>;
+}
+
+export interface UnfenceAttempt {
+  requestId: string;
+  notBefore: number;
+  inflight: boolean;
+  /** set when the devices ran `on` successfully: the `unfenced` entry is proposed */
+  confirmedBy?: string;
 }
 
 export interface NodeState {
@@ -143,6 +153,11 @@ export interface NodeState {
   agentListeningAt: Map<NodeName, number>;
   /** when this node last asked the runtime to probe each silent peer (own clock) */
   probedAt: Map<NodeName, number>;
+  /** the witness: the term of its last message (0: none yet), and when this member last asked it (witness.ts) */
+  witnessTerm: number;
+  witnessAskedAt: number;
+  /** a member: its coordinator's view of the witness, as its last AppendEntries carried it, and when (own clock) */
+  coordinatorWitness: { from: NodeName; sight: WitnessSight; at: number } | null;
   /** the last tick: when (own clock), and the commit index then (a commit since makes the next one due soon: nextTickAt) */
   tickedAt: number;
   tickedAtCommit: number;

@@ -5,8 +5,11 @@
 //
 // What a node can know: the coordinator hears every member (heartbeat answers); a member hears only
 // the coordinator, so for the other members it shows the committed state (online unless recorded
-// down), and the witness as unknown. Where resources run comes from the record (every node applies
-// it), this node's own state (fresher for itself) and, on the coordinator, its members' reports.
+// down); the witness's reachability in the quorum line as unknown, but its own view of the witness
+// in witnessViews (witness.ts) with its coordinator's as its heartbeats carry it, where the
+// coordinator lists every member's as reported. Where resources run comes from the record (every
+// node applies it), this node's own state (fresher for itself) and, on the coordinator, its
+// members' reports.
 
 import type { NodeName, QuorumMode, ResourceId } from '../../config/types.js';
 import { clusterNow } from './clock.js';
@@ -14,8 +17,10 @@ import type { ActiveRole } from './commands.js';
 import { buildSnapshot, runsSomething } from './coordination.js';
 import { schedule } from '../scheduler/schedule.js';
 import { heardRecently, peerLost, restartGrace } from './liveness.js';
+import type { WitnessSight } from './messages.js';
 import type { NodeState } from './state.js';
 import { hostNodes } from './state.js';
+import { witnessSight } from './witness.js';
 
 /**
  * A node as `tsha status` shows it: online (heard), offline (recorded down, or lost and running
@@ -43,6 +48,14 @@ export interface CoreInstanceStatus {
   role: ActiveRole | 'starting' | 'stopping';
 }
 
+export interface WitnessView {
+  node: NodeName;
+  /** null: not known here (a member knows only its own view; a member not heard from reports nothing) */
+  sight: WitnessSight | null;
+  /** how old the report carrying it is (0: this node's own view) */
+  reportAgeMs: number;
+}
+
 export interface CoreStatus {
   self: NodeName;
   role: NodeState['role'];
@@ -59,6 +72,8 @@ export interface CoreStatus {
     witness: NodeName | null;
     /** null: this node cannot know (only the coordinator hears the witness) */
     witnessReachable: boolean | null;
+    /** how each host node sees the witness: this node's own view, on the coordinator its members' reports, on a member its coordinator's */
+    witnessViews: WitnessView[];
   };
   lease: { holds: boolean; remainingMs: number };
   nodes: CoreNodeStatus[];
@@ -106,6 +121,7 @@ export function statusOf(st: NodeState, now: number): CoreStatus {
   const witnessReachable = witness === null ? null : st.role === 'leader' || st.isWitness ? heard(witness) || st.isWitness : null;
   const present = (n: NodeName): boolean => (n === witness ? witnessReachable === true : nodes.find((x) => x.name === n)?.state === 'online');
   const votesHave = voters.filter(present).reduce((s, n) => s + votesOf(n), 0);
+  const witnessViews = witnessViewsOf(st, now);
 
   // where each instance runs: the record; this node's own state for itself; the coordinator's
   // reports for its members; a running transition's unfinished starts and stops show as such
@@ -143,7 +159,7 @@ export function statusOf(st: NodeState, now: number): CoreStatus {
     clusterTime: clusterNow(st, now),
     quorum: {
       quorate: isQuorate(st, now), mode: st.config.quorumMode, votesHave,
-      votesNeeded: st.config.quorumMode === 'two_node' ? 1 : Math.floor(votesTotal / 2) + 1, votesTotal, witness, witnessReachable,
+      votesNeeded: st.config.quorumMode === 'two_node' ? 1 : Math.floor(votesTotal / 2) + 1, votesTotal, witness, witnessReachable, witnessViews,
     },
     lease: { holds: st.leaseHeld, remainingMs: Math.max(0, Math.round(st.leaseUntil - now)) },
     nodes,
@@ -152,6 +168,28 @@ export function statusOf(st: NodeState, now: number): CoreStatus {
       id: tr.id, outcome: tr.outcome, actions: tr.plan.actions.length, done: Object.values(tr.results).filter((r) => r.status === 'ok').length, reason: tr.reason,
     },
   };
+}
+
+/** Each host node's view of the witness as known here: its own, and the members' last reports on the coordinator. */
+function witnessViewsOf(st: NodeState, now: number): WitnessView[] {
+  const own = witnessSight(st, now);
+  if (own === null) return [];
+  const t = st.config.timing;
+  return hostNodes(st).filter((n) => !st.cluster.down[n] || n === st.self).map((node): WitnessView => {
+    if (node === st.self) return { node, sight: own, reportAgeMs: 0 };
+    const cw = st.coordinatorWitness;
+    if (!st.lead && cw && cw.from === node && node === st.leader) {
+      // a member: its coordinator's view, as its last heartbeat carried it
+      const age = Math.max(0, Math.round(now - cw.at));
+      if (age >= t.failureTimeoutMs) return { node, sight: null, reportAgeMs: age };
+      return { node, sight: { ...cw.sight, lastContactAgeMs: cw.sight.lastContactAgeMs === null ? null : cw.sight.lastContactAgeMs + age }, reportAgeMs: age };
+    }
+    const rep = st.lead?.reports.get(node);
+    const sight = rep?.report.witness;
+    if (!rep || !sight || now - rep.at >= t.failureTimeoutMs) return { node, sight: null, reportAgeMs: rep ? Math.round(now - rep.at) : 0 };
+    const age = Math.max(0, Math.round(now - rep.at));
+    return { node, sight: { ...sight, lastContactAgeMs: sight.lastContactAgeMs === null ? null : sight.lastContactAgeMs + age }, reportAgeMs: age };
+  });
 }
 
 /**

@@ -78,8 +78,12 @@ export type Effect =
   | { type: 'renamed'; from: ResourceId; to: ResourceId }
   /** the coordinator scheduled this input (for the recorder: `tsha simulate --input` replays it) */
   | { type: 'scheduled'; input: SchedulerInput; actions: number }
-  /** fence `target` through its levels: power off, or reboot when an operator asked for one */
-  | { type: 'fence'; target: NodeName; requestId: string; action: 'off' | 'reboot' }
+  /**
+   * fence `target` through its levels: power off, or reboot when an operator asked for one; `on`:
+   * unfence it (every fabric-fencing device that covers it gives its storage back), answered by
+   * a `fenceResult` like a fence
+   */
+  | { type: 'fence'; target: NodeName; requestId: string; action: 'off' | 'reboot' | 'on' }
   | { type: 'selfFence'; cause: string }
   | { type: 'feedWatchdog' }
   | { type: 'applyNoQuorumPolicy'; policy: NoQuorumPolicy; cause: string }

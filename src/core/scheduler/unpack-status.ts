@@ -54,7 +54,9 @@ function unpackNodes(ws: WorkingSet): void {
       canHost: false, lost: false, fence: null, blockedReason: null, assumedDown: false, assigned: 0,
     };
     // Only configured nodes receive resources; a node only the snapshot knows is observed, not used.
-    node.canHost = cfg !== undefined && state === 'online' && !node.standby && !node.maintenance && snapshot.quorate && !config.maintenanceMode;
+    node.canHost = cfg !== undefined && state === 'online' && !node.standby && !node.maintenance && snapshot.quorate && !config.maintenanceMode && !s?.unfencing;
+    // Pacemaker: a node must be unfenced before resources start on it
+    if (state === 'online' && s?.unfencing) ws.notes.push(`node ${name} takes no resources until it is unfenced`);
     ws.nodeIndex.set(name, node.index);
     ws.nodes.push(node);
   }
@@ -334,7 +336,8 @@ function requestNodeFence(ws: WorkingSet, node: WNode, reason: string): boolean 
   const ok = requestFencing(ws, node, reason, true);
   if (!ok) {
     node.lost = false; // stays a member; the failed resource is blocked instead
-    node.canHost = ws.config.nodes.some((c) => c.name === node.name) && node.state === 'online' && !node.standby && !node.maintenance && ws.quorate && !ws.config.maintenanceMode;
+    node.canHost = ws.config.nodes.some((c) => c.name === node.name) && node.state === 'online' && !node.standby && !node.maintenance && ws.quorate && !ws.config.maintenanceMode &&
+      !ws.snapshot.nodes.some((n) => n.name === node.name && n.unfencing);
     node.blockedReason = null;
     return false;
   }

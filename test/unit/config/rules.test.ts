@@ -47,7 +47,6 @@ const rejected: Row[] = [
   ['a non-empty hostMap covers every host', 'three-node.json', (c) => (c.fencing.devices.pdu.hostMap = { n1: '1', n2: '2' }), 'fencing.devices.pdu.hostMap', /no plug for "n3", which is in hosts/],
   ['a plug parameter is refused, pointing to hostMap', 'three-node.json', (c) => (c.fencing.devices['ipmi-n1'].parameters.port = '7'), 'fencing.devices.ipmi-n1.parameters.port', /hostMap/],
   ['an action parameter is refused', 'three-node.json', (c) => (c.fencing.devices['ipmi-n1'].parameters.action = 'reboot'), 'fencing.devices.ipmi-n1.parameters.action', /sets the action itself/],
-  ['unfence is planned', 'three-node.json', (c) => (c.fencing.devices.pdu.unfence = true), 'fencing.devices.pdu.unfence', /planned, not built/],
   ['watchdog device needs watchdog fencing', 'three-node.json', (c) => (c.fencing.watchdogDevice = '/dev/watchdog'), 'fencing.watchdogDevice', /needs fencing.enabled = true and fencing.watchdog = true/],
   ['watchdog device is an absolute path', 'three-node.json', (c) => { c.fencing.watchdog = true; c.fencing.watchdogDevice = 'dev/watchdog'; }, 'fencing.watchdogDevice', /an absolute path/],
   ['fencing enabled needs a device or watchdog', 'three-node.json', (c) => { c.fencing.devices = {}; c.fencing.levels = {}; }, 'fencing', /no fence device and fencing.watchdog is false/],
@@ -163,6 +162,7 @@ describe('cross-field rules reject', () => {
 
 const accepted: [rule: string, example: string, change: (c: Cfg) => void, check?: (r: ReturnType<typeof validate>) => void][] = [
   ['failure timeout exactly 3 × heartbeat', 'three-node.json', (c) => (c.timing.failureTimeoutMs = 450)],
+  ['an unfencing device compiled', 'three-node.json', (c) => (c.fencing.devices.pdu.unfence = true), (r) => expect(r.ok && r.config.fencing.devices.find((d) => d.id === 'pdu')?.unfence).toBe(true)],
   ['two nodes with watchdog instead of devices → two_node', 'two-node.json', (c) => { c.fencing.devices = {}; c.fencing.watchdog = true; }, (r) => expect(r.ok && r.config.quorumMode).toBe('two_node')],
   ['hostMap compiled', 'three-node.json', (c) => (c.fencing.devices.pdu.hostMap = { n1: '1', n2: '2', n3: '3' }), (r) => expect(r.ok && r.config.fencing.devices.find((d) => d.id === 'pdu')?.hostMap).toEqual({ n1: '1', n2: '2', n3: '3' })],
   ['watchdog fencing with a device: compiled, no warning', 'three-node.json', (c) => { c.fencing.watchdog = true; c.fencing.watchdogDevice = '/dev/watchdog'; }, (r) => { expect(r.ok && r.config.fencing.watchdogDevice).toBe('/dev/watchdog'); expect(r.warnings.map((w) => w.path)).not.toContain('fencing.watchdogDevice'); }],

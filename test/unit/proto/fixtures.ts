@@ -26,12 +26,13 @@ const logEntryNoop: M.LogEntry = { term: 7, index: 124, data: bytes('{}'), kind:
 const nodeLease: M.NodeLease = { atMs: 81234.125, incarnation: 2 ** 31 - 1 };
 const appendEntries: M.AppendEntries = {
   prevLogTerm: 5, prevLogIndex: 121, entries: [logEntry, logEntryConfig, logEntryNoop], leaderCommit: 121,
-  sentAtMs: 83456.789, lease: nodeLease, peerIncluded: true,
+  sentAtMs: 83456.789, lease: nodeLease, peerIncluded: true, witness: { reachable: true, heard: true, lastContactAgeMs: 12, term: 4 },
 };
 const nodeReport: M.NodeReport = {
   applied: 121, active: ['web', 'db:0'], promoted: ['db:0'], failed: ['web'], busy: true,
   run: { transition: 117, results: [{ action: 3, status: 'ok', exitCode: 0, reason: '' }, { action: 5, status: 'error', exitCode: -1, reason: 'timed out' }] },
   failures: [{ seq: 2, resource: 'web', operation: 'monitor', intervalMs: 10_000, status: 'error', exitCode: 7, reason: 'not running' }],
+  witness: { reachable: true, heard: true, lastContactAgeMs: 42, term: 7 },
 };
 const appendEntriesResponse: M.AppendEntriesResponse = {
   success: true, matchIndex: 124, conflictTerm: 4, conflictIndex: 100, lastLogIndex: 124,
@@ -89,6 +90,10 @@ const statusRequest: C.StatusRequest = { includeInactive: true, fenceHistoryLimi
 const watchRequest: C.WatchRequest = { includeInactive: true, fenceHistoryLimit: 5, minIntervalMs: 250 };
 const quorum: C.Quorum = {
   quorate: true, mode: 'two_node', votesHave: 2, votesNeeded: 2, votesTotal: 3, witness: 'nas', witnessState: 'reachable',
+  witnessViews: [
+    { node: 'a', state: 'reachable', lastContactAgeMs: 40, heard: true, term: 3, reportAgeMs: 0 },
+    { node: 'b', state: 'unreachable', lastContactAgeMs: 0, heard: false, term: 0, reportAgeMs: 120 },
+  ],
 };
 const nodeStatus: C.NodeStatus = {
   name: 'a', state: 'online', standby: true, maintenance: true, isSelf: true, isCoordinator: true, votes: 1,
@@ -159,6 +164,8 @@ const nodeCommands: C.NodeCommandRequest[] = (['standby', 'online', 'maintenance
 const fenceCommands: C.FenceCommandRequest[] = [
   { node: 'b', action: 'off', requestedBy: 'cli:alice', cancel: false, waitMs: 120_000 },
   { node: 'c', action: 'reboot', requestedBy: 'cli:root', cancel: true, waitMs: 0 },
+  // the contract carries it; the agent refuses it (unfencing is the coordinator's own)
+  { node: 'c', action: 'on', requestedBy: 'cli:root', cancel: false, waitMs: 0 },
 ];
 const fenceCheckRow: C.FenceCheckRow = {
   node: 'b', level: 2, device: 'pdu', agent: 'fence_apc_snmp', plug: '12', monitor: 'ok', target: 'on', ok: true, reason: 'Status: ON', durationMs: 231,
@@ -188,6 +195,7 @@ export const FIXTURES: Record<string, unknown[]> = {
   'tsha.mesh.v1.AppendEntries': [appendEntries],
   'tsha.mesh.v1.NodeReport': [nodeReport],
   'tsha.mesh.v1.RunReport': [nodeReport.run],
+  'tsha.mesh.v1.WitnessSight': [nodeReport.witness],
   'tsha.mesh.v1.ActionOutcome': nodeReport.run!.results,
   'tsha.mesh.v1.FailureEvent': nodeReport.failures,
   'tsha.mesh.v1.AppendEntriesResponse': [appendEntriesResponse],
@@ -203,6 +211,7 @@ export const FIXTURES: Record<string, unknown[]> = {
 
   'tsha.control.v1.StatusRequest': [statusRequest],
   'tsha.control.v1.WatchRequest': [watchRequest],
+  'tsha.control.v1.WitnessView': [...quorum.witnessViews, { ...quorum.witnessViews[0]!, state: 'unknown' }, { ...quorum.witnessViews[0]!, state: 'none' }],
   'tsha.control.v1.Quorum': [quorum, { ...quorum, mode: 'majority', witnessState: 'unknown' }, { ...quorum, mode: 'witness', witnessState: 'unreachable' }, { ...quorum, witness: '', witnessState: 'none' }],
   'tsha.control.v1.NodeStatus': (['online', 'offline', 'unclean', 'pending'] as const).map((state) => ({ ...nodeStatus, state })),
   'tsha.control.v1.FailCount': [failCount],
@@ -212,9 +221,10 @@ export const FIXTURES: Record<string, unknown[]> = {
   'tsha.control.v1.FailedAction': (['ok', 'error', 'errorHard', 'errorFatal', 'timeout', 'notInstalled'] as const).map(
     (status) => ({ ...failedAction, status }),
   ),
-  'tsha.control.v1.FenceEvent': (['pending', 'ok', 'failed', 'timeout'] as const).map((status, i) => ({
-    ...fenceEvent, status, action: i % 2 ? 'off' : 'reboot',
-  })),
+  'tsha.control.v1.FenceEvent': [
+    ...(['pending', 'ok', 'failed', 'timeout'] as const).map((status, i) => ({ ...fenceEvent, status, action: i % 2 ? 'off' as const : 'reboot' as const })),
+    { ...fenceEvent, status: 'ok', action: 'on' },
+  ],
   'tsha.control.v1.ClusterStatus': [clusterStatus],
   'tsha.control.v1.SchedulerInputRequest': [{ assumeQuorum: true }],
   'tsha.control.v1.HistoryRequest': [{ limit: 50 }],
