@@ -30,8 +30,9 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { envelopeCodec, MESH_PACKAGE, rawServiceDefinition } from './proto.js';
-import { MESH_FEATURES, type Envelope } from '../../ports/mesh-messages.js';
+import { envelopeCodec } from './mesh-envelope.js';
+import { MESH_PACKAGE, rawServiceDefinition } from './proto.js';
+import type { Envelope } from '../../ports/mesh-messages.js';
 import type {
   InboundDropReason, MessageHandler, OutboundMessage, PeerStats, SendFailureReason, SendOutcome, Transport,
   TransportCounters, TransportStats,
@@ -94,11 +95,6 @@ export interface MeshTransportOptions {
   counters?: TransportCounters;
   /** monotonic milliseconds for envelope.sentAtMs (default: performance.now) */
   monotonicMs?: () => number;
-  /**
-   * envelope.features on everything sent: what the runtime above reads (default MESH_FEATURES,
-   * this build's; a test playing an agent older than the bits sets 0)
-   */
-  features?: number;
 }
 
 /** A configuration the transport cannot run with (a bug or invalid configuration). */
@@ -226,7 +222,7 @@ export function meshChannelOptions(o: Pick<MeshTransportOptions, 'keepalive' | '
 }
 
 export class MeshTransport implements Transport {
-  private readonly envelopeCodec = envelopeCodec();
+  private readonly envelopeCodec = envelopeCodec;
   private readonly service = rawServiceDefinition(`${MESH_PACKAGE}.Mesh`);
   private readonly streamPath: string;
   private readonly log: Logger;
@@ -345,9 +341,8 @@ export class MeshTransport implements Transport {
     if (ch.stats.inFlight >= max) return this.sendFailed(to, ch, 'backpressure', `${ch.stats.inFlight} messages in flight`);
     let bytes: Buffer;
     try {
-      const header = { clusterId: this.opts.clusterId, from: this.opts.self, to, sentAtMs: this.monotonicMs(), features: this.opts.features ?? MESH_FEATURES };
-      const encoded = this.envelopeCodec.encodeStamped(header, message);
-      bytes = Buffer.isBuffer(encoded) ? encoded : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+      const header = { clusterId: this.opts.clusterId, from: this.opts.self, to, sentAtMs: this.monotonicMs() };
+      bytes = this.envelopeCodec.encodeStamped(header, message);
     } catch (e) {
       this.log.error({ err: e, to, body: message.body }, 'message does not fit the mesh contract');
       return this.sendFailed(to, ch, 'encode', e instanceof Error ? e.message : String(e));
@@ -603,7 +598,6 @@ export class MeshTransport implements Transport {
     let env: Envelope;
     try {
       env = this.envelopeCodec.decode(bytes);
-      if (!env.body) throw new Error('no body');
     } catch (e) {
       this.drop('malformed', source, { member, error: e instanceof Error ? e.message : String(e), bytes: bytes.length });
       return { code: grpc.status.INVALID_ARGUMENT, details: 'malformed envelope' };
