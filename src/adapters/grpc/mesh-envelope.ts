@@ -316,44 +316,43 @@ function writeAppendEntriesResponse(w: Writer, a: Record<string, unknown>): void
 }
 
 function writeReport(w: Writer, r: Record<string, unknown>): void {
-  const p = 'appendEntriesResponse.report';
   w.key(0x4a);
   const rm = w.begin();
-  w.uint(0x08, r.applied, `${p}.applied`);
-  w.strings(0x12, r.active, `${p}.active`);
-  w.strings(0x22, r.promoted, `${p}.promoted`);
-  w.strings(0x2a, r.failed, `${p}.failed`);
-  w.bool(0x30, r.busy, `${p}.busy`);
+  w.uint(0x08, r.applied, 'appendEntriesResponse.report.applied');
+  w.strings(0x12, r.active, 'appendEntriesResponse.report.active');
+  w.strings(0x22, r.promoted, 'appendEntriesResponse.report.promoted');
+  w.strings(0x2a, r.failed, 'appendEntriesResponse.report.failed');
+  w.bool(0x30, r.busy, 'appendEntriesResponse.report.busy');
   if (r.run !== null && r.run !== undefined) {
-    const run = body(r.run, `${p}.run`);
+    const run = body(r.run, 'appendEntriesResponse.report.run');
     w.key(0x3a);
     const m = w.begin();
-    w.uint(0x08, run.transition, `${p}.run.transition`);
-    if (!Array.isArray(run.results)) throw new Misfit(`${p}.run.results`, 'expected an array');
+    w.uint(0x08, run.transition, 'appendEntriesResponse.report.run.transition');
+    if (!Array.isArray(run.results)) throw new Misfit('appendEntriesResponse.report.run.results', 'expected an array');
     for (const v of run.results as unknown[]) {
-      const x = body(v, `${p}.run.results[]`);
+      const x = body(v, 'appendEntriesResponse.report.run.results[]');
       w.key(0x12);
       const xm = w.begin();
-      w.u32(0x08, x.action, `${p}.run.results[].action`);
-      w.string(0x12, x.status, `${p}.run.results[].status`);
-      w.s32(0x18, x.exitCode, `${p}.run.results[].exitCode`);
-      w.string(0x22, x.reason, `${p}.run.results[].reason`);
+      w.u32(0x08, x.action, 'appendEntriesResponse.report.run.results[].action');
+      w.string(0x12, x.status, 'appendEntriesResponse.report.run.results[].status');
+      w.s32(0x18, x.exitCode, 'appendEntriesResponse.report.run.results[].exitCode');
+      w.string(0x22, x.reason, 'appendEntriesResponse.report.run.results[].reason');
       w.end(xm);
     }
     w.end(m);
   }
-  if (!Array.isArray(r.failures)) throw new Misfit(`${p}.failures`, 'expected an array');
+  if (!Array.isArray(r.failures)) throw new Misfit('appendEntriesResponse.report.failures', 'expected an array');
   for (const v of r.failures as unknown[]) {
-    const f = body(v, `${p}.failures[]`);
+    const f = body(v, 'appendEntriesResponse.report.failures[]');
     w.key(0x42);
     const fm = w.begin();
-    w.uint(0x08, f.seq, `${p}.failures[].seq`);
-    w.string(0x12, f.resource, `${p}.failures[].resource`);
-    w.string(0x1a, f.operation, `${p}.failures[].operation`);
-    w.u32(0x20, f.intervalMs, `${p}.failures[].intervalMs`);
-    w.string(0x2a, f.status, `${p}.failures[].status`);
-    w.s32(0x30, f.exitCode, `${p}.failures[].exitCode`);
-    w.string(0x3a, f.reason, `${p}.failures[].reason`);
+    w.uint(0x08, f.seq, 'appendEntriesResponse.report.failures[].seq');
+    w.string(0x12, f.resource, 'appendEntriesResponse.report.failures[].resource');
+    w.string(0x1a, f.operation, 'appendEntriesResponse.report.failures[].operation');
+    w.u32(0x20, f.intervalMs, 'appendEntriesResponse.report.failures[].intervalMs');
+    w.string(0x2a, f.status, 'appendEntriesResponse.report.failures[].status');
+    w.s32(0x30, f.exitCode, 'appendEntriesResponse.report.failures[].exitCode');
+    w.string(0x3a, f.reason, 'appendEntriesResponse.report.failures[].reason');
     w.end(fm);
   }
   w.end(rm);
@@ -633,43 +632,41 @@ function readLogEntry(r: Reader, end: number, i: number): LogEntry {
 }
 
 function readAppendEntriesResponse(r: Reader, end: number): AppendEntriesResponse {
-  const p = 'appendEntriesResponse';
   const a: AppendEntriesResponse = { success: false, matchIndex: 0, echoMs: 0, nodeTimeMs: 0, incarnation: 0, report: null };
   let seen = 0;
   while (r.pos < end) {
-    const key = r.varint(p);
+    const key = r.varint('appendEntriesResponse');
     switch (key) {
-      case 0x08: seen = once(seen, 1, `${p}.success`); a.success = r.bool(`${p}.success`); break;
-      case 0x10: seen = once(seen, 2, `${p}.matchIndex`); a.matchIndex = r.varint(`${p}.matchIndex`); break;
-      case 0x31: seen = once(seen, 6, `${p}.echoMs`); a.echoMs = r.double(`${p}.echoMs`); break;
-      case 0x39: seen = once(seen, 7, `${p}.nodeTimeMs`); a.nodeTimeMs = r.double(`${p}.nodeTimeMs`); break;
-      case 0x40: seen = once(seen, 8, `${p}.incarnation`); a.incarnation = r.u32(`${p}.incarnation`); break;
-      case 0x4a: seen = once(seen, 9, `${p}.report`); a.report = readReport(r, r.limit(`${p}.report`)); break;
-      default: r.skip(key, p);
+      case 0x08: seen = once(seen, 1, 'appendEntriesResponse.success'); a.success = r.bool('appendEntriesResponse.success'); break;
+      case 0x10: seen = once(seen, 2, 'appendEntriesResponse.matchIndex'); a.matchIndex = r.varint('appendEntriesResponse.matchIndex'); break;
+      case 0x31: seen = once(seen, 6, 'appendEntriesResponse.echoMs'); a.echoMs = r.double('appendEntriesResponse.echoMs'); break;
+      case 0x39: seen = once(seen, 7, 'appendEntriesResponse.nodeTimeMs'); a.nodeTimeMs = r.double('appendEntriesResponse.nodeTimeMs'); break;
+      case 0x40: seen = once(seen, 8, 'appendEntriesResponse.incarnation'); a.incarnation = r.u32('appendEntriesResponse.incarnation'); break;
+      case 0x4a: seen = once(seen, 9, 'appendEntriesResponse.report'); a.report = readReport(r, r.limit('appendEntriesResponse.report')); break;
+      default: r.skip(key, 'appendEntriesResponse');
     }
   }
-  r.close(end, p);
+  r.close(end, 'appendEntriesResponse');
   return a;
 }
 
 function readReport(r: Reader, end: number): NodeReport {
-  const p = 'appendEntriesResponse.report';
   const report: NodeReport = { applied: 0, active: [], promoted: [], failed: [], busy: false, run: null, failures: [] };
   let seen = 0;
   while (r.pos < end) {
-    const key = r.varint(p);
+    const key = r.varint('appendEntriesResponse.report');
     switch (key) {
-      case 0x08: seen = once(seen, 1, `${p}.applied`); report.applied = r.varint(`${p}.applied`); break;
-      case 0x12: report.active.push(r.string(`${p}.active`)); break;
-      case 0x22: report.promoted.push(r.string(`${p}.promoted`)); break;
-      case 0x2a: report.failed.push(r.string(`${p}.failed`)); break;
-      case 0x30: seen = once(seen, 6, `${p}.busy`); report.busy = r.bool(`${p}.busy`); break;
-      case 0x3a: seen = once(seen, 7, `${p}.run`); report.run = readRun(r, r.limit(`${p}.run`)); break;
-      case 0x42: report.failures.push(readFailure(r, r.limit(`${p}.failures`), report.failures.length)); break;
-      default: r.skip(key, p);
+      case 0x08: seen = once(seen, 1, 'appendEntriesResponse.report.applied'); report.applied = r.varint('appendEntriesResponse.report.applied'); break;
+      case 0x12: report.active.push(r.string('appendEntriesResponse.report.active')); break;
+      case 0x22: report.promoted.push(r.string('appendEntriesResponse.report.promoted')); break;
+      case 0x2a: report.failed.push(r.string('appendEntriesResponse.report.failed')); break;
+      case 0x30: seen = once(seen, 6, 'appendEntriesResponse.report.busy'); report.busy = r.bool('appendEntriesResponse.report.busy'); break;
+      case 0x3a: seen = once(seen, 7, 'appendEntriesResponse.report.run'); report.run = readRun(r, r.limit('appendEntriesResponse.report.run')); break;
+      case 0x42: report.failures.push(readFailure(r, r.limit('appendEntriesResponse.report.failures'), report.failures.length)); break;
+      default: r.skip(key, 'appendEntriesResponse.report');
     }
   }
-  r.close(end, p);
+  r.close(end, 'appendEntriesResponse.report');
   return report;
 }
 
