@@ -15,8 +15,7 @@ import { checkCommand, isActionStatus, type Command } from '../core/cluster/comm
 import type { Entry, Message, NodeReport } from '../core/cluster/messages.js';
 import type { ActionStatus } from '../core/scheduler/types.js';
 import type { Envelope, OutboundMessage } from '../ports/transport.js';
-import type { EnvelopeBodyKind } from '../ports/mesh-messages.js';
-import { decodeJson, encodeJson, type EntryKind, type LogEntry, type NodeReport as WireReport } from '../ports/mesh-messages.js';
+import { decodeJson, encodeJson, type EntryKind, type EnvelopeBodyKind, type LogEntry, type NodeReport as WireReport } from '../ports/mesh-messages.js';
 
 export class MalformedMessageError extends Error {
   override readonly name = 'MalformedMessageError';
@@ -78,7 +77,7 @@ export function toOutbound(msg: Message): OutboundMessage {
   }
 }
 
-/** The core's report on the wire; a steady one keeps the shape the short codec path writes. */
+/** The core's report on the wire. */
 function toWireReport(r: NodeReport): WireReport {
   return {
     applied: r.applied, active: r.active, promoted: r.promoted, failed: r.failed, busy: r.busy,
@@ -186,7 +185,7 @@ export function fromEnvelope(env: Envelope): Message {
       return msg;
     }
     default:
-      // no body, or one a later contract added: the codec leaves such an envelope without a body it knows
+      // the codec refuses an envelope without a body it reads; this is for one built by other means
       return bad(`body ${JSON.stringify((env as { body?: unknown }).body)} is not one this agent reads`);
   }
 }
