@@ -46,7 +46,9 @@ describe('proto loading', () => {
 
   it('builds gRPC service definitions for Mesh and Control from reflection', () => {
     const mesh = rawServiceDefinition('tsha.mesh.v1.Mesh');
-    expect(mesh.Deliver?.path).toBe('/tsha.mesh.v1.Mesh/Deliver');
+    expect(Object.keys(mesh)).toEqual(['Stream']);
+    expect(mesh.Stream?.path).toBe('/tsha.mesh.v1.Mesh/Stream');
+    expect(mesh.Stream?.requestStream).toBe(true);
     const control = rawServiceDefinition('tsha.control.v1.Control');
     expect(Object.keys(control).sort()).toEqual(['DrbdFencePeer', 'FenceCheck', 'FenceCommand', 'History', 'NodeCommand', 'ResourceCommand', 'SchedulerInput', 'Status', 'Watch']);
     expect(control.Watch?.responseStream).toBe(true);
