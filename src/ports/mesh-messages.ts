@@ -3,50 +3,7 @@
 // mirrors its shape (rules in src/adapters/grpc/proto.ts), and test/unit/proto-roundtrip.test.ts
 // fails if the two drift apart.
 
-export type NodeRole = 'follower' | 'preCandidate' | 'candidate' | 'leader' | 'witness';
 export type EntryKind = 'normal' | 'config' | 'noop';
-export type FenceAction = 'off' | 'reboot';
-export type FenceStatus = 'ok' | 'failed' | 'timeout';
-
-export interface LeaseInfo {
-  holder: string;
-  seq: number;
-  durationMs: number;
-  remainingMs: number;
-}
-
-export interface Heartbeat {
-  role: NodeRole;
-  commitIndex: number;
-  leaderHint: string;
-  lease: LeaseInfo | null;
-  reachable: string[];
-  lastLogIndex: number;
-  lastLogTerm: number;
-  seq: number;
-  configDigest: string;
-  agentVersion: string;
-}
-
-export interface HeartbeatResponse {
-  seq: number;
-  commitIndex: number;
-  lastLogIndex: number;
-  reachable: string[];
-}
-
-export interface LeaseGrant {
-  holder: string;
-  seq: number;
-  durationMs: number;
-  commitIndex: number;
-}
-
-export interface LeaseAck {
-  seq: number;
-  granted: boolean;
-  remainingMs: number;
-}
 
 export interface PreVoteRequest {
   lastLogTerm: number;
@@ -55,18 +12,15 @@ export interface PreVoteRequest {
 
 export interface PreVoteResponse {
   granted: boolean;
-  reason: string;
 }
 
 export interface VoteRequest {
   lastLogTerm: number;
   lastLogIndex: number;
-  transfer: boolean;
 }
 
 export interface VoteResponse {
   granted: boolean;
-  reason: string;
 }
 
 export interface LogEntry {
@@ -137,74 +91,10 @@ export interface WitnessSight {
 export interface AppendEntriesResponse {
   success: boolean;
   matchIndex: number;
-  conflictTerm: number;
-  conflictIndex: number;
-  lastLogIndex: number;
   echoMs: number;
   nodeTimeMs: number;
   incarnation: number;
   report: NodeReport | null;
-}
-
-export interface Member {
-  name: string;
-  meshAddress: string;
-  votes: number;
-}
-
-export interface Membership {
-  configIndex: number;
-  members: Member[];
-  witness: string;
-}
-
-export interface InstallSnapshot {
-  lastIncludedTerm: number;
-  lastIncludedIndex: number;
-  membership: Membership | null;
-  offset: number;
-  data: Uint8Array;
-  done: boolean;
-}
-
-export interface InstallSnapshotResponse {
-  lastIncludedIndex: number;
-  nextOffset: number;
-  success: boolean;
-  reason: string;
-}
-
-export interface FenceRequest {
-  requestId: string;
-  target: string;
-  action: FenceAction;
-  reason: string;
-  level: number;
-}
-
-export interface FenceResult {
-  requestId: string;
-  target: string;
-  action: FenceAction;
-  status: FenceStatus;
-  device: string;
-  confirmedAtUnixMs: number;
-  message: string;
-}
-
-export interface WitnessVoteRequest {
-  partition: string[];
-  lastLogTerm: number;
-  lastLogIndex: number;
-  runningResources: boolean;
-  leaseMs: number;
-}
-
-export interface WitnessVoteResponse {
-  granted: boolean;
-  grantedPartition: string[];
-  leaseMs: number;
-  reason: string;
 }
 
 export interface CoreMessage {
@@ -218,28 +108,16 @@ export interface EnvelopeHeader {
   to: string;
   term: number;
   sentAtMs: number;
-  /** what the sender's runtime reads (MESH_FEATURES bits); 0 from an agent older than the bits */
-  features: number;
 }
 
 /** The oneof `body`: exactly one member, named by the `body` discriminant. */
 export type EnvelopeBody =
-  | { body: 'heartbeat'; heartbeat: Heartbeat }
-  | { body: 'heartbeatResponse'; heartbeatResponse: HeartbeatResponse }
   | { body: 'preVoteRequest'; preVoteRequest: PreVoteRequest }
   | { body: 'preVoteResponse'; preVoteResponse: PreVoteResponse }
   | { body: 'voteRequest'; voteRequest: VoteRequest }
   | { body: 'voteResponse'; voteResponse: VoteResponse }
   | { body: 'appendEntries'; appendEntries: AppendEntries }
   | { body: 'appendEntriesResponse'; appendEntriesResponse: AppendEntriesResponse }
-  | { body: 'installSnapshot'; installSnapshot: InstallSnapshot }
-  | { body: 'installSnapshotResponse'; installSnapshotResponse: InstallSnapshotResponse }
-  | { body: 'leaseGrant'; leaseGrant: LeaseGrant }
-  | { body: 'leaseAck'; leaseAck: LeaseAck }
-  | { body: 'fenceRequest'; fenceRequest: FenceRequest }
-  | { body: 'fenceResult'; fenceResult: FenceResult }
-  | { body: 'witnessVoteRequest'; witnessVoteRequest: WitnessVoteRequest }
-  | { body: 'witnessVoteResponse'; witnessVoteResponse: WitnessVoteResponse }
   | { body: 'core'; core: CoreMessage };
 
 export type Envelope = EnvelopeHeader & EnvelopeBody;
@@ -250,12 +128,6 @@ export const MESH_TYPES = {
   envelope: 'tsha.mesh.v1.Envelope',
   deliverAck: 'tsha.mesh.v1.DeliverAck',
 } as const;
-
-/** Envelope.features bit: the runtime reads typed appendEntries and appendEntriesResponse bodies. */
-export const FEATURE_TYPED_APPEND = 1;
-
-/** The features this build's runtime reads; the transport stamps them on every envelope it sends. */
-export const MESH_FEATURES = FEATURE_TYPED_APPEND;
 
 /** Opaque JSON payloads (log entry data, snapshot data, CoreMessage.data) as the runtime writes them. */
 export function encodeJson(value: unknown): Uint8Array {

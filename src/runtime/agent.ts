@@ -43,7 +43,6 @@ import type { PeerProbe } from '../ports/peer-probe.js';
 import type { StorageDriver, StorageType } from '../ports/storage.js';
 import type { ResourceAgent } from '../ports/resource-agent.js';
 import type { WatchdogDevice } from '../ports/watchdog.js';
-import { FEATURE_TYPED_APPEND } from '../ports/mesh-messages.js';
 import type { Envelope, Transport, TransportCounters } from '../ports/transport.js';
 import type { ClusterStore } from './durable-writer.js';
 import { DurableWriter } from './durable-writer.js';
@@ -168,8 +167,6 @@ export class Agent {
   private readonly holders = new Map<string, NodeName>();
   private countedTransition = 0;
   private readonly probing = new Set<NodeName>();
-  /** peers whose last message said they read typed append bodies (FEATURE_TYPED_APPEND): they get them */
-  private readonly typedPeers = new Set<string>();
   private stopping: Promise<void> | null = null;
   private fatal: Error | null = null;
   /** resolves when the agent stopped (signal, fatal error or stop()) */
@@ -364,10 +361,6 @@ export class Agent {
   }
 
   private onEnvelope(env: Envelope): void {
-    // a peer downgraded to an agent without the bit says so in its first message, and from then on
-    // gets the `core` form again
-    if (env.features & FEATURE_TYPED_APPEND) this.typedPeers.add(env.from);
-    else this.typedPeers.delete(env.from);
     let msg;
     try {
       msg = fromEnvelope(env);
@@ -558,7 +551,7 @@ export class Agent {
           }
           break;
         case 'send':
-          void this.opts.transport.send(e.to, toOutbound(e.msg, this.typedPeers.has(e.to))).then((r) => {
+          void this.opts.transport.send(e.to, toOutbound(e.msg)).then((r) => {
             if (r.ok) this.metrics.messagesSent.inc();
             else this.metrics.messagesDropped.inc({ reason: `send_${r.reason}` });
           });

@@ -1,12 +1,14 @@
 // npm run bench:codec-pace -- [--hot N] [--paced N] [--pace-ms MS]: one heartbeat's trip through the
-// mesh encoding (toOutbound, the envelope codec's encode, decode, fromEnvelope), the whole trip as
-// the typed body agents of this version exchange and as the `core` JSON sent to older agents, and
-// each of the four typed steps alone, timed hot (N in a loop, the mean) and at an idle agent's pace (N
-// times one call after a sleep of --pace-ms, default 150, as at idle; the six interleaved). The gap
+// mesh encoding (toOutbound, the envelope codec's encode, decode, fromEnvelope), the whole trip
+// through the agent's codec and through protobufjs's reflection codec of the same contract (what the
+// hand-written codec stands against), and each of the four steps alone, timed hot (N in a loop, the
+// mean) and at an idle agent's pace (N times one call after a sleep of --pace-ms, default 150, as at
+// idle; the six interleaved). The gap
 // between the two is what a wake-up's cold caches cost this code on this machine (docs/agent.md,
 // "Idle cost"). The last line of output is one JSON object.
-import { envelopeCodec } from '../../src/adapters/grpc/proto.js';
-import { MESH_FEATURES } from '../../src/ports/mesh-messages.js';
+import { envelopeCodec as codec } from '../../src/adapters/grpc/mesh-envelope.js';
+import { codec as reflectionCodec } from '../../src/adapters/grpc/proto.js';
+import { MESH_TYPES, type Envelope } from '../../src/ports/mesh-messages.js';
 import { fromEnvelope, toOutbound } from '../../src/runtime/wire.js';
 import type { AppendEntries } from '../../src/core/cluster/messages.js';
 import { idleHeartbeat } from './idle-messages.js';
@@ -17,14 +19,13 @@ const hot = Number(option('hot') ?? 50_000);
 const paced = Number(option('paced') ?? 60);
 const paceMs = Number(option('pace-ms') ?? 150);
 
-const codec = envelopeCodec();
-// typed: the bodies agents of this version exchange; core: the JSON form sent to older agents
-const header = (hb: AppendEntries) => ({ clusterId: 'bench', from: 'n1', to: 'n2', sentAtMs: Math.floor(hb.sentAt), features: MESH_FEATURES });
-const encodeAsSent = (hb: AppendEntries, typed = true): Uint8Array => codec.encodeStamped(header(hb), toOutbound(hb, typed));
+const protobufjs = reflectionCodec<Envelope>(MESH_TYPES.envelope);
+const header = (hb: AppendEntries) => ({ clusterId: 'bench', from: 'n1', to: 'n2', sentAtMs: Math.floor(hb.sentAt) });
+const encodeAsSent = (hb: AppendEntries): Uint8Array => codec.encodeStamped(header(hb), toOutbound(hb));
 const bufferOf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 const sampleHeartbeat = idleHeartbeat();
 const sampleHeader = header(sampleHeartbeat);
-const sampleMessage = toOutbound(sampleHeartbeat, true);
+const sampleMessage = toOutbound(sampleHeartbeat);
 const sampleBytes = bufferOf(codec.encodeStamped(sampleHeader, sampleMessage));
 const sampleDecoded = codec.decode(sampleBytes);
 
@@ -33,11 +34,12 @@ const steps: Record<string, () => unknown> = {
     const back = fromEnvelope(codec.decode(bufferOf(encodeAsSent(idleHeartbeat()))));
     if (back.type !== 'AppendEntries') throw new Error(`decoded a ${back.type}`);
   },
-  tripCore: () => {
-    const back = fromEnvelope(codec.decode(bufferOf(encodeAsSent(idleHeartbeat(), false))));
+  tripProtobufjs: () => {
+    const hb = idleHeartbeat();
+    const back = fromEnvelope(protobufjs.decode(protobufjs.encode(Object.assign({}, toOutbound(hb), header(hb)) as Envelope)));
     if (back.type !== 'AppendEntries') throw new Error(`decoded a ${back.type}`);
   },
-  toOutbound: () => toOutbound(idleHeartbeat(), true),
+  toOutbound: () => toOutbound(idleHeartbeat()),
   encode: () => codec.encodeStamped(sampleHeader, sampleMessage),
   decode: () => codec.decode(sampleBytes),
   fromEnvelope: () => fromEnvelope(sampleDecoded),

@@ -9,9 +9,8 @@
 // - grpc: @grpc/grpc-js client streams with the mesh transport's exact server and channel options,
 //   same bytes;
 // - codec: grpc as above, carrying the envelopes MeshTransport would send (the same AppendEntries /
-//   AppendEntriesResponse through toOutbound, as the typed bodies agents of this version exchange,
-//   and the envelope codec, decoded on receipt): what the messages' encoding costs, without
-//   MeshTransport's send and admission machinery;
+//   AppendEntriesResponse through toOutbound and the envelope codec, decoded on receipt): what the
+//   messages' encoding costs, without MeshTransport's send and admission machinery;
 // - mesh: tsha's MeshTransport with real core messages (AppendEntries / AppendEntriesResponse, as
 //   an idle coordinator and member send them), admission and envelope codec included.
 // argv[2]: JSON of ChildSpec. On SIGUSR2 prints `{"rx":N}` (messages received so far) on stdout:
@@ -21,8 +20,7 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { meshChannelOptions, meshServerOptions, MeshTransport } from '../../src/adapters/grpc/mesh-transport.js';
-import { envelopeCodec } from '../../src/adapters/grpc/proto.js';
-import { MESH_FEATURES } from '../../src/ports/mesh-messages.js';
+import { envelopeCodec as codec } from '../../src/adapters/grpc/mesh-envelope.js';
 import type { OutboundMessage } from '../../src/ports/transport.js';
 import { toOutbound } from '../../src/runtime/wire.js';
 import { idleAnswer, idleHeartbeat } from './idle-messages.js';
@@ -109,13 +107,9 @@ switch (spec.stack) {
   case 'grpc':
   case 'codec': {
     const raw = (b: Buffer): Buffer => b;
-    const codec = envelopeCodec();
-    const bytes = (m: OutboundMessage, to: string): Buffer => {
-      const u = codec.encodeStamped({ clusterId: 'idle-floor', from: spec.self, to, sentAtMs: Math.floor(performance.now()), features: MESH_FEATURES }, m);
-      return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-    };
-    const heartbeatTo = (to: string): Buffer => (spec.stack === 'codec' ? bytes(toOutbound(idleHeartbeat(), true), to) : PAYLOAD.subarray(5));
-    const answerTo = (to: string): Buffer => (spec.stack === 'codec' ? bytes(toOutbound(idleAnswer(), true), to) : PAYLOAD.subarray(5));
+    const bytes = (m: OutboundMessage, to: string): Buffer => codec.encodeStamped({ clusterId: 'idle-floor', from: spec.self, to, sentAtMs: Math.floor(performance.now()) }, m);
+    const heartbeatTo = (to: string): Buffer => (spec.stack === 'codec' ? bytes(toOutbound(idleHeartbeat()), to) : PAYLOAD.subarray(5));
+    const answerTo = (to: string): Buffer => (spec.stack === 'codec' ? bytes(toOutbound(idleAnswer()), to) : PAYLOAD.subarray(5));
     const service = { Stream: { path: METHOD, requestStream: true, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw, originalName: 'Stream' } };
     const outs = new Map<string, grpc.ClientWritableStream<Buffer>>();
     // the options MeshTransport gives its server and channels
@@ -150,11 +144,11 @@ switch (spec.stack) {
     t.onMessage((env) => {
       rx++;
       if (spec.role !== 'm' || env.body !== 'appendEntries') return;
-      void t.send(env.from, toOutbound(idleAnswer(), true));
+      void t.send(env.from, toOutbound(idleAnswer()));
     });
     await t.start();
     everyHeartbeat(() => {
-      for (const p of spec.peers) void t.send(p.name, toOutbound(idleHeartbeat(), true));
+      for (const p of spec.peers) void t.send(p.name, toOutbound(idleHeartbeat()));
     });
     break;
   }

@@ -25,8 +25,8 @@ const R = Number(option('restarts') ?? 5);
 const json = process.argv.includes('--json');
 const logger = pino({ level: 'silent' });
 const msg = {
-  term: 3, body: 'heartbeat' as const,
-  heartbeat: { role: 'leader' as const, commitIndex: 10, leaderHint: 'a', lease: null, reachable: ['a', 'b', 'c'], lastLogIndex: 10, lastLogTerm: 3, seq: 1, configDigest: 'sha256:bench', agentVersion: 'bench' },
+  term: 3, body: 'appendEntries' as const,
+  appendEntries: { prevLogTerm: 3, prevLogIndex: 10, entries: [], leaderCommit: 10, sentAtMs: 1234.5, lease: { atMs: 1000.25, incarnation: 7 }, peerIncluded: false, witness: null },
 };
 
 

@@ -46,13 +46,13 @@ class RecordingTransport implements Transport {
     return { received: 0, sent: 0, dropped: {} as TransportStats['dropped'], sendFailed: {} as TransportStats['sendFailed'], peers: {} };
   }
   deliver(e: { from: string } & OutboundMessage): void {
-    this.handler!({ clusterId: 't', to: 'n1', sentAtMs: 0, features: 0, ...e } as Envelope);
+    this.handler!({ clusterId: 't', to: 'n1', sentAtMs: 0, ...e } as Envelope);
   }
   /** the AppendEntries responses n1 sent, decoded as the core wrote them */
   acks(): AppendEntriesResponse[] {
     return this.sent.flatMap(({ m }) => {
-      if (m.body !== 'appendEntriesResponse' && !(m.body === 'core' && m.core.kind === 'AppendEntriesResponse')) return [];
-      return [fromEnvelope({ clusterId: 't', from: 'n1', to: 'n2', sentAtMs: 0, features: 0, ...m } as Envelope) as AppendEntriesResponse];
+      if (m.body !== 'appendEntriesResponse') return [];
+      return [fromEnvelope({ clusterId: 't', from: 'n1', to: 'n2', sentAtMs: 0, ...m } as Envelope) as AppendEntriesResponse];
     });
   }
   votes(): { to: string; term: number; granted: boolean }[] {
@@ -110,7 +110,7 @@ describe('agent runtime: the state directory refuses writes', () => {
     await waitFor(() => transport.sent.some((x) => x.m.body === 'preVoteRequest'));
     // the disk fills up; n2 asks for n1's vote in term 7: granting it needs term 7 and the vote on disk
     full = true;
-    transport.deliver({ from: 'n2', term: 7, body: 'voteRequest', voteRequest: { lastLogTerm: 0, lastLogIndex: 0, transfer: false } });
+    transport.deliver({ from: 'n2', term: 7, body: 'voteRequest', voteRequest: { lastLogTerm: 0, lastLogIndex: 0 } });
     await waitFor(() => agent.storage.fault !== null);
     expect(failed[0]).toBe('hardstate write');
     // nothing of that step left: no vote response at all (nor anything else) after the failure
@@ -130,7 +130,7 @@ describe('agent runtime: the state directory refuses writes', () => {
     expect(agent.storage.fault?.retries).toBeGreaterThanOrEqual(1);
     await expect(agent.command({ type: 'standby', node: 'n1', on: true } as never)).rejects.toThrow(/ENOSPC on .*hardstate/);
     // still full: a second candidate's request is not answered either
-    transport.deliver({ from: 'n3', term: 7, body: 'voteRequest', voteRequest: { lastLogTerm: 0, lastLogIndex: 0, transfer: false } });
+    transport.deliver({ from: 'n3', term: 7, body: 'voteRequest', voteRequest: { lastLogTerm: 0, lastLogIndex: 0 } });
     await new Promise((r) => setTimeout(r, 100));
     expect(transport.sent.length).toBe(sentAtFault);
     // the disk still holds what it held before the fault: nothing (a first start), no temp file left
@@ -144,8 +144,8 @@ describe('agent runtime: the state directory refuses writes', () => {
     expect(buildClusterStatus(agent).stateDirFault).toBe('');
     expect(decodeBlob('hardstate', readFileSync(join(dir, 'hardstate')))).toMatchObject({ term: 7, votedFor: 'n2' });
     // its vote in term 7 is n2's, on disk before any answer: n3 is refused, n2 (asking again) granted
-    transport.deliver({ from: 'n3', term: 7, body: 'voteRequest', voteRequest: { lastLogTerm: 0, lastLogIndex: 0, transfer: false } });
-    transport.deliver({ from: 'n2', term: 7, body: 'voteRequest', voteRequest: { lastLogTerm: 0, lastLogIndex: 0, transfer: false } });
+    transport.deliver({ from: 'n3', term: 7, body: 'voteRequest', voteRequest: { lastLogTerm: 0, lastLogIndex: 0 } });
+    transport.deliver({ from: 'n2', term: 7, body: 'voteRequest', voteRequest: { lastLogTerm: 0, lastLogIndex: 0 } });
     await waitFor(() => transport.votes().length >= 2);
     expect(transport.votes()).toEqual([
       { to: 'n3', term: 7, granted: false },
@@ -155,7 +155,7 @@ describe('agent runtime: the state directory refuses writes', () => {
     // n2 leads term 7. A heartbeat: acknowledged, with n1's incarnation (for the lease grant)
     const append = (over: Partial<AppendEntries>): void => transport.deliver({
       from: 'n2',
-      ...toOutbound({ type: 'AppendEntries', term: 7, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, sentAt: 1, lease: null, peerIncluded: true, ...over }, false),
+      ...toOutbound({ type: 'AppendEntries', term: 7, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, sentAt: 1, lease: null, peerIncluded: true, ...over }),
     });
     append({});
     await waitFor(() => transport.acks().length === 1);

@@ -22,14 +22,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiskStore } from '../../src/adapters/disk-store.js';
 import { meshOptionsFromConfig } from '../../src/adapters/grpc/mesh-config.js';
 import { MeshTransport, type MeshTlsOptions } from '../../src/adapters/grpc/mesh-transport.js';
-import { codec, envelopeCodec } from '../../src/adapters/grpc/proto.js';
+import { envelopeCodec as fast } from '../../src/adapters/grpc/mesh-envelope.js';
+import { codec } from '../../src/adapters/grpc/proto.js';
 import { compileOrThrow } from '../../src/config/validate.js';
 import type { Command } from '../../src/core/cluster/commands.js';
 import type { Message } from '../../src/core/cluster/messages.js';
 import { initialDurable } from '../../src/core/cluster/node.js';
 import type { ClusterState } from '../../src/core/cluster/state-machine.js';
 import { AgentMetrics } from '../../src/observability/metrics.js';
-import { MESH_FEATURES, MESH_TYPES, type Envelope } from '../../src/ports/mesh-messages.js';
+import { MESH_TYPES, type Envelope } from '../../src/ports/mesh-messages.js';
 import { INBOUND_DROP_REASONS, type InboundDropReason } from '../../src/ports/transport.js';
 import { Agent, transportCounters } from '../../src/runtime/agent.js';
 import { NullNotifier } from '../../src/runtime/notifier.js';
@@ -47,7 +48,6 @@ async function freePort(ip: string): Promise<number> {
 }
 
 const generic = codec<Envelope>(MESH_TYPES.envelope);
-const fast = envelopeCodec();
 
 /** Node n1 of a three-node cluster, alone (n2 and n3 never answer), with a relay from n2's address and one from a stranger's. */
 interface Lone {
@@ -125,13 +125,12 @@ const appendEntries = (): Message => ({
 });
 const installSnapshot = (): Message => ({ type: 'InstallSnapshot', term: T, sentAt: 99, snapshot: { index: 10, term: T, state: structuredClone(emptyState) } });
 
-const header = { clusterId: 'fuzz', from: 'n2', to: 'n1', sentAtMs: 0, features: MESH_FEATURES };
-const envelopeOf = (m: Message, typed: boolean): Envelope => ({ ...header, ...toOutbound(m, typed) }) as Envelope;
+const header = { clusterId: 'fuzz', from: 'n2', to: 'n1', sentAtMs: 0 };
+const envelopeOf = (m: Message): Envelope => ({ ...header, ...toOutbound(m) }) as Envelope;
 const STATE_CHANGING: [string, () => Envelope][] = [
-  ['voteRequest', () => envelopeOf(voteRequest(), true)],
-  ['appendEntries typed', () => envelopeOf(appendEntries(), true)],
-  ['appendEntries core', () => envelopeOf(appendEntries(), false)],
-  ['installSnapshot', () => envelopeOf(installSnapshot(), false)],
+  ['voteRequest', () => envelopeOf(voteRequest())],
+  ['appendEntries', () => envelopeOf(appendEntries())],
+  ['installSnapshot', () => envelopeOf(installSnapshot())],
 ];
 
 interface Hostile {
@@ -214,7 +213,7 @@ const badCore: fc.Arbitrary<Hostile> = fc
 
 /** A typed appendEntries or voteRequest damaged in a way its protobuf form allows. */
 const badTyped: fc.Arbitrary<Hostile> = fc.tuple(fc.constantFrom('notJson', 'kind', 'command', 'bigTerm', 'noBody'), fc.nat(), word).map(([how, n, w]) => {
-  const e = envelopeOf(appendEntries(), true) as Extract<Envelope, { body: 'appendEntries' }>;
+  const e = envelopeOf(appendEntries()) as Extract<Envelope, { body: 'appendEntries' }>;
   const entry = e.appendEntries.entries[n % 2]!;
   let bytes: Uint8Array;
   switch (how) {
@@ -230,7 +229,7 @@ const badTyped: fc.Arbitrary<Hostile> = fc.tuple(fc.constantFrom('notJson', 'kin
   }
   if (how === 'bigTerm') {
     // uint64 past 2^53: read as an inexact number, refused rather than rounded to another term
-    const v = envelopeOf(voteRequest(), true);
+    const v = envelopeOf(voteRequest());
     bytes = generic.type.encode(generic.type.fromObject({ ...v, term: `${2n ** 53n + BigInt(n % 1000) * 2n + 2n}`, voteRequest: (v as Extract<Envelope, { body: 'voteRequest' }>).voteRequest })).finish();
   } else if (how === 'noBody') {
     bytes = generic.type.encode(generic.type.fromObject({ ...header, term: T })).finish();
@@ -240,7 +239,7 @@ const badTyped: fc.Arbitrary<Hostile> = fc.tuple(fc.constantFrom('notJson', 'kin
   return { what: `typed ${how}`, bytes, via: 'member' as const, reason: 'malformed' as const };
 });
 
-/** One client per source and credentials, reused across calls (a refused unary call leaves its connection up). */
+/** One client per source and credentials, reused across calls (a refused stream leaves its connection up). */
 const clients = new Map<string, grpc.Client>();
 afterAll(() => {
   for (const c of clients.values()) c.close();
@@ -253,7 +252,10 @@ function deliver(address: string, bytes: Uint8Array, creds?: { name: string; mak
     clients.set(key, (client = new grpc.Client(address, creds?.make() ?? grpc.credentials.createInsecure(), options)));
   }
   return new Promise((resolve) => {
-    client.makeUnaryRequest<Buffer, Buffer>('/tsha.mesh.v1.Mesh/Deliver', (b) => b, (b) => b, Buffer.from(bytes), new grpc.Metadata(), { deadline: Date.now() + 3000 }, (err) => resolve(err));
+    // one message on a stream of its own, then ended, as a hostile or broken peer would send it
+    const call = client.makeClientStreamRequest<Buffer, Buffer>('/tsha.mesh.v1.Mesh/Stream', (b) => b, (b) => b, new grpc.Metadata(), { deadline: Date.now() + 3000 }, (err) => resolve(err));
+    call.write(Buffer.from(bytes));
+    call.end();
   });
 }
 
@@ -296,7 +298,7 @@ describe('a running agent fed hostile mesh input over the real gRPC transport', 
 
     // the same message undamaged, from the member, moves the core (so the check above can fail)
     const all = total(await dropped(agent));
-    expect(await deliver(lone.fromMember.address, fast.encode(envelopeOf(appendEntries(), true)))).toBeNull();
+    expect(await deliver(lone.fromMember.address, fast.encode(envelopeOf(appendEntries())))).toBeNull();
     await eventually(() => agent.view()!.node.term === T && agent.view()!.node.log.length === 2, 'the append is taken');
     expect(coreState(agent)).not.toBe(before);
     expect(total(await dropped(agent))).toBe(all);
@@ -336,7 +338,7 @@ describe('a running agent on a mutual-TLS mesh', () => {
       expect(coreState(agent), what).toBe(before);
     }
     // n2's own certificate: taken
-    expect(await deliver(lone.fromMember.address, fast.encode(envelopeOf(appendEntries(), true)), certOf('n2'))).toBeNull();
+    expect(await deliver(lone.fromMember.address, fast.encode(envelopeOf(appendEntries())), certOf('n2'))).toBeNull();
     await eventually(() => agent.view()!.node.term === T && agent.view()!.node.log.length === 2, 'the append is taken');
   }, 60_000);
 });

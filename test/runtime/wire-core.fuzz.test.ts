@@ -7,18 +7,18 @@
 // coordinator, places resources, loses the holder and snapshots often, so they carry transitions,
 // results, reports and snapshots as the core writes them. Each run damages one of them at one place
 // in its JSON (a random JSON value, a deleted key or element, a value of another type, an unknown
-// name, an out-of-range number), sends it through the envelope codec in both forms, and steps the
+// name, an out-of-range number), sends it through the envelope codec, and steps the
 // recipient's state (cloned from the end of the simulation) with it and with ticks up to 10 s later.
 //
 // fast-check, fixed seed: a failure prints the seed, the shrunk message and the core's error.
 // TSHA_FUZZ_RUNS and TSHA_FUZZ_SEED run a longer or another search (CI: 3000 runs, the seed below).
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { envelopeCodec } from '../../src/adapters/grpc/proto.js';
+import { envelopeCodec as fast } from '../../src/adapters/grpc/mesh-envelope.js';
 import type { Message } from '../../src/core/cluster/messages.js';
 import { step, type NodeState } from '../../src/core/cluster/node.js';
 import type { Input } from '../../src/core/cluster/types.js';
-import { MESH_FEATURES, type Envelope } from '../../src/ports/mesh-messages.js';
+import type { Envelope } from '../../src/ports/mesh-messages.js';
 import { fromEnvelope, MalformedMessageError, toOutbound } from '../../src/runtime/wire.js';
 import { makeConfig } from '../sim/config.js';
 import { Sim } from '../sim/engine.js';
@@ -85,7 +85,6 @@ beforeAll(() => {
   });
 });
 
-const fast = envelopeCodec();
 
 /** Every place in a JSON value: the path to it, the parent and key it is reached by. */
 function places(v: Json, path: string[] = [], out: { path: string[]; parent: Json[] | { [k: string]: Json }; key: string | number }[] = []) {
@@ -113,13 +112,13 @@ const damage = fc.oneof(
 );
 
 /** `msg` as a member would send it and as the reader reads it; null when it has no such encoding. */
-function send(to: NodeState, from: string, msg: Message, typed: boolean): Message | MalformedMessageError | null {
+function send(to: NodeState, from: string, msg: Message): Message | MalformedMessageError | null {
   let bytes: Uint8Array;
   try {
-    bytes = fast.encode({ clusterId: 'c', from, to: to.self, sentAtMs: 0, features: MESH_FEATURES, ...toOutbound(msg, typed) } as Envelope);
+    bytes = fast.encode({ clusterId: 'c', from, to: to.self, sentAtMs: 0, ...toOutbound(msg) } as Envelope);
   } catch {
     // the sender's side cannot write it in this form (a string where protobuf has a number, entries
-    // that are not a list …): no bytes of it reach a reader, and the JSON form is tried as well
+    // that are not a list …): no bytes of it reach a reader
     return null;
   }
   try {
@@ -139,13 +138,13 @@ describe('every message the mesh reader lets through', () => {
     const cmds = new Set(corpus.flatMap((r) => (r.msg.type === 'AppendEntries' ? r.msg.entries.map((e) => e.cmd.type) : [])));
     for (const c of ['transition', 'results', 'transitionEnd', 'nodeDown']) expect(cmds.has(c as never), `${c} in ${[...cmds].join(',')}`).toBe(true);
     // undamaged, every recorded message is read back as itself
-    for (const r of corpus) expect(send(r.state, r.from, r.msg, true)).toEqual(r.msg);
+    for (const r of corpus) expect(send(r.state, r.from, r.msg)).toEqual(r.msg);
   });
 
   it('is stepped by the core without a throw on the state that received it, and through the ticks after it', () => {
     const tally = { refused: 0, stepped: 0 };
     fc.assert(
-      fc.property(fc.nat(), fc.nat(), damage, fc.boolean(), (which, where, d, typed) => {
+      fc.property(fc.nat(), fc.nat(), damage, (which, where, d) => {
         const r = corpus[which % corpus.length]!;
         const value = JSON.parse(JSON.stringify(r.msg)) as Json;
         // a place by its shape first (the path with list indexes left out), so that a field met once
@@ -166,7 +165,7 @@ describe('every message the mesh reader lets through', () => {
         } else {
           (spot.parent as Record<string | number, Json>)[spot.key] = d.value;
         }
-        const got = send(r.state, r.from, value as unknown as Message, typed) ?? send(r.state, r.from, value as unknown as Message, false);
+        const got = send(r.state, r.from, value as unknown as Message);
         if (got === null) return;
         if (got instanceof MalformedMessageError) {
           tally.refused++;

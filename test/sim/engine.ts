@@ -384,6 +384,8 @@ export class Sim {
 
   /** optional event log for debugging a seed (`npm run sim -- --trace`) */
   log: ((line: string) => void) | null = null;
+  /** optional observer of every message a core sends, before the network decides its fate */
+  onSend: ((from: NodeName, to: NodeName, msg: Message) => void) | null = null;
 
   private effect(m: Machine, e: Effect) {
     if (this.log && e.type !== 'send' && e.type !== 'persist' && e.type !== 'feedWatchdog') {
@@ -445,6 +447,7 @@ export class Sim {
 
   // ---- network ---------------------------------------------------------------------------------
   private send(from: Machine, to: NodeName, msg: Message) {
+    this.onSend?.(from.name, to, msg);
     const dst = this.machines.get(to);
     if (!dst) return;
     this.stats.messages++;

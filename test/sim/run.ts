@@ -12,7 +12,7 @@ export interface RunResult {
   events: number;
 }
 
-export function runScenario(sc: Scenario, seed: number, unsafe?: UnsafeSwitches, log?: (line: string) => void): RunResult {
+export function runScenario(sc: Scenario, seed: number, unsafe?: UnsafeSwitches, log?: (line: string) => void, observe?: (sim: Sim) => void): RunResult {
   const config = makeConfig(sc.config);
   const params: SimParams = { seed, config, ...sc.params };
   if (unsafe) params.unsafe = unsafe;
@@ -22,6 +22,7 @@ export function runScenario(sc: Scenario, seed: number, unsafe?: UnsafeSwitches,
   delete params.net;
   const sim = new Sim(params);
   if (log) sim.log = log;
+  observe?.(sim);
   sim.runUntil(SETTLE_MS);
   if (faultyNet) sim.net = { ...sim.net, ...faultyNet };
   if (!sim.allPlaced() && !params.offAtStart) sim.violate('liveness', `not every resource placed by ${SETTLE_MS} ms after start`);

@@ -3,7 +3,7 @@
 // to that peer (why a stream and not a unary call per message: proto/README.md).
 //
 // Admission, before a message reaches the runtime:
-//   (a) the source IP of the stream (or call) is the IP of a configured peer's mesh address. Over
+//   (a) the source IP of the stream is the IP of a configured peer's mesh address. Over
 //       WireGuard the source IP is authenticated by the tunnel (cryptokey routing only accepts a
 //       peer's packets from its allowed IPs), so the IP names the member; checked once per stream,
 //       whose connection cannot change address;
@@ -30,8 +30,9 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { envelopeCodec, MESH_PACKAGE, rawServiceDefinition } from './proto.js';
-import { MESH_FEATURES, type Envelope } from '../../ports/mesh-messages.js';
+import { envelopeCodec } from './mesh-envelope.js';
+import { MESH_PACKAGE, rawServiceDefinition } from './proto.js';
+import type { Envelope } from '../../ports/mesh-messages.js';
 import type {
   InboundDropReason, MessageHandler, OutboundMessage, PeerStats, SendFailureReason, SendOutcome, Transport,
   TransportCounters, TransportStats,
@@ -94,11 +95,6 @@ export interface MeshTransportOptions {
   counters?: TransportCounters;
   /** monotonic milliseconds for envelope.sentAtMs (default: performance.now) */
   monotonicMs?: () => number;
-  /**
-   * envelope.features on everything sent: what the runtime above reads (default MESH_FEATURES,
-   * this build's; a test playing an agent older than the bits sets 0)
-   */
-  features?: number;
 }
 
 /** A configuration the transport cannot run with (a bug or invalid configuration). */
@@ -226,7 +222,7 @@ export function meshChannelOptions(o: Pick<MeshTransportOptions, 'keepalive' | '
 }
 
 export class MeshTransport implements Transport {
-  private readonly envelopeCodec = envelopeCodec();
+  private readonly envelopeCodec = envelopeCodec;
   private readonly service = rawServiceDefinition(`${MESH_PACKAGE}.Mesh`);
   private readonly streamPath: string;
   private readonly log: Logger;
@@ -250,9 +246,8 @@ export class MeshTransport implements Transport {
     if (!(opts.deliverTimeoutMs > 0)) throw new MeshConfigError('deliverTimeoutMs', 'must be positive');
     this.log = opts.logger.child({ component: 'mesh-transport', node: opts.self });
     this.monotonicMs = opts.monotonicMs ?? (() => Math.floor(performance.now()));
-    // the server serves both methods (start()); clients send only on Stream
     const stream = this.service.Stream;
-    if (!this.service.Deliver || !stream) throw new Error('tsha.mesh.v1.Mesh lacks Deliver or Stream');
+    if (!stream) throw new Error('tsha.mesh.v1.Mesh lacks Stream');
     this.streamPath = stream.path;
     this.setPeers(opts.peers);
   }
@@ -265,7 +260,7 @@ export class MeshTransport implements Transport {
     if (this.server) throw new Error('mesh transport already started');
     this.setPeers([...this.channels.values()].map((c) => c.peer));
     const server = new grpc.Server(meshServerOptions(this.opts));
-    server.addService(this.service, { Deliver: this.handleDeliver, Stream: this.handleStream });
+    server.addService(this.service, { Stream: this.handleStream });
     const creds = this.opts.tls
       ? grpc.ServerCredentials.createSsl(this.opts.tls.ca, [{ cert_chain: this.opts.tls.cert, private_key: this.opts.tls.key }], true)
       : grpc.ServerCredentials.createInsecure();
@@ -345,9 +340,8 @@ export class MeshTransport implements Transport {
     if (ch.stats.inFlight >= max) return this.sendFailed(to, ch, 'backpressure', `${ch.stats.inFlight} messages in flight`);
     let bytes: Buffer;
     try {
-      const header = { clusterId: this.opts.clusterId, from: this.opts.self, to, sentAtMs: this.monotonicMs(), features: this.opts.features ?? MESH_FEATURES };
-      const encoded = this.envelopeCodec.encodeStamped(header, message);
-      bytes = Buffer.isBuffer(encoded) ? encoded : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+      const header = { clusterId: this.opts.clusterId, from: this.opts.self, to, sentAtMs: this.monotonicMs() };
+      bytes = this.envelopeCodec.encodeStamped(header, message);
     } catch (e) {
       this.log.error({ err: e, to, body: message.body }, 'message does not fit the mesh contract');
       return this.sendFailed(to, ch, 'encode', e instanceof Error ? e.message : String(e));
@@ -599,11 +593,10 @@ export class MeshTransport implements Transport {
    * (b) to (d) for one message from `member`, then the handler. Returns null when it was handed to
    * the runtime, else the status to end the call with (the drop is already counted).
    */
-  private admit(member: string, source: string, bytes: Buffer, call: Pick<grpc.ServerUnaryCall<Buffer, Buffer>, 'getAuthContext'>, freshness?: Freshness): { code: grpc.status; details: string } | null {
+  private admit(member: string, source: string, bytes: Buffer, call: Pick<grpc.ServerReadableStream<Buffer, Buffer>, 'getAuthContext'>, freshness: Freshness): { code: grpc.status; details: string } | null {
     let env: Envelope;
     try {
       env = this.envelopeCodec.decode(bytes);
-      if (!env.body) throw new Error('no body');
     } catch (e) {
       this.drop('malformed', source, { member, error: e instanceof Error ? e.message : String(e), bytes: bytes.length });
       return { code: grpc.status.INVALID_ARGUMENT, details: 'malformed envelope' };
@@ -630,13 +623,11 @@ export class MeshTransport implements Transport {
         return { code: grpc.status.PERMISSION_DENIED, details: 'certificate does not name the sender' };
       }
     }
-    // late on a stream: older than the deadline compared with the freshest message seen on it
-    if (freshness) {
-      const lateMs = freshness.lateness(this.monotonicMs(), env.sentAtMs);
-      if (lateMs > this.opts.deliverTimeoutMs) {
-        this.drop('stale', source, { member, body: env.body, lateMs: Math.round(lateMs) });
-        return null; // not the sender's fault: the stream stays
-      }
+    // late on its stream: older than the deadline compared with the freshest message seen on it
+    const lateMs = freshness.lateness(this.monotonicMs(), env.sentAtMs);
+    if (lateMs > this.opts.deliverTimeoutMs) {
+      this.drop('stale', source, { member, body: env.body, lateMs: Math.round(lateMs) });
+      return null; // not the sender's fault: the stream stays
     }
     this.tally.received++;
     const ch = this.channels.get(member);
@@ -653,17 +644,6 @@ export class MeshTransport implements Transport {
     }
     return null;
   }
-
-  private readonly handleDeliver = (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void => {
-    const { member, source } = this.memberOf(call);
-    if (member === undefined) {
-      callback({ code: grpc.status.PERMISSION_DENIED, details: 'not a member of this mesh' }, null);
-      return;
-    }
-    const rejected = this.admit(member, source, call.request, call);
-    if (rejected) callback(rejected, null);
-    else callback(null, Buffer.alloc(0));
-  };
 
   private readonly handleStream = (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void => {
     const { member, source } = this.memberOf(call);

@@ -1,5 +1,7 @@
 // Loads the wire contracts in proto/ with protobufjs reflection and turns them into codecs and gRPC
 // service definitions. No generated code: the .proto files are the single source, read at start.
+// The control contract is encoded here; the mesh envelope by its own codec (mesh-envelope.ts), which
+// the tests hold to what protobufjs makes of mesh.proto.
 //
 // TypeScript shape of a decoded message (the interfaces in src/ports/mesh-messages.ts and
 // src/ports/control.ts are written to match it, and test/unit/proto-roundtrip.test.ts keeps them
@@ -11,15 +13,12 @@
 //   `ACTION_STATUS_ERROR_HARD` → 'errorHard'); the UNSPECIFIED zero value and unknown numbers are
 //   refused, on encode and on decode, so a message missing a required enum is malformed;
 // - an unset sub-message as null; a oneof as a discriminant property holding the name of the set
-//   field (`body: 'heartbeat'`) next to that field.
+//   field (`body: 'appendEntries'`) next to that field.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
-import type { Envelope } from '../../ports/mesh-messages.js';
-import type { OutboundMessage } from '../../ports/transport.js';
-import { decodeEnvelope, encodeEnvelope, encodeStamped, type StampedHeader } from './mesh-envelope.js';
 
 export const MESH_PACKAGE = 'tsha.mesh.v1';
 export const CONTROL_PACKAGE = 'tsha.control.v1';
@@ -267,30 +266,6 @@ export function codec<T>(typeName: string): Codec<T> {
   };
   codecs.set(typeName, c as Codec<unknown>);
   return c;
-}
-
-/**
- * The mesh envelope's codec with a short path for the bodies every heartbeat and every answer to
- * one has (appendEntries, appendEntriesResponse, core): their wire format written out by hand in
- * mesh-envelope.ts. The same bytes and the same TypeScript shape as codec(MESH_TYPES.envelope)
- * (test/unit/mesh-envelope.test.ts compares them); any other body, a value of the wrong type, or
- * bytes the short path does not read (an unknown field, say) take the generic path and its errors.
- */
-export function envelopeCodec(): EnvelopeCodec {
-  const generic = codec<Envelope>(`${MESH_PACKAGE}.Envelope`);
-  return {
-    type: generic.type,
-    toWire: generic.toWire,
-    encode: (value) => encodeEnvelope(value) ?? generic.encode(value),
-    // the header's fields are assigned last: whatever the message carries, it leaves under this header
-    encodeStamped: (header, message) => encodeStamped(header, message) ?? generic.encode(Object.assign({}, message, header) as Envelope),
-    decode: (bytes) => decodeEnvelope(bytes) ?? generic.decode(bytes),
-  };
-}
-
-export interface EnvelopeCodec extends Codec<Envelope> {
-  /** encode(`message` under `header`), without building the envelope when the short path takes it */
-  encodeStamped(header: StampedHeader, message: OutboundMessage): Uint8Array;
 }
 
 /** Every message type in a package, by fully qualified name (for tests that must cover them all). */

@@ -133,6 +133,9 @@ const ACTION_TYPES: PlanActionType[] = [
   'start', 'stop', 'monitor', 'promote', 'demote', 'migrate_to', 'migrate_from', 'fence', 'storage_blocklist', 'storage_break_lock', 'storage_outdate_peer',
 ];
 
+/** One of the resource-agent port's action statuses (a report's outcomes carry them too). */
+export const isActionStatus = (v: unknown): v is ActionStatus => isStatus(v);
+
 function isAction(v: unknown): boolean {
   return isObj(v) && isCount(v.id) && isStr(v.key) && oneOf(...ACTION_TYPES)(v.type) && (v.resource === null || isStr(v.resource)) && isStr(v.node) && isNum(v.timeoutMs) &&
     isStr(v.reason) && optional(isCount)(v.intervalMs) && optional(isStr)(v.target) && optional(oneOf('device', 'watchdog'))(v.method) &&
@@ -178,8 +181,6 @@ const FIELDS: { [T in CommandType]: Record<Exclude<keyof Extract<Command, { type
   outdateAnswer: { id: isStr, node: isStr, outcome: oneOf('outdated', 'primary', 'failed'), reason: isStr },
   fenceRequest: { node: isStr, on: isBool, action: oneOf('off', 'reboot'), by: isStr, at: optional(isNum) },
 };
-
-export const COMMAND_TYPES: readonly CommandType[] = Object.keys(FIELDS) as CommandType[];
 
 /** null when `c` is a well-formed command, else what is wrong with it. */
 export function checkCommand(c: unknown): string | null {

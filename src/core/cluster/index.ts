@@ -10,10 +10,10 @@ export type { CoreStatus, CoreNodeStatus, CoreInstanceStatus } from './status.js
 export type { NodeState, NodeOptions, StepResult } from './node.js';
 export type { Input, Effect, Durable, Role, UnsafeSwitches } from './types.js';
 export type {
-  Entry, Snapshot, Message, Envelope, PreVoteRequest, PreVoteResponse, VoteRequest, VoteResponse, AppendEntries, AppendEntriesResponse,
+  Entry, Snapshot, Message, PreVoteRequest, PreVoteResponse, VoteRequest, VoteResponse, AppendEntries, AppendEntriesResponse,
   InstallSnapshot, Propose, LeaseGrant, NodeReport, RunReport, FailureEvent,
 } from './messages.js';
-export { checkCommand, COMMAND_TYPES, type Command, type OperatorCommand, type LocalCommand, type OutdateOutcome, type ActiveRole } from './commands.js';
+export { checkCommand, isActionStatus, type Command, type OperatorCommand, type LocalCommand, type OutdateOutcome, type ActiveRole } from './commands.js';
 export { checkClusterState } from './state-check.js';
 export { hasQuorum, quorumIndex, quorumSize, type QuorumSpec, type Voter } from './quorum.js';
 export { Rng, nextRandom, type RngState } from './rng.js';

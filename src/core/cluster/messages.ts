@@ -5,7 +5,7 @@
 // Every message carries the sender's term. Time values are the SENDER's monotonic clock and are
 // only ever compared with the same clock (echoed back), never across nodes.
 
-import type { NodeName, ResourceId } from '../../config/types.js';
+import type { ResourceId } from '../../config/types.js';
 import type { ClusterState } from './state-machine.js';
 import type { Command } from './commands.js';
 import type { ActionStatus } from '../scheduler/types.js';
@@ -157,9 +157,3 @@ export type Message =
   | AppendEntriesResponse
   | InstallSnapshot
   | Propose;
-
-export interface Envelope {
-  from: NodeName;
-  to: NodeName;
-  msg: Message;
-}

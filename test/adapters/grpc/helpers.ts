@@ -1,6 +1,6 @@
 // Helpers for the gRPC adapter tests: a TCP relay that makes calls arrive from a chosen loopback
 // source address, a pino logger that keeps its lines for assertions, throwaway certificates from
-// the real openssl, and a raw Deliver call for crafting hostile messages.
+// the real openssl, and a raw one-message stream for crafting hostile messages.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
@@ -159,7 +159,10 @@ export function makeTestPki(): TestPki {
   };
 }
 
-/** One raw Deliver call with arbitrary bytes, as a hostile or broken peer would make it. */
+/**
+ * A stream to the Mesh service carrying one message of arbitrary bytes, then ended, as a hostile or
+ * broken peer would send it: resolves with the status the receiver ended it with (null: admitted).
+ */
 export function rawDeliver(
   address: string,
   bytes: Uint8Array,
@@ -168,14 +171,15 @@ export function rawDeliver(
 ): Promise<grpc.ServiceError | null> {
   const client = new grpc.Client(address, creds, { 'grpc.use_local_subchannel_pool': 1, ...options });
   return new Promise((resolve) => {
-    client.makeUnaryRequest<Buffer, Buffer>(
-      '/tsha.mesh.v1.Mesh/Deliver', (b) => b, (b) => b, Buffer.from(bytes), new grpc.Metadata(),
-      { deadline: Date.now() + 3000 },
+    const call = client.makeClientStreamRequest<Buffer, Buffer>(
+      '/tsha.mesh.v1.Mesh/Stream', (b) => b, (b) => b, new grpc.Metadata(), { deadline: Date.now() + 3000 },
       (err) => {
         client.close();
         resolve(err);
       },
     );
+    call.write(Buffer.from(bytes));
+    call.end();
   });
 }
 

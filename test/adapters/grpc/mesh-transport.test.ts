@@ -6,17 +6,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { hostOf, MeshTransport, peerIp, type MeshTlsOptions } from '../../../src/adapters/grpc/mesh-transport.js';
+import { envelopeCodec } from '../../../src/adapters/grpc/mesh-envelope.js';
 import { codec } from '../../../src/adapters/grpc/proto.js';
-import type { Envelope, Heartbeat } from '../../../src/ports/mesh-messages.js';
+import type { AppendEntries, Envelope } from '../../../src/ports/mesh-messages.js';
 import { MESH_TYPES } from '../../../src/ports/mesh-messages.js';
 import type { InboundDropReason } from '../../../src/ports/transport.js';
 import { blackHole, captureLogger, eventually, freezableRelay, makeTestPki, rawDeliver, sourceRelay, synBlackHole, type Relay, type TestPki } from './helpers.js';
 
 const CLUSTER = 'tsha-proto-test';
-const envelopeCodec = codec<Envelope>(MESH_TYPES.envelope);
 
-const heartbeat = (seq: number): Heartbeat => ({
-  role: 'follower', commitIndex: seq, leaderHint: '', lease: null, reachable: [], lastLogIndex: seq, lastLogTerm: 1, seq, configDigest: 'sha256:test', agentVersion: 'test',
+/** a numbered heartbeat, as a coordinator sends it: `seq` in leaderCommit */
+const heartbeat = (seq: number): AppendEntries => ({
+  prevLogTerm: 1, prevLogIndex: seq, entries: [], leaderCommit: seq, sentAtMs: seq + 0.5, lease: { atMs: seq, incarnation: 7 }, peerIncluded: false, witness: null,
 });
 
 interface TestNode {
@@ -83,7 +84,7 @@ async function relayFrom(ip: string, to: TestNode): Promise<Relay> {
 }
 
 function envelope(over: Partial<Envelope> = {}): Envelope {
-  return { clusterId: CLUSTER, from: 'b', to: 'a', term: 3, sentAtMs: 1, body: 'heartbeat', heartbeat: heartbeat(1), ...over } as Envelope;
+  return { clusterId: CLUSTER, from: 'b', to: 'a', term: 3, sentAtMs: 1, body: 'appendEntries', appendEntries: heartbeat(1), ...over } as Envelope;
 }
 
 function droppedLogged(node: TestNode, reason: InboundDropReason): boolean {
@@ -118,7 +119,7 @@ describe('delivery', () => {
     for (const from of nodes) {
       for (const to of nodes) {
         if (from === to) continue;
-        const out = await from.transport.send(to.name, { term: 4, body: 'heartbeat', heartbeat: heartbeat(7) });
+        const out = await from.transport.send(to.name, { term: 4, body: 'appendEntries', appendEntries: heartbeat(7) });
         expect(out, `${from.name} → ${to.name}`).toEqual({ ok: true });
       }
     }
@@ -127,7 +128,7 @@ describe('delivery', () => {
     for (const n of nodes) {
       expect(n.inbox.map((e) => e.from).sort()).toEqual(nodes.filter((p) => p !== n).map((p) => p.name).sort());
       for (const e of n.inbox) {
-        expect(e).toMatchObject({ clusterId: CLUSTER, to: n.name, term: 4, body: 'heartbeat', heartbeat: heartbeat(7) });
+        expect(e).toMatchObject({ clusterId: CLUSTER, to: n.name, term: 4, body: 'appendEntries', appendEntries: heartbeat(7) });
       }
       expect(n.transport.stats().received).toBe(2);
       expect(n.transport.stats().sent).toBe(2);
@@ -137,9 +138,9 @@ describe('delivery', () => {
 
   it('carries every message to a peer on one long-lived stream, in order', async () => {
     const [a, b] = await startMesh(['a', 'b']);
-    for (let i = 1; i <= 50; i++) expect(await a!.transport.send('b', { term: 1, body: 'heartbeat', heartbeat: heartbeat(i) })).toEqual({ ok: true });
+    for (let i = 1; i <= 50; i++) expect(await a!.transport.send('b', { term: 1, body: 'appendEntries', appendEntries: heartbeat(i) })).toEqual({ ok: true });
     await eventually(() => b!.inbox.length === 50, '50 messages in b', 2000, 10);
-    expect(b!.inbox.map((e) => (e.body === 'heartbeat' ? e.heartbeat.seq : -1))).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(b!.inbox.map((e) => (e.body === 'appendEntries' ? e.appendEntries.leaderCommit : -1))).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(a!.transport.stats().peers.b!.streams).toBe(1);
   });
 
@@ -155,7 +156,7 @@ describe('delivery', () => {
     });
     await a.start();
     cleanups.push(() => a.stop());
-    const hb = (seq: number) => ({ term: 1, body: 'heartbeat', heartbeat: heartbeat(seq) }) as const;
+    const hb = (seq: number) => ({ term: 1, body: 'appendEntries', appendEntries: heartbeat(seq) }) as const;
     expect(await a.send('b', hb(1))).toEqual({ ok: true });
     clock += 100;
     expect(await a.send('b', hb(2))).toEqual({ ok: true });
@@ -164,16 +165,16 @@ describe('delivery', () => {
     clock += 3000 + 1900; // 1.9 s late: within the 2 s deadline
     expect(await a.send('b', hb(4))).toEqual({ ok: true });
     await eventually(() => b!.transport.stats().dropped.stale === 1 && b!.inbox.length === 3, 'one stale drop, three delivered', 2000, 10);
-    expect(b!.inbox.map((e) => (e.body === 'heartbeat' ? e.heartbeat.seq : -1))).toEqual([1, 2, 4]);
+    expect(b!.inbox.map((e) => (e.body === 'appendEntries' ? e.appendEntries.leaderCommit : -1))).toEqual([1, 2, 4]);
     expect(droppedLogged(b!, 'stale')).toBe(true);
     expect(a.stats().peers.b!.streams).toBe(1); // not the sender's fault: the stream stays
   });
 
   it('a peer restart: sends fail while it is down, delivery resumes within the reconnect backoff', async () => {
     const [a, b] = await startMesh(['a', 'b']);
-    expect((await a!.transport.send('b', { term: 1, body: 'heartbeat', heartbeat: heartbeat(1) })).ok).toBe(true);
+    expect((await a!.transport.send('b', { term: 1, body: 'appendEntries', appendEntries: heartbeat(1) })).ok).toBe(true);
     await b!.transport.stop();
-    const down = await a!.transport.send('b', { term: 1, body: 'heartbeat', heartbeat: heartbeat(2) });
+    const down = await a!.transport.send('b', { term: 1, body: 'appendEntries', appendEntries: heartbeat(2) });
     expect(down.ok).toBe(false);
     if (!down.ok) expect(['unavailable', 'deadline']).toContain(down.reason);
 
@@ -188,12 +189,12 @@ describe('delivery', () => {
     let seq = 3;
     // heartbeats every 50 ms, as the runtime would send them; the bound (5 s) is a liveness bound
     // well above the 1 s backoff cap, not a performance figure
-    await eventually(async () => (await a!.transport.send('b', { term: 1, body: 'heartbeat', heartbeat: heartbeat(seq++) })).ok, 'delivery to restarted b', 5000, 50);
+    await eventually(async () => (await a!.transport.send('b', { term: 1, body: 'appendEntries', appendEntries: heartbeat(seq++) })).ok, 'delivery to restarted b', 5000, 50);
     await eventually(() => inbox.length === 1, 'the message in b2', 2000, 10);
     expect(inbox[0]!.from).toBe('a');
     a!.log.logger.info({ resumedAfterMs: Date.now() - restartedAt }, 'delivery resumed');
     // and b2 can answer
-    expect((await b2.send('a', { term: 1, body: 'voteResponse', voteResponse: { granted: true, reason: 'ok' } })).ok).toBe(true);
+    expect((await b2.send('a', { term: 1, body: 'voteResponse', voteResponse: { granted: true, } })).ok).toBe(true);
   });
 
   it('a stalled peer: messages expire at the deadline, the in-flight cap drops the excess, other peers are not blocked', async () => {
@@ -207,7 +208,7 @@ describe('delivery', () => {
     });
     await t.start();
     cleanups.push(() => t.stop());
-    const msg = { term: 1, body: 'heartbeat', heartbeat: heartbeat(1) } as const;
+    const msg = { term: 1, body: 'appendEntries', appendEntries: heartbeat(1) } as const;
     const first = t.send('stuck', msg);
     const second = t.send('stuck', msg);
     // the third finds two in flight: dropped at once, not queued
@@ -236,7 +237,7 @@ describe('cut links', () => {
     });
     await a.start();
     cleanups.push(() => a.stop());
-    const msg = { term: 1, body: 'heartbeat', heartbeat: heartbeat(1) } as const;
+    const msg = { term: 1, body: 'appendEntries', appendEntries: heartbeat(1) } as const;
     // heartbeats into the cut link for about 1.5 s: each one expires, the stuck attempt is replaced
     for (let i = 0; i < 10; i++) expect(await a.send('b', msg)).toMatchObject({ ok: false, reason: 'deadline' });
     expect(a.stats().peers.b!.connectivity).toBe('connecting');
@@ -273,13 +274,13 @@ describe('dead connections', () => {
     b!.transport.setPeers([{ name: 'a', meshAddress: `${a!.ip}:${port}`, dialAddress: backToA.address }]);
     b!.transport.onMessage((e) => {
       b!.inbox.push(e);
-      void b!.transport.send('a', { term: 1, body: 'heartbeat', heartbeat: heartbeat(e.body === 'heartbeat' ? e.heartbeat.seq : 0) });
+      void b!.transport.send('a', { term: 1, body: 'appendEntries', appendEntries: heartbeat(e.body === 'appendEntries' ? e.appendEntries.leaderCommit : 0) });
     });
     a2.onMessage(() => undefined);
-    expect(await a2.send('c', { term: 1, body: 'heartbeat', heartbeat: heartbeat(0) })).toEqual({ ok: true }); // c's connection: ready, then idle
+    expect(await a2.send('c', { term: 1, body: 'appendEntries', appendEntries: heartbeat(0) })).toEqual({ ok: true }); // c's connection: ready, then idle
     let seq = 0;
     const beat = async (): Promise<void> => {
-      await a2.send('b', { term: 1, body: 'heartbeat', heartbeat: heartbeat(++seq) });
+      await a2.send('b', { term: 1, body: 'appendEntries', appendEntries: heartbeat(++seq) });
     };
     // answered heartbeats for 1.5 s (three times silentPeerMs): nothing replaced
     const t0 = performance.now();
@@ -356,7 +357,8 @@ describe('admission', () => {
     const [a, b] = await startMesh(['a', 'b', 'c']);
     const via = b!.relays.get('a')!.address;
     expect((await rawDeliver(via, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x01])))?.code).toBe(grpc.status.INVALID_ARGUMENT);
-    const noBody = envelopeCodec.type.encode(envelopeCodec.type.fromObject({ clusterId: CLUSTER, from: 'b', to: 'a' })).finish();
+    const Env = codec<Envelope>(MESH_TYPES.envelope).type;
+    const noBody = Env.encode(Env.fromObject({ clusterId: CLUSTER, from: 'b', to: 'a' })).finish();
     expect((await rawDeliver(via, noBody))?.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect((await rawDeliver(via, envelopeCodec.encode(envelope({ to: 'c' }))))?.code).toBe(grpc.status.PERMISSION_DENIED);
     const s = a!.transport.stats();
@@ -365,7 +367,7 @@ describe('admission', () => {
     expect(a!.inbox).toHaveLength(0);
     expect(droppedLogged(a!, 'malformed')).toBe(true);
     // the transport still works afterwards
-    expect((await b!.transport.send('a', { term: 1, body: 'heartbeat', heartbeat: heartbeat(1) })).ok).toBe(true);
+    expect((await b!.transport.send('a', { term: 1, body: 'appendEntries', appendEntries: heartbeat(1) })).ok).toBe(true);
   });
 
   it('rate-limits drop logs per reason and source but counts every drop', async () => {
@@ -381,7 +383,7 @@ describe('admission', () => {
       throw new Error('runtime bug');
     });
     // flushed (ok); the receiver counts the drop and ends the stream with INTERNAL, which b counts
-    expect(await b!.transport.send('a', { term: 1, body: 'heartbeat', heartbeat: heartbeat(1) })).toEqual({ ok: true });
+    expect(await b!.transport.send('a', { term: 1, body: 'appendEntries', appendEntries: heartbeat(1) })).toEqual({ ok: true });
     await eventually(() => b!.transport.stats().sendFailed.error === 1, 'b sees the stream end with an error', 2000, 10);
     expect(a!.transport.stats().dropped.handlerError).toBe(1);
     expect(a!.log.lines.some((l) => l.reason === 'handlerError' && l.level === 50)).toBe(true);
@@ -398,8 +400,8 @@ describe('mutual TLS', () => {
 
   it('accepts members presenting certificates that name them', async () => {
     const [a, b] = await startMesh(['a', 'b'], { base: 31, tls: tlsFor });
-    expect(await b!.transport.send('a', { term: 2, body: 'heartbeat', heartbeat: heartbeat(1) })).toEqual({ ok: true });
-    expect(await a!.transport.send('b', { term: 2, body: 'heartbeat', heartbeat: heartbeat(2) })).toEqual({ ok: true });
+    expect(await b!.transport.send('a', { term: 2, body: 'appendEntries', appendEntries: heartbeat(1) })).toEqual({ ok: true });
+    expect(await a!.transport.send('b', { term: 2, body: 'appendEntries', appendEntries: heartbeat(2) })).toEqual({ ok: true });
     await eventually(() => a!.inbox.length === 1 && b!.inbox.length === 1, 'both delivered', 2000, 10);
     expect(a!.inbox).toHaveLength(1);
     expect(b!.inbox).toHaveLength(1);

@@ -8,18 +8,10 @@ import type * as C from '../../../src/ports/control.js';
 const bytes = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 
 // ---- mesh ----
-const leaseInfo: M.LeaseInfo = { holder: 'b', seq: 41, durationMs: 1500, remainingMs: 1230 };
-const heartbeat: M.Heartbeat = {
-  role: 'leader', commitIndex: 2 ** 40 + 7, leaderHint: 'a', lease: leaseInfo, reachable: ['a', 'b', 'c'],
-  lastLogIndex: 99, lastLogTerm: 6, seq: 12345, configDigest: 'sha256:3f1c9a', agentVersion: '0.1.0',
-};
-const heartbeatResponse: M.HeartbeatResponse = { seq: 12345, commitIndex: 98, lastLogIndex: 99, reachable: ['a', 'c'] };
-const leaseGrant: M.LeaseGrant = { holder: 'c', seq: 77, durationMs: 2000, commitIndex: 98 };
-const leaseAck: M.LeaseAck = { seq: 77, granted: true, remainingMs: 1999 };
 const preVoteRequest: M.PreVoteRequest = { lastLogTerm: 5, lastLogIndex: 120 };
-const preVoteResponse: M.PreVoteResponse = { granted: true, reason: 'log up to date' };
-const voteRequest: M.VoteRequest = { lastLogTerm: 5, lastLogIndex: 121, transfer: true };
-const voteResponse: M.VoteResponse = { granted: true, reason: 'first vote in term 6' };
+const preVoteResponse: M.PreVoteResponse = { granted: true };
+const voteRequest: M.VoteRequest = { lastLogTerm: 5, lastLogIndex: 121 };
+const voteResponse: M.VoteResponse = { granted: true };
 const logEntry: M.LogEntry = { term: 6, index: 122, data: bytes('{"op":"place","resource":"web","node":"b"}'), kind: 'normal' };
 const logEntryConfig: M.LogEntry = { term: 6, index: 123, data: bytes('{"add":"d"}'), kind: 'config' };
 const logEntryNoop: M.LogEntry = { term: 7, index: 124, data: bytes('{}'), kind: 'noop' };
@@ -35,53 +27,21 @@ const nodeReport: M.NodeReport = {
   witness: { reachable: true, heard: true, lastContactAgeMs: 42, term: 7 },
 };
 const appendEntriesResponse: M.AppendEntriesResponse = {
-  success: true, matchIndex: 124, conflictTerm: 4, conflictIndex: 100, lastLogIndex: 124,
+  success: true, matchIndex: 124,
   echoMs: 83456.789, nodeTimeMs: 90001.5, incarnation: 12345, report: nodeReport,
 };
-const member: M.Member = { name: 'a', meshAddress: '10.77.0.1:7400', votes: 1 };
-const membership: M.Membership = {
-  configIndex: 3, members: [member, { name: 'b', meshAddress: '10.77.0.2:7400', votes: 2 }], witness: 'nas',
-};
-const installSnapshot: M.InstallSnapshot = {
-  lastIncludedTerm: 5, lastIncludedIndex: 1000, membership, offset: 65536, data: bytes('{"placements":{}}'), done: true,
-};
-const installSnapshotResponse: M.InstallSnapshotResponse = {
-  lastIncludedIndex: 1000, nextOffset: 65553, success: true, reason: 'installed',
-};
-const fenceRequest: M.FenceRequest = { requestId: 'a-6-17', target: 'c', action: 'reboot', reason: 'lost at term 6', level: 2 };
-const fenceRequestOff: M.FenceRequest = { requestId: 'a-6-18', target: 'c', action: 'off', reason: 'x', level: 1 };
-const fenceResult: M.FenceResult = {
-  requestId: 'a-6-17', target: 'c', action: 'reboot', status: 'ok', device: 'ipmi-c',
-  confirmedAtUnixMs: 1_790_000_000_123, message: 'Success: Rebooted',
-};
-const fenceResultFailed: M.FenceResult = { ...fenceResult, status: 'failed', action: 'off' };
-const fenceResultTimeout: M.FenceResult = { ...fenceResult, status: 'timeout' };
-const witnessVoteRequest: M.WitnessVoteRequest = {
-  partition: ['a'], lastLogTerm: 5, lastLogIndex: 130, runningResources: true, leaseMs: 3000,
-};
-const witnessVoteResponse: M.WitnessVoteResponse = { granted: true, grantedPartition: ['a'], leaseMs: 3000, reason: 'tie broken' };
-const coreMessage: M.CoreMessage = { kind: 'timeoutNow', data: bytes('{"reason":"transfer"}') };
+const coreMessage: M.CoreMessage = { kind: 'Propose', data: bytes('{"type":"Propose","term":6,"cmds":[]}') };
 
-const header: M.EnvelopeHeader = { clusterId: 'prod-7f3a', from: 'a', to: 'b', term: 6, sentAtMs: 987654321, features: 1 };
+const header: M.EnvelopeHeader = { clusterId: 'prod-7f3a', from: 'a', to: 'b', term: 6, sentAtMs: 987654321 };
 const envelopes: M.Envelope[] = [
-  { ...header, body: 'heartbeat', heartbeat },
-  { ...header, body: 'heartbeatResponse', heartbeatResponse },
   { ...header, body: 'preVoteRequest', preVoteRequest },
   { ...header, body: 'preVoteResponse', preVoteResponse },
   { ...header, body: 'voteRequest', voteRequest },
   { ...header, body: 'voteResponse', voteResponse },
   { ...header, body: 'appendEntries', appendEntries },
   { ...header, body: 'appendEntriesResponse', appendEntriesResponse },
-  // a steady report (what an idle member sends): the envelope codec's short path writes it
+  // a steady report (what an idle member sends)
   { ...header, body: 'appendEntriesResponse', appendEntriesResponse: { ...appendEntriesResponse, report: { ...nodeReport, busy: false, run: null, failures: [] } } },
-  { ...header, body: 'installSnapshot', installSnapshot },
-  { ...header, body: 'installSnapshotResponse', installSnapshotResponse },
-  { ...header, body: 'leaseGrant', leaseGrant },
-  { ...header, body: 'leaseAck', leaseAck },
-  { ...header, body: 'fenceRequest', fenceRequest },
-  { ...header, body: 'fenceResult', fenceResult },
-  { ...header, body: 'witnessVoteRequest', witnessVoteRequest },
-  { ...header, body: 'witnessVoteResponse', witnessVoteResponse },
   { ...header, body: 'core', core: coreMessage },
 ];
 
@@ -180,12 +140,6 @@ const commandResult: C.CommandResult = { message: 'web banned on b for 1h', comm
 export const FIXTURES: Record<string, unknown[]> = {
   'tsha.mesh.v1.DeliverAck': [{}],
   'tsha.mesh.v1.Envelope': envelopes,
-  'tsha.mesh.v1.Heartbeat': [heartbeat, { ...heartbeat, role: 'follower' }, { ...heartbeat, role: 'preCandidate' },
-    { ...heartbeat, role: 'candidate' }, { ...heartbeat, role: 'witness' }],
-  'tsha.mesh.v1.HeartbeatResponse': [heartbeatResponse],
-  'tsha.mesh.v1.LeaseInfo': [leaseInfo],
-  'tsha.mesh.v1.LeaseGrant': [leaseGrant],
-  'tsha.mesh.v1.LeaseAck': [leaseAck],
   'tsha.mesh.v1.PreVoteRequest': [preVoteRequest],
   'tsha.mesh.v1.PreVoteResponse': [preVoteResponse],
   'tsha.mesh.v1.VoteRequest': [voteRequest],
@@ -199,14 +153,6 @@ export const FIXTURES: Record<string, unknown[]> = {
   'tsha.mesh.v1.ActionOutcome': nodeReport.run!.results,
   'tsha.mesh.v1.FailureEvent': nodeReport.failures,
   'tsha.mesh.v1.AppendEntriesResponse': [appendEntriesResponse],
-  'tsha.mesh.v1.Member': [member],
-  'tsha.mesh.v1.Membership': [membership],
-  'tsha.mesh.v1.InstallSnapshot': [installSnapshot],
-  'tsha.mesh.v1.InstallSnapshotResponse': [installSnapshotResponse],
-  'tsha.mesh.v1.FenceRequest': [fenceRequest, fenceRequestOff],
-  'tsha.mesh.v1.FenceResult': [fenceResult, fenceResultFailed, fenceResultTimeout],
-  'tsha.mesh.v1.WitnessVoteRequest': [witnessVoteRequest],
-  'tsha.mesh.v1.WitnessVoteResponse': [witnessVoteResponse],
   'tsha.mesh.v1.CoreMessage': [coreMessage],
 
   'tsha.control.v1.StatusRequest': [statusRequest],
@@ -261,4 +207,4 @@ export const FIXTURES: Record<string, unknown[]> = {
   ),
 };
 
-export const SAMPLE = { clusterStatus, heartbeat, header, appendEntries };
+export const SAMPLE = { clusterStatus, header, appendEntries, voteRequest };
