@@ -18,17 +18,20 @@
 // the node's systemd's RSS, descriptors and log size. One more sample right after each failover
 // settled: the equal-phase series (fds_settled, rss_mb_settled).
 // Verdict (test/soak/summary.ts) against the bounds docs/performance.md states and explains:
-//   --rss-growth-mb (default 8)      a long-lived agent's RSS growth after warm-up
-//   --rss-max-mb (default 80)        any agent's RSS (the failover benchmark's target)
+//   --rss-growth-mb (default 4)      a long-lived agent's RSS growth from the middle to the last
+//                                    third of its life after warm-up (summary.ts lateGrowth)
+//   --rss-max-mb (default 96)        any agent's RSS
 //   --fd-growth (default 4)          a long-lived agent's descriptors, and every node's at settled phases
 //   --state-dir-max-kb (default 10240)
-//   --log-kb-per-h (default 2048)    each node's agent log, failovers included
+//   --log-kb-per-h (default 256)     each node's agent log, failovers included
 //   --warmup-min (default 3)         of each agent's life, not judged for growth
 //   --long-lived-min (default 10)    of life past warm-up before an agent's growth is judged
 // Progress goes to stderr; the LAST line of stdout is one JSON object:
 // { minutes, failovers, recovery_ms: {p50, p99, max}, overlap_ms, nodes: { n1: { rss_mb: {first,
 //   last, max, growth, slope_mb_per_h}, fds, fds_settled, state_dir_kb, log_kb: {…, kb_per_h},
 //   systemd, lifetimes }, … }, bounds, verdict: { ok, failures, unjudged }, … }.
+// --node-args "ARGS": extra node arguments for every agent (e.g. "--trace-gc" or
+// "--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=DIR" to look into a growth).
 // --samples FILE: every sample as JSON lines too (the verdict can be recomputed from them).
 // Exit status 1 when the verdict fails or a failover did not recover.
 import fs from 'node:fs';
@@ -52,12 +55,13 @@ const minutes = num('minutes', 30);
 const intervalMs = num('interval-s', 60) * 1000;
 const sampleMs = num('sample-s', 10) * 1000;
 const jsonOnly = args.includes('--json');
+const nodeArgs = option('node-args')?.split(/\s+/).filter(Boolean) ?? [];
 const bounds: Bounds = {
-  rssGrowthMb: num('rss-growth-mb', 8),
-  rssMaxMb: num('rss-max-mb', 80),
+  rssGrowthMb: num('rss-growth-mb', 4),
+  rssMaxMb: num('rss-max-mb', 96),
   fdGrowth: num('fd-growth', 4),
   stateDirMaxKb: num('state-dir-max-kb', 10_240),
-  logKbPerHour: num('log-kb-per-h', 2048),
+  logKbPerHour: num('log-kb-per-h', 256),
   warmupMs: num('warmup-min', 3) * 60_000,
   longLivedMs: num('long-lived-min', 10) * 60_000,
 };
@@ -158,7 +162,7 @@ const firstSeen = new Map<number, number>();
 let sampling: Promise<void> = Promise.resolve();
 
 try {
-  const t = new TshaCluster(c, { logLevel: 'info' });
+  const t = new TshaCluster(c, { logLevel: 'info', nodeArgs });
   await t.installUnit();
   t.startAll();
   await t.waitQuorate(30_000);

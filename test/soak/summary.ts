@@ -34,7 +34,7 @@ export interface Sample {
 }
 
 export interface Bounds {
-  /** a long-lived agent's RSS may grow at most this much (MB) from its warm-up to its end */
+  /** a long-lived agent's RSS may grow at most this much (MB) from the middle to the last third of its life after warm-up (lateGrowth) */
   readonly rssGrowthMb: number;
   /** no agent's RSS above this (MB) */
   readonly rssMaxMb: number;
@@ -80,10 +80,17 @@ function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Growth of a series from its start to its end, each end the median of `k` samples (robust to one GC's swing). */
-function endToEnd(ys: readonly number[], k = 6): number {
-  const m = Math.min(k, Math.max(1, Math.floor(ys.length / 3)));
-  return median(ys.slice(-m)) - median(ys.slice(0, m));
+/**
+ * Whether a series has levelled off: the median of its last third minus the median of its middle
+ * third. Not first-to-last: V8's old generation fills for many minutes before its first full
+ * collection (RSS rises, then drops when it comes), so the first third is still warm-up, and a
+ * single end sample says more about where the sawtooth stands than about a trend. A leak of r MB a
+ * minute shows as about r times a third of the window.
+ */
+export function lateGrowth(ys: readonly number[]): number {
+  if (ys.length < 6) return ys.length < 2 ? 0 : ys.at(-1)! - ys[0]!;
+  const k = Math.floor(ys.length / 3);
+  return median(ys.slice(-k)) - median(ys.slice(ys.length - 2 * k, ys.length - k));
 }
 
 export interface Lifetime {
@@ -92,7 +99,7 @@ export interface Lifetime {
   readonly to_s: number;
   readonly samples: number;
   readonly rss_mb: Span | null;
-  /** after warm-up (as fds): end-to-end growth and the least-squares slope */
+  /** after warm-up (as fds): lateGrowth and the least-squares slope */
   readonly rss_growth_mb: number | null;
   readonly rss_slope_mb_per_h: number | null;
   readonly fds: Span | null;
@@ -136,7 +143,7 @@ export function summarizeNode(samples: readonly Sample[], bounds: Bounds): NodeS
       to_s: Math.round(all.at(-1)!.t / 1000),
       samples: all.length,
       rss_mb: span(all.map((s) => s.rssKiB / 1024)),
-      rss_growth_mb: warm.length >= 2 ? round(endToEnd(rss)) : null,
+      rss_growth_mb: warm.length >= 2 ? round(lateGrowth(rss)) : null,
       rss_slope_mb_per_h: warm.length >= 2 ? round(slopePerHour(warm.map((s) => ({ t: s.t, y: s.rssKiB / 1024 })))!) : null,
       fds: span(warm.map((s) => s.fds), 0),
       fds_settled: all.filter((s) => s.settled).map((s) => s.fds),
@@ -152,7 +159,7 @@ export function summarizeNode(samples: readonly Sample[], bounds: Bounds): NodeS
   const sd = samples.filter((s) => s.systemdRssKiB !== undefined);
   return {
     agent_lifetimes: pids.length,
-    rss_mb: lw.length === 0 ? null : { ...span(lwRss)!, growth: lw.length >= 2 ? round(endToEnd(lwRss)) : null, slope_mb_per_h: lw.length >= 2 ? round(slopePerHour(lw.map((s) => ({ t: s.t, y: s.rssKiB / 1024 })))!) : null },
+    rss_mb: lw.length === 0 ? null : { ...span(lwRss)!, growth: lw.length >= 2 ? round(lateGrowth(lwRss)) : null, slope_mb_per_h: lw.length >= 2 ? round(slopePerHour(lw.map((s) => ({ t: s.t, y: s.rssKiB / 1024 })))!) : null },
     fds: span(lw.map((s) => s.fds), 0),
     fds_settled: settled.map((s) => s.fds),
     rss_mb_settled: settled.map((s) => round(s.rssKiB / 1024)),
@@ -184,7 +191,7 @@ export function verdict(nodes: Readonly<Record<string, NodeSummary>>, bounds: Bo
       if (l.rss_mb && l.rss_mb.max > bounds.rssMaxMb) failures.push(`${name}: agent pid ${l.pid} RSS ${l.rss_mb.max} MB above ${bounds.rssMaxMb} MB`);
       if (!l.long_lived) continue;
       longLived++;
-      if (l.rss_growth_mb !== null && l.rss_growth_mb > bounds.rssGrowthMb) failures.push(`${name}: agent pid ${l.pid} RSS grew ${l.rss_growth_mb} MB after warm-up (${l.from_s}–${l.to_s} s), bound ${bounds.rssGrowthMb} MB`);
+      if (l.rss_growth_mb !== null && l.rss_growth_mb > bounds.rssGrowthMb) failures.push(`${name}: agent pid ${l.pid} RSS grew ${l.rss_growth_mb} MB from the middle to the last third of its life after warm-up (alive ${l.from_s}–${l.to_s} s), bound ${bounds.rssGrowthMb} MB`);
       if (l.fds && l.fds.last - l.fds.first > bounds.fdGrowth) failures.push(`${name}: agent pid ${l.pid} descriptors ${l.fds.first} → ${l.fds.last}, bound +${bounds.fdGrowth}`);
       const fs = l.fds_settled;
       if (fs.length >= 2 && Math.max(...fs) - fs[0]! > bounds.fdGrowth) failures.push(`${name}: agent pid ${l.pid} descriptors at settled phases ${fs[0]} → max ${Math.max(...fs)}, bound +${bounds.fdGrowth}`);
