@@ -50,7 +50,7 @@ export function ownerOf(t: TransitionRecord, a: PlanAction): string {
 function asPlan(st: NodeState, t: TransitionRecord): Plan {
   // notBefore (watchdog fencing) is cluster time; this node's executor runs on its own clock
   const actions = t.plan.actions.map((a) => (a.notBefore === undefined ? a : { ...a, notBefore: toLocal(st, a.notBefore) }));
-  return { now: t.at, actions, edges: t.plan.edges, stopped: [], expiredFailures: [], target: t.plan.target, recheckAt: null, notes: [] };
+  return { now: t.at, actions, edges: t.plan.edges, stopped: [], expiredFailures: [], keepStopped: [], target: t.plan.target, recheckAt: null, notes: [] };
 }
 
 function gateFor(st: NodeState, transition: number, now: number): RunGate {
