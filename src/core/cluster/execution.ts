@@ -335,6 +335,18 @@ export function onMonitored(
 }
 
 /**
+ * A probe found a resource running here that this node does not hold: hold it (in its role), so
+ * that this node's report says so and the coordinator resolves the copy by the resource's
+ * multiple-active policy (or adopts it, when it runs nowhere else). A resource held already, in
+ * whatever state, is left as it is: its own actions and monitor speak for it.
+ */
+export function onFound(st: NodeState, out: Out, resource: ResourceId, role: 'started' | 'promoted'): void {
+  if (st.isWitness || st.local.has(resource)) return;
+  st.local.set(resource, role === 'promoted' ? 'promoted' : inPromotable(st, resource) ? 'unpromoted' : 'started');
+  out.trace('resource-found', `${resource}: running here although not held here (${role})`);
+}
+
+/**
  * Every step: dispatch what the lease now allows and time out what ran too long, and, when the
  * lease is about to end under no-quorum-policy stop, stop what runs here.
  */
