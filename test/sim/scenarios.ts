@@ -803,6 +803,23 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     expect: 'placed',
   },
   {
+    name: 'hand-started-copy',
+    description: '3 nodes: the operator starts a copy of a running resource by hand on another node; the cluster stops both, then starts one (multiple-active stop_start), never a copy beside the hand-made one',
+    config: { nodes: 3, resources: 3 },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      for (let i = 0; i < 2; i++) {
+        sim.at(t0 + i * 3000 + rng.int(0, 500), () => {
+          const r = `r${rng.int(0, 2)}`;
+          const h = sim.holderOf(r);
+          const others = names(3).filter((n) => n !== h && sim.machines.get(n)!.power);
+          if (h && others.length > 0) sim.startByHand(others[rng.int(0, others.length - 1)]!, r);
+        });
+      }
+    },
+    expect: 'placed',
+  },
+  {
     name: 'standby-move',
     description: '3 nodes: the operator puts the holder in standby; r0 stops there before it starts elsewhere',
     config: { nodes: 3, resources: 2 },
