@@ -382,8 +382,8 @@ function unpackFenceRequests(ws: WorkingSet): void {
  */
 function unpackMultipleActive(ws: WorkingSet): void {
   for (const p of ws.prims.values()) {
+    if (p.active.length + p.onLost.length < 2) continue;
     const copies = [...p.active, ...p.onLost];
-    if (copies.length < 2) continue;
     const policy = multipleActivePolicy(ws.config, p.def.id);
     const where = copies.map((c) => ws.nodes[c.node]!.name).join(', ');
     ws.notes.push(`${p.id} is active on ${copies.length} nodes (${where}): multiple-active=${policy}`);
