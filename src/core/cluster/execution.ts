@@ -341,7 +341,7 @@ export function onMonitored(
  * whatever state, is left as it is: its own actions and monitor speak for it.
  */
 export function onFound(st: NodeState, out: Out, resource: ResourceId, role: 'started' | 'promoted'): void {
-  if (st.isWitness || st.local.has(resource)) return;
+  if (st.isWitness || st.local.has(resource) || st.opts.unsafe.ignoreFoundCopies) return;
   st.local.set(resource, role === 'promoted' ? 'promoted' : inPromotable(st, resource) ? 'unpromoted' : 'started');
   out.trace('resource-found', `${resource}: running here although not held here (${role})`);
 }

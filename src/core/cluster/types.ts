@@ -120,4 +120,6 @@ export interface UnsafeSwitches {
   acceptStaleVotes?: boolean;
   /** recover a silent node's resources as soon as it is suspected, without waiting for its lease */
   startBeforeLeaseExpiry?: boolean;
+  /** ignore a copy a probe found running here (started by hand): the coordinator never hears of it */
+  ignoreFoundCopies?: boolean;
 }
