@@ -860,7 +860,7 @@ in
           interleave = mkOption {
             type = types.bool;
             default = false;
-            description = "Orders and colocations between this clone and another clone act per node (Pacemaker's interleave): an instance of this clone starts after the other clone's instance on its node, stops before it, and is restarted only when that one is, instead of waiting for (and restarting with) every instance of the other clone. It is this clone's setting that counts when this clone is the second of an order.";
+            description = "An order between another clone and this one acts per node (Pacemaker's interleave): an instance of this clone starts after the other clone's instance on its node, stops before it, and is restarted only when that one is, instead of waiting for (and restarting with) every instance of the other clone. It is this clone's setting that counts when this clone is the second of the order. (A mandatory colocation with another clone is per node either way: an instance runs only where the other clone runs one.)";
           };
           meta = mkOption {
             type = types.submodule {

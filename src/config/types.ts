@@ -218,8 +218,8 @@ export interface CloneResource {
   promotedMax: number;
   promotedMaxPerNode: number;
   /**
-   * orders and colocations with another clone act per node: an instance waits for (and restarts
-   * with) the other clone's instance on its node, not the whole clone (Pacemaker's interleave);
+   * orders after another clone act per node: an instance waits for (and restarts with) the
+   * other clone's instance on its node, not the whole clone (Pacemaker's interleave);
    * compiled configurations always set it (absent in older recorded inputs: false)
    */
   interleave?: boolean;

@@ -163,10 +163,7 @@ export function currentNode(p: WPrim): number | null {
   return p.active[0]!.node;
 }
 
-/**
- * An order or colocation between two clones that acts per node (Pacemaker's interleave): the
- * dependent clone (`then`, the colocation's dependent) asks for it.
- */
+/** An order between two clones that acts per node (Pacemaker's interleave): its `then` clone asks for it. */
 export function interleaved(ws: WorkingSet, first: ResourceId, then: ResourceId): boolean {
   const a = ws.unitOf.get(first);
   const b = ws.unitOf.get(then);
