@@ -204,6 +204,11 @@ in
         default = false;
         description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: no resource of this build can live-migrate (live migration of microvm and ocf resources is planned).";
       };
+      multipleActive = mkOption {
+        type = types.enum [ "stop_start" "stop_only" "block" "stop_unexpected" ];
+        default = "stop_start";
+        description = "What is done with a resource found running on more than one node (after a partition heals, or started by hand), as Pacemaker's multiple-active. stop_start: stop every copy, then start one where it belongs. stop_only: stop every copy and keep it stopped (its target role is set to stopped, as `tsha resource disable` does). block: touch no copy: the resource is unmanaged until the operator resolves it. stop_unexpected: stop only the copies that are not where it belongs; the one there keeps running. On a group or clone it applies to the members that keep the default.";
+      };
     };
     resources = mkOption {
       type = types.attrsOf (types.submodule {
@@ -465,6 +470,11 @@ in
                   default = null;
                   description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: no resource of this build can live-migrate (live migration of microvm and ocf resources is planned). Default: resourceDefaults.allowMigrate.";
                 };
+                multipleActive = mkOption {
+                  type = types.nullOr (types.enum [ "stop_start" "stop_only" "block" "stop_unexpected" ]);
+                  default = null;
+                  description = "What is done with a resource found running on more than one node (after a partition heals, or started by hand), as Pacemaker's multiple-active. stop_start: stop every copy, then start one where it belongs. stop_only: stop every copy and keep it stopped (its target role is set to stopped, as `tsha resource disable` does). block: touch no copy: the resource is unmanaged until the operator resolves it. stop_unexpected: stop only the copies that are not where it belongs; the one there keeps running. On a group or clone it applies to the members that keep the default. Default: resourceDefaults.multipleActive.";
+                };
               };
             };
             default = { };
@@ -686,6 +696,11 @@ in
                   default = null;
                   description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: no resource of this build can live-migrate (live migration of microvm and ocf resources is planned). Default: resourceDefaults.allowMigrate.";
                 };
+                multipleActive = mkOption {
+                  type = types.nullOr (types.enum [ "stop_start" "stop_only" "block" "stop_unexpected" ]);
+                  default = null;
+                  description = "What is done with a resource found running on more than one node (after a partition heals, or started by hand), as Pacemaker's multiple-active. stop_start: stop every copy, then start one where it belongs. stop_only: stop every copy and keep it stopped (its target role is set to stopped, as `tsha resource disable` does). block: touch no copy: the resource is unmanaged until the operator resolves it. stop_unexpected: stop only the copies that are not where it belongs; the one there keeps running. On a group or clone it applies to the members that keep the default. Default: resourceDefaults.multipleActive.";
+                };
               };
             };
             default = { };
@@ -842,6 +857,11 @@ in
             default = 1;
             description = "Promotable clones: promoted instances per node.";
           };
+          interleave = mkOption {
+            type = types.bool;
+            default = false;
+            description = "An order between another clone and this one acts per node (Pacemaker's interleave): an instance of this clone starts after the other clone's instance on its node, stops before it, and is restarted only when that one is, instead of waiting for (and restarting with) every instance of the other clone. It is this clone's setting that counts when this clone is the second of the order. (A mandatory colocation with another clone is per node either way: an instance runs only where the other clone runs one.)";
+          };
           meta = mkOption {
             type = types.submodule {
               options = {
@@ -874,6 +894,11 @@ in
                   type = types.nullOr (types.bool);
                   default = null;
                   description = "The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: no resource of this build can live-migrate (live migration of microvm and ocf resources is planned). Default: resourceDefaults.allowMigrate.";
+                };
+                multipleActive = mkOption {
+                  type = types.nullOr (types.enum [ "stop_start" "stop_only" "block" "stop_unexpected" ]);
+                  default = null;
+                  description = "What is done with a resource found running on more than one node (after a partition heals, or started by hand), as Pacemaker's multiple-active. stop_start: stop every copy, then start one where it belongs. stop_only: stop every copy and keep it stopped (its target role is set to stopped, as `tsha resource disable` does). block: touch no copy: the resource is unmanaged until the operator resolves it. stop_unexpected: stop only the copies that are not where it belongs; the one there keeps running. On a group or clone it applies to the members that keep the default. Default: resourceDefaults.multipleActive.";
                 };
               };
             };

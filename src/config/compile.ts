@@ -54,6 +54,7 @@ export function compile(raw: RawConfig, quorumMode: QuorumMode, promotableChildr
     targetRole: (m.targetRole ?? raw.resourceDefaults.targetRole) as ResourceMeta['targetRole'],
     managed: m.managed ?? raw.resourceDefaults.managed,
     allowMigrate: m.allowMigrate ?? raw.resourceDefaults.allowMigrate,
+    multipleActive: (m.multipleActive ?? raw.resourceDefaults.multipleActive) as ResourceMeta['multipleActive'],
   });
 
   const resources: Record<string, Resource> = {};
@@ -85,6 +86,7 @@ export function compile(raw: RawConfig, quorumMode: QuorumMode, promotableChildr
       promotable: c.promotable,
       promotedMax: c.promotedMax,
       promotedMaxPerNode: c.promotedMaxPerNode,
+      interleave: c.interleave,
       meta: meta(c.meta),
     };
     resources[id] = clone;

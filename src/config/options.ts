@@ -53,6 +53,9 @@ const metaFields = {
     `The resource may live-migrate (migrate_to, migrate_from) instead of stop + start: ${migrationText()}.`,
     { default: false },
   ),
+  multipleActive: oneOf(['stop_start', 'stop_only', 'block', 'stop_unexpected'] as const,
+    'What is done with a resource found running on more than one node (after a partition heals, or started by hand), as Pacemaker\'s multiple-active. stop_start: stop every copy, then start one where it belongs. stop_only: stop every copy and keep it stopped (its target role is set to stopped, as `tsha resource disable` does). block: touch no copy: the resource is unmanaged until the operator resolves it. stop_unexpected: stop only the copies that are not where it belongs; the one there keeps running. On a group or clone it applies to the members that keep the default.',
+    { default: 'stop_start' }),
 };
 const resourceDefaults = obj(metaFields, 'Cluster-wide defaults for the resource meta options (Pacemaker: rsc_defaults).', {
   defaultsWhenAbsent: true,
@@ -231,6 +234,10 @@ const clone = obj(
     promotable: bool('Instances can be promoted (DRBD primary, RBD exclusive owner).', { default: false }),
     promotedMax: int('Promotable clones: number of promoted instances.', { min: 1, max: 1024, default: 1 }),
     promotedMaxPerNode: int('Promotable clones: promoted instances per node.', { min: 1, max: 1024, default: 1 }),
+    interleave: bool(
+      'An order between another clone and this one acts per node (Pacemaker\'s interleave): an instance of this clone starts after the other clone\'s instance on its node, stops before it, and is restarted only when that one is, instead of waiting for (and restarting with) every instance of the other clone. It is this clone\'s setting that counts when this clone is the second of the order. (A mandatory colocation with another clone is per node either way: an instance runs only where the other clone runs one.)',
+      { default: false },
+    ),
     meta: metaOverrides,
     ...constraintFields,
   },

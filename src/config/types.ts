@@ -141,6 +141,31 @@ export interface ResourceMeta {
   managed: boolean;
   /** a resource that may live-migrate (microVMs) instead of stop + start */
   allowMigrate: boolean;
+  /**
+   * what is done with a primitive found active on more than one node (Pacemaker's multiple-active);
+   * compiled configurations always set it, scheduler inputs recorded before it existed lack it
+   * (absent: stop_start)
+   */
+  multipleActive?: MultipleActive;
+}
+
+/**
+ * Pacemaker's multiple-active policies. stop_start: stop every copy, start one; stop_only: stop
+ * every copy and keep the resource stopped; block: leave every copy alone (unmanaged until the
+ * operator acts); stop_unexpected: stop the copies that are not where the resource belongs.
+ */
+export type MultipleActive = 'stop_start' | 'stop_only' | 'block' | 'stop_unexpected';
+
+/**
+ * The multiple-active policy of a primitive: its own, or else its group's, or else its clone's
+ * (the first one that is not the default stop_start).
+ */
+export function multipleActivePolicy(config: Pick<CompiledConfig, 'resources'>, primitive: ResourceId): MultipleActive {
+  const own = config.resources[primitive];
+  const group = Object.values(config.resources).find((r) => r.type === 'group' && r.members.includes(primitive));
+  const clone = Object.values(config.resources).find((r) => r.type === 'clone' && (r.child === primitive || r.child === group?.id));
+  const set = [own, group, clone].find((r) => (r?.meta.multipleActive ?? 'stop_start') !== 'stop_start');
+  return set?.meta.multipleActive ?? 'stop_start';
 }
 
 export type StorageSpec =
@@ -192,6 +217,12 @@ export interface CloneResource {
   promotable: boolean;
   promotedMax: number;
   promotedMaxPerNode: number;
+  /**
+   * orders after another clone act per node: an instance waits for (and restarts with) the
+   * other clone's instance on its node, not the whole clone (Pacemaker's interleave);
+   * compiled configurations always set it (absent in older recorded inputs: false)
+   */
+  interleave?: boolean;
   meta: ResourceMeta;
 }
 

@@ -7,6 +7,7 @@
 
 import { agentLabel } from '../config/drivers.js';
 import type { CompiledConfig, NodeName, ResourceId, TargetRole } from '../config/types.js';
+import { multipleActivePolicy } from '../config/types.js';
 import type { ResourceState, ResourceStatus } from '../ports/control.js';
 
 /** One copy of a primitive instance on one node, in a role, or on its way there or out. */
@@ -93,11 +94,15 @@ export function resourceStatuses(input: ResourceStatusInput): ResourceStatus[] {
         .filter((f) => f.resource === inst || primitiveOf(f.resource) === inst)
         .map((f) => ({ node: f.node, operation: f.operation, count: f.count, lastFailureUnixMs: f.lastFailureUnixMs }));
       const eff = effective(id);
-      const reason = state !== 'stopped' ? '' : !eff.managed ? 'unmanaged' : eff.targetRole === 'stopped' ? 'disabled' : (why.get(inst) ?? why.get(id) ?? '');
+      const nodes = [...new Set(copies.map((x) => x.node))].sort();
+      // active on several nodes: its multiple-active policy resolves it (block: left as it is)
+      const policy = nodes.length > 1 ? multipleActivePolicy(config, id) : null;
+      const reason = policy !== null ? `multiple-active=${policy}: active on ${nodes.join(', ')}`
+        : state !== 'stopped' ? '' : !eff.managed ? 'unmanaged' : eff.targetRole === 'stopped' ? 'disabled' : (why.get(inst) ?? why.get(id) ?? '');
       resources.push({
         id: inst, kind: r.kind, agent: agentLabel(r), group: groupOf.get(id) ?? '', clone: clone?.id ?? '', promotable: clone?.promotable ?? false,
-        state, nodes: [...new Set(copies.map((x) => x.node))].sort(), targetRole: eff.targetRole, managed: eff.managed,
-        reason, failCounts, blocked: reason.startsWith('blocked'),
+        state, nodes, targetRole: eff.targetRole, managed: eff.managed,
+        reason, failCounts, blocked: reason.startsWith('blocked') || policy === 'block',
       });
     }
   }

@@ -206,6 +206,7 @@ export class Agent {
       metrics: this.metrics,
       result: (transition, actionId, result) => void this.submit((now) => ({ type: 'actionResult', transition, actionId, result, now })),
       monitored: (c) => void this.submit((now) => ({ type: 'monitored', ...c, now })),
+      found: (f) => void this.submit((now) => ({ type: 'found', ...f, now })),
     });
     this.resources.initStorageMetrics();
     this.stopped = new Promise((r) => (this.resolveStopped = r));
@@ -858,6 +859,8 @@ export class Agent {
     this.tickLagMs = 0;
     this.metrics.eventLoopLag.set(this.loopLagMs / 1000);
     this.lastLoopCheck = now;
+    // probes of what this node does not run (a copy started by hand), each at its monitor interval
+    if (!this.isWitness && this.node !== null && !this.stopping) this.resources.sweepStrayProbes();
     this.notifyStatus();
   }
 

@@ -80,6 +80,8 @@ export interface LocalActionsOptions {
   metrics: AgentMetrics;
   /** hands an action's outcome to the core's step queue */
   result: (transition: number, actionId: number, result: ActionResult) => void;
+  /** hands a resource a probe found running here, not held here, to the core's step queue */
+  found: (f: { resource: ResourceId; role: 'started' | 'promoted' }) => void;
   /** hands a monitor's change to the core's step queue */
   monitored: (change: MonitorChange) => void;
   /** operations at a time on this node (default: 2 × the CPUs, at least 4) */
@@ -123,6 +125,8 @@ export class LocalActions {
   private readonly storageReadings = new Map<ResourceId, StorageReading>();
   private storageTimer: NodeJS.Timeout | null = null;
   private storageAskedAt = 0;
+  /** when each resource not running here is probed next (performance.now) */
+  private readonly strayDue = new Map<ResourceId, number>();
 
   constructor(private readonly opts: LocalActionsOptions) {
     this.log = opts.logger.child({ component: 'resources', node: opts.node });
@@ -398,6 +402,59 @@ export class LocalActions {
       this.watch(id, r, promoted);
     }));
     return found.sort((a, b) => (a.resource < b.resource ? -1 : 1));
+  }
+
+  /**
+   * Probes of the resources this node does not run, at each one's monitor interval (like a
+   * Pacemaker monitor with role=Stopped, on by default): a copy started by hand, or left running
+   * by a stop that did not stop, is found and reported to the core (`found`), which holds it, so
+   * the coordinator resolves it by the resource's multiple-active policy. A resource runs here
+   * when it has a recurring monitor here (a start, promote, demote or monitor action, or the
+   * startup probe, set one up); its operations and this probe take turns (one at a time per
+   * resource). Clone children are left out: an instance found by hand is not told from a spare
+   * one. A resource without a recurring monitor is only probed when the agent starts. Called
+   * by the agent's housekeeping timer (every 2 s), so a probe comes at most that much late.
+   */
+  sweepStrayProbes(): void {
+    if (this.closed) return;
+    const now = performance.now();
+    const config = this.opts.config();
+    for (const id of Object.keys(config.resources).sort()) {
+      const r = this.primitive(id);
+      const interval = r?.operations.find((o) => o.name === 'monitor' && o.intervalMs > 0 && o.role === undefined)?.intervalMs;
+      if (!r || r.id !== id || interval === undefined || this.cloneOf(r) || this.monitors.has(id)) {
+        this.strayDue.delete(id);
+        continue;
+      }
+      const due = this.strayDue.get(id);
+      if (due === undefined) {
+        this.strayDue.set(id, now + interval);
+        continue;
+      }
+      if (now < due) continue;
+      this.strayDue.set(id, now + interval);
+      void this.enqueue(id, () => this.probeStray(id));
+    }
+  }
+
+  private async probeStray(id: ResourceId): Promise<void> {
+    if (this.closed || this.monitors.has(id)) return;
+    const r = this.primitive(id);
+    const agent = r && this.opts.agents.get(r.kind);
+    if (!r || !agent) return;
+    const timeoutMs = r.operations.find((o) => o.name === 'monitor')?.timeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
+    let res: MonitorResult;
+    try {
+      res = await this.slots.run(() => this.checkWithStorage(agent, this.ref(id, r), r, timeoutMs, 0, true));
+    } catch (e) {
+      res = { status: 'error', state: 'failed', running: false, reason: e instanceof Error ? e.message : String(e) };
+    }
+    // an operation of the plan may have set up a monitor meanwhile: then it speaks for the resource
+    if (this.closed || this.monitors.has(id) || !res.running) return;
+    const promoted = res.role === 'promoted';
+    this.log.warn({ resource: id, state: res.state, role: res.role }, 'probe: running here although the cluster does not run it here; reporting it (its multiple-active policy resolves it)');
+    this.watch(id, r, promoted);
+    this.opts.found({ resource: id, role: promoted ? 'promoted' : 'started' });
   }
 
   /** A clone instance found running under its child's id got its instance number: monitor it under that. */

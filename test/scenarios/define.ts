@@ -74,6 +74,20 @@ def('steady-state', 'resources already where they belong: an empty plan', () =>
   cluster().primitive('a').primitive('b').running('a', 'n1').running('b', 'n2'));
 def('multiple-active', 'a primitive found on two nodes is stopped on both and started once', () =>
   cluster().primitive('web').running('web', 'n1').running('web', 'n2'));
+def('multiple-active-stop-only', 'multiple-active=stop_only: a primitive found on two nodes is stopped on both and kept stopped', () =>
+  cluster().primitive('web', { meta: { multipleActive: 'stop_only' } }).running('web', 'n1').running('web', 'n2'));
+def('multiple-active-block', 'multiple-active=block: a primitive found on two nodes is left alone on both; a misplaced neighbour still moves', () =>
+  cluster().primitive('web', { meta: { multipleActive: 'block' } }).primitive('api').location('api', 'n3', 100)
+    .running('web', 'n1').running('web', 'n2').running('api', 'n1'));
+def('multiple-active-stop-unexpected', 'multiple-active=stop_unexpected: only the copy away from the preferred node stops; the one there and its dependent keep running', () =>
+  cluster().primitive('web', { meta: { multipleActive: 'stop_unexpected' } }).primitive('app').location('web', 'n2', 100)
+    .colocate('app', 'web').order('web', 'app').running('web', 'n1').running('web', 'n2').running('app', 'n2'));
+def('multiple-active-restarts-dependent', 'multiple-active=stop_start (the default): the copy that stays is restarted too, and so is what is ordered after it', () =>
+  cluster().primitive('web').primitive('app').location('web', 'n2', 100)
+    .colocate('app', 'web').order('web', 'app').running('web', 'n1').running('web', 'n2').running('app', 'n2'));
+def('multiple-active-group-stop-only', 'multiple-active=stop_only on a group: the member found on two nodes stops everywhere, the members after it stop, the one before it stays', () =>
+  cluster().primitive('ip').primitive('fs').primitive('db').group('g', ['ip', 'fs', 'db'], { multipleActive: 'stop_only' })
+    .running('ip', 'n1').running('fs', 'n1').running('db', 'n1').running('fs', 'n3'));
 def('orphan-observation', 'a running resource with no definition is reported and left alone', () =>
   cluster().primitive('web').running('web', 'n1').running('old-app', 'n2'));
 def('migrate-live', 'a microVM with allow-migrate live-migrates (migrate_to, migrate_from) instead of stop/start', () =>
@@ -254,6 +268,18 @@ def('clone-of-group', 'a clone of a group places an ordered chain on each node',
   cluster('n1', 'n2').group('stack', ['mount', 'agent']).clone('stack-clone', 'stack'));
 def('clone-order-then-primitive', 'a primitive ordered after a clone starts after every instance', () =>
   cluster('n1', 'n2').clone('net-clone', 'net').primitive('web').order('net-clone', 'web'));
+def('clone-max-per-node-spread', 'maxPerNode 2 with room on every node: three instances spread over three nodes before any doubles up', () =>
+  cluster().clone('w-clone', 'worker', { max: 3, maxPerNode: 2 }));
+def('clone-interleave-start', 'interleave: each instance of the second clone starts after the first clone\'s instance on its node, not after the whole clone', () =>
+  cluster().clone('base-clone', 'base').clone('app-clone', 'app', { interleave: true }).order('base-clone', 'app-clone').colocate('app-clone', 'base-clone'));
+def('clone-interleave-recover', 'interleave: a failed instance of the first clone restarts only the second clone\'s instance on its node', () =>
+  cluster().clone('base-clone', 'base').clone('app-clone', 'app', { interleave: true }).order('base-clone', 'app-clone').colocate('app-clone', 'base-clone')
+    .running('base:0', 'n1').running('base:1', 'n2', 'failed').running('base:2', 'n3').failure('base', 'n2', 'monitor')
+    .running('app:0', 'n1').running('app:1', 'n2').running('app:2', 'n3'));
+def('clone-no-interleave-recover', 'without interleave a failed instance of the first clone restarts every instance of the second clone', () =>
+  cluster().clone('base-clone', 'base').clone('app-clone', 'app').order('base-clone', 'app-clone').colocate('app-clone', 'base-clone')
+    .running('base:0', 'n1').running('base:1', 'n2', 'failed').running('base:2', 'n3').failure('base', 'n2', 'monitor')
+    .running('app:0', 'n1').running('app:1', 'n2').running('app:2', 'n3'));
 def('clone-anonymous-observation', 'an observation without an instance number is matched to a free instance', () =>
   cluster().clone('dns-clone', 'dns').running('dns', 'n2'));
 def('clone-standby', 'a node in standby loses its clone instance', () =>

@@ -58,7 +58,11 @@ const EXCLUDED: Record<string, string> = {
 // - string eq and ne in location rules: case-sensitive in tsha, case-insensitive in Pacemaker;
 // - a clone with maxPerNode above 1: tsha spreads new instances over the nodes before doubling
 //   up; Pacemaker lets a unique clone double up on a preferred node first, and places at most
-//   one instance per node of an anonymous clone.
+//   one instance per node of an anonymous clone;
+// - multiple-active=stop_unexpected: tsha does not restart what is ordered after the copy it
+//   keeps (multiple-active-stop-unexpected); Pacemaker 2.1 does, for the start it leaves out;
+// - multiple-active=stop_only: tsha keeps the resource stopped by setting its target role;
+//   Pacemaker stops the copies in that transition only.
 
 function hasCrmSimulate(): boolean {
   try {

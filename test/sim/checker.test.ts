@@ -44,9 +44,16 @@ describe('the checker catches each safeguard switched off', () => {
     expect(v!.rules).toContain('one-coordinator-per-term');
   }, 300_000);
 
+  it('ignore a copy found running by hand → the cluster starts a copy beside it', () => {
+    const v = firstViolation('hand-started-copy', { ignoreFoundCopies: true }, 40);
+    expect(v).not.toBeNull();
+    expect(v!.rules).toContain('one-active-copy');
+  }, 120_000);
+
   it('the same seeds are clean with every safeguard on', () => {
     expect(runSeeds({ seeds: 20, scenario: 'fence-failures' }).violations).toEqual([]);
     expect(runSeeds({ seeds: 20, scenario: 'watchdog-only-recovery' }).violations).toEqual([]);
+    expect(runSeeds({ seeds: 40, scenario: 'hand-started-copy' }).violations).toEqual([]);
   }, 60_000);
 });
 

@@ -35,7 +35,7 @@ if (!Number.isInteger(from) || !Number.isInteger(seeds) || seeds < 1) {
   console.error('--seeds and --from / TSHA_SEED must be integers (seeds ≥ 1)');
   process.exit(2);
 }
-// test-only: --unsafe skipFenceWait|acceptStaleVotes|startBeforeLeaseExpiry shows the checker firing
+// test-only: --unsafe skipFenceWait|acceptStaleVotes|startBeforeLeaseExpiry|ignoreFoundCopies shows the checker firing
 const unsafe: UnsafeSwitches | undefined = values.unsafe ? { [values.unsafe]: true } : undefined;
 
 if (values.trace) {

@@ -28,7 +28,7 @@ export function primitive(id: string, migrationThreshold = 3): PrimitiveResource
     kind: 'exec',
     params: {},
     operations: [],
-    meta: { stickiness: 100, migrationThreshold, failureTimeoutMs: 0, targetRole: 'started', managed: true, allowMigrate: false },
+    meta: { stickiness: 100, migrationThreshold, failureTimeoutMs: 0, targetRole: 'started', managed: true, allowMigrate: false, multipleActive: 'stop_start' },
     stateful: true,
     storage: null,
   };
@@ -64,7 +64,7 @@ export function makeConfig(spec: ConfigSpec): CompiledConfig {
   return c;
 }
 
-const META = { stickiness: 100, migrationThreshold: 3, failureTimeoutMs: 0, targetRole: 'started' as const, managed: true, allowMigrate: false };
+const META = { stickiness: 100, migrationThreshold: 3, failureTimeoutMs: 0, targetRole: 'started' as const, managed: true, allowMigrate: false, multipleActive: 'stop_start' as const };
 
 /** `members` (existing primitives) become the group `id`: started in order, stopped in reverse, on one node. */
 export function group(id: string, members: string[]) {
@@ -78,7 +78,7 @@ export function clone(id: string, child: string, max: number, promotable = false
   return (c: CompiledConfig): void => {
     c.resources[child] = { ...primitive(child), stateful: false };
     c.resources[id] = {
-      type: 'clone', id, child, max, maxPerNode: 1, promotable, promotedMax: promotable ? 1 : 0, promotedMaxPerNode: 1, meta: { ...META, stickiness: 0 },
+      type: 'clone', id, child, max, maxPerNode: 1, promotable, promotedMax: promotable ? 1 : 0, promotedMaxPerNode: 1, interleave: false, meta: { ...META, stickiness: 0 },
     };
   };
 }

@@ -546,7 +546,7 @@ export class Sim {
           return;
         }
         m.phys.set(r, 'starting');
-        this.checkOneCopy(r);
+        this.checkOneCopy(r, m.name);
         this.checkOneWriter(r);
         this.after(this.params.startMs, () => {
           if (!m.power) return;
@@ -585,6 +585,7 @@ export class Sim {
             return;
           }
           m.phys.delete(r);
+          this.handCopies.delete(`${r}@${m.name}`);
           if (m.boot === boot && m.core) this.input(m, { type: 'actionResult', transition, actionId: a.id, result: { status: 'ok' }, now: this.local(m) });
         });
         return;
@@ -638,6 +639,25 @@ export class Sim {
     return { name: storageName(p.storage), promotable };
   }
 
+  /**
+   * The operator starts a copy of `r` by hand on `name`, beside the cluster (systemctl start): the
+   * machine runs it from now on, and the agent's probe of what it does not run reports it
+   * (`found`) one monitor interval later. The copy is the operator's, not the cluster's: the
+   * one-active-copy check does not count it against the cluster, but a start by the cluster while
+   * it runs is a violation.
+   */
+  startByHand(name: NodeName, r: ResourceId, probeMs = 1000) {
+    const m = this.machines.get(name)!;
+    if (!m.power || m.phys.has(r)) return;
+    this.log?.(`${this.now.toFixed(1).padStart(8)} ${name.padEnd(7)} RESOURCE ${r} STARTED BY HAND`);
+    m.phys.set(r, 'running');
+    this.handCopies.add(`${r}@${name}`);
+    const boot = m.boot;
+    this.after(probeMs, () => {
+      if (m.boot === boot && m.core && m.power && m.phys.get(r) === 'running') this.input(m, { type: 'found', resource: r, role: 'started', now: this.local(m) });
+    });
+  }
+
   /** a running resource dies on its own (process crash): its recurring monitor reports it */
   failResource(name: NodeName, r: ResourceId) {
     const m = this.machines.get(name)!;
@@ -645,6 +665,7 @@ export class Sim {
     this.log?.(`${this.now.toFixed(1).padStart(8)} ${name.padEnd(7)} RESOURCE ${r} FAILED`);
     m.phys.delete(r);
     m.promoted.delete(r);
+    this.handCopies.delete(`${r}@${name}`);
     if (m.core) this.input(m, { type: 'monitored', resource: r, intervalMs: 10_000, result: { status: 'ok' }, running: false, promoted: false, now: this.local(m) });
   }
 
@@ -659,6 +680,7 @@ export class Sim {
     m.paused = false;
     m.core = null;
     m.inbox = [];
+    for (const r of m.phys.keys()) this.handCopies.delete(`${r}@${m.name}`);
     m.phys.clear();
     m.promoted.clear();
     m.boot++;
@@ -808,9 +830,15 @@ export class Sim {
     this.violations.push({ rule, detail, time: this.now });
   }
 
-  /** one active copy per resource instance, counted from each machine's own state (paused ones included) */
+  /** copies the operator started by hand ("r@node"), until they stop (see startByHand) */
+  private readonly handCopies = new Set<string>();
+  /**
+   * One active copy per resource instance, counted from each machine's own state (paused ones
+   * included). A copy started by hand is the operator's doing, not counted against the cluster;
+   * but the cluster starting a copy (`startedOn`) while any other copy runs, by hand or not, is.
+   */
   private doubled = new Set<ResourceId>();
-  private checkOneCopy(r: ResourceId) {
+  private checkOneCopy(r: ResourceId, startedOn?: NodeName) {
     const clone = Object.values(this.config.resources).find((c) => c.type === 'clone' && c.child === r.replace(/:\d+$/, ''));
     if (clone?.type === 'clone') {
       // a clone's copies: a number once (below), and never more copies than the clone has instances
@@ -823,9 +851,13 @@ export class Sim {
     }
     const holders: NodeName[] = [];
     for (const m of this.machines.values()) if (m.power && m.phys.has(r)) holders.push(m.name);
-    if (holders.length > 1 && !this.doubled.has(r)) {
+    const byHand = holders.filter((n) => this.handCopies.has(`${r}@${n}`));
+    const cluster = holders.filter((n) => !byHand.includes(n));
+    const besideHand = startedOn !== undefined && byHand.some((n) => n !== startedOn);
+    if ((cluster.length > 1 || besideHand) && !this.doubled.has(r)) {
       this.doubled.add(r); // reported once per resource and run
-      this.violate('one-active-copy', `${r} active on ${holders.join(', ')}`);
+      const hand = byHand.length > 0 ? ` (by hand on ${byHand.join(', ')})` : '';
+      this.violate('one-active-copy', `${r} active on ${holders.join(', ')}${hand}${besideHand ? `: started on ${startedOn} beside a copy started by hand` : ''}`);
     }
   }
 

@@ -815,6 +815,33 @@ const raw: (Omit<Scenario, 'expect'> & { expect?: Scenario['expect'] })[] = [
     expect: 'placed',
   },
   {
+    name: 'hand-started-copy',
+    description: '3 nodes: the operator starts a copy of a running resource by hand on another node, then puts the first holder in standby; the cluster stops both copies and starts one (multiple-active stop_start), never one beside the hand-made copy',
+    config: { nodes: 3, resources: 3 },
+    durationMs: 10000,
+    script: (sim, rng, t0) => {
+      let first: { r: string; holder: NodeName } | null = null;
+      const byHand = () => {
+        const r = `r${rng.int(0, 2)}`;
+        const h = sim.holderOf(r);
+        const others = names(3).filter((n) => n !== h && sim.machine(n).power);
+        if (!h || others.length === 0) return;
+        first ??= { r, holder: h };
+        sim.startByHand(rng.pick(others), r);
+      };
+      sim.at(t0 + rng.int(0, 500), byHand);
+      // the holder the cluster placed goes into standby: the resource moves, and never beside the
+      // hand-made copy while that one runs (the agent reported it, so it is stopped first)
+      sim.at(t0 + 2500 + rng.int(0, 300), () => {
+        if (!first) return;
+        const m = sim.machine(rng.pick(names(3)));
+        if (m.core) sim.input(m, { type: 'command', cmd: { type: 'standby', node: first.holder, on: true }, now: sim.local(m) });
+      });
+      sim.at(t0 + 5000 + rng.int(0, 500), byHand);
+    },
+    expect: 'placed',
+  },
+  {
     name: 'standby-move',
     description: '3 nodes: the operator puts the holder in standby; r0 stops there before it starts elsewhere',
     config: { nodes: 3, resources: 2 },

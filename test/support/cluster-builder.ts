@@ -12,7 +12,7 @@ import type { SchedulerInput } from '../../src/core/scheduler/types.js';
 export const INF = 1_000_000;
 
 export function meta(m: Partial<ResourceMeta> = {}): ResourceMeta {
-  return { stickiness: 0, migrationThreshold: 0, failureTimeoutMs: 0, targetRole: 'started', managed: true, allowMigrate: false, ...m };
+  return { stickiness: 0, migrationThreshold: 0, failureTimeoutMs: 0, targetRole: 'started', managed: true, allowMigrate: false, multipleActive: 'stop_start', ...m };
 }
 
 export function ops(extra: Partial<Record<'monitor' | 'start' | 'stop', Partial<Operation>>> = {}): Operation[] {
@@ -83,7 +83,7 @@ export class ClusterBuilder {
     if (!this.config.resources[child]) this.primitive(child);
     const c: CloneResource = {
       type: 'clone', id, child, max: o.max ?? this.config.nodes.length, maxPerNode: o.maxPerNode ?? 1,
-      promotable: o.promotable ?? false, promotedMax: o.promotedMax ?? 1, promotedMaxPerNode: o.promotedMaxPerNode ?? 1, meta: meta(o.meta),
+      promotable: o.promotable ?? false, promotedMax: o.promotedMax ?? 1, promotedMaxPerNode: o.promotedMaxPerNode ?? 1, interleave: o.interleave ?? false, meta: meta(o.meta),
     };
     this.config.resources[id] = c;
     return this;

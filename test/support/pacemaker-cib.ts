@@ -19,8 +19,10 @@ function metaXml(id: string, r: Resource, config: CompiledConfig, overrides: Map
   if (m.targetRole === 'stopped') pairs.push(['target-role', 'Stopped']);
   if (m.targetRole === 'unpromoted') pairs.push(['target-role', 'Unpromoted']);
   if (!m.managed) pairs.push(['is-managed', 'false']);
+  if (m.multipleActive !== undefined && m.multipleActive !== 'stop_start') pairs.push(['multiple-active', m.multipleActive]);
   if (r.type === 'clone') {
     pairs.push(['clone-max', String(r.max)], ['clone-node-max', String(r.maxPerNode)]);
+    if (r.interleave) pairs.push(['interleave', 'true']);
     if (r.promotable) pairs.push(['promotable', 'true'], ['promoted-max', String(r.promotedMax)], ['promoted-node-max', String(r.promotedMaxPerNode)]);
   }
   if (pairs.length === 0) return '';
@@ -165,7 +167,9 @@ export function revisedPlacements(output: string): Map<string, string[]> {
       continue;
     }
     if (/^\s{0,4}\* (Resource Group|Clone Set)/.test(line) === false && /^\s{4}\* /.test(line) && !/^\s{6}/.test(line)) clone = null;
-    if (prim && prim[2] !== 'Stopped') out.set(prim[1]!, [prim[3]!]);
+    // active on several nodes (multiple-active=block): "Started (blocked) [ n1 n2 ]"
+    const several = /\[ (.*) \]\s*$/.exec(line);
+    if (prim && prim[2] !== 'Stopped') out.set(prim[1]!, several ? several[1]!.split(' ').filter(Boolean).sort() : [prim[3]!]);
   }
   return out;
 }

@@ -18,7 +18,7 @@ export function planPlacements(input: SchedulerInput, plan: Plan): Map<string, s
       const l = out.get(clone) ?? [];
       l.push(t.role === 'promoted' ? `${t.node}:Promoted` : t.node);
       out.set(clone, [...new Set(l)].sort());
-    } else out.set(t.resource, [t.node]);
+    } else out.set(t.resource, [...(out.get(t.resource) ?? []), t.node].sort());
   }
   return out;
 }

@@ -101,5 +101,10 @@ export function renderPlanText(plan: Plan, before: ClusterSnapshot): string {
     out.push('Expired failures (cleared):');
     for (const f of plan.expiredFailures) out.push(`  * ${f.resource}_${f.operation} on ${f.node}`);
   }
+  if (plan.keepStopped.length > 0) {
+    out.push('');
+    out.push('Kept stopped (target role set to stopped):');
+    for (const k of plan.keepStopped) out.push(`  * ${k.reason}`);
+  }
   return out.join('\n') + '\n';
 }

@@ -106,6 +106,8 @@ export function statusView(s: StatusModel | ClusterStatus): StatusView {
     const running = r.state !== 'stopped';
     // why a resource that should run is stopped (the scheduler's words), unless a flag says it
     if (!running && r.reason && r.reason !== 'unmanaged' && r.reason !== 'disabled') flags.push(`(${r.reason})`);
+    // active on several nodes and left so (multiple-active=block), as crm_mon's "Started (blocked) [ a b ]"
+    if (running && r.blocked) flags.push('(blocked)');
     return { type: 'primitive', id: r.id, agent: r.agent, state: STATE_LABEL[r.state], nodes: running ? r.nodes : [], flags };
   };
   const resources: ResourceView[] = [];

@@ -369,6 +369,15 @@ function plan(st: NodeState, out: Out, now: number): void {
     ], now);
     return;
   }
+  // multiple-active=stop_only: hold the resource stopped first (its target role, as `tsha resource
+  // disable` sets it); the next round stops every copy, and no later round starts it again
+  const hold = p.keepStopped.filter((k) => st.cluster.overrides[k.resource]?.targetRole !== 'stopped');
+  if (hold.length > 0) {
+    lead.scheduled = null;
+    for (const k of hold) out.trace('multiple-active', k.reason);
+    propose(st, out, hold.map((k): Command => ({ type: 'override', resource: k.resource, targetRole: 'stopped' })), now);
+    return;
+  }
   if (p.actions.length === 0) return;
   lead.plannedWith = st.config;
   lead.progressAt = now;

@@ -50,7 +50,7 @@ export function ownerOf(t: TransitionRecord, a: PlanAction): string {
 function asPlan(st: NodeState, t: TransitionRecord): Plan {
   // notBefore (watchdog fencing) is cluster time; this node's executor runs on its own clock
   const actions = t.plan.actions.map((a) => (a.notBefore === undefined ? a : { ...a, notBefore: toLocal(st, a.notBefore) }));
-  return { now: t.at, actions, edges: t.plan.edges, stopped: [], expiredFailures: [], target: t.plan.target, recheckAt: null, notes: [] };
+  return { now: t.at, actions, edges: t.plan.edges, stopped: [], expiredFailures: [], keepStopped: [], target: t.plan.target, recheckAt: null, notes: [] };
 }
 
 function gateFor(st: NodeState, transition: number, now: number): RunGate {
@@ -332,6 +332,18 @@ export function onMonitored(
   const reason = result.reason ?? (running ? 'monitor failed' : 'not running');
   st.events.push({ seq: ++st.eventSeq, resource, operation: 'monitor', intervalMs, status, exitCode: result.exitCode ?? (running ? 1 : 7), reason });
   out.trace('resource-failed', `${resource}: monitor ${status} (${reason})`);
+}
+
+/**
+ * A probe found a resource running here that this node does not hold: hold it (in its role), so
+ * that this node's report says so and the coordinator resolves the copy by the resource's
+ * multiple-active policy (or adopts it, when it runs nowhere else). A resource held already, in
+ * whatever state, is left as it is: its own actions and monitor speak for it.
+ */
+export function onFound(st: NodeState, out: Out, resource: ResourceId, role: 'started' | 'promoted'): void {
+  if (st.isWitness || st.local.has(resource) || st.opts.unsafe.ignoreFoundCopies) return;
+  st.local.set(resource, role === 'promoted' ? 'promoted' : inPromotable(st, resource) ? 'unpromoted' : 'started');
+  out.trace('resource-found', `${resource}: running here although not held here (${role})`);
 }
 
 /**

@@ -24,7 +24,7 @@ import type { SchedulerInput } from '../scheduler/types.js';
 import type { ActiveRole } from './commands.js';
 import { observeEntries } from './clock.js';
 import { coordinate } from './coordination.js';
-import { maintainLocal, onActionResult, onMonitored } from './execution.js';
+import { maintainLocal, onActionResult, onFound, onMonitored } from './execution.js';
 import { onFenceResult } from './fencing.js';
 import { maintainLease } from './leases.js';
 import { gracefulStop, onPeerAgentDown, onPeerAgentListening } from './liveness.js';
@@ -162,6 +162,10 @@ export function step(st: NodeState, input: Input): StepResult {
       break;
     case 'monitored':
       onMonitored(st, out, input.resource, input.intervalMs, input.result, input.running, input.promoted);
+      news = st.role === 'leader';
+      break;
+    case 'found':
+      onFound(st, out, input.resource, input.role);
       news = st.role === 'leader';
       break;
     case 'fenceResult':

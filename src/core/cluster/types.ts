@@ -8,7 +8,8 @@
 //   2. `execute` carries out one plan action of this node (execution.ts decides when: its
 //      predecessors succeeded and this node holds its lease); the runtime reports the outcome back
 //      as an `actionResult` input, exactly once, unless the action was cancelled first. A recurring
-//      monitor it started reports a change of the resource's state as a `monitored` input.
+//      monitor it started reports a change of the resource's state as a `monitored` input, and a
+//      probe of a resource not held here that finds it running reports it as `found`.
 //   3. `fence` is carried out by a fence agent; the result comes back as `fenceResult`. The core
 //      never lets anyone start a lost node's resources before a confirmed fence (or the lease,
 //      drift and watchdog bound) — the runtime must never report ok for an unconfirmed fence.
@@ -33,6 +34,12 @@ export type Input =
    * recovers it, so the operator may have). Reported on changes only.
    */
   | { type: 'monitored'; resource: ResourceId; intervalMs: number; result: ActionResult; running: boolean; promoted: boolean; now: number }
+  /**
+   * A probe found a resource running here that this node does not hold (started by hand, or left
+   * behind): it is held from now on, so the node's report carries it and the coordinator resolves
+   * the extra copy by the resource's multiple-active policy. Ignored for a resource held already.
+   */
+  | { type: 'found'; resource: ResourceId; role: 'started' | 'promoted'; now: number }
   | { type: 'fenceResult'; requestId: string; target: NodeName; ok: boolean; now: number; /** the device(s) that confirmed it, for the fence history */ device?: string }
   /**
    * Evidence "host alive, agent gone": a plain TCP connect to `node`'s mesh address (asked for by a
@@ -117,4 +124,6 @@ export interface UnsafeSwitches {
   acceptStaleVotes?: boolean;
   /** recover a silent node's resources as soon as it is suspected, without waiting for its lease */
   startBeforeLeaseExpiry?: boolean;
+  /** ignore a copy a probe found running here (started by hand): the coordinator never hears of it */
+  ignoreFoundCopies?: boolean;
 }

@@ -93,5 +93,11 @@ export function applyResults(
   // Failures the plan reported as expired are cleared (the runtime does the same).
   const expired = new Set(plan.expiredFailures.map((e) => `${e.resource}\u0000${e.node}\u0000${e.operation}`));
   next.failures = next.failures.filter((f) => !expired.has(`${f.resource}\u0000${f.node}\u0000${f.operation}`));
+  // multiple-active=stop_only: the runtime sets the target role to stopped (the coordinator does the same).
+  if (plan.keepStopped.length > 0) {
+    const overrides = new Map((next.overrides ?? []).map((o) => [o.resource, o]));
+    for (const k of plan.keepStopped) overrides.set(k.resource, { ...overrides.get(k.resource), resource: k.resource, targetRole: 'stopped' });
+    next.overrides = [...overrides.values()].sort((x, y) => (x.resource < y.resource ? -1 : 1));
+  }
   return next;
 }

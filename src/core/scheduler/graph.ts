@@ -102,6 +102,12 @@ export function createGraph(ws: WorkingSet): Plan {
     if (unit.stoppedReason !== null) stopped.push({ resource: unit.id, reason: unit.stoppedReason });
     for (const p of primsOf(unit)) {
       if (p.target) target.push({ resource: p.id, node: ws.nodes[p.target.node]!.name, role: p.target.role });
+      // A pinned primitive active on several nodes (multiple-active=block, unmanaged) stays on each.
+      if (p.target && p.pinned !== null) {
+        for (const c of p.active) {
+          if (c.node !== p.target.node) target.push({ resource: p.id, node: ws.nodes[c.node]!.name, role: c.role === 'failed' ? p.target.role : c.role });
+        }
+      }
       else if (unit.stoppedReason === null && p.whyStopped !== null && p.pinned === null) {
         stopped.push({ resource: p.id, reason: p.whyStopped });
       }
@@ -117,9 +123,9 @@ export function createGraph(ws: WorkingSet): Plan {
       ws.notes.push(`${unit.id}: blocked: ${pinned.pinned}`);
     }
   }
-  target.sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
+  target.sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   const notes = [...new Set(ws.notes)];
   let recheckAt = ws.recheckAt;
   for (const a of ordered) if (a.notBefore !== undefined && (recheckAt === null || a.notBefore < recheckAt)) recheckAt = a.notBefore;
-  return { now: ws.now, actions: ordered, edges, stopped, expiredFailures: ws.expiredFailures, recheckAt, target, notes };
+  return { now: ws.now, actions: ordered, edges, stopped, expiredFailures: ws.expiredFailures, keepStopped: ws.keepStopped, recheckAt, target, notes };
 }

@@ -5,7 +5,7 @@
 import type { OrderAction } from '../../config/types.js';
 import type { PlanActionType } from './types.js';
 import type { WPrim, WorkingSet } from './working-set.js';
-import { actionKey, primsFor } from './working-set.js';
+import { actionKey, interleaved, primsFor } from './working-set.js';
 
 /** The plan's actions of one primitive, by type (an index built once per schedule). */
 type ActionIndex = Map<WPrim, Map<PlanActionType, string[]>>;
@@ -94,11 +94,13 @@ export function applyOrderings(ws: WorkingSet): void {
     // "demote" endpoints include stops; "start" endpoints include live-migration arrivals.
     const actionsOf = (p: WPrim, t: OrderAction): string[] =>
       t === 'start' ? [...of(p, 'start'), ...of(p, 'migrate_from')] : t === 'demote' ? [...of(p, 'demote'), ...of(p, 'stop')] : of(p, t);
+    // Interleaved clones: an instance waits only for the other clone's actions on its node.
+    const perNode = interleaved(ws, o.first, o.then);
     const link = (fs: WPrim[], fa: OrderAction, ts: WPrim[], ta: OrderAction) => {
       const before = fs.flatMap((p) => actionsOf(p, fa));
       if (before.length === 0) return;
       const after = ts.flatMap((p) => actionsOf(p, ta));
-      for (const a of before) for (const b of after) edge(a, b);
+      for (const a of before) for (const b of after) if (!perNode || nodeOfKey(a) === nodeOfKey(b)) edge(a, b);
     };
     link(first, o.firstAction, then, o.thenAction);
     if (o.symmetric) link(then, INVERSE[o.thenAction], first, INVERSE[o.firstAction]);

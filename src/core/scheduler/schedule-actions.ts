@@ -7,7 +7,7 @@
 import { DEFAULT_OPERATION_TIMEOUT_MS, type OperationName } from '../../config/types.js';
 import type { PlanActionType } from './types.js';
 import type { TargetPlacementRole, WPrim, WorkingSet } from './working-set.js';
-import { actionKey, primsFor } from './working-set.js';
+import { actionKey, interleaved, primsFor } from './working-set.js';
 
 export function opTimeout(p: WPrim, name: OperationName): number {
   const op = p.def.operations.find((o) => o.name === name && o.intervalMs === 0) ?? p.def.operations.find((o) => o.name === name);
@@ -69,6 +69,17 @@ function planPrim(ws: WorkingSet, pass: Pass, p: WPrim): void {
     return;
   }
   const here = active.find((c) => c.node === t.node);
+  if (p.stopUnexpected && here && here.role === t.role && p.restart === null) {
+    // multiple-active=stop_unexpected: the copy where the resource belongs runs on untouched
+    // (nothing ordered after it restarts); only the others stop.
+    for (const c of active) {
+      if (c === here) continue;
+      const why = `multiple-active=stop_unexpected: stop the unexpected copy on ${nodeName(c.node)}`;
+      if (c.role === 'promoted') addPrimAction(ws, 'demote', p, c.node, why);
+      addPrimAction(ws, 'stop', p, c.node, why);
+    }
+    return;
+  }
   if (active.length === 1 && here && here.role !== 'failed' && p.restart === null) {
     // Stays: only role changes.
     if (here.role === 'promoted' && t.role !== 'promoted') {
@@ -148,12 +159,15 @@ export function scheduleActions(ws: WorkingSet): void {
     for (const o of mandatory) {
       // An asymmetric order implies nothing from first's stop or demote: only a (re)start or a
       // promotion of first restarts then.
-      const undone = primsFor(ws, o.first).some((q) => batch.has(q) && (o.symmetric
+      const undone = primsFor(ws, o.first).filter((q) => batch.has(q) && (o.symmetric
         ? pass.stopping.has(q) || starting(q) || (o.firstAction === 'promote' && (pass.demoting.has(q) || promotingSet.has(q)))
         : starting(q) || (o.firstAction === 'promote' && promotingSet.has(q))));
-      if (!undone) continue;
+      if (undone.length === 0) continue;
+      // Interleaved clones: only the instance on the node where first's instance changed restarts.
+      const nodes = interleaved(ws, o.first, o.then) ? new Set(undone.flatMap((q) => [...q.active.map((c) => c.node), ...(q.target ? [q.target.node] : [])])) : null;
       for (const q of primsFor(ws, o.then)) {
         if (q.unit === ws.unitOf.get(o.first)) continue;
+        if (nodes && !q.active.some((c) => nodes.has(c.node))) continue;
         restart(q, `restart: mandatory order after ${o.first} (${o.id})`);
       }
     }

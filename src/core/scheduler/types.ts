@@ -69,7 +69,16 @@ export interface Plan {
   stopped: StoppedReason[];
   /** failure records that expired (failure-timeout) and may be cleared by the runtime */
   expiredFailures: { resource: ResourceId; node: NodeName; operation: string }[];
-  /** where each primitive instance runs once the plan completed (node, role) */
+  /**
+   * resources found active on several nodes with multiple-active=stop_only: the plan stops every
+   * copy, and the runtime sets their target role to stopped so that no later plan starts them
+   * again (the operator does, with `tsha resource enable`)
+   */
+  keepStopped: { resource: ResourceId; reason: string }[];
+  /**
+   * where each primitive instance runs once the plan completed (node, role); a pinned primitive
+   * active on several nodes (multiple-active=block) has one entry per node
+   */
   target: { resource: ResourceId; node: NodeName; role: 'started' | 'unpromoted' | 'promoted' }[];
   /**
    * when the cluster should be scheduled again even if nothing changes (a failure-timeout runs

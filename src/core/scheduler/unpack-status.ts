@@ -6,6 +6,7 @@
 import type {
   CloneResource, CompiledConfig, GroupResource, OnFail, PrimitiveResource, Resource, ResourceId,
 } from '../../config/types.js';
+import { multipleActivePolicy } from '../../config/types.js';
 import type { ClusterSnapshot, FailureRecord } from '../snapshot.js';
 import { requestFencing } from './fencing.js';
 import type { WNode, WPrim, WUnit, WorkingSet } from './working-set.js';
@@ -25,13 +26,14 @@ export function unpackStatus(snapshot: ClusterSnapshot, config: CompiledConfig, 
   const ws: WorkingSet = {
     config, snapshot, now, nodes: [], nodeIndex: new Map(), units: [], unitById: new Map(),
     prims: new Map(), unitOf: new Map(), posOf: new Map(), quorate: snapshot.quorate, notes: [],
-    expiredFailures: [], recheckAt: null, actions: new Map(), edges: [],
+    expiredFailures: [], keepStopped: [], recheckAt: null, actions: new Map(), edges: [],
   };
   unpackNodes(ws);
   unpackResources(ws);
   unpackObservations(ws);
   unpackFailures(ws);
   unpackFenceRequests(ws);
+  unpackMultipleActive(ws);
   applyPins(ws);
   return ws;
 }
@@ -138,6 +140,7 @@ function addInstance(ws: WorkingSet, unit: WUnit, instance: number): WPrim[] {
     const p: WPrim = {
       id: instance < 0 ? def.id : `${def.id}:${instance}`, def, unit, pos, instance,
       active: [], onLost: [], bans: new Map(), fatal: null, pinned: null, blocked: null, restart: null, target: null, whyStopped: null,
+      stopUnexpected: false,
     };
     ws.prims.set(p.id, p);
     return p;
@@ -370,6 +373,37 @@ function unpackFenceRequests(ws: WorkingSet): void {
       }
     }
     if (node.fence && r.action === 'reboot') node.fence.action = 'reboot';
+  }
+}
+
+/**
+ * A primitive found active on more than one node (a partition healed, a copy started by hand, a
+ * stop that did not stop): its multiple-active policy decides, as Pacemaker's native_add_running.
+ * stop_start is planPrim's default (every copy stops, one starts); stop_only places it nowhere
+ * and asks the runtime to keep it stopped (the next plan would otherwise start it again, once
+ * the copies are gone); block pins it; stop_unexpected keeps the copy where it is placed.
+ */
+function unpackMultipleActive(ws: WorkingSet): void {
+  for (const p of ws.prims.values()) {
+    if (p.active.length + p.onLost.length < 2) continue;
+    const copies = [...p.active, ...p.onLost];
+    const policy = multipleActivePolicy(ws.config, p.def.id);
+    const where = copies.map((c) => ws.nodes[c.node]!.name).join(', ');
+    ws.notes.push(`${p.id} is active on ${copies.length} nodes (${where}): multiple-active=${policy}`);
+    switch (policy) {
+      case 'stop_only':
+        p.fatal ??= `multiple-active=stop_only: was active on ${where}`;
+        if (p.instance < 0) ws.keepStopped.push({ resource: p.def.id, reason: `multiple-active=stop_only: ${p.def.id} was active on ${where}` });
+        break;
+      case 'block':
+        p.pinned ??= `multiple-active=block: active on ${where}`;
+        break;
+      case 'stop_unexpected':
+        p.stopUnexpected = true;
+        break;
+      case 'stop_start':
+        break;
+    }
   }
 }
 

@@ -73,6 +73,8 @@ export interface WPrim {
   target: { node: number; role: TargetPlacementRole } | null;
   /** why this primitive is left stopped (set when it is managed and not placed) */
   whyStopped: string | null;
+  /** active on several nodes with multiple-active=stop_unexpected: the copy on the target node stays */
+  stopUnexpected: boolean;
 }
 
 export interface WUnit {
@@ -116,6 +118,8 @@ export interface WorkingSet {
   quorate: boolean;
   notes: string[];
   expiredFailures: { resource: ResourceId; node: NodeName; operation: string }[];
+  /** resources to be kept stopped by the runtime (see Plan.keepStopped) */
+  keepStopped: { resource: ResourceId; reason: string }[];
   /** earliest future time at which a failure expires (see Plan.recheckAt) */
   recheckAt: number | null;
   actions: Map<string, PlanAction>;
@@ -157,4 +161,11 @@ export function stickinessOf(unit: WUnit, p: WPrim): number {
 export function currentNode(p: WPrim): number | null {
   if (p.active.length !== 1 || p.onLost.length > 0) return null;
   return p.active[0]!.node;
+}
+
+/** An order between two clones that acts per node (Pacemaker's interleave): its `then` clone asks for it. */
+export function interleaved(ws: WorkingSet, first: ResourceId, then: ResourceId): boolean {
+  const a = ws.unitOf.get(first);
+  const b = ws.unitOf.get(then);
+  return a !== undefined && b !== undefined && a !== b && a.clone !== null && b.clone !== null && b.clone.interleave === true;
 }

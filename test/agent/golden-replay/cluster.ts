@@ -112,7 +112,7 @@ export function rawConfig(setup: ReplaySetup, dir: string, net: ReplayNet): Reco
     } else if (r.type === 'group') {
       e.members = [...r.members];
     } else {
-      Object.assign(e, { child: r.child, max: r.max, maxPerNode: r.maxPerNode, promotable: r.promotable, promotedMax: r.promotedMax, promotedMaxPerNode: r.promotedMaxPerNode });
+      Object.assign(e, { child: r.child, max: r.max, maxPerNode: r.maxPerNode, promotable: r.promotable, promotedMax: r.promotedMax, promotedMaxPerNode: r.promotedMaxPerNode, interleave: r.interleave ?? false });
     }
     return e;
   };

@@ -35,6 +35,7 @@ export function renderTshaInput(w: Workload): TshaInput {
     targetRole: 'started',
     managed: true,
     allowMigrate: false,
+    multipleActive: 'stop_start',
   };
   const operations: Operation[] = [
     { name: 'start', intervalMs: 0, timeoutMs: w.opTimeoutMs, onFail: 'restart' },
@@ -66,6 +67,7 @@ export function renderTshaInput(w: Workload): TshaInput {
       promotable: false,
       promotedMax: 1,
       promotedMaxPerNode: 1,
+      interleave: false,
       meta: { ...meta },
     };
   }

@@ -391,3 +391,20 @@ describe('graceful stop: the restart announcement reaches a coordinator', () => 
     expect(s.restarting.n1).toEqual({ incarnation: 4, graceMs: 10_000, index: 7, cause: 'stop' });
   });
 });
+
+describe('a copy found running here (a probe of what this node does not run)', () => {
+  it('is held from then on, in its role, so the node reports it', () => {
+    const n = node('n2');
+    expect(n.local.has('r0')).toBe(false);
+    step(n, { type: 'found', resource: 'r0', role: 'started', now: 10 });
+    expect(n.local.get('r0')).toBe('started');
+  });
+
+  it('leaves a resource held already as it is (its actions and monitor speak for it)', () => {
+    const n = startNode(cfg, 'n2', null, 0, 42, {}, [{ resource: 'r0', role: 'started' }]);
+    step(n, { type: 'monitored', resource: 'r0', intervalMs: 10_000, result: { status: 'error', reason: 'not running' }, running: false, promoted: false, now: 5 });
+    expect(n.local.get('r0')).toBe('failed');
+    step(n, { type: 'found', resource: 'r0', role: 'started', now: 10 });
+    expect(n.local.get('r0')).toBe('failed');
+  });
+});

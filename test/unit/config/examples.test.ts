@@ -93,7 +93,7 @@ describe('examples/', () => {
     const web = c.resources['web'];
     expect(web).toMatchObject({ type: 'primitive', kind: 'systemd', params: { unit: 'nginx.service' }, stateful: false, storage: null });
     // resourceDefaults apply; operations get Pacemaker-like defaults; stop fences when fencing is on
-    expect(web?.meta).toEqual({ stickiness: 100, migrationThreshold: 3, failureTimeoutMs: 600000, targetRole: 'started', managed: true, allowMigrate: false });
+    expect(web?.meta).toEqual({ stickiness: 100, migrationThreshold: 3, failureTimeoutMs: 600000, targetRole: 'started', managed: true, allowMigrate: false, multipleActive: 'stop_start' });
     expect(web?.type === 'primitive' && web.operations).toEqual([
       { name: 'start', intervalMs: 0, timeoutMs: 20000, onFail: 'restart' },
       { name: 'stop', intervalMs: 0, timeoutMs: 20000, onFail: 'fence' },
@@ -103,7 +103,7 @@ describe('examples/', () => {
     expect(c.resources['mail']).toMatchObject({ type: 'primitive', kind: 'microvm', params: { name: 'mail', readyTcp: '10.90.2.25:25' } });
     expect(c.resources['backup']?.meta.stickiness).toBe(0);
     expect(c.resources['frontend']).toMatchObject({ type: 'group', members: ['vip', 'web'] });
-    expect(c.resources['node-exporter-clone']).toMatchObject({ type: 'clone', child: 'node-exporter', max: 3, maxPerNode: 1, promotable: false });
+    expect(c.resources['node-exporter-clone']).toMatchObject({ type: 'clone', child: 'node-exporter', max: 3, maxPerNode: 1, promotable: false, interleave: false });
     expect(c.constraints.colocation).toContainEqual({ id: 'resources.backup.colocation[0]', resource: 'backup', with: 'db', score: 1_000_000 });
     expect(c.constraints.order).toContainEqual({
       id: 'groups.frontend.order[0]',

@@ -14,7 +14,7 @@ function diamond(): Plan {
   return {
     now: 0, actions: [act(0, 'a'), act(1, 'b'), act(2, 'c'), act(3, 'd')],
     edges: [{ before: 0, after: 1 }, { before: 0, after: 2 }, { before: 1, after: 3 }, { before: 2, after: 3 }],
-    stopped: [], expiredFailures: [], recheckAt: null, target: [], notes: [],
+    stopped: [], expiredFailures: [], keepStopped: [], recheckAt: null, target: [], notes: [],
   };
 }
 
@@ -77,7 +77,7 @@ describe('plan executor', () => {
   it('holds a watchdog fence until its notBefore time', () => {
     const plan: Plan = {
       now: 0, actions: [act(0, 'fence n1', { type: 'fence', resource: null, notBefore: 500, method: 'watchdog', timeoutMs: 2000 }), act(1, 'web')],
-      edges: [{ before: 0, after: 1 }], stopped: [], expiredFailures: [], recheckAt: null, target: [], notes: [],
+      edges: [{ before: 0, after: 1 }], stopped: [], expiredFailures: [], keepStopped: [], recheckAt: null, target: [], notes: [],
     };
     let { state, effects } = startRun(plan, 0);
     expect(executed(effects)).toEqual([]);
@@ -91,7 +91,7 @@ describe('plan executor', () => {
   });
 
   it('an empty plan completes at once', () => {
-    const { effects } = startRun({ now: 0, actions: [], edges: [], stopped: [], expiredFailures: [], recheckAt: null, target: [], notes: [] }, 0);
+    const { effects } = startRun({ now: 0, actions: [], edges: [], stopped: [], expiredFailures: [], keepStopped: [], recheckAt: null, target: [], notes: [] }, 0);
     expect(effects).toEqual([{ type: 'finished', outcome: 'complete', reason: null }]);
   });
 });
