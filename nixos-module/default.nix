@@ -32,6 +32,67 @@ let
   # LXC resources are run with LXC's tools (lxc-start, lxc-info, …), which the agent finds on PATH.
   runsLxc = builtins.any (r: r.kind == "lxc") (builtins.attrValues cfg.resources);
 
+  # The agent's sandbox (agentSandbox = "auto"). Resources of kind exec, ocf and lxc, storage,
+  # a microVM's readyCommand, a self-fence command and fabric fencing (unfence: fence_scsi and
+  # fence_mpath need the disks) run programs of the user's choosing as the agent's children, which
+  # inherit whatever sandbox the agent has: with any of them the agent stays unconfined. Without
+  # them, the work is done by systemd over D-Bus (systemd, microvm), by iproute2 and arping (ip),
+  # by fence agents talking to a BMC or PDU over the network, and by the agent's own code.
+  resourceList = builtins.attrValues cfg.resources;
+  runsForeignCode = builtins.any (r: builtins.elem r.kind [ "exec" "ocf" "lxc" ] || r.storage != null || (r.kind == "microvm" && (r.params.readyCommand or null) != null)) resourceList
+    || lib.hasPrefix "command:" cfg.selfFence
+    || builtins.any (d: d.unfence) (builtins.attrValues fenceDevices);
+  sandboxed = cfg.agentSandbox == "auto" && !runsForeignCode;
+  # systemd's manager lets a caller start and stop units when it has CAP_SYS_ADMIN; without it, it
+  # asks polkit (even for uid 0), which a server need not run
+  usesSystemd = builtins.any (r: builtins.elem r.kind [ "systemd" "microvm" ]) resourceList;
+  lowPort = address: address != null && portOf address < 1024;
+  agentCapabilities =
+    # chown of the control socket to a group root is not a member of
+    lib.optional (cfg.controlSocketGroup != null) "CAP_CHOWN"
+    # a mesh or metrics port below 1024
+    ++ lib.optional (lowPort (cfg.nodes.${cfg.nodeName}.address or null) || lowPort cfg.metricsAddress) "CAP_NET_BIND_SERVICE"
+    # ip address add/del (netlink) and arping's packet socket
+    ++ lib.optionals hasVirtualIps [ "CAP_NET_ADMIN" "CAP_NET_RAW" ]
+    ++ lib.optional usesSystemd "CAP_SYS_ADMIN";
+  agentSandbox = {
+    # one line: an empty list would write none, and leave every capability
+    CapabilityBoundingSet = lib.concatStringsSep " " agentCapabilities;
+    NoNewPrivileges = true;
+    # / read-only, but for the state and runtime directories (StateDirectory, RuntimeDirectory);
+    # /proc/sysrq-trigger (self-fence) and the IPv6 sysctls the virtual IP driver sets
+    # (ndisc_notify) stay writable under ProtectKernelTunables
+    ProtectSystem = "strict";
+    ReadWritePaths = lib.optional (cfg.selfFence == "sysrq-reboot") "/proc/sysrq-trigger"
+      ++ lib.optional hasVirtualIps "/proc/sys/net/ipv6/conf";
+    # fence agents that log in over SSH read root's keys
+    ProtectHome = if fenceDevices != { } then "read-only" else true;
+    PrivateTmp = true;
+    PrivateMounts = true;
+    # no device but the watchdog the agent feeds (and /dev/null, random, … that DevicePolicy=closed keeps)
+    DevicePolicy = "closed";
+    DeviceAllow = lib.optional (cfg.fencing.watchdogDevice != null) "${cfg.fencing.watchdogDevice} rw";
+    ProtectKernelTunables = true;
+    ProtectKernelModules = true;
+    ProtectKernelLogs = true;
+    ProtectControlGroups = true;
+    ProtectClock = true;
+    ProtectHostname = true;
+    RestrictNamespaces = true;
+    RestrictRealtime = true;
+    RestrictSUIDSGID = true;
+    # the mesh, the control socket, D-Bus and systemd-notify; netlink for ip (and getifaddrs),
+    # packet sockets for arping
+    RestrictAddressFamilies = [ "AF_UNIX" "AF_INET" "AF_INET6" "AF_NETLINK" ] ++ lib.optional hasVirtualIps "AF_PACKET";
+    # V8 protects its compiled code with memory protection keys (pkey_*), outside @system-service;
+    # not set: MemoryDenyWriteExecute (V8 compiles to executable memory)
+    SystemCallFilter = [ "@system-service" "pkey_alloc" "pkey_free" "pkey_mprotect" ];
+    SystemCallErrorNumber = "EPERM";
+    KeyringMode = "private";
+    # the control socket and state files get their modes set explicitly
+    UMask = "0077";
+  };
+
   # one argument of ExecStart=: quoted as systemd reads it, with its % specifiers and $ variables
   # kept literal (as nixpkgs' utils.escapeSystemdExecArg)
   escapeExecArg = arg: lib.replaceStrings [ "%" "$" ] [ "%%" "$$" ] (builtins.toJSON arg);
@@ -287,8 +348,9 @@ in
           # The agent runs the cluster's resources as its children (exec commands, OCF agents that
           # mount filesystems and add addresses, lxc-start with its namespaces and cgroups, fence
           # agents, drbdadm that loads its module): whatever sandbox it had, they would inherit.
-          # So it runs as root, unconfined like Pacemaker's daemons, but for what no resource
-          # needs: other architectures' system calls and personality changes.
+          # With such resources (or agentSandbox = "none") it runs as root, unconfined like
+          # Pacemaker's daemons, but for what no resource needs: other architectures' system calls
+          # and personality changes. Without them, agentSandbox (above) bounds it.
           SystemCallArchitectures = "native";
           LockPersonality = true;
           LoadCredential = lib.mapAttrsToList (name: file: "${name}:${file}") cfg.fenceCredentials;
@@ -297,7 +359,7 @@ in
           # the control socket (tsha status, tsha resource …) lives in /run/tsha
           RuntimeDirectory = "tsha";
           RuntimeDirectoryMode = "0750";
-        };
+        } // lib.optionalAttrs sandboxed agentSandbox;
       };
     })
 

@@ -83,6 +83,31 @@ in
       '';
     };
 
+    agentSandbox = mkOption {
+      type = types.enum [ "auto" "none" ];
+      default = "auto";
+      description = ''
+        The sandbox of tsha-agent. The agent runs the cluster's resources as its children, which
+        inherit it. "auto": when every resource is of kind systemd, microvm (without readyCommand)
+        or ip, without storage, and the self-fence is not a command and no fence device unfences
+        (fabric fencing), the work is done by systemd over D-Bus, iproute2 and arping, fence agents
+        over the network and the agent itself, and the unit is bounded to that: capabilities
+        CAP_SYS_ADMIN (systemd lets a caller with it start and stop units without asking polkit;
+        systemd and microvm resources), CAP_NET_ADMIN and CAP_NET_RAW (ip resources), CAP_CHOWN
+        (controlSocketGroup), CAP_NET_BIND_SERVICE (a mesh or metrics port below 1024) and no
+        other; a read-only system (ProtectSystem=strict; writable: the state and runtime
+        directories, /proc/sysrq-trigger for sysrq-reboot and /proc/sys/net/ipv6/conf for IPv6
+        virtual IPs), a private /tmp, /home read-only with fence devices (SSH keys) and hidden
+        otherwise, no device but the watchdog, no kernel modules, tunables, logs, clock,
+        hostname, namespaces or realtime, the address families unix, inet, inet6, netlink (and
+        packet with ip resources), the @system-service system calls. With exec, ocf or lxc
+        resources, storage (drbd, rbd), a microVM readyCommand, a "command:" self-fence or an
+        unfencing device, programs of the configuration's choosing run as the agent's children,
+        and it stays unconfined as "none" leaves it: root with every capability, only other
+        architectures' system calls and personality changes refused.
+      '';
+    };
+
     fenceAgentsPackage = mkOption {
       type = types.nullOr types.package;
       default = pkgs.fence-agents;

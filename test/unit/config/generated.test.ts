@@ -99,7 +99,7 @@ describe('nixos-module', () => {
   const pathOf = (loc: string[]) => loc.slice(2).reduce((p, s) => (s === '*' ? `${p}[]` : p ? `${p}.${s}` : s), '').replace(/<[a-z]+>/g, '<*>');
   const nixTree = new Map(declared.map((o) => [pathOf(o.loc), o]));
   const normalize = (p: string) => p.replace(/<[a-z]+>/g, '<*>');
-  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable', 'selfFence', 'fenceAgentsPackage', 'fenceCredentials', 'meshInterface', 'wireguard.enable', 'wireguard.listenPort', 'wireguard.privateKeyFile', 'wireguard.endpoints', 'wireguard.persistentKeepalive', 'prometheusRules', 'prometheusScrape.enable', 'prometheusScrape.port', 'grafanaDashboard'];
+  const MODULE_ONLY = ['enable', 'package', 'nodeName', 'logLevel', 'systemdWatchdogSec', 'controlSocketGroup', 'metricsAddress', 'ocfRoot', 'openFirewall', 'softdog', 'witness.enable', 'selfFence', 'agentSandbox', 'fenceAgentsPackage', 'fenceCredentials', 'meshInterface', 'wireguard.enable', 'wireguard.listenPort', 'wireguard.privateKeyFile', 'wireguard.endpoints', 'wireguard.persistentKeepalive', 'prometheusRules', 'prometheusScrape.enable', 'prometheusScrape.port', 'grafanaDashboard'];
 
   it('has an option for every option of the table, and nothing else but the module\'s own', () => {
     const tablePaths = listOptions()
@@ -288,20 +288,89 @@ describe('nixos-module', () => {
     expect(witness.restartTriggers).toEqual(['home', '10.90.0.9:7400']);
   });
 
-  it('the rendered units\' sandbox, as systemd-analyze security --offline=yes scores it: the witness locked down, the agent as its resources need', () => {
-    const agent = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } }).services['tsha-agent'];
+  it('the rendered units\' sandbox, as systemd-analyze security --offline=yes scores it: the witness locked down, the agent bounded to what its resources need', () => {
     const witness = machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true } } }).services['tsha-witness'];
-    const scores = { agent: exposure('tsha-agent.service', agent.serviceConfig), witness: exposure('tsha-witness.service', witness.serviceConfig) };
-    // the witness: 8.4 with DynamicUser alone; the agent runs its resources as children (see default.nix)
+    const systemdOnly = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } }).services['tsha-agent'];
+    const withIps = machine({ hostName: 'db1', example: 'virtual-ip.json', tsha: { enable: true } }).services['tsha-agent'];
+    const withExec = machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true } }).services['tsha-agent'];
+    const optedOut = machine({ hostName: 'db1', example: 'virtual-ip.json', tsha: { enable: true, agentSandbox: 'none' } }).services['tsha-agent'];
+    const scores = {
+      witness: exposure('tsha-witness.service', witness.serviceConfig),
+      systemdOnly: exposure('tsha-agent.service', systemdOnly.serviceConfig),
+      withIps: exposure('tsha-agent.service', withIps.serviceConfig),
+      withExec: exposure('tsha-agent.service', withExec.serviceConfig),
+      optedOut: exposure('tsha-agent.service', optedOut.serviceConfig),
+    };
+    // the witness: 8.4 with DynamicUser alone
     expect(scores.witness).toBeLessThanOrEqual(1.5);
-    expect(scores.agent).toBeLessThanOrEqual(9.6);
+    // systemd units over D-Bus and fence agents over the network: 2.8; with virtual IPs (ip, arping): 3.2
+    expect(scores.systemdOnly).toBeLessThanOrEqual(2.8);
+    expect(scores.withIps).toBeLessThanOrEqual(3.2);
+    // exec commands (or the sandbox turned off) run anything as the agent's children: unconfined
+    expect(scores.withExec).toBeGreaterThanOrEqual(9.6);
+    expect(scores.optedOut).toBeGreaterThanOrEqual(9.6);
   });
 
-  it('the rendered units pass systemd-analyze verify: the agent (with credentials and a mesh interface) and the witness', () => {
+  it('default.nix bounds the agent by what its resources run: capabilities, address families and writable paths derived from the configuration', () => {
+    const systemdOnly = machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } }).services['tsha-agent'].serviceConfig;
+    expect(systemdOnly).toMatchObject({
+      // starting and stopping units over D-Bus without polkit; nothing else
+      CapabilityBoundingSet: 'CAP_SYS_ADMIN',
+      ProtectSystem: 'strict',
+      ReadWritePaths: ['/proc/sysrq-trigger'],
+      // fence_ipmilan devices: SSH-based fence agents read root's keys
+      ProtectHome: 'read-only',
+      RestrictAddressFamilies: ['AF_UNIX', 'AF_INET', 'AF_INET6', 'AF_NETLINK'],
+      SystemCallFilter: ['@system-service', 'pkey_alloc', 'pkey_free', 'pkey_mprotect'],
+      ProtectKernelTunables: true,
+      NoNewPrivileges: true,
+      DevicePolicy: 'closed',
+      DeviceAllow: [],
+    });
+    expect(systemdOnly.MemoryDenyWriteExecute).toBeUndefined(); // V8 compiles to executable memory
+    const withIps = machine({ hostName: 'db1', example: 'virtual-ip.json', tsha: { enable: true, controlSocketGroup: 'wheel', fencing: { watchdog: true, watchdogDevice: '/dev/watchdog1' } } }).services['tsha-agent'].serviceConfig;
+    expect(withIps).toMatchObject({
+      CapabilityBoundingSet: 'CAP_CHOWN CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN',
+      RestrictAddressFamilies: ['AF_UNIX', 'AF_INET', 'AF_INET6', 'AF_NETLINK', 'AF_PACKET'],
+      ReadWritePaths: ['/proc/sysrq-trigger', '/proc/sys/net/ipv6/conf'],
+      DeviceAllow: ['/dev/watchdog1 rw'],
+    });
+    // no resource that systemd runs, no fence device, a mesh port below 1024, exit as self-fence
+    const ipsOnly = machine({
+      hostName: 'db1', example: 'virtual-ip.json', tsha: { enable: true, selfFence: 'exit', fencing: { watchdog: true }, nodes: { db1: { address: '10.90.0.1:700' } } },
+      module: '({ lib, ... }: { services.tsha.resources.postgresql = lib.mkForce { kind = "ip"; params = { address = "10.90.1.11/24"; interface = "lan0"; }; }; services.tsha.fencing.devices = lib.mkForce { }; })',
+    }).services['tsha-agent'].serviceConfig;
+    expect(ipsOnly).toMatchObject({ CapabilityBoundingSet: 'CAP_NET_BIND_SERVICE CAP_NET_ADMIN CAP_NET_RAW', ProtectHome: true, ReadWritePaths: ['/proc/sys/net/ipv6/conf'] });
+  });
+
+  it('default.nix leaves the agent unconfined when the configuration runs programs of its own choosing as the agent\'s children', () => {
+    const unconfined = (m: Machine) => {
+      const c = machine(m);
+      expect(c.failedAssertions).toEqual([]);
+      const sc = c.services['tsha-agent'].serviceConfig;
+      expect(sc.CapabilityBoundingSet).toBeUndefined();
+      expect(sc.ProtectSystem).toBeUndefined();
+      expect(sc).toMatchObject({ SystemCallArchitectures: 'native', LockPersonality: true });
+    };
+    const base = { hostName: 'db1', example: 'virtual-ip.json' };
+    unconfined({ ...base, tsha: { enable: true, agentSandbox: 'none' } });
+    unconfined({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true } }); // an exec resource
+    unconfined({ ...base, tsha: { enable: true, selfFence: 'command:systemctl reboot --force --force' } });
+    unconfined({ ...base, tsha: { enable: true }, module: '{ services.tsha.resources.dummy = { kind = "ocf"; params.agent = "heartbeat:Dummy"; }; }' });
+    unconfined({ ...base, tsha: { enable: true }, module: '{ services.tsha.resources.ct = { kind = "lxc"; params.name = "ct"; }; }' });
+    unconfined({ ...base, tsha: { enable: true, fencing: { devices: { pdu: { unfence: true } } } } });
+    unconfined({ ...base, tsha: { enable: true }, module: '{ services.tsha.resources.postgresql.storage = { type = "rbd"; pool = "rbd"; image = "pg"; }; }' });
+    unconfined({ ...base, tsha: { enable: true }, module: '{ services.tsha.resources.vm = { kind = "microvm"; params = { name = "vm"; readyCommand = "true"; }; }; }' });
+  });
+
+  it('the rendered units pass systemd-analyze verify: the agent (with credentials and a mesh interface; bounded, and unconfined) and the witness', () => {
     const wireguard = { enable: true, privateKeyFile: '/run/keys/wg.key', endpoints: { alpha: '192.0.2.1:51820', beta: '192.0.2.2:51820', nas: '192.0.2.9:51820' } };
     const units = {
       'tsha-agent.service': machine({ hostName: 'alpha', example: 'two-node-witness.json', tsha: { enable: true, wireguard, fenceCredentials: { 'bmc-password': '/run/keys/bmc-password' } } }).services['tsha-agent'],
       'tsha-witness.service': machine({ hostName: 'nas', example: 'two-node-witness.json', tsha: { witness: { enable: true }, wireguard } }).services['tsha-witness'],
+      // the agent bounded for virtual IPs and systemd units, and unconfined for exec resources
+      'tsha-agent-vip.service': machine({ hostName: 'db1', example: 'virtual-ip.json', tsha: { enable: true, controlSocketGroup: 'wheel', fencing: { watchdog: true, watchdogDevice: '/dev/watchdog' } } }).services['tsha-agent'],
+      'tsha-agent-exec.service': machine({ hostName: 'n1', example: 'three-node.json', tsha: { enable: true } }).services['tsha-agent'],
     };
     const dir = mkdtempSync(join(tmpdir(), 'tsha-verify-'));
     try {
