@@ -47,6 +47,9 @@ let
   # asks polkit (even for uid 0), which a server need not run
   usesSystemd = builtins.any (r: builtins.elem r.kind [ "systemd" "microvm" ]) resourceList;
   lowPort = address: address != null && portOf address < 1024;
+  # None is needed for what the agent, as uid 0, writes itself: the state and runtime directories,
+  # /proc/sysrq-trigger (root's, mode 0200; the kernel checks no capability on a write) and the
+  # watchdog device (root's, 0600).
   agentCapabilities =
     # chown of the control socket to a group root is not a member of
     lib.optional (cfg.controlSocketGroup != null) "CAP_CHOWN"
@@ -59,12 +62,16 @@ let
     # one line: an empty list would write none, and leave every capability
     CapabilityBoundingSet = lib.concatStringsSep " " agentCapabilities;
     NoNewPrivileges = true;
-    # / read-only, but for the state and runtime directories (StateDirectory, RuntimeDirectory);
-    # /proc/sysrq-trigger (self-fence) and the IPv6 sysctls the virtual IP driver sets
-    # (ndisc_notify) stay writable under ProtectKernelTunables
+    # / read-only, but for the state and runtime directories (StateDirectory, RuntimeDirectory)
     ProtectSystem = "strict";
-    ReadWritePaths = lib.optional (cfg.selfFence == "sysrq-reboot") "/proc/sysrq-trigger"
-      ++ lib.optional hasVirtualIps "/proc/sys/net/ipv6/conf";
+    # Kernel tunables read-only, but for the IPv6 sysctls the virtual IP driver sets (ndisc_notify):
+    # a path below a read-only one is made writable again. ProtectKernelTunables also makes
+    # /proc/sysrq-trigger read-only, and a ReadWritePaths= entry of that same path does not win
+    # over it (systemd keeps the read-only one of two entries for one path): with the sysrq-reboot
+    # self-fence, /proc/sys and /sys are made read-only by name instead.
+    ProtectKernelTunables = cfg.selfFence != "sysrq-reboot";
+    ReadOnlyPaths = lib.optionals (cfg.selfFence == "sysrq-reboot") [ "/proc/sys" "/sys" ];
+    ReadWritePaths = lib.optional hasVirtualIps "/proc/sys/net/ipv6/conf";
     # fence agents that log in over SSH read root's keys
     ProtectHome = if fenceDevices != { } then "read-only" else true;
     PrivateTmp = true;
@@ -72,7 +79,6 @@ let
     # no device but the watchdog the agent feeds (and /dev/null, random, … that DevicePolicy=closed keeps)
     DevicePolicy = "closed";
     DeviceAllow = lib.optional (cfg.fencing.watchdogDevice != null) "${cfg.fencing.watchdogDevice} rw";
-    ProtectKernelTunables = true;
     ProtectKernelModules = true;
     ProtectKernelLogs = true;
     ProtectControlGroups = true;

@@ -96,9 +96,10 @@ in
         systemd and microvm resources), CAP_NET_ADMIN and CAP_NET_RAW (ip resources), CAP_CHOWN
         (controlSocketGroup), CAP_NET_BIND_SERVICE (a mesh or metrics port below 1024) and no
         other; a read-only system (ProtectSystem=strict; writable: the state and runtime
-        directories, /proc/sysrq-trigger for sysrq-reboot and /proc/sys/net/ipv6/conf for IPv6
-        virtual IPs), a private /tmp, /home read-only with fence devices (SSH keys) and hidden
-        otherwise, no device but the watchdog, no kernel modules, tunables, logs, clock,
+        directories), read-only kernel tunables (ProtectKernelTunables; with the sysrq-reboot
+        self-fence, which writes /proc/sysrq-trigger, /proc/sys and /sys by name) but for
+        /proc/sys/net/ipv6/conf (IPv6 virtual IPs), a private /tmp, /home read-only with fence devices (SSH keys) and hidden
+        otherwise, no device but the watchdog, no kernel modules, logs, clock,
         hostname, namespaces or realtime, the address families unix, inet, inet6, netlink (and
         packet with ip resources), the @system-service system calls. With exec, ocf or lxc
         resources, storage (drbd, rbd), a microVM readyCommand, a "command:" self-fence or an
