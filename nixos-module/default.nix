@@ -43,21 +43,20 @@ let
     || lib.hasPrefix "command:" cfg.selfFence
     || builtins.any (d: d.unfence) (builtins.attrValues fenceDevices);
   sandboxed = cfg.agentSandbox == "auto" && !runsForeignCode;
-  # systemd's manager lets a caller start and stop units when it has CAP_SYS_ADMIN; without it, it
-  # asks polkit (even for uid 0), which a server need not run
-  usesSystemd = builtins.any (r: builtins.elem r.kind [ "systemd" "microvm" ]) resourceList;
   lowPort = address: address != null && portOf address < 1024;
   # None is needed for what the agent, as uid 0, writes itself: the state and runtime directories,
   # /proc/sysrq-trigger (root's, mode 0200; the kernel checks no capability on a write) and the
-  # watchdog device (root's, 0600).
+  # watchdog device (root's, 0600). Nor for starting and stopping units (systemd and microvm
+  # resources): systemd grants them to a caller with CAP_SYS_ADMIN or, when it cannot know the
+  # caller's capabilities (through the D-Bus daemon, which does not report them), to a caller of
+  # its own uid (sd_bus_query_sender_privilege), and only then asks polkit.
   agentCapabilities =
     # chown of the control socket to a group root is not a member of
     lib.optional (cfg.controlSocketGroup != null) "CAP_CHOWN"
     # a mesh or metrics port below 1024
     ++ lib.optional (lowPort (cfg.nodes.${cfg.nodeName}.address or null) || lowPort cfg.metricsAddress) "CAP_NET_BIND_SERVICE"
     # ip address add/del (netlink) and arping's packet socket
-    ++ lib.optionals hasVirtualIps [ "CAP_NET_ADMIN" "CAP_NET_RAW" ]
-    ++ lib.optional usesSystemd "CAP_SYS_ADMIN";
+    ++ lib.optionals hasVirtualIps [ "CAP_NET_ADMIN" "CAP_NET_RAW" ];
   agentSandbox = {
     # one line: an empty list would write none, and leave every capability
     CapabilityBoundingSet = lib.concatStringsSep " " agentCapabilities;

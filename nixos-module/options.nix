@@ -92,8 +92,7 @@ in
         or ip, without storage, and the self-fence is not a command and no fence device unfences
         (fabric fencing), the work is done by systemd over D-Bus, iproute2 and arping, fence agents
         over the network and the agent itself, and the unit is bounded to that: capabilities
-        CAP_SYS_ADMIN (systemd lets a caller with it start and stop units without asking polkit;
-        systemd and microvm resources), CAP_NET_ADMIN and CAP_NET_RAW (ip resources), CAP_CHOWN
+        CAP_NET_ADMIN and CAP_NET_RAW (ip resources), CAP_CHOWN
         (controlSocketGroup), CAP_NET_BIND_SERVICE (a mesh or metrics port below 1024) and no
         other; a read-only system (ProtectSystem=strict; writable: the state and runtime
         directories), read-only kernel tunables (ProtectKernelTunables; with the sysrq-reboot
