@@ -2,9 +2,9 @@
 // IPs (agentSandbox = "auto"; nixos-module/default.nix evaluated by nixpkgs' real module system),
 // run by a REAL systemd --user as root, as a Type=notify unit in a private network namespace
 // (PrivateNetwork, added here so its virtual IPs land in a namespace of its own): it must start,
-// report READY, start a systemd unit over D-Bus and add an IPv4 and an IPv6 virtual IP (the IPv6
-// one sets ndisc_notify, below the read-only /proc/sys), with exactly the capabilities the module
-// bounds it to. Left out, because this user manager cannot apply them: ProtectKernelTunables and
+// report READY, start a systemd unit over D-Bus, add an IPv4 virtual IP on a veth pair and
+// announce it with arping, and an IPv6 one (which sets ndisc_notify, below the read-only
+// /proc/sys), with exactly the capabilities the module bounds it to. Left out, because this user manager cannot apply them: ProtectKernelTunables and
 // ProtectKernelLogs (226/NAMESPACE here, as ProtectHome), the device policy, the state and runtime
 // directories (bound where NixOS has them). The unit start goes through the permission check a
 // system manager makes through dbus-daemon (a caller without CAP_SYS_ADMIN, of the manager's uid);
@@ -38,7 +38,7 @@ function agentServiceConfig(lib: string): Record<string, unknown> {
         fencing.enabled = false;
         resources = {
           web = { kind = "systemd"; params.unit = "tsha-sbx-web.service"; };
-          vip = { kind = "ip"; params = { address = "${VIP4}"; interface = "lo"; arpCount = "0"; }; };
+          vip = { kind = "ip"; params = { address = "${VIP4}"; interface = "tsha-v0"; arpCount = "3"; }; };
           vip6 = { kind = "ip"; params = { address = "${VIP6}"; interface = "lo"; }; };
         };
       };
@@ -72,7 +72,7 @@ describe.skipIf(skip)('the agent in its derived NixOS sandbox, under a real syst
     await sd?.stop();
   });
 
-  it('starts, runs a unit over D-Bus and adds IPv4 and IPv6 virtual IPs with only the capabilities it is bounded to', async () => {
+  it('starts, runs a unit over D-Bus, adds IPv4 and IPv6 virtual IPs and sends gratuitous ARP with only the capabilities it is bounded to', async () => {
     const sc = agentServiceConfig(lib!);
     expect(sc.CapabilityBoundingSet).toBe('CAP_NET_ADMIN CAP_NET_RAW');
     // the default self-fence, sysrq-reboot: /proc/sys and /sys read-only by name
@@ -85,7 +85,7 @@ describe.skipIf(skip)('the agent in its derived NixOS sandbox, under a real syst
       fencing: { enabled: false },
       resources: {
         web: { kind: 'systemd', params: { unit: 'tsha-sbx-web.service' } },
-        vip: { kind: 'ip', params: { address: VIP4, interface: 'lo', arpCount: '0' } },
+        vip: { kind: 'ip', params: { address: VIP4, interface: 'tsha-v0', arpCount: '3' } },
         vip6: { kind: 'ip', params: { address: VIP6, interface: 'lo' } },
       },
     }));
@@ -109,6 +109,9 @@ describe.skipIf(skip)('the agent in its derived NixOS sandbox, under a real syst
       `ExecStart=${process.execPath} --import tsx ${join(ROOT, 'src/cli/main.ts')} agent --config /etc/tsha/config.json --node a --state-dir /var/lib/tsha --socket /run/tsha/control.sock --self-fence exit --systemd-bus ${sd.busAddress}`,
       `Environment=PATH=${process.env.PATH}`,
       `StandardError=file:${join(sd.root, 'agent.err')}`,
+      // the LAN of the IPv4 address, in the unit's network namespace and under its sandbox: a veth
+      // pair without IPv6 (so the only packets tsha-v1 receives are the agent's gratuitous ARPs)
+      `ExecStartPre=/bin/sh -c 'ip link add tsha-v0 type veth peer name tsha-v1 && for i in tsha-v0 tsha-v1; do echo 1 > /proc/sys/net/ipv6/conf/$i/disable_ipv6 && ip link set $i up || exit 1; done'`,
       ...bind,
     ]));
     await sd.reload();
@@ -123,9 +126,10 @@ describe.skipIf(skip)('the agent in its derived NixOS sandbox, under a real syst
     const expected = [CAP.CAP_NET_ADMIN, CAP.CAP_NET_RAW].reduce((m, c) => m | (1n << BigInt(c)), 0n);
     expect(capBnd.toString(16)).toBe(expected.toString(16));
 
-    // the cluster of one places every resource here: the unit started over D-Bus, both addresses on lo
+    // the cluster of one places every resource here: the unit started over D-Bus, the addresses on
+    // tsha-v0 and lo
     const addresses = () => {
-      const out = execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', '-j', 'address', 'show', 'dev', 'lo'], { encoding: 'utf8' });
+      const out = execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', '-j', 'address', 'show'], { encoding: 'utf8' });
       return (JSON.parse(out) as { addr_info: { local: string; prefixlen: number }[] }[]).flatMap((l) => l.addr_info.map((a) => `${a.local}/${a.prefixlen}`));
     };
     const deadline = Date.now() + 30_000;
@@ -150,6 +154,11 @@ describe.skipIf(skip)('the agent in its derived NixOS sandbox, under a real syst
     const ro = inAgent('echo 0 > /proc/sys/net/ipv4/conf/lo/forwarding');
     expect(ro.ok).toBe(false);
     expect(ro.out).toMatch(/Read-only file system/);
+    // arping ran (a packet socket, CAP_NET_RAW): its ARPs, one a second, reach the other end
+    const received = () => (JSON.parse(execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', '-s', '-j', 'link', 'show', 'dev', 'tsha-v1'], { encoding: 'utf8' })) as { stats64: { rx: { packets: number } } }[])[0]!.stats64.rx.packets;
+    const arpDeadline = Date.now() + 10_000;
+    while (received() < 2 && Date.now() < arpDeadline) await new Promise((r) => setTimeout(r, 250));
+    expect(received(), await journal()).toBeGreaterThanOrEqual(2);
     expect(await sd.show('tsha-agent.service', 'ActiveState'), await journal()).toBe('active');
     expect(await sd.show('tsha-agent.service', 'NRestarts')).toBe('0');
   }, 90_000);
