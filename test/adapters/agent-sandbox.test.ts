@@ -4,14 +4,15 @@
 // (PrivateNetwork, added here so its virtual IPs land in a namespace of its own): it must start,
 // report READY, start a systemd unit over D-Bus, add an IPv4 virtual IP on a veth pair and
 // announce it with arping, and an IPv6 one (which sets ndisc_notify, below the read-only
-// /proc/sys), with exactly the capabilities the module bounds it to. Left out, because this user manager cannot apply them: ProtectKernelTunables and
+// /proc/sys), and run a real fence agent for `tsha fence check`, with exactly the capabilities the
+// module bounds it to. Left out, because this user manager cannot apply them: ProtectKernelTunables and
 // ProtectKernelLogs (226/NAMESPACE here, as ProtectHome), the device policy, the state and runtime
 // directories (bound where NixOS has them). The unit start goes through the permission check a
 // system manager makes through dbus-daemon (a caller without CAP_SYS_ADMIN, of the manager's uid);
 // not shown here: NixOS's newer systemd and dbus-broker, and the sysrq-reboot self-fence (this
 // kernel has no /proc/sysrq-trigger, and the test must never reset the machine: it runs with
 // --self-fence exit).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +36,7 @@ function agentServiceConfig(lib: string): Record<string, unknown> {
         package = pkgs.tsha;
         cluster = { name = "sandbox"; id = "sandbox-agent"; };
         nodes.a.address = "127.0.0.1:7400";
-        fencing.enabled = false;
+        fencing.devices.bmc = { agent = "fence_redfish"; parameters = { ip = "127.0.0.1"; ipport = "9"; username = "x"; passwd_script = "echo y"; ssl_insecure = "1"; }; hosts = [ "a" ]; };
         resources = {
           web = { kind = "systemd"; params.unit = "tsha-sbx-web.service"; };
           vip = { kind = "ip"; params = { address = "${VIP4}"; interface = "tsha-v0"; arpCount = "3"; }; };
@@ -82,7 +83,8 @@ describe.skipIf(skip)('the agent in its derived NixOS sandbox, under a real syst
     writeFileSync(config, JSON.stringify({
       cluster: { name: 'sandbox', id: 'sandbox-agent' },
       nodes: { a: { address: '127.0.0.1:7400' } },
-      fencing: { enabled: false },
+      // a real fence agent (Python, HTTPS), asked by `tsha fence check` at a port where nothing listens
+      fencing: { devices: { bmc: { agent: 'fence_redfish', parameters: { ip: '127.0.0.1', ipport: '9', username: 'x', passwd_script: 'echo y', ssl_insecure: '1' }, hosts: ['a'] } } },
       resources: {
         web: { kind: 'systemd', params: { unit: 'tsha-sbx-web.service' } },
         vip: { kind: 'ip', params: { address: VIP4, interface: 'tsha-v0', arpCount: '3' } },
@@ -154,6 +156,9 @@ describe.skipIf(skip)('the agent in its derived NixOS sandbox, under a real syst
     const ro = inAgent('echo 0 > /proc/sys/net/ipv4/conf/lo/forwarding');
     expect(ro.ok).toBe(false);
     expect(ro.out).toMatch(/Read-only file system/);
+    // the fence agent runs under the sandbox as outside it: it gets as far as its HTTPS connection
+    const check = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'fence', 'check', '--socket', join(run, 'control.sock')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(check.stdout + check.stderr).toMatch(/Connection refused/);
     // arping ran (a packet socket, CAP_NET_RAW): its ARPs, one a second, reach the other end
     const received = () => (JSON.parse(execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', '-s', '-j', 'link', 'show', 'dev', 'tsha-v1'], { encoding: 'utf8' })) as { stats64: { rx: { packets: number } } }[])[0]!.stats64.rx.packets;
     const arpDeadline = Date.now() + 10_000;
