@@ -33,15 +33,17 @@ let
   runsLxc = builtins.any (r: r.kind == "lxc") (builtins.attrValues cfg.resources);
 
   # The agent's sandbox (agentSandbox = "auto"). Resources of kind exec, ocf and lxc, storage,
-  # a microVM's readyCommand, a self-fence command and fabric fencing (unfence: fence_scsi and
-  # fence_mpath need the disks) run programs of the user's choosing as the agent's children, which
-  # inherit whatever sandbox the agent has: with any of them the agent stays unconfined. Without
-  # them, the work is done by systemd over D-Bus (systemd, microvm), by iproute2 and arping (ip),
-  # by fence agents talking to a BMC or PDU over the network, and by the agent's own code.
+  # a microVM's readyCommand and a self-fence command run programs of the user's choosing as the
+  # agent's children, which inherit whatever sandbox the agent has; fabric and disk fencing
+  # (unfence, fence_scsi, fence_mpath, fence_sbd) needs the disks: with any of them the agent
+  # stays unconfined. Without them, the work is done by systemd over D-Bus (systemd, microvm), by
+  # iproute2 and arping (ip), by fence agents talking to a BMC or PDU over the network, and by the
+  # agent's own code.
   resourceList = builtins.attrValues cfg.resources;
+  diskFenceAgents = [ "fence_scsi" "fence_mpath" "fence_sbd" ];
   runsForeignCode = builtins.any (r: builtins.elem r.kind [ "exec" "ocf" "lxc" ] || r.storage != null || (r.kind == "microvm" && (r.params.readyCommand or null) != null)) resourceList
     || lib.hasPrefix "command:" cfg.selfFence
-    || builtins.any (d: d.unfence) (builtins.attrValues fenceDevices);
+    || builtins.any (d: d.unfence || builtins.elem (baseNameOf d.agent) diskFenceAgents) (builtins.attrValues fenceDevices);
   sandboxed = cfg.agentSandbox == "auto" && !runsForeignCode;
   lowPort = address: address != null && portOf address < 1024;
   # None is needed for what the agent, as uid 0, writes itself: the state and runtime directories,

@@ -87,24 +87,26 @@ in
       type = types.enum [ "auto" "none" ];
       default = "auto";
       description = ''
-        The sandbox of tsha-agent. The agent runs the cluster's resources as its children, which
-        inherit it. "auto": when every resource is of kind systemd, microvm (without readyCommand)
-        or ip, without storage, and the self-fence is not a command and no fence device unfences
-        (fabric fencing), the work is done by systemd over D-Bus, iproute2 and arping, fence agents
-        over the network and the agent itself, and the unit is bounded to that: capabilities
-        CAP_NET_ADMIN and CAP_NET_RAW (ip resources), CAP_CHOWN
-        (controlSocketGroup), CAP_NET_BIND_SERVICE (a mesh or metrics port below 1024) and no
-        other; a read-only system (ProtectSystem=strict; writable: the state and runtime
-        directories), read-only kernel tunables (ProtectKernelTunables; with the sysrq-reboot
-        self-fence, which writes /proc/sysrq-trigger, /proc/sys and /sys by name) but for
-        /proc/sys/net/ipv6/conf (IPv6 virtual IPs), a private /tmp, /home read-only with fence devices (SSH keys) and hidden
-        otherwise, no device but the watchdog, no kernel modules, logs, clock,
-        hostname, namespaces or realtime, the address families unix, inet, inet6, netlink (and
-        packet with ip resources), the @system-service system calls. With exec, ocf or lxc
-        resources, storage (drbd, rbd), a microVM readyCommand, a "command:" self-fence or an
-        unfencing device, programs of the configuration's choosing run as the agent's children,
-        and it stays unconfined as "none" leaves it: root with every capability, only other
-        architectures' system calls and personality changes refused.
+        The sandbox of tsha-agent. The agent runs the cluster's resources and fence agents as
+        its children, which inherit it. "auto": when every resource is of kind systemd, microvm
+        (without readyCommand) or ip, without storage, the self-fence is not a command and no
+        fence device fences through the disks (unfence, fence_scsi, fence_mpath, fence_sbd), the
+        work is done by systemd over D-Bus, iproute2 and arping, fence agents over the network and
+        the agent itself, and the unit is bounded to that: the capabilities CAP_NET_ADMIN and
+        CAP_NET_RAW (ip resources), CAP_CHOWN (controlSocketGroup) and CAP_NET_BIND_SERVICE (a
+        mesh or metrics port below 1024) and no other; a read-only system (ProtectSystem=strict;
+        writable: the state and runtime directories); read-only kernel tunables
+        (ProtectKernelTunables; with the sysrq-reboot self-fence, which writes
+        /proc/sysrq-trigger, /proc/sys and /sys by name) but for /proc/sys/net/ipv6/conf (IPv6
+        virtual IPs); a private /tmp; /home read-only with fence devices (SSH keys), hidden
+        otherwise; no device but the watchdog; no kernel modules, logs, clock, hostname,
+        namespaces or realtime; the address families unix, inet, inet6, netlink (and packet with
+        ip resources); the @system-service system calls. A fence agent that needs more than that
+        (a device, a write outside those paths) needs "none". With exec, ocf or lxc resources,
+        storage (drbd, rbd), a microVM readyCommand or a "command:" self-fence, programs of the
+        configuration's choosing run as the agent's children, and it stays unconfined as "none"
+        leaves it: root with every capability, only other architectures' system calls and
+        personality changes refused.
       '';
     };
 

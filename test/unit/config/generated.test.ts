@@ -362,6 +362,7 @@ describe('nixos-module', () => {
     unconfined({ ...base, tsha: { enable: true }, module: '{ services.tsha.resources.dummy = { kind = "ocf"; params.agent = "heartbeat:Dummy"; }; }' });
     unconfined({ ...base, tsha: { enable: true }, module: '{ services.tsha.resources.ct = { kind = "lxc"; params.name = "ct"; }; }' });
     unconfined({ ...base, tsha: { enable: true, fencing: { devices: { pdu: { unfence: true } } } } });
+    unconfined({ ...base, tsha: { enable: true, fencing: { devices: { pdu: { agent: 'fence_sbd' } } } } });
     unconfined({ ...base, tsha: { enable: true }, module: '{ services.tsha.resources.postgresql.storage = { type = "rbd"; pool = "rbd"; image = "pg"; }; }' });
     unconfined({ ...base, tsha: { enable: true }, module: '{ services.tsha.resources.vm = { kind = "microvm"; params = { name = "vm"; readyCommand = "true"; }; }; }' });
   });
