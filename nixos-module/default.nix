@@ -44,6 +44,8 @@ let
   runsForeignCode = builtins.any (r: builtins.elem r.kind [ "exec" "ocf" "lxc" ] || r.storage != null || (r.kind == "microvm" && (r.params.readyCommand or null) != null)) resourceList
     || lib.hasPrefix "command:" cfg.selfFence
     || builtins.any (d: d.unfence || builtins.elem (baseNameOf d.agent) diskFenceAgents) (builtins.attrValues fenceDevices);
+  # A change of the configuration that changes the sandbox changes the unit itself, so a switch
+  # restarts the agent instead of reloading it (reloadTriggers) into the sandbox it has.
   sandboxed = cfg.agentSandbox == "auto" && !runsForeignCode;
   lowPort = address: address != null && portOf address < 1024;
   # None is needed for what the agent, as uid 0, writes itself: the state and runtime directories,
