@@ -365,9 +365,11 @@ in
           LoadCredential = lib.mapAttrsToList (name: file: "${name}:${file}") cfg.fenceCredentials;
           StateDirectory = "tsha";
           StateDirectoryMode = "0700";
-          # the control socket (tsha status, tsha resource …) lives in /run/tsha
+          # the control socket (tsha status, tsha resource …) lives in /run/tsha; systemd makes the
+          # directory root's, so with a controlSocketGroup it is 0755 for the group's members to reach
+          # the socket (0660, that group's), which is what guards it
           RuntimeDirectory = "tsha";
-          RuntimeDirectoryMode = "0750";
+          RuntimeDirectoryMode = if cfg.controlSocketGroup != null then "0755" else "0750";
         } // lib.optionalAttrs sandboxed agentSandbox;
       };
     })

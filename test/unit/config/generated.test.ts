@@ -260,7 +260,10 @@ describe('nixos-module', () => {
       KillMode: 'process',
       StateDirectory: 'tsha',
       RuntimeDirectory: 'tsha',
+      // systemd makes /run/tsha root's: the group's members must be able to reach the socket in it
+      RuntimeDirectoryMode: '0755',
     });
+    expect(machine({ hostName: 'left', example: 'two-node.json', tsha: { enable: true } }).services['tsha-agent'].serviceConfig.RuntimeDirectoryMode).toBe('0750');
     expect(unit.serviceConfig.ExecStart).toBe(
       '/nix/store/stub-tsha/bin/tsha --log-level info agent --config /etc/tsha/config.json --node left --state-dir /var/lib/tsha --socket /run/tsha/control.sock --self-fence "sysrq-reboot" --socket-group wheel',
     );
