@@ -84,8 +84,10 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
       target, action: r.action, status: 'pending', device: '', executor: '', requestedBy: r.by,
       reason: `operator request (log index ${r.index}): waiting for the coordinator's fence`, timeUnixMs: wall(r.at),
     })),
-    ...agent.lastFence.map((f): FenceEvent => ({
-      target: f.target, action: f.action, status: f.confirmed ? 'ok' : 'failed', device: f.device, executor: agent.self, requestedBy: agent.self,
+    // this node's own fence attempts that failed: a confirmed one is in the replicated history above
+    // (committed with its device and executor), and shown once
+    ...agent.lastFence.filter((f) => !f.confirmed).map((f): FenceEvent => ({
+      target: f.target, action: f.action, status: 'failed', device: f.device, executor: agent.self, requestedBy: '',
       reason: f.reason, timeUnixMs: f.timeUnixMs,
     })),
   ].slice(-limit);
