@@ -64,6 +64,10 @@ function gateFor(st: NodeState, transition: number, now: number): RunGate {
     if (a.type === 'storage_blocklist' || a.type === 'storage_break_lock' || a.type === 'storage_outdate_peer') {
       if (a.target === undefined || st.cluster.down[a.target] === undefined) return false;
     }
+    // a transition another term's coordinator planned is aborted by the current one as soon as it
+    // leads: a node whose lease a new coordinator renewed before that abort reaches it (a node back
+    // from a power loss, replaying its log) starts nothing more of it
+    if (t !== null && t.id === transition && t.term !== st.term) return false;
     return mayAct(st, now);
   };
 }
