@@ -16,7 +16,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findNixpkgsLib, renderServiceSection } from '../helpers/nix.js';
+import { findNixpkgsLib, hasNixInstantiate, renderServiceSection } from '../helpers/nix.js';
 import { startSystemdUser, skipWithoutSystemd, type SystemdUser } from '../helpers/systemd-user.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -55,12 +55,7 @@ const USER_MANAGER_CANNOT = ['ProtectHome', 'ProtectKernelTunables', 'ProtectKer
 const CAP = { CAP_NET_ADMIN: 12, CAP_NET_RAW: 13 } as const;
 
 const lib = findNixpkgsLib().found;
-let hasNix = true;
-try {
-  execFileSync('nix-instantiate', ['--version'], { stdio: 'ignore' });
-} catch {
-  hasNix = false;
-}
+const hasNix = hasNixInstantiate();
 const skip = skipWithoutSystemd('agent sandbox test') || !lib || !hasNix;
 
 describe.skipIf(skip)('the agent in its derived NixOS sandbox, under a real systemd', () => {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findNixpkgsLib, renderServiceSection } from '../helpers/nix.js';
+import { findNixpkgsLib, hasNixInstantiate, renderServiceSection } from '../helpers/nix.js';
 import { startSystemdUser, skipWithoutSystemd, type SystemdUser } from '../helpers/systemd-user.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -28,12 +28,7 @@ function witnessServiceConfig(lib: string): Record<string, unknown> {
 const USER_MANAGER_CANNOT = ['DynamicUser', 'PrivateUsers', 'ProtectHome', 'StateDirectory', 'StateDirectoryMode', 'ExecStart', 'ExecReload'];
 
 const lib = findNixpkgsLib().found;
-let hasNix = true;
-try {
-  execFileSync('nix-instantiate', ['--version'], { stdio: 'ignore' });
-} catch {
-  hasNix = false;
-}
+const hasNix = hasNixInstantiate();
 const skip = skipWithoutSystemd('witness sandbox test') || !lib || !hasNix;
 
 describe.skipIf(skip)('the witness in its NixOS sandbox, under a real systemd', () => {

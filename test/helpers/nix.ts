@@ -1,11 +1,22 @@
 // What the tests of nixos-module/ share: where nixpkgs' lib is, and a unit's [Service] section as
 // nixpkgs renders the serviceConfig the module evaluated to.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
 /** nixpkgs' lib: $TSHA_SHARED_DIR/nixpkgs-lib, else shared/ beside the repository (CI's clean clone) or beside one of its ancestors (a worktree); null when none is there. */
+/** Whether nix-instantiate (Debian's nix-bin) is on PATH: the module tests evaluate with it. */
+export function hasNixInstantiate(): boolean {
+  try {
+    execFileSync('nix-instantiate', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function findNixpkgsLib(): { found: string | null; candidates: string[] } {
   const candidates: string[] = [];
   if (process.env.TSHA_SHARED_DIR) candidates.push(join(process.env.TSHA_SHARED_DIR, 'nixpkgs-lib/lib'));
