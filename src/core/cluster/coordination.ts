@@ -30,7 +30,7 @@ import { lastIndex } from './log.js';
 import type { NodeReport } from './messages.js';
 import { propose } from './replication.js';
 import type { NodeState, Out } from './state.js';
-import { currentVoters, drift, hostNodes, inPromotable } from './state.js';
+import { clonedBase, currentVoters, drift, hostNodes, inPromotable } from './state.js';
 import type { TransitionRecord } from './state-machine.js';
 
 const RETRY_FIRST_MS = 1000;
@@ -190,33 +190,31 @@ function readmitAndCount(st: NodeState, now: number): Command[] {
 }
 
 /**
- * A clone instance a node found running at its start is reported by the clone child's own id (it
- * does not know its instance number): give it the lowest number free in the record, the way the
- * scheduler numbers an anonymous instance. The node adopts the number when it applies the entry.
+ * The instance numbers a node's report gets in the record. A copy a node found running at its
+ * start is reported by the clone child's own id (it does not know its number); a number it reports
+ * may be stale (adopted from an older record). Each copy keeps its number when no other node holds
+ * that number, else takes the number the record already gives this node for that clone (the copy
+ * it held before it restarted), else the lowest number free. So no number is ever held on two
+ * nodes, which the scheduler would read as one copy active twice. The node adopts the numbers when
+ * it applies the entry (execution.ts).
  */
 function numberInstances(st: NodeState, n: NodeName, roles: Record<ResourceId, ActiveRole>, proposed: Command[]): Record<ResourceId, ActiveRole> {
-  const cloned = new Set<ResourceId>();
-  for (const r of Object.values(st.config.resources)) {
-    if (r.type !== 'clone') continue;
-    cloned.add(r.child);
-    const child = st.config.resources[r.child];
-    if (child?.type === 'group') for (const m of child.members) cloned.add(m);
-  }
-  if (!Object.keys(roles).some((r) => cloned.has(r))) return roles;
-  const used = new Set<ResourceId>();
-  for (const [node, m] of Object.entries(st.cluster.active)) if (node !== n) for (const r of Object.keys(m)) used.add(r);
-  for (const c of proposed) if (c.type === 'observed') for (const r of Object.keys(c.active)) used.add(r);
-  for (const r of Object.keys(roles)) used.add(r);
+  if (!Object.keys(roles).some((r) => clonedBase(st, r) !== null)) return roles;
+  const elsewhere = new Set<ResourceId>();
+  for (const [node, m] of Object.entries(st.cluster.active)) if (node !== n) for (const r of Object.keys(m)) elsewhere.add(r);
+  for (const c of proposed) if (c.type === 'observed') for (const r of Object.keys(c.active)) elsewhere.add(r);
   const out: Record<ResourceId, ActiveRole> = {};
-  for (const [r, role] of Object.entries(roles)) {
-    if (!cloned.has(r)) {
-      out[r] = role;
-      continue;
-    }
-    let k = 0;
-    while (used.has(`${r}:${k}`)) k++;
-    used.add(`${r}:${k}`);
-    out[`${r}:${k}`] = role;
+  const unnumbered: [ResourceId, ActiveRole][] = [];
+  for (const [r, role] of Object.entries(roles).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const base = clonedBase(st, r);
+    if (base === null || (r !== base && !elsewhere.has(r))) out[r] = role;
+    else unnumbered.push([base, role]);
+  }
+  const free = (id: ResourceId): boolean => !elsewhere.has(id) && !(id in out);
+  for (const [base, role] of unnumbered) {
+    let id = Object.keys(st.cluster.active[n] ?? {}).sort().find((r) => r !== base && clonedBase(st, r) === base && free(r));
+    for (let k = 0; id === undefined; k++) if (free(`${base}:${k}`)) id = `${base}:${k}`;
+    out[id] = role;
   }
   return out;
 }

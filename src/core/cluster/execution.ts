@@ -34,7 +34,7 @@ import { mayAct, policyMargin } from './leases.js';
 import { entryAt } from './log.js';
 import type { NodeReport } from './messages.js';
 import type { NodeState, Out, SliceRun } from './state.js';
-import { inPromotable } from './state.js';
+import { clonedBase, inPromotable } from './state.js';
 import type { TransitionRecord } from './state-machine.js';
 
 /** The no-quorum stop is retried this long after an attempt that left something running. */
@@ -277,21 +277,46 @@ export function afterApply(st: NodeState, out: Out, cmd: Command, _index: number
   }
 }
 
-/** What this node found running under a clone child's id now has its instance number (coordination.ts). */
+/**
+ * The record gives this node's clone copies their instance numbers (coordination.ts numberInstances):
+ * a copy found running under the clone child's id, or under a number the record no longer gives it,
+ * takes the number the record has that this node does not hold yet. A node replaying its log after
+ * a restart passes older records first; the last one settles the names.
+ */
 function adoptInstanceNumbers(st: NodeState, out: Out, record: Record<ResourceId, ActiveRole>): void {
-  for (const id of Object.keys(record)) adoptNumber(st, out, id);
+  const wanted = new Map<ResourceId, ResourceId[]>();
+  for (const id of Object.keys(record).sort()) {
+    const base = clonedBase(st, id);
+    if (base !== null && id !== base && !st.local.has(id)) wanted.set(base, [...(wanted.get(base) ?? []), id]);
+  }
+  if (wanted.size === 0) return;
+  // the child's own id first (found at start), then stale numbers in order
+  const held = [...st.local.keys()].filter((id) => !(id in record) && wanted.has(clonedBase(st, id) ?? '')).sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+  for (const from of held) {
+    const to = wanted.get(clonedBase(st, from)!)!.shift();
+    if (to === undefined) continue;
+    // an action on the copy by its old name is running (the no-quorum stop): its outcome is for
+    // that name; the number is given by a later record, once it ended
+    if (actingOn(st, from)) continue;
+    st.local.set(to, st.local.get(from)!);
+    st.local.delete(from);
+    out.effects.push({ type: 'renamed', from, to });
+  }
 }
 
-/** `id` ("drbd:1") is what this node holds under its clone child's id ("drbd"), found running at start. */
+/** An action of a transition names a copy this node holds under the clone child's own id: it gives the copy its number. */
 function adoptNumber(st: NodeState, out: Out, id: ResourceId): void {
-  const base = id.replace(/:\d+$/, '');
-  if (base === id || st.local.has(id) || !st.local.has(base)) return;
-  // an action on the copy by its old name is running (the no-quorum stop): its outcome is for
-  // that name; the number is given by a later record, once it ended
-  if (st.runs.some((r) => r.exec.states.some((state, i) => state === 'running' && r.exec.plan.actions[i]?.resource === base))) return;
+  const base = clonedBase(st, id);
+  if (base === null || base === id || st.local.has(id) || !st.local.has(base)) return;
+  if (actingOn(st, base)) return;
   st.local.set(id, st.local.get(base)!);
   st.local.delete(base);
   out.effects.push({ type: 'renamed', from: base, to: id });
+}
+
+/** Whether an action of this node on `id` is running. */
+function actingOn(st: NodeState, id: ResourceId): boolean {
+  return st.runs.some((r) => r.exec.states.some((state, i) => state === 'running' && r.exec.plan.actions[i]?.resource === id));
 }
 
 /** After the whole cluster state was replaced by a snapshot from the coordinator. */

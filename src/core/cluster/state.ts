@@ -198,6 +198,8 @@ export interface NodeState {
 interface Memo {
   /** config ids (primitives) inside a promotable clone */
   promotable?: Set<ResourceId>;
+  /** config ids (primitives) a clone runs copies of */
+  cloned?: Set<ResourceId>;
   voters?: NodeName[];
   hosts?: NodeName[];
   peers?: NodeName[];
@@ -207,6 +209,26 @@ interface Memo {
 /** Call after any change of log, snapshot, applied state or configuration. */
 export function touch(st: NodeState): void {
   st.memo = {};
+}
+
+/**
+ * The clone child's own id when `resource` names a copy of it ("drbd", "drbd:1" → "drbd"), null for
+ * a resource outside clones. Copies of an anonymous clone are numbered only so each has a name.
+ */
+export function clonedBase(st: NodeState, resource: ResourceId): ResourceId | null {
+  let set = st.memo.cloned;
+  if (!set) {
+    set = new Set();
+    for (const r of Object.values(st.config.resources)) {
+      if (r.type !== 'clone') continue;
+      set.add(r.child);
+      const child = st.config.resources[r.child];
+      if (child?.type === 'group') for (const m of child.members) set.add(m);
+    }
+    st.memo.cloned = set;
+  }
+  const base = resource.replace(/:\d+$/, '');
+  return set.has(base) ? base : null;
 }
 
 /** Whether a resource (instance) runs in a promotable clone: a running copy of it is unpromoted, not started. */
