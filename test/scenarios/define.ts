@@ -370,6 +370,8 @@ def('stop-failure-fences', 'a failed stop fences the node before the resource ru
 def('stop-failure-block', 'on-fail=block on stop: a failed stop leaves the resource blocked where it is, and nothing is fenced', () =>
   cluster().primitive('web', { operations: ops({ stop: { onFail: 'block' } }) }).location('web', 'n1', -INF).running('web', 'n1', 'failed')
     .failure('web', 'n1', 'stop'));
+def('stop-failure-settled', 'a failed stop on a node that now runs no copy (it rebooted and probed) is cleared; the resource may run there again, nothing is fenced', () =>
+  cluster().primitive('web').location('web', 'n1', 100).failure('web', 'n1', 'stop'));
 def('op-fail-start-aborts', 'a simulated start failure aborts the plan; the failure is recorded for the next plan', () =>
   cluster().primitive('db').primitive('web').order('db', 'web'), { opFail: [{ resource: 'db', operation: 'start', node: 'n1' }] });
 def('op-fail-fence-aborts', 'a failed fence aborts the plan: nothing of the lost node is recovered', () =>

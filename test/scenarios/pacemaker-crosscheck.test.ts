@@ -38,6 +38,7 @@ const EXCLUDED: Record<string, string> = {
   'on-fail-stop-holds': NOT_TRANSLATED_FAILURES,
   'start-failure-bans-node': NOT_TRANSLATED_FAILURES,
   'stop-failure-block': NOT_TRANSLATED_FAILURES,
+  'stop-failure-settled': NOT_TRANSLATED_FAILURES,
   'blocked-copy-elsewhere-stopped': NEVER_WITHOUT_FENCE,
   'node-loss-fencing-disabled-stateful': NEVER_WITHOUT_FENCE,
   'node-loss-no-fence-device': NEVER_WITHOUT_FENCE,

@@ -63,6 +63,20 @@ describe('the checker catches each safeguard switched off', () => {
     expect(runSeeds({ seeds: 1, from: 53649, scenario: 'chaos-clones-3' }).violations).toEqual([]);
     expect(runSeeds({ seeds: 1, from: 10505, scenario: 'lossy-network' }).violations).toEqual([]);
   });
+
+  it('a clone copy found after an agent restart keeps the instance number the record gave its node', () => {
+    // found at 100,000 seeds: the coordinator numbered a copy n2 found at start r0d:0 (the lowest
+    // free number) although the record held it as r0d:1, and n2, replaying its log after an agent
+    // crash, took the older record's number, while r0d:0 started on n1: one instance on two nodes
+    expect(runSeeds({ seeds: 1, from: 7476, scenario: 'chaos-storage-3' }).violations).toEqual([]);
+  });
+
+  it('a failed stop on a node that came back without the copy does not get the node fenced later', () => {
+    // found at 100,000 seeds: a coordinator fenced itself for a failed stop and was back before
+    // its successor declared it down, so the failure stayed recorded; once the resource ran there
+    // again, every new plan fenced that node once more, until no quorum was left
+    expect(runSeeds({ seeds: 1, from: 97636, scenario: 'stop-failures' }).violations).toEqual([]);
+  });
 });
 
 describe('determinism', () => {

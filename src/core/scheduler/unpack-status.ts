@@ -204,6 +204,14 @@ function baseIdOf(ws: WorkingSet, resource: string): string {
   return m && ws.config.resources[m[1]!] ? m[1]! : resource;
 }
 
+/** Whether an online node, not lost, runs no copy of `base` (any role, failed included). */
+function stopSettled(ws: WorkingSet, base: string, nodeName: string): boolean {
+  const idx = ws.nodeIndex.get(nodeName);
+  const node = idx === undefined ? undefined : ws.nodes[idx];
+  if (!node || node.state !== 'online' || node.lost) return false;
+  return !primsOfBase(ws, base).some((p) => p.active.some((c) => c.node === idx) || p.onLost.some((c) => c.node === idx));
+}
+
 function primsOfBase(ws: WorkingSet, base: string): WPrim[] {
   const unit = ws.unitOf.get(base);
   const pos = ws.posOf.get(base);
@@ -233,6 +241,15 @@ function unpackFailures(ws: WorkingSet): void {
     const timeout = def.meta.failureTimeoutMs;
     if (timeout > 0 && ws.now - f.lastFailureAt >= timeout) {
       ws.expiredFailures.push({ resource: f.resource, node: f.node, operation: f.operation });
+      continue;
+    }
+    if (f.operation === 'stop' && stopSettled(ws, base, f.node)) {
+      // A failed stop leaves the copy in an unknown state until the node is fenced (which clears
+      // its failures) or the node itself finds it stopped: a node that rebooted or restarted its
+      // agent probes what it runs, and the record shows no copy there now. Kept, the failure would
+      // get the node fenced the next time the resource runs there, for a copy long gone.
+      ws.expiredFailures.push({ resource: f.resource, node: f.node, operation: f.operation });
+      ws.notes.push(`${f.resource}: the failed stop on ${f.node} is settled (no copy runs there now): cleared`);
       continue;
     }
     if (timeout > 0) {
