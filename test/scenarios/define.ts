@@ -238,6 +238,9 @@ def('order-asymmetric-then-cannot-start', 'an asymmetric order whose first is di
 def('order-asymmetric-then-cannot-move', 'first banned everywhere, asymmetric order: then keeps running but does not move to the node it prefers', () =>
   cluster().primitive('db').primitive('web').order('db', 'web', { symmetric: false }).location('web', 'n3', 100)
     .location('db', 'n1', -INF).location('db', 'n2', -INF).location('db', 'n3', -INF).running('db', 'n1').running('web', 'n2'));
+def('order-asymmetric-chain-restart', 'asymmetric orders db → app → web: db starts, so app restarts after it, and web after app\'s start', () =>
+  cluster().primitive('db').primitive('app').primitive('web').order('db', 'app', { symmetric: false }).order('app', 'web', { symmetric: false })
+    .running('app', 'n1').running('web', 'n1').location('db', 'n1', 100).location('web', 'n1', 100));
 def('order-asymmetric-group-member', 'asymmetric order into a group member: the disabled first stops, the group keeps running in full', () =>
   cluster().primitive('db', { meta: { targetRole: 'stopped' } }).group('site', ['ip', 'web']).order('db', 'web', { symmetric: false })
     .running('db', 'n1').running('ip', 'n2').running('web', 'n2'));

@@ -133,8 +133,8 @@ export function scheduleActions(ws: WorkingSet): void {
   // restarts then only when first starts or is promoted. Optional orders never restart anything.
   const mandatory = ws.config.constraints.order.filter((o) =>
     o.kind === 'mandatory' && o.thenAction === 'start' && (o.firstAction === 'start' || o.firstAction === 'promote'));
-  // Which primitives start (or arrive by migration) or get promoted in the plan so far; restarts
-  // added below also stop, so `pass.stopping` covers them.
+  // Which primitives start (or arrive by migration) or get promoted in the plan; a restart added
+  // below starts too (an asymmetric order restarts its then only on first's start).
   const startingSet = new Set<WPrim>();
   const promotingSet = new Set<WPrim>();
   for (const a of ws.actions.values()) {
@@ -148,7 +148,9 @@ export function scheduleActions(ws: WorkingSet): void {
   while (queue.length > 0) {
     const next: WPrim[] = [];
     const restart = (q: WPrim, reason: string) => {
-      if (forceRestart(ws, pass, q, reason)) next.push(q);
+      if (!forceRestart(ws, pass, q, reason)) return;
+      startingSet.add(q);
+      next.push(q);
     };
     const batch = new Set(queue);
     for (const p of queue) {
