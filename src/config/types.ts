@@ -156,6 +156,11 @@ export interface ResourceMeta {
  */
 export type MultipleActive = 'stop_start' | 'stop_only' | 'block' | 'stop_unexpected';
 
+/** The primitive a clone instance ("web:2") is a copy of ("web"); a primitive's own id otherwise. */
+export function primitiveOf(instance: ResourceId): ResourceId {
+  return instance.replace(/:\d+$/, '');
+}
+
 /**
  * The multiple-active policy of a primitive: its own, or else its group's, or else its clone's
  * (the first one that is not the default stop_start).

@@ -7,7 +7,7 @@
 
 import { agentLabel } from '../config/drivers.js';
 import type { CompiledConfig, NodeName, ResourceId, TargetRole } from '../config/types.js';
-import { multipleActivePolicy } from '../config/types.js';
+import { multipleActivePolicy, primitiveOf } from '../config/types.js';
 import type { ResourceState, ResourceStatus } from '../ports/control.js';
 
 /** One copy of a primitive instance on one node, in a role, or on its way there or out. */
@@ -28,10 +28,6 @@ export interface ResourceStatusInput {
   failures: readonly { resource: ResourceId; node: NodeName; operation: string; count: number; lastFailureUnixMs: number }[];
 }
 
-/** The primitive a clone instance ("web:2") belongs to ("web"); a primitive's own id otherwise. */
-export function primitiveOf(instance: ResourceId): ResourceId {
-  return instance.replace(/:\d+$/, '');
-}
 
 // a resource with copies in several states shows the most telling one
 const STATE_ORDER: readonly Placement['role'][] = ['failed', 'stopping', 'starting', 'promoted', 'unpromoted', 'started'];

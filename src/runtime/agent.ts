@@ -50,6 +50,7 @@ import { Lifecycle } from './lifecycle.js';
 import { createNotifier, type Notifier } from './notifier.js';
 import { LocalActions } from './local-actions.js';
 import { MalformedMessageError, fromEnvelope, toOutbound } from './wire.js';
+import { primitiveOf } from '../config/types.js';
 
 /** What the agent does on the core's `selfFence` effect (and on `fence` no-quorum policy). */
 export type SelfFenceAction =
@@ -763,7 +764,7 @@ export class Agent {
     this.metrics.quorate.set(this.quorate() ? 1 : 0);
     for (const [id, r] of Object.entries(st.config.resources)) {
       if (r.type !== 'primitive') continue;
-      const here = [...st.local].some(([x, role]) => role !== 'failed' && (x === id || x.replace(/:\d+$/, '') === id));
+      const here = [...st.local].some(([x, role]) => role !== 'failed' && (x === id || primitiveOf(x) === id));
       this.metrics.resourceUp.set({ resource: id, kind: r.kind }, here ? 1 : 0);
     }
     const now = this.clock();
@@ -790,7 +791,7 @@ export class Agent {
     const fails = new Map<string, { resource: string; node: string; count: number }>();
     const clusterTime = clusterNow(st, now);
     for (const f of st.cluster.failures) {
-      const def = st.config.resources[f.resource] ?? st.config.resources[f.resource.replace(/:\d+$/, '')];
+      const def = st.config.resources[f.resource] ?? st.config.resources[primitiveOf(f.resource)];
       const timeout = def?.type === 'primitive' ? def.meta.failureTimeoutMs : 0;
       if (timeout > 0 && clusterTime - f.at >= timeout) continue;
       const k = `${f.resource}\u0000${f.node}`;

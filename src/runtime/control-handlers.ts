@@ -7,12 +7,12 @@
 //   with a clear reason (no coordinator, unknown name).
 
 import type { CompiledConfig, NodeName, ResourceId } from '../config/types.js';
-import { INFINITY } from '../config/types.js';
+import { INFINITY, primitiveOf } from '../config/types.js';
 import { buildSnapshot, clusterNow, isQuorate, statusOf, stoppedReasons } from '../core/cluster/node.js';
 import { serializeSchedulerInput } from '../core/scheduler/record.js';
 import type { OperatorCommand } from '../core/cluster/commands.js';
 import type { ClusterState } from '../core/cluster/state-machine.js';
-import { primitiveOf, resourceStatuses } from '../core/resource-status.js';
+import { resourceStatuses } from '../core/resource-status.js';
 import type {
   ClusterStatus, CommandResult, ControlHandlers, FailedAction, FenceCheckReport, FenceCheckRequest, FenceCommandRequest, FenceEvent, NodeCommandRequest, NodeStatus, ResourceCommandRequest,
   StatusRequest, StatusSubscription, HistoryEntry, HistoryRequest, HistoryResponse, OperatorConstraint, SchedulerInputRequest, SchedulerInputResponse, StorageClient, StorageEvent, StorageStatus, WitnessView,

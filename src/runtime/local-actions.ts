@@ -33,7 +33,7 @@ import type { AgentMetrics } from '../observability/metrics.js';
 import type { MonitorResult, ResourceAgent, ResourceRef } from '../ports/resource-agent.js';
 import type { StorageDriver, StorageType, StorageView, TakeoverStep } from '../ports/storage.js';
 import { storageName } from '../ports/storage.js';
-import { DEFAULT_OPERATION_TIMEOUT_MS } from '../config/types.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS, primitiveOf } from '../config/types.js';
 
 export interface FailedAction {
   resource: ResourceId;
@@ -136,7 +136,7 @@ export class LocalActions {
   /** The primitive an instance id stands for ("web", or "drbd:1" of the clone child "drbd"). */
   primitive(id: ResourceId): PrimitiveResource | null {
     const resources = this.opts.config().resources;
-    const r = resources[id] ?? resources[id.replace(/:\d+$/, '')];
+    const r = resources[id] ?? resources[primitiveOf(id)];
     return r && r.type === 'primitive' ? r : null;
   }
 
@@ -335,7 +335,7 @@ export class LocalActions {
   }
 
   private keepReading(id: ResourceId, view: StorageView): void {
-    this.storageReadings.set(id.replace(/:\d+$/, ''), { resource: id.replace(/:\d+$/, ''), view, readAtUnixMs: Date.now() });
+    this.storageReadings.set(primitiveOf(id), { resource: primitiveOf(id), view, readAtUnixMs: Date.now() });
   }
 
   /** What each storage resource looked like from here when last read (for `tsha status`), in id order. */
@@ -556,7 +556,7 @@ export class LocalActions {
   clearFailures(id: ResourceId): void {
     for (let i = this.failedActions.length - 1; i >= 0; i--) {
       const r = this.failedActions[i]!.resource;
-      if (r === id || r.replace(/:\d+$/, '') === id) this.failedActions.splice(i, 1);
+      if (r === id || primitiveOf(r) === id) this.failedActions.splice(i, 1);
     }
   }
 

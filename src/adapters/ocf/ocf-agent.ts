@@ -47,6 +47,7 @@ import type { ActionResult, MonitorResult, OperationOptions, ResourceAgent, Reso
 import { parseOcfAgent } from '../../config/ocf.js';
 import type { AdvisedOperations, CompiledConfig } from '../../config/index.js';
 import { type CommandOutcome, OCF, OCF_EXIT_REASON_PREFIX, actionResult, monitorResult, runProgram } from '../exec/index.js';
+import { primitiveOf } from '../../config/types.js';
 
 export const DEFAULT_OCF_ROOT = '/usr/lib/ocf';
 export const OCF_DEGRADED = 190;
@@ -107,7 +108,7 @@ export class OcfAgent implements ResourceAgent {
   /** The agent's script, when params.agent names one and it is installed here. */
   private async script(res: ResourceRef): Promise<Script> {
     const name = parseOcfAgent(res.params.agent ?? '');
-    if (!name) return { ok: false, result: { status: 'errorFatal', reason: `resources.${primitiveId(res.id)}.params.agent: ${JSON.stringify(res.params.agent ?? '')} is not "provider:type"` } };
+    if (!name) return { ok: false, result: { status: 'errorFatal', reason: `resources.${primitiveOf(res.id)}.params.agent: ${JSON.stringify(res.params.agent ?? '')} is not "provider:type"` } };
     const path = join(this.ocfRoot, 'resource.d', name.provider, name.type);
     try {
       await access(path, constants.X_OK);
@@ -138,7 +139,7 @@ export class OcfAgent implements ResourceAgent {
       OCF_ROOT: this.ocfRoot,
       OCF_RA_VERSION_MAJOR: '1',
       OCF_RA_VERSION_MINOR: '1',
-      OCF_RESOURCE_INSTANCE: primitiveId(res.id),
+      OCF_RESOURCE_INSTANCE: primitiveOf(res.id),
       OCF_RESOURCE_PROVIDER: s.provider,
       OCF_RESOURCE_TYPE: s.type,
       OCF_EXIT_REASON_PREFIX,
@@ -234,10 +235,6 @@ function isOutcome(o: CommandOutcome | ActionResult): o is CommandOutcome {
   return 'timedOut' in o;
 }
 
-/** "web" for "web" and for the clone instance "web:1". */
-function primitiveId(id: string): string {
-  return id.replace(/:\d+$/, '');
-}
 
 /**
  * The parts of an agent's meta-data XML that tsha uses: the parameters (name, required) and the

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { HistoryEntry } from '../../ports/control.js';
 import { addSocketOption, agentError, withControlClient } from '../control-socket.js';
 import { outputOption, type Output } from '../output-option.js';
+import { primitiveOf } from '../../config/types.js';
 
 /** "90s", "15m", "2h", "1d" → milliseconds; null when it is none of these. */
 export function parseDuration(text: string): number | null {
@@ -28,7 +29,7 @@ export interface HistoryFilter {
 export function filterHistory(events: HistoryEntry[], f: HistoryFilter): HistoryEntry[] {
   return events.filter((e) =>
     (f.sinceUnixMs === undefined || e.timeUnixMs >= f.sinceUnixMs) &&
-    (f.resource === undefined || e.resource === f.resource || e.resource.replace(/:\d+$/, '') === f.resource) &&
+    (f.resource === undefined || e.resource === f.resource || primitiveOf(e.resource) === f.resource) &&
     (f.node === undefined || e.node === f.node || (e.kind === 'transition' && e.text.includes(` ${f.node}`))) &&
     (f.kind === undefined || e.kind === f.kind));
 }

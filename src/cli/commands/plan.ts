@@ -21,6 +21,7 @@ import { checkWithOcfAgents } from './config-check.js';
 import { renderErrors } from '../format/config-summary.js';
 import { renderPlanText } from '../format/plan-text.js';
 import { outputOption, type Output } from '../output-option.js';
+import { primitiveOf } from '../../config/types.js';
 
 /** A resource that runs now and would not run after the plan, although the new file keeps it enabled. */
 export interface UnrequestedStop {
@@ -119,7 +120,7 @@ export function unrequestedStops(sim: SimulationResult, next: CompiledConfig): U
     const m = new Map<ResourceId, string[]>();
     for (const o of s.observations) {
       if (o.role === 'failed') continue;
-      const base = o.resource.replace(/:\d+$/, '');
+      const base = primitiveOf(o.resource);
       m.set(base, [...(m.get(base) ?? []), o.node]);
     }
     return m;

@@ -5,7 +5,8 @@
 // uses too. The text and JSON formatters only read the view.
 
 import type { CompiledConfig } from '../../config/types.js';
-import { primitiveOf, resourceStatuses } from '../../core/resource-status.js';
+import { primitiveOf } from '../../config/types.js';
+import { resourceStatuses } from '../../core/resource-status.js';
 import type { ClusterSnapshot } from '../../core/snapshot.js';
 import type { ClusterStatus, FailedAction, NodeStatus, ResourceStatus } from '../../ports/control.js';
 

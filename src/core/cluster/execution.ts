@@ -36,6 +36,7 @@ import type { NodeReport } from './messages.js';
 import type { NodeState, Out, SliceRun } from './state.js';
 import { clonedBase, inPromotable } from './state.js';
 import type { TransitionRecord } from './state-machine.js';
+import { primitiveOf } from '../../config/types.js';
 
 /** The no-quorum stop is retried this long after an attempt that left something running. */
 const POLICY_RETRY_MS = 1000;
@@ -422,7 +423,7 @@ function stopWithoutLease(st: NodeState, out: Out, now: number): void {
 function keepLocalNames(st: NodeState, plan: Plan): Plan {
   const actions = plan.actions.map((a) => {
     if (a.resource === null) return a;
-    const base = a.resource.replace(/:\d+$/, '');
+    const base = primitiveOf(a.resource);
     if (base === a.resource || st.local.has(a.resource) || !st.local.has(base)) return a;
     return { ...a, resource: base, key: a.key.replace(a.resource, base) };
   });

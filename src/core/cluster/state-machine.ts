@@ -7,6 +7,7 @@
 import type { NodeName, ResourceId, TargetRole } from '../../config/types.js';
 import type { ActionStatus } from '../scheduler/types.js';
 import type { ActiveRole, Command, CommittedResult, OutdateOutcome, TransitionPlan } from './commands.js';
+import { primitiveOf } from '../../config/types.js';
 
 export interface FenceRecord {
   node: NodeName;
@@ -430,9 +431,8 @@ function applyChange(s: ClusterState, cmd: Command, index: number): void {
       return;
     }
     case 'cleanup': {
-      const base = (r: string) => r.replace(/:\d+$/, '');
       s.failures = s.failures.filter((f) => !(
-        (f.resource === cmd.resource || base(f.resource) === cmd.resource) &&
+        (f.resource === cmd.resource || primitiveOf(f.resource) === cmd.resource) &&
         (cmd.node === null || f.node === cmd.node) &&
         (cmd.operation === undefined || cmd.operation === null || f.operation === cmd.operation)
       ));

@@ -25,6 +25,7 @@ import type { Entry, FailureEvent, Message, NodeReport, RunReport, Snapshot, Wit
 import type { QuorumSpec } from './quorum.js';
 import type { ClusterState } from './state-machine.js';
 import type { Durable, Effect, Role, UnsafeSwitches } from './types.js';
+import { primitiveOf } from '../../config/types.js';
 
 /** The scheduler the coordinator plans with: src/core/scheduler's `schedule` (tests may wrap it). */
 export type Scheduler = (input: SchedulerInput) => Plan;
@@ -227,7 +228,7 @@ export function clonedBase(st: NodeState, resource: ResourceId): ResourceId | nu
     }
     st.memo.cloned = set;
   }
-  const base = resource.replace(/:\d+$/, '');
+  const base = primitiveOf(resource);
   return set.has(base) ? base : null;
 }
 
@@ -244,7 +245,7 @@ export function inPromotable(st: NodeState, resource: ResourceId): boolean {
     }
     st.memo.promotable = set;
   }
-  return set.has(resource) || set.has(resource.replace(/:\d+$/, ''));
+  return set.has(resource) || set.has(primitiveOf(resource));
 }
 
 export function drift(st: NodeState): number {

@@ -9,6 +9,7 @@ import { nextDeadline, startRun, stepRun } from './executor.js';
 import type { RunEffect } from './executor.js';
 import { applyResults } from './apply-results.js';
 import type { ClusterSnapshot } from '../snapshot.js';
+import { primitiveOf } from '../../config/types.js';
 
 export interface OpFailure {
   resource: string;
@@ -71,7 +72,7 @@ function matches(a: PlanAction, f: OpFailure): boolean {
   // Fencing has no resource: "fence:fence:NODE" fails the fence of NODE.
   if (a.type === 'fence') return f.operation === 'fence' && a.node === f.node;
   if (a.node !== f.node || a.type !== f.operation || a.resource === null) return false;
-  return a.resource === f.resource || a.resource.replace(/:\d+$/, '') === f.resource;
+  return a.resource === f.resource || primitiveOf(a.resource) === f.resource;
 }
 
 export function simulatedResult(a: PlanAction, opFail: OpFailure[]): ActionResult {
