@@ -78,7 +78,7 @@ export function buildClusterStatus(agent: Agent, req: Partial<StatusRequest> = {
   const fenceHistory: FenceEvent[] = [
     ...c.fenceHistory.map((f): FenceEvent => ({
       target: f.node, action: f.action ?? 'off', status: 'ok', device: f.device ?? (f.cause === 'fenced' ? 'fence agent' : 'lease expiry + watchdog'), executor: f.executor ?? '',
-      requestedBy: f.by ?? '', reason: `${f.by ? 'operator request; ' : ''}${f.cause === 'unfenced' ? 'unfenced at join' : f.cause} (term ${f.term}, log index ${f.index})`, timeUnixMs: wall(f.at),
+      requestedBy: f.by ?? '', reason: `${f.cause === 'unfenced' ? 'unfenced at join' : f.reason ? `${f.cause}: ${f.reason}` : `${f.by ? 'operator request; ' : ''}${f.cause}`} (term ${f.term}, log index ${f.index})`, timeUnixMs: wall(f.at),
     })),
     ...Object.entries(c.fenceRequests).map(([target, r]): FenceEvent => ({
       target, action: r.action, status: 'pending', device: '', executor: '', requestedBy: r.by,

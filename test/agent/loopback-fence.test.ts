@@ -62,7 +62,7 @@ describe('tsha fence NODE on a loopback cluster', () => {
     const text = await fenceCli(['status', '--socket', asker.socket]);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('Fencing History:');
-    expect(text.stdout).toMatch(new RegExp(`\\* off of ${holder} successful \\(requested by cli:[^)]+\\): operator request; fenced`));
+    expect(text.stdout).toMatch(new RegExp(`\\* off of ${holder} successful \\(requested by cli:[^)]+\\): fenced: operator request by cli:`));
     const json = await fenceCli(['status', '--socket', asker.socket, '--output', 'json']);
     const s = JSON.parse(json.stdout) as { fenceHistory: { target: string; status: string; requestedBy: string }[]; nodes: { name: string; state: string }[] };
     expect(s.fenceHistory).toContainEqual(expect.objectContaining({ target: holder, status: 'ok', requestedBy: expect.stringMatching(/^cli:/) }));

@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createCluster, now, sleep, type Cluster, type ClusterNode, type UnitSampler } from '../cluster/harness.js';
 import { TshaCluster } from '../cluster/tsha-cluster.js';
-import { check, outsideView, recoveredAt, STABLE_MS, type BootWindow, type FaultRecord, type PowerCut, type Violation } from './checker.js';
+import { FENCE_HISTORY } from '../../src/core/cluster/state-machine.js';
+import { check, outsideView, recoveredAt, STABLE_MS, type BootWindow, type CheckInput, type FaultRecord, type PowerCut, type Violation } from './checker.js';
 import { choose, drawSchedule, KINDS_2W, KINDS_3, type PlannedFault } from './schedule.js';
 
 export type Topology = '3' | '2w';
@@ -100,14 +101,15 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     }
     await sleep(STABLE_MS); // the last recovery's stability window is on the timeline
     const tl = await s.stop();
-    const res = check({ seed: opts.seed, timeline: tl, fenceLog: c.fenceLog, faults: records, boots: run.boots, cuts: run.cuts(), t0, recoveryBoundMs: bound });
+    const fenceHistory = await run.fenceHistory();
+    const res = check({ seed: opts.seed, timeline: tl, fenceLog: c.fenceLog, faults: records, boots: run.boots, cuts: run.cuts(), t0, recoveryBoundMs: bound, fenceHistory });
     const violations = [...res.violations, ...liveViolations].sort((a, b) => a.at - b.at);
     const schedule = ran.map((r, k) => ({ ...r, recoveryMs: res.recoveryMs[k] ?? null, unsettledMs: res.unsettledMs[k] ?? 0 }));
     const fences = c.fenceLog.filter((e) => e.action === 'off' || e.action === 'reboot').length;
     let keptIn: string | undefined;
     if (violations.length > 0 || opts.keep) {
       keptIn = fs.mkdtempSync(path.join(os.tmpdir(), `tsha-chaos-seed${opts.seed}-`));
-      fs.writeFileSync(path.join(keptIn, 'report.json'), JSON.stringify({ seed: opts.seed, topology: opts.topology, t0, violations, schedule, records, boots: run.boots, fenceLog: c.fenceLog, events: c.events }, null, 1));
+      fs.writeFileSync(path.join(keptIn, 'report.json'), JSON.stringify({ seed: opts.seed, topology: opts.topology, t0, violations, schedule, records, boots: run.boots, fenceLog: c.fenceLog, fenceHistory, events: c.events }, null, 1));
       fs.writeFileSync(path.join(keptIn, 'timeline.json'), JSON.stringify(outsideView(tl, run.boots, run.cuts())));
       for (const [n, p] of t.agents) fs.copyFileSync(p.logFile, path.join(keptIn, `${n}.agent.log`));
       if (t.witnessProc) fs.copyFileSync(t.witnessProc.logFile, path.join(keptIn, 'witness.log'));
@@ -237,6 +239,15 @@ class Campaign {
       if (now() > end) return undefined;
       await sleep(200);
     }
+  }
+
+  /** The cluster's fence history, every record it keeps, from the first node that answers. */
+  async fenceHistory(): Promise<CheckInput['fenceHistory']> {
+    for (const n of this.c.nodes) {
+      const st = n.power === 'up' ? await this.t.status(n, 2000, { fenceHistoryLimit: FENCE_HISTORY + 100 }) : null;
+      if (st) return { events: st.fenceHistory, keeps: FENCE_HISTORY };
+    }
+    return null;
   }
 
   /** Each powered node's view (coordinator, quorate), for a rejoin violation's detail. */

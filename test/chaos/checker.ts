@@ -6,10 +6,13 @@
 //   recovery      after each fault is undone, exactly one copy (one node 'active', every other node
 //                 inactive, failed or down, held for STABLE_MS) within the bound
 //   fence-target  every fence (off or reboot) targets a node the fault running at that time touched
+//   fence-reason  every fence the device carried out is in the cluster's fence history, with why
+//                 (read once at the end from an agent's `tsha status`: the replicated record)
 //   rejoin        after each undo, every node back in one quorate partition (checked by the campaign)
+import type { FenceEvent } from '../../src/ports/control.js';
 import { overlap, type FenceLogEntry, type SampledState, type Tick, type Timeline } from '../cluster/harness.js';
 
-export type Rule = 'one-copy' | 'recovery' | 'fence-target' | 'rejoin';
+export type Rule = 'one-copy' | 'recovery' | 'fence-target' | 'fence-reason' | 'rejoin';
 
 export interface Violation {
   readonly seed: number;
@@ -130,7 +133,15 @@ export interface CheckInput {
   readonly t0: number;
   /** recovery bound, ms from each undo */
   readonly recoveryBoundMs: number;
+  /**
+   * the cluster's fence history as an agent reported it after the last fault (`tsha status`,
+   * every record it keeps, with how many it keeps at most); null: no agent answered
+   */
+  readonly fenceHistory: { readonly events: readonly FenceEvent[]; readonly keeps: number } | null;
 }
+
+/** How far a history record's time may lie from the device's log line (clock mapping, commit delay). */
+export const FENCE_RECORD_SLACK_MS = 30_000;
 
 export interface CheckResult {
   readonly violations: Violation[];
@@ -181,5 +192,39 @@ export function check(inp: CheckInput): CheckResult {
       violations.push({ seed: inp.seed, fault: fi, rule: 'fence-target', at: rel(e.t), detail: `${e.action} of ${e.plug ?? '?'}, not touched by ${fi === null ? 'any fault' : `fault ${fi} (${inp.faults[fi]!.kind} on ${inp.faults[fi]!.nodes.join(',')}, fenceable ${inp.faults[fi]!.fenceable.join(',') || 'none'})`}` });
     }
   }
+  violations.push(...fenceReasons(inp));
   return { violations: violations.sort((a, b) => a.at - b.at), recoveryMs, unsettledMs, overlapMs: Math.round(ov.ms) };
+}
+
+/**
+ * Every power-off or reboot the device confirmed has its record in the fence history: the target,
+ * the action, and why (the reason after the cause: what the lost node ran, a failed stop, an
+ * operator's request). One record per fence; times within FENCE_RECORD_SLACK_MS. When the history
+ * is full, fences older than its oldest record are not judged (they fell out of it).
+ */
+export function fenceReasons(inp: Pick<CheckInput, 'seed' | 'fenceLog' | 'faults' | 't0' | 'fenceHistory'>): Violation[] {
+  const fences = inp.fenceLog.filter((e) => (e.action === 'off' || e.action === 'reboot') && e.response.ok && e.plug !== undefined);
+  if (fences.length === 0) return [];
+  const at = (t: number): number => Math.round(t - inp.t0);
+  if (inp.fenceHistory === null) return [{ seed: inp.seed, fault: null, rule: 'fence-reason', at: at(fences.at(-1)!.t), detail: `${fences.length} fences, and no agent answered for the fence history` }];
+  const records = inp.fenceHistory.events.filter((e) => e.status === 'ok' && (e.action === 'off' || e.action === 'reboot'));
+  const full = inp.fenceHistory.events.length >= inp.fenceHistory.keeps;
+  const oldest = Math.min(...inp.fenceHistory.events.map((e) => e.timeUnixMs));
+  const used = new Set<FenceEvent>();
+  const out: Violation[] = [];
+  for (const f of fences) {
+    if (full && f.t < oldest - FENCE_RECORD_SLACK_MS) continue;
+    const rec = records.find((r) => !used.has(r) && r.target === f.plug && Math.abs(r.timeUnixMs - f.t) <= FENCE_RECORD_SLACK_MS);
+    const fault = faultAt(inp.faults, f.t);
+    if (!rec) {
+      out.push({ seed: inp.seed, fault, rule: 'fence-reason', at: at(f.t), detail: `${f.action} of ${f.plug} by the device has no record in the fence history` });
+      continue;
+    }
+    used.add(rec);
+    // the cluster's record says why: "fenced: <reason> (term …)", or an operator asked
+    if (!/^(operator request; )?fenced: \S/.test(rec.reason)) {
+      out.push({ seed: inp.seed, fault, rule: 'fence-reason', at: at(f.t), detail: `${f.action} of ${f.plug} recorded without a reason: "${rec.reason}"` });
+    }
+  }
+  return out;
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControlClient } from '../../src/adapters/grpc/control-client.js';
-import type { ClusterStatus } from '../../src/ports/control.js';
+import type { ClusterStatus, StatusRequest } from '../../src/ports/control.js';
 import type { Cluster, ClusterNode, NodeProcess, UnitSampler, UnitSetSampler } from './harness.js';
 import { activeNodes, now, RUNNING_STATES, settledPlacement, sleep } from './harness.js';
 import { SystemdBus } from './systemd-bus.js';
@@ -268,10 +268,10 @@ export class TshaCluster {
   }
 
   /** The agent's status over its control socket, or null when it does not answer. */
-  async status(n: ClusterNode | string, timeoutMs = 1000): Promise<ClusterStatus | null> {
+  async status(n: ClusterNode | string, timeoutMs = 1000, req: Partial<StatusRequest> = {}): Promise<ClusterStatus | null> {
     const cl = new ControlClient({ socketPath: this.socket(n), timeoutMs });
     try {
-      return await cl.status({});
+      return await cl.status(req);
     } catch {
       return null;
     } finally {

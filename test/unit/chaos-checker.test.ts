@@ -1,8 +1,9 @@
 // The chaos campaign's outside checker and schedule (test/chaos/), on hand-made timelines: each rule
 // fires on the case it names and stays quiet on the readings it explains away.
 import { describe, expect, it } from 'vitest';
+import type { FenceEvent } from '../../src/ports/control.js';
 import type { FenceLogEntry, SampledState, Timeline } from '../cluster/harness.js';
-import { check, outsideView, recoveredAt, type FaultRecord } from '../chaos/checker.js';
+import { check, fenceReasons, outsideView, recoveredAt, type FaultRecord } from '../chaos/checker.js';
 import { drawSchedule, KINDS_2W, KINDS_3 } from '../chaos/schedule.js';
 
 /** A timeline of 20 ms ticks from rows of states for n1, n2, n3, each row held `reps` ticks. */
@@ -16,7 +17,10 @@ function timeline(rows: [SampledState, SampledState, SampledState, number][]): T
 }
 
 const fence = (t: number, plug: string): FenceLogEntry => ({ t, action: 'off', plug, response: { ok: true } as FenceLogEntry['response'] });
-const base = { seed: 7, boots: [], cuts: [], t0: 0, recoveryBoundMs: 15_000 };
+const base = { seed: 7, boots: [], cuts: [], t0: 0, recoveryBoundMs: 15_000, fenceHistory: { events: [], keeps: 32 } };
+const record = (timeUnixMs: number, target: string, reason: string): FenceEvent => ({
+  target, action: 'off', status: 'ok', device: 'pdu', executor: 'n2', requestedBy: '', reason, timeUnixMs,
+});
 
 describe('chaos checker', () => {
   it('one-copy: two running nodes at one tick are a violation, attributed to the fault before it', () => {
@@ -58,6 +62,23 @@ describe('chaos checker', () => {
     ];
     const r = check({ ...base, timeline: tl, fenceLog: [fence(300, 'n1'), fence(1300, 'n1'), fence(400, 'n3')], faults });
     expect(r.violations.filter((v) => v.rule === 'fence-target').map((v) => [v.at, v.fault])).toEqual([[400, 0], [1300, 1]]);
+  });
+
+  it('fence-reason: every fence the device carried out has its record in the fence history, with why', () => {
+    const faults: FaultRecord[] = [{ i: 0, kind: 'power-loss-holder', nodes: ['n1'], fenceable: ['n1'], at: 0, undoneAt: 5000, settledAt: 9000 }];
+    const fenceLog = [fence(1000, 'n1'), fence(60_000, 'n3')];
+    const why = 'fenced: lost: not heard, no crash grace (term 2, log index 9)';
+    const judge = (events: FenceEvent[] | null, keeps = 32) => fenceReasons({ ...base, faults, fenceLog, fenceHistory: events && { events, keeps } })
+      .map((v) => [v.at, v.detail.replace(/:.*/, '')]);
+    expect(judge([record(1400, 'n1', why), record(60_300, 'n3', why)])).toEqual([]);
+    // no record for the second fence; a record of the first that does not say why
+    expect(judge([record(1400, 'n1', 'fenced (term 2, log index 9)')])).toEqual([[1000, 'off of n1 recorded without a reason'], [60_000, 'off of n3 by the device has no record in the fence history']]);
+    // a record too far from the device's line is not that fence's; one record serves one fence only
+    expect(judge([record(40_000, 'n1', why), record(60_300, 'n3', why)]).map((v) => v[0])).toEqual([1000]);
+    expect(fenceReasons({ ...base, faults, fenceLog: [fence(1000, 'n1'), fence(2000, 'n1')], fenceHistory: { events: [record(1400, 'n1', why)], keeps: 32 } }).map((v) => v.at)).toEqual([2000]);
+    // a full history has lost its oldest records: older fences are not judged
+    expect(judge([record(60_300, 'n3', why)], 1)).toEqual([]);
+    expect(judge(null).map((v) => v[1])).toEqual(['2 fences, and no agent answered for the fence history']);
   });
 
   it('outsideView changes only the readings it explains', () => {

@@ -34,7 +34,7 @@ export type Command =
    * A node is down and holds nothing any more: a fence agent confirmed it powered off, or its lease
    * plus the drift margin plus the watchdog time passed. Clears what it ran.
    */
-  | { type: 'nodeDown'; node: NodeName; cause: 'fenced' | 'lease-expired'; term: number; at?: number; /** the coordinator whose fencer confirmed it, and the device(s) */ executor?: NodeName; device?: string }
+  | { type: 'nodeDown'; node: NodeName; cause: 'fenced' | 'lease-expired'; term: number; at?: number; /** the coordinator whose fencer confirmed it, and the device(s) */ executor?: NodeName; device?: string; /** why it was fenced, in words */ reason?: string }
   /** a down node came back (it rebooted empty, or stopped everything when its lease ran out) */
   | { type: 'nodeUp'; node: NodeName }
   /** a joined node was unfenced: the fabric-fencing devices that cover it ran `on` for it (by `executor`'s fencer) */
@@ -159,7 +159,7 @@ export function isResult(v: unknown): boolean {
 /** Per command type: each field's check. A command has exactly these fields (optional ones may be absent). */
 const FIELDS: { [T in CommandType]: Record<Exclude<keyof Extract<Command, { type: T }>, 'type'>, (v: unknown) => boolean> } = {
   noop: { at: optional(isNum) },
-  nodeDown: { node: isStr, cause: oneOf('fenced', 'lease-expired'), term: isCount, at: optional(isNum), executor: optional(isStr), device: optional(isStr) },
+  nodeDown: { node: isStr, cause: oneOf('fenced', 'lease-expired'), term: isCount, at: optional(isNum), executor: optional(isStr), device: optional(isStr), reason: optional(isStr) },
   nodeUp: { node: isStr },
   unfenced: { node: isStr, device: isStr, executor: isStr, term: isCount, at: optional(isNum) },
   standby: { node: isStr, on: isBool },

@@ -114,7 +114,8 @@ function recoverLostNodes(st: NodeState, out: Out, now: number, pending: boolean
       continue;
     }
     if (st.fencedConfirmed.has(p)) {
-      if (!pending) cmds.push({ type: 'nodeDown', node: p, cause: 'fenced', term: st.term, at: clusterNow(st, now), executor: st.self, ...(st.fencedConfirmed.get(p) ? { device: st.fencedConfirmed.get(p)! } : {}) });
+      const { device, reason } = st.fencedConfirmed.get(p)!;
+      if (!pending) cmds.push({ type: 'nodeDown', node: p, cause: 'fenced', term: st.term, at: clusterNow(st, now), executor: st.self, ...(device ? { device } : {}), ...(reason ? { reason } : {}) });
       continue;
     }
     if (!peerLost(st, p, now)) {
@@ -134,7 +135,7 @@ function recoverLostNodes(st: NodeState, out: Out, now: number, pending: boolean
       continue;
     }
     if (fenceDeviceFor(st, p)) {
-      if (st.config.quorumMode !== 'two_node') ensureFence(st, out, p, now, 0, 'lost');
+      if (st.config.quorumMode !== 'two_node') ensureFence(st, out, p, now, 0, 'lost', 'lost: not heard, no crash grace');
       continue;
     }
     if (st.config.fencing.watchdog && st.config.noQuorumPolicy !== 'freeze') {

@@ -125,7 +125,7 @@ function handle(st: NodeState, out: Out, run: SliceRun, effects: RunEffect[], no
           out.effects.push({ type: 'selfFence', cause: `fence action of transition ${run.transition}: ${a.reason}` });
           out.trace('fence-self', a.reason, undefined, st.self);
         } else {
-          ensureFence(st, out, a.node, now, 0, 'plan', a.fenceAction ?? 'off');
+          ensureFence(st, out, a.node, now, 0, 'plan', a.reason, a.fenceAction ?? 'off');
         }
         continue;
       }

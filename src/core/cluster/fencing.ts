@@ -25,15 +25,16 @@ export function fenceDeviceFor(st: NodeState, target: NodeName): boolean {
   return st.config.fencing.enabled && st.config.fencing.devices.some((d) => d.hosts.includes(target));
 }
 
-export function ensureFence(st: NodeState, out: Out, target: NodeName, now: number, delay: number, why: FenceAttempt['why'], action: 'off' | 'reboot' = 'off'): void {
+export function ensureFence(st: NodeState, out: Out, target: NodeName, now: number, delay: number, why: FenceAttempt['why'], reason: string, action: 'off' | 'reboot' = 'off'): void {
   if (!fenceDeviceFor(st, target) || st.fencedConfirmed.has(target)) return;
   let f = st.fencing.get(target);
   if (!f) {
-    f = { requestId: `${st.self}/${st.incarnation}/${++st.fenceSeq}`, notBefore: now + delay, inflight: false, why, ...(action === 'reboot' ? { action } : {}) };
+    f = { requestId: `${st.self}/${st.incarnation}/${++st.fenceSeq}`, notBefore: now + delay, inflight: false, why, reason, ...(action === 'reboot' ? { action } : {}) };
     st.fencing.set(target, f);
     out.trace('fence-scheduled', delay > 0 ? `fence-race delay ${delay} ms` : why === 'plan' ? 'fence action of the transition' : 'lost', undefined, target);
   } else if (why === 'plan') {
     f.why = 'plan';
+    f.reason = reason;
     if (action === 'reboot') f.action = 'reboot';
   }
   if (!f.inflight && now >= f.notBefore) {
@@ -99,11 +100,11 @@ export function onFenceResult(st: NodeState, out: Out, target: NodeName, request
   if (!f || f.requestId !== requestId) return;
   if (!ok) {
     out.trace('fence-failed', `retry in ${FENCE_RETRY_MS} ms`, undefined, target);
-    st.fencing.set(target, { requestId: `${st.self}/${st.incarnation}/${++st.fenceSeq}`, notBefore: now + FENCE_RETRY_MS, inflight: false, why: f.why, ...(f.action ? { action: f.action } : {}) });
+    st.fencing.set(target, { ...f, requestId: `${st.self}/${st.incarnation}/${++st.fenceSeq}`, notBefore: now + FENCE_RETRY_MS, inflight: false });
     return;
   }
   st.fencing.delete(target);
-  st.fencedConfirmed.set(target, device);
+  st.fencedConfirmed.set(target, { device, reason: f.reason });
   out.trace('fence-confirmed', 'fence agent confirmed power off', undefined, target);
   if (st.config.quorumMode === 'two_node') st.excluded.add(target);
   if (st.role === 'leader') coordinate(st, out, now);
@@ -119,6 +120,6 @@ export function tickTwoNode(st: NodeState, out: Out, now: number): void {
       continue;
     }
     const preferred = st.role === 'leader' || (st.leader === null && st.self < p);
-    ensureFence(st, out, p, now, preferred ? 0 : st.config.timing.fenceRaceDelayMs, 'lost');
+    ensureFence(st, out, p, now, preferred ? 0 : st.config.timing.fenceRaceDelayMs, 'lost', `lost: two-node fence race${preferred ? '' : ` (after the ${st.config.timing.fenceRaceDelayMs} ms delay)`}`);
   }
 }

@@ -19,7 +19,7 @@ const optionalOf = (check: Check): Check => Object.assign(optional(check), { ite
 
 const fenceRecord = record({
   node: isStr, cause: oneOf('fenced', 'lease-expired', 'unfenced'), term: isCount, index: isCount, at: isNum,
-  by: optional(isStr), executor: optional(isStr), device: optional(isStr), action: optional(oneOf('off', 'reboot', 'on')),
+  by: optional(isStr), executor: optional(isStr), device: optional(isStr), action: optional(oneOf('off', 'reboot', 'on')), reason: optional(isStr),
 });
 const fenceRequestRecord = record({ action: oneOf('off', 'reboot'), by: isStr, index: isCount, at: isNum });
 const banRecord = record({ resource: isStr, node: isStr, score: isNum, until: nullable(isNum) });

@@ -23,6 +23,8 @@ export interface FenceRecord {
   executor?: NodeName;
   device?: string;
   action?: 'off' | 'reboot' | 'on';
+  /** why it was fenced, in words (what a lost node ran, a failed stop, an operator's request) */
+  reason?: string;
 }
 
 /** A fence an operator asked for (`tsha fence NODE`) that the cluster has not carried out yet. */
@@ -169,7 +171,8 @@ export interface ClusterState {
   outdateRequests: OutdateRequestRecord[];
 }
 
-const FENCE_HISTORY = 32;
+/** How many fence records the cluster state keeps (the oldest go first). */
+export const FENCE_HISTORY = 32;
 const STORAGE_HISTORY = 32;
 const HISTORY = 200;
 /** a transition's actions named in its history line, at most */
@@ -257,7 +260,7 @@ function recordHistory(s: ClusterState, cmd: Command, index: number): void {
       for (const r of ran) rec[r] = cmd.node;
       const what = ran.length > 0 ? ` (it ran ${ran.join(', ')})` : '';
       const how = [cmd.device ? `device ${cmd.device}` : '', cmd.executor ? `by ${cmd.executor}` : ''].filter(Boolean).join(', ');
-      remember(s, { kind: 'node-down', node: cmd.node, text: cmd.cause === 'fenced' ? `${cmd.node} fenced${how ? ` (${how})` : ''}${what}` : `${cmd.node} down: its lease expired (and its watchdog reset it)${what}` }, index);
+      remember(s, { kind: 'node-down', node: cmd.node, text: cmd.cause === 'fenced' ? `${cmd.node} fenced${how ? ` (${how})` : ''}${cmd.reason ? `: ${cmd.reason}` : ''}${what}` : `${cmd.node} down: its lease expired (and its watchdog reset it)${what}` }, index);
       return;
     }
     case 'nodeUp':
@@ -365,7 +368,7 @@ function applyChange(s: ClusterState, cmd: Command, index: number): void {
     case 'nodeDown': {
       const rec: FenceRecord = {
         node: cmd.node, cause: cmd.cause, term: cmd.term, index, at: cmd.at ?? s.clock,
-        ...(cmd.executor ? { executor: cmd.executor } : {}), ...(cmd.device ? { device: cmd.device } : {}),
+        ...(cmd.executor ? { executor: cmd.executor } : {}), ...(cmd.device ? { device: cmd.device } : {}), ...(cmd.reason ? { reason: cmd.reason } : {}),
       };
       // the node is down: an operator's request for it is done (or moot)
       const asked = s.fenceRequests[cmd.node];

@@ -54,6 +54,8 @@ export interface FenceAttempt {
   action?: 'reboot';
   /** 'lost': the node went silent (cancelled when it is heard again); 'plan': a transition's fence action */
   why: 'lost' | 'plan';
+  /** why, in words, for the fence history: what the lost node ran, or the plan action's reason */
+  reason: string;
 }
 
 /** One of this node's runs of a transition (id 0: its own no-quorum stop). */
@@ -140,8 +142,8 @@ export interface NodeState {
   /** the coordinator's own state, while this node is the coordinator */
   lead: LeaderState | null;
   fencing: Map<NodeName, FenceAttempt>;
-  /** peers a fence agent confirmed powered off since we last heard them, with the device(s) that did it */
-  fencedConfirmed: Map<NodeName, string>;
+  /** peers a fence agent confirmed powered off since we last heard them: the device(s) that did it, and why */
+  fencedConfirmed: Map<NodeName, { device: string; reason: string }>;
   /** graceful restarts: when this node applied each peer's committed `restarting` entry (own clock) */
   graceStart: Map<NodeName, { index: number; at: number }>;
   /** crash evidence: when a TCP connect to each peer's mesh port was last refused (own clock) */
