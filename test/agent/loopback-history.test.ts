@@ -30,7 +30,7 @@ describe('tsha history on loopback', () => {
       return outs.every((o) => o.status === 0 && o.stdout.includes('web banned from')) ? outs.map((o) => o.stdout) : null;
     }, 10_000, 200);
     const t = texts[0]!;
-    expect(t).toMatch(new RegExp(`node-down\\s+${lost} fenced \\(device power, by n\\d\\) \\(it ran web\\)`));
+    expect(t).toMatch(new RegExp(`node-down\\s+${lost} fenced \\(device power, by n\\d\\): node ${lost} is unclean \\(lost without confirmation\\) \\(it ran web\\)`));
     expect(t).toMatch(new RegExp(`failover\\s+web recovered on ${survivor}, lost with ${lost}`));
     expect(t).toMatch(/transition\s+transition \d+ by n\d \(term \d+\): .*start web/);
     // one story: the lines every node shows are the same (times come from each node's clock)
@@ -45,7 +45,7 @@ describe('tsha history on loopback', () => {
     expect(f!.device).toBe('power');
     expect(c.nodes.map((n) => n.name)).toContain(f!.executor);
     const text = tsha('status', '--socket', c.node(survivor).socket).stdout;
-    expect(text).toMatch(new RegExp(`\\* off of ${lost} successful: fenced \\(term \\d+, log index \\d+\\) \\(device power, by ${f!.executor}\\) at \\d{4}-`));
+    expect(text).toMatch(new RegExp(`\\* off of ${lost} successful: fenced: node ${lost} is unclean \\(lost without confirmation\\) \\(term \\d+, log index \\d+\\) \\(device power, by ${f!.executor}\\) at \\d{4}-`));
   }, 30_000);
 
   it('filters by resource, node, kind and time, and prints JSON', () => {

@@ -67,7 +67,7 @@ describe('chaos checker', () => {
   it('fence-reason: every fence the device carried out has its record in the fence history, with why', () => {
     const faults: FaultRecord[] = [{ i: 0, kind: 'power-loss-holder', nodes: ['n1'], fenceable: ['n1'], at: 0, undoneAt: 5000, settledAt: 9000 }];
     const fenceLog = [fence(1000, 'n1'), fence(60_000, 'n3')];
-    const why = 'fenced: lost: not heard, no crash grace (term 2, log index 9)';
+    const why = 'fenced: node n1 is unclean (lost without confirmation) (term 2, log index 9)';
     const judge = (events: FenceEvent[] | null, keeps = 32) => fenceReasons({ ...base, faults, fenceLog, fenceHistory: events && { events, keeps } })
       .map((v) => [v.at, v.detail.replace(/:.*/, '')]);
     expect(judge([record(1400, 'n1', why), record(60_300, 'n3', why)])).toEqual([]);

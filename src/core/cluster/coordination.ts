@@ -135,7 +135,7 @@ function recoverLostNodes(st: NodeState, out: Out, now: number, pending: boolean
       continue;
     }
     if (fenceDeviceFor(st, p)) {
-      if (st.config.quorumMode !== 'two_node') ensureFence(st, out, p, now, 0, 'lost', 'lost: not heard, no crash grace');
+      if (st.config.quorumMode !== 'two_node') ensureFence(st, out, p, now, 0, 'lost', `node ${p} is unclean (lost without confirmation)`);
       continue;
     }
     if (st.config.fencing.watchdog && st.config.noQuorumPolicy !== 'freeze') {

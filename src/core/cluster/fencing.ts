@@ -33,8 +33,10 @@ export function ensureFence(st: NodeState, out: Out, target: NodeName, now: numb
     st.fencing.set(target, f);
     out.trace('fence-scheduled', delay > 0 ? `fence-race delay ${delay} ms` : why === 'plan' ? 'fence action of the transition' : 'lost', undefined, target);
   } else if (why === 'plan') {
+    // a plan's reason says more than "lost"; the first plan's reason stays (an operator's request
+    // is not renamed by the next plan, which fences the same node because it is now unclean)
+    if (f.why !== 'plan') f.reason = reason;
     f.why = 'plan';
-    f.reason = reason;
     if (action === 'reboot') f.action = 'reboot';
   }
   if (!f.inflight && now >= f.notBefore) {
@@ -120,6 +122,6 @@ export function tickTwoNode(st: NodeState, out: Out, now: number): void {
       continue;
     }
     const preferred = st.role === 'leader' || (st.leader === null && st.self < p);
-    ensureFence(st, out, p, now, preferred ? 0 : st.config.timing.fenceRaceDelayMs, 'lost', `lost: two-node fence race${preferred ? '' : ` (after the ${st.config.timing.fenceRaceDelayMs} ms delay)`}`);
+    ensureFence(st, out, p, now, preferred ? 0 : st.config.timing.fenceRaceDelayMs, 'lost', `node ${p} is lost: two-node fence race${preferred ? '' : ` (after the ${st.config.timing.fenceRaceDelayMs} ms delay)`}`);
   }
 }
