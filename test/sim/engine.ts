@@ -371,7 +371,7 @@ export class Sim {
           const e = core.log[i - core.snapshot.index - 1];
           if (e && e.cmd.type === 'nodeDown') {
             const node = e.cmd.node;
-            // every fence is recorded with why (what the lost node ran, a failed stop, a fence race)
+            // every fence is recorded with why (a lost node, a failed stop, a fence race, an operator's request)
             if (e.cmd.cause === 'fenced' && !e.cmd.reason) this.violate('fence-reason', `index ${i}: ${node} fenced without a reason in the record`);
             // an older-term "down" that a new coordinator neutralised with a "node up" releases
             // nothing by itself: the node must report its stop; not a recovery decision

@@ -235,7 +235,6 @@ function isOutcome(o: CommandOutcome | ActionResult): o is CommandOutcome {
   return 'timedOut' in o;
 }
 
-
 /**
  * The parts of an agent's meta-data XML that tsha uses: the parameters (name, required) and the
  * actions with their advised timeouts and intervals. The format is flat and machine-written

@@ -18,6 +18,7 @@
 
 import type { NodeName, ResourceId } from '../../config/types.js';
 import { INFINITY } from '../../config/types.js';
+import { uncleanReason } from '../scheduler/fencing.js';
 import type { ActionStatus } from '../scheduler/types.js';
 import type { ClusterSnapshot, NodeSnapshot, ResourceObservation } from '../snapshot.js';
 import { clusterNow } from './clock.js';
@@ -135,7 +136,7 @@ function recoverLostNodes(st: NodeState, out: Out, now: number, pending: boolean
       continue;
     }
     if (fenceDeviceFor(st, p)) {
-      if (st.config.quorumMode !== 'two_node') ensureFence(st, out, p, now, 0, 'lost', `node ${p} is unclean (lost without confirmation)`);
+      if (st.config.quorumMode !== 'two_node') ensureFence(st, out, p, now, 0, 'lost', uncleanReason(p));
       continue;
     }
     if (st.config.fencing.watchdog && st.config.noQuorumPolicy !== 'freeze') {

@@ -23,7 +23,7 @@ export interface FenceRecord {
   executor?: NodeName;
   device?: string;
   action?: 'off' | 'reboot' | 'on';
-  /** why it was fenced, in words (what a lost node ran, a failed stop, an operator's request) */
+  /** why it was fenced, in words (lost while it may run resources, a failed stop, an operator's request) */
   reason?: string;
 }
 

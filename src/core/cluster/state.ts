@@ -54,7 +54,7 @@ export interface FenceAttempt {
   action?: 'reboot';
   /** 'lost': the node went silent (cancelled when it is heard again); 'plan': a transition's fence action */
   why: 'lost' | 'plan';
-  /** why, in words, for the fence history: what the lost node ran, or the plan action's reason */
+  /** why, in words, for the fence history: the plan action's reason, or that the node is lost */
   reason: string;
 }
 
@@ -214,40 +214,37 @@ export function touch(st: NodeState): void {
   st.memo = {};
 }
 
+/** The config primitives clones run copies of, and those of them in a promotable clone (memoized). */
+function cloneChildren(st: NodeState): { cloned: Set<ResourceId>; promotable: Set<ResourceId> } {
+  if (st.memo.cloned && st.memo.promotable) return { cloned: st.memo.cloned, promotable: st.memo.promotable };
+  const cloned = new Set<ResourceId>();
+  const promotable = new Set<ResourceId>();
+  for (const r of Object.values(st.config.resources)) {
+    if (r.type !== 'clone') continue;
+    const child = st.config.resources[r.child];
+    for (const id of child?.type === 'group' ? [r.child, ...child.members] : [r.child]) {
+      cloned.add(id);
+      if (r.promotable) promotable.add(id);
+    }
+  }
+  st.memo.cloned = cloned;
+  st.memo.promotable = promotable;
+  return { cloned, promotable };
+}
+
 /**
  * The clone child's own id when `resource` names a copy of it ("drbd", "drbd:1" → "drbd"), null for
  * a resource outside clones. Copies of an anonymous clone are numbered only so each has a name.
  */
 export function clonedBase(st: NodeState, resource: ResourceId): ResourceId | null {
-  let set = st.memo.cloned;
-  if (!set) {
-    set = new Set();
-    for (const r of Object.values(st.config.resources)) {
-      if (r.type !== 'clone') continue;
-      set.add(r.child);
-      const child = st.config.resources[r.child];
-      if (child?.type === 'group') for (const m of child.members) set.add(m);
-    }
-    st.memo.cloned = set;
-  }
   const base = primitiveOf(resource);
-  return set.has(base) ? base : null;
+  return cloneChildren(st).cloned.has(base) ? base : null;
 }
 
 /** Whether a resource (instance) runs in a promotable clone: a running copy of it is unpromoted, not started. */
 export function inPromotable(st: NodeState, resource: ResourceId): boolean {
-  let set = st.memo.promotable;
-  if (!set) {
-    set = new Set();
-    for (const r of Object.values(st.config.resources)) {
-      if (r.type !== 'clone' || !r.promotable) continue;
-      set.add(r.child);
-      const child = st.config.resources[r.child];
-      if (child?.type === 'group') for (const m of child.members) set.add(m);
-    }
-    st.memo.promotable = set;
-  }
-  return set.has(resource) || set.has(primitiveOf(resource));
+  const { promotable } = cloneChildren(st);
+  return promotable.has(resource) || promotable.has(primitiveOf(resource));
 }
 
 export function drift(st: NodeState): number {

@@ -10,6 +10,11 @@ import { actionKey } from './working-set.js';
 const DEFAULT_FENCE_TIMEOUT_MS = 60_000;
 
 /** Devices for a node: its fence levels in index order, else every device that lists the node. */
+/** Why a node that was lost while it may run resources is fenced (the plan's and the coordinator's words alike). */
+export function uncleanReason(node: string): string {
+  return `node ${node} is unclean (lost without confirmation)`;
+}
+
 export function fenceDevicesFor(ws: WorkingSet, node: string): { devices: string[]; timeoutMs: number } {
   const { fencing } = ws.config;
   const levels = fencing.levels.filter((l) => l.node === node).sort((a, b) => a.index - b.index);

@@ -8,7 +8,7 @@ import type {
 } from '../../config/types.js';
 import { multipleActivePolicy } from '../../config/types.js';
 import type { ClusterSnapshot, FailureRecord } from '../snapshot.js';
-import { requestFencing } from './fencing.js';
+import { requestFencing, uncleanReason } from './fencing.js';
 import type { WNode, WPrim, WUnit, WorkingSet } from './working-set.js';
 import { primsOf, roleOf } from './working-set.js';
 
@@ -64,7 +64,7 @@ function unpackNodes(ws: WorkingSet): void {
   }
   if (!snapshot.quorate) ws.notes.push(`partition has no quorum: no-quorum-policy=${config.noQuorumPolicy}`);
   for (const node of ws.nodes) {
-    if (node.state === 'unclean') requestFencing(ws, node, `node ${node.name} is unclean (lost without confirmation)`, false);
+    if (node.state === 'unclean') requestFencing(ws, node, uncleanReason(node.name), false);
   }
 }
 
